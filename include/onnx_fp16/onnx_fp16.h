@@ -1,0 +1,7 @@
+// Everything the library offers, in one include.
+#pragma once
+
+#include <onnx_fp16/convert.h>
+#include <onnx_fp16/error.h>
+#include <onnx_fp16/model_io.h>
+#include <onnx_fp16/validate.h>
