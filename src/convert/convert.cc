@@ -1,14 +1,101 @@
-// Placeholder until the conversion pipeline lands: lets every concern build and link.
+// The conversion pipeline: types -> policy -> plan -> rewrite.
 #include <onnx_fp16/convert.h>
 #include <onnx_fp16/error.h>
 
+#include "convert/context.h"
+#include "convert/plan.h"
+#include "convert/policy.h"
+#include "convert/rewrite.h"
+#include "graph/graph_index.h"
+#include "types/type_inference.h"
+
 namespace onnx_fp16 {
-ConversionReport convert_float_to_float16(onnx::ModelProto&, const Float16Options&) {
-  throw Error("convert_float_to_float16: not implemented yet");
+
+namespace {
+
+// The original refuses to convert a model that already holds the target type: converting twice
+// would clamp and round constants again. Returns where it found one, or "".
+std::string find_target_typed_tensor(const onnx::GraphProto& graph, std::int32_t target) {
+  auto typed = [&](const onnx::ValueInfoProto& v) {
+    return v.type().has_tensor_type() && v.type().tensor_type().elem_type() == target;
+  };
+  for (const auto& v : graph.input()) {
+    if (typed(v)) return "graph input '" + v.name() + "'";
+  }
+  for (const auto& v : graph.output()) {
+    if (typed(v)) return "graph output '" + v.name() + "'";
+  }
+  for (const auto& t : graph.initializer()) {
+    if (t.data_type() == target) return "initializer '" + t.name() + "'";
+  }
+  for (const auto& v : graph.value_info()) {
+    if (typed(v)) return "tensor '" + v.name() + "'";
+  }
+  for (const auto& node : graph.node()) {
+    for (const auto& a : node.attribute()) {
+      if (a.has_t() && a.t().data_type() == target) return "a tensor attribute of node '" + node.name() + "'";
+      if (a.has_g()) {
+        if (auto where = find_target_typed_tensor(a.g(), target); !where.empty()) return where;
+      }
+      for (const auto& g : a.graphs()) {
+        if (auto where = find_target_typed_tensor(g, target); !where.empty()) return where;
+      }
+    }
+  }
+  return "";
 }
-const std::vector<std::string>& default_op_block_list() {
-  static const std::vector<std::string> list;
-  return list;
+
+}  // namespace
+
+ConversionReport convert_float_to_float16(onnx::ModelProto& model, const Float16Options& options) {
+  const std::int32_t target =
+      options.target == TargetType::Float16 ? onnx::TensorProto::FLOAT16 : onnx::TensorProto::BFLOAT16;
+  if (!model.has_graph()) throw Error("the model has no graph");
+  if (!options.force) {
+    if (auto where = find_target_typed_tensor(model.graph(), target); !where.empty()) {
+      throw Error("the model already holds " + types::elem_name(target) + " (" + where +
+                  "); converting again would round its constants twice. Use --force (Float16Options::force) to "
+                  "convert anyway");
+    }
+  }
+  if (options.target == TargetType::Float16 &&
+      !(options.min_positive_val > 0 && options.max_finite_val > options.min_positive_val)) {
+    throw Error("min_positive_val must be positive and smaller than max_finite_val");
+  }
+
+  ConversionReport report;
+  if (!options.disable_shape_infer) {
+    report.shape_inference_error = types::run_onnx_shape_inference(model);
+    report.shape_inference_ran = report.shape_inference_error.empty();
+    if (!report.shape_inference_ran) {
+      report.warnings.push_back("ONNX shape inference failed (" + report.shape_inference_error +
+                                "); types come from the model's declarations and the operator schemas");
+    }
+  }
+
+  graph::GraphIndex index(model);
+  convert::Context ctx{index, options, target, {}, {}, {}};
+  ctx.signatures.reserve(index.nodes().size());
+  for (const auto& node : index.nodes()) {
+    ctx.signatures.push_back(types::port_signature(*node.proto, index.opset(node.proto->domain())));
+  }
+  ctx.types = types::infer_value_types(index, ctx.signatures);
+  convert::decide_nodes(ctx);
+  const convert::Plan plan = convert::make_plan(ctx);
+
+  // Record the decisions before the rewrite moves nodes around.
+  for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
+    const convert::NodeDecision& d = ctx.decisions[n];
+    if (!d.relevant) continue;
+    if (d.converted) {
+      ++report.converted_nodes;
+    } else {
+      report.kept_nodes.push_back({index.node_label(n), index.node(n).proto->op_type(),
+                                   index.scope(index.node(n).scope).label, d.reason, d.detail});
+    }
+  }
+  convert::apply_plan(ctx, plan, report);
+  return report;
 }
-const char* to_string(KeepReason) { return "?"; }
+
 }  // namespace onnx_fp16

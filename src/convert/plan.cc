@@ -1,0 +1,183 @@
+#include "convert/plan.h"
+
+#include <onnx_fp16/error.h>
+
+#include <unordered_set>
+
+#include "convert/port_rules.h"
+#include "types/type_inference.h"
+
+namespace onnx_fp16::convert {
+
+namespace {
+
+constexpr std::int32_t kFloat = onnx::TensorProto::FLOAT;
+
+class NameGenerator {
+ public:
+  explicit NameGenerator(const std::vector<std::string>& taken) : taken_(taken.begin(), taken.end()) {}
+  std::string fresh(const std::string& base) {
+    std::string name = base;
+    for (int i = 1; taken_.count(name); ++i) name = base + "_" + std::to_string(i);
+    taken_.insert(name);
+    return name;
+  }
+
+ private:
+  std::unordered_set<std::string> taken_;
+};
+
+bool is_constant(const Context& ctx, graph::ValueId v) {
+  const graph::Value& value = ctx.index.value(v);
+  if (value.kind == graph::ValueKind::Initializer) return !value.sparse;
+  if (value.kind == graph::ValueKind::NodeOutput) {
+    const onnx::NodeProto& producer = ctx.proto(value.producer);
+    if (!is_op(producer, "Constant")) return false;
+    for (const auto& a : producer.attribute()) {
+      if (a.name() == "value" || a.name() == "value_float" || a.name() == "value_floats") return true;
+    }
+  }
+  return false;
+}
+
+// Precision of a body graph's input: that of the control-flow node's port feeding it.
+std::int32_t body_input_precision(const Context& ctx, graph::ScopeId scope, graph::ValueId v) {
+  const graph::Scope& s = ctx.index.scope(scope);
+  for (const auto& binding : types::control_flow_bindings(ctx.index, s.owner)) {
+    if (binding.body != scope) continue;
+    for (std::size_t k = 0; k < s.inputs.size(); ++k) {
+      if (s.inputs[k] == v && binding.body_input_from_outer_input[k] != graph::kNone) {
+        const NodeDecision& d = ctx.decisions[s.owner];
+        return d.relevant && d.converted ? ctx.target : kFloat;
+      }
+    }
+  }
+  return kFloat;
+}
+
+}  // namespace
+
+const char* precision_suffix(std::int32_t elem) {
+  switch (elem) {
+    case onnx::TensorProto::FLOAT16: return "fp16";
+    case onnx::TensorProto::BFLOAT16: return "bf16";
+    default: return "fp32";
+  }
+}
+
+const std::string& Plan::name_for(graph::ValueId v, std::int32_t precision) const {
+  const ValuePlan& p = values[v];
+  return precision == p.alt && p.alt != 0 ? p.alt_name : p.produced_name;
+}
+
+Plan make_plan(const Context& ctx) {
+  const auto& index = ctx.index;
+  const std::size_t value_count = index.values().size();
+  Plan plan;
+  plan.values.resize(value_count);
+  plan.cast_node_names.resize(value_count);
+  std::unordered_set<std::string> keep_io(ctx.options.keep_io_names.begin(), ctx.options.keep_io_names.end());
+  auto io_precision = [&](const std::string& name) {
+    return ctx.options.keep_io_types || keep_io.count(name) ? kFloat : ctx.target;
+  };
+
+  // What each scope's outputs must be: top level by keep_io_types, bodies by their owner's port.
+  plan.output_precision.resize(index.scopes().size());
+  for (graph::ScopeId s = 0; s < static_cast<graph::ScopeId>(index.scopes().size()); ++s) {
+    const graph::Scope& scope = index.scope(s);
+    auto& required = plan.output_precision[s];
+    required.assign(scope.outputs.size(), 0);
+    std::vector<int> outer_port(scope.outputs.size(), graph::kNone);
+    if (scope.owner != graph::kNone) {
+      for (const auto& binding : types::control_flow_bindings(index, scope.owner)) {
+        if (binding.body == s) outer_port = binding.body_output_to_outer_output;
+      }
+    }
+    for (std::size_t k = 0; k < scope.outputs.size(); ++k) {
+      graph::ValueId v = scope.outputs[k];
+      if (!ctx.is_float32(v)) continue;
+      if (scope.owner == graph::kNone) {
+        required[k] = io_precision(index.value(v).name);
+      } else if (outer_port[k] != graph::kNone) {
+        std::int32_t p = output_precision(ctx, scope.owner, outer_port[k]);
+        required[k] = p ? p : kFloat;
+      } else {
+        required[k] = kFloat;
+      }
+    }
+  }
+
+  // Precisions wanted of each value: by its readers and by the graph outputs listing it.
+  std::vector<bool> wants_float(value_count, false), wants_target(value_count, false);
+  auto want = [&](graph::ValueId v, std::int32_t p) {
+    (p == ctx.target ? wants_target : wants_float)[v] = true;
+  };
+  for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
+    const graph::Node& node = index.node(n);
+    for (int port = 0; port < static_cast<int>(node.inputs.size()); ++port) {
+      graph::ValueId v = node.inputs[port];
+      if (!ctx.is_float32(v)) continue;
+      Want w = input_want(ctx, n, port);
+      if (w == Want::Target) want(v, ctx.target);
+      if (w == Want::Float32) want(v, kFloat);
+    }
+  }
+  for (graph::ScopeId s = 0; s < static_cast<graph::ScopeId>(index.scopes().size()); ++s) {
+    const graph::Scope& scope = index.scope(s);
+    for (std::size_t k = 0; k < scope.outputs.size(); ++k) {
+      if (plan.output_precision[s][k] != 0) want(scope.outputs[k], plan.output_precision[s][k]);
+    }
+  }
+
+  // The produced precision of each value.
+  for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(value_count); ++v) {
+    if (!ctx.is_float32(v)) continue;
+    const graph::Value& value = index.value(v);
+    ValuePlan& p = plan.values[v];
+    p.produced_name = value.name;
+    if (is_constant(ctx, v)) {
+      // A constant takes the precision its readers want; a top-level output fixes its name's.
+      bool top_output = value.scope == 0 && !value.graph_output_positions.empty();
+      if (top_output) {
+        p.produced = io_precision(value.name);
+      } else {
+        p.produced = wants_target[v] && !wants_float[v] ? ctx.target : kFloat;
+      }
+    } else if (value.kind == graph::ValueKind::GraphInput) {
+      p.produced = value.scope == 0 ? io_precision(value.name) : body_input_precision(ctx, value.scope, v);
+    } else if (value.kind == graph::ValueKind::NodeOutput) {
+      p.produced = output_precision(ctx, value.producer, value.producer_port);
+    } else {
+      p.produced = kFloat;  // sparse initializers stay as they are
+    }
+  }
+
+  // Alternatives: a Cast, or a converted copy of a constant.
+  NameGenerator names(index.all_names());
+  for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(value_count); ++v) {
+    ValuePlan& p = plan.values[v];
+    if (p.produced == 0) continue;
+    std::int32_t other = p.produced == ctx.target ? kFloat : ctx.target;
+    if (!(other == ctx.target ? wants_target[v] : wants_float[v])) continue;
+    const graph::Value& value = index.value(v);
+    p.alt = other;
+    p.alt_is_constant_copy = is_constant(ctx, v);
+    bool top_output = value.scope == 0 && !value.graph_output_positions.empty();
+    if (top_output && value.kind == graph::ValueKind::NodeOutput && !p.alt_is_constant_copy &&
+        io_precision(value.name) == other) {
+      // The outside world sees this name: it must hold the output precision, so the producer
+      // writes under a new name and the Cast writes the original one.
+      p.renamed = true;
+      p.produced_name = names.fresh(value.name + "_" + precision_suffix(p.produced));
+      p.alt_name = value.name;
+    } else {
+      p.alt_name = names.fresh(value.name + "_" + precision_suffix(other));
+    }
+    if (!p.alt_is_constant_copy) {
+      plan.cast_node_names[v] = names.fresh("Cast_" + value.name + "_to_" + precision_suffix(other));
+    }
+  }
+  return plan;
+}
+
+}  // namespace onnx_fp16::convert

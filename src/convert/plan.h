@@ -1,0 +1,39 @@
+// The plan: a plain, inspectable description of the conversion, computed from the decisions
+// before anything in the model changes. For every float32 tensor value: the precision it is
+// produced in, the name holding it, and (when some reader needs the other precision) the Cast
+// or constant copy that provides it. One alternative per value and precision, shared by all
+// readers that need it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "convert/context.h"
+
+namespace onnx_fp16::convert {
+
+struct ValuePlan {
+  std::int32_t produced = 0;     // 0: not a float32 tensor; left as it is
+  std::string produced_name;     // the name holding the produced data
+  std::int32_t alt = 0;          // the other precision, when some reader needs it
+  std::string alt_name;
+  bool alt_is_constant_copy = false;  // a converted copy of a constant rather than a Cast
+  bool renamed = false;               // produced_name differs from the value's name
+};
+
+struct Plan {
+  std::vector<ValuePlan> values;                           // by ValueId
+  std::vector<std::vector<std::int32_t>> output_precision; // by scope, by output position; 0: not float32
+  std::vector<std::string> cast_node_names;                // by ValueId, for alternatives made by a Cast
+
+  // The name a reader wanting `precision` reads.
+  const std::string& name_for(graph::ValueId v, std::int32_t precision) const;
+};
+
+Plan make_plan(const Context& ctx);
+
+// Short suffix for generated names: "fp16", "bf16", "fp32".
+const char* precision_suffix(std::int32_t elem);
+
+}  // namespace onnx_fp16::convert

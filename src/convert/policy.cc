@@ -1,0 +1,154 @@
+#include "convert/policy.h"
+
+#include <onnx_fp16/error.h>
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "convert/port_rules.h"
+#include "convert/shape_computation.h"
+#include "types/type_inference.h"
+
+namespace onnx_fp16::convert {
+
+namespace {
+
+bool touches_float32(const Context& ctx, graph::NodeId n) {
+  const graph::Node& node = ctx.index.node(n);
+  for (auto v : node.inputs) {
+    if (ctx.holds_float32(v)) return true;
+  }
+  for (auto v : node.outputs) {
+    if (ctx.holds_float32(v)) return true;
+  }
+  return false;
+}
+
+bool touches_non_tensor_float32(const Context& ctx, graph::NodeId n) {
+  const graph::Node& node = ctx.index.node(n);
+  auto non_tensor = [&](graph::ValueId v) { return ctx.holds_float32(v) && !ctx.is_float32(v); };
+  return std::any_of(node.inputs.begin(), node.inputs.end(), non_tensor) ||
+         std::any_of(node.outputs.begin(), node.outputs.end(), non_tensor);
+}
+
+bool has_convertible_float_port(const Context& ctx, graph::NodeId n) {
+  const graph::Node& node = ctx.index.node(n);
+  for (int p = 0; p < static_cast<int>(node.inputs.size()); ++p) {
+    if (ctx.is_float32(node.inputs[p]) && input_port_convertible(ctx, n, p)) return true;
+  }
+  for (int p = 0; p < static_cast<int>(node.outputs.size()); ++p) {
+    if (ctx.is_float32(node.outputs[p]) && output_port_convertible(ctx, n, p)) return true;
+  }
+  return false;
+}
+
+std::string describe(const Context& ctx, graph::NodeId n) {
+  return "node '" + ctx.index.node_label(n) + "' (" + ctx.proto(n).op_type() + ")";
+}
+
+// A converted node must know whether each port it rewrites carries float32.
+void require_known_types(const Context& ctx, graph::NodeId n) {
+  const graph::Node& node = ctx.index.node(n);
+  auto check = [&](graph::ValueId v, bool convertible, const char* role) {
+    if (v == graph::kNone || !convertible || ctx.types[v].known()) return;
+    const graph::Value& value = ctx.index.value(v);
+    std::string producer = value.producer == graph::kNone ? "a graph input or initializer" : describe(ctx, value.producer);
+    throw Error("cannot determine the element type of tensor '" + value.name + "' (produced by " + producer +
+                ", " + role + " " + describe(ctx, n) + " in graph '" + ctx.index.scope(node.scope).label +
+                "'); add its type to the model's value_info or enable shape inference");
+  };
+  for (int p = 0; p < static_cast<int>(node.inputs.size()); ++p) {
+    check(node.inputs[p], input_port_convertible(ctx, n, p), "read by");
+  }
+  for (int p = 0; p < static_cast<int>(node.outputs.size()); ++p) {
+    check(node.outputs[p], output_port_convertible(ctx, n, p), "written by");
+  }
+}
+
+// A Cast to float32 whose every reader wants float32 stays float32 itself: converting it would
+// only add a float16 round trip.
+void keep_casts_read_in_float32(Context& ctx, const std::vector<bool>& top_output_kept) {
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(ctx.index.nodes().size()); ++n) {
+      NodeDecision& d = ctx.decisions[n];
+      if (!d.relevant || !d.converted || !is_op(ctx.proto(n), "Cast")) continue;
+      graph::ValueId out = ctx.index.node(n).outputs.empty() ? graph::kNone : ctx.index.node(n).outputs[0];
+      if (!ctx.is_float32(out)) continue;
+      const graph::Value& value = ctx.index.value(out);
+      bool any_target_reader = false;
+      for (const auto& use : value.consumers) {
+        if (input_want(ctx, use.node, use.port) == Want::Target) any_target_reader = true;
+      }
+      const graph::Scope& scope = ctx.index.scope(value.scope);
+      if (!value.graph_output_positions.empty()) {
+        // A graph output keeps the precision the outside expects.
+        any_target_reader = any_target_reader || scope.owner != graph::kNone || !top_output_kept[out];
+      }
+      if (!any_target_reader) {
+        d.converted = false;
+        d.reason = KeepReason::CastFollowsConsumers;
+        changed = true;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void decide_nodes(Context& ctx) {
+  const auto& index = ctx.index;
+  const Float16Options& options = ctx.options;
+  const std::vector<std::string>& op_list = options.op_block_list ? *options.op_block_list : default_op_block_list();
+  std::unordered_set<std::string> blocked_ops(op_list.begin(), op_list.end());
+  std::unordered_set<std::string> blocked_names(options.node_block_list.begin(), options.node_block_list.end());
+  std::unordered_set<std::string> local_functions;
+  for (const auto& f : index.model().functions()) local_functions.insert(f.domain() + "::" + f.name());
+  const std::vector<bool> shape_computation = find_shape_computations(ctx);
+
+  ctx.decisions.assign(index.nodes().size(), {});
+  for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
+    const onnx::NodeProto& proto = ctx.proto(n);
+    NodeDecision& d = ctx.decisions[n];
+    if (is_op(proto, "Constant") || !touches_float32(ctx, n)) continue;  // constants are planned as values
+    d.relevant = true;
+    d.converted = false;
+    if (!proto.name().empty() && blocked_names.count(proto.name())) {
+      d.reason = KeepReason::NodeBlockList;
+    } else if (options.block_node && options.block_node(proto)) {
+      d.reason = KeepReason::NodeBlockList;
+      d.detail = "blocked by the caller";
+    } else if (blocked_ops.count(proto.op_type())) {
+      d.reason = KeepReason::OpBlockList;
+    } else if (local_functions.count(proto.domain() + "::" + proto.op_type())) {
+      d.reason = KeepReason::ModelLocalFunction;
+    } else if (!ctx.signatures[n].known() && !types::is_control_flow(proto)) {
+      d.reason = KeepReason::UnknownOperator;
+      d.detail = "no schema for " + (proto.domain().empty() ? std::string("ai.onnx") : proto.domain()) + "::" +
+                 proto.op_type() + " at opset " + std::to_string(index.opset(proto.domain()));
+    } else if (touches_non_tensor_float32(ctx, n)) {
+      d.reason = KeepReason::NonTensorTypes;
+    } else if (shape_computation[n]) {
+      d.reason = KeepReason::ShapeComputation;
+    } else if (!has_convertible_float_port(ctx, n)) {
+      d.reason = KeepReason::NoFloat16InSchema;
+      d.detail = "no float port of " + proto.op_type() + " allows " + types::elem_name(ctx.target);
+    } else {
+      d.converted = true;
+    }
+  }
+  for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
+    if (ctx.decisions[n].relevant && ctx.decisions[n].converted) require_known_types(ctx, n);
+  }
+
+  // Which top-level outputs must stay float32 (keep_io_types).
+  std::vector<bool> top_output_kept(index.values().size(), false);
+  std::unordered_set<std::string> keep_names(options.keep_io_names.begin(), options.keep_io_names.end());
+  for (graph::ValueId v : index.scope(0).outputs) {
+    top_output_kept[v] = options.keep_io_types || keep_names.count(index.value(v).name);
+  }
+  keep_casts_read_in_float32(ctx, top_output_kept);
+}
+
+}  // namespace onnx_fp16::convert

@@ -1,0 +1,25 @@
+// Which precision each port of a node reads and writes, given the node's decision. The single
+// place that knows the exceptions: Cast/CastLike inputs take any precision, index-like ports
+// (Reshape shape, Resize scales, Slice starts, ...) stay float32 even on converted nodes, and
+// control-flow ports follow the node.
+#pragma once
+
+#include <cstdint>
+
+#include "convert/context.h"
+
+namespace onnx_fp16::convert {
+
+enum class Want { NotFloat, Any, Float32, Target };
+
+// Input ports whose values are shapes, sizes, indices or axes (not data): float arithmetic
+// feeding them must stay exact, and runtimes expect float32 there (Resize roi/scales).
+bool is_index_port(const onnx::NodeProto& node, int port);
+
+bool input_port_convertible(const Context& ctx, graph::NodeId node, int port);
+bool output_port_convertible(const Context& ctx, graph::NodeId node, int port);
+Want input_want(const Context& ctx, graph::NodeId node, int port);
+// The element type a node writes at an output port (float32 values only; 0 otherwise).
+std::int32_t output_precision(const Context& ctx, graph::NodeId node, int port);
+
+}  // namespace onnx_fp16::convert

@@ -1,0 +1,272 @@
+#include "convert/rewrite.h"
+
+#include <map>
+#include <unordered_map>
+
+#include "convert/constant_conversion.h"
+#include "convert/port_rules.h"
+#include "graph/topological_order.h"
+
+namespace onnx_fp16::convert {
+
+namespace {
+
+constexpr std::int32_t kFloat = onnx::TensorProto::FLOAT;
+
+onnx::AttributeProto* find_attribute(onnx::NodeProto& node, const std::string& name) {
+  for (auto& a : *node.mutable_attribute()) {
+    if (a.name() == name) return &a;
+  }
+  return nullptr;
+}
+
+void set_int_attribute(onnx::NodeProto& node, const std::string& name, std::int64_t value) {
+  onnx::AttributeProto* a = find_attribute(node, name);
+  if (!a) {
+    a = node.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INT);
+  }
+  a->set_i(value);
+}
+
+void set_elem_type(onnx::ValueInfoProto& info, std::int32_t elem) {
+  if (info.type().has_tensor_type() || !info.has_type()) info.mutable_type()->mutable_tensor_type()->set_elem_type(elem);
+}
+
+class Rewriter {
+ public:
+  Rewriter(const Context& ctx, const Plan& plan, ConversionReport& report)
+      : ctx_(ctx), plan_(plan), report_(report), index_(ctx.index),
+        converter_{ctx.target, {ctx.options.min_positive_val, ctx.options.max_finite_val}},
+        after_node_(index_.nodes().size()), at_scope_start_(index_.scopes().size()) {}
+
+  void run() {
+    count_constant_bytes_before();
+    make_constant_copies();     // from the original float32 data, before anything converts
+    convert_values();
+    rewrite_type_attributes();
+    rename_producer_outputs();
+    make_casts();
+    rewire_readers();
+    update_graph_boundaries();
+    update_value_info();
+    reorder_nodes();
+    count_constant_bytes_after();
+  }
+
+ private:
+  // Where a value's alternative goes: right after its producer, or first in its scope.
+  std::vector<onnx::NodeProto*>& insertion_point(graph::ValueId v) {
+    const graph::Value& value = index_.value(v);
+    return value.producer != graph::kNone ? after_node_[value.producer] : at_scope_start_[value.scope];
+  }
+
+  onnx::TensorProto* initializer_of(graph::ValueId v) {
+    const graph::Value& value = index_.value(v);
+    if (value.initializer_index == graph::kNone) return nullptr;
+    return index_.scope(value.scope).graph->mutable_initializer(value.initializer_index);
+  }
+
+  void make_constant_copies() {
+    for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(plan_.values.size()); ++v) {
+      const ValuePlan& p = plan_.values[v];
+      if (p.alt == 0 || !p.alt_is_constant_copy) continue;
+      const graph::Value& value = index_.value(v);
+      if (onnx::TensorProto* init = initializer_of(v)) {
+        onnx::TensorProto copy = *init;
+        copy.set_name(p.alt_name);
+        if (p.alt != kFloat) report_.values_clamped += converter_.convert(copy);
+        new_initializers_.push_back({value.scope, std::move(copy)});
+      } else {
+        auto* node = new onnx::NodeProto(*index_.node(value.producer).proto);
+        node->set_output(0, p.alt_name);
+        node->set_name(p.alt_name);
+        if (p.alt != kFloat) report_.values_clamped += converter_.convert_constant_node(*node);
+        insertion_point(v).push_back(node);
+      }
+      ++report_.initializers_duplicated;
+    }
+  }
+
+  void convert_values() {
+    for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(plan_.values.size()); ++v) {
+      const ValuePlan& p = plan_.values[v];
+      if (p.produced != ctx_.target) continue;
+      const graph::Value& value = index_.value(v);
+      if (onnx::TensorProto* init = initializer_of(v)) {
+        report_.values_clamped += converter_.convert(*init);
+        ++report_.initializers_converted;
+      }
+      if (value.kind == graph::ValueKind::NodeOutput && is_op(ctx_.proto(value.producer), "Constant")) {
+        report_.values_clamped += converter_.convert_constant_node(*index_.node(value.producer).proto);
+        ++report_.constants_converted;
+      }
+    }
+  }
+
+  // Ops whose output type is an attribute: the attribute follows the output's new precision.
+  void rewrite_type_attributes() {
+    for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index_.nodes().size()); ++n) {
+      const graph::Node& node = index_.node(n);
+      if (node.outputs.empty() || node.outputs[0] == graph::kNone) continue;
+      if (plan_.values[node.outputs[0]].produced != ctx_.target) continue;
+      onnx::NodeProto& proto = *node.proto;
+      if (is_op(proto, "Cast")) {
+        set_int_attribute(proto, "to", ctx_.target);
+      } else if (is_op(proto, "ConstantOfShape")) {
+        onnx::AttributeProto* value = find_attribute(proto, "value");
+        if (!value) {
+          value = proto.add_attribute();
+          value->set_name("value");
+          value->set_type(onnx::AttributeProto::TENSOR);
+          value->mutable_t()->set_data_type(kFloat);
+          value->mutable_t()->add_dims(1);
+          value->mutable_t()->add_float_data(0.0f);
+        }
+        report_.values_clamped += converter_.convert(*value->mutable_t());
+        ++report_.constants_converted;
+      } else if (is_op(proto, "RandomNormal") || is_op(proto, "RandomUniform")) {
+        set_int_attribute(proto, "dtype", ctx_.target);
+      } else if (is_op(proto, "RandomNormalLike") || is_op(proto, "RandomUniformLike") || is_op(proto, "EyeLike") ||
+                 is_op(proto, "Bernoulli")) {
+        if (onnx::AttributeProto* dtype = find_attribute(proto, "dtype"); dtype && dtype->i() == kFloat) {
+          dtype->set_i(ctx_.target);
+        }
+      }
+    }
+  }
+
+  void rename_producer_outputs() {
+    for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(plan_.values.size()); ++v) {
+      const ValuePlan& p = plan_.values[v];
+      if (!p.renamed) continue;
+      const graph::Value& value = index_.value(v);
+      index_.node(value.producer).proto->set_output(value.producer_port, p.produced_name);
+    }
+  }
+
+  void make_casts() {
+    for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(plan_.values.size()); ++v) {
+      const ValuePlan& p = plan_.values[v];
+      if (p.alt == 0 || p.alt_is_constant_copy) continue;
+      auto* cast = new onnx::NodeProto();
+      cast->set_op_type("Cast");
+      cast->set_name(plan_.cast_node_names[v]);
+      cast->add_input(p.produced_name);
+      cast->add_output(p.alt_name);
+      set_int_attribute(*cast, "to", p.alt);
+      insertion_point(v).push_back(cast);
+      ++report_.casts_added;
+    }
+  }
+
+  void rewire_readers() {
+    for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index_.nodes().size()); ++n) {
+      const graph::Node& node = index_.node(n);
+      for (int port = 0; port < static_cast<int>(node.inputs.size()); ++port) {
+        graph::ValueId v = node.inputs[port];
+        if (v == graph::kNone || plan_.values[v].produced == 0) continue;
+        Want w = input_want(ctx_, n, port);
+        std::int32_t precision = w == Want::Target ? ctx_.target : w == Want::Float32 ? kFloat : plan_.values[v].produced;
+        node.proto->set_input(port, plan_.name_for(v, precision));
+      }
+    }
+  }
+
+  void update_graph_boundaries() {
+    for (graph::ScopeId s = 0; s < static_cast<graph::ScopeId>(index_.scopes().size()); ++s) {
+      const graph::Scope& scope = index_.scope(s);
+      onnx::GraphProto& g = *scope.graph;
+      for (std::size_t k = 0; k < scope.inputs.size(); ++k) {
+        const ValuePlan& p = plan_.values[scope.inputs[k]];
+        if (p.produced != 0) set_elem_type(*g.mutable_input(static_cast<int>(k)), p.produced);
+      }
+      for (std::size_t k = 0; k < scope.outputs.size(); ++k) {
+        std::int32_t required = plan_.output_precision[s][k];
+        if (required == 0) continue;
+        onnx::ValueInfoProto& out = *g.mutable_output(static_cast<int>(k));
+        if (s != 0) out.set_name(plan_.name_for(scope.outputs[k], required));  // bodies bind by position
+        set_elem_type(out, required);
+      }
+    }
+  }
+
+  void update_value_info() {
+    for (graph::ScopeId s = 0; s < static_cast<graph::ScopeId>(index_.scopes().size()); ++s) {
+      onnx::GraphProto& g = *index_.scope(s).graph;
+      std::vector<onnx::ValueInfoProto> added;
+      for (auto& info : *g.mutable_value_info()) {
+        graph::ValueId v = index_.find(info.name(), s);
+        if (v == graph::kNone || plan_.values[v].produced == 0) continue;
+        const ValuePlan& p = plan_.values[v];
+        set_elem_type(info, p.renamed ? p.alt : p.produced);
+        if (p.renamed) {
+          added.push_back(info);
+          added.back().set_name(p.produced_name);
+          set_elem_type(added.back(), p.produced);
+        } else if (p.alt != 0) {
+          added.push_back(info);
+          added.back().set_name(p.alt_name);
+          set_elem_type(added.back(), p.alt);
+        }
+      }
+      for (auto& info : added) *g.add_value_info() = std::move(info);
+    }
+  }
+
+  // New node lists: each original node followed by the Casts/copies of its outputs; a scope's
+  // own inputs' and constants' Casts first. Then a stable topological sort.
+  void reorder_nodes() {
+    for (auto& [scope, tensor] : new_initializers_) *index_.scope(scope).graph->add_initializer() = std::move(tensor);
+    for (graph::ScopeId s = 0; s < static_cast<graph::ScopeId>(index_.scopes().size()); ++s) {
+      const graph::Scope& scope = index_.scope(s);
+      onnx::GraphProto& g = *scope.graph;
+      std::vector<onnx::NodeProto*> order;
+      order.reserve(g.node_size() + at_scope_start_[s].size());
+      for (auto* n : at_scope_start_[s]) order.push_back(n);
+      // Release the graph's nodes (ownership moves to `order`), keeping their original order.
+      std::vector<onnx::NodeProto*> originals(g.node_size());
+      for (int i = g.node_size() - 1; i >= 0; --i) originals[i] = g.mutable_node()->ReleaseLast();
+      for (std::size_t i = 0; i < originals.size(); ++i) {
+        order.push_back(originals[i]);
+        for (auto* n : after_node_[scope.nodes[i]]) order.push_back(n);
+      }
+      for (std::size_t i : graph::stable_topological_order(order)) g.mutable_node()->AddAllocated(order[i]);
+    }
+  }
+
+  void count_constant_bytes_before() {
+    for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(plan_.values.size()); ++v) {
+      if (const onnx::TensorProto* init = initializer_of(v); init && init->data_type() == kFloat) {
+        report_.float_bytes_before += tensor_data_bytes(*init);
+      }
+    }
+  }
+
+  void count_constant_bytes_after() {
+    for (const auto& scope : index_.scopes()) {
+      for (const auto& init : scope.graph->initializer()) {
+        std::int32_t t = init.data_type();
+        if (t == kFloat || t == onnx::TensorProto::FLOAT16 || t == onnx::TensorProto::BFLOAT16) {
+          report_.float_bytes_after += tensor_data_bytes(init);
+        }
+      }
+    }
+  }
+
+  const Context& ctx_;
+  const Plan& plan_;
+  ConversionReport& report_;
+  graph::GraphIndex& index_;
+  ConstantConverter converter_;
+  std::vector<std::vector<onnx::NodeProto*>> after_node_;      // by NodeId
+  std::vector<std::vector<onnx::NodeProto*>> at_scope_start_;  // by ScopeId
+  std::vector<std::pair<graph::ScopeId, onnx::TensorProto>> new_initializers_;
+};
+
+}  // namespace
+
+void apply_plan(const Context& ctx, const Plan& plan, ConversionReport& report) { Rewriter(ctx, plan, report).run(); }
+
+}  // namespace onnx_fp16::convert

@@ -1,0 +1,98 @@
+// A read-only index over a ModelProto: every value (tensor name) of every (sub)graph resolved
+// lexically to its definition, with its producer and consumers, and every node with its scope.
+// The conversion reads the model through this index and never through names, so shadowing,
+// outer-scope references and duplicate node names cannot confuse it.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace onnx_fp16::graph {
+
+using ValueId = int;
+using NodeId = int;
+using ScopeId = int;
+inline constexpr int kNone = -1;
+
+struct PortRef {
+  NodeId node;
+  int port;
+};
+
+enum class ValueKind {
+  GraphInput,   // an input of its scope's graph (an initializer of the same name is its default)
+  Initializer,  // a constant of its scope's graph
+  NodeOutput,
+};
+
+struct Value {
+  std::string name;
+  ScopeId scope = kNone;
+  ValueKind kind = ValueKind::NodeOutput;
+  NodeId producer = kNone;
+  int producer_port = kNone;
+  int initializer_index = kNone;           // into the scope graph's initializer list
+  std::vector<PortRef> consumers;          // node input ports reading it, in any scope
+  std::vector<int> graph_output_positions; // where its scope graph lists it as an output
+  bool sparse = false;                     // a sparse initializer (kept as it is)
+};
+
+struct Node {
+  onnx::NodeProto* proto = nullptr;
+  ScopeId scope = kNone;
+  int position = 0;                   // index in its scope graph's node list
+  std::vector<ValueId> inputs;        // kNone for an empty (omitted optional) input
+  std::vector<ValueId> outputs;       // kNone for an empty output name
+  std::vector<ScopeId> subgraphs;     // graph attributes, in attribute order
+};
+
+struct Scope {
+  onnx::GraphProto* graph = nullptr;
+  ScopeId parent = kNone;
+  NodeId owner = kNone;      // the node whose attribute holds this graph
+  std::string attribute;     // that attribute's name ("then_branch", "body", ...)
+  std::string label;         // "main" or "<owner label>/<attribute>"
+  std::vector<NodeId> nodes; // in the graph's order
+  std::vector<ValueId> inputs;
+  std::vector<ValueId> outputs;  // in order; the same value may appear twice
+};
+
+class GraphIndex {
+ public:
+  // Indexes the model. Throws onnx_fp16::Error when a node reads a name that nothing defines.
+  explicit GraphIndex(onnx::ModelProto& model);
+
+  onnx::ModelProto& model() const { return *model_; }
+  const std::vector<Value>& values() const { return values_; }
+  const std::vector<Node>& nodes() const { return nodes_; }
+  const std::vector<Scope>& scopes() const { return scopes_; }
+  const Value& value(ValueId id) const { return values_[id]; }
+  const Node& node(NodeId id) const { return nodes_[id]; }
+  const Scope& scope(ScopeId id) const { return scopes_[id]; }
+
+  // The node's name, or "<op_type>#<index in its graph>" where it has none.
+  std::string node_label(NodeId id) const;
+  // Opset version the model imports for a domain ("" and "ai.onnx" are the same), 0 if none.
+  int opset(const std::string& domain) const;
+  // The value a name refers to when read in `scope` (lexical lookup), or kNone.
+  ValueId find(const std::string& name, ScopeId scope) const { return resolve(name, scope); }
+  // Every value name and node name in the model, for choosing fresh names.
+  std::vector<std::string> all_names() const;
+
+ private:
+  ScopeId index_graph(onnx::GraphProto* graph, ScopeId parent, NodeId owner, const std::string& attribute);
+  ValueId add_value(std::string name, ScopeId scope, ValueKind kind);
+  ValueId resolve(const std::string& name, ScopeId scope) const;
+
+  onnx::ModelProto* model_;
+  std::vector<Value> values_;
+  std::vector<Node> nodes_;
+  std::vector<Scope> scopes_;
+  std::vector<std::unordered_map<std::string, ValueId>> names_;  // per scope
+  std::unordered_map<std::string, int> opsets_;
+};
+
+}  // namespace onnx_fp16::graph

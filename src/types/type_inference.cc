@@ -1,0 +1,205 @@
+#include "types/type_inference.h"
+
+#include <onnx/shape_inference/implementation.h>
+
+#include <map>
+
+namespace onnx_fp16::types {
+
+using graph::kNone;
+
+std::string run_onnx_shape_inference(onnx::ModelProto& model) {
+  try {
+    onnx::ShapeInferenceOptions options(/*check_type=*/false, /*strict_mode=*/0, /*data_prop=*/true);
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);
+    return "";
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+namespace {
+
+const onnx::AttributeProto* find_attribute(const onnx::NodeProto& node, const std::string& name) {
+  for (const auto& a : node.attribute()) {
+    if (a.name() == name) return &a;
+  }
+  return nullptr;
+}
+
+ValueType tensor_of(std::int32_t elem) {
+  ValueType t;
+  t.kind = ValueType::Kind::Tensor;
+  t.elem = elem;
+  return t;
+}
+
+class Propagator {
+ public:
+  Propagator(const graph::GraphIndex& index, const std::vector<PortSignature>& signatures)
+      : index_(index), signatures_(signatures), types_(index.values().size()) {}
+
+  std::vector<ValueType> run() {
+    collect_declared();
+    // Nodes come in index order (outer graph first, bodies after their owner's graph), so an
+    // If's outputs may need a second pass after its branches; stop when nothing changes.
+    for (int pass = 0; pass < 64; ++pass) {
+      changed_ = false;
+      for (graph::NodeId id = 0; id < static_cast<graph::NodeId>(index_.nodes().size()); ++id) visit(id);
+      if (!changed_) break;
+    }
+    return std::move(types_);
+  }
+
+ private:
+  void learn(graph::ValueId v, const ValueType& t) {
+    if (v == kNone || !t.known()) return;
+    ValueType& slot = types_[v];
+    if (!slot.known()) {
+      slot = t;
+      changed_ = true;
+    } else if (slot.static_elements < 0 && t.static_elements >= 0 && slot.elem == t.elem) {
+      slot.static_elements = t.static_elements;
+    }
+  }
+
+  void collect_declared() {
+    for (graph::ScopeId s = 0; s < static_cast<graph::ScopeId>(index_.scopes().size()); ++s) {
+      const graph::Scope& scope = index_.scope(s);
+      const onnx::GraphProto& g = *scope.graph;
+      for (int i = 0; i < g.input_size(); ++i) learn(scope.inputs[i], from_type_proto(g.input(i).type()));
+      for (const auto& init : g.initializer()) {
+        ValueType t = tensor_of(init.data_type());
+        t.static_elements = 1;
+        for (auto d : init.dims()) t.static_elements *= d;
+        learn(index_.find(init.name(), s), t);
+      }
+      for (const auto& sparse : g.sparse_initializer()) {
+        learn(index_.find(sparse.values().name(), s), tensor_of(sparse.values().data_type()));
+      }
+      for (const auto& vi : g.value_info()) learn(index_.find(vi.name(), s), from_type_proto(vi.type()));
+      for (int i = 0; i < g.output_size(); ++i) {
+        if (g.output(i).has_type()) learn(scope.outputs[i], from_type_proto(g.output(i).type()));
+      }
+    }
+  }
+
+  ValueType input_type(const graph::Node& node, int port) const {
+    if (port >= static_cast<int>(node.inputs.size()) || node.inputs[port] == kNone) return {};
+    return types_[node.inputs[port]];
+  }
+
+  void visit(graph::NodeId id) {
+    const graph::Node& node = index_.node(id);
+    const onnx::NodeProto& proto = *node.proto;
+    bool all_known = true;
+    for (auto v : node.outputs) all_known = all_known && (v == kNone || types_[v].known());
+    if (is_control_flow(proto)) {
+      visit_control_flow(id);
+      return;
+    }
+    if (all_known || node.outputs.empty()) return;
+    if (auto t = attribute_typed_output(node); t.known()) {
+      learn(node.outputs[0], t);
+      return;
+    }
+    const PortSignature& sig = signatures_[id];
+    if (!sig.known()) return;
+    std::map<std::string, ValueType> bound;
+    for (int port = 0; port < static_cast<int>(sig.input_params.size()); ++port) {
+      const std::string& param = sig.input_params[port];
+      ValueType t = input_type(node, port);
+      if (!param.empty() && t.known()) {
+        t.static_elements = -1;
+        bound.emplace(param, t);
+      }
+    }
+    for (int port = 0; port < static_cast<int>(node.outputs.size()); ++port) {
+      if (node.outputs[port] == kNone || port >= static_cast<int>(sig.output_params.size())) continue;
+      const std::string& param = sig.output_params[port];
+      if (!param.empty()) {
+        if (auto it = bound.find(param); it != bound.end()) {
+          learn(node.outputs[port], it->second);
+        } else if (auto allowed = sig.allowed.find(param); allowed != sig.allowed.end() && allowed->second.size() == 1) {
+          learn(node.outputs[port], from_type_string(allowed->second.front()));
+        }
+      } else if (!sig.output_fixed[port].empty()) {
+        learn(node.outputs[port], from_type_string(sig.output_fixed[port]));
+      }
+    }
+  }
+
+  // Ops whose (first) output type is set by an attribute or by another input.
+  ValueType attribute_typed_output(const graph::Node& node) const {
+    const onnx::NodeProto& proto = *node.proto;
+    if (!proto.domain().empty() && proto.domain() != "ai.onnx") return {};
+    const std::string& op = proto.op_type();
+    auto dtype = [&](const char* name) -> std::int32_t {
+      const auto* a = find_attribute(proto, name);
+      return a ? static_cast<std::int32_t>(a->i()) : 0;
+    };
+    if (op == "Cast") return tensor_of(dtype("to"));
+    if (op == "CastLike") return input_type(node, 1);
+    if (op == "ConstantOfShape") {
+      const auto* value = find_attribute(proto, "value");
+      return tensor_of(value ? value->t().data_type() : onnx::TensorProto::FLOAT);
+    }
+    if (op == "Constant") {
+      for (const auto& a : proto.attribute()) {
+        if (a.name() == "value") return tensor_of(a.t().data_type());
+        if (a.name() == "sparse_value") return tensor_of(a.sparse_tensor().values().data_type());
+        if (a.name() == "value_float" || a.name() == "value_floats") return tensor_of(onnx::TensorProto::FLOAT);
+        if (a.name() == "value_int" || a.name() == "value_ints") return tensor_of(onnx::TensorProto::INT64);
+        if (a.name() == "value_string" || a.name() == "value_strings") return tensor_of(onnx::TensorProto::STRING);
+      }
+      return {};
+    }
+    if (op == "RandomNormal" || op == "RandomUniform") {
+      std::int32_t t = dtype("dtype");
+      return tensor_of(t ? t : onnx::TensorProto::FLOAT);
+    }
+    if (op == "RandomNormalLike" || op == "RandomUniformLike" || op == "EyeLike" || op == "Bernoulli") {
+      std::int32_t t = dtype("dtype");
+      if (t) return tensor_of(t);
+      ValueType in = input_type(node, 0);
+      in.static_elements = -1;
+      return in;
+    }
+    return {};
+  }
+
+  void visit_control_flow(graph::NodeId id) {
+    const graph::Node& node = index_.node(id);
+    for (const ControlFlowBinding& binding : control_flow_bindings(index_, id)) {
+      const graph::Scope& body = index_.scope(binding.body);
+      for (std::size_t k = 0; k < body.inputs.size(); ++k) {
+        int outer = binding.body_input_from_outer_input[k];
+        if (outer == kNone) continue;
+        ValueType t = input_type(node, outer);
+        // Scan inputs lose their scan axis inside the body: only the element type carries over.
+        t.static_elements = -1;
+        learn(body.inputs[k], t);
+      }
+      for (std::size_t k = 0; k < body.outputs.size(); ++k) {
+        int outer = binding.body_output_to_outer_output[k];
+        if (outer == kNone || node.outputs[outer] == kNone) continue;
+        ValueType t = types_[body.outputs[k]];
+        t.static_elements = -1;
+        learn(node.outputs[outer], t);
+      }
+    }
+  }
+
+  const graph::GraphIndex& index_;
+  const std::vector<PortSignature>& signatures_;
+  std::vector<ValueType> types_;
+  bool changed_ = false;
+};
+
+}  // namespace
+
+std::vector<ValueType> infer_value_types(const graph::GraphIndex& index, const std::vector<PortSignature>& signatures) {
+  return Propagator(index, signatures).run();
+}
+
+}  // namespace onnx_fp16::types

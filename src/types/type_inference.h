@@ -1,0 +1,33 @@
+// Element types of every value: ONNX shape inference (optional), the types the model declares,
+// then propagation through operator schemas and built-in rules for whatever is still unknown.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <string>
+#include <vector>
+
+#include "graph/graph_index.h"
+#include "types/port_signature.h"
+#include "types/value_type.h"
+
+namespace onnx_fp16::types {
+
+// Runs ONNX's shape inference in place (it adds value_info). Returns the error message when it
+// failed; the model is then left as it was before the failing step.
+std::string run_onnx_shape_inference(onnx::ModelProto& model);
+
+// Types per ValueId. `signatures` holds the port signature of each node (by NodeId).
+std::vector<ValueType> infer_value_types(const graph::GraphIndex& index, const std::vector<PortSignature>& signatures);
+
+// The subgraph boundary of a control-flow node: for each body graph, which outer input feeds
+// each body input and which outer output each body output becomes (kNone where none).
+struct ControlFlowBinding {
+  graph::ScopeId body;
+  std::vector<int> body_input_from_outer_input;   // per body input: outer input port, or kNone
+  std::vector<int> body_output_to_outer_output;   // per body output: outer output port, or kNone
+};
+std::vector<ControlFlowBinding> control_flow_bindings(const graph::GraphIndex& index, graph::NodeId node);
+bool is_control_flow(const onnx::NodeProto& node);
+
+}  // namespace onnx_fp16::types
