@@ -52,6 +52,7 @@ enum class KeepReason {
   ShapeComputation,     // float arithmetic whose result becomes a shape or an index
   NonTensorTypes,       // sequence/optional/map values cannot be cast, so they stay float32
   CastFollowsConsumers, // a Cast to float whose every reader is float32
+  RuntimeLimitation,    // valid in float16, but ONNX Runtime or ONNX's checker cannot take it
 };
 const char* to_string(KeepReason reason);
 

@@ -45,6 +45,19 @@ std::string find_target_typed_tensor(const onnx::GraphProto& graph, std::int32_t
   return "";
 }
 
+// Inserted Casts belong to the ONNX domain; a model that imports only other domains (training
+// ops, ML ops) needs an import of it. Cast-13 is the first to know bfloat16.
+void ensure_default_domain_import(onnx::ModelProto& model, const ConversionReport& report) {
+  if (report.casts_added == 0) return;
+  for (const auto& op : model.opset_import()) {
+    if (op.domain().empty() || op.domain() == "ai.onnx") return;
+  }
+  auto* op = model.add_opset_import();
+  op->set_domain("");
+  op->set_version(13);
+  if (model.ir_version() < 7) model.set_ir_version(7);
+}
+
 }  // namespace
 
 ConversionReport convert_float_to_float16(onnx::ModelProto& model, const Float16Options& options) {
@@ -95,6 +108,7 @@ ConversionReport convert_float_to_float16(onnx::ModelProto& model, const Float16
     }
   }
   convert::apply_plan(ctx, plan, report);
+  ensure_default_domain_import(model, report);
   return report;
 }
 

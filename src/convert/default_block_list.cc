@@ -23,6 +23,7 @@ const char* to_string(KeepReason reason) {
     case KeepReason::ShapeComputation: return "computes a shape or index";
     case KeepReason::NonTensorTypes: return "sequence/optional/map value";
     case KeepReason::CastFollowsConsumers: return "cast read only in float32";
+    case KeepReason::RuntimeLimitation: return "runtime limitation";
   }
   return "?";
 }

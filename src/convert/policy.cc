@@ -42,6 +42,27 @@ bool has_convertible_float_port(const Context& ctx, graph::NodeId n) {
   return false;
 }
 
+// Nodes that are valid in float16 by their schema but that the runtime or ONNX's own checker
+// cannot take in float16: the reason, or nullptr.
+const char* runtime_limitation(const onnx::NodeProto& node) {
+  auto attribute_string = [&](const char* name) -> std::string {
+    for (const auto& a : node.attribute()) {
+      if (a.name() == name) return a.s();
+    }
+    return "";
+  };
+  if (is_op(node, "MeanVarianceNormalization")) {
+    return "ONNX 1.12 defines MeanVarianceNormalization by a function body with float32 constants";
+  }
+  if ((is_op(node, "ScatterND") || is_op(node, "ScatterElements")) && !attribute_string("reduction").empty() &&
+      attribute_string("reduction") != "none") {
+    return "ONNX Runtime's CPU provider has no float16 kernel for scatter with a reduction";
+  }
+  if (is_op(node, "EyeLike")) return "ONNX Runtime has no float16 EyeLike kernel";
+  if (is_op(node, "MelWeightMatrix")) return "ONNX Runtime cannot run MelWeightMatrix with a float16 output";
+  return nullptr;
+}
+
 std::string describe(const Context& ctx, graph::NodeId n) {
   return "node '" + ctx.index.node_label(n) + "' (" + ctx.proto(n).op_type() + ")";
 }
@@ -127,6 +148,9 @@ void decide_nodes(Context& ctx) {
       d.reason = KeepReason::UnknownOperator;
       d.detail = "no schema for " + (proto.domain().empty() ? std::string("ai.onnx") : proto.domain()) + "::" +
                  proto.op_type() + " at opset " + std::to_string(index.opset(proto.domain()));
+    } else if (const char* limitation = runtime_limitation(proto)) {
+      d.reason = KeepReason::RuntimeLimitation;
+      d.detail = limitation;
     } else if (touches_non_tensor_float32(ctx, n)) {
       d.reason = KeepReason::NonTensorTypes;
     } else if (shape_computation[n]) {

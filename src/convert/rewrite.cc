@@ -126,6 +126,9 @@ class Rewriter {
         }
         report_.values_clamped += converter_.convert(*value->mutable_t());
         ++report_.constants_converted;
+      } else if (is_op(proto, "BlackmanWindow") || is_op(proto, "HammingWindow") || is_op(proto, "HannWindow") ||
+                 is_op(proto, "MelWeightMatrix")) {
+        set_int_attribute(proto, "output_datatype", ctx_.target);
       } else if (is_op(proto, "RandomNormal") || is_op(proto, "RandomUniform")) {
         set_int_attribute(proto, "dtype", ctx_.target);
       } else if (is_op(proto, "RandomNormalLike") || is_op(proto, "RandomUniformLike") || is_op(proto, "EyeLike") ||

@@ -154,6 +154,10 @@ class Propagator {
       }
       return {};
     }
+    if (op == "BlackmanWindow" || op == "HammingWindow" || op == "HannWindow" || op == "MelWeightMatrix") {
+      std::int32_t t = dtype("output_datatype");
+      return tensor_of(t ? t : onnx::TensorProto::FLOAT);
+    }
     if (op == "RandomNormal" || op == "RandomUniform") {
       std::int32_t t = dtype("dtype");
       return tensor_of(t ? t : onnx::TensorProto::FLOAT);
