@@ -1,1 +1,96 @@
-int main() { return 0; }
+// onnx-fp16-modelgen: writes the synthetic models (the bundled example, the benchmark models).
+//
+//   onnx-fp16-modelgen example     OUT.onnx
+//   onnx-fp16-modelgen transformer OUT.onnx [--weight-bytes N|500MB|1GB] [--hidden N] [--layers N] [--vocab N]
+//   onnx-fp16-modelgen wide        OUT.onnx --nodes N
+//
+// Every subcommand takes --external-data FILE to store the tensors in FILE beside the model;
+// without it, save_model switches to external data by itself above protobuf's 2 GB limit.
+#include <CLI/CLI.hpp>
+#include <onnx_fp16/error.h>
+#include <onnx_fp16/model_io.h>
+
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <functional>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "modelgen/example_model.h"
+#include "modelgen/transformer_model.h"
+#include "modelgen/wide_graph_model.h"
+
+namespace {
+
+struct OutputOptions {
+  std::string path;
+  std::string external_data;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Builds, saves and reports one model: what was written and how long each step took.
+void generate(const OutputOptions& output, const std::function<onnx::ModelProto()>& build) {
+  const auto build_start = std::chrono::steady_clock::now();
+  const onnx::ModelProto model = build();
+  const double build_seconds = seconds_since(build_start);
+
+  onnx_fp16::SaveOptions save_options;
+  if (!output.external_data.empty()) save_options.external_data_file = output.external_data;
+  const auto save_start = std::chrono::steady_clock::now();
+  onnx_fp16::save_model(model, output.path, save_options);
+  const double save_seconds = seconds_since(save_start);
+
+  std::printf("%s: %d nodes, %d initializers, %llu bytes of weights; built in %.2f s, saved in %.2f s\n",
+              output.path.c_str(), model.graph().node_size(), model.graph().initializer_size(),
+              static_cast<unsigned long long>(onnx_fp16::initializer_bytes(model)), build_seconds, save_seconds);
+}
+
+CLI::App* add_model_command(CLI::App& app, const std::string& name, const std::string& description,
+                            OutputOptions& output) {
+  auto* command = app.add_subcommand(name, description);
+  command->add_option("output", output.path, "Where to write the model (.onnx)")->required();
+  command->add_option("--external-data", output.external_data,
+                      "Store tensors in this file (a name beside the model) instead of inside it");
+  return command;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Writes synthetic ONNX models: the bundled example and the benchmark models"};
+  app.require_subcommand(1);
+  OutputOptions output;
+
+  add_model_command(app, "example", "The small mixed model the README converts", output)
+      ->callback([&] { generate(output, [] { return modelgen::example_model(); }); });
+
+  modelgen::TransformerSpec spec;
+  auto* transformer = add_model_command(app, "transformer", "A BERT-like encoder sized by its float32 weights", output);
+  transformer->add_option("--weight-bytes", spec.weight_bytes, "Target bytes of float32 weights (1GB = 1e9, 1GiB = 2^30)")
+      ->transform(CLI::AsSizeValue(true))
+      ->capture_default_str();
+  transformer->add_option("--hidden", spec.hidden_size, "Hidden size (default: chosen from --weight-bytes)");
+  transformer->add_option("--layers", spec.layers, "Encoder layers (default: chosen from --weight-bytes)");
+  transformer->add_option("--vocab", spec.vocab_size, "Vocabulary size (default: what the target leaves)");
+  transformer->callback([&] { generate(output, [&] { return modelgen::transformer_model(spec); }); });
+
+  int nodes = 0;
+  auto* wide = add_model_command(app, "wide", "A graph of N small nodes", output);
+  wide->add_option("--nodes", nodes, "Number of nodes")->required()->check(CLI::PositiveNumber);
+  wide->callback([&] { generate(output, [&] { return modelgen::wide_graph_model(nodes); }); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::cerr << "onnx-fp16-modelgen: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,197 @@
+// convert_bench: how fast `onnx-fp16 convert` is and how much memory it takes, on a ~1 GB
+// transformer and on graphs of 25k..200k small nodes, printed against the project's goals:
+// >= 1 GB/s of float32 weights on one core, peak RSS <= 1.3 x (input + output bytes), and a
+// 200k-node graph in under 5 s with time linear in the node count.
+//
+// Each model is generated into a scratch folder and converted by the real CLI in a child
+// process (wall time and ru_maxrss from wait4); then the library is timed step by step on the
+// transformer. A measurement, not a test: missed goals still exit 0; failures exit 1.
+//
+//   convert_bench [--quick] [--weight-bytes N|200MB|1GB] [--nodes 25000,50000,...] [--work-dir DIR] [--keep]
+//                 [--cli PATH] [--all-cores] [--repeat N]
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "modelgen/transformer_model.h"
+#include "modelgen/wide_graph_model.h"
+#include "support/child_process.h"
+#include "support/convert_report.h"
+#include "support/convert_results.h"
+#include "support/model_jobs.h"
+#include "support/work_folder.h"
+
+namespace {
+
+struct Options {
+  bool quick = false;
+  std::uint64_t weight_bytes = 0;        // 0: 1 GB, or 20 MB with --quick
+  std::vector<std::int64_t> wide_nodes;  // empty: 25k..200k, or 1k..8k with --quick
+  std::string work_dir;
+  bool keep = false;
+  std::string cli = ONNX_FP16_CLI_PATH;
+  bool all_cores = false;
+  int repeat = 1;
+
+  void apply_defaults() {
+    if (weight_bytes == 0) weight_bytes = quick ? 20'000'000 : 1'000'000'000;
+    if (wide_nodes.empty()) {
+      wide_nodes = quick ? std::vector<std::int64_t>{1'000, 2'000, 4'000, 8'000}
+                         : std::vector<std::int64_t>{25'000, 50'000, 100'000, 200'000};
+    }
+    std::sort(wide_nodes.begin(), wide_nodes.end());  // the scaling table compares with the smallest
+    wide_nodes.erase(std::unique(wide_nodes.begin(), wide_nodes.end()), wide_nodes.end());
+  }
+};
+
+struct ModelCase {
+  std::string name;
+  bool wide_graph;
+  std::function<onnx::ModelProto()> build;
+};
+
+std::vector<ModelCase> model_cases(const Options& options) {
+  std::vector<ModelCase> cases;
+  modelgen::TransformerSpec spec;
+  spec.weight_bytes = options.weight_bytes;
+  cases.push_back({"transformer", false,
+                   [spec] { return modelgen::transformer_model(spec); }});
+  for (std::int64_t nodes : options.wide_nodes) {
+    cases.push_back({"wide-" + std::to_string(nodes), true,
+                     [nodes] { return modelgen::wide_graph_model(static_cast<int>(nodes)); }});
+  }
+  return cases;
+}
+
+void progress(const std::string& message) { std::cerr << ".. " << message << std::endl; }
+
+// The end of a child's log, to show with its failure.
+std::string log_excerpt(const std::filesystem::path& log) {
+  const std::string tail = bench::tail_of_file(log, 15);
+  return tail.empty() ? " (it printed nothing)" : "; end of its output:\n" + tail;
+}
+
+// Generates one model, converts it with the CLI and reads the result back; a failing step ends
+// the case with its error, the other cases still run.
+bench::CaseResult run_case(const ModelCase& model, const bench::WorkFolder& work, std::optional<int> cpu,
+                           const std::string& cli, int repeat) {
+  bench::CaseResult result;
+  result.name = model.name;
+  result.wide_graph = model.wide_graph;
+  const auto input = work.folder(model.name + "/in") / "model.onnx";
+  const auto output = work.folder(model.name + "/out") / "model_fp16.onnx";
+  const auto log = work.path() / model.name / "convert.log";
+  try {
+    progress("generating " + model.name);
+    result.generated = bench::generate_in_child(model.build, input);
+    result.generated_ok = true;
+    result.file_bytes_in = bench::folder_bytes(input.parent_path());
+
+    progress("converting " + model.name);
+    // Best of `repeat` runs: the noise of a shared machine only ever adds time.
+    for (int run = 0; run < repeat; ++run) {
+      const bench::ChildUsage usage = bench::run_program({cli, "convert", input.string(), output.string()}, log, cpu);
+      if (!usage.succeeded()) {
+        result.error = "onnx-fp16 convert: " + usage.describe_failure() + log_excerpt(log);
+        return result;
+      }
+      if (run == 0 || usage.wall_seconds < result.cli.wall_seconds) result.cli = usage;
+    }
+    if (!std::filesystem::exists(output)) {
+      result.error = "onnx-fp16 convert exited 0 but wrote no " + output.string() + log_excerpt(log);
+      return result;
+    }
+    result.file_bytes_out = bench::folder_bytes(output.parent_path());
+    result.output = bench::inspect_in_child(output);
+  } catch (const std::exception& e) {
+    result.error = e.what();
+  }
+  return result;
+}
+
+void run_in_process_split(bench::BenchResults& results, const bench::WorkFolder& work, std::optional<int> cpu) {
+  const bench::CaseResult& transformer = results.cases.front();
+  results.in_process_model = transformer.name;
+  if (!transformer.generated_ok) {
+    results.in_process_error = "the model was not generated";
+    return;
+  }
+  progress("converting " + transformer.name + " in process");
+  try {
+    results.in_process = bench::convert_in_child(work.path() / transformer.name / "in" / "model.onnx",
+                                                 work.folder(transformer.name + "/in-process") / "model_fp16.onnx", cpu);
+  } catch (const std::exception& e) {
+    results.in_process_error = e.what();
+  }
+}
+
+void print_header(const Options& options, const bench::WorkFolder& work, const bench::BenchResults& results) {
+  std::cout << "convert_bench" << (options.quick ? " --quick" : "") << "\n"
+            << "  CLI:         " << options.cli << "\n"
+            << "  work folder: " << work.path().string() << (options.keep ? " (kept)" : " (removed at the end)") << "\n"
+            << "  CPU:         "
+            << (results.pinned_cpu ? "children pinned to CPU " + std::to_string(*results.pinned_cpu) : "not pinned")
+            << "\n"
+            << "  goals:       >= 1 GB/s of float32 weights on one core; peak RSS <= 1.3x (input + output bytes);\n"
+            << "               200k-node graph < 5 s, time linear in nodes\n";
+}
+
+int run(const Options& options) {
+  bench::WorkFolder work(options.work_dir, options.keep);
+  bench::BenchResults results;
+  results.quick = options.quick;
+  if (!options.all_cores) results.pinned_cpu = bench::first_allowed_cpu();
+  print_header(options, work, results);
+
+  results.fork_floor_rss = bench::run_function([] { return std::string(); }).usage.peak_rss_bytes;
+  for (const ModelCase& model : model_cases(options)) {
+    results.cases.push_back(run_case(model, work, results.pinned_cpu, options.cli, options.repeat));
+  }
+  run_in_process_split(results, work, results.pinned_cpu);
+
+  bench::print_generation_table(std::cout, results);
+  bench::print_conversion_table(std::cout, results);
+  bench::print_scaling_table(std::cout, results);
+  bench::print_in_process_split(std::cout, results);
+  bench::print_goals(std::cout, results);
+  bench::print_failures(std::cout, results);
+
+  bool all_measured = results.in_process.has_value();
+  for (const auto& c : results.cases) all_measured = all_measured && c.measured();
+  return all_measured ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Times `onnx-fp16 convert` and measures its peak memory on synthetic models"};
+  Options options;
+  app.add_flag("--quick", options.quick, "Small sizes (20 MB transformer, 1k..8k nodes): a smoke run of seconds");
+  app.add_option("--weight-bytes", options.weight_bytes, "Float32 weight bytes of the transformer (default 1GB = 1e9)")
+      ->transform(CLI::AsSizeValue(true));
+  app.add_option("--nodes", options.wide_nodes, "Node counts of the wide graphs (default 25000,50000,100000,200000)")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 100'000'000));
+  app.add_option("--work-dir", options.work_dir, "Where to put the models (default: the temporary folder)");
+  app.add_flag("--keep", options.keep, "Keep the generated and converted models");
+  app.add_option("--cli", options.cli, "The onnx-fp16 executable to time")->capture_default_str();
+  app.add_flag("--all-cores", options.all_cores, "Do not pin the conversions to one CPU");
+  app.add_option("--repeat", options.repeat, "Run each CLI conversion N times and keep the fastest")
+      ->check(CLI::Range(1, 100));
+  CLI11_PARSE(app, argc, argv);
+  options.apply_defaults();
+  try {
+    return run(options);
+  } catch (const std::exception& e) {
+    std::cerr << "convert_bench: " << e.what() << "\n";
+    return 1;
+  }
+}
