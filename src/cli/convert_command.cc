@@ -1,0 +1,195 @@
+#include "cli/convert_command.h"
+
+#include <onnx_fp16/convert.h>
+#include <onnx_fp16/error.h>
+#include <onnx_fp16/model_io.h>
+#include <onnx_fp16/validate.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+
+#include "cli/atomic_text_file.h"
+#include "cli/convert_outcome.h"
+#include "cli/json_text.h"
+#include "cli/option_warnings.h"
+#include "cli/output_paths.h"
+#include "cli/report_json.h"
+#include "cli/summary.h"
+#include "io/model_save.h"
+
+namespace onnx_fp16::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// `--op-block-list ''` arrives as one empty item: it means "block nothing", not an op named "".
+std::vector<std::string> without_empty(std::vector<std::string> items) {
+  std::erase(items, std::string());
+  return items;
+}
+
+std::uint64_t file_size_or_zero(const fs::path& path) {
+  std::error_code error;
+  const auto size = fs::file_size(path, error);
+  return error ? 0 : size;
+}
+
+// The external data file save_model will write: the one asked for, or the one it picks itself
+// for a model over protobuf's size limit (see SaveOptions).
+std::optional<std::string> external_data_name(const onnx::ModelProto& model, const fs::path& output,
+                                              const std::optional<std::string>& requested) {
+  if (requested) return requested;
+  if (model.ByteSizeLong() > io::kAutomaticExternalDataLimit) return output.filename().string() + ".data";
+  return std::nullopt;
+}
+
+}  // namespace
+
+ConvertCommand::ConvertCommand(CLI::App& app) {
+  command_ = app.add_subcommand("convert", "Convert a float32 model to float16 (or bfloat16)");
+  command_->footer(
+      "Nothing is written when the command fails, and the input is never modified.\n"
+      "Exit status: 0 on success, 1 on an error, 2 on a usage error.");
+  Args& a = args_;
+  command_->add_option("IN", a.input, "The float32 ONNX model to convert")->required();
+  command_->add_option("OUT", a.output, "Where to write the converted model (not IN)")->required();
+
+  min_positive_option_ = command_->add_option("--min-positive-val", a.min_positive_val,
+                                              "Constants with 0 < |x| < F become F (float16 only)")
+                             ->type_name("F")
+                             ->default_str("1e-7")
+                             ->check(CLI::PositiveNumber);
+  max_finite_option_ = command_->add_option("--max-finite-val", a.max_finite_val,
+                                            "Finite constants with |x| > F become F (float16 only)")
+                           ->type_name("F")
+                           ->default_str("1e4")
+                           ->check(CLI::PositiveNumber);
+
+  auto* keep_io_types = command_->add_flag("--keep-io-types", a.keep_io_types, "Keep all model inputs and outputs float32");
+  command_->add_option("--keep-io", a.keep_io, "Keep only these model inputs/outputs float32")
+      ->type_name("NAME,...")
+      ->delimiter(',')
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->excludes(keep_io_types);
+  command_->add_flag("--disable-shape-infer", a.disable_shape_infer,
+                     "Do not run ONNX shape inference (types come from the model and the operator schemas)");
+
+  op_block_list_option_ = command_->add_option("--op-block-list", a.op_block_list,
+                                               "Op types to keep float32, replacing the default list "
+                                               "('' for none)")
+                              ->type_name("A,B")
+                              ->delimiter(',')
+                              ->expected(1)
+                              ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  command_->add_flag("--no-op-block-list", a.no_op_block_list, "Block no op type (same as --op-block-list '')")
+      ->excludes(op_block_list_option_);
+  command_->add_option("--node-block-list", a.node_block_list, "Names of nodes to keep float32")
+      ->type_name("N1,N2")
+      ->delimiter(',')
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  command_->add_option("--to", a.to, "Target type")
+      ->type_name("TYPE")
+      ->check(CLI::IsMember({"float16", "bfloat16"}))
+      ->capture_default_str();
+  command_->add_flag("--force", a.force, "Convert even if the model already holds the target type");
+  external_data_option_ = command_->add_option("--external-data", a.external_data,
+                                               "Store the output's tensors in FILE, beside OUT")
+                              ->type_name("FILE");
+  report_option_ = command_->add_option("--report", a.report, "Write a JSON report to FILE")->type_name("FILE");
+  command_->add_flag("--check", a.check, "Check the result with the ONNX checker (full check) before writing it");
+  command_->add_flag("-q,--quiet", a.quiet, "Print nothing on success but warnings");
+}
+
+Float16Options ConvertCommand::float16_options() const {
+  const Args& a = args_;
+  Float16Options options;
+  options.target = a.to == "bfloat16" ? TargetType::BFloat16 : TargetType::Float16;
+  options.min_positive_val = a.min_positive_val;
+  options.max_finite_val = a.max_finite_val;
+  options.keep_io_types = a.keep_io_types;
+  options.keep_io_names = without_empty(a.keep_io);
+  options.disable_shape_infer = a.disable_shape_infer;
+  // Not given: the library's default list. Given, even empty: it replaces the default.
+  if (a.no_op_block_list) {
+    options.op_block_list = std::vector<std::string>{};
+  } else if (op_block_list_option_->count() > 0) {
+    options.op_block_list = without_empty(a.op_block_list);
+  }
+  options.node_block_list = without_empty(a.node_block_list);
+  options.force = a.force;
+  return options;
+}
+
+int ConvertCommand::run() const {
+  const Clock::time_point start = Clock::now();
+  const Args& a = args_;
+
+  ConvertOutcome outcome;
+  outcome.input = a.input;
+  outcome.output = a.output;
+  outcome.options = float16_options();
+  outcome.checked = a.check;
+  std::optional<std::string> requested_data_file;
+  if (external_data_option_->count() > 0) requested_data_file = a.external_data;
+  std::optional<fs::path> report_path;
+  if (report_option_->count() > 0) report_path = a.report;
+
+  check_output_paths({a.input, a.output, requested_data_file, report_path});
+  // Created now so that an unwritable report fails before the conversion, not after the save.
+  std::optional<AtomicTextFile> report_file;
+  if (report_path) report_file.emplace(*report_path);
+
+  Clock::time_point step = Clock::now();
+  onnx::ModelProto model = load_model(a.input);
+  outcome.seconds.load = seconds_since(step);
+  outcome.files.input_file = file_size_or_zero(a.input);
+  const bool clamp_values_given = min_positive_option_->count() > 0 || max_finite_option_->count() > 0;
+  std::vector<std::string> own_warnings = option_warnings(model, outcome.options, clamp_values_given);
+
+  step = Clock::now();
+  outcome.report = convert_float_to_float16(model, outcome.options);
+  outcome.seconds.convert = seconds_since(step);
+  outcome.warnings = outcome.report.warnings;
+  outcome.warnings.insert(outcome.warnings.end(), own_warnings.begin(), own_warnings.end());
+
+  if (a.check) {
+    step = Clock::now();
+    std::string note;
+    try {
+      note = check_model_full(model);
+    } catch (const Error& error) {
+      throw Error(std::string("--check: the converted model is invalid, nothing was written: ") + error.what());
+    }
+    if (!note.empty()) outcome.warnings.push_back("--check: " + note);
+    outcome.seconds.check = seconds_since(step);
+  }
+
+  step = Clock::now();
+  outcome.external_data_file = external_data_name(model, a.output, requested_data_file);
+  SaveOptions save_options;
+  save_options.external_data_file = requested_data_file;
+  save_model(model, a.output, save_options);
+  outcome.seconds.save = seconds_since(step);
+  outcome.files.output_file = file_size_or_zero(a.output);
+  if (outcome.external_data_file) {
+    outcome.files.output_data_file = file_size_or_zero(fs::path(a.output).replace_filename(*outcome.external_data_file));
+  }
+  outcome.seconds.total = seconds_since(start);
+
+  if (report_file) report_file->commit(json_text(report_json(outcome)));
+  if (!a.quiet) std::cout << conversion_summary(outcome) << std::flush;
+  for (const auto& warning : outcome.warnings) std::cerr << "onnx-fp16: warning: " << warning << "\n";
+  return 0;
+}
+
+}  // namespace onnx_fp16::cli

@@ -1,0 +1,54 @@
+// `onnx-fp16 convert IN OUT [options]`: load, convert to float16 (or bfloat16), save.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <onnx_fp16/convert.h>
+
+#include <string>
+#include <vector>
+
+namespace onnx_fp16::cli {
+
+class ConvertCommand {
+ public:
+  // Registers the subcommand and its options on `app`.
+  explicit ConvertCommand(CLI::App& app);
+
+  bool selected() const { return command_->parsed(); }
+  // Runs the parsed command: 0 on success; throws onnx_fp16::Error (or another std::exception)
+  // on failure, having written nothing.
+  int run() const;
+
+ private:
+  struct Args {
+    std::string input;
+    std::string output;
+    float min_positive_val = 1e-7f;
+    float max_finite_val = 1e4f;
+    bool keep_io_types = false;
+    std::vector<std::string> keep_io;
+    bool disable_shape_infer = false;
+    std::vector<std::string> op_block_list;
+    bool no_op_block_list = false;
+    std::vector<std::string> node_block_list;
+    std::string to = "float16";
+    bool force = false;
+    std::string external_data;
+    std::string report;
+    bool check = false;
+    bool quiet = false;
+  };
+
+  Float16Options float16_options() const;
+
+  CLI::App* command_ = nullptr;
+  Args args_;
+  // Options whose presence matters beyond their value.
+  CLI::Option* op_block_list_option_ = nullptr;
+  CLI::Option* min_positive_option_ = nullptr;
+  CLI::Option* max_finite_option_ = nullptr;
+  CLI::Option* external_data_option_ = nullptr;
+  CLI::Option* report_option_ = nullptr;
+};
+
+}  // namespace onnx_fp16::cli
