@@ -1,0 +1,31 @@
+#include "io/external_data_writer.h"
+
+#include <array>
+
+namespace onnx_fp16::io {
+namespace {
+
+void add_entry(onnx::TensorProto& tensor, const std::string& key, const std::string& value) {
+  auto* entry = tensor.add_external_data();
+  entry->set_key(key);
+  entry->set_value(value);
+}
+
+}  // namespace
+
+void ExternalDataWriter::append(std::string_view bytes, onnx::TensorProto& tensor) {
+  static constexpr std::array<char, kExternalDataAlignment> kZeros{};
+  const std::uint64_t offset = (end_ + kExternalDataAlignment - 1) / kExternalDataAlignment * kExternalDataAlignment;
+  file_.write(kZeros.data(), offset - end_);
+  file_.write(bytes.data(), bytes.size());
+  end_ = offset + bytes.size();
+
+  tensor.clear_raw_data();
+  tensor.clear_external_data();
+  add_entry(tensor, "location", location_);
+  add_entry(tensor, "offset", std::to_string(offset));
+  add_entry(tensor, "length", std::to_string(bytes.size()));
+  tensor.set_data_location(onnx::TensorProto::EXTERNAL);
+}
+
+}  // namespace onnx_fp16::io
