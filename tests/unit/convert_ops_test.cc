@@ -30,7 +30,7 @@ const onnx::AttributeProto* attribute(const onnx::NodeProto& node, const std::st
 
 onnx_fp16::Float16Options no_op_block_list() {
   onnx_fp16::Float16Options options;
-  options.op_block_list = std::vector<std::string>{};
+  options.op_block_list.emplace();  // an empty list: block nothing
   return options;
 }
 
