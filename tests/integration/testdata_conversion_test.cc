@@ -103,11 +103,11 @@ std::vector<const onnx::ValueInfoProto*> fed_inputs(const onnx::GraphProto& grap
 onnx::TensorProto floats_to_float16_tensor(const onnx::TensorProto& tensor) {
   const std::string bytes = test_support::raw_bytes(tensor);
   std::vector<float> floats(bytes.size() / sizeof(float));
-  std::memcpy(floats.data(), bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(floats.data(), bytes.data(), bytes.size());  // an empty tensor has no data pointer
   std::vector<std::uint16_t> halves(floats.size());
   onnx_fp16::half::floats_to_halves(floats, halves);
   std::string half_bytes(halves.size() * sizeof(std::uint16_t), '\0');
-  std::memcpy(half_bytes.data(), halves.data(), half_bytes.size());
+  if (!halves.empty()) std::memcpy(half_bytes.data(), halves.data(), half_bytes.size());
   return test_support::make_raw_tensor(tensor.name(), onnx::TensorProto::FLOAT16,
                                        {tensor.dims().begin(), tensor.dims().end()}, std::move(half_bytes));
 }

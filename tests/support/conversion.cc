@@ -105,7 +105,7 @@ std::vector<onnx::TensorProto> inputs_for(const onnx::ModelProto& model, const s
     int wanted = declared_elem_type(model.graph(), input.name());
     if (input.data_type() == onnx::TensorProto::FLOAT && wanted == onnx::TensorProto::FLOAT16) {
       std::vector<float> values(input.raw_data().size() / 4);
-      std::memcpy(values.data(), input.raw_data().data(), values.size() * 4);
+      if (!values.empty()) std::memcpy(values.data(), input.raw_data().data(), values.size() * 4);
       std::vector<std::uint16_t> halves(values.size());
       onnx_fp16::half::floats_to_halves(values, halves);
       onnx::TensorProto converted = input;
