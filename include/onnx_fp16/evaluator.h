@@ -1,0 +1,80 @@
+// The CPU evaluator: runs an ONNX model, float16 tensors stored as float16 (each float16 value
+// a node writes is rounded to float16, as GPU runtimes that accumulate in float32 do; see
+// docs/evaluator.md for the contract).
+//
+//   onnx_fp16::Evaluator evaluator(model);                        // load once
+//   auto outputs = evaluator.run({{"x", x}});                     // run many times
+//   const onnx_fp16::Tensor& y = outputs.at("y");
+#pragma once
+
+#include <onnx/onnx_pb.h>
+#include <onnx_fp16/error.h>  // what run() and the constructor throw
+#include <onnx_fp16/tensor.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace onnx_fp16 {
+
+namespace runtime {
+class Executor;
+}
+
+struct EvaluatorOptions {
+  // Threads kernels may use; 0 means the machine's hardware threads. Results do not depend on it.
+  int threads = 0;
+  // Values of the main graph (node outputs, inputs, initializers) to return from run() besides
+  // the graph outputs: for inspecting intermediates. They are not freed during the run.
+  std::vector<std::string> keep;
+};
+
+// What a run used, for memory reports and tests.
+struct RunStats {
+  // The most node-produced tensors held at one time (graph inputs and initializers not counted),
+  // and their bytes (strings not counted).
+  std::size_t peak_live_tensors = 0;
+  std::size_t peak_live_bytes = 0;
+  std::size_t nodes_run = 0;  // including nodes of subgraphs, once per execution
+};
+
+// A graph input as the model declares it.
+struct InputInfo {
+  std::string name;
+  DataType type = onnx::TensorProto::UNDEFINED;  // UNDEFINED: the model does not say
+  bool has_shape = false;                        // false: any rank
+  std::vector<std::int64_t> dims;                // -1 where the size is symbolic or unknown
+  std::vector<std::string> dim_names;            // the symbol ("batch") where there is one
+  bool has_default = false;                      // an initializer of the same name: feeding it is optional
+};
+
+class Evaluator {
+ public:
+  // Prepares `model` (copied): resolves every node's kernel at its opset, converts initializers
+  // and constant attributes to tensors, orders the nodes and plans when each value is freed.
+  // Throws onnx_fp16::Error for an operator without a kernel ("unsupported operator
+  // <domain>::<op> (opset N) at node '<name>'"), an undefined value, a value to keep that does
+  // not exist, or a graph input that is not a tensor.
+  explicit Evaluator(const onnx::ModelProto& model, EvaluatorOptions options = {});
+  ~Evaluator();
+  Evaluator(Evaluator&&) noexcept;
+  Evaluator& operator=(Evaluator&&) noexcept;
+
+  // Runs the model on `feeds` (by input name) and returns every graph output and every value of
+  // options.keep, by name. Safe to call from several threads at once. Throws onnx_fp16::Error
+  // for a missing, unknown, wrongly typed or wrongly shaped feed (naming the input and what it
+  // expects), and for a kernel's failure (naming the node).
+  std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& feeds, RunStats* stats = nullptr) const;
+
+  const std::vector<InputInfo>& inputs() const;
+  // The graph outputs' names, in graph order.
+  const std::vector<std::string>& output_names() const;
+
+ private:
+  std::unique_ptr<runtime::Executor> executor_;
+};
+
+}  // namespace onnx_fp16

@@ -1,0 +1,116 @@
+// numpy-style (multidirectional) broadcasting: the output shape of several inputs, and a walk
+// over the output that tells where each input's values are, in runs along the innermost
+// dimension so that the loops over a run are plain (and vectorisable) loops.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "runtime/tensor.h"
+
+namespace onnx_fp16::runtime {
+
+// The broadcast of the shapes (right-aligned; each dimension equal or 1). Throws
+// onnx_fp16::Error naming the shapes when they do not broadcast.
+Shape broadcast_shapes(std::span<const Shape> shapes);
+Shape broadcast_shapes(const Shape& a, const Shape& b);
+
+// Opset < 7 binary ops broadcast only B onto A, and only when the node says broadcast=1; `axis`
+// places B's dimensions inside A's (default: trailing). Returns B's shape padded with 1s to A's
+// rank, which multidirectional broadcasting then handles. Without broadcast=1 the shapes must
+// be equal. Throws onnx_fp16::Error otherwise.
+Shape legacy_broadcast_shape(const Shape& a, const Shape& b, bool broadcast, std::optional<std::int64_t> axis);
+
+class BroadcastLayout {
+ public:
+  // Inputs broadcast together (multidirectional).
+  explicit BroadcastLayout(std::span<const Shape> inputs);
+  // Inputs broadcast to a given output shape (unidirectional, as Expand's input).
+  BroadcastLayout(std::span<const Shape> inputs, const Shape& output);
+
+  const Shape& output_shape() const { return output_shape_; }
+  std::size_t output_size() const { return output_size_; }
+  std::size_t input_count() const { return strides_.size(); }
+
+  // Calls run(out_offset, count, in_offsets, in_steps) for consecutive runs covering the output:
+  // elements [out_offset, out_offset + count) of the output read, from input k, elements
+  // in_offsets[k] + i * in_steps[k] (in_steps[k] is 0 for a repeated value, 1 otherwise).
+  template <typename Run>
+  void for_each_run(Run&& run) const;
+
+ private:
+  void plan(std::span<const Shape> inputs);
+
+  Shape output_shape_;
+  std::size_t output_size_ = 0;
+  std::vector<std::int64_t> dims_;                 // merged output dimensions, outermost first
+  std::vector<std::vector<std::int64_t>> strides_;  // per input, per merged dimension (0: broadcast)
+};
+
+template <typename Run>
+void BroadcastLayout::for_each_run(Run&& run) const {
+  const std::size_t inputs = strides_.size();
+  std::vector<std::size_t> offsets(inputs, 0);
+  std::vector<std::size_t> steps(inputs, 0);
+  if (output_size_ == 0) return;
+  if (dims_.empty()) {  // every dimension is 1: one element
+    run(std::size_t{0}, std::size_t{1}, offsets.data(), steps.data());
+    return;
+  }
+  const std::size_t outer_rank = dims_.size() - 1;
+  const auto inner = static_cast<std::size_t>(dims_.back());
+  for (std::size_t k = 0; k < inputs; ++k) steps[k] = static_cast<std::size_t>(strides_[k].back());
+  std::vector<std::int64_t> index(outer_rank, 0);
+  for (std::size_t out = 0; out < output_size_; out += inner) {
+    run(out, inner, offsets.data(), steps.data());
+    for (std::size_t d = outer_rank; d-- > 0;) {
+      if (++index[d] < dims_[d]) {
+        for (std::size_t k = 0; k < inputs; ++k) offsets[k] += static_cast<std::size_t>(strides_[k][d]);
+        break;
+      }
+      index[d] = 0;
+      for (std::size_t k = 0; k < inputs; ++k) offsets[k] -= static_cast<std::size_t>(strides_[k][d] * (dims_[d] - 1));
+    }
+  }
+}
+
+// out[i] = op(a[.], b[.]) over the broadcast of a and b (`out` has layout.output_size()).
+template <typename A, typename B, typename R, typename Op>
+void broadcast_binary(const BroadcastLayout& layout, std::span<const A> a, std::span<const B> b, std::span<R> out,
+                      Op&& op) {
+  layout.for_each_run([&](std::size_t o, std::size_t n, const std::size_t* offset, const std::size_t* step) {
+    const A* pa = a.data() + offset[0];
+    const B* pb = b.data() + offset[1];
+    R* pr = out.data() + o;
+    if (step[0] != 0 && step[1] != 0) {
+      for (std::size_t i = 0; i < n; ++i) pr[i] = op(pa[i], pb[i]);
+    } else if (step[0] != 0) {
+      const B y = *pb;
+      for (std::size_t i = 0; i < n; ++i) pr[i] = op(pa[i], y);
+    } else if (step[1] != 0) {
+      const A x = *pa;
+      for (std::size_t i = 0; i < n; ++i) pr[i] = op(x, pb[i]);
+    } else {
+      const R value = op(*pa, *pb);
+      for (std::size_t i = 0; i < n; ++i) pr[i] = value;
+    }
+  });
+}
+
+// out[i] = op(a[.], b[.], c[.]) over the broadcast of three inputs (Where, Clip-like ops).
+template <typename A, typename B, typename C, typename R, typename Op>
+void broadcast_ternary(const BroadcastLayout& layout, std::span<const A> a, std::span<const B> b,
+                       std::span<const C> c, std::span<R> out, Op&& op) {
+  layout.for_each_run([&](std::size_t o, std::size_t n, const std::size_t* offset, const std::size_t* step) {
+    const A* pa = a.data() + offset[0];
+    const B* pb = b.data() + offset[1];
+    const C* pc = c.data() + offset[2];
+    R* pr = out.data() + o;
+    for (std::size_t i = 0; i < n; ++i) pr[i] = op(pa[i * step[0]], pb[i * step[1]], pc[i * step[2]]);
+  });
+}
+
+}  // namespace onnx_fp16::runtime

@@ -1,0 +1,196 @@
+#include "runtime/executor.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "onnx_fp16/error.h"
+#include "runtime/feed_validation.h"
+
+namespace onnx_fp16::runtime {
+
+// The values of one running graph, by slot. A subgraph runs in a frame of its own whose
+// captures are copies (sharing buffers) of its enclosing frame's values.
+struct Executor::Frame {
+  std::vector<Tensor> slots;
+};
+
+// What all frames of one run share: the live-intermediate accounting.
+struct Executor::RunState {
+  RunStats stats;
+  std::size_t live_tensors = 0;
+  std::size_t live_bytes = 0;
+
+  void produced(const Tensor& tensor) {
+    ++live_tensors;
+    live_bytes += tensor.dtype() == onnx::TensorProto::STRING ? 0 : tensor.byte_size();
+    stats.peak_live_tensors = std::max(stats.peak_live_tensors, live_tensors);
+    stats.peak_live_bytes = std::max(stats.peak_live_bytes, live_bytes);
+  }
+  void released(const Tensor& tensor) {
+    --live_tensors;
+    live_bytes -= tensor.dtype() == onnx::TensorProto::STRING ? 0 : tensor.byte_size();
+  }
+};
+
+// The SubgraphRunner a kernel gets: runs its node's graph attributes in the node's frame.
+class Executor::NodeSubgraphs final : public SubgraphRunner {
+ public:
+  NodeSubgraphs(const Executor& executor, const CompiledNode& node, const Frame& frame, RunState& state)
+      : executor_(executor), node_(node), frame_(frame), state_(state) {}
+
+  std::vector<Tensor> run(std::string_view attribute, std::vector<Tensor> inputs) const override {
+    const auto it = node_.subgraphs.find(attribute);
+    if (it == node_.subgraphs.end()) throw Error("the node has no graph attribute '" + std::string(attribute) + "'");
+    return executor_.run_subgraph(*it->second, std::move(inputs), frame_, state_);
+  }
+
+ private:
+  const Executor& executor_;
+  const CompiledNode& node_;
+  const Frame& frame_;
+  RunState& state_;
+};
+
+namespace {
+
+std::unordered_map<std::string, int> imported_opsets(const onnx::ModelProto& model) {
+  std::unordered_map<std::string, int> opsets;
+  for (const auto& opset : model.opset_import()) {
+    opsets[normalize_domain(opset.domain())] = static_cast<int>(opset.version());
+  }
+  return opsets;
+}
+
+int effective_threads(int requested) {
+  if (requested > 0) return requested;
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+}  // namespace
+
+Executor::Executor(const onnx::ModelProto& model, const EvaluatorOptions& options, const KernelRegistry& registry)
+    : model_(model), threads_(effective_threads(options.threads)), keep_(options.keep) {
+  inputs_ = describe_inputs(model_.graph());
+  for (const auto& output : model_.graph().output()) output_names_.push_back(output.name());
+  PlanOptions plan_options;
+  plan_options.registry = &registry;
+  plan_options.opsets = imported_opsets(model_);
+  plan_options.keep = keep_;
+  main_ = compile_main_graph(model_.graph(), plan_options);
+  // The plan holds the initializers as tensors now; the copies in our model are dead weight.
+  for (auto& initializer : *model_.mutable_graph()->mutable_initializer()) {
+    initializer.clear_raw_data();
+    initializer.clear_float_data();
+    initializer.clear_int32_data();
+    initializer.clear_int64_data();
+    initializer.clear_double_data();
+    initializer.clear_uint64_data();
+    initializer.clear_string_data();
+  }
+}
+
+Executor::~Executor() = default;
+
+std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& feeds, RunStats* stats) const {
+  validate_feeds(inputs_, feeds);
+  std::vector<Tensor> inputs(main_->input_slots.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const auto feed = feeds.find(inputs_[i].name);
+    if (feed != feeds.end()) inputs[i] = feed->second;
+  }
+  RunState state;
+  const Frame frame = run_graph(*main_, std::move(inputs), nullptr, state);
+  std::map<std::string, Tensor> results;
+  for (std::size_t i = 0; i < main_->output_slots.size(); ++i) {
+    results[output_names_[i]] = frame.slots[main_->output_slots[i]];
+  }
+  for (const auto& name : keep_) {
+    const auto it = std::find(main_->slot_names.begin(), main_->slot_names.end(), name);
+    results[name] = frame.slots[it - main_->slot_names.begin()];
+  }
+  if (stats != nullptr) *stats = state.stats;
+  return results;
+}
+
+Executor::Frame Executor::run_graph(const GraphPlan& plan, std::vector<Tensor> inputs, const Frame* parent,
+                                    RunState& state) const {
+  Frame frame;
+  frame.slots.resize(plan.slot_names.size());
+  for (const auto& [slot, tensor] : plan.constants) frame.slots[slot] = tensor;
+  for (const auto& [slot, outer] : plan.captures) frame.slots[slot] = parent->slots[outer];
+  if (inputs.size() > plan.input_slots.size()) {
+    throw Error(plan.label + " takes " + std::to_string(plan.input_slots.size()) + " inputs, given " +
+                std::to_string(inputs.size()));
+  }
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].defined()) frame.slots[plan.input_slots[i]] = std::move(inputs[i]);
+  }
+  for (const int slot : plan.release_at_start) frame.slots[slot] = Tensor();
+  for (const auto& node : plan.nodes) run_node(node, plan, frame, state);
+  return frame;
+}
+
+void Executor::run_node(const CompiledNode& node, const GraphPlan& plan, Frame& frame, RunState& state) const {
+  std::vector<const Tensor*> inputs;
+  inputs.reserve(node.inputs.size());
+  for (const int slot : node.inputs) {
+    if (slot == kNoSlot) {
+      inputs.push_back(nullptr);
+      continue;
+    }
+    if (!frame.slots[slot].defined()) {
+      throw Error(node.label + ": input '" + plan.slot_names[slot] + "' has no value (" + plan.label +
+                  " input not fed, or freed too early)");
+    }
+    inputs.push_back(&frame.slots[slot]);
+  }
+  std::vector<Tensor> outputs(node.outputs.size());
+  const NodeSubgraphs subgraphs(*this, node, frame, state);
+  KernelContext context({.node = node.proto,
+                         .opset = node.opset,
+                         .inputs = std::move(inputs),
+                         .outputs = &outputs,
+                         .attribute_tensors = &node.attribute_tensors,
+                         .subgraphs = &subgraphs,
+                         .threads = threads_});
+  try {
+    (*node.kernel)(context);
+  } catch (const std::exception& e) {
+    throw Error(node.label + ": " + e.what());
+  }
+  ++state.stats.nodes_run;
+  for (std::size_t i = 0; i < node.outputs.size(); ++i) {
+    const int slot = node.outputs[i];
+    if (slot == kNoSlot) continue;
+    if (!outputs[i].defined()) {
+      throw Error(node.label + ": the kernel did not produce output " + std::to_string(i) + " ('" +
+                  plan.slot_names[slot] + "')");
+    }
+    frame.slots[slot] = std::move(outputs[i]);
+    state.produced(frame.slots[slot]);
+  }
+  for (const int slot : node.release_after) {
+    if (!frame.slots[slot].defined()) continue;
+    if (plan.produced_by_node[slot]) state.released(frame.slots[slot]);
+    frame.slots[slot] = Tensor();
+  }
+}
+
+std::vector<Tensor> Executor::run_subgraph(const GraphPlan& plan, std::vector<Tensor> inputs, const Frame& parent,
+                                           RunState& state) const {
+  if (inputs.size() != plan.input_slots.size()) {
+    throw Error(plan.label + " takes " + std::to_string(plan.input_slots.size()) + " inputs, given " +
+                std::to_string(inputs.size()));
+  }
+  Frame frame = run_graph(plan, std::move(inputs), &parent, state);
+  std::vector<Tensor> outputs;
+  outputs.reserve(plan.output_slots.size());
+  for (const int slot : plan.output_slots) outputs.push_back(frame.slots[slot]);
+  // The frame ends: what it still holds is no longer live (the outputs live on in the caller).
+  for (std::size_t slot = 0; slot < frame.slots.size(); ++slot) {
+    if (plan.produced_by_node[slot] && frame.slots[slot].defined()) state.released(frame.slots[slot]);
+  }
+  return outputs;
+}
+
+}  // namespace onnx_fp16::runtime

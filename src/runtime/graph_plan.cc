@@ -1,0 +1,217 @@
+#include "runtime/graph_plan.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "graph/topological_order.h"
+#include "onnx_fp16/error.h"
+
+namespace onnx_fp16::runtime {
+
+namespace {
+
+std::string node_label(const onnx::NodeProto& node, int position) {
+  if (node.name().empty()) return "node #" + std::to_string(position) + " (" + node.op_type() + ")";
+  return "node '" + node.name() + "' (" + node.op_type() + ")";
+}
+
+// The names one graph defines, and lexical lookup through the enclosing graphs: a name that
+// an enclosing graph defines becomes a capture of this one on first read.
+class Scope {
+ public:
+  Scope(GraphPlan& plan, Scope* parent) : plan_(plan), parent_(parent) {}
+
+  int define(const std::string& name, bool produced_by_node) {
+    if (slots_.contains(name)) throw Error(plan_.label + " defines '" + name + "' twice");
+    const int slot = static_cast<int>(plan_.slot_names.size());
+    plan_.slot_names.push_back(name);
+    plan_.produced_by_node.push_back(produced_by_node);
+    slots_.emplace(name, slot);
+    return slot;
+  }
+  int find_local(const std::string& name) const {
+    const auto it = slots_.find(name);
+    return it == slots_.end() ? kNoSlot : it->second;
+  }
+  // The slot `name` refers to when read here, or kNoSlot when no enclosing graph defines it.
+  int resolve(const std::string& name) {
+    if (const int local = find_local(name); local != kNoSlot) return local;
+    if (parent_ == nullptr) return kNoSlot;
+    const int outer = parent_->resolve(name);
+    if (outer == kNoSlot) return kNoSlot;
+    const int slot = define(name, false);
+    plan_.captures.emplace_back(slot, outer);
+    return slot;
+  }
+
+ private:
+  GraphPlan& plan_;
+  Scope* parent_;
+  std::unordered_map<std::string, int> slots_;
+};
+
+class Compiler {
+ public:
+  explicit Compiler(const PlanOptions& options) : options_(options) {}
+
+  std::unique_ptr<GraphPlan> compile(const onnx::GraphProto& graph, std::string label, Scope* parent,
+                                     const std::vector<std::string>& keep) {
+    auto plan = std::make_unique<GraphPlan>();
+    plan->label = std::move(label);
+    Scope scope(*plan, parent);
+    if (graph.sparse_initializer_size() > 0) throw Error(plan->label + ": sparse initializers are not supported");
+    for (const auto& input : graph.input()) plan->input_slots.push_back(scope.define(input.name(), false));
+    std::vector<std::pair<int, Tensor>> constants;
+    for (const auto& initializer : graph.initializer()) {
+      int slot = scope.find_local(initializer.name());
+      const bool is_input_default = slot != kNoSlot &&
+                                    std::find(plan->input_slots.begin(), plan->input_slots.end(), slot) !=
+                                        plan->input_slots.end();
+      if (!is_input_default) slot = scope.define(initializer.name(), false);
+      try {
+        constants.emplace_back(slot, Tensor::from_proto(initializer));
+      } catch (const Error& e) {
+        throw Error(plan->label + ": initializer '" + initializer.name() + "': " + e.what());
+      }
+    }
+    std::vector<onnx::NodeProto*> nodes;
+    for (const auto& node : graph.node()) nodes.push_back(const_cast<onnx::NodeProto*>(&node));  // read only
+    for (const auto* node : nodes) {
+      for (const auto& output : node->output()) {
+        if (!output.empty()) scope.define(output, true);
+      }
+    }
+
+    // Nodes in order; each input must be defined before it is read.
+    std::vector<bool> available(plan->slot_names.size(), false);
+    for (const int slot : plan->input_slots) available[slot] = true;
+    for (const auto& [slot, tensor] : constants) available[slot] = true;
+    auto mark_available = [&](int slot) {
+      if (static_cast<std::size_t>(slot) >= available.size()) available.resize(slot + 1, false);
+      available[slot] = true;
+    };
+    auto require_available = [&](int slot, const std::string& reader) {
+      if (static_cast<std::size_t>(slot) < available.size() && available[slot]) return;
+      if (static_cast<std::size_t>(slot) < plan->produced_by_node.size() && !plan->produced_by_node[slot]) return;  // capture
+      throw Error(reader + " reads '" + plan->slot_names[slot] + "' before it is computed (the graph has a cycle)");
+    };
+
+    for (const std::size_t position : graph::stable_topological_order(nodes)) {
+      const onnx::NodeProto& proto = *nodes[position];
+      CompiledNode node;
+      node.proto = &proto;
+      node.label = node_label(proto, static_cast<int>(position));
+      resolve_kernel(proto, node);
+      for (const auto& attribute : proto.attribute()) {
+        if (attribute.has_t() || attribute.type() == onnx::AttributeProto::TENSOR) {
+          try {
+            node.attribute_tensors.emplace(attribute.name(), Tensor::from_proto(attribute.t()));
+          } catch (const Error& e) {
+            throw Error(node.label + ": attribute '" + attribute.name() + "': " + e.what());
+          }
+        }
+        if (attribute.has_g()) {
+          auto subgraph = compile(attribute.g(), node.label + " " + attribute.name(), &scope, {});
+          for (const auto& [inner, outer] : subgraph->captures) require_available(outer, node.label);
+          node.subgraphs.emplace(attribute.name(), std::move(subgraph));
+        }
+      }
+      for (const auto& input : proto.input()) {
+        if (input.empty()) {
+          node.inputs.push_back(kNoSlot);
+          continue;
+        }
+        const int slot = scope.resolve(input);
+        if (slot == kNoSlot) throw Error(node.label + " reads '" + input + "', which nothing defines");
+        require_available(slot, node.label);
+        node.inputs.push_back(slot);
+      }
+      for (const auto& output : proto.output()) {
+        const int slot = output.empty() ? kNoSlot : scope.find_local(output);
+        if (slot != kNoSlot) mark_available(slot);
+        node.outputs.push_back(slot);
+      }
+      plan->nodes.push_back(std::move(node));
+    }
+
+    for (const auto& output : graph.output()) {
+      const int slot = scope.resolve(output.name());
+      if (slot == kNoSlot) throw Error(plan->label + " outputs '" + output.name() + "', which nothing defines");
+      plan->output_slots.push_back(slot);
+    }
+    std::vector<int> pinned = plan->output_slots;
+    for (const auto& name : keep) {
+      const int slot = scope.find_local(name);
+      if (slot == kNoSlot) throw Error("cannot keep '" + name + "': the main graph has no value of that name");
+      pinned.push_back(slot);
+    }
+    plan_releases(*plan, std::move(constants), pinned);
+    return plan;
+  }
+
+ private:
+  void resolve_kernel(const onnx::NodeProto& proto, CompiledNode& node) const {
+    const std::string domain = normalize_domain(proto.domain());
+    const auto opset = options_.opsets.find(domain);
+    if (opset == options_.opsets.end()) {
+      throw Error(node.label + " uses domain '" + domain_display_name(domain) + "', which the model does not import");
+    }
+    node.opset = opset->second;
+    node.kernel = options_.registry->find(domain, proto.op_type(), node.opset);
+    if (node.kernel == nullptr) {
+      const std::string name = proto.name().empty() ? node.label : proto.name();
+      throw Error("unsupported operator " + domain_display_name(domain) + "::" + proto.op_type() + " (opset " +
+                  std::to_string(node.opset) + ") at node '" + name + "'");
+    }
+  }
+
+  // Frees every value after its last reader: a node that reads it, directly or from inside one
+  // of its subgraphs (their captures). Graph outputs and kept values are never freed; a value
+  // nobody reads is freed right after the node that produces it.
+  static void plan_releases(GraphPlan& plan, std::vector<std::pair<int, Tensor>> constants,
+                            const std::vector<int>& pinned) {
+    const std::size_t slots = plan.slot_names.size();
+    std::vector<int> last_reader(slots, kNoSlot);
+    std::vector<int> producer(slots, kNoSlot);
+    for (std::size_t i = 0; i < plan.nodes.size(); ++i) {
+      const auto& node = plan.nodes[i];
+      for (const int slot : node.inputs) {
+        if (slot != kNoSlot) last_reader[slot] = static_cast<int>(i);
+      }
+      for (const auto& [name, subgraph] : node.subgraphs) {
+        for (const auto& [inner, outer] : subgraph->captures) last_reader[outer] = static_cast<int>(i);
+      }
+      for (const int slot : node.outputs) {
+        if (slot != kNoSlot) producer[slot] = static_cast<int>(i);
+      }
+    }
+    std::vector<bool> is_pinned(slots, false);
+    for (const int slot : pinned) is_pinned[slot] = true;
+    // Captures are read by the enclosing node for as long as this graph runs: never freed here
+    // before the end, but they hold no memory of their own (the outer tensor's buffer).
+    for (std::size_t slot = 0; slot < slots; ++slot) {
+      if (is_pinned[slot]) continue;
+      if (last_reader[slot] != kNoSlot) {
+        plan.nodes[last_reader[slot]].release_after.push_back(static_cast<int>(slot));
+      } else if (producer[slot] != kNoSlot) {
+        plan.nodes[producer[slot]].release_after.push_back(static_cast<int>(slot));
+      } else if (std::find(plan.input_slots.begin(), plan.input_slots.end(), static_cast<int>(slot)) !=
+                 plan.input_slots.end()) {
+        plan.release_at_start.push_back(static_cast<int>(slot));
+      }
+    }
+    for (auto& [slot, tensor] : constants) {
+      if (is_pinned[slot] || last_reader[slot] != kNoSlot) plan.constants.emplace_back(slot, std::move(tensor));
+    }
+  }
+
+  const PlanOptions& options_;
+};
+
+}  // namespace
+
+std::unique_ptr<GraphPlan> compile_main_graph(const onnx::GraphProto& graph, const PlanOptions& options) {
+  return Compiler(options).compile(graph, "main graph", nullptr, options.keep);
+}
+
+}  // namespace onnx_fp16::runtime

@@ -1,0 +1,60 @@
+// A graph compiled for execution: values numbered into slots, nodes in topological order with
+// their kernels, constants converted, subgraphs compiled with their outer-scope reads, and for
+// every value the node after which it is freed. Built once when a model is loaded; running it
+// (executor.cc) only follows the plan.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "runtime/kernel.h"
+#include "runtime/kernel_registry.h"
+#include "runtime/tensor.h"
+
+namespace onnx_fp16::runtime {
+
+inline constexpr int kNoSlot = -1;
+
+struct GraphPlan;
+
+struct CompiledNode {
+  const onnx::NodeProto* proto = nullptr;
+  std::string label;  // "node 'name' (Op)", for messages
+  const Kernel* kernel = nullptr;
+  int opset = 0;
+  std::vector<int> inputs;         // a slot per listed input; kNoSlot where the name is empty
+  std::vector<int> outputs;        // a slot per listed output; kNoSlot where the name is empty
+  std::vector<int> release_after;  // slots whose last reader (or unread producer) is this node
+  std::map<std::string, Tensor> attribute_tensors;
+  std::map<std::string, std::unique_ptr<GraphPlan>, std::less<>> subgraphs;  // by attribute name
+};
+
+struct GraphPlan {
+  std::string label;                       // "main graph", "node 'l' (Loop) body"
+  std::vector<std::string> slot_names;     // for messages
+  std::vector<bool> produced_by_node;      // per slot: counted as a live intermediate
+  std::vector<int> input_slots;            // graph inputs, in order
+  std::vector<int> output_slots;           // graph outputs, in order
+  std::vector<std::pair<int, Tensor>> constants;  // initializers someone reads (or defaults of inputs)
+  std::vector<std::pair<int, int>> captures;      // (slot here, slot in the enclosing plan)
+  std::vector<CompiledNode> nodes;                // in execution order
+  std::vector<int> release_at_start;              // inputs no node reads
+};
+
+struct PlanOptions {
+  const KernelRegistry* registry = nullptr;
+  std::unordered_map<std::string, int> opsets;  // normalized domain -> imported version
+  std::vector<std::string> keep;                // main-graph values never freed
+};
+
+// Compiles the main graph. Throws onnx_fp16::Error for an unsupported operator, a name nothing
+// defines, a value defined twice, a cycle, or a value to keep that does not exist.
+std::unique_ptr<GraphPlan> compile_main_graph(const onnx::GraphProto& graph, const PlanOptions& options);
+
+}  // namespace onnx_fp16::runtime

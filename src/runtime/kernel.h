@@ -1,0 +1,112 @@
+// The kernel interface: what an op implementation sees of the node it runs.
+//
+// A kernel is a function `void(KernelContext&)`: it reads its inputs and attributes from the
+// context and hands each output to set_output(). It never sees the graph, other nodes, or
+// value names; the executor resolves all of that. See docs/evaluator.md, "Adding an op family".
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/tensor.h"
+
+namespace onnx_fp16::runtime {
+
+class KernelContext;
+using Kernel = std::function<void(KernelContext&)>;
+
+// How a kernel runs one of its node's graph attributes (If/Loop/Scan bodies): the executor
+// provides it, with the node's outer scope visible to the subgraph.
+class SubgraphRunner {
+ public:
+  virtual std::vector<Tensor> run(std::string_view attribute, std::vector<Tensor> inputs) const = 0;
+
+ protected:
+  ~SubgraphRunner() = default;
+};
+
+class KernelContext {
+ public:
+  struct Parts {
+    const onnx::NodeProto* node = nullptr;
+    int opset = 0;                                  // of the node's domain, as the model imports it
+    std::vector<const Tensor*> inputs;              // one per listed input; nullptr where absent
+    std::vector<Tensor>* outputs = nullptr;         // one per listed output
+    const std::map<std::string, Tensor>* attribute_tensors = nullptr;  // TENSOR attributes, converted once
+    const SubgraphRunner* subgraphs = nullptr;
+    int threads = 1;
+  };
+  explicit KernelContext(Parts parts) : parts_(std::move(parts)) {}
+
+  // ---- the node ----
+  const onnx::NodeProto& node() const { return *parts_.node; }
+  const std::string& op_type() const { return parts_.node->op_type(); }
+  // The opset version the model imports for the node's domain: kernels registered for a range
+  // of versions branch on it where the versions differ (Clip: attributes before 11, inputs after).
+  int opset() const { return parts_.opset; }
+  // "node 'name' (Op)", or "node #Op" for a nameless node: for messages.
+  std::string label() const;
+
+  // ---- attributes ----
+  // The one-argument getters require the attribute (onnx_fp16::Error when missing); the others
+  // return `fallback` when it is missing. An attribute of another type is an error either way.
+  bool has_attribute(std::string_view name) const;
+  std::int64_t attr_int(std::string_view name) const;
+  std::int64_t attr_int(std::string_view name, std::int64_t fallback) const;
+  std::vector<std::int64_t> attr_ints(std::string_view name) const;
+  std::vector<std::int64_t> attr_ints(std::string_view name, std::vector<std::int64_t> fallback) const;
+  float attr_float(std::string_view name) const;
+  float attr_float(std::string_view name, float fallback) const;
+  std::vector<float> attr_floats(std::string_view name) const;
+  std::vector<float> attr_floats(std::string_view name, std::vector<float> fallback) const;
+  std::string attr_string(std::string_view name) const;
+  std::string attr_string(std::string_view name, std::string fallback) const;
+  std::vector<std::string> attr_strings(std::string_view name) const;
+  std::vector<std::string> attr_strings(std::string_view name, std::vector<std::string> fallback) const;
+  Tensor attr_tensor(std::string_view name) const;  // converted at load time; copying it is cheap
+  const onnx::GraphProto& attr_graph(std::string_view name) const;
+  // The raw attribute, or nullptr: for the rare kernel that needs more (sparse tensors, ...).
+  const onnx::AttributeProto* find_attribute(std::string_view name) const;
+
+  // ---- inputs ----
+  // Slots the node lists, including trailing ones it leaves empty ("").
+  std::size_t input_count() const { return parts_.inputs.size(); }
+  // Whether input i is given: listed and not empty.
+  bool has_input(std::size_t i) const { return i < parts_.inputs.size() && parts_.inputs[i] != nullptr; }
+  // Input i; onnx_fp16::Error naming the node when it is absent.
+  const Tensor& input(std::size_t i) const;
+  // Input i, or nullptr when absent (optional inputs).
+  const Tensor* optional_input(std::size_t i) const { return has_input(i) ? parts_.inputs[i] : nullptr; }
+
+  // ---- outputs ----
+  std::size_t output_count() const { return parts_.outputs->size(); }
+  // Whether anyone reads output i (the node names it). A kernel may skip unwanted outputs.
+  bool output_wanted(std::size_t i) const;
+  // Every wanted output must be set before the kernel returns.
+  void set_output(std::size_t i, Tensor value);
+
+  // ---- running ----
+  // Runs graph attribute `attribute` with `inputs` bound to its graph inputs in order; returns
+  // its graph outputs in order. Names of the enclosing scopes are visible inside.
+  std::vector<Tensor> run_subgraph(std::string_view attribute, std::vector<Tensor> inputs) const;
+  // Threads the kernel may use (EvaluatorOptions::threads, at least 1).
+  int threads() const { return parts_.threads; }
+
+  // Throws onnx_fp16::Error with `message`; the executor prefixes the node's label.
+  [[noreturn]] void fail(const std::string& message) const;
+
+ private:
+  const onnx::AttributeProto* attribute_of_type(std::string_view name, onnx::AttributeProto::AttributeType type,
+                                                bool required) const;
+
+  Parts parts_;
+};
+
+}  // namespace onnx_fp16::runtime

@@ -1,0 +1,56 @@
+// Which kernel implements which operator at which opset.
+//
+// A registration names a domain, an op type and the first opset version it implements
+// (since_version). It covers every version from there up to the next registration of the same
+// op, or up to `last_version` when one is given. A model whose opset falls outside every
+// registration of its op gets "unsupported operator <domain>::<op> (opset N)".
+#pragma once
+
+#include <climits>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/kernel.h"
+
+namespace onnx_fp16::runtime {
+
+// "" and "ai.onnx" are the same domain (the default one).
+std::string normalize_domain(std::string_view domain);
+// The domain as messages show it: "ai.onnx" for the default one.
+std::string domain_display_name(std::string_view domain);
+
+class KernelRegistry {
+ public:
+  static constexpr int kNoLastVersion = INT_MAX;
+
+  // Throws onnx_fp16::Error when the same (domain, op, since_version) is registered twice.
+  void add(std::string_view domain, std::string_view op_type, int since_version, Kernel kernel,
+           int last_version = kNoLastVersion);
+  // Shorthand for the default domain.
+  void add(std::string_view op_type, int since_version, Kernel kernel, int last_version = kNoLastVersion) {
+    add("", op_type, since_version, std::move(kernel), last_version);
+  }
+
+  // The kernel for the op at the model's `opset` of its domain, or nullptr.
+  const Kernel* find(std::string_view domain, std::string_view op_type, int opset) const;
+  // Every registered op as "<domain>::<op> since N", sorted: for docs and debugging.
+  std::vector<std::string> describe() const;
+
+  // Every built-in kernel family (src/runtime/kernels/all_kernels.cc), registered once.
+  static const KernelRegistry& builtin();
+
+ private:
+  struct Entry {
+    int last_version;
+    Kernel kernel;
+  };
+  // (domain, op) -> since_version -> entry
+  std::map<std::pair<std::string, std::string>, std::map<int, Entry>, std::less<>> entries_;
+};
+
+// Registers every built-in family; defined in kernels/all_kernels.cc.
+void register_all_kernels(KernelRegistry& registry);
+
+}  // namespace onnx_fp16::runtime

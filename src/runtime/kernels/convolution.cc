@@ -1,0 +1,223 @@
+// Convolutions: Conv and ConvTranspose over 1, 2 or 3 (any number of) spatial axes, with groups,
+// strides, dilations, pads and auto_pad; ConvInteger (nn_integer_conv.h does the work).
+//
+// Conv is im2col + one matrix product per (image, group): float16 values are widened to
+// float32 first, the product accumulates in float32 (float64 for double), and the output is
+// rounded to float16 once, after the bias is added.
+#include <algorithm>
+#include <string>
+
+#include "runtime/element_types.h"
+#include "runtime/float_compute.h"
+#include "runtime/kernel_registry.h"
+#include "runtime/kernels/nn_blas.h"
+#include "runtime/kernels/nn_im2col.h"
+#include "runtime/kernels/nn_integer_conv.h"
+#include "runtime/kernels/nn_window.h"
+
+namespace onnx_fp16::runtime {
+
+namespace {
+
+using nn::WindowGeometry;
+
+void require_same_float_type(const KernelContext& ctx, const Tensor& x, const Tensor* other, const char* what) {
+  if (other != nullptr && other->dtype() != x.dtype()) {
+    ctx.fail(std::string(what) + " is " + data_type_name(other->dtype()) + ", the input " + data_type_name(x.dtype()));
+  }
+}
+
+// The bias B [M] in the compute type, or empty.
+template <typename S>
+std::vector<compute_t<S>> bias_values(const KernelContext& ctx, const Tensor* bias, std::size_t channels) {
+  if (bias == nullptr) return {};
+  if (bias->size() != channels) {
+    ctx.fail("bias of shape " + shape_to_string(bias->shape()) + " for " + std::to_string(channels) + " channels");
+  }
+  const InputValues<S> values(*bias);
+  return {values.span().begin(), values.span().end()};
+}
+
+template <typename C>
+void add_bias(std::span<C> y, const std::vector<C>& bias, std::size_t channels, std::size_t plane) {
+  if (bias.empty()) return;
+  for (std::size_t i = 0; i < y.size(); i += plane) {
+    const C b = bias[(i / plane) % channels];
+    for (std::size_t j = 0; j < plane; ++j) y[i + j] += b;
+  }
+}
+
+// A 1x1 kernel with unit strides and no padding reads the input as its own column matrix.
+bool is_pointwise(const WindowGeometry& g) {
+  for (std::size_t a = 0; a < g.rank(); ++a) {
+    if (g.kernel[a] != 1 || g.strides[a] != 1 || g.pads_begin[a] != 0 || g.pads_end[a] != 0) return false;
+  }
+  return true;
+}
+
+void conv_kernel(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& w = ctx.input(1);
+  const Tensor* b = ctx.optional_input(2);
+  require_same_float_type(ctx, x, &w, "W");
+  require_same_float_type(ctx, x, b, "B");
+  const nn::ConvLayout layout = nn::conv_layout(ctx, x.shape(), w.shape());
+  const WindowGeometry& g = layout.geometry;
+  dispatch<FloatTypes>(x.dtype(), [&]<typename S>(std::type_identity<S>) {
+    using C = compute_t<S>;
+    const InputValues<S> xv(x);
+    const InputValues<S> wv(w);
+    const auto bias = bias_values<S>(ctx, b, layout.out_channels);
+    OutputValues<S> y(layout.output_shape);
+    const std::size_t cg = layout.in_channels / layout.group;
+    const std::size_t mg = layout.out_channels / layout.group;
+    const std::size_t in_size = g.input_size();
+    const std::size_t out_size = g.output_size();
+    const std::size_t depth = cg * g.kernel_size();  // the product's inner dimension
+    const bool pointwise = is_pointwise(g);
+    std::vector<C> cols(pointwise ? 0 : depth * out_size);
+    for (std::size_t n = 0; n < layout.batch; ++n) {
+      for (std::size_t grp = 0; grp < layout.group; ++grp) {
+        const C* xg = xv.span().data() + (n * layout.in_channels + grp * cg) * in_size;
+        const C* columns = xg;
+        if (!pointwise) {
+          nn::im2col(xg, cg, g, C{0}, cols.data());
+          columns = cols.data();
+        }
+        C* yg = y.span().data() + (n * layout.out_channels + grp * mg) * out_size;
+        nn::gemm<C>(false, false, mg, out_size, depth, C{1}, wv.span().data() + grp * mg * depth, depth, columns,
+                    out_size, C{0}, yg, out_size);
+      }
+    }
+    add_bias(y.span(), bias, layout.out_channels, out_size);
+    ctx.set_output(0, std::move(y).finish());
+  });
+}
+
+// floor(a / 2) for any sign: the spec's pads formulas are written with Python's division, and a
+// negative total padding (output_shape larger than the natural output) must extend the end.
+std::int64_t floor_half(std::int64_t a) { return a >= 0 ? a / 2 : -((-a + 1) / 2); }
+
+// ConvTranspose's output geometry, written as the geometry of the Conv whose adjoint it is:
+// `input` is ConvTranspose's output, `output` its input.
+WindowGeometry conv_transpose_geometry(const KernelContext& ctx, const std::vector<std::int64_t>& in,
+                                       const std::vector<std::int64_t>& kernel) {
+  const std::size_t rank = in.size();
+  WindowGeometry g;
+  g.output = in;
+  g.kernel = kernel;
+  g.strides = nn::per_axis_attribute(ctx, "strides", rank, 1);
+  g.dilations = nn::per_axis_attribute(ctx, "dilations", rank, 1);
+  const auto output_padding = nn::per_axis_attribute(ctx, "output_padding", rank, 0);
+  std::string auto_pad = ctx.attr_string("auto_pad", "NOTSET");
+  if (auto_pad.empty()) auto_pad = "NOTSET";
+  if (auto_pad != "NOTSET" && auto_pad != "VALID" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER") {
+    ctx.fail("unknown auto_pad '" + auto_pad + "'");
+  }
+  auto output_shape = ctx.attr_ints("output_shape", {});
+  if (output_shape.size() == rank + 2) output_shape.erase(output_shape.begin(), output_shape.begin() + 2);
+  if (!output_shape.empty() && output_shape.size() != rank) {
+    ctx.fail("output_shape has " + std::to_string(output_shape.size()) + " values for " + std::to_string(rank) +
+             " spatial axes");
+  }
+  const auto pads = ctx.attr_ints("pads", {});
+  if (!pads.empty() && pads.size() != 2 * rank)
+    ctx.fail("attribute 'pads' needs " + std::to_string(2 * rank) + " values");
+  g.input.assign(rank, 0);
+  g.pads_begin.assign(rank, 0);
+  g.pads_end.assign(rank, 0);
+  for (std::size_t a = 0; a < rank; ++a) {
+    if (g.kernel[a] < 1 || g.strides[a] < 1 || g.dilations[a] < 1)
+      ctx.fail("kernel, strides and dilations must be positive");
+    const std::int64_t natural = g.strides[a] * (in[a] - 1) + output_padding[a] + g.extent(a);
+    const bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
+    if (!output_shape.empty() || same) {
+      // The spec: total_padding = natural - output_shape; SAME_UPPER puts the larger half at
+      // the end, anything else at the beginning.
+      const std::int64_t out = output_shape.empty() ? in[a] * g.strides[a] : output_shape[a];
+      const std::int64_t total = natural - out;
+      if (auto_pad == "SAME_UPPER") {
+        g.pads_begin[a] = floor_half(total);
+        g.pads_end[a] = total - g.pads_begin[a];
+      } else {
+        g.pads_end[a] = floor_half(total);
+        g.pads_begin[a] = total - g.pads_end[a];
+      }
+    } else if (auto_pad == "NOTSET" && !pads.empty()) {
+      g.pads_begin[a] = pads[a];
+      g.pads_end[a] = pads[rank + a];
+    }
+    g.input[a] = natural - g.pads_begin[a] - g.pads_end[a];
+    if (g.input[a] < 0) ctx.fail("the pads leave a negative output size along axis " + std::to_string(a + 2));
+  }
+  return g;
+}
+
+void conv_transpose_kernel(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& w = ctx.input(1);
+  const Tensor* b = ctx.optional_input(2);
+  require_same_float_type(ctx, x, &w, "W");
+  require_same_float_type(ctx, x, b, "B");
+  const auto spatial = nn::spatial_dims(ctx, x.shape());
+  const Shape& ws = w.shape();
+  const std::int64_t group = ctx.attr_int("group", 1);
+  if (ws.size() != x.rank() || group < 1 || x.shape()[1] % group != 0 || ws[0] != x.shape()[1]) {
+    ctx.fail("input " + shape_to_string(x.shape()) + " and weights " + shape_to_string(ws) + " do not fit group " +
+             std::to_string(group));
+  }
+  const std::vector<std::int64_t> kernel(ws.begin() + 2, ws.end());
+  const auto declared = ctx.attr_ints("kernel_shape", {});
+  if (!declared.empty() && declared != kernel) ctx.fail("kernel_shape does not match the weights");
+  const WindowGeometry g = conv_transpose_geometry(ctx, spatial, kernel);
+
+  const auto batch = static_cast<std::size_t>(x.shape()[0]);
+  const auto groups = static_cast<std::size_t>(group);
+  const auto in_channels = static_cast<std::size_t>(x.shape()[1]);
+  const std::size_t cg = in_channels / groups;
+  const auto mg = static_cast<std::size_t>(ws[1]);
+  const std::size_t out_channels = mg * groups;
+  Shape output_shape{x.shape()[0], static_cast<std::int64_t>(out_channels)};
+  output_shape.insert(output_shape.end(), g.input.begin(), g.input.end());
+
+  dispatch<FloatTypes>(x.dtype(), [&]<typename S>(std::type_identity<S>) {
+    using C = compute_t<S>;
+    const InputValues<S> xv(x);
+    const InputValues<S> wv(w);
+    const auto bias = bias_values<S>(ctx, b, out_channels);
+    OutputValues<S> y(output_shape);
+    std::fill(y.span().begin(), y.span().end(), C{0});
+    const std::size_t in_size = g.output_size();  // ConvTranspose's input positions
+    const std::size_t out_size = g.input_size();  // its output positions
+    const std::size_t rows = mg * g.kernel_size();
+    std::vector<C> cols(rows * in_size);
+    for (std::size_t n = 0; n < batch; ++n) {
+      for (std::size_t grp = 0; grp < groups; ++grp) {
+        // cols [mg*K, in] = W_g^T, W_g stored [cg, mg*K], times X_g [cg, in].
+        const C* xg = xv.span().data() + (n * in_channels + grp * cg) * in_size;
+        const C* wg = wv.span().data() + grp * cg * rows;
+        nn::gemm<C>(true, false, rows, in_size, cg, C{1}, wg, rows, xg, in_size, C{0}, cols.data(), in_size);
+        nn::col2im(cols.data(), mg, g, y.span().data() + (n * out_channels + grp * mg) * out_size);
+      }
+    }
+    add_bias(y.span(), bias, out_channels, out_size);
+    ctx.set_output(0, std::move(y).finish());
+  });
+}
+
+// ConvInteger: int32 sums of (x - x_zero_point) * (w - w_zero_point).
+void conv_integer_kernel(KernelContext& ctx) {
+  nn::IntegerConv result =
+      nn::integer_conv(ctx, ctx.input(0), ctx.optional_input(2), ctx.input(1), ctx.optional_input(3));
+  ctx.set_output(0, Tensor::from_vector<std::int32_t>(std::move(result.shape), result.values));
+}
+
+}  // namespace
+
+void register_convolution_kernels(KernelRegistry& r) {
+  r.add("Conv", 1, conv_kernel);
+  r.add("ConvTranspose", 1, conv_transpose_kernel);
+  r.add("ConvInteger", 10, conv_integer_kernel);
+}
+
+}  // namespace onnx_fp16::runtime

@@ -1,0 +1,112 @@
+// Elementwise math on one tensor: y = f(x), same type and shape. Float ops compute in float32
+// for float16/bfloat16 (double for float64) and round once at the output; every op here has
+// the same semantics at every opset from its first one (later versions only added types).
+#include <cmath>
+#include <limits>
+
+#include "runtime/elementwise.h"
+#include "runtime/kernel_registry.h"
+
+namespace onnx_fp16::runtime {
+
+namespace {
+
+template <typename T>
+T sign_of(T x) {
+  if constexpr (std::is_unsigned_v<T>) {
+    return x > T{0} ? T{1} : T{0};
+  } else {
+    if (x > T{0}) return T{1};
+    if (x < T{0}) return T{-1};
+    return x;  // 0 (or -0), NaN
+  }
+}
+
+template <typename T>
+T abs_of(T x) {
+  if constexpr (std::is_unsigned_v<T>) {
+    return x;
+  } else if constexpr (std::is_integral_v<T>) {
+    return x < T{0} ? wrapping_neg(x) : x;  // INT_MIN stays INT_MIN, as numpy
+  } else {
+    return std::fabs(x);
+  }
+}
+
+// log(1 + e^x) without overflow for large x; the same function as the spec's formula.
+template <typename T>
+T softplus(T x) {
+  return x > T{0} ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+}
+
+void register_float_math(KernelRegistry& r) {
+  r.add("Sqrt", 1, unary_kernel<FloatTypes>([](auto x) { return std::sqrt(x); }));
+  r.add("Exp", 1, unary_kernel<FloatTypes>([](auto x) { return std::exp(x); }));
+  r.add("Log", 1, unary_kernel<FloatTypes>([](auto x) { return std::log(x); }));
+  r.add("Tanh", 1, unary_kernel<FloatTypes>([](auto x) { return std::tanh(x); }));
+  r.add("Erf", 9, unary_kernel<FloatTypes>([](auto x) { return std::erf(x); }));
+  r.add("Sin", 7, unary_kernel<FloatTypes>([](auto x) { return std::sin(x); }));
+  r.add("Cos", 7, unary_kernel<FloatTypes>([](auto x) { return std::cos(x); }));
+  r.add("Floor", 1, unary_kernel<FloatTypes>([](auto x) { return std::floor(x); }));
+  r.add("Ceil", 1, unary_kernel<FloatTypes>([](auto x) { return std::ceil(x); }));
+  // Halves to even, as the spec says (nearbyint in the default rounding mode).
+  r.add("Round", 11, unary_kernel<FloatTypes>([](auto x) { return std::nearbyint(x); }));
+  r.add("Reciprocal", 1, unary_kernel<FloatTypes>([](auto x) { return decltype(x){1} / x; }));
+  r.add("Sigmoid", 1, unary_kernel<FloatTypes>([](auto x) {
+          using T = decltype(x);
+          return T{1} / (T{1} + std::exp(-x));
+        }));
+  r.add("Softplus", 1, unary_kernel<FloatTypes>([](auto x) { return softplus(x); }));
+  r.add("Softsign", 1, unary_kernel<FloatTypes>([](auto x) { return x / (decltype(x){1} + std::fabs(x)); }));
+}
+
+void register_activations(KernelRegistry& r) {
+  // Relu took integer types at opset 14; accepting them earlier is harmless.
+  r.add("Relu", 1, unary_kernel<SignedNumericTypes>([](auto x) { return x > decltype(x){0} ? x : decltype(x){0}; }));
+  r.add("LeakyRelu", 1, unary_kernel_with<FloatTypes>([](const KernelContext& ctx) {
+          const float alpha = ctx.attr_float("alpha", 0.01f);
+          return [alpha](auto x) {
+            using T = decltype(x);
+            return x < T{0} ? static_cast<T>(alpha) * x : x;
+          };
+        }));
+  r.add("Elu", 1, unary_kernel_with<FloatTypes>([](const KernelContext& ctx) {
+          const float alpha = ctx.attr_float("alpha", 1.0f);
+          return [alpha](auto x) {
+            using T = decltype(x);
+            return x < T{0} ? static_cast<T>(alpha) * std::expm1(x) : x;
+          };
+        }));
+  r.add("Selu", 1, unary_kernel_with<FloatTypes>([](const KernelContext& ctx) {
+          const float alpha = ctx.attr_float("alpha", 1.67326319217681884765625f);
+          const float gamma = ctx.attr_float("gamma", 1.05070102214813232421875f);
+          return [alpha, gamma](auto x) {
+            using T = decltype(x);
+            return x > T{0} ? static_cast<T>(gamma) * x : static_cast<T>(gamma) * static_cast<T>(alpha) * std::expm1(x);
+          };
+        }));
+  r.add("HardSigmoid", 1, unary_kernel_with<FloatTypes>([](const KernelContext& ctx) {
+          const float alpha = ctx.attr_float("alpha", 0.2f);
+          const float beta = ctx.attr_float("beta", 0.5f);
+          return [alpha, beta](auto x) {
+            using T = decltype(x);
+            return std::max(T{0}, std::min(T{1}, static_cast<T>(alpha) * x + static_cast<T>(beta)));
+          };
+        }));
+}
+
+void register_sign_ops(KernelRegistry& r) {
+  r.add("Neg", 1, unary_kernel<SignedNumericTypes>([](auto x) { return wrapping_neg(x); }));
+  r.add("Abs", 1, unary_kernel<NumericTypes>([](auto x) { return abs_of(x); }));
+  r.add("Sign", 9, unary_kernel<NumericTypes>([](auto x) { return sign_of(x); }));
+}
+
+}  // namespace
+
+void register_elementwise_unary_kernels(KernelRegistry& registry) {
+  register_float_math(registry);
+  register_activations(registry);
+  register_sign_ops(registry);
+}
+
+}  // namespace onnx_fp16::runtime

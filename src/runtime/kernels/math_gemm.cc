@@ -1,0 +1,124 @@
+#include "runtime/kernels/math_gemm.h"
+
+#include <cblas.h>
+#include <onnx_fp16/error.h>
+
+#include <climits>
+#include <string>
+
+#include "runtime/broadcast.h"
+
+namespace onnx_fp16::runtime::math {
+
+namespace {
+
+// OpenBLAS takes int sizes; a product beyond them would be truncated silently.
+blasint blas_size(std::size_t value) {
+  if (value > static_cast<std::size_t>(INT_MAX)) {
+    throw Error("matrix dimension " + std::to_string(value) + " is too large for BLAS");
+  }
+  return static_cast<blasint>(value);
+}
+
+template <typename T>
+void gemm_any(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a, const T* b,
+              T beta, T* c) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {  // an empty sum: BLAS rejects the zero leading dimensions
+    for (std::size_t i = 0; i < m * n; ++i) c[i] = beta == T{0} ? T{0} : beta * c[i];
+    return;
+  }
+  const auto ta = trans_a ? CblasTrans : CblasNoTrans;
+  const auto tb = trans_b ? CblasTrans : CblasNoTrans;
+  const blasint lda = blas_size(trans_a ? m : k);
+  const blasint ldb = blas_size(trans_b ? k : n);
+  if constexpr (std::is_same_v<T, float>) {
+    cblas_sgemm(CblasRowMajor, ta, tb, blas_size(m), blas_size(n), blas_size(k), alpha, a, lda, b, ldb, beta, c,
+                blas_size(n));
+  } else {
+    cblas_dgemm(CblasRowMajor, ta, tb, blas_size(m), blas_size(n), blas_size(k), alpha, a, lda, b, ldb, beta, c,
+                blas_size(n));
+  }
+}
+
+// Row-major strides of a shape, with 0 for the dimensions of size 1 (they broadcast).
+std::vector<std::size_t> broadcast_strides(const Shape& shape, std::size_t rank) {
+  std::vector<std::size_t> strides(rank, 0);
+  std::size_t stride = 1;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    const std::size_t d = shape.size() - 1 - i;
+    const std::size_t out_dim = rank - 1 - i;
+    strides[out_dim] = shape[d] == 1 ? 0 : stride;
+    stride *= static_cast<std::size_t>(shape[d]);
+  }
+  return strides;
+}
+
+}  // namespace
+
+void blas_gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+               const float* b, float beta, float* c) {
+  gemm_any(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+}
+
+void blas_gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a,
+               const double* b, double beta, double* c) {
+  gemm_any(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+}
+
+MatMulPlan plan_matmul(const Shape& a_shape, const Shape& b_shape) {
+  if (a_shape.empty() || b_shape.empty()) {
+    throw Error("MatMul operands must have rank 1 or more, got " + shape_to_string(a_shape) + " and " +
+                shape_to_string(b_shape));
+  }
+  // Promote 1-D operands to matrices: a [k] -> [1, k], b [k] -> [k, 1].
+  Shape a = a_shape.size() == 1 ? Shape{1, a_shape[0]} : a_shape;
+  Shape b = b_shape.size() == 1 ? Shape{b_shape[0], 1} : b_shape;
+  MatMulPlan plan;
+  plan.m = static_cast<std::size_t>(a[a.size() - 2]);
+  plan.k = static_cast<std::size_t>(a[a.size() - 1]);
+  plan.n = static_cast<std::size_t>(b[b.size() - 1]);
+  if (static_cast<std::size_t>(b[b.size() - 2]) != plan.k) {
+    throw Error("MatMul inner dimensions differ: " + shape_to_string(a_shape) + " and " + shape_to_string(b_shape));
+  }
+  const Shape a_batch(a.begin(), a.end() - 2);
+  const Shape b_batch(b.begin(), b.end() - 2);
+  const Shape batch = broadcast_shapes(a_batch, b_batch);
+
+  plan.output = batch;
+  if (a_shape.size() != 1) plan.output.push_back(a[a.size() - 2]);
+  if (b_shape.size() != 1) plan.output.push_back(b[b.size() - 1]);
+
+  // Walk the batch index in order; offsets in matrices of each operand (0 stride: broadcast).
+  const std::size_t rank = batch.size();
+  const auto a_strides = broadcast_strides(a_batch, rank);
+  const auto b_strides = broadcast_strides(b_batch, rank);
+  const std::size_t batches = element_count(batch);
+  const std::size_t a_matrix = plan.m * plan.k;
+  const std::size_t b_matrix = plan.k * plan.n;
+  plan.a_offsets.reserve(batches);
+  plan.b_offsets.reserve(batches);
+  std::vector<std::int64_t> index(rank, 0);
+  std::size_t a_at = 0;
+  std::size_t b_at = 0;
+  bool a_in_order = true;
+  bool b_shared = true;
+  for (std::size_t i = 0; i < batches; ++i) {
+    plan.a_offsets.push_back(a_at * a_matrix);
+    plan.b_offsets.push_back(b_at * b_matrix);
+    a_in_order = a_in_order && a_at == i;
+    b_shared = b_shared && b_at == 0;
+    for (std::size_t d = rank; d-- > 0;) {
+      a_at += a_strides[d];
+      b_at += b_strides[d];
+      if (++index[d] < batch[d]) break;
+      a_at -= a_strides[d] * static_cast<std::size_t>(batch[d]);
+      b_at -= b_strides[d] * static_cast<std::size_t>(batch[d]);
+      index[d] = 0;
+    }
+  }
+  plan.folds_into_one_product = a_in_order && b_shared;
+  return plan;
+}
+
+}  // namespace onnx_fp16::runtime::math

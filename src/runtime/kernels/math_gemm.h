@@ -1,0 +1,85 @@
+// Matrix products for the math kernels (MatMul, Gemm, FusedMatMul, Einsum): row-major GEMM in
+// float32 through cblas_sgemm and in float64 through cblas_dgemm, a plain loop for integers,
+// and numpy.matmul's batching (broadcast batch dimensions, 1-D operands).
+//
+// Callers widen float16/bfloat16 operands to float32 first (InputValues) and round the result
+// once (OutputValues), so products of float16 tensors accumulate in float32, as GPU runtimes do.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+#include "runtime/elementwise.h"
+#include "runtime/tensor.h"
+
+namespace onnx_fp16::runtime::math {
+
+// c[m x n] = alpha * op(a) * op(b) + beta * c, all row-major and contiguous: op(a) is a as
+// stored [m x k], or with trans_a the transpose of a stored [k x m]; likewise b ([k x n] or
+// [n x k]). beta == 0 ignores c's previous values (NaN included).
+void blas_gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+               const float* b, float beta, float* c);
+void blas_gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a,
+               const double* b, double beta, double* c);
+
+// c[m x n] = op(a) * op(b) for integers, wrapping modulo 2^bits as ONNX runtimes do.
+template <typename T>
+void integer_gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, const T* a, const T* b,
+                  T* c) {
+  for (std::size_t i = 0; i < m; ++i) {
+    for (std::size_t j = 0; j < n; ++j) {
+      T sum{0};
+      for (std::size_t p = 0; p < k; ++p) {
+        const T x = trans_a ? a[p * m + i] : a[i * k + p];
+        const T y = trans_b ? b[j * k + p] : b[p * n + j];
+        sum = wrapping_add(sum, wrapping_mul(x, y));
+      }
+      c[i * n + j] = sum;
+    }
+  }
+}
+
+// c = op(a) * op(b) in compute type C: BLAS for float and double, the loop otherwise.
+template <typename C>
+void matrix_product(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, const C* a, const C* b,
+                    C* c) {
+  if constexpr (std::is_floating_point_v<C>) {
+    blas_gemm(trans_a, trans_b, m, n, k, C{1}, a, b, C{0}, c);
+  } else {
+    integer_gemm(trans_a, trans_b, m, n, k, a, b, c);
+  }
+}
+
+// numpy.matmul of shapes a and b: each is a stack of matrices whose stack (batch) dimensions
+// broadcast; a 1-D a is a row vector and a 1-D b a column vector, their dimension dropped from
+// the result. Throws onnx_fp16::Error for a scalar, mismatched inner sizes or batch shapes that
+// do not broadcast.
+struct MatMulPlan {
+  Shape output;
+  std::size_t m = 0, k = 0, n = 0;
+  // Per output matrix, in order: where its a and b matrices start (element offsets).
+  std::vector<std::size_t> a_offsets, b_offsets;
+  // Every a matrix is used once, in storage order, and b is one shared matrix: the stack is
+  // then one [batch*m x k] by [k x n] product.
+  bool folds_into_one_product = false;
+};
+MatMulPlan plan_matmul(const Shape& a, const Shape& b);
+
+// out (plan.output) = a @ b in compute type C.
+template <typename C>
+void run_matmul(const MatMulPlan& plan, const C* a, const C* b, C* out) {
+  const std::size_t batches = plan.a_offsets.size();
+  if (plan.folds_into_one_product) {
+    matrix_product(false, false, batches * plan.m, plan.n, plan.k, a, b, out);
+    return;
+  }
+  for (std::size_t i = 0; i < batches; ++i) {
+    matrix_product(false, false, plan.m, plan.n, plan.k, a + plan.a_offsets[i], b + plan.b_offsets[i],
+                   out + i * plan.m * plan.n);
+  }
+}
+
+}  // namespace onnx_fp16::runtime::math

@@ -1,0 +1,117 @@
+// im2col and its adjoint col2im over any number of spatial axes: they turn a convolution into
+// one matrix product (Conv: W x cols; ConvTranspose: W^T x X, then col2im).
+//
+// The column matrix has one row per (channel, kernel tap) and one column per output position:
+//   cols[(c * kernel_size + tap) * output_size + o] = x[c][input coordinate of (o, tap)]
+// where the coordinate along each axis is o * stride - pad_begin + k * dilation, and positions
+// in the padding read `pad_value` (0, or the zero point's shifted value for integer convs).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "runtime/kernels/nn_window.h"
+
+namespace onnx_fp16::runtime::nn {
+
+namespace detail {
+
+// Calls visit(tap, out_base, in_base, valid, k_last) for every kernel tap and every row of the
+// output (all output axes but the innermost, which the caller walks): out_base is the row's
+// first output position, in_base the flattened input offset of the row's outer coordinates
+// (the innermost axis' contribution left to the caller), valid false when an outer coordinate
+// falls in the padding, k_last the tap's index along the innermost axis.
+template <typename Visit>
+void for_each_tap_and_row(const WindowGeometry& g, Visit&& visit) {
+  const std::size_t rank = g.rank();
+  std::vector<std::int64_t> in_strides(rank, 1);
+  for (std::size_t a = rank - 1; a-- > 0;) in_strides[a] = in_strides[a + 1] * g.input[a + 1];
+  const std::size_t kernel_size = g.kernel_size();
+  const std::int64_t inner = g.output[rank - 1];
+  const std::size_t rows = inner == 0 ? 0 : g.output_size() / static_cast<std::size_t>(inner);
+  std::vector<std::int64_t> k(rank, 0);
+  std::vector<std::int64_t> o(rank, 0);
+  for (std::size_t tap = 0; tap < kernel_size; ++tap) {
+    std::fill(o.begin(), o.end(), 0);
+    for (std::size_t row = 0; row < rows; ++row) {
+      std::int64_t in_base = 0;
+      bool valid = true;
+      for (std::size_t a = 0; a + 1 < rank; ++a) {
+        const std::int64_t coord = o[a] * g.strides[a] - g.pads_begin[a] + k[a] * g.dilations[a];
+        if (coord < 0 || coord >= g.input[a]) valid = false;
+        in_base += coord * in_strides[a];
+      }
+      visit(tap, row * static_cast<std::size_t>(inner), in_base, valid, k[rank - 1]);
+      for (std::size_t a = rank - 1; a-- > 0;) {  // next outer output position
+        if (++o[a] < g.output[a]) break;
+        o[a] = 0;
+      }
+    }
+    for (std::size_t a = rank; a-- > 0;) {  // next kernel tap
+      if (++k[a] < g.kernel[a]) break;
+      k[a] = 0;
+    }
+  }
+}
+
+}  // namespace detail
+
+// cols has channels * g.kernel_size() rows of g.output_size() values; x has channels planes of
+// g.input_size() values.
+template <typename T>
+void im2col(const T* x, std::size_t channels, const WindowGeometry& g, T pad_value, T* cols) {
+  const std::size_t rank = g.rank();
+  const std::int64_t inner = g.output[rank - 1];
+  const std::int64_t stride = g.strides[rank - 1];
+  const std::int64_t in_last = g.input[rank - 1];
+  const std::size_t plane = g.input_size();
+  const std::size_t out_size = g.output_size();
+  const std::size_t kernel_size = g.kernel_size();
+  detail::for_each_tap_and_row(
+      g, [&](std::size_t tap, std::size_t out_base, std::int64_t in_base, bool valid, std::int64_t k_last) {
+        const std::int64_t first = k_last * g.dilations[rank - 1] - g.pads_begin[rank - 1];
+        for (std::size_t c = 0; c < channels; ++c) {
+          T* dst = cols + (c * kernel_size + tap) * out_size + out_base;
+          const T* src = x + c * plane + in_base;
+          if (!valid) {
+            for (std::int64_t j = 0; j < inner; ++j) dst[j] = pad_value;
+            continue;
+          }
+          for (std::int64_t j = 0; j < inner; ++j) {
+            const std::int64_t coord = first + j * stride;
+            dst[j] = (coord >= 0 && coord < in_last) ? src[coord] : pad_value;
+          }
+        }
+      });
+}
+
+// The adjoint: y[c][coordinate of (o, tap)] += cols[(c * kernel_size + tap) * output_size + o],
+// dropping what falls in the padding. Here g.input is the shape written (ConvTranspose's
+// output) and g.output the shape of the columns (ConvTranspose's input).
+template <typename T>
+void col2im(const T* cols, std::size_t channels, const WindowGeometry& g, T* y) {
+  const std::size_t rank = g.rank();
+  const std::int64_t inner = g.output[rank - 1];
+  const std::int64_t stride = g.strides[rank - 1];
+  const std::int64_t in_last = g.input[rank - 1];
+  const std::size_t plane = g.input_size();
+  const std::size_t out_size = g.output_size();
+  const std::size_t kernel_size = g.kernel_size();
+  detail::for_each_tap_and_row(
+      g, [&](std::size_t tap, std::size_t out_base, std::int64_t in_base, bool valid, std::int64_t k_last) {
+        if (!valid) return;
+        const std::int64_t first = k_last * g.dilations[rank - 1] - g.pads_begin[rank - 1];
+        for (std::size_t c = 0; c < channels; ++c) {
+          const T* src = cols + (c * kernel_size + tap) * out_size + out_base;
+          T* dst = y + c * plane + in_base;
+          for (std::int64_t j = 0; j < inner; ++j) {
+            const std::int64_t coord = first + j * stride;
+            if (coord >= 0 && coord < in_last) dst[coord] += src[j];
+          }
+        }
+      });
+}
+
+}  // namespace onnx_fp16::runtime::nn

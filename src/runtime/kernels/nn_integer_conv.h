@@ -1,0 +1,31 @@
+// The integer convolution behind ConvInteger and QLinearConv: int32 sums of
+// (x - x_zero_point) * (w - w_zero_point) over the Conv window (conv_layout's attributes).
+// Padding contributes nothing: it stands for the zero point, which the subtraction zeroes.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "runtime/kernel.h"
+
+namespace onnx_fp16::runtime::nn {
+
+struct IntegerConv {
+  Shape shape;                       // [N, M, out...]
+  std::vector<std::int32_t> values;  // the sums, row-major
+  std::size_t out_channels = 0;
+  std::size_t plane = 0;  // output positions per channel
+};
+
+// x and w are int8 or uint8; x_zero_point is a scalar (one value); w_zero_point a scalar or
+// one value per output channel. Either zero point may be absent (0).
+IntegerConv integer_conv(const KernelContext& ctx, const Tensor& x, const Tensor* x_zero_point, const Tensor& w,
+                         const Tensor* w_zero_point);
+
+// An 8-bit integer tensor's values as int32 minus its zero point: the zero point is absent, one
+// value, or (per_channel_axis_size > 0) one value per slice of `channels` consecutive blocks of
+// `block` elements. Fails on any other element type or zero point size.
+std::vector<std::int32_t> shifted_int8_values(const KernelContext& ctx, const Tensor& values, const Tensor* zero_point,
+                                              std::size_t channels, std::size_t block);
+
+}  // namespace onnx_fp16::runtime::nn

@@ -1,0 +1,757 @@
+// The nn kernel families through the public Evaluator: convolutions against naive loops, pooling
+// indices and padding rules, Resize's modes against hand-computed samples, recurrent layers
+// against scalar step-by-step references, detection and quantization ops on small cases.
+#include <gtest/gtest.h>
+#include <onnx_fp16/evaluator.h>
+
+#include <cmath>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "half/half.h"
+#include "modelgen/builder.h"
+
+namespace {
+
+using modelgen::GraphBuilder;
+using onnx_fp16::Float16;
+using onnx_fp16::Tensor;
+namespace half = onnx_fp16::half;
+using Shape = std::vector<std::int64_t>;
+
+// ---- running one node -------------------------------------------------------------------------
+
+struct Input {
+  std::string name;  // empty: an omitted optional input
+  Tensor value;
+};
+using Attributes = std::function<void(onnx::NodeProto&)>;
+
+// Runs one `op` node on the inputs (graph inputs of their own shapes) and returns its outputs.
+std::map<std::string, Tensor> run_node(const std::string& op, const std::vector<Input>& inputs,
+                                       const std::vector<std::string>& outputs, const Attributes& attributes = {},
+                                       int opset = 17) {
+  auto model = modelgen::make_model(opset);
+  GraphBuilder g(model.mutable_graph());
+  std::vector<std::string> names;
+  std::map<std::string, Tensor> feeds;
+  for (const auto& input : inputs) {
+    names.push_back(input.name);
+    if (input.name.empty()) continue;
+    std::vector<modelgen::Dim> dims(input.value.shape().begin(), input.value.shape().end());
+    g.input(input.name, input.value.dtype(), dims);
+    feeds[input.name] = input.value;
+  }
+  for (const auto& output : outputs) {
+    if (!output.empty()) g.output_untyped(output);
+  }
+  auto& node = g.node(op, names, outputs, "node");
+  if (attributes) attributes(node);
+  return onnx_fp16::Evaluator(model, {.threads = 1, .keep = {}}).run(feeds);
+}
+
+Tensor run_one(const std::string& op, const std::vector<Input>& inputs, const Attributes& attributes = {},
+               int opset = 17) {
+  return run_node(op, inputs, {"y"}, attributes, opset).at("y");
+}
+
+void set_floats(onnx::NodeProto& node, const std::string& name, const std::vector<float>& values) {
+  auto* a = node.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::FLOATS);
+  for (const float v : values) a->add_floats(v);
+}
+
+void set_strings(onnx::NodeProto& node, const std::string& name, const std::vector<std::string>& values) {
+  auto* a = node.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::STRINGS);
+  for (const auto& v : values) a->add_strings(v);
+}
+
+// ---- values -----------------------------------------------------------------------------------
+
+std::size_t count_of(const Shape& shape) {
+  std::size_t n = 1;
+  for (const auto d : shape) n *= static_cast<std::size_t>(d);
+  return n;
+}
+
+// Deterministic values in [-1, 1): a small linear congruential generator.
+std::vector<float> pseudo_random(std::size_t n, std::uint32_t seed) {
+  std::vector<float> values(n);
+  for (auto& v : values) {
+    seed = seed * 1664525u + 1013904223u;
+    v = static_cast<float>(seed >> 8) / static_cast<float>(1u << 23) - 1.0f;
+  }
+  return values;
+}
+
+Tensor floats(const Shape& shape, const std::vector<float>& values) {
+  return Tensor::from_vector<float>(shape, values);
+}
+
+Tensor halves(const Shape& shape, const std::vector<float>& values) {
+  Tensor t = Tensor::uninitialized(onnx::TensorProto::FLOAT16, shape);
+  auto out = t.mutable_data<Float16>();
+  for (std::size_t i = 0; i < values.size(); ++i) out[i].bits = half::float_to_half(values[i]);
+  return t;
+}
+
+std::vector<float> values_of(const Tensor& t) {
+  if (t.dtype() == onnx::TensorProto::FLOAT16) {
+    std::vector<float> out;
+    for (const auto v : t.data<Float16>()) out.push_back(half::half_to_float(v.bits));
+    return out;
+  }
+  const auto data = t.data<float>();
+  return {data.begin(), data.end()};
+}
+
+void expect_near_all(const std::vector<float>& actual, const std::vector<float>& expected, float tolerance) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (std::size_t i = 0; i < actual.size(); ++i) EXPECT_NEAR(actual[i], expected[i], tolerance) << "at " << i;
+}
+
+// ---- naive convolution references -------------------------------------------------------------
+
+struct ConvParams {
+  Shape x, w;
+  std::int64_t group = 1;
+  Shape strides, dilations, pads;  // pads: begins then ends
+};
+
+// Multi-index odometer over `dims`; returns false after the last index.
+bool next_index(std::vector<std::int64_t>& index, const Shape& dims) {
+  for (std::size_t a = dims.size(); a-- > 0;) {
+    if (++index[a] < dims[a]) return true;
+    index[a] = 0;
+  }
+  return false;
+}
+
+// Conv by definition, in double: y[n, m, o] = b[m] + sum_{c, k} x[n, g*C/G + c, o*s - p + k*d] w[m, c, k].
+std::vector<float> naive_conv(const ConvParams& p, const std::vector<float>& x, const std::vector<float>& w,
+                              const std::vector<float>& b, Shape& out_shape) {
+  const std::size_t rank = p.x.size() - 2;
+  Shape in(p.x.begin() + 2, p.x.end()), k(p.w.begin() + 2, p.w.end()), out;
+  for (std::size_t a = 0; a < rank; ++a) {
+    out.push_back((in[a] + p.pads[a] + p.pads[rank + a] - (k[a] - 1) * p.dilations[a] - 1) / p.strides[a] + 1);
+  }
+  out_shape = {p.x[0], p.w[0]};
+  out_shape.insert(out_shape.end(), out.begin(), out.end());
+  const std::int64_t cg = p.x[1] / p.group, mg = p.w[0] / p.group;
+  std::vector<float> y;
+  for (std::int64_t n = 0; n < p.x[0]; ++n) {
+    for (std::int64_t m = 0; m < p.w[0]; ++m) {
+      std::vector<std::int64_t> o(rank, 0);
+      do {
+        double sum = b.empty() ? 0.0 : b[static_cast<std::size_t>(m)];
+        for (std::int64_t c = 0; c < cg; ++c) {
+          std::vector<std::int64_t> kk(rank, 0);
+          do {
+            std::size_t xi = static_cast<std::size_t>(n * p.x[1] + (m / mg) * cg + c);
+            std::size_t wi = static_cast<std::size_t>(m * cg + c);
+            bool inside = true;
+            for (std::size_t a = 0; a < rank; ++a) {
+              const std::int64_t coord = o[a] * p.strides[a] - p.pads[a] + kk[a] * p.dilations[a];
+              inside = inside && coord >= 0 && coord < in[a];
+              xi = xi * static_cast<std::size_t>(in[a]) + static_cast<std::size_t>(coord);
+              wi = wi * static_cast<std::size_t>(k[a]) + static_cast<std::size_t>(kk[a]);
+            }
+            if (inside) sum += static_cast<double>(x[xi]) * w[wi];
+          } while (next_index(kk, k));
+        }
+        y.push_back(static_cast<float>(sum));
+      } while (next_index(o, out));
+    }
+  }
+  return y;
+}
+
+Attributes conv_attributes(const ConvParams& p) {
+  return [p](onnx::NodeProto& node) {
+    modelgen::attr_int(node, "group", p.group);
+    modelgen::attr_ints(node, "strides", p.strides);
+    modelgen::attr_ints(node, "dilations", p.dilations);
+    modelgen::attr_ints(node, "pads", p.pads);
+  };
+}
+
+void check_conv_against_naive(const ConvParams& p) {
+  const auto x = pseudo_random(count_of(p.x), 1);
+  const auto w = pseudo_random(count_of(p.w), 2);
+  const auto b = pseudo_random(static_cast<std::size_t>(p.w[0]), 3);
+  Shape expected_shape;
+  const auto expected = naive_conv(p, x, w, b, expected_shape);
+  const Tensor y =
+      run_one("Conv", {{"x", floats(p.x, x)}, {"w", floats(p.w, w)}, {"b", floats({p.w[0]}, b)}}, conv_attributes(p));
+  ASSERT_EQ(y.shape(), expected_shape);
+  expect_near_all(values_of(y), expected, 1e-4f);
+}
+
+TEST(RuntimeNnOps, Conv2dWithGroupsDilationsStridesAndAsymmetricPads) {
+  check_conv_against_naive(
+      {.x = {2, 4, 7, 6}, .w = {6, 2, 3, 2}, .group = 2, .strides = {2, 1}, .dilations = {2, 1}, .pads = {1, 0, 2, 1}});
+}
+
+TEST(RuntimeNnOps, DepthwiseConv2d) {
+  check_conv_against_naive(
+      {.x = {1, 3, 5, 5}, .w = {3, 1, 3, 3}, .group = 3, .strides = {1, 1}, .dilations = {1, 1}, .pads = {1, 1, 1, 1}});
+}
+
+TEST(RuntimeNnOps, Conv1dAndConv3d) {
+  check_conv_against_naive(
+      {.x = {1, 3, 9}, .w = {4, 3, 3}, .group = 1, .strides = {2}, .dilations = {3}, .pads = {2, 1}});
+  check_conv_against_naive({.x = {1, 2, 4, 5, 3},
+                            .w = {2, 2, 2, 3, 2},
+                            .group = 1,
+                            .strides = {1, 2, 1},
+                            .dilations = {1, 1, 2},
+                            .pads = {1, 0, 1, 0, 1, 1}});
+}
+
+TEST(RuntimeNnOps, ConvSameLowerPutsTheOddPadAtTheBeginning) {
+  // in 7, kernel 4, stride 2: out 4, total padding 3 -> 2 before, 1 after.
+  const ConvParams p{.x = {1, 1, 7}, .w = {1, 1, 4}, .group = 1, .strides = {2}, .dilations = {1}, .pads = {2, 1}};
+  const auto x = pseudo_random(7, 4);
+  const auto w = pseudo_random(4, 5);
+  Shape shape;
+  const auto expected = naive_conv(p, x, w, {}, shape);
+  const Tensor y = run_one("Conv", {{"x", floats(p.x, x)}, {"w", floats(p.w, w)}}, [](onnx::NodeProto& node) {
+    modelgen::attr_string(node, "auto_pad", "SAME_LOWER");
+    modelgen::attr_ints(node, "strides", {2});
+  });
+  ASSERT_EQ(y.shape(), shape);
+  expect_near_all(values_of(y), expected, 1e-5f);
+}
+
+TEST(RuntimeNnOps, Float16ConvAccumulatesInFloat32AndRoundsOnce) {
+  // Three channels of 2048, 1 and 1 through a 1x1 kernel of ones: 2050 exactly in float32
+  // (representable in float16); summed in float16 it would be 2048 twice rounded.
+  const Tensor y = run_one("Conv", {{"x", halves({1, 3, 1, 1}, {2048, 1, 1})}, {"w", halves({1, 3, 1, 1}, {1, 1, 1})}});
+  ASSERT_EQ(y.dtype(), onnx::TensorProto::FLOAT16);
+  EXPECT_EQ(values_of(y)[0], 2050.0f);
+
+  // And generally: the float16 result is the float32 result rounded once.
+  const ConvParams p{
+      .x = {1, 2, 5, 5}, .w = {3, 2, 3, 3}, .group = 1, .strides = {1, 1}, .dilations = {1, 1}, .pads = {1, 1, 1, 1}};
+  auto x = pseudo_random(count_of(p.x), 6);
+  auto w = pseudo_random(count_of(p.w), 7);
+  for (auto* v : {&x, &w}) {
+    for (auto& e : *v) e = half::half_to_float(half::float_to_half(e));
+  }
+  Shape shape;
+  const auto reference = naive_conv(p, x, w, {}, shape);
+  const Tensor y16 = run_one("Conv", {{"x", halves(p.x, x)}, {"w", halves(p.w, w)}}, conv_attributes(p));
+  const auto got = values_of(y16);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    // float32 sums in another order may differ from the double reference by a few float32 ulps,
+    // which can move the float16 rounding by at most one float16 ulp.
+    EXPECT_NEAR(got[i], half::half_to_float(half::float_to_half(reference[i])), std::abs(reference[i]) * 1e-3f + 1e-6f);
+  }
+}
+
+// ConvTranspose by definition: every x[n, c, i] * w[c, m, k] lands on o = i*s - p + k*d.
+std::vector<float> naive_conv_transpose(const Shape& xs, const Shape& ws, std::int64_t group, const Shape& s,
+                                        const Shape& d, const Shape& pads, const Shape& out,
+                                        const std::vector<float>& x, const std::vector<float>& w) {
+  const std::size_t rank = xs.size() - 2;
+  const std::int64_t cg = xs[1] / group, mg = ws[1], channels = mg * group;
+  Shape in(xs.begin() + 2, xs.end()), k(ws.begin() + 2, ws.end());
+  std::vector<double> y(static_cast<std::size_t>(xs[0] * channels) * count_of(out), 0.0);
+  for (std::int64_t n = 0; n < xs[0]; ++n) {
+    for (std::int64_t c = 0; c < xs[1]; ++c) {
+      std::vector<std::int64_t> i(rank, 0);
+      do {
+        for (std::int64_t m = 0; m < mg; ++m) {
+          std::vector<std::int64_t> kk(rank, 0);
+          do {
+            std::size_t xi = static_cast<std::size_t>(n * xs[1] + c), wi = static_cast<std::size_t>(c * mg + m);
+            std::size_t yi = static_cast<std::size_t>(n * channels + (c / cg) * mg + m);
+            bool inside = true;
+            for (std::size_t a = 0; a < rank; ++a) {
+              const std::int64_t coord = i[a] * s[a] - pads[a] + kk[a] * d[a];
+              inside = inside && coord >= 0 && coord < out[a];
+              xi = xi * static_cast<std::size_t>(in[a]) + static_cast<std::size_t>(i[a]);
+              wi = wi * static_cast<std::size_t>(k[a]) + static_cast<std::size_t>(kk[a]);
+              yi = yi * static_cast<std::size_t>(out[a]) + static_cast<std::size_t>(coord);
+            }
+            if (inside) y[yi] += static_cast<double>(x[xi]) * w[wi];
+          } while (next_index(kk, k));
+        }
+      } while (next_index(i, in));
+    }
+  }
+  return {y.begin(), y.end()};
+}
+
+TEST(RuntimeNnOps, ConvTransposeWithGroupsStridesDilationsPadsAndOutputPadding) {
+  const Shape xs{1, 4, 3, 4}, ws{4, 2, 3, 2};
+  const auto x = pseudo_random(count_of(xs), 8);
+  const auto w = pseudo_random(count_of(ws), 9);
+  // out = s * (in - 1) + output_padding + (k - 1) * d + 1 - pads: 2*2+1+3-1 = 7, 3*3+1+3-2 = 11
+  const Tensor y = run_one("ConvTranspose", {{"x", floats(xs, x)}, {"w", floats(ws, w)}}, [](onnx::NodeProto& node) {
+    modelgen::attr_int(node, "group", 2);
+    modelgen::attr_ints(node, "strides", {2, 3});
+    modelgen::attr_ints(node, "dilations", {1, 2});
+    modelgen::attr_ints(node, "pads", {1, 0, 0, 2});
+    modelgen::attr_ints(node, "output_padding", {1, 1});
+  });
+  ASSERT_EQ(y.shape(), (Shape{1, 4, 7, 11}));
+  expect_near_all(values_of(y), naive_conv_transpose(xs, ws, 2, {2, 3}, {1, 2}, {1, 0}, {7, 11}, x, w), 1e-4f);
+}
+
+TEST(RuntimeNnOps, ConvTransposeOutputShapeSetsThePads) {
+  // in 3, stride 2, kernel 3: natural output 7; output_shape 6 -> total padding 1, which
+  // NOTSET puts at the beginning (the spec's "else" branch).
+  const Shape xs{1, 1, 3}, ws{1, 1, 3};
+  const std::vector<float> x{1, 2, 3}, w{1, 10, 100};
+  const Tensor y = run_one("ConvTranspose", {{"x", floats(xs, x)}, {"w", floats(ws, w)}}, [](onnx::NodeProto& node) {
+    modelgen::attr_ints(node, "strides", {2});
+    modelgen::attr_ints(node, "output_shape", {6});
+  });
+  ASSERT_EQ(y.shape(), (Shape{1, 1, 6}));
+  expect_near_all(values_of(y), naive_conv_transpose(xs, ws, 1, {2}, {1}, {1}, {6}, x, w), 1e-5f);
+}
+
+// ---- pooling ----------------------------------------------------------------------------------
+
+std::vector<float> iota(std::size_t n, float first = 1) {
+  std::vector<float> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = first + static_cast<float>(i);
+  return v;
+}
+
+std::vector<std::int64_t> int64s(const Tensor& t) {
+  const auto d = t.data<std::int64_t>();
+  return {d.begin(), d.end()};
+}
+
+TEST(RuntimeNnOps, MaxPoolIndicesRowAndColumnMajor) {
+  const Tensor x = floats({1, 2, 4, 4}, iota(32));
+  const auto pool = [&](std::int64_t storage_order) {
+    return run_node("MaxPool", {{"x", x}}, {"y", "i"}, [storage_order](onnx::NodeProto& node) {
+      modelgen::attr_ints(node, "kernel_shape", {2, 2});
+      modelgen::attr_ints(node, "strides", {2, 2});
+      modelgen::attr_int(node, "storage_order", storage_order);
+    });
+  };
+  const auto row = pool(0);
+  expect_near_all(values_of(row.at("y")), {6, 8, 14, 16, 22, 24, 30, 32}, 0);
+  // Flat indices into X, the channel's offset (16) included.
+  EXPECT_EQ(int64s(row.at("i")), (std::vector<std::int64_t>{5, 7, 13, 15, 21, 23, 29, 31}));
+  // Column-major: (h, w) -> w * H + h within the plane.
+  EXPECT_EQ(int64s(pool(1).at("i")), (std::vector<std::int64_t>{5, 13, 7, 15, 21, 29, 23, 31}));
+}
+
+TEST(RuntimeNnOps, MaxPoolDilationsAndCeilMode) {
+  const Tensor y = run_one("MaxPool", {{"x", floats({1, 1, 5}, {1, 5, 2, 4, 3})}}, [](onnx::NodeProto& node) {
+    modelgen::attr_ints(node, "kernel_shape", {2});
+    modelgen::attr_ints(node, "dilations", {2});
+  });
+  expect_near_all(values_of(y), {2, 5, 3}, 0);
+
+  // in 5, kernel 2, stride 2: floor gives 2 windows, ceil_mode 3 (the last one half outside).
+  const auto ceil_pool = [](const Shape& pads) {
+    return run_one("MaxPool", {{"x", floats({1, 1, 5}, {1, 5, 2, 4, 3})}}, [pads](onnx::NodeProto& node) {
+      modelgen::attr_ints(node, "kernel_shape", {2});
+      modelgen::attr_ints(node, "strides", {2});
+      modelgen::attr_ints(node, "pads", pads);
+      modelgen::attr_int(node, "ceil_mode", 1);
+    });
+  };
+  expect_near_all(values_of(ceil_pool({0, 0})), {5, 4, 3}, 0);
+  // in 5 + end pad 2: ceil((7 - 2) / 2) + 1 = 4 windows, but the fourth would start at 6, in
+  // the end padding: it is dropped.
+  EXPECT_EQ(ceil_pool({0, 2}).shape(), (Shape{1, 1, 3}));
+}
+
+TEST(RuntimeNnOps, AveragePoolCountIncludePad) {
+  const auto pool = [](std::int64_t include) {
+    return run_one("AveragePool", {{"x", floats({1, 1, 3, 3}, std::vector<float>(9, 1.0f))}},
+                   [include](onnx::NodeProto& node) {
+                     modelgen::attr_ints(node, "kernel_shape", {2, 2});
+                     modelgen::attr_ints(node, "pads", {1, 1, 1, 1});
+                     modelgen::attr_int(node, "count_include_pad", include);
+                   });
+  };
+  expect_near_all(values_of(pool(0)), std::vector<float>(16, 1.0f), 1e-6f);
+  expect_near_all(values_of(pool(1)),
+                  {0.25f, 0.5f, 0.5f, 0.25f, 0.5f, 1, 1, 0.5f, 0.5f, 1, 1, 0.5f, 0.25f, 0.5f, 0.5f, 0.25f}, 1e-6f);
+}
+
+TEST(RuntimeNnOps, Float16AveragePoolSumsInFloat32) {
+  // (2048 + 1 + 1 + 2) / 4 = 513 in float32; summed in float16 the ones would vanish (2048 + 1
+  // rounds to 2048) and the mean would be 512.5.
+  const Tensor y = run_one("AveragePool", {{"x", halves({1, 1, 2, 2}, {2048, 1, 1, 2})}}, [](onnx::NodeProto& node) {
+    modelgen::attr_ints(node, "kernel_shape", {2, 2});
+  });
+  ASSERT_EQ(y.dtype(), onnx::TensorProto::FLOAT16);
+  EXPECT_EQ(values_of(y)[0], 513.0f);
+}
+
+TEST(RuntimeNnOps, GlobalPoolsAndLpPool) {
+  const Tensor x = floats({1, 2, 2, 2}, {1, 2, 3, 4, -5, 6, 7, 8});
+  expect_near_all(values_of(run_one("GlobalAveragePool", {{"x", x}})), {2.5f, 4.0f}, 1e-6f);
+  expect_near_all(values_of(run_one("GlobalMaxPool", {{"x", x}})), {4, 8}, 0);
+  expect_near_all(
+      values_of(run_one("GlobalLpPool", {{"x", x}}, [](onnx::NodeProto& n) { modelgen::attr_int(n, "p", 1); })),
+      {10, 26}, 1e-5f);
+  const Tensor lp = run_one("LpPool", {{"x", floats({1, 1, 3}, {3, -4, 12})}},
+                            [](onnx::NodeProto& node) { modelgen::attr_ints(node, "kernel_shape", {2}); });
+  expect_near_all(values_of(lp), {5, std::sqrt(160.0f)}, 1e-5f);
+}
+
+TEST(RuntimeNnOps, MaxUnpoolScattersByIndices) {
+  const Tensor y = run_one("MaxUnpool",
+                           {{"x", floats({1, 1, 2, 2}, {6, 8, 14, 16})},
+                            {"i", Tensor::from_vector<std::int64_t>({1, 1, 2, 2}, {5, 7, 13, 15})}},
+                           [](onnx::NodeProto& node) {
+                             modelgen::attr_ints(node, "kernel_shape", {2, 2});
+                             modelgen::attr_ints(node, "strides", {2, 2});
+                           });
+  std::vector<float> expected(16, 0.0f);
+  expected[5] = 6, expected[7] = 8, expected[13] = 14, expected[15] = 16;
+  expect_near_all(values_of(y), expected, 0);
+}
+
+// ---- resampling -------------------------------------------------------------------------------
+
+Tensor resize(const std::vector<float>& data, const std::vector<float>& scales, const Shape& sizes,
+              const Attributes& attributes, const std::vector<float>& roi = {}) {
+  const auto n = static_cast<std::int64_t>(data.size());
+  std::vector<Input> inputs{{"x", floats({1, 1, 1, n}, data)}};
+  inputs.push_back(roi.empty() ? Input{"", {}} : Input{"roi", floats({8}, roi)});
+  inputs.push_back(scales.empty() ? Input{"", {}} : Input{"scales", floats({4}, scales)});
+  if (!sizes.empty()) inputs.push_back({"sizes", Tensor::from_vector<std::int64_t>({4}, sizes)});
+  return run_one("Resize", inputs, attributes, 13);
+}
+
+Attributes resize_modes(const std::string& mode, const std::string& coordinates, const std::string& nearest = "") {
+  return [=](onnx::NodeProto& node) {
+    modelgen::attr_string(node, "mode", mode);
+    modelgen::attr_string(node, "coordinate_transformation_mode", coordinates);
+    if (!nearest.empty()) modelgen::attr_string(node, "nearest_mode", nearest);
+  };
+}
+
+TEST(RuntimeNnOps, ResizeNearestModes) {
+  const std::vector<float> data{10, 20, 30, 40};
+  const std::vector<float> twice{1, 1, 1, 2};
+  // asymmetric, x2: sources 0, .5, 1, 1.5, ..., 3.5; the halves tell the modes apart.
+  const auto nearest = [&](const std::string& mode) {
+    return values_of(resize(data, twice, {}, resize_modes("nearest", "asymmetric", mode)));
+  };
+  expect_near_all(nearest("round_prefer_floor"), {10, 10, 20, 20, 30, 30, 40, 40}, 0);
+  expect_near_all(nearest("round_prefer_ceil"), {10, 20, 20, 30, 30, 40, 40, 40}, 0);
+  expect_near_all(nearest("floor"), {10, 10, 20, 20, 30, 30, 40, 40}, 0);
+  expect_near_all(nearest("ceil"), {10, 20, 20, 30, 30, 40, 40, 40}, 0);
+  // x1.5 by sizes: sources o / 1.5 = 0, .67, 1.33, 2, 2.67, 3.33.
+  const auto sized = [&](const std::string& mode) {
+    return values_of(resize(data, {}, {1, 1, 1, 6}, resize_modes("nearest", "asymmetric", mode)));
+  };
+  expect_near_all(sized("round_prefer_floor"), {10, 20, 20, 30, 40, 40}, 0);
+  expect_near_all(sized("floor"), {10, 10, 20, 30, 30, 40}, 0);
+  expect_near_all(sized("ceil"), {10, 20, 30, 30, 40, 40}, 0);
+  // half_pixel (the default), x2: sources -0.25, 0.25, 0.75, ... 3.25.
+  expect_near_all(values_of(resize(data, twice, {}, resize_modes("nearest", "half_pixel"))),
+                  {10, 10, 20, 20, 30, 30, 40, 40}, 0);
+  // tf_half_pixel_for_nn, x2: sources 0.25, 0.75, 1.25, ...
+  expect_near_all(values_of(resize(data, twice, {}, resize_modes("nearest", "tf_half_pixel_for_nn"))),
+                  {10, 20, 20, 30, 30, 40, 40, 40}, 0);
+}
+
+TEST(RuntimeNnOps, ResizeLinearCoordinateModes) {
+  // half_pixel, x2 over [0, 4]: sources -0.25 (edge), 0.25, 0.75, 1.25 (edge).
+  expect_near_all(values_of(resize({0, 4}, {1, 1, 1, 2}, {}, resize_modes("linear", "half_pixel"))), {0, 1, 3, 4},
+                  1e-6f);
+  // align_corners to 4 over [0, 3]: sources 0, 1/3, 2/3, 1.
+  expect_near_all(values_of(resize({0, 3}, {}, {1, 1, 1, 4}, resize_modes("linear", "align_corners"))), {0, 1, 2, 3},
+                  1e-6f);
+  // asymmetric x2 over [0, 4]: sources 0, .5, 1, 1.5 (edge).
+  expect_near_all(values_of(resize({0, 4}, {1, 1, 1, 2}, {}, resize_modes("linear", "asymmetric"))), {0, 2, 4, 4},
+                  1e-6f);
+  // pytorch_half_pixel to one output: source 0.
+  expect_near_all(values_of(resize({7, 4, 1}, {}, {1, 1, 1, 1}, resize_modes("linear", "pytorch_half_pixel"))), {7},
+                  1e-6f);
+}
+
+TEST(RuntimeNnOps, ResizeCubicAndExcludeOutside) {
+  // asymmetric x2 over [0, 1, 0, 0]: output 1 samples 0.5 with weights (A = -0.75)
+  // -0.09375, 0.59375, 0.59375, -0.09375 on inputs -1 (edge: 0), 0, 1, 2.
+  const auto y = values_of(resize({0, 1, 0, 0}, {1, 1, 1, 2}, {}, resize_modes("cubic", "asymmetric")));
+  ASSERT_EQ(y.size(), 8u);
+  EXPECT_NEAR(y[1], 0.59375f, 1e-6f);
+  EXPECT_NEAR(y[2], 1.0f, 1e-6f);
+  EXPECT_NEAR(y[3], 0.59375f, 1e-6f);
+  // exclude_outside drops input -1 and renormalises: 0.59375 / 1.09375.
+  const auto excluded = values_of(resize({0, 1, 0, 0}, {1, 1, 1, 2}, {}, [](onnx::NodeProto& node) {
+    resize_modes("cubic", "asymmetric")(node);
+    modelgen::attr_int(node, "exclude_outside", 1);
+  }));
+  EXPECT_NEAR(excluded[1], 0.59375f / 1.09375f, 1e-6f);
+}
+
+TEST(RuntimeNnOps, ResizeTfCropAndResizeExtrapolates) {
+  // The region [0.5, 1.5] of the last axis (input length 4) to 3 outputs: sources 1.5, 3, 4.5;
+  // the last is outside the input and gives extrapolation_value.
+  const Tensor y = resize({1, 2, 3, 4}, {}, {1, 1, 1, 3},
+                          [](onnx::NodeProto& node) {
+                            resize_modes("linear", "tf_crop_and_resize")(node);
+                            modelgen::attr_float(node, "extrapolation_value", 10.0f);
+                          },
+                          {0, 0, 0, 0.5f, 1, 1, 1, 1.5f});
+  expect_near_all(values_of(y), {2.5f, 4, 10}, 1e-6f);
+}
+
+TEST(RuntimeNnOps, LegacyResizeAndUpsample) {
+  // Upsample-7 (scales attribute) and Resize-10: asymmetric, nearest truncates when upsampling.
+  const Tensor x = floats({1, 1, 1, 2}, {1, 2});
+  const Tensor up7 = run_one(
+      "Upsample", {{"x", x}},
+      [](onnx::NodeProto& n) {
+        set_floats(n, "scales", {1, 1, 1, 3});
+      },
+      7);
+  expect_near_all(values_of(up7), {1, 1, 1, 2, 2, 2}, 0);
+  const Tensor up9 = run_one(
+      "Upsample", {{"x", floats({1, 1, 1, 2}, {0, 3})}, {"s", floats({4}, {1, 1, 1, 2})}},
+      [](onnx::NodeProto& n) { modelgen::attr_string(n, "mode", "linear"); }, 9);
+  expect_near_all(values_of(up9), {0, 1.5f, 3, 3}, 1e-6f);
+  const Tensor r10 = run_one("Resize", {{"x", x}, {"s", floats({4}, {1, 1, 1, 3})}}, {}, 10);
+  expect_near_all(values_of(r10), {1, 1, 1, 2, 2, 2}, 0);
+}
+
+TEST(RuntimeNnOps, LrnNormalisesAcrossChannels) {
+  // size 3 over 2 channels: each value sees both channels' squares.
+  const Tensor y = run_one("LRN", {{"x", floats({1, 2, 1, 1}, {1, 2})}}, [](onnx::NodeProto& node) {
+    modelgen::attr_int(node, "size", 3);
+    modelgen::attr_float(node, "alpha", 3.0f);
+    modelgen::attr_float(node, "beta", 0.5f);
+    modelgen::attr_float(node, "bias", 1.0f);
+  });
+  const float denominator = std::sqrt(1.0f + 3.0f / 3.0f * 5.0f);
+  expect_near_all(values_of(y), {1 / denominator, 2 / denominator}, 1e-6f);
+}
+
+// ---- recurrent --------------------------------------------------------------------------------
+
+float sigmoid(float v) { return 1.0f / (1.0f + std::exp(-v)); }
+
+TEST(RuntimeNnOps, LstmMatchesHandComputedSteps) {
+  // One input, one hidden unit, two steps, with biases and peepholes. Gates i, o, f, c.
+  const float wi = 0.5f, wo = -0.3f, wf = 0.8f, wc = 1.2f;
+  const float ri = 0.1f, ro = 0.2f, rf = -0.4f, rc = 0.7f;
+  const float bi = 0.05f, bo = -0.1f, bf = 0.2f, bc = 0.0f;  // Wb; Rb all 0.1
+  const float pi = 0.3f, po = -0.2f, pf = 0.1f;
+  const std::vector<float> xs{1.0f, -2.0f};
+  float h = 0.1f, c = -0.2f;  // initial states
+  std::vector<float> expected_y;
+  for (const float x : xs) {
+    const float i = sigmoid(wi * x + ri * h + pi * c + bi + 0.1f);
+    const float f = sigmoid(wf * x + rf * h + pf * c + bf + 0.1f);
+    const float g = std::tanh(wc * x + rc * h + bc + 0.1f);
+    c = f * c + i * g;
+    const float o = sigmoid(wo * x + ro * h + po * c + bo + 0.1f);
+    h = o * std::tanh(c);
+    expected_y.push_back(h);
+  }
+  const auto out =
+      run_node("LSTM",
+               {{"x", floats({2, 1, 1}, xs)},
+                {"w", floats({1, 4, 1}, {wi, wo, wf, wc})},
+                {"r", floats({1, 4, 1}, {ri, ro, rf, rc})},
+                {"b", floats({1, 8}, {bi, bo, bf, bc, 0.1f, 0.1f, 0.1f, 0.1f})},
+                {"", {}},
+                {"h0", floats({1, 1, 1}, {0.1f})},
+                {"c0", floats({1, 1, 1}, {-0.2f})},
+                {"p", floats({1, 3}, {pi, po, pf})}},
+               {"y", "y_h", "y_c"}, [](onnx::NodeProto& node) { modelgen::attr_int(node, "hidden_size", 1); });
+  EXPECT_EQ(out.at("y").shape(), (Shape{2, 1, 1, 1}));
+  expect_near_all(values_of(out.at("y")), expected_y, 1e-6f);
+  expect_near_all(values_of(out.at("y_h")), {h}, 1e-6f);
+  expect_near_all(values_of(out.at("y_c")), {c}, 1e-6f);
+  // An anchor for the reference itself, worked out by hand: i = s(0.6), f = s(1.04),
+  // g = tanh(1.37), C = 0.41956, o = s(-0.36391), H = o * tanh(C).
+  EXPECT_NEAR(expected_y[0], 0.162596f, 1e-5f);
+}
+
+// The scalar GRU step (one input, one hidden unit) of the spec's equations.
+float gru_step(float x, float h, const float w[3], const float r[3], const float b[6], bool linear_before_reset) {
+  const float z = sigmoid(w[0] * x + r[0] * h + b[0] + b[3]);
+  const float reset = sigmoid(w[1] * x + r[1] * h + b[1] + b[4]);
+  const float candidate = linear_before_reset ? std::tanh(w[2] * x + reset * (r[2] * h + b[5]) + b[2])
+                                              : std::tanh(w[2] * x + r[2] * (reset * h) + b[5] + b[2]);
+  return (1 - z) * candidate + z * h;
+}
+
+TEST(RuntimeNnOps, GruLinearBeforeResetBothWays) {
+  const float w[3] = {0.4f, -0.6f, 0.9f}, r[3] = {0.3f, 0.5f, -0.7f}, b[6] = {0.1f, 0.2f, 0.3f, -0.1f, 0.05f, 0.4f};
+  const std::vector<float> xs{0.5f, -1.0f, 2.0f};
+  for (const bool lbr : {false, true}) {
+    float h = 0.0f;
+    std::vector<float> expected;
+    for (const float x : xs) expected.push_back(h = gru_step(x, h, w, r, b, lbr));
+    const auto out = run_node("GRU",
+                              {{"x", floats({3, 1, 1}, xs)},
+                               {"w", floats({1, 3, 1}, {w[0], w[1], w[2]})},
+                               {"r", floats({1, 3, 1}, {r[0], r[1], r[2]})},
+                               {"b", floats({1, 6}, {b[0], b[1], b[2], b[3], b[4], b[5]})}},
+                              {"y", "y_h"}, [lbr](onnx::NodeProto& node) {
+                                modelgen::attr_int(node, "hidden_size", 1);
+                                modelgen::attr_int(node, "linear_before_reset", lbr ? 1 : 0);
+                              });
+    expect_near_all(values_of(out.at("y")), expected, 1e-6f);
+    expect_near_all(values_of(out.at("y_h")), {h}, 1e-6f);
+  }
+}
+
+TEST(RuntimeNnOps, BidirectionalRnnWithSequenceLengthsAndBatchMajorLayout) {
+  // Batch of 2, sequences of 3 and 1 steps; forward with Tanh, reverse with Relu. Layout 1:
+  // X [batch, seq, input], Y [batch, seq, dirs, hidden], Y_h [batch, dirs, hidden].
+  const std::vector<float> xs{0.5f, -1.0f, 2.0f, /* batch 1: */ 3.0f, 9.0f, 9.0f};
+  const float w[2] = {0.7f, -0.4f}, r[2] = {0.6f, 0.2f};
+  const auto out = run_node("RNN",
+                            {{"x", floats({2, 3, 1}, xs)},
+                             {"w", floats({2, 1, 1}, {w[0], w[1]})},
+                             {"r", floats({2, 1, 1}, {r[0], r[1]})},
+                             {"", {}},
+                             {"lens", Tensor::from_vector<std::int32_t>({2}, {3, 1})}},
+                            {"y", "y_h"}, [](onnx::NodeProto& node) {
+                              modelgen::attr_int(node, "hidden_size", 1);
+                              modelgen::attr_int(node, "layout", 1);
+                              modelgen::attr_string(node, "direction", "bidirectional");
+                              set_strings(node, "activations", {"Tanh", "Relu"});
+                            });
+  // y[b][t][d]
+  float expected[2][3][2] = {};
+  float last[2][2] = {};
+  const int lengths[2] = {3, 1};
+  for (int bi = 0; bi < 2; ++bi) {
+    float h = 0;
+    for (int t = 0; t < lengths[bi]; ++t) expected[bi][t][0] = h = std::tanh(w[0] * xs[bi * 3 + t] + r[0] * h);
+    last[bi][0] = h;
+    h = 0;
+    for (int t = lengths[bi] - 1; t >= 0; --t)
+      expected[bi][t][1] = h = std::max(0.0f, w[1] * xs[bi * 3 + t] + r[1] * h);
+    last[bi][1] = h;
+  }
+  EXPECT_EQ(out.at("y").shape(), (Shape{2, 3, 2, 1}));
+  expect_near_all(values_of(out.at("y")), std::vector<float>(&expected[0][0][0], &expected[0][0][0] + 12), 1e-6f);
+  EXPECT_EQ(out.at("y_h").shape(), (Shape{2, 2, 1}));
+  expect_near_all(values_of(out.at("y_h")), std::vector<float>(&last[0][0], &last[0][0] + 4), 1e-6f);
+}
+
+// ---- detection --------------------------------------------------------------------------------
+
+TEST(RuntimeNnOps, NonMaxSuppressionSuppressesOverlapsAndLimitsCount) {
+  // The spec's example: six boxes, one class; 0.5 IoU suppresses the near-duplicates.
+  const Tensor boxes = floats(
+      {1, 6, 4}, {0, 0, 1, 1, 0, 0.1f, 1, 1.1f, 0, -0.1f, 1, 0.9f, 0, 10, 1, 11, 0, 10.1f, 1, 11.1f, 0, 100, 1, 101});
+  const Tensor scores = floats({1, 1, 6}, {0.9f, 0.75f, 0.6f, 0.95f, 0.5f, 0.3f});
+  const auto nms = [&](std::int64_t max_boxes) {
+    return int64s(run_one("NonMaxSuppression", {{"boxes", boxes},
+                                                {"scores", scores},
+                                                {"max", Tensor::from_vector<std::int64_t>({1}, {max_boxes})},
+                                                {"iou", floats({1}, {0.5f})},
+                                                {"score", floats({1}, {0.0f})}}));
+  };
+  EXPECT_EQ(nms(3), (std::vector<std::int64_t>{0, 0, 3, 0, 0, 0, 0, 0, 5}));
+  EXPECT_EQ(nms(2), (std::vector<std::int64_t>{0, 0, 3, 0, 0, 0}));
+}
+
+TEST(RuntimeNnOps, RoiAlignCoordinateModes) {
+  const Tensor x = floats({1, 1, 2, 2}, {1, 2, 3, 4});
+  const auto align = [&](const std::string& mode, const std::string& pooling) {
+    return values_of(run_one(
+        "RoiAlign",
+        {{"x", x}, {"rois", floats({1, 4}, {0, 0, 1, 1})}, {"batch", Tensor::from_vector<std::int64_t>({1}, {0})}},
+        [=](onnx::NodeProto& node) {
+          modelgen::attr_string(node, "coordinate_transformation_mode", mode);
+          modelgen::attr_string(node, "mode", pooling);
+          modelgen::attr_int(node, "sampling_ratio", 1);
+        },
+        16));
+  };
+  // half_pixel: the region shifts to [-0.5, 0.5], its one sample at (0, 0).
+  expect_near_all(align("half_pixel", "avg"), {1}, 1e-6f);
+  // output_half_pixel: the sample at (0.5, 0.5), between all four values.
+  expect_near_all(align("output_half_pixel", "avg"), {2.5f}, 1e-6f);
+  // max: the largest weighted neighbour, 0.25 * 4.
+  expect_near_all(align("output_half_pixel", "max"), {1}, 1e-6f);
+}
+
+TEST(RuntimeNnOps, MaxRoiPoolBinsTheRegion) {
+  // The whole 4x4 image as a region ([batch, x1, y1, x2, y2] = [0, 0, 0, 3, 3]) in 2x2 bins of
+  // 2x2 pixels each: their maxima.
+  const Tensor y =
+      run_one("MaxRoiPool", {{"x", floats({1, 1, 4, 4}, iota(16))}, {"rois", floats({1, 5}, {0, 0, 0, 3, 3})}},
+              [](onnx::NodeProto& node) {
+                modelgen::attr_ints(node, "pooled_shape", {2, 2});
+              });
+  EXPECT_EQ(y.shape(), (Shape{1, 1, 2, 2}));
+  expect_near_all(values_of(y), {6, 8, 14, 16}, 0);
+}
+
+// ---- quantization -----------------------------------------------------------------------------
+
+TEST(RuntimeNnOps, QuantizeLinearRoundsHalfToEvenAndSaturates) {
+  const Tensor y = run_one("QuantizeLinear", {{"x", floats({6}, {0.5f, 1.5f, 2.5f, -0.5f, 300, -3})},
+                                              {"s", floats({}, {1})},
+                                              {"z", Tensor::from_vector<std::uint8_t>({}, {0})}});
+  const auto v = y.data<std::uint8_t>();
+  EXPECT_EQ(std::vector<int>(v.begin(), v.end()), (std::vector<int>{0, 2, 2, 0, 255, 0}));
+  const Tensor s = run_one("QuantizeLinear", {{"x", floats({3}, {-1.5f, 100, -400})},
+                                              {"s", floats({}, {2})},
+                                              {"z", Tensor::from_vector<std::int8_t>({}, {-1})}});
+  const auto w = s.data<std::int8_t>();
+  EXPECT_EQ(std::vector<int>(w.begin(), w.end()), (std::vector<int>{-2, 49, -128}));
+}
+
+TEST(RuntimeNnOps, DequantizeLinearPerAxis) {
+  const Tensor y = run_one(
+      "DequantizeLinear",
+      {{"x", Tensor::from_vector<std::int8_t>({2, 3}, {1, 2, 3, 4, 5, 6})},
+       {"s", floats({2}, {1, 0.5f})},
+       {"z", Tensor::from_vector<std::int8_t>({2}, {0, 2})}},
+      [](onnx::NodeProto& node) { modelgen::attr_int(node, "axis", 0); }, 13);
+  expect_near_all(values_of(y), {1, 2, 3, 1, 1.5f, 2}, 0);
+}
+
+TEST(RuntimeNnOps, DynamicQuantizeLinearSpecExample) {
+  const auto out =
+      run_node("DynamicQuantizeLinear", {{"x", floats({6}, {0, 2, -3, -2.5f, 1.34f, 0.5f})}}, {"y", "scale", "zero"});
+  const auto y = out.at("y").data<std::uint8_t>();
+  EXPECT_EQ(std::vector<int>(y.begin(), y.end()), (std::vector<int>{153, 255, 0, 26, 221, 179}));
+  EXPECT_NEAR(out.at("scale").data<float>()[0], 5.0f / 255.0f, 1e-7f);
+  EXPECT_EQ(out.at("zero").data<std::uint8_t>()[0], 153);
+}
+
+TEST(RuntimeNnOps, QLinearMatMulRequantizes) {
+  // (130-128)*(129-128) + (128-128)*(126-128) = 2; 2 * 0.5 * 0.25 / 0.125 = 2; + 10.
+  const Tensor y = run_one("QLinearMatMul", {{"a", Tensor::from_vector<std::uint8_t>({1, 2}, {130, 128})},
+                                             {"as", floats({}, {0.5f})},
+                                             {"az", Tensor::from_vector<std::uint8_t>({}, {128})},
+                                             {"b", Tensor::from_vector<std::uint8_t>({2, 1}, {129, 126})},
+                                             {"bs", floats({}, {0.25f})},
+                                             {"bz", Tensor::from_vector<std::uint8_t>({}, {128})},
+                                             {"ys", floats({}, {0.125f})},
+                                             {"yz", Tensor::from_vector<std::uint8_t>({}, {10})}});
+  EXPECT_EQ(y.data<std::uint8_t>()[0], 12);
+}
+
+TEST(RuntimeNnOps, ConvIntegerSubtractsZeroPoints) {
+  // A 2x2 input with zero point 1 under a 1x1 kernel of 3 with zero point 1: (x - 1) * 2.
+  const Tensor y = run_one("ConvInteger", {{"x", Tensor::from_vector<std::uint8_t>({1, 1, 2, 2}, {1, 2, 3, 4})},
+                                           {"w", Tensor::from_vector<std::uint8_t>({1, 1, 1, 1}, {3})},
+                                           {"xz", Tensor::from_vector<std::uint8_t>({}, {1})},
+                                           {"wz", Tensor::from_vector<std::uint8_t>({}, {1})}});
+  const auto v = y.data<std::int32_t>();
+  EXPECT_EQ(std::vector<std::int32_t>(v.begin(), v.end()), (std::vector<std::int32_t>{0, 2, 4, 6}));
+}
+
+}  // namespace
