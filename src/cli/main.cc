@@ -10,8 +10,10 @@
 #include <iostream>
 #include <string>
 
+#include "cli/compare_command.h"
 #include "cli/convert_command.h"
 #include "cli/inspect_command.h"
+#include "cli/run_command.h"
 #include "cli/version.h"
 
 namespace {
@@ -34,13 +36,15 @@ std::string one_line(std::string message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Convert float32 ONNX models to float16, and inspect their precision."};
+  CLI::App app{"Convert float32 ONNX models to float16, inspect their precision, run and compare them."};
   app.name("onnx-fp16");
   app.set_version_flag("--version", version_text());
   app.require_subcommand(1);
   app.footer("Run 'onnx-fp16 COMMAND --help' for a command's options.");
   const onnx_fp16::cli::ConvertCommand convert(app);
   const onnx_fp16::cli::InspectCommand inspect(app);
+  const onnx_fp16::cli::RunCommand run(app);
+  const onnx_fp16::cli::CompareCommand compare(app);
 
   try {
     app.parse(argc, argv);
@@ -51,6 +55,8 @@ int main(int argc, char** argv) {
 
   try {
     if (convert.selected()) return convert.run();
+    if (run.selected()) return run.run();
+    if (compare.selected()) return compare.run();
     return inspect.run();
   } catch (const std::exception& error) {
     std::cerr << "onnx-fp16: error: " << one_line(error.what()) << std::endl;

@@ -1,0 +1,32 @@
+// `onnx-fp16 run MODEL --input FILE... --output OUT.npz`: runs a model on the built-in CPU
+// evaluator (float16 stored as float16, see docs/evaluator.md) and writes its outputs.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+namespace onnx_fp16::cli {
+
+class RunCommand {
+ public:
+  explicit RunCommand(CLI::App& app);
+
+  bool selected() const { return command_->parsed(); }
+  // 0 on success; throws onnx_fp16::Error (the model, an input or the output is at fault),
+  // having written nothing.
+  int run() const;
+
+ private:
+  CLI::App* command_ = nullptr;
+  std::string model_path_;
+  std::vector<std::string> input_paths_;
+  std::string output_path_;
+  int threads_ = 0;
+  std::vector<std::string> keep_;
+  bool compress_ = false;
+  bool quiet_ = false;
+};
+
+}  // namespace onnx_fp16::cli
