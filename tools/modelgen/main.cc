@@ -3,6 +3,8 @@
 //   onnx-fp16-modelgen example     OUT.onnx
 //   onnx-fp16-modelgen transformer OUT.onnx [--weight-bytes N|500MB|1GB] [--hidden N] [--layers N] [--vocab N]
 //   onnx-fp16-modelgen wide        OUT.onnx --nodes N
+//   onnx-fp16-modelgen resnet50    OUT.onnx [--image-size N] [--classes N]
+//   onnx-fp16-modelgen bert-base   OUT.onnx
 //
 // Every subcommand takes --external-data FILE to store the tensors in FILE beside the model;
 // without it, save_model switches to external data by itself above protobuf's 2 GB limit.
@@ -19,6 +21,7 @@
 #include <string>
 
 #include "modelgen/example_model.h"
+#include "modelgen/resnet_model.h"
 #include "modelgen/transformer_model.h"
 #include "modelgen/wide_graph_model.h"
 
@@ -83,6 +86,15 @@ int main(int argc, char** argv) {
   auto* wide = add_model_command(app, "wide", "A graph of N small nodes", output);
   wide->add_option("--nodes", nodes, "Number of nodes")->required()->check(CLI::PositiveNumber);
   wide->callback([&] { generate(output, [&] { return modelgen::wide_graph_model(nodes); }); });
+
+  modelgen::ResNetSpec resnet_spec;
+  auto* resnet = add_model_command(app, "resnet50", "A ResNet-50-shaped CNN with random weights", output);
+  resnet->add_option("--image-size", resnet_spec.image_size, "Input height and width")->capture_default_str();
+  resnet->add_option("--classes", resnet_spec.classes, "Classifier outputs")->capture_default_str();
+  resnet->callback([&] { generate(output, [&] { return modelgen::resnet50_model(resnet_spec); }); });
+
+  add_model_command(app, "bert-base", "A BERT-base-shaped encoder (768 hidden, 12 layers, 12 heads)", output)
+      ->callback([&] { generate(output, [] { return modelgen::transformer_model(modelgen::bert_base_spec()); }); });
 
   try {
     app.parse(argc, argv);

@@ -205,6 +205,17 @@ TransformerShape plan_transformer(const TransformerSpec& spec) {
   return shape;
 }
 
+TransformerSpec bert_base_spec() {
+  TransformerSpec spec;
+  spec.hidden_size = 768;
+  spec.layers = 12;
+  spec.vocab_size = 30522;
+  spec.head_size = 64;
+  spec.max_positions = 512;
+  spec.weight_bytes = 0;  // every dimension is given
+  return spec;
+}
+
 onnx::ModelProto transformer_model(const TransformerSpec& spec) {
   const TransformerShape shape = plan_transformer(spec);
   onnx::ModelProto model = make_model(17, 8);

@@ -40,6 +40,10 @@ struct TransformerShape {
 // about 250 KB cannot be met: one layer of width 64 plus a 256-word vocabulary is the minimum).
 TransformerShape plan_transformer(const TransformerSpec& spec);
 
+// BERT-base's dimensions: hidden 768, 12 layers, 12 heads of 64, FFN 3072, vocabulary 30522,
+// 512 positions (about 110 M weights): the evaluator benchmark's encoder.
+TransformerSpec bert_base_spec();
+
 // Inputs: input_ids and attention_mask, int64 [batch, sequence]. Output: last_hidden_state,
 // float [batch, sequence, hidden]. Opset 17 (LayerNormalization), Gelu written with Erf.
 onnx::ModelProto transformer_model(const TransformerSpec& spec = {});

@@ -1,0 +1,214 @@
+// evaluator_bench: float32 inference time of the CPU evaluator against ONNX Runtime
+// (onnxruntime-node, same intra-op thread count), and of the evaluator on the float16-converted
+// model, on a ResNet-50-shaped CNN (224x224, batch 1) and a BERT-base-shaped encoder (12 layers,
+// hidden 768, sequence 128, batch 1), both with random weights. Goals: the evaluator's float32
+// time within 2x of ORT's, its float16 time within 3x of ORT's float32 time (float16 pays a
+// conversion on every read and write, and ORT's float32 is the speed users compare with).
+//
+// Each model is generated and saved to a scratch folder (ORT reads the file), converted with
+// convert_float_to_float16 (keep_io_types, so both precisions take the same feeds), and timed:
+// the evaluator in this process (load once, warm-up runs, then the median of --runs), ORT in a
+// child `node bench/ort_time.js` that does the same. A measurement, not a test: missed goals
+// still exit 0; failures (a model that does not load or run) exit 1.
+//
+//   evaluator_bench [--quick] [--models resnet50,bert-base] [--threads 1,2] [--runs N] [--warmup N]
+//                   [--sequence N] [--no-float16] [--work-dir DIR] [--keep] [--ort-script PATH]
+#include <CLI/CLI.hpp>
+#include <onnx_fp16/convert.h>
+#include <onnx_fp16/evaluator.h>
+#include <onnx_fp16/model_io.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "modelgen/resnet_model.h"
+#include "modelgen/transformer_model.h"
+#include "support/ort_timer.h"
+#include "support/table.h"
+#include "support/units.h"
+#include "support/work_folder.h"
+
+namespace {
+
+using onnx_fp16::Tensor;
+using Feeds = std::map<std::string, Tensor>;
+
+constexpr double kFloat32Goal = 2.0;  // evaluator float32 / ORT float32
+constexpr double kFloat16Goal = 3.0;  // evaluator float16 / ORT float32
+
+struct Options {
+  bool quick = false;
+  std::vector<std::string> models{"resnet50", "bert-base"};
+  std::vector<int> threads{1, 2};
+  int runs = 0;  // 0: 5, or 2 with --quick
+  int warmup = 1;
+  int sequence = 128;
+  bool float16 = true;
+  std::string work_dir;
+  bool keep = false;
+  // The script sits beside this file; __FILE__ is absolute in CMake builds.
+  std::string ort_script = (std::filesystem::path(__FILE__).parent_path() / "ort_time.js").string();
+};
+
+struct BenchModel {
+  std::string name;
+  onnx::ModelProto model;
+  Feeds feeds;
+};
+
+void progress(const std::string& message) { std::cerr << ".. " << message << std::endl; }
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t mid = values.size() / 2;
+  return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
+
+std::vector<float> uniform(std::size_t count, float low, float high, std::uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(low, high);
+  std::vector<float> values(count);
+  for (auto& v : values) v = dist(gen);
+  return values;
+}
+
+// --quick shrinks the models (64x64 images; 2 layers, sequence 32) to check the harness fast.
+BenchModel make_model(const std::string& name, const Options& options) {
+  if (name == "resnet50") {
+    modelgen::ResNetSpec spec;
+    if (options.quick) spec.image_size = 64;
+    const std::int64_t size = spec.image_size;
+    return {name, modelgen::resnet50_model(spec),
+            {{"image", Tensor::from_vector<float>({1, 3, size, size}, uniform(3 * size * size, -1, 1, 5))}}};
+  }
+  if (name == "bert-base") {
+    modelgen::TransformerSpec spec = modelgen::bert_base_spec();
+    if (options.quick) spec.layers = 2;
+    const std::int64_t sequence = options.quick ? 32 : options.sequence;
+    std::mt19937 gen(7);
+    std::uniform_int_distribution<std::int64_t> token(0, spec.vocab_size - 1);
+    std::vector<std::int64_t> ids(sequence);
+    for (auto& id : ids) id = token(gen);
+    return {name, modelgen::transformer_model(spec),
+            {{"input_ids", Tensor::from_vector<std::int64_t>({1, sequence}, ids)},
+             {"attention_mask", Tensor::from_vector<std::int64_t>({1, sequence}, std::vector<std::int64_t>(sequence, 1))}}};
+  }
+  throw std::runtime_error("unknown model '" + name + "' (resnet50, bert-base)");
+}
+
+// Median seconds per run of the evaluator on `model` with `threads` threads.
+double time_evaluator(const onnx::ModelProto& model, const Feeds& feeds, int threads, const Options& options) {
+  const onnx_fp16::Evaluator evaluator(model, {.threads = threads, .keep = {}});
+  for (int i = 0; i < options.warmup; ++i) evaluator.run(feeds);
+  std::vector<double> times;
+  for (int i = 0; i < options.runs; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    evaluator.run(feeds);
+    times.push_back(seconds_since(start));
+  }
+  return median(times);
+}
+
+std::string ratio_cell(double ours, double ort, double goal) {
+  if (ort <= 0 || ours <= 0) return "-";
+  const double ratio = ours / ort;
+  return bench::format_ratio(ratio) + (ratio <= goal ? " (met)" : " (missed)");
+}
+
+int run_bench(const Options& options) {
+  bench::WorkFolder work(options.work_dir, options.keep);
+  bench::Table table({"model", "threads", "ORT float32", "evaluator float32", "float32 ratio (goal <= 2x)",
+                      "evaluator float16", "float16 ratio (goal <= 3x)"});
+  std::string ort_version;
+  bool failed = false;
+  for (const std::string& name : options.models) {
+    progress("generating " + name);
+    BenchModel bench_model = make_model(name, options);
+    const auto model_path = work.path() / (name + ".onnx");
+    onnx_fp16::save_model(bench_model.model, model_path);
+    const auto feeds_json = bench::write_ort_feeds(work.folder(name + "_feeds"), bench_model.feeds);
+    std::optional<onnx::ModelProto> converted;
+    if (options.float16) {
+      converted = bench_model.model;
+      onnx_fp16::Float16Options convert_options;
+      convert_options.keep_io_types = true;
+      onnx_fp16::convert_float_to_float16(*converted, convert_options);
+    }
+    for (int threads : options.threads) {
+      progress(name + ", " + std::to_string(threads) + " thread(s): ORT");
+      const auto ort = bench::time_in_ort(options.ort_script, model_path, feeds_json, threads, options.runs,
+                                          options.warmup, work.path() / (name + "_ort.log"));
+      if (!ort.ok()) {
+        std::cerr << "ORT failed on " << name << ": " << ort.error << "\n";
+        failed = true;
+      } else {
+        ort_version = ort.ort_version;
+      }
+      double ours32 = 0, ours16 = 0;
+      try {
+        progress(name + ", " + std::to_string(threads) + " thread(s): evaluator float32");
+        ours32 = time_evaluator(bench_model.model, bench_model.feeds, threads, options);
+        if (converted) {
+          progress(name + ", " + std::to_string(threads) + " thread(s): evaluator float16");
+          ours16 = time_evaluator(*converted, bench_model.feeds, threads, options);
+        }
+      } catch (const std::exception& e) {
+        std::cerr << "the evaluator failed on " << name << ": " << e.what() << "\n";
+        failed = true;
+      }
+      const double ort_seconds = ort.ok() ? ort.median_seconds : 0;
+      table.add_row({name, std::to_string(threads), ort.ok() ? bench::format_seconds(ort_seconds) : "failed",
+                     ours32 > 0 ? bench::format_seconds(ours32) : "failed", ratio_cell(ours32, ort_seconds, kFloat32Goal),
+                     ours16 > 0 ? bench::format_seconds(ours16) : "-", ratio_cell(ours16, ort_seconds, kFloat16Goal)});
+    }
+  }
+  std::cout << "\nEvaluator vs ONNX Runtime " << (ort_version.empty() ? "" : ort_version + " ")
+            << "(CPU, median of " << options.runs << " runs after " << options.warmup << " warm-up"
+            << (options.quick ? "; --quick: reduced models" : "") << ")\n";
+  table.print(std::cout);
+  std::cout << "Goals: evaluator float32 within " << kFloat32Goal << "x of ORT float32; evaluator float16 within "
+            << kFloat16Goal << "x of ORT float32.\n";
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Times the CPU evaluator against ONNX Runtime on ResNet-50- and BERT-base-shaped models"};
+  Options options;
+  app.add_flag("--quick", options.quick, "Reduced models and 2 runs: a fast check of the harness");
+  app.add_option("--models", options.models, "Models to time: resnet50, bert-base")->delimiter(',');
+  app.add_option("--threads", options.threads, "Thread counts (the evaluator's and ORT's intra-op threads)")->delimiter(',');
+  app.add_option("--runs", options.runs, "Timed runs per measurement (median reported)");
+  app.add_option("--warmup", options.warmup, "Untimed runs before timing")->capture_default_str();
+  app.add_option("--sequence", options.sequence, "BERT sequence length")->capture_default_str();
+  bool no_float16 = false;
+  app.add_flag("--no-float16", no_float16, "Skip the float16 evaluator runs");
+  app.add_option("--work-dir", options.work_dir, "Where to write the generated models");
+  app.add_flag("--keep", options.keep, "Keep the generated models");
+  app.add_option("--ort-script", options.ort_script, "Path of ort_time.js")->capture_default_str();
+  try {
+    app.parse(argc, argv);
+    options.float16 = !no_float16;
+    if (options.runs <= 0) options.runs = options.quick ? 2 : 5;
+    return run_bench(options);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::cerr << "evaluator_bench: " << e.what() << "\n";
+    return 1;
+  }
+}

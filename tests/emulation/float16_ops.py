@@ -1,0 +1,297 @@
+"""numpy implementations of ONNX operators for the float16 emulation (emulate_float16.py).
+
+Written from the ONNX operator specification, independently of the C++ evaluator, so that the
+two can check each other. Every function takes its inputs as numpy arrays of their stored type
+(float16 stays float16) plus the node's attributes, and returns its outputs computed in float32:
+the caller rounds each result to the output's element type once (see emulate_float16.py). The
+float16 contract lives in `f32`: a float16 input is widened exactly to float32 before any
+arithmetic, and nothing here rounds to float16.
+"""
+import math
+
+import numpy as np
+
+FLOAT16 = np.dtype(np.float16)
+
+
+def f32(x):
+    """A float16 array widened (exactly) to float32; other float types unchanged."""
+    return x.astype(np.float32) if x.dtype == FLOAT16 else x
+
+
+def compute_type(x):
+    """The arithmetic type of a stored type: float32 for float16 (the contract), else itself."""
+    return np.dtype(np.float32) if x.dtype == FLOAT16 else x.dtype
+
+
+# ---- elementwise -------------------------------------------------------------------------
+
+def _erf(x):
+    # numpy has no erf: math.erf in double, rounded to the compute type (float32).
+    return np.vectorize(math.erf, otypes=[np.float64])(x).astype(x.dtype)
+
+
+def _sigmoid(x):
+    one = x.dtype.type(1)
+    return one / (one + np.exp(-x))
+
+
+UNARY = {
+    "Relu": lambda x: np.maximum(x, x.dtype.type(0)),
+    "Neg": np.negative,
+    "Abs": np.abs,
+    "Sqrt": np.sqrt,
+    "Exp": np.exp,
+    "Log": np.log,
+    "Tanh": np.tanh,
+    "Erf": _erf,
+    "Sigmoid": _sigmoid,
+    "Reciprocal": lambda x: x.dtype.type(1) / x,
+    "Identity": lambda x: x,
+}
+
+BINARY = {
+    "Add": np.add,
+    "Sub": np.subtract,
+    "Mul": np.multiply,
+    "Div": np.divide,
+    "Max": np.maximum,
+    "Min": np.minimum,
+}
+
+COMPARISON = {
+    "Greater": np.greater,
+    "Less": np.less,
+    "Equal": np.equal,
+    "GreaterOrEqual": np.greater_equal,
+    "LessOrEqual": np.less_equal,
+}
+
+
+def unary(op, inputs, attrs):
+    return [UNARY[op](f32(inputs[0]))]
+
+
+def binary(op, inputs, attrs):
+    return [BINARY[op](f32(inputs[0]), f32(inputs[1]))]
+
+
+def comparison(op, inputs, attrs):
+    return [COMPARISON[op](f32(inputs[0]), f32(inputs[1]))]
+
+
+def pow_(op, inputs, attrs):
+    base = f32(inputs[0])
+    # Y may have its own type (opset 12+); the result has X's type, computed in X's compute type.
+    return [np.power(base, f32(inputs[1]).astype(base.dtype))]
+
+
+def where(op, inputs, attrs):
+    return [np.where(inputs[0], inputs[1], inputs[2])]
+
+
+# ---- matrix products ---------------------------------------------------------------------
+
+def matmul(op, inputs, attrs):
+    return [np.matmul(f32(inputs[0]), f32(inputs[1]))]
+
+
+def gemm(op, inputs, attrs):
+    a, b = f32(inputs[0]), f32(inputs[1])
+    if attrs.get("transA", 0):
+        a = a.T
+    if attrs.get("transB", 0):
+        b = b.T
+    t = a.dtype.type
+    y = t(attrs.get("alpha", 1.0)) * np.matmul(a, b)
+    if len(inputs) > 2 and inputs[2] is not None:
+        y = y + t(attrs.get("beta", 1.0)) * f32(inputs[2])
+    return [y]
+
+
+# ---- convolution and pooling (N, C, spatial...) ------------------------------------------
+
+def _spatial_attrs(attrs, kernel, rank):
+    strides = attrs.get("strides", [1] * rank)
+    dilations = attrs.get("dilations", [1] * rank)
+    pads = attrs.get("pads", [0] * (2 * rank))
+    if attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+        raise NotImplementedError("auto_pad")
+    return strides, dilations, pads
+
+
+def _windows(x, kernel, strides, dilations, pads, fill):
+    """x padded with `fill`, then every window as x[n, c, out..., k...]."""
+    rank = len(kernel)
+    pad_width = [(0, 0), (0, 0)] + [(pads[i], pads[i + rank]) for i in range(rank)]
+    padded = np.pad(x, pad_width, constant_values=fill)
+    out_sizes = [
+        (padded.shape[2 + i] - dilations[i] * (kernel[i] - 1) - 1) // strides[i] + 1 for i in range(rank)
+    ]
+    windows = np.empty(x.shape[:2] + tuple(out_sizes) + tuple(kernel), dtype=x.dtype)
+    for k in np.ndindex(*kernel):
+        index = [slice(None), slice(None)]
+        for i in range(rank):
+            start = k[i] * dilations[i]
+            index.append(slice(start, start + strides[i] * (out_sizes[i] - 1) + 1, strides[i]))
+        windows[(Ellipsis,) + tuple(k)] = padded[tuple(index)]
+    return windows
+
+
+def conv(op, inputs, attrs):
+    x, w = f32(inputs[0]), f32(inputs[1])
+    rank = x.ndim - 2
+    kernel = list(w.shape[2:])
+    strides, dilations, pads = _spatial_attrs(attrs, kernel, rank)
+    group = attrs.get("group", 1)
+    win = _windows(x, kernel, strides, dilations, pads, 0)  # n, c, out..., k...
+    n, c = x.shape[:2]
+    out_spatial = win.shape[2:2 + rank]
+    m = w.shape[0]
+    cg, mg = c // group, m // group
+    y = np.empty((n, m) + out_spatial, dtype=x.dtype)
+    for g in range(group):
+        # [n, out..., cg * k...] x [cg * k..., mg]: each output a float32 dot product.
+        cols = np.moveaxis(win[:, g * cg:(g + 1) * cg], 1, 1 + rank).reshape(n, *out_spatial, -1)
+        weights = w[g * mg:(g + 1) * mg].reshape(mg, -1).T
+        y[:, g * mg:(g + 1) * mg] = np.moveaxis(np.matmul(cols, weights), -1, 1)
+    if len(inputs) > 2 and inputs[2] is not None:
+        y = y + f32(inputs[2]).reshape((1, m) + (1,) * rank)
+    return [y]
+
+
+def max_pool(op, inputs, attrs):
+    x = f32(inputs[0])
+    kernel = attrs["kernel_shape"]
+    strides, dilations, pads = _spatial_attrs(attrs, kernel, len(kernel))
+    win = _windows(x, kernel, strides, dilations, pads, -np.inf)
+    return [win.reshape(win.shape[:2 + len(kernel)] + (-1,)).max(axis=-1)]
+
+
+def average_pool(op, inputs, attrs):
+    x = f32(inputs[0])
+    kernel = attrs["kernel_shape"]
+    strides, dilations, pads = _spatial_attrs(attrs, kernel, len(kernel))
+    win = _windows(x, kernel, strides, dilations, pads, np.nan)
+    flat = win.reshape(win.shape[:2 + len(kernel)] + (-1,))
+    valid = ~np.isnan(flat)
+    total = np.where(valid, flat, x.dtype.type(0)).sum(axis=-1, dtype=x.dtype)
+    if attrs.get("count_include_pad", 0):
+        count = x.dtype.type(flat.shape[-1])
+    else:
+        count = valid.sum(axis=-1).astype(x.dtype)
+    return [total / count]
+
+
+def global_average_pool(op, inputs, attrs):
+    x = f32(inputs[0])
+    axes = tuple(range(2, x.ndim))
+    return [np.mean(x, axis=axes, keepdims=True, dtype=x.dtype)]
+
+
+# ---- normalisations ----------------------------------------------------------------------
+
+def softmax(op, inputs, attrs):
+    x = f32(inputs[0])
+    axis = attrs.get("axis", -1)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return [e / e.sum(axis=axis, keepdims=True, dtype=x.dtype)]
+
+
+def layer_normalization(op, inputs, attrs):
+    x = f32(inputs[0])
+    axis = attrs.get("axis", -1) % x.ndim
+    axes = tuple(range(axis, x.ndim))
+    eps = x.dtype.type(attrs.get("epsilon", 1e-5))
+    mean = x.mean(axis=axes, keepdims=True, dtype=x.dtype)
+    centred = x - mean
+    variance = (centred * centred).mean(axis=axes, keepdims=True, dtype=x.dtype)
+    y = centred / np.sqrt(variance + eps) * f32(inputs[1])
+    if len(inputs) > 2 and inputs[2] is not None:
+        y = y + f32(inputs[2])
+    return [y]
+
+
+def batch_normalization(op, inputs, attrs):
+    x = f32(inputs[0])
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    scale, bias, mean, var = (f32(t).reshape(shape) for t in inputs[1:5])
+    eps = x.dtype.type(attrs.get("epsilon", 1e-5))
+    return [(x - mean) / np.sqrt(var + eps) * scale + bias]
+
+
+# ---- reductions --------------------------------------------------------------------------
+
+def _reduce_axes(op, inputs, attrs, x, opset):
+    # ReduceSum takes axes as an input from opset 13, the others from opset 18.
+    axes_as_input = opset >= 18 or (op == "ReduceSum" and opset >= 13)
+    if axes_as_input:
+        axes = inputs[1] if len(inputs) > 1 and inputs[1] is not None else None
+        axes = None if axes is None or axes.size == 0 else [int(a) for a in axes]
+    else:
+        axes = attrs.get("axes")
+    if axes is None:
+        if attrs.get("noop_with_empty_axes", 0):
+            return ()
+        return tuple(range(x.ndim))
+    return tuple(a % x.ndim for a in axes)
+
+
+def reduce(op, inputs, attrs, opset):
+    x = f32(inputs[0])
+    axes = _reduce_axes(op, inputs, attrs, x, opset)
+    keep = bool(attrs.get("keepdims", 1))
+    if op == "ReduceSum":
+        return [x.sum(axis=axes, keepdims=keep, dtype=x.dtype)]
+    if op == "ReduceMean":
+        return [x.mean(axis=axes, keepdims=keep, dtype=x.dtype)]
+    if op == "ReduceMax":
+        return [x.max(axis=axes, keepdims=keep)]
+    raise NotImplementedError(op)
+
+
+# ---- data movement (no arithmetic: float16 stays float16, exactly) -------------------------
+
+def transpose(op, inputs, attrs):
+    perm = attrs.get("perm")
+    return [np.transpose(inputs[0], perm)]
+
+
+def reshape(op, inputs, attrs):
+    x, shape = inputs[0], [int(d) for d in inputs[1]]
+    shape = [x.shape[i] if d == 0 and not attrs.get("allowzero", 0) else d for i, d in enumerate(shape)]
+    return [x.reshape(shape)]
+
+
+def concat(op, inputs, attrs):
+    return [np.concatenate(inputs, axis=attrs["axis"])]
+
+
+def slice_(op, inputs, attrs):
+    x = inputs[0]
+    starts, ends = inputs[1], inputs[2]
+    axes = inputs[3] if len(inputs) > 3 and inputs[3] is not None else np.arange(len(starts))
+    steps = inputs[4] if len(inputs) > 4 and inputs[4] is not None else np.ones(len(starts), np.int64)
+    index = [slice(None)] * x.ndim
+    for s, e, a, st in zip(starts, ends, axes, steps):
+        index[int(a) % x.ndim] = slice(int(s), int(e), int(st))
+    return [x[tuple(index)]]
+
+
+def gather(op, inputs, attrs):
+    return [np.take(inputs[0], inputs[1], axis=attrs.get("axis", 0))]
+
+
+def unsqueeze(op, inputs, attrs):
+    axes = [int(a) for a in inputs[1]]
+    return [np.expand_dims(inputs[0], [a % (inputs[0].ndim + len(axes)) for a in axes])]
+
+
+def shape(op, inputs, attrs):
+    return [np.array(inputs[0].shape, dtype=np.int64)]
+
+
+def flatten(op, inputs, attrs):
+    x = inputs[0]
+    axis = attrs.get("axis", 1) % (x.ndim + 1) if x.ndim else 0
+    return [x.reshape(int(np.prod(x.shape[:axis])), -1)]
