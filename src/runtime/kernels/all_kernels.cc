@@ -36,7 +36,8 @@
   FAMILY(recurrent)                       \
   FAMILY(detection)                       \
   FAMILY(quantization)                    \
-  FAMILY(qlinear)
+  FAMILY(qlinear) \
+  FAMILY(dropout)
 
 namespace onnx_fp16::runtime {
 
