@@ -218,3 +218,19 @@ TEST(ConvertBasics, NewerOpsetStillConverts) {
   EXPECT_EQ(report.converted_nodes, 3u);
   EXPECT_EQ(initializer_named(model.graph(), "W")->data_type(), F16);
 }
+
+TEST(ConvertBasics, DisableShapeInferTypesThroughSchemasAlone) {
+  // No value_info at all: the intermediate types come from the schemas (MatMul's T binds its
+  // output to its float32 inputs), so the conversion needs no ONNX shape inference.
+  onnx_fp16::Float16Options options;
+  options.disable_shape_infer = true;
+  options.op_block_list = std::vector<std::string>(1, "Relu");
+  auto [converted, report] = convert_checked(mlp(), options);
+  EXPECT_FALSE(report.shape_inference_ran);
+  ASSERT_NE(find_kept(report, "relu"), nullptr);
+  // The kept Relu reads "z" through a Cast to float32: the converter knew "z" was float16.
+  const auto* relu = node_named(converted.graph(), "relu");
+  EXPECT_EQ(producer_of(converted.graph(), relu->input(0))->op_type(), "Cast");
+  // Shape inference, when it runs, leaves value_info behind; disabled, it leaves none for "h".
+  EXPECT_EQ(declared_elem_type(converted.graph(), "h"), 0);
+}
