@@ -2,7 +2,6 @@
 #include <fcntl.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -34,32 +33,17 @@ io::UniqueFd open_model_file(const std::filesystem::path& path, std::uint64_t& s
   return fd;
 }
 
-// The file mapped read-only: protobuf then parses from one flat buffer, which copies each
-// tensor's bytes once (a stream would copy them through its buffer first, and grow large
-// strings piecewise).
-class MappedFile {
- public:
-  MappedFile(int fd, std::uint64_t size) : size_(size) {
-    if (size == 0 || size > static_cast<std::uint64_t>(INT_MAX)) return;
-    void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (data == MAP_FAILED) return;
-    ::madvise(data, size, MADV_SEQUENTIAL);
-    data_ = data;
+onnx::ModelProto parse_model(int fd, std::uint64_t size, const std::filesystem::path& path) {
+  google::protobuf::io::FileInputStream file_stream(fd, kReadBlockBytes);
+  onnx::ModelProto model;
+  bool parsed = false;
+  {
+    google::protobuf::io::CodedInputStream coded(&file_stream);
+    // Protobuf refuses messages over 64 MiB by default; ONNX allows up to the format's 2 GB.
+    coded.SetTotalBytesLimit(INT_MAX);
+    parsed = model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
   }
-  ~MappedFile() {
-    if (data_) ::munmap(data_, size_);
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-  const std::uint8_t* data() const { return static_cast<const std::uint8_t*>(data_); }
-  int size() const { return static_cast<int>(size_); }
-
- private:
-  void* data_ = nullptr;
-  std::uint64_t size_;
-};
-
-void check_parsed(bool parsed, const onnx::ModelProto& model, std::uint64_t size, const std::filesystem::path& path) {
+  if (file_stream.GetErrno() != 0) fail(path, io::error_text(file_stream.GetErrno()));
   if (!parsed) {
     if (size > static_cast<std::uint64_t>(INT_MAX)) {
       fail(path, "larger than protobuf's 2 GB limit (" + std::to_string(size) + " bytes); store tensors as external data");
@@ -69,27 +53,6 @@ void check_parsed(bool parsed, const onnx::ModelProto& model, std::uint64_t size
   // Random bytes can parse as a protobuf message; a model needs at least these.
   if (model.ir_version() <= 0) fail(path, "not an ONNX model (no ir_version)");
   if (!model.has_graph()) fail(path, "not an ONNX model (no graph)");
-}
-
-onnx::ModelProto parse_model(int fd, std::uint64_t size, const std::filesystem::path& path) {
-  onnx::ModelProto model;
-  if (MappedFile mapped(fd, size); mapped.data()) {
-    google::protobuf::io::CodedInputStream coded(mapped.data(), mapped.size());
-    coded.SetTotalBytesLimit(INT_MAX);
-    bool parsed = model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
-    check_parsed(parsed, model, size, path);
-    return model;
-  }
-  google::protobuf::io::FileInputStream file_stream(fd, kReadBlockBytes);
-  bool parsed = false;
-  {
-    google::protobuf::io::CodedInputStream coded(&file_stream);
-    // Protobuf refuses messages over 64 MiB by default; ONNX allows up to the format's 2 GB.
-    coded.SetTotalBytesLimit(INT_MAX);
-    parsed = model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
-  }
-  if (file_stream.GetErrno() != 0) fail(path, io::error_text(file_stream.GetErrno()));
-  check_parsed(parsed, model, size, path);
   return model;
 }
 
