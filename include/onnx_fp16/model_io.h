@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace onnx_fp16 {
 
@@ -14,6 +15,9 @@ namespace onnx_fp16 {
 // are resolved inside the model's folder; one that escapes it is an error). Throws
 // onnx_fp16::Error naming the file for a missing, truncated or non-ONNX file.
 onnx::ModelProto load_model(const std::filesystem::path& path);
+// The same, also listing the external data files it read (resolved paths), so that a caller
+// writing files can refuse to overwrite the input's data.
+onnx::ModelProto load_model(const std::filesystem::path& path, std::vector<std::filesystem::path>& data_files_read);
 
 struct SaveOptions {
   // Store tensors in this file (a name beside the model) instead of inside the protobuf.

@@ -144,13 +144,16 @@ int ConvertCommand::run() const {
   std::optional<fs::path> report_path;
   if (report_option_->count() > 0) report_path = a.report;
 
-  check_output_paths({a.input, a.output, requested_data_file, report_path});
+  const OutputPaths output_paths{a.input, a.output, requested_data_file, report_path};
+  check_output_paths(output_paths);
   // Created now so that an unwritable report fails before the conversion, not after the save.
   std::optional<AtomicTextFile> report_file;
   if (report_path) report_file.emplace(*report_path);
 
   Clock::time_point step = Clock::now();
-  onnx::ModelProto model = load_model(a.input);
+  std::vector<fs::path> input_data_files;
+  onnx::ModelProto model = load_model(a.input, input_data_files);
+  check_not_input_data(output_paths, input_data_files);
   outcome.seconds.load = seconds_since(step);
   outcome.files.input_file = file_size_or_zero(a.input);
   const bool clamp_values_given = min_positive_option_->count() > 0 || max_finite_option_->count() > 0;

@@ -27,13 +27,14 @@ void require_folder(const fs::path& file, const std::string& what) {
   }
 }
 
+struct Target {
+  std::string what;
+  fs::path path;
+};
+
 }  // namespace
 
 void check_output_paths(const OutputPaths& paths) {
-  struct Target {
-    std::string what;
-    fs::path path;
-  };
   std::vector<Target> targets{{"the output model", paths.output}};
   if (paths.external_data_file) {
     const fs::path name(*paths.external_data_file);
@@ -61,6 +62,24 @@ void check_output_paths(const OutputPaths& paths) {
     require_folder(targets[i].path, targets[i].what);
     if (fs::is_directory(targets[i].path, error)) {
       throw Error("cannot write " + targets[i].what + " '" + targets[i].path.string() + "': it is a folder");
+    }
+  }
+}
+
+void check_not_input_data(const OutputPaths& paths, const std::vector<fs::path>& input_data_files) {
+  std::vector<Target> targets{{"the output model", paths.output}};
+  if (paths.external_data_file) {
+    targets.push_back({"the external data file", folder_of(paths.output) / *paths.external_data_file});
+  }
+  // save_model's automatic data file for outputs over 2 GB.
+  targets.push_back({"the output's automatic data file", fs::path(paths.output.string() + ".data")});
+  if (paths.report) targets.push_back({"the report", *paths.report});
+  for (const auto& target : targets) {
+    for (const auto& data_file : input_data_files) {
+      if (same_file(target.path, data_file)) {
+        throw Error(target.what + " '" + target.path.string() + "' is the external data file '" + data_file.string() +
+                    "' of the input model; the input is never overwritten: choose another name");
+      }
     }
   }
 }

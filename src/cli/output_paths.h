@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace onnx_fp16::cli {
 
@@ -22,5 +23,9 @@ struct OutputPaths {
 // - a folder to write into does not exist;
 // - the external data file is not a plain file name.
 void check_output_paths(const OutputPaths& paths);
+
+// Throws onnx_fp16::Error when a file to write is one of the input's external data files
+// (known only once the input is loaded).
+void check_not_input_data(const OutputPaths& paths, const std::vector<std::filesystem::path>& input_data_files);
 
 }  // namespace onnx_fp16::cli

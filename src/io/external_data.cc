@@ -90,6 +90,12 @@ class DataFiles {
     return files_.emplace(path, std::move(file)).first->second;
   }
 
+  std::vector<fs::path> paths() const {
+    std::vector<fs::path> result;
+    for (const auto& [path, file] : files_) result.push_back(path);
+    return result;
+  }
+
  private:
   std::map<fs::path, DataFile> files_;
 };
@@ -145,11 +151,12 @@ fs::path resolve_external_location(const std::string& location, const fs::path& 
   return real_path;
 }
 
-void load_external_data(onnx::ModelProto& model, const fs::path& model_folder) {
+std::vector<fs::path> load_external_data(onnx::ModelProto& model, const fs::path& model_folder) {
   DataFiles files;
   for_each_nested<onnx::TensorProto>(model, [&](onnx::TensorProto& tensor) {
     if (tensor.data_location() == onnx::TensorProto::EXTERNAL) load_tensor(tensor, model_folder, files);
   });
+  return files.paths();
 }
 
 }  // namespace onnx_fp16::io

@@ -5,6 +5,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <filesystem>
+#include <vector>
 #include <string>
 
 namespace onnx_fp16::io {
@@ -18,6 +19,7 @@ std::filesystem::path resolve_external_location(const std::string& location, con
 
 // Reads every external tensor of `model` (all graphs, attributes, sparse tensors, functions)
 // into raw_data and marks it DEFAULT. Each data file is opened once.
-void load_external_data(onnx::ModelProto& model, const std::filesystem::path& model_folder);
+// Returns the data files it read.
+std::vector<std::filesystem::path> load_external_data(onnx::ModelProto& model, const std::filesystem::path& model_folder);
 
 }  // namespace onnx_fp16::io

@@ -59,6 +59,11 @@ onnx::ModelProto parse_model(int fd, std::uint64_t size, const std::filesystem::
 }  // namespace
 
 onnx::ModelProto load_model(const std::filesystem::path& path) {
+  std::vector<std::filesystem::path> ignored;
+  return load_model(path, ignored);
+}
+
+onnx::ModelProto load_model(const std::filesystem::path& path, std::vector<std::filesystem::path>& data_files_read) {
   std::uint64_t size = 0;
   onnx::ModelProto model;
   {
@@ -67,7 +72,7 @@ onnx::ModelProto load_model(const std::filesystem::path& path) {
   }
   const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   try {
-    io::load_external_data(model, folder);
+    data_files_read = io::load_external_data(model, folder);
   } catch (const Error& error) {
     fail(path, error.what());
   }

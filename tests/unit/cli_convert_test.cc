@@ -286,6 +286,24 @@ TEST_F(CliConvert, ExternalDataGoesBesideTheOutput) {
   expect_one_error_line(convert({"--external-data", "sub/weights.bin"}), "plain file name");
 }
 
+TEST_F(CliConvert, NeverOverwritesTheInputsExternalData) {
+  auto model = small_model();
+  GraphBuilder g(model.mutable_graph());
+  g.initializer("big", {1024}, std::vector<float>(1024, 0.5f));
+  g.output("big_out", F32, {1024});
+  g.node("Relu", {"big"}, {"big_out"}, "relu_big");
+  onnx_fp16::SaveOptions external;
+  external.external_data_file = "shared.bin";
+  onnx_fp16::save_model(model, input_, external);
+  input_bytes_ = read_file(input_);
+  const std::string data_before = read_file(dir_ / "shared.bin");
+  ASSERT_FALSE(data_before.empty());
+
+  expect_one_error_line(convert({"--external-data", "shared.bin"}), "of the input model; the input is never overwritten");
+  EXPECT_EQ(read_file(dir_ / "shared.bin"), data_before);
+  EXPECT_FALSE(fs::exists(output_));
+}
+
 TEST_F(CliConvert, CheckQuietAndBfloat16) {
   const CliRun checked = convert({"--check"});
   ASSERT_EQ(checked.exit_code, 0) << checked.err;
