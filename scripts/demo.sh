@@ -8,5 +8,5 @@ cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DONNX_FP16_BUIL
 cmake --build build/release --target onnx-fp16 onnx-fp16-modelgen
 mkdir -p out
 build/release/tools/modelgen/onnx-fp16-modelgen example out/example.onnx
-build/release/onnx-fp16 convert out/example.onnx out/example_fp16.onnx --report out/example_fp16.report.json "$@"
-build/release/onnx-fp16 inspect out/example_fp16.onnx
+build/release/src/onnx-fp16 convert out/example.onnx out/example_fp16.onnx --report out/example_fp16.report.json "$@"
+build/release/src/onnx-fp16 inspect out/example_fp16.onnx
