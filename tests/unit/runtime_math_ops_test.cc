@@ -14,6 +14,7 @@
 
 #include "half/half.h"
 #include "modelgen/builder.h"
+#include "support/run_node.h"
 
 namespace {
 
@@ -51,35 +52,8 @@ std::vector<float> values_of(const Tensor& t) {
   return out;
 }
 
-struct Input {
-  std::string name;
-  Tensor value;  // undefined: an omitted optional input
-};
-
-// Runs one node `op` (at `opset` of its domain) on the inputs and returns its outputs by name.
-std::map<std::string, Tensor> run_node(const std::string& op, const std::vector<Input>& inputs,
-                                       const std::vector<std::string>& outputs,
-                                       const std::function<void(onnx::NodeProto&)>& attributes = {}, int opset = 17,
-                                       const std::string& domain = "", int threads = 1) {
-  auto model = modelgen::make_model(domain.empty() ? opset : 17);
-  if (!domain.empty()) modelgen::add_opset(model, domain, opset);
-  modelgen::GraphBuilder g(model.mutable_graph());
-  std::vector<std::string> names;
-  std::map<std::string, Tensor> feeds;
-  for (const auto& input : inputs) {
-    names.push_back(input.value.defined() ? input.name : "");
-    if (!input.value.defined()) continue;
-    std::vector<modelgen::Dim> dims(input.value.shape().begin(), input.value.shape().end());
-    g.input(input.name, input.value.dtype(), dims);
-    feeds[input.name] = input.value;
-  }
-  for (const auto& name : outputs) {
-    if (!name.empty()) g.output_untyped(name);
-  }
-  auto& node = g.node(op, names, outputs, "n", domain);
-  if (attributes) attributes(node);
-  return onnx_fp16::Evaluator(model, {.threads = threads, .keep = {}}).run(feeds);
-}
+using Input = test_support::NodeInput;
+using test_support::run_node;
 
 // numpy.matmul of float32 [.., m, k] and [.., k, n] stacks with the same batch count (test oracle).
 std::vector<float> reference_matmul(const std::vector<float>& a, const std::vector<float>& b, std::size_t batches,

@@ -15,6 +15,7 @@
 
 #include "half/half.h"
 #include "modelgen/builder.h"
+#include "support/run_node.h"
 
 namespace {
 
@@ -61,33 +62,8 @@ Ints ints_of(const Tensor& t) {
   return {span.begin(), span.end()};
 }
 
-struct Input {
-  std::string name;
-  Tensor value;  // undefined: an omitted optional input
-};
-
-// Runs one node `op` at `opset` and returns its outputs by name.
-std::map<std::string, Tensor> run_node(const std::string& op, const std::vector<Input>& inputs,
-                                       const std::vector<std::string>& outputs,
-                                       const std::function<void(onnx::NodeProto&)>& attributes = {}, int opset = 17) {
-  auto model = modelgen::make_model(opset);
-  modelgen::GraphBuilder g(model.mutable_graph());
-  std::vector<std::string> names;
-  std::map<std::string, Tensor> feeds;
-  for (const auto& input : inputs) {
-    names.push_back(input.value.defined() ? input.name : "");
-    if (!input.value.defined()) continue;
-    std::vector<modelgen::Dim> dims(input.value.shape().begin(), input.value.shape().end());
-    g.input(input.name, input.value.dtype(), dims);
-    feeds[input.name] = input.value;
-  }
-  for (const auto& name : outputs) {
-    if (!name.empty()) g.output_untyped(name);
-  }
-  auto& node = g.node(op, names, outputs, "n");
-  if (attributes) attributes(node);
-  return onnx_fp16::Evaluator(model, {.threads = 1, .keep = {}}).run(feeds);
-}
+using Input = test_support::NodeInput;
+using test_support::run_node;
 
 // The single output "y" of a one-node model.
 Tensor run_y(const std::string& op, const std::vector<Input>& inputs,
