@@ -6,6 +6,12 @@
   FAMILY(elementwise_unary)               \
   FAMILY(elementwise_binary)              \
   FAMILY(elementwise_logic)               \
+  FAMILY(elementwise_trig)                \
+  FAMILY(bit_shift)                       \
+  FAMILY(losses)                          \
+  FAMILY(grid_sample)                     \
+  FAMILY(signal_windows)                  \
+  FAMILY(determinant)                     \
   FAMILY(cast)                            \
   FAMILY(constants_and_shapes)            \
   FAMILY(control_flow)                    \
@@ -21,6 +27,8 @@
   FAMILY(softmax)                         \
   FAMILY(normalization)                   \
   FAMILY(contrib_transformer)             \
+  FAMILY(contrib_attention)               \
+  FAMILY(contrib_fusions)                 \
   FAMILY(activations_extra)               \
   FAMILY(reshape_ops)                     \
   FAMILY(transpose_ops)                   \
