@@ -10,6 +10,7 @@
 #include <iostream>
 #include <string>
 
+#include "cli/auto_mixed_command.h"
 #include "cli/compare_command.h"
 #include "cli/convert_command.h"
 #include "cli/inspect_command.h"
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
   const onnx_fp16::cli::InspectCommand inspect(app);
   const onnx_fp16::cli::RunCommand run(app);
   const onnx_fp16::cli::CompareCommand compare(app);
+  const onnx_fp16::cli::AutoMixedCommand auto_mixed(app);
 
   try {
     app.parse(argc, argv);
@@ -57,6 +59,7 @@ int main(int argc, char** argv) {
     if (convert.selected()) return convert.run();
     if (run.selected()) return run.run();
     if (compare.selected()) return compare.run();
+    if (auto_mixed.selected()) return auto_mixed.run();
     return inspect.run();
   } catch (const std::exception& error) {
     std::cerr << "onnx-fp16: error: " << one_line(error.what()) << std::endl;

@@ -1,0 +1,209 @@
+#include "cli/auto_mixed_command.h"
+
+#include <onnx_fp16/error.h>
+#include <onnx_fp16/model_io.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+#include "cli/atomic_text_file.h"
+#include "cli/external_runner.h"
+#include "cli/json_text.h"
+#include "cli/output_paths.h"
+#include "cli/run_inputs.h"
+#include "cli/text_format.h"
+#include "runtime/feed_validation.h"
+
+namespace onnx_fp16::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// One --input is one sample, except a folder of ONNX test data sets (test_data_set_0, ...),
+// which is one sample per set.
+std::vector<std::string> expand_sample_paths(const std::vector<std::string>& paths) {
+  std::vector<std::string> expanded;
+  for (const auto& path : paths) {
+    std::vector<std::string> sets;
+    std::error_code error;
+    if (fs::is_directory(path, error)) {
+      for (const auto& entry : fs::directory_iterator(path, error)) {
+        if (entry.is_directory() && entry.path().filename().string().starts_with("test_data_set_")) {
+          sets.push_back(entry.path().string());
+        }
+      }
+    }
+    std::sort(sets.begin(), sets.end());
+    if (sets.empty()) {
+      expanded.push_back(path);
+    } else {
+      expanded.insert(expanded.end(), sets.begin(), sets.end());
+    }
+  }
+  return expanded;
+}
+
+// Every sample read and checked against the model before the search starts.
+std::vector<Feeds> read_samples(const std::vector<std::string>& paths, const onnx::ModelProto& model) {
+  const std::vector<InputInfo> inputs = runtime::describe_inputs(model.graph());
+  std::vector<Feeds> samples;
+  for (const auto& path : expand_sample_paths(paths)) {
+    Feeds feeds = read_feeds({path}, inputs);
+    try {
+      runtime::validate_feeds(inputs, feeds);
+    } catch (const Error& e) {
+      throw Error("--input '" + path + "': " + e.what());
+    }
+    samples.push_back(std::move(feeds));
+  }
+  return samples;
+}
+
+nlohmann::ordered_json report_json(const MixedReport& report, const std::string& input, const std::string& output) {
+  nlohmann::ordered_json json;
+  json["input"] = input;
+  json["output"] = output;
+  json["strategy"] = report.strategy;
+  json["engine"] = report.engine;
+  json["candidate_nodes"] = report.candidate_nodes;
+  json["converted_nodes"] = report.converted_nodes;
+  json["kept_count"] = report.kept.size();
+  json["attempts"] = report.attempts;
+  json["evaluator_runs"] = report.evaluator_runs;
+  json["nodes_evaluated"] = report.nodes_evaluated;
+  json["full_run_equivalents"] = report.full_run_equivalents;
+  json["seconds"] = report.seconds;
+  json["final_check"] = report.final_check;
+  nlohmann::ordered_json kept = nlohmann::ordered_json::array();
+  for (const auto& node : report.kept) {
+    kept.push_back({{"name", node.name}, {"op_type", node.op_type}, {"reason", to_string(node.reason)},
+                    {"detail", node.detail}});
+  }
+  json["kept"] = std::move(kept);
+  json["casts_added"] = report.conversion.casts_added;
+  json["progress"] = report.log;
+  return json;
+}
+
+std::string summary(const MixedReport& report, const std::string& output) {
+  std::map<std::string, std::size_t> by_reason;
+  for (const auto& node : report.kept) ++by_reason[to_string(node.reason)];
+  std::string reasons;
+  for (const auto& [reason, count] : by_reason) reasons += (reasons.empty() ? "" : ", ") + reason + " " + std::to_string(count);
+  std::string text = "Wrote " + output + ": " + std::to_string(report.converted_nodes) + " of " +
+                     std::to_string(report.candidate_nodes) + " nodes in float16, " +
+                     count_of(report.kept.size(), "node", "nodes") + " kept in float32" +
+                     (reasons.empty() ? "" : " (" + reasons + ")") + "\n";
+  text += "Search: " + count_of(report.attempts, "attempt", "attempts") + ", " + std::to_string(report.evaluator_runs) +
+          " evaluator runs (" + std::to_string(report.full_run_equivalents).substr(0, 5) + " full-run equivalents, " +
+          report.engine + " engine), " + seconds_text(report.seconds) + "; the result " + report.final_check + "\n";
+  constexpr std::size_t kListed = 20;
+  for (std::size_t i = 0; i < std::min(kListed, report.kept.size()); ++i) {
+    const auto& node = report.kept[i];
+    text += "  kept " + node.name + " (" + node.op_type + "): " + to_string(node.reason) +
+            (node.detail.empty() ? "" : ": " + node.detail) + "\n";
+  }
+  if (report.kept.size() > kListed) text += "  ... and " + std::to_string(report.kept.size() - kListed) + " more (see --report)\n";
+  return text;
+}
+
+}  // namespace
+
+AutoMixedCommand::AutoMixedCommand(CLI::App& app) {
+  command_ = app.add_subcommand("auto-mixed", "Keep the fewest nodes in float32 that keep the outputs within tolerance");
+  command_->footer(
+      "Each --input is one sample (.npz, .npy, .pb, or a folder of input_<N>.pb files); a folder of\n"
+      "test_data_set_* folders is one sample per set. Every sample must pass.\n"
+      "Validation: numpy.allclose(float32_output, candidate_output, rtol, atol); if only --atol is given\n"
+      "rtol = 1e-5, if only --rtol, atol = 1e-8.\n"
+      "--validate-cmd CMD runs CMD {model} {input} {output} for each candidate and sample (through sh;\n"
+      "without placeholders the three paths are appended); it must write the outputs as .npz.\n"
+      "Exit status: 0 on success, 1 on an error, 2 on a usage error.");
+  Args& a = args_;
+  command_->add_option("MODEL", a.input, "The float32 ONNX model")->required();
+  command_->add_option("OUTPUT", a.output, "Where to write the mixed-precision model")->required();
+  command_->add_option("-i,--input", a.samples, "A sample input: file or folder (repeatable)")
+      ->type_name("FILE")
+      ->required()
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  rtol_option_ = command_->add_option("--rtol", a.rtol, "Relative tolerance")->check(CLI::NonNegativeNumber);
+  atol_option_ = command_->add_option("--atol", a.atol, "Absolute tolerance")->check(CLI::NonNegativeNumber);
+  command_->add_flag("--keep-io-types", a.keep_io_types, "Keep graph inputs and outputs float32");
+  report_option_ = command_->add_option("--report", a.report, "Write a JSON report: kept nodes, reasons, errors, figures")
+                       ->type_name("FILE");
+  command_->add_flag("-q,--quiet", a.quiet, "No progress lines and no summary");
+  command_->add_option("--strategy", a.strategy, "improved: screens + incremental evaluation; baseline: the original's search")
+      ->check(CLI::IsMember({"improved", "baseline"}))
+      ->capture_default_str();
+  command_->add_flag("--no-search", a.no_search, "Only the screens below: keep what they select, convert the rest");
+  data_max_option_ = command_->add_option("--data-max", a.data_max, "Keep nodes reading or writing float32 values above this magnitude");
+  init_max_option_ = command_->add_option("--init-max", a.init_max, "Keep nodes reading initializers above this magnitude");
+  command_->add_option("--keep-op", a.keep_ops, "Keep nodes of these op types")->type_name("OP,...")->delimiter(',');
+  command_->add_option("--keep-node", a.keep_node, "Keep nodes whose whole name matches this regex")->type_name("REGEX");
+  command_->add_option("--validate-cmd", a.validate_cmd, "Run candidates with this command instead of the evaluator")
+      ->type_name("CMD");
+  command_->add_option("--threads", a.threads, "Evaluator threads (0: all)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  command_->add_option("--min-positive-val", a.min_positive_val, "Constant clamping, as for convert")->capture_default_str();
+  command_->add_option("--max-finite-val", a.max_finite_val, "Constant clamping, as for convert")->capture_default_str();
+  op_block_list_option_ = command_->add_option("--op-block-list", a.op_block_list, "Op types never converted (default: the spec's list)")
+                              ->type_name("OP,...")
+                              ->delimiter(',');
+}
+
+MixedOptions AutoMixedCommand::mixed_options() const {
+  const Args& a = args_;
+  MixedOptions options;
+  if (rtol_option_->count() > 0) options.rtol = a.rtol;
+  if (atol_option_->count() > 0) options.atol = a.atol;
+  // The library also takes a validation function; from the command line a tolerance is the way.
+  if (!options.rtol && !options.atol) throw Error("give a tolerance: --rtol and/or --atol");
+  options.keep_io_types = a.keep_io_types;
+  options.conversion.min_positive_val = a.min_positive_val;
+  options.conversion.max_finite_val = a.max_finite_val;
+  if (op_block_list_option_->count() > 0) options.conversion.op_block_list = a.op_block_list;
+  options.strategy = a.strategy == "baseline" ? SearchStrategy::Baseline : SearchStrategy::Improved;
+  options.search = !a.no_search;
+  if (data_max_option_->count() > 0) options.data_max = a.data_max;
+  if (init_max_option_->count() > 0) options.init_max = a.init_max;
+  options.keep_ops = a.keep_ops;
+  options.keep_node_pattern = a.keep_node;
+  options.threads = a.threads;
+  if (!a.validate_cmd.empty()) options.runner = make_command_runner(a.validate_cmd);
+  if (!a.quiet) {
+    options.progress = [](const MixedProgress& progress) { std::cerr << progress.line << std::endl; };
+  }
+  return options;
+}
+
+int AutoMixedCommand::run() const {
+  const Args& a = args_;
+  const MixedOptions options = mixed_options();
+  std::optional<fs::path> report_path;
+  if (report_option_->count() > 0) report_path = a.report;
+  const OutputPaths output_paths{a.input, a.output, std::nullopt, report_path};
+  check_output_paths(output_paths);
+  for (const auto& sample : a.samples) {
+    std::error_code error;
+    if (fs::exists(sample, error) && fs::exists(a.output, error) && fs::equivalent(sample, a.output, error)) {
+      throw Error("OUTPUT '" + a.output + "' is the sample file '" + sample + "'");
+    }
+  }
+  std::optional<AtomicTextFile> report_file;
+  if (report_path) report_file.emplace(*report_path);
+
+  std::vector<fs::path> input_data_files;
+  onnx::ModelProto model = load_model(a.input, input_data_files);
+  check_not_input_data(output_paths, input_data_files);
+  const std::vector<Feeds> samples = read_samples(a.samples, model);
+
+  const MixedReport report = auto_convert_mixed_precision(model, samples, options);
+  save_model(model, a.output);
+  if (report_file) report_file->commit(json_text(report_json(report, a.input, a.output)));
+  if (!a.quiet) std::cout << summary(report, a.output) << std::flush;
+  return 0;
+}
+
+}  // namespace onnx_fp16::cli

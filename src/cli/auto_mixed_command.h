@@ -1,0 +1,57 @@
+// `onnx-fp16 auto-mixed MODEL OUT --input SAMPLE [--rtol R] [--atol A] ...`: the smallest set of
+// nodes to keep in float32 so that the outputs on the samples stay within tolerance.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <onnx_fp16/mixed.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace onnx_fp16::cli {
+
+class AutoMixedCommand {
+ public:
+  explicit AutoMixedCommand(CLI::App& app);
+
+  bool selected() const { return command_->parsed(); }
+  // 0 on success; throws onnx_fp16::Error on failure, having written nothing.
+  int run() const;
+
+ private:
+  struct Args {
+    std::string input;
+    std::string output;
+    std::vector<std::string> samples;
+    double rtol = 0;
+    double atol = 0;
+    bool keep_io_types = false;
+    std::string report;
+    bool quiet = false;
+    std::string strategy = "improved";
+    bool no_search = false;
+    double data_max = 0;
+    double init_max = 0;
+    std::vector<std::string> keep_ops;
+    std::string keep_node;
+    std::string validate_cmd;
+    int threads = 0;
+    float min_positive_val = 1e-7f;
+    float max_finite_val = 1e4f;
+    std::vector<std::string> op_block_list;
+  };
+
+  MixedOptions mixed_options() const;
+
+  CLI::App* command_ = nullptr;
+  Args args_;
+  CLI::Option* rtol_option_ = nullptr;
+  CLI::Option* atol_option_ = nullptr;
+  CLI::Option* data_max_option_ = nullptr;
+  CLI::Option* init_max_option_ = nullptr;
+  CLI::Option* report_option_ = nullptr;
+  CLI::Option* op_block_list_option_ = nullptr;
+};
+
+}  // namespace onnx_fp16::cli

@@ -1,0 +1,46 @@
+// How the search gets a candidate's outputs. Three engines behind one interface:
+// - rebuild: converts the model and runs it in full on the evaluator (the original's way);
+// - incremental: simulates the conversion on the float32 model loaded once and re-evaluates only
+//   the nodes an attempt's change can affect (incremental_engine.h);
+// - runner: converts the model and hands it to the caller's runner (a deployment runtime).
+#pragma once
+
+#include <onnx_fp16/mixed.h>
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "mixed/conversion_analysis.h"
+
+namespace onnx_fp16::mixed {
+
+struct EngineStats {
+  int runs = 0;                     // model runs on one sample, full or partial
+  std::size_t nodes_evaluated = 0;  // node executions (a full run executes every node)
+};
+
+class CandidateEngine {
+ public:
+  virtual ~CandidateEngine() = default;
+  // The outputs (graph output order), per sample, of the model with the nodes where
+  // kept_nodes[NodeId] is true left in float32.
+  virtual std::vector<std::vector<Tensor>> run(const std::vector<bool>& kept_nodes) = 0;
+  // The last run's state becomes the one later runs are computed from (after a passed attempt).
+  virtual void accept_last() {}
+  virtual const char* name() const = 0;
+  const EngineStats& stats() const { return stats_; }
+
+ protected:
+  EngineStats stats_;
+};
+
+// Nodes of a graph and its subgraphs: the work of one full run.
+std::size_t count_nodes(const onnx::GraphProto& graph);
+
+std::unique_ptr<CandidateEngine> make_rebuild_engine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
+                                                     int threads);
+std::unique_ptr<CandidateEngine> make_runner_engine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
+                                                    CandidateRunner runner);
+
+}  // namespace onnx_fp16::mixed

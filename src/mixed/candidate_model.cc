@@ -1,0 +1,60 @@
+#include "mixed/candidate_model.h"
+
+#include <onnx_fp16/evaluator.h>
+
+#include <unordered_map>
+
+#include "graph/graph_index.h"
+#include "runtime/tensor_cast.h"
+
+namespace onnx_fp16::mixed {
+
+onnx::ModelProto convert_with_kept(const ConversionAnalysis& analysis, const std::vector<bool>& kept_nodes,
+                                   ConversionReport* report) {
+  onnx::ModelProto model = analysis.model();
+  // The copy has the analysed model's structure, so indexing it numbers its nodes the same way.
+  std::unordered_map<const onnx::NodeProto*, graph::NodeId> ids;
+  {
+    const graph::GraphIndex index(model);
+    for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
+      ids.emplace(index.node(n).proto, n);
+    }
+  }
+  Float16Options options = analysis.options();
+  options.disable_shape_infer = true;
+  options.block_node = [&](const onnx::NodeProto& node) {
+    auto it = ids.find(&node);
+    return it != ids.end() && kept_nodes[it->second];
+  };
+  ConversionReport result = convert_float_to_float16(model, options);
+  if (report) *report = std::move(result);
+  return model;
+}
+
+Feeds adapt_feeds(const onnx::ModelProto& model, const Feeds& feeds) {
+  Feeds adapted = feeds;
+  for (const auto& input : model.graph().input()) {
+    if (!input.type().has_tensor_type()) continue;
+    const int declared = input.type().tensor_type().elem_type();
+    auto it = adapted.find(input.name());
+    if (it == adapted.end() || declared != onnx::TensorProto::FLOAT16) continue;
+    if (it->second.dtype() == onnx::TensorProto::FLOAT) it->second = runtime::cast_tensor(it->second, onnx::TensorProto::FLOAT16);
+  }
+  return adapted;
+}
+
+std::vector<std::vector<Tensor>> run_on_evaluator(const onnx::ModelProto& model, const std::vector<Feeds>& samples,
+                                                  int threads) {
+  const Evaluator evaluator(model, {.threads = threads, .keep = {}});
+  std::vector<std::vector<Tensor>> outputs;
+  outputs.reserve(samples.size());
+  for (const Feeds& sample : samples) {
+    auto named = evaluator.run(adapt_feeds(model, sample));
+    std::vector<Tensor> ordered;
+    for (const auto& name : evaluator.output_names()) ordered.push_back(named.at(name));
+    outputs.push_back(std::move(ordered));
+  }
+  return outputs;
+}
+
+}  // namespace onnx_fp16::mixed

@@ -1,0 +1,50 @@
+// The conversion's own view of a model, built once and asked again and again "with these nodes
+// kept, which values are float16 and which ports read through a Cast?". It runs the same
+// policy and plan as convert_float_to_float16 (src/convert), so what the incremental engine
+// simulates is exactly what the converted model computes.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+#include <onnx_fp16/convert.h>
+
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "convert/context.h"
+#include "convert/plan.h"
+#include "graph/graph_index.h"
+
+namespace onnx_fp16::mixed {
+
+class ConversionAnalysis {
+ public:
+  // Copies `model` and runs ONNX shape inference on the copy once (unless the options disable it).
+  ConversionAnalysis(const onnx::ModelProto& model, Float16Options options);
+  ConversionAnalysis(const ConversionAnalysis&) = delete;  // the policy's callback points here
+  ConversionAnalysis& operator=(const ConversionAnalysis&) = delete;
+
+  // The analysed copy: shape-inferred, never converted.
+  const onnx::ModelProto& model() const { return *model_; }
+  const graph::GraphIndex& index() const { return *index_; }
+  const Float16Options& options() const { return options_; }
+
+  // Re-runs the policy and the plan with the nodes for which `kept[node]` is true left in
+  // float32 (NodeIds of index(); kept.size() == node count).
+  void decide(const std::vector<bool>& kept);
+  const convert::Context& context() const { return *ctx_; }
+  const convert::Plan& plan() const { return plan_; }
+
+  graph::NodeId node_id(const onnx::NodeProto& node) const;
+
+ private:
+  std::unique_ptr<onnx::ModelProto> model_;
+  Float16Options options_;
+  std::unique_ptr<graph::GraphIndex> index_;
+  std::unique_ptr<convert::Context> ctx_;
+  convert::Plan plan_;
+  std::unordered_map<const onnx::NodeProto*, graph::NodeId> ids_;
+  const std::vector<bool>* kept_ = nullptr;
+};
+
+}  // namespace onnx_fp16::mixed

@@ -1,0 +1,35 @@
+// The incremental engine: simulates a conversion on the float32 model, loaded and compiled once,
+// and re-evaluates only what an attempt changes.
+//
+// Why a simulation is exact: the evaluator runs a float16 node by reading float16 as float32,
+// computing in float32 and rounding what it writes (docs/evaluator.md). So a converted node is
+// the float32 node with its float16 inputs rounded (the Casts the conversion inserts, constants
+// clamped as the conversion clamps them) and its float16 outputs rounded. Which values and
+// ports are float16 comes from the conversion's own policy and plan (ConversionAnalysis), so
+// the simulated model is the converted one. tests/unit/mixed_engine_test.cc checks the two
+// agree bit for bit.
+//
+// Why it is fast: the search changes a few nodes at a time. A node is re-run only when its own
+// rounding changed or an input it reads changed; values are compared bit for bit, so a change
+// that rounds to the same numbers stops there. Everything else is reused from the accepted state.
+#pragma once
+
+#include <onnx_fp16/mixed.h>
+
+#include <memory>
+#include <vector>
+
+#include "mixed/candidate_engine.h"
+#include "mixed/conversion_analysis.h"
+
+namespace onnx_fp16::mixed {
+
+// Whether the incremental engine can run this model: main-graph nodes with subgraphs (If,
+// Loop, Scan) are simulated only by the rebuild engine.
+bool incremental_engine_supports(const ConversionAnalysis& analysis);
+
+// `analysis` is re-decided on every run. Feeds must have been validated.
+std::unique_ptr<CandidateEngine> make_incremental_engine(ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
+                                                         int threads);
+
+}  // namespace onnx_fp16::mixed

@@ -1,0 +1,136 @@
+#include "mixed/screens.h"
+
+#include <onnx_fp16/error.h>
+
+#include <algorithm>
+#include <cmath>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace onnx_fp16::mixed {
+
+namespace {
+
+constexpr double kFloat16Max = 65504.0;
+// Nonzero magnitudes at or below half the smallest float16 subnormal (2^-25) round to zero.
+constexpr double kFloat16FlushToZero = 2.9802322387695312e-08;
+
+std::string number(double value) {
+  std::ostringstream text;
+  text.precision(4);
+  text << value;
+  return text.str();
+}
+
+double max_finite_abs(const Tensor& tensor) {
+  double largest = 0;
+  for (const float x : tensor.data<float>()) {
+    if (std::isfinite(x)) largest = std::max(largest, static_cast<double>(std::fabs(x)));
+  }
+  return largest;
+}
+
+bool is_float32(const ConversionAnalysis& analysis, graph::ValueId v) {
+  return v != graph::kNone && analysis.context().is_float32(v);
+}
+
+// The node's float32 inputs and outputs, by name, each once.
+std::vector<std::pair<std::string, bool>> float_ports(const ConversionAnalysis& analysis, graph::NodeId n) {
+  const graph::GraphIndex& index = analysis.index();
+  std::vector<std::pair<std::string, bool>> ports;  // (name, is_output)
+  for (graph::ValueId v : index.node(n).inputs) {
+    if (is_float32(analysis, v)) ports.emplace_back(index.value(v).name, false);
+  }
+  for (graph::ValueId v : index.node(n).outputs) {
+    if (is_float32(analysis, v)) ports.emplace_back(index.value(v).name, true);
+  }
+  return ports;
+}
+
+std::optional<ScreenVerdict> screen_values(const ConversionAnalysis& analysis, graph::NodeId n, const ValueRanges& ranges,
+                                           const MixedOptions& options, bool range_screen) {
+  for (const auto& [name, is_output] : float_ports(analysis, n)) {
+    auto it = ranges.max_abs.find(name);
+    if (it == ranges.max_abs.end()) continue;
+    const double largest = it->second;
+    const std::string what = std::string(is_output ? "writes" : "reads") + " '" + name + "' with |x| up to " + number(largest);
+    if (options.data_max && largest > *options.data_max) {
+      return ScreenVerdict{MixedKeepReason::DataMax, what + " > --data-max " + number(*options.data_max)};
+    }
+    if (range_screen && largest > kFloat16Max) {
+      return ScreenVerdict{MixedKeepReason::Float16Overflow, what + " > 65504 (float16's largest)"};
+    }
+    if (range_screen && is_output && largest > 0 && largest <= kFloat16FlushToZero) {
+      return ScreenVerdict{MixedKeepReason::Float16Underflow, what + ": all of it rounds to 0 in float16"};
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<ScreenVerdict> screen_initializers(const ConversionAnalysis& analysis, graph::NodeId n, double limit) {
+  const graph::GraphIndex& index = analysis.index();
+  for (graph::ValueId v : index.node(n).inputs) {
+    if (v == graph::kNone || index.value(v).kind != graph::ValueKind::Initializer || !is_float32(analysis, v)) continue;
+    const auto& graph = *index.scope(index.value(v).scope).graph;
+    const Tensor weights = Tensor::from_proto(graph.initializer(index.value(v).initializer_index));
+    const double largest = max_finite_abs(weights);
+    if (largest > limit) {
+      return ScreenVerdict{MixedKeepReason::InitMax, "reads initializer '" + index.value(v).name + "' with |x| up to " +
+                                                         number(largest) + " > --init-max " + number(limit)};
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+ValueRanges measure_ranges(const std::vector<std::map<std::string, Tensor>>& values_per_sample) {
+  ValueRanges ranges;
+  for (const auto& values : values_per_sample) {
+    for (const auto& [name, tensor] : values) {
+      if (!tensor.defined() || tensor.dtype() != onnx::TensorProto::FLOAT) continue;
+      double& largest = ranges.max_abs[name];
+      largest = std::max(largest, max_finite_abs(tensor));
+    }
+  }
+  return ranges;
+}
+
+std::vector<std::string> screened_value_names(const ConversionAnalysis& analysis, const SearchUnits& units) {
+  std::set<std::string> names;
+  for (graph::NodeId n : units.nodes) {
+    for (const auto& port : float_ports(analysis, n)) names.insert(port.first);
+  }
+  return {names.begin(), names.end()};
+}
+
+std::vector<std::optional<ScreenVerdict>> screen_units(const ConversionAnalysis& analysis, const SearchUnits& units,
+                                                       const ValueRanges& ranges, const MixedOptions& options,
+                                                       bool range_screen) {
+  std::optional<std::regex> node_pattern;
+  if (!options.keep_node_pattern.empty()) {
+    try {
+      node_pattern.emplace(options.keep_node_pattern);
+    } catch (const std::regex_error& e) {
+      throw Error("--keep-node '" + options.keep_node_pattern + "' is not a valid regular expression: " + e.what());
+    }
+  }
+  const std::set<std::string> keep_ops(options.keep_ops.begin(), options.keep_ops.end());
+  std::vector<std::optional<ScreenVerdict>> verdicts(units.size());
+  for (std::size_t u = 0; u < units.size(); ++u) {
+    const graph::NodeId n = units.nodes[u];
+    const onnx::NodeProto& node = *analysis.index().node(n).proto;
+    if (keep_ops.count(node.op_type())) {
+      verdicts[u] = ScreenVerdict{MixedKeepReason::KeepOp, "op type " + node.op_type() + " is in --keep-op"};
+    } else if (node_pattern && std::regex_match(node.name(), *node_pattern)) {
+      verdicts[u] = ScreenVerdict{MixedKeepReason::KeepNode, "name matches --keep-node '" + options.keep_node_pattern + "'"};
+    } else if (options.init_max) {
+      verdicts[u] = screen_initializers(analysis, n, *options.init_max);
+    }
+    if (!verdicts[u]) verdicts[u] = screen_values(analysis, n, ranges, options, range_screen);
+  }
+  return verdicts;
+}
+
+}  // namespace onnx_fp16::mixed

@@ -1,0 +1,39 @@
+// Deciding whether a candidate's outputs are close enough to the float32 model's: the spec's
+// rtol/atol rule (numpy.allclose) and/or the caller's function, over every sample.
+#pragma once
+
+#include <onnx_fp16/mixed.h>
+
+#include <string>
+#include <vector>
+
+namespace onnx_fp16::mixed {
+
+struct Verdict {
+  bool ok = true;
+  std::string detail;  // for a failure: which sample and output, and by how much
+};
+
+class Validator {
+ public:
+  // Throws onnx_fp16::Error when neither a tolerance nor a function is given, or a tolerance is
+  // negative or not a number.
+  Validator(const MixedOptions& options, std::vector<std::string> output_names);
+
+  // One sample's outputs (graph output order) against the float32 reference.
+  Verdict check(const std::vector<Tensor>& reference, const std::vector<Tensor>& candidate, std::size_t sample) const;
+  // Every sample; stops at the first failure.
+  Verdict check_all(const std::vector<std::vector<Tensor>>& reference,
+                    const std::vector<std::vector<Tensor>>& candidate) const;
+  // "rtol 0.01, atol 0.001" / "validation function" / both: for messages.
+  std::string describe() const;
+
+ private:
+  bool use_tolerance_ = false;
+  double rtol_ = 0;
+  double atol_ = 0;
+  ValidateFunction function_;
+  std::vector<std::string> output_names_;
+};
+
+}  // namespace onnx_fp16::mixed

@@ -1,0 +1,306 @@
+// auto_convert_mixed_precision end to end: what it keeps, why, what it refuses, and that the
+// model it returns is valid and within tolerance in the evaluator and in ONNX Runtime.
+#include <gtest/gtest.h>
+#include <onnx_fp16/compare.h>
+#include <onnx_fp16/error.h>
+#include <onnx_fp16/evaluator.h>
+#include <onnx_fp16/mixed.h>
+#include <onnx_fp16/validate.h>
+
+#include <algorithm>
+#include <random>
+#include <set>
+
+#include "modelgen/builder.h"
+#include "support/conversion.h"
+#include "support/ort_client.h"
+
+namespace {
+
+using modelgen::GraphBuilder;
+using onnx_fp16::Feeds;
+using onnx_fp16::MixedKeepReason;
+using onnx_fp16::MixedOptions;
+using onnx_fp16::MixedReport;
+using onnx_fp16::SearchStrategy;
+using onnx_fp16::Tensor;
+constexpr int F32 = onnx::TensorProto::FLOAT;
+
+std::vector<float> normal_values(std::size_t count, float scale, std::mt19937& rng) {
+  std::normal_distribution<float> normal(0.0f, scale);
+  std::vector<float> values(count);
+  for (float& v : values) v = normal(rng);
+  return values;
+}
+
+// x -> MatMul -> {Tanh, planted/scale -> planted/square -> planted/normalize} -> Add -> MatMul.
+// planted/square's float32 values reach ~1e6 (float16 overflows at 65504); planted/normalize
+// divides them back to a normal range. Everything else converts within 1e-2.
+onnx::ModelProto planted_overflow_model() {
+  std::mt19937 rng(11);
+  auto model = modelgen::make_model(17);
+  GraphBuilder g(model.mutable_graph());
+  g.input("x", F32, {4, 16}).output("y", F32, {4, 8});
+  g.initializer("w1", {16, 16}, normal_values(256, 0.3f, rng));
+  g.initializer("w2", {16, 8}, normal_values(128, 0.3f, rng));
+  g.initializer("gain", {}, {300.0f});
+  g.initializer("divisor", {}, {1e5f});
+  g.node("MatMul", {"x", "w1"}, {"h"}, "project");
+  g.node("Tanh", {"h"}, {"t"}, "activation");
+  g.node("Mul", {"h", "gain"}, {"s"}, "planted/scale");
+  g.node("Mul", {"s", "s"}, {"e"}, "planted/square");
+  g.node("Div", {"e", "divisor"}, {"n"}, "planted/normalize");
+  g.node("Add", {"t", "n"}, {"sum"}, "merge");
+  g.node("MatMul", {"sum", "w2"}, {"y"}, "head");
+  return model;
+}
+
+Feeds sample_x(std::uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  return {{"x", Tensor::from_vector<float>({4, 16}, normal_values(64, scale, rng))}};
+}
+
+MixedOptions tolerances(double rtol, double atol, SearchStrategy strategy = SearchStrategy::Improved) {
+  MixedOptions options;
+  options.rtol = rtol;
+  options.atol = atol;
+  options.strategy = strategy;
+  return options;
+}
+
+std::set<std::string> kept_names(const MixedReport& report) {
+  std::set<std::string> names;
+  for (const auto& node : report.kept) names.insert(node.name);
+  return names;
+}
+
+std::string error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const onnx_fp16::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+const std::set<std::string> kPlanted{"planted/square", "planted/normalize"};
+
+TEST(MixedAuto, BaselineSearchFindsThePlantedOverflow) {
+  onnx::ModelProto model = planted_overflow_model();
+  const MixedReport report =
+      onnx_fp16::auto_convert_mixed_precision(model, {sample_x(1), sample_x(2)}, tolerances(1e-2, 1e-2, SearchStrategy::Baseline));
+  EXPECT_EQ(kept_names(report), kPlanted);
+  EXPECT_EQ(report.engine, "rebuild");
+  EXPECT_EQ(report.candidate_nodes, 7u);
+  EXPECT_EQ(report.converted_nodes, 5u);
+  for (const auto& node : report.kept) {
+    EXPECT_EQ(node.reason, MixedKeepReason::Search) << node.name;
+    EXPECT_NE(node.detail.find("not close"), std::string::npos) << node.detail;  // the error it caused
+  }
+  EXPECT_GT(report.attempts, 4);
+}
+
+TEST(MixedAuto, ImprovedSearchKeepsTheSameNodesWithLessWork) {
+  onnx::ModelProto baseline_model = planted_overflow_model();
+  onnx::ModelProto improved_model = planted_overflow_model();
+  const std::vector<Feeds> samples{sample_x(1), sample_x(2)};
+  const MixedReport baseline = onnx_fp16::auto_convert_mixed_precision(
+      baseline_model, samples, tolerances(1e-2, 1e-2, SearchStrategy::Baseline));
+  const MixedReport improved = onnx_fp16::auto_convert_mixed_precision(improved_model, samples, tolerances(1e-2, 1e-2));
+  EXPECT_EQ(kept_names(improved), kPlanted);
+  EXPECT_EQ(improved.engine, "incremental");
+  for (const auto& node : improved.kept) {
+    EXPECT_EQ(node.reason, MixedKeepReason::Float16Overflow) << node.name;
+    EXPECT_NE(node.detail.find("65504"), std::string::npos) << node.detail;
+  }
+  EXPECT_EQ(improved.attempts, 1);  // the screen found both; the rest converts at once
+  EXPECT_LT(improved.attempts, baseline.attempts);
+  EXPECT_LT(improved.full_run_equivalents, baseline.full_run_equivalents);
+  // Both results are the same model.
+  EXPECT_EQ(improved_model.SerializeAsString(), baseline_model.SerializeAsString());
+}
+
+TEST(MixedAuto, TheResultIsValidAndWithinToleranceInOnnxRuntime) {
+  ONNX_FP16_REQUIRE_ORT_OR_SKIP();
+  onnx::ModelProto model = planted_overflow_model();
+  const Feeds sample = sample_x(1);
+  const onnx_fp16::Evaluator float32(planted_overflow_model());
+  const Tensor expected = float32.run(sample).at("y");
+  onnx_fp16::auto_convert_mixed_precision(model, {sample}, tolerances(1e-2, 1e-2));
+  EXPECT_NO_THROW(onnx_fp16::check_model_full(model));
+  const auto ort_outputs = test_support::run_in_ort(model, test_support::inputs_for(model, {sample.at("x").to_proto("x")}));
+  ASSERT_EQ(ort_outputs.size(), 1u);
+  const Tensor ort_y = Tensor::from_proto(ort_outputs[0]);
+  const onnx_fp16::TensorDifference d = onnx_fp16::compare_tensors(expected, ort_y, {1e-2, 1e-2});
+  EXPECT_TRUE(d.close) << d.not_close << " not close, max abs error " << d.max_abs_error;
+  // And plain float16 conversion would not have been.
+  onnx::ModelProto plain = planted_overflow_model();
+  onnx_fp16::convert_float_to_float16(plain);
+  const auto plain_outputs = test_support::run_in_ort(plain, test_support::inputs_for(plain, {sample.at("x").to_proto("x")}));
+  EXPECT_FALSE(onnx_fp16::allclose(expected, Tensor::from_proto(plain_outputs[0]), {1e-2, 1e-2}));
+}
+
+TEST(MixedAuto, EverySampleMustPass) {
+  // On small inputs nothing overflows; only the Div fails, because the conversion clamps its
+  // divisor 1e5 to max_finite_val (1e4). On ordinary inputs the square overflows too.
+  onnx::ModelProto small_only = planted_overflow_model();
+  const MixedReport one = onnx_fp16::auto_convert_mixed_precision(small_only, {sample_x(1, 0.02f)},
+                                                                  tolerances(1e-2, 1e-2, SearchStrategy::Baseline));
+  EXPECT_EQ(kept_names(one), std::set<std::string>{"planted/normalize"});
+  onnx::ModelProto both = planted_overflow_model();
+  const MixedReport two = onnx_fp16::auto_convert_mixed_precision(both, {sample_x(1, 0.02f), sample_x(2)},
+                                                                  tolerances(1e-2, 1e-2, SearchStrategy::Baseline));
+  EXPECT_EQ(kept_names(two), kPlanted);
+}
+
+TEST(MixedAuto, AValidationFunctionAloneDrivesTheSearch) {
+  onnx::ModelProto model = planted_overflow_model();
+  MixedOptions options;
+  options.strategy = SearchStrategy::Baseline;
+  int calls = 0;
+  std::set<int> candidate_types;
+  options.validate = [&](const std::vector<Tensor>& reference, const std::vector<Tensor>& candidate) {
+    // The first call is the float32 model against itself; then candidates.
+    if (calls++ > 0) candidate_types.insert(candidate.at(0).dtype());
+    return onnx_fp16::allclose(reference.at(0), candidate.at(0), {0.0, 0.05});
+  };
+  const MixedReport report = onnx_fp16::auto_convert_mixed_precision(model, {sample_x(1)}, options);
+  EXPECT_EQ(kept_names(report), kPlanted);
+  EXPECT_GT(calls, report.attempts);
+  EXPECT_EQ(candidate_types, std::set<int>{onnx::TensorProto::FLOAT16});  // keep_io_types is off
+}
+
+TEST(MixedAuto, RefusesWhatItCannotJudge) {
+  onnx::ModelProto model = planted_overflow_model();
+  EXPECT_NE(error_of([&] { onnx_fp16::auto_convert_mixed_precision(model, {sample_x(1)}, MixedOptions{}); })
+                .find("needs a tolerance"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { onnx_fp16::auto_convert_mixed_precision(model, {}, tolerances(0.1, 0.1)); })
+                .find("at least one sample"),
+            std::string::npos);
+  const std::string misnamed = error_of([&] {
+    onnx_fp16::auto_convert_mixed_precision(model, {sample_x(1), {{"z", sample_x(2).at("x")}}}, tolerances(0.1, 0.1));
+  });
+  EXPECT_NE(misnamed.find("sample 1"), std::string::npos) << misnamed;
+  EXPECT_NE(misnamed.find("'z'"), std::string::npos) << misnamed;
+  const std::string mistyped = error_of([&] {
+    onnx_fp16::auto_convert_mixed_precision(model, {{{"x", Tensor::from_vector<double>({4, 16}, std::vector<double>(64))}}},
+                                            tolerances(0.1, 0.1));
+  });
+  EXPECT_NE(mistyped.find("'x'"), std::string::npos) << mistyped;
+  EXPECT_EQ(model.SerializeAsString(), planted_overflow_model().SerializeAsString());  // untouched
+}
+
+TEST(MixedAuto, RefusesAFloat32ModelThatFailsItself) {
+  auto model = modelgen::make_model(17);
+  GraphBuilder g(model.mutable_graph());
+  g.input("x", F32, {4}).output("y", F32, {4});
+  g.node("Log", {"x"}, {"l"}, "log");  // log of a negative number: NaN
+  g.node("Abs", {"l"}, {"y"}, "abs");
+  const Feeds sample{{"x", Tensor::from_vector<float>({4}, {1, 2, -3, 4})}};
+  const std::string message = error_of([&] { onnx_fp16::auto_convert_mixed_precision(model, {sample}, tolerances(0.1, 0.1)); });
+  EXPECT_NE(message.find("float32 model does not pass its own validation"), std::string::npos) << message;
+}
+
+TEST(MixedAuto, RefusesWhenEvenKeepingEveryNodeFails) {
+  // Without keep_io_types the output is float16: a tolerance tighter than its rounding cannot hold.
+  onnx::ModelProto model = planted_overflow_model();
+  const std::string message =
+      error_of([&] { onnx_fp16::auto_convert_mixed_precision(model, {sample_x(1)}, tolerances(0.0, 1e-7)); });
+  EXPECT_NE(message.find("even with every node kept"), std::string::npos) << message;
+  EXPECT_NE(message.find("keep_io_types"), std::string::npos) << message;
+  MixedOptions keep_io = tolerances(0.0, 1e-7);
+  keep_io.keep_io_types = true;
+  EXPECT_NO_THROW(onnx_fp16::auto_convert_mixed_precision(model, {sample_x(1)}, keep_io));
+}
+
+// If whose then-branch squares large values: the If node is one unit, kept whole.
+TEST(MixedAuto, ANodeWithSubgraphsIsOneUnit) {
+  auto model = modelgen::make_model(17);
+  GraphBuilder g(model.mutable_graph());
+  g.input("x", F32, {8}).input("flag", onnx::TensorProto::BOOL, {}).output("y", F32, {8});
+  auto& branch = g.node("If", {"flag"}, {"branch_out"}, "branch");
+  {
+    GraphBuilder then_branch(modelgen::attr_graph(branch, "then_branch"));
+    then_branch.output("then_out", F32, {8});
+    then_branch.initializer("gain", {}, {1000.0f}).initializer("divisor", {}, {1e6f});
+    then_branch.node("Mul", {"x", "gain"}, {"big"}, "then/scale");
+    then_branch.node("Mul", {"big", "big"}, {"square"}, "then/square");
+    then_branch.node("Div", {"square", "divisor"}, {"then_out"}, "then/normalize");
+    GraphBuilder else_branch(modelgen::attr_graph(branch, "else_branch"));
+    else_branch.output("else_out", F32, {8});
+    else_branch.initializer("two", {}, {2.0f});
+    else_branch.node("Mul", {"x", "two"}, {"else_out"}, "else/double");
+  }
+  g.node("Tanh", {"x"}, {"t"}, "activation");
+  g.node("Add", {"branch_out", "t"}, {"y"}, "merge");
+  std::mt19937 rng(5);
+  const Feeds sample{{"x", Tensor::from_vector<float>({8}, normal_values(8, 1.0f, rng))},
+                     {"flag", Tensor::from_vector<bool>({}, {true})}};
+  const MixedReport report = onnx_fp16::auto_convert_mixed_precision(model, {sample}, tolerances(1e-2, 1e-2));
+  EXPECT_EQ(report.engine, "rebuild");
+  EXPECT_EQ(report.candidate_nodes, 3u);
+  EXPECT_EQ(kept_names(report), std::set<std::string>{"branch"});
+  // The kept If's bodies stayed float32 as well.
+  const onnx::GraphProto& then_graph = test_support::node_named(model.graph(), "branch")->attribute(0).g();
+  for (const auto& init : then_graph.initializer()) EXPECT_EQ(init.data_type(), F32) << init.name();
+}
+
+TEST(MixedAuto, ScreensKeepNodesWithoutASearch) {
+  onnx::ModelProto model = planted_overflow_model();
+  MixedOptions options = tolerances(1e-2, 1e-2, SearchStrategy::Baseline);
+  options.search = false;
+  options.keep_ops = {"Tanh"};
+  options.keep_node_pattern = "planted/(square|normalize)";
+  options.init_max = 5e4;
+  const MixedReport report = onnx_fp16::auto_convert_mixed_precision(model, {sample_x(1)}, options);
+  std::map<std::string, MixedKeepReason> reasons;
+  for (const auto& node : report.kept) reasons[node.name] = node.reason;
+  EXPECT_EQ(reasons, (std::map<std::string, MixedKeepReason>{{"activation", MixedKeepReason::KeepOp},
+                                                              {"planted/square", MixedKeepReason::KeepNode},
+                                                              {"planted/normalize", MixedKeepReason::KeepNode}}));
+  EXPECT_EQ(report.attempts, 0);
+  // --init-max: the Div reads 1e5 > 5e4 (the name screen is checked first, so drop it).
+  options.keep_node_pattern.clear();
+  onnx::ModelProto again = planted_overflow_model();
+  const MixedReport by_weights = onnx_fp16::auto_convert_mixed_precision(again, {sample_x(1)}, options);
+  bool found = false;
+  for (const auto& node : by_weights.kept) found |= node.name == "planted/normalize" && node.reason == MixedKeepReason::InitMax;
+  EXPECT_TRUE(found);
+  // --data-max: values above 100 (s reaches hundreds).
+  MixedOptions by_data = tolerances(1e-2, 1e-2, SearchStrategy::Baseline);
+  by_data.search = false;
+  by_data.data_max = 100.0;
+  onnx::ModelProto third = planted_overflow_model();
+  const MixedReport data = onnx_fp16::auto_convert_mixed_precision(third, {sample_x(1)}, by_data);
+  EXPECT_EQ(kept_names(data), (std::set<std::string>{"planted/scale", "planted/square", "planted/normalize"}));
+  EXPECT_NE(error_of([&] {
+              MixedOptions bad = tolerances(0.1, 0.1);
+              bad.keep_node_pattern = "(";
+              onnx::ModelProto m = planted_overflow_model();
+              onnx_fp16::auto_convert_mixed_precision(m, {sample_x(1)}, bad);
+            }).find("--keep-node"),
+            std::string::npos);
+}
+
+TEST(MixedAuto, ReportsProgressAfterEachAttempt) {
+  onnx::ModelProto model = planted_overflow_model();
+  MixedOptions options = tolerances(1e-2, 1e-2, SearchStrategy::Baseline);
+  std::vector<onnx_fp16::MixedProgress> seen;
+  options.progress = [&](const onnx_fp16::MixedProgress& p) { seen.push_back(p); };
+  const MixedReport report = onnx_fp16::auto_convert_mixed_precision(model, {sample_x(1)}, options);
+  int attempts = 0;
+  for (const auto& p : seen) {
+    if (p.attempt == 0) continue;
+    ++attempts;
+    EXPECT_EQ(p.attempt, attempts);
+    EXPECT_EQ(p.bar.size(), 48u);
+    EXPECT_NE(p.line.find("attempt " + std::to_string(p.attempt)), std::string::npos);
+    EXPECT_FALSE(p.segments.empty());
+  }
+  EXPECT_EQ(attempts, report.attempts);
+  EXPECT_EQ(report.log.size(), seen.size());
+  EXPECT_NE(seen.back().line.find("done"), std::string::npos) << seen.back().line;
+}
+
+}  // namespace

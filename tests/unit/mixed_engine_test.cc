@@ -1,0 +1,140 @@
+// The incremental engine simulates a conversion on the float32 model instead of converting it.
+// These tests hold it to the real thing: for many sets of kept nodes, in the order a search
+// visits them, its outputs must equal bit for bit those of the converted model run on the
+// evaluator (the rebuild engine).
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+
+#include "mixed/candidate_engine.h"
+#include "mixed/conversion_analysis.h"
+#include "mixed/incremental_engine.h"
+#include "mixed/search_units.h"
+#include "modelgen/builder.h"
+#include "modelgen/example_model.h"
+#include "modelgen/transformer_model.h"
+
+namespace {
+
+using onnx_fp16::Feeds;
+using onnx_fp16::Tensor;
+namespace mixed = onnx_fp16::mixed;
+constexpr int F32 = onnx::TensorProto::FLOAT;
+
+Tensor random_floats(const onnx_fp16::Shape& shape, std::mt19937& rng, float scale = 1.0f) {
+  Tensor t = Tensor::uninitialized(onnx::TensorProto::FLOAT, shape);
+  std::normal_distribution<float> normal(0.0f, scale);
+  for (float& x : t.mutable_data<float>()) x = normal(rng);
+  return t;
+}
+
+::testing::AssertionResult same_bits(const std::vector<std::vector<Tensor>>& a, const std::vector<std::vector<Tensor>>& b) {
+  if (a.size() != b.size()) return ::testing::AssertionFailure() << "sample counts differ";
+  for (std::size_t s = 0; s < a.size(); ++s) {
+    if (a[s].size() != b[s].size()) return ::testing::AssertionFailure() << "output counts differ";
+    for (std::size_t i = 0; i < a[s].size(); ++i) {
+      const Tensor& x = a[s][i];
+      const Tensor& y = b[s][i];
+      if (x.dtype() != y.dtype() || x.shape() != y.shape()) {
+        return ::testing::AssertionFailure() << "sample " << s << " output " << i << ": type or shape differs";
+      }
+      const auto bx = x.bytes();
+      const auto by = y.bytes();
+      if (bx.size() != by.size() || std::memcmp(bx.data(), by.data(), bx.size()) != 0) {
+        return ::testing::AssertionFailure() << "sample " << s << " output " << i << " differs";
+      }
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Drives both engines through a search-like sequence of kept sets: some accepted, some not.
+void expect_engines_agree(const onnx::ModelProto& model, const std::vector<Feeds>& samples, bool keep_io_types,
+                          int steps) {
+  onnx_fp16::Float16Options options;
+  options.keep_io_types = keep_io_types;
+  mixed::ConversionAnalysis incremental_analysis(model, options);
+  mixed::ConversionAnalysis rebuild_analysis(model, options);
+  const mixed::SearchUnits units = mixed::find_search_units(incremental_analysis);
+  ASSERT_GT(units.size(), 3u);
+  ASSERT_TRUE(mixed::incremental_engine_supports(incremental_analysis));
+  auto incremental = mixed::make_incremental_engine(incremental_analysis, samples, 1);
+  auto rebuild = mixed::make_rebuild_engine(rebuild_analysis, samples, 1);
+
+  std::mt19937 rng(7);
+  std::vector<bool> accepted(units.size(), true);  // the search starts with everything kept
+  for (int step = 0; step < steps; ++step) {
+    std::vector<bool> kept = accepted;
+    if (step > 0) {
+      // Convert a random contiguous segment on top of the accepted state, as the search does,
+      // and now and then a scattered set.
+      const std::size_t begin = rng() % units.size();
+      const std::size_t size = 1 + rng() % std::max<std::size_t>(1, units.size() / (1 + step % 4));
+      for (std::size_t u = begin; u < std::min(units.size(), begin + size); ++u) kept[u] = false;
+      if (step % 5 == 4) {
+        for (std::size_t u = 0; u < units.size(); ++u) kept[u] = rng() % 2 == 0;
+      }
+    }
+    const std::vector<bool> kept_nodes = units.kept_nodes(kept);
+    const auto simulated = incremental->run(kept_nodes);
+    const auto converted = rebuild->run(kept_nodes);
+    ASSERT_TRUE(same_bits(simulated, converted)) << "step " << step;
+    if (step == 0 || rng() % 2 == 0) {
+      incremental->accept_last();
+      accepted = kept;
+    }
+  }
+  // Partial runs must have skipped work: fewer node executions than full runs would take.
+  const std::size_t full = incremental->stats().runs * mixed::count_nodes(model.graph());
+  EXPECT_LT(incremental->stats().nodes_evaluated, full);
+}
+
+TEST(MixedIncrementalEngine, MatchesTheConvertedExampleModelBitForBit) {
+  const onnx::ModelProto model = modelgen::example_model();
+  std::mt19937 rng(1);
+  const std::vector<Feeds> samples{{{"image", random_floats({2, 3, 32, 32}, rng)}},
+                                   {{"image", random_floats({1, 3, 32, 32}, rng, 3.0f)}}};
+  expect_engines_agree(model, samples, /*keep_io_types=*/false, 24);
+  expect_engines_agree(model, samples, /*keep_io_types=*/true, 12);
+}
+
+TEST(MixedIncrementalEngine, MatchesTheConvertedTransformerBitForBit) {
+  modelgen::TransformerSpec spec;
+  spec.weight_bytes = 600'000;
+  spec.max_positions = 16;
+  const modelgen::TransformerShape shape = modelgen::plan_transformer(spec);
+  const onnx::ModelProto model = modelgen::transformer_model(spec);
+  std::vector<std::int64_t> ids(2 * 8);
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int64_t>((i * 37) % shape.vocab_size);
+  std::vector<std::int64_t> mask(2 * 8, 1);
+  mask[7] = mask[6] = 0;  // padding in the first sequence
+  const std::vector<Feeds> samples{{{"input_ids", Tensor::from_vector<std::int64_t>({2, 8}, ids)},
+                                    {"attention_mask", Tensor::from_vector<std::int64_t>({2, 8}, mask)}}};
+  expect_engines_agree(model, samples, /*keep_io_types=*/false, 20);
+}
+
+// Constants the conversion clamps (an additive mask of -1e9, a tiny weight, a ConstantOfShape
+// fill beyond float16's range) and inputs read by both float32 and float16 nodes.
+TEST(MixedIncrementalEngine, MatchesTheConversionsClampingOfConstants) {
+  auto model = modelgen::make_model(17);
+  modelgen::GraphBuilder g(model.mutable_graph());
+  g.input("x", F32, {2, 6}).output("y", F32, {2, 6}).output("z", F32, {2, 6});
+  g.initializer("mask", {2, 6}, {0, 0, -1e9f, 0, 0, 0, 0, -1e9f, 0, 0, 0, 0});
+  g.initializer("tiny", {6}, {1e-9f, 2e-8f, 3.0f, -1e-10f, 0.5f, 1e5f});
+  g.initializer_i64("shape", {2}, {2, 6});
+  auto& fill = g.node("ConstantOfShape", {"shape"}, {"fill"}, "fill");
+  modelgen::attr_tensor(fill, "value", modelgen::float_tensor("", {1}, {-7e4f}));
+  g.node("Add", {"x", "mask"}, {"masked"}, "add_mask");
+  g.node("Softmax", {"masked"}, {"probs"}, "softmax");
+  g.node("Mul", {"probs", "tiny"}, {"scaled"}, "scale");
+  g.node("Max", {"scaled", "fill"}, {"floor"}, "floor");
+  g.node("Add", {"floor", "x"}, {"y"}, "residual");
+  g.node("Sub", {"x", "tiny"}, {"z"}, "shift");
+  std::mt19937 rng(3);
+  const std::vector<Feeds> samples{{{"x", random_floats({2, 6}, rng, 4.0f)}}};
+  expect_engines_agree(model, samples, /*keep_io_types=*/false, 30);
+  expect_engines_agree(model, samples, /*keep_io_types=*/true, 30);
+}
+
+}  // namespace

@@ -1,0 +1,140 @@
+// The pieces of the mixed-precision search on their own: the segment bisection and the
+// validation rule.
+#include <gtest/gtest.h>
+#include <onnx_fp16/error.h>
+
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include "mixed/segment_search.h"
+#include "mixed/validation.h"
+
+namespace {
+
+using onnx_fp16::Tensor;
+using onnx_fp16::mixed::SegmentSearch;
+using onnx_fp16::mixed::Validator;
+
+// Runs the search against an oracle: an attempt passes when no position in `bad` converts.
+struct Outcome {
+  std::set<std::size_t> kept;
+  int attempts = 0;
+};
+Outcome search_with(std::size_t count, const std::set<std::size_t>& bad) {
+  SegmentSearch search(count);
+  Outcome outcome;
+  while (const auto trial = search.next()) {
+    const std::vector<bool> kept = search.kept_while_trying(*trial);
+    bool passes = true;
+    for (std::size_t p : bad) passes = passes && kept[p];
+    ++outcome.attempts;
+    if (passes) {
+      search.passed(*trial);
+    } else {
+      search.failed(*trial);
+    }
+  }
+  const std::vector<bool> kept = search.kept_now();
+  for (std::size_t p = 0; p < count; ++p) {
+    if (kept[p]) outcome.kept.insert(p);
+  }
+  return outcome;
+}
+
+TEST(MixedSegmentSearch, KeepsExactlyTheNodesThatFailAlone) {
+  EXPECT_EQ(search_with(16, {}).kept, std::set<std::size_t>{});
+  EXPECT_EQ(search_with(16, {}).attempts, 1);
+  EXPECT_EQ(search_with(16, {5}).kept, std::set<std::size_t>{5});
+  EXPECT_EQ(search_with(16, {0, 15}).kept, (std::set<std::size_t>{0, 15}));
+  EXPECT_EQ(search_with(1, {0}).kept, std::set<std::size_t>{0});
+  EXPECT_EQ(search_with(13, {3, 4, 9}).kept, (std::set<std::size_t>{3, 4, 9}));
+}
+
+TEST(MixedSegmentSearch, OneBadNodeCostsAboutTwoAttemptsPerHalving) {
+  // 16 -> 8+8 -> ... -> 1: each level tries the failing half and its passing sibling.
+  EXPECT_EQ(search_with(16, {5}).attempts, 1 + 2 * 4);
+}
+
+TEST(MixedSegmentSearch, TriesTheLargestUntriedSegmentFirst) {
+  SegmentSearch search(7);
+  search.failed(*search.next());  // [3][4]
+  ASSERT_EQ(search.segments().size(), 2u);
+  EXPECT_EQ(search.segments()[*search.next()].size, 4u);
+  // Everything but the trial and the good segments stays float32.
+  const std::vector<bool> kept = search.kept_while_trying(1);
+  EXPECT_EQ(kept, (std::vector<bool>{true, true, true, false, false, false, false}));
+}
+
+TEST(MixedSegmentSearch, ShowsTheSegmentSizesAlongTheOrder) {
+  SegmentSearch search(8);
+  search.failed(0);  // [?4][?4]
+  search.passed(1);  // [?4][=4]
+  search.failed(0);  // [?2][?2][=4]
+  search.failed(0);  // [?1][?1][?2][=4]
+  search.failed(0);  // [x1][?1][?2][=4]
+  EXPECT_EQ(search.sizes_text(), "[x1][?1][?2][=4]");
+  EXPECT_EQ(search.bar(8), "x...====");
+  EXPECT_EQ(search.bar(8, 2), "x.##====");
+  EXPECT_EQ(search.count(SegmentSearch::State::Good), 4u);
+  EXPECT_EQ(search.count(SegmentSearch::State::Bad), 1u);
+  EXPECT_EQ(search.count(SegmentSearch::State::Untried), 3u);
+}
+
+onnx_fp16::MixedOptions tolerance(std::optional<double> rtol, std::optional<double> atol) {
+  onnx_fp16::MixedOptions options;
+  options.rtol = rtol;
+  options.atol = atol;
+  return options;
+}
+
+std::vector<Tensor> one(float value) { return {Tensor::from_vector<float>({1}, {value})}; }
+
+TEST(MixedValidation, NeedsAToleranceOrAFunction) {
+  try {
+    Validator(tolerance(std::nullopt, std::nullopt), {"y"});
+    FAIL() << "expected an error";
+  } catch (const onnx_fp16::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("needs a tolerance"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(Validator(tolerance(-1.0, std::nullopt), {"y"}), onnx_fp16::Error);
+}
+
+TEST(MixedValidation, FollowsNumpyAllcloseWithTheOriginalsDefaults) {
+  // Only atol: rtol is 1e-5. |1000 - 1000.02| = 0.02 <= 0.01 + 1e-5 * 1000.02 fails, 0.019 passes.
+  const Validator atol_only(tolerance(std::nullopt, 0.01), {"y"});
+  EXPECT_FALSE(atol_only.check(one(1000.0f), one(1000.03f), 0).ok);
+  EXPECT_TRUE(atol_only.check(one(1000.0f), one(1000.015f), 0).ok);
+  // Only rtol: atol is 1e-8, so zero against a tiny value fails.
+  const Validator rtol_only(tolerance(0.1, std::nullopt), {"y"});
+  EXPECT_FALSE(rtol_only.check(one(0.0f), one(1e-6f), 0).ok);
+  EXPECT_TRUE(rtol_only.check(one(1.0f), one(1.05f), 0).ok);
+  // The tolerance scales with the candidate, as numpy.allclose(float32, candidate) does.
+  const Validator relative(tolerance(0.5, 0.0), {"y"});
+  EXPECT_TRUE(relative.check(one(1.0f), one(2.0f), 0).ok);   // 1 <= 0.5 * 2
+  EXPECT_FALSE(relative.check(one(2.0f), one(1.0f), 0).ok);  // 1 > 0.5 * 1
+  // NaN is never close; the failure names the sample and output.
+  const auto nan = std::numeric_limits<float>::quiet_NaN();
+  const auto verdict = relative.check(one(nan), one(nan), 3);
+  EXPECT_FALSE(verdict.ok);
+  EXPECT_NE(verdict.detail.find("sample 3, output 'y'"), std::string::npos) << verdict.detail;
+}
+
+TEST(MixedValidation, TheFunctionMustAgreeToo) {
+  onnx_fp16::MixedOptions options = tolerance(0.1, 0.1);
+  int calls = 0;
+  options.validate = [&](const std::vector<Tensor>& reference, const std::vector<Tensor>& candidate) {
+    ++calls;
+    return reference.size() == 1 && candidate.size() == 1 && candidate[0].data<float>()[0] < 1.05f;
+  };
+  const Validator both(options, {"y"});
+  EXPECT_TRUE(both.check(one(1.0f), one(1.04f), 0).ok);
+  EXPECT_FALSE(both.check(one(1.0f), one(1.06f), 0).ok);  // within tolerance, refused by the function
+  EXPECT_EQ(calls, 2);
+  options.rtol.reset();
+  options.atol.reset();
+  const Validator function_only(options, {"y"});
+  EXPECT_TRUE(function_only.check(one(5.0f), one(1.0f), 0).ok);  // no tolerance applies
+}
+
+}  // namespace
