@@ -1,5 +1,7 @@
 #include "convert/rewrite.h"
 
+#include <algorithm>
+
 #include <map>
 #include <unordered_map>
 
@@ -28,6 +30,22 @@ void set_int_attribute(onnx::NodeProto& node, const std::string& name, std::int6
     a->set_type(onnx::AttributeProto::INT);
   }
   a->set_i(value);
+}
+
+// Cast's target: an int since Cast-6, a type name ("FLOAT16") in Cast-1 (opsets 1 to 5).
+void set_cast_to(onnx::NodeProto& cast, std::int32_t elem, int default_opset) {
+  if (default_opset < 1 || default_opset >= 6) {
+    set_int_attribute(cast, "to", elem);
+    return;
+  }
+  onnx::AttributeProto* a = find_attribute(cast, "to");
+  if (!a) {
+    a = cast.add_attribute();
+    a->set_name("to");
+  }
+  a->clear_i();
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s(onnx::TensorProto_DataType_Name(static_cast<onnx::TensorProto_DataType>(elem)));
 }
 
 void set_elem_type(onnx::ValueInfoProto& info, std::int32_t elem) {
@@ -113,7 +131,7 @@ class Rewriter {
       if (plan_.values[node.outputs[0]].produced != ctx_.target) continue;
       onnx::NodeProto& proto = *node.proto;
       if (is_op(proto, "Cast")) {
-        set_int_attribute(proto, "to", ctx_.target);
+        set_cast_to(proto, ctx_.target, index_.opset(""));
       } else if (is_op(proto, "ConstantOfShape")) {
         onnx::AttributeProto* value = find_attribute(proto, "value");
         if (!value) {
@@ -158,7 +176,7 @@ class Rewriter {
       cast->set_name(plan_.cast_node_names[v]);
       cast->add_input(p.produced_name);
       cast->add_output(p.alt_name);
-      set_int_attribute(*cast, "to", p.alt);
+      set_cast_to(*cast, p.alt, index_.opset(""));
       insertion_point(v).push_back(cast);
       ++report_.casts_added;
     }
@@ -215,6 +233,25 @@ class Rewriter {
         }
       }
       for (auto& info : added) *g.add_value_info() = std::move(info);
+    }
+    declare_cast1_outputs();
+  }
+
+  // Cast-1 (opsets 1 to 5) has no type inference: without a declared type, the checker and ONNX
+  // Runtime see its output untyped and reject the readers. Declare each inserted Cast's output.
+  void declare_cast1_outputs() {
+    const int opset = index_.opset("");
+    if (opset < 1 || opset >= 6) return;
+    for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(plan_.values.size()); ++v) {
+      const ValuePlan& p = plan_.values[v];
+      if (p.alt == 0 || p.alt_is_constant_copy) continue;
+      onnx::GraphProto& g = *index_.scope(index_.value(v).scope).graph;
+      const bool declared = std::any_of(g.value_info().begin(), g.value_info().end(),
+                                        [&](const onnx::ValueInfoProto& info) { return info.name() == p.alt_name; });
+      if (declared) continue;
+      onnx::ValueInfoProto& info = *g.add_value_info();
+      info.set_name(p.alt_name);
+      set_elem_type(info, p.alt);
     }
   }
 
