@@ -48,17 +48,6 @@ struct Outcome {
   double seconds = 0;
 };
 
-// The graph inputs that the test data feeds: those without an initializer.
-std::vector<std::string> fed_input_names(const onnx::GraphProto& graph) {
-  std::vector<std::string> names;
-  for (const auto& input : graph.input()) {
-    const bool has_initializer = std::any_of(graph.initializer().begin(), graph.initializer().end(),
-                                             [&](const auto& init) { return init.name() == input.name(); });
-    if (!has_initializer) names.push_back(input.name());
-  }
-  return names;
-}
-
 // Expected and actual as comparable protos: float16 compared through its exact float32 values.
 onnx::TensorProto comparable(const onnx::TensorProto& tensor) {
   return tensor.data_type() == onnx::TensorProto::FLOAT16 ? test_support::float16_to_float(tensor) : tensor;
@@ -85,7 +74,7 @@ int declared_type(const onnx::GraphProto& graph, const std::string& name) {
 
 void run_data_set(const onnx_fp16::Evaluator& evaluator, const onnx::ModelProto& model, const fs::path& data_set) {
   const auto sample = test_support::read_test_data_set(data_set);
-  const auto names = fed_input_names(model.graph());
+  const auto names = test_support::fed_input_names(model.graph());
   if (sample.inputs.size() > names.size()) {
     throw std::runtime_error(std::to_string(sample.inputs.size()) + " input files for " +
                              std::to_string(names.size()) + " graph inputs");

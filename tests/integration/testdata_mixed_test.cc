@@ -22,18 +22,8 @@ namespace {
 namespace fs = std::filesystem;
 using test_support::TestDataCase;
 
-std::vector<std::string> fed_input_names(const onnx::GraphProto& graph) {
-  std::vector<std::string> names;
-  for (const auto& input : graph.input()) {
-    const bool has_initializer = std::any_of(graph.initializer().begin(), graph.initializer().end(),
-                                             [&](const auto& init) { return init.name() == input.name(); });
-    if (!has_initializer) names.push_back(input.name());
-  }
-  return names;
-}
-
 std::vector<onnx_fp16::Feeds> samples_of(const TestDataCase& test_case, const onnx::ModelProto& model) {
-  const std::vector<std::string> names = fed_input_names(model.graph());
+  const std::vector<std::string> names = test_support::fed_input_names(model.graph());
   std::vector<onnx_fp16::Feeds> samples;
   for (const auto& set : test_case.data_sets) {
     const auto data = test_support::read_test_data_set(set);

@@ -52,6 +52,16 @@ const std::vector<std::string>& testdata_folders() {
   return folders;
 }
 
+std::vector<std::string> fed_input_names(const onnx::GraphProto& graph) {
+  std::vector<std::string> names;
+  for (const auto& input : graph.input()) {
+    const bool has_initializer = std::any_of(graph.initializer().begin(), graph.initializer().end(),
+                                             [&](const auto& init) { return init.name() == input.name(); });
+    if (!has_initializer) names.push_back(input.name());
+  }
+  return names;
+}
+
 std::vector<TestDataCase> list_testdata_cases(const std::string& folder) {
   std::vector<TestDataCase> cases;
   const fs::path root = testdata_root() / folder;

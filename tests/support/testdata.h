@@ -35,6 +35,10 @@ struct TestDataSample {
 // Reads a test_data_set_N folder. Throws std::runtime_error for a file that is not a TensorProto.
 TestDataSample read_test_data_set(const std::filesystem::path& data_set);
 
+// The graph inputs test data feeds, in order: those without an initializer of their name
+// (input_<N>.pb files number only these).
+std::vector<std::string> fed_input_names(const onnx::GraphProto& graph);
+
 onnx::TensorProto read_tensor_file(const std::filesystem::path& path);
 // The model as stored, parsed with protobuf only: for harness checks that must not depend on
 // the library's own loader.

@@ -8,48 +8,24 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
 
-#include "modelgen/builder.h"
 #include "support/ort_client.h"
 #include "support/paths.h"
+#include "support/planted_model.h"
 #include "support/run_cli.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-using modelgen::GraphBuilder;
 using onnx_fp16::Tensor;
 using test_support::CliRun;
 using test_support::run_cli;
-constexpr int F32 = onnx::TensorProto::FLOAT;
 
-Tensor normal_tensor(std::uint32_t seed, float scale) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> values(64);
-  for (float& v : values) v = normal(rng);
-  return Tensor::from_vector<float>({4, 16}, values);
-}
+Tensor normal_tensor(std::uint32_t seed, float scale) { return test_support::planted_model_sample(seed, scale).at("x"); }
 
-// As in mixed_auto_test.cc: planted/square overflows float16 on ordinary inputs.
 fs::path save_planted_model(const fs::path& dir) {
-  std::mt19937 rng(11);
-  std::normal_distribution<float> normal(0.0f, 0.3f);
-  std::vector<float> w(256);
-  for (float& v : w) v = normal(rng);
-  auto model = modelgen::make_model(17);
-  GraphBuilder g(model.mutable_graph());
-  g.input("x", F32, {4, 16}).output("y", F32, {4, 16});
-  g.initializer("w", {16, 16}, w).initializer("gain", {}, {300.0f}).initializer("divisor", {}, {1e5f});
-  g.node("MatMul", {"x", "w"}, {"h"}, "project");
-  g.node("Tanh", {"h"}, {"t"}, "activation");
-  g.node("Mul", {"h", "gain"}, {"s"}, "planted/scale");
-  g.node("Mul", {"s", "s"}, {"e"}, "planted/square");
-  g.node("Div", {"e", "divisor"}, {"n"}, "planted/normalize");
-  g.node("Add", {"t", "n"}, {"y"}, "merge");
   const fs::path path = dir / "planted.onnx";
-  onnx_fp16::save_model(model, path);
+  onnx_fp16::save_model(test_support::planted_overflow_model(), path);
   return path;
 }
 
@@ -80,7 +56,7 @@ TEST(CliAutoMixed, KeepsThePlantedNodesAndReportsWhy) {
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_NE(run.err.find("attempt 1:"), std::string::npos) << run.err;  // progress on stderr
   EXPECT_NE(run.err.find("|"), std::string::npos);
-  EXPECT_NE(run.out.find("Wrote " + f.out.string() + ": 4 of 6 nodes in float16"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("Wrote " + f.out.string() + ": 5 of 7 nodes in float16"), std::string::npos) << run.out;
   EXPECT_EQ(kept_in(report), (std::vector<std::string>{"planted/normalize", "planted/square"}));
   const auto json = nlohmann::json::parse(test_support::read_file(report));
   EXPECT_EQ(json.at("strategy"), "baseline");

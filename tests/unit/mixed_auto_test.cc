@@ -14,6 +14,7 @@
 #include "modelgen/builder.h"
 #include "support/conversion.h"
 #include "support/ort_client.h"
+#include "support/planted_model.h"
 
 namespace {
 
@@ -26,39 +27,10 @@ using onnx_fp16::SearchStrategy;
 using onnx_fp16::Tensor;
 constexpr int F32 = onnx::TensorProto::FLOAT;
 
-std::vector<float> normal_values(std::size_t count, float scale, std::mt19937& rng) {
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> values(count);
-  for (float& v : values) v = normal(rng);
-  return values;
-}
+using test_support::normal_values;
+using test_support::planted_overflow_model;
 
-// x -> MatMul -> {Tanh, planted/scale -> planted/square -> planted/normalize} -> Add -> MatMul.
-// planted/square's float32 values reach ~1e6 (float16 overflows at 65504); planted/normalize
-// divides them back to a normal range. Everything else converts within 1e-2.
-onnx::ModelProto planted_overflow_model() {
-  std::mt19937 rng(11);
-  auto model = modelgen::make_model(17);
-  GraphBuilder g(model.mutable_graph());
-  g.input("x", F32, {4, 16}).output("y", F32, {4, 8});
-  g.initializer("w1", {16, 16}, normal_values(256, 0.3f, rng));
-  g.initializer("w2", {16, 8}, normal_values(128, 0.3f, rng));
-  g.initializer("gain", {}, {300.0f});
-  g.initializer("divisor", {}, {1e5f});
-  g.node("MatMul", {"x", "w1"}, {"h"}, "project");
-  g.node("Tanh", {"h"}, {"t"}, "activation");
-  g.node("Mul", {"h", "gain"}, {"s"}, "planted/scale");
-  g.node("Mul", {"s", "s"}, {"e"}, "planted/square");
-  g.node("Div", {"e", "divisor"}, {"n"}, "planted/normalize");
-  g.node("Add", {"t", "n"}, {"sum"}, "merge");
-  g.node("MatMul", {"sum", "w2"}, {"y"}, "head");
-  return model;
-}
-
-Feeds sample_x(std::uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  return {{"x", Tensor::from_vector<float>({4, 16}, normal_values(64, scale, rng))}};
-}
+Feeds sample_x(std::uint32_t seed, float scale = 1.0f) { return test_support::planted_model_sample(seed, scale); }
 
 MixedOptions tolerances(double rtol, double atol, SearchStrategy strategy = SearchStrategy::Improved) {
   MixedOptions options;

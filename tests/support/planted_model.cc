@@ -1,0 +1,39 @@
+#include "support/planted_model.h"
+
+#include "modelgen/builder.h"
+
+namespace test_support {
+
+std::vector<float> normal_values(std::size_t count, float scale, std::mt19937& rng) {
+  std::normal_distribution<float> normal(0.0f, scale);
+  std::vector<float> values(count);
+  for (float& v : values) v = normal(rng);
+  return values;
+}
+
+onnx::ModelProto planted_overflow_model() {
+  constexpr int kFloat = onnx::TensorProto::FLOAT;
+  std::mt19937 rng(11);
+  auto model = modelgen::make_model(17);
+  modelgen::GraphBuilder g(model.mutable_graph());
+  g.input("x", kFloat, {4, 16}).output("y", kFloat, {4, 8});
+  g.initializer("w1", {16, 16}, normal_values(256, 0.3f, rng));
+  g.initializer("w2", {16, 8}, normal_values(128, 0.3f, rng));
+  g.initializer("gain", {}, {300.0f});
+  g.initializer("divisor", {}, {1e5f});
+  g.node("MatMul", {"x", "w1"}, {"h"}, "project");
+  g.node("Tanh", {"h"}, {"t"}, "activation");
+  g.node("Mul", {"h", "gain"}, {"s"}, "planted/scale");
+  g.node("Mul", {"s", "s"}, {"e"}, "planted/square");
+  g.node("Div", {"e", "divisor"}, {"n"}, "planted/normalize");
+  g.node("Add", {"t", "n"}, {"sum"}, "merge");
+  g.node("MatMul", {"sum", "w2"}, {"y"}, "head");
+  return model;
+}
+
+onnx_fp16::Feeds planted_model_sample(std::uint32_t seed, float scale) {
+  std::mt19937 rng(seed);
+  return {{"x", onnx_fp16::Tensor::from_vector<float>({4, 16}, normal_values(64, scale, rng))}};
+}
+
+}  // namespace test_support
