@@ -5,6 +5,10 @@
 //   onnx-fp16-modelgen wide        OUT.onnx --nodes N
 //   onnx-fp16-modelgen resnet50    OUT.onnx [--image-size N] [--classes N]
 //   onnx-fp16-modelgen bert-base   OUT.onnx
+//   onnx-fp16-modelgen gpt         OUT.onnx [--hidden N] [--layers N] [--vocab N]
+//   onnx-fp16-modelgen sensitive   OUT.onnx --model resnet|bert|gpt
+//       (the mixed-precision benchmark's models with a planted sensitive region; prints the
+//       nodes that must stay float32)
 //
 // Every subcommand takes --external-data FILE to store the tensors in FILE beside the model;
 // without it, save_model switches to external data by itself above protobuf's 2 GB limit.
@@ -21,7 +25,9 @@
 #include <string>
 
 #include "modelgen/example_model.h"
+#include "modelgen/gpt_model.h"
 #include "modelgen/resnet_model.h"
+#include "modelgen/sensitive_models.h"
 #include "modelgen/transformer_model.h"
 #include "modelgen/wide_graph_model.h"
 
@@ -95,6 +101,41 @@ int main(int argc, char** argv) {
 
   add_model_command(app, "bert-base", "A BERT-base-shaped encoder (768 hidden, 12 layers, 12 heads)", output)
       ->callback([&] { generate(output, [] { return modelgen::transformer_model(modelgen::bert_base_spec()); }); });
+
+  modelgen::GptSpec gpt_spec;
+  auto* gpt = add_model_command(app, "gpt", "A GPT-2-shaped decoder (pre-LayerNorm, causal mask) with random weights", output);
+  gpt->add_option("--hidden", gpt_spec.hidden_size, "Hidden size (a multiple of 64)")->capture_default_str();
+  gpt->add_option("--layers", gpt_spec.layers, "Decoder blocks")->capture_default_str();
+  gpt->add_option("--vocab", gpt_spec.vocab_size, "Vocabulary size")->capture_default_str();
+  gpt->callback([&] { generate(output, [&] { return modelgen::gpt_model(gpt_spec); }); });
+
+  // The models of bench/mixed_bench.cc at its full size.
+  std::string sensitive_kind;
+  auto* sensitive = add_model_command(app, "sensitive", "A model with a planted float16-sensitive region", output);
+  sensitive->add_option("--model", sensitive_kind, "resnet (ResNet-26, 64x64), bert (12 layers, hidden 256) or gpt")
+      ->required()
+      ->check(CLI::IsMember({"resnet", "bert", "gpt"}));
+  sensitive->callback([&] {
+    generate(output, [&] {
+      modelgen::SensitiveModel model;
+      if (sensitive_kind == "resnet") {
+        modelgen::ResNetSpec spec;
+        spec.stage_blocks = {2, 2, 2, 2};
+        spec.image_size = 64;
+        model = modelgen::sensitive_resnet_model(spec);
+      } else if (sensitive_kind == "bert") {
+        modelgen::TransformerSpec spec = modelgen::bert_base_spec();
+        spec.hidden_size = 256;
+        model = modelgen::sensitive_bert_model(spec);
+      } else {
+        model = modelgen::sensitive_gpt_model(modelgen::GptSpec{});
+      }
+      std::printf("planted: %s\nmust stay float32:", model.description.c_str());
+      for (const auto& name : model.planted) std::printf(" %s", name.c_str());
+      std::printf("\n");
+      return std::move(model.model);
+    });
+  });
 
   try {
     app.parse(argc, argv);

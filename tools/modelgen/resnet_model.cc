@@ -25,14 +25,15 @@ class ResNetWriter {
     attr_ints(pool, "strides", {2, 2});
     attr_ints(pool, "pads", {1, 1, 1, 1});
     x = "stem.pool";
-    // torchvision's resnet50: (blocks, bottleneck width) per stage; output is 4x the width.
-    static constexpr std::array<std::array<int, 2>, 4> stages = {{{3, 64}, {4, 128}, {6, 256}, {3, 512}}};
+    // torchvision's resnet50: bottleneck width per stage (blocks from the spec, [3, 4, 6, 3]
+    // by default); output is 4x the width.
+    static constexpr std::array<int, 4> widths = {64, 128, 256, 512};
     int channels = 64;
     for (int s = 0; s < 4; ++s) {
-      for (int b = 0; b < stages[s][0]; ++b) {
+      for (int b = 0; b < spec_.stage_blocks[s]; ++b) {
         const int stride = (b == 0 && s > 0) ? 2 : 1;  // stride on the 3x3 conv, as in ResNet v1.5
-        x = bottleneck("layer" + std::to_string(s + 1) + "." + std::to_string(b), x, channels, stages[s][1], stride);
-        channels = 4 * stages[s][1];
+        x = bottleneck("layer" + std::to_string(s + 1) + "." + std::to_string(b), x, channels, widths[s], stride);
+        channels = 4 * widths[s];
       }
     }
     builder_.node("GlobalAveragePool", {x}, {"pool"}, "head/pool");
@@ -92,7 +93,9 @@ class ResNetWriter {
 onnx::ModelProto resnet50_model(const ResNetSpec& spec) {
   onnx::ModelProto model = make_model(17, 8);
   model.mutable_graph()->set_name("resnet50");
-  model.set_doc_string("Synthetic ResNet-50-shaped CNN: bottleneck stages [3, 4, 6, 3], " +
+  const auto& b = spec.stage_blocks;
+  model.set_doc_string("Synthetic ResNet-50-shaped CNN: bottleneck stages [" + std::to_string(b[0]) + ", " +
+                       std::to_string(b[1]) + ", " + std::to_string(b[2]) + ", " + std::to_string(b[3]) + "], " +
                        std::to_string(spec.image_size) + "x" + std::to_string(spec.image_size) + " input, " +
                        std::to_string(spec.classes) + " classes, random weights");
   ResNetWriter(model, spec).write();

@@ -8,6 +8,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <array>
 #include <cstdint>
 
 namespace modelgen {
@@ -16,6 +17,9 @@ struct ResNetSpec {
   int image_size = 224;
   int classes = 1000;
   std::uint64_t seed = 1;
+  // Bottleneck blocks per stage: ResNet-50's by default; {2, 2, 2, 2} gives a ResNet-26 (the
+  // mixed-precision benchmark's smaller CNN). The widths stay ResNet-50's.
+  std::array<int, 4> stage_blocks = {3, 4, 6, 3};
 };
 
 // Input: image, float [batch, 3, size, size] (batch symbolic). Output: logits, float
