@@ -46,14 +46,12 @@ void check_samples(const onnx::ModelProto& model, const std::vector<Feeds>& samp
   }
 }
 
-// The float32 model's outputs on every sample, and (when asked) the named intermediates.
-struct Float32Run {
-  std::vector<std::vector<Tensor>> outputs;
-  std::vector<std::map<std::string, Tensor>> values;
-};
-
-Float32Run run_float32(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples, const MixedOptions& options,
-                       const std::vector<std::string>& keep) {
+// The float32 model's outputs on every sample, and the named intermediates (for the screens):
+// from the engine when it can (the incremental one starts from that state), else an Evaluator.
+// With a runner the reference outputs come from the runtime the user deploys on.
+Float32Run run_float32(CandidateEngine& engine, const ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
+                       const MixedOptions& options, const std::vector<std::string>& keep) {
+  if (auto run = engine.run_float32(keep)) return std::move(*run);
   Float32Run run;
   if (!keep.empty() || !options.runner) {
     const Evaluator evaluator(analysis.model(), {.threads = options.threads, .keep = keep});
@@ -65,7 +63,6 @@ Float32Run run_float32(const ConversionAnalysis& analysis, const std::vector<Fee
       if (!keep.empty()) run.values.push_back(std::move(named));
     }
   }
-  // With a runner, the reference comes from the runtime the user deploys on.
   if (options.runner) run.outputs = options.runner(analysis.model(), samples);
   return run;
 }
@@ -102,11 +99,15 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
   report.candidate_nodes = units.size();
   report.strategy = options.strategy == SearchStrategy::Baseline ? "baseline" : "improved";
 
+  std::unique_ptr<CandidateEngine> engine = choose_engine(analysis, samples, options);
+  report.engine = engine->name();
+
   // The float32 reference (and the values the screens read).
   const bool range_screen = options.strategy == SearchStrategy::Improved;
   const bool need_values = range_screen || options.data_max.has_value();
-  const Float32Run float32 =
-      run_float32(analysis, samples, options, need_values ? screened_value_names(analysis, units) : std::vector<std::string>{});
+  const Float32Run float32 = run_float32(*engine, analysis, samples, options,
+                                         need_values ? screened_value_names(analysis, units) : std::vector<std::string>{});
+  const bool float32_by_engine = engine->stats().runs > 0;
   if (const Verdict self = validator.check_all(float32.outputs, float32.outputs); !self.ok) {
     throw Error("the float32 model does not pass its own validation (" + validator.describe() + "): " + self.detail +
                 "; NaN outputs are never close");
@@ -117,8 +118,6 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
                 validator.describe() + " on " + std::to_string(samples.size()) + " sample" +
                 (samples.size() == 1 ? "" : "s"));
 
-  std::unique_ptr<CandidateEngine> engine = choose_engine(analysis, samples, options);
-  report.engine = engine->name();
   std::vector<bool> kept_units(units.size(), true);
   if (const Verdict all_kept = validator.check_all(float32.outputs, engine->run(units.kept_nodes(kept_units)));
       !all_kept.ok) {
@@ -168,7 +167,11 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
   kept_units = kept_for(search.kept_now());
 
   // The result: converted for real, validated once more.
+  const EngineStats stats = engine->stats();
+  engine.reset();  // its values and compiled model are no longer needed: free them before converting
+  const double search_end = progress.elapsed_seconds();
   onnx::ModelProto result = convert_with_kept(analysis, units.kept_nodes(kept_units), &report.conversion);
+  const double converted_at = progress.elapsed_seconds();
   report.conversion.shape_inference_ran = !conversion.disable_shape_infer;
   std::vector<std::vector<Tensor>> final_outputs;
   if (options.runner) {
@@ -187,6 +190,10 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
                 final_verdict.detail + "); please report it, with --strategy baseline as a workaround");
   }
   if (final_verdict.ok) report.final_check = "passes " + validator.describe() + " on every sample";
+  char timing[120];
+  std::snprintf(timing, sizeof timing, "final model: converted in %.2f s, checked in %.2f s", converted_at - search_end,
+                progress.elapsed_seconds() - converted_at);
+  progress.note(timing);
 
   for (std::size_t u = 0; u < units.size(); ++u) {
     if (!kept_units[u]) {
@@ -201,10 +208,11 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
     }
     report.kept.push_back(std::move(kept));
   }
-  const EngineStats& stats = engine->stats();
-  report.evaluator_runs = stats.runs + static_cast<int>(samples.size()) * 2;  // + the float32 run and the final check
+  // Besides the engine's runs: the final check, and the float32 run when an Evaluator made it.
+  const int extra_passes = 1 + (float32_by_engine ? 0 : 1);
+  report.evaluator_runs = stats.runs + static_cast<int>(samples.size()) * extra_passes;
   const std::size_t nodes_per_run = count_nodes(analysis.model().graph());
-  report.nodes_evaluated = stats.nodes_evaluated + samples.size() * nodes_per_run * 2;
+  report.nodes_evaluated = stats.nodes_evaluated + samples.size() * nodes_per_run * extra_passes;
   report.full_run_equivalents =
       nodes_per_run == 0 ? 0 : static_cast<double>(report.nodes_evaluated) / static_cast<double>(nodes_per_run);
   report.seconds = progress.elapsed_seconds();

@@ -8,12 +8,21 @@
 #include <onnx_fp16/mixed.h>
 
 #include <cstddef>
+#include <map>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "mixed/conversion_analysis.h"
 
 namespace onnx_fp16::mixed {
+
+// The float32 model's outputs per sample (graph output order) and, by name, the values asked for.
+struct Float32Run {
+  std::vector<std::vector<Tensor>> outputs;
+  std::vector<std::map<std::string, Tensor>> values;
+};
 
 struct EngineStats {
   int runs = 0;                     // model runs on one sample, full or partial
@@ -28,6 +37,9 @@ class CandidateEngine {
   virtual std::vector<std::vector<Tensor>> run(const std::vector<bool>& kept_nodes) = 0;
   // The last run's state becomes the one later runs are computed from (after a passed attempt).
   virtual void accept_last() {}
+  // The float32 model run by the engine itself, when it can (nullopt: it cannot; use an
+  // Evaluator). Its state becomes the accepted one, so the next run computes only what differs.
+  virtual std::optional<Float32Run> run_float32(const std::vector<std::string>& /*values*/) { return std::nullopt; }
   virtual const char* name() const = 0;
   const EngineStats& stats() const { return stats_; }
 

@@ -102,7 +102,40 @@ class IncrementalEngine final : public CandidateEngine {
 
   std::vector<std::vector<Tensor>> run(const std::vector<bool>& kept_nodes) override {
     analysis_.decide(kept_nodes);
-    Config config = make_config();
+    return run_config(make_config());
+  }
+
+  std::optional<Float32Run> run_float32(const std::vector<std::string>& names) override {
+    Config plain;  // nothing rounded anywhere: the float32 model itself
+    plain.store.assign(slot_value_.size(), Rounding::None);
+    plain.read.resize(plan_->nodes.size());
+    for (std::size_t k = 0; k < plan_->nodes.size(); ++k) plain.read[k].assign(plan_->nodes[k].inputs.size(), Rounding::None);
+    plain.float16_outputs.assign(plan_->output_slots.size(), false);
+    Float32Run run;
+    run.outputs = run_config(std::move(plain));
+    std::map<std::string, int> slot_of;
+    for (std::size_t slot = 0; slot < plan_->slot_names.size(); ++slot) slot_of[plan_->slot_names[slot]] = static_cast<int>(slot);
+    for (const auto& slots : last_slots_) {
+      std::map<std::string, Tensor> values;
+      for (const auto& name : names) {
+        if (auto it = slot_of.find(name); it != slot_of.end() && slots[it->second].defined()) values[name] = slots[it->second];
+      }
+      run.values.push_back(std::move(values));
+    }
+    accept_last();
+    return run;
+  }
+
+  const char* name() const override { return "incremental"; }
+
+  void accept_last() override {
+    base_config_ = last_config_;
+    base_slots_ = last_slots_;
+    has_base_ = true;
+  }
+
+ private:
+  std::vector<std::vector<Tensor>> run_config(Config config) {
     std::vector<std::vector<Tensor>> outputs;
     last_slots_.assign(inputs_.size(), {});
     for (std::size_t s = 0; s < inputs_.size(); ++s) {
@@ -121,15 +154,6 @@ class IncrementalEngine final : public CandidateEngine {
     return outputs;
   }
 
-  void accept_last() override {
-    base_config_ = last_config_;
-    base_slots_ = last_slots_;
-    has_base_ = true;
-  }
-
-  const char* name() const override { return "incremental"; }
-
- private:
   Config make_config() const {
     const convert::Context& ctx = analysis_.context();
     const convert::Plan& plan = analysis_.plan();
