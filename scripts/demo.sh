@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds onnx-fp16, generates the bundled example model and converts it to float16:
-# the main job, end to end. Output lands in out/.
+# Builds onnx-fp16, generates the bundled example model and converts it to float16 (the main
+# job), then finds a mixed-precision version of it on a sample input. Output lands in out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -10,3 +10,6 @@ mkdir -p out
 build/release/tools/modelgen/onnx-fp16-modelgen example out/example.onnx
 build/release/src/onnx-fp16 convert out/example.onnx out/example_fp16.onnx --report out/example_fp16.report.json "$@"
 build/release/src/onnx-fp16 inspect out/example_fp16.onnx
+build/release/tools/modelgen/onnx-fp16-modelgen example-input out/example_input.npz
+build/release/src/onnx-fp16 auto-mixed out/example.onnx out/example_mixed.onnx --input out/example_input.npz \
+  --rtol 0.001 --atol 0.0003 --keep-io-types --report out/example_mixed.report.json

@@ -1,6 +1,8 @@
 // onnx-fp16-modelgen: writes the synthetic models (the bundled example, the benchmark models).
 //
 //   onnx-fp16-modelgen example     OUT.onnx
+//   onnx-fp16-modelgen example-input OUT.npz [--batch N] [--seed N]
+//       (a sample input for the example model: what `auto-mixed` needs)
 //   onnx-fp16-modelgen transformer OUT.onnx [--weight-bytes N|500MB|1GB] [--hidden N] [--layers N] [--vocab N]
 //   onnx-fp16-modelgen wide        OUT.onnx --nodes N
 //   onnx-fp16-modelgen resnet50    OUT.onnx [--image-size N] [--classes N]
@@ -15,6 +17,7 @@
 #include <CLI/CLI.hpp>
 #include <onnx_fp16/error.h>
 #include <onnx_fp16/model_io.h>
+#include <onnx_fp16/tensor_io.h>
 
 #include <chrono>
 #include <cstdio>
@@ -22,6 +25,7 @@
 #include <functional>
 #include <iostream>
 #include <optional>
+#include <random>
 #include <string>
 
 #include "modelgen/example_model.h"
@@ -77,6 +81,22 @@ int main(int argc, char** argv) {
 
   add_model_command(app, "example", "The small mixed model the README converts", output)
       ->callback([&] { generate(output, [] { return modelgen::example_model(); }); });
+
+  std::string input_path;
+  int batch = 2;
+  unsigned seed = 1;
+  auto* example_input = app.add_subcommand("example-input", "A sample input for the example model (image, normal values)");
+  example_input->add_option("output", input_path, "Where to write it (.npz)")->required();
+  example_input->add_option("--batch", batch, "Images")->check(CLI::PositiveNumber)->capture_default_str();
+  example_input->add_option("--seed", seed, "Random seed")->capture_default_str();
+  example_input->callback([&] {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::vector<float> values(static_cast<std::size_t>(batch) * 3 * 32 * 32);
+    for (float& v : values) v = normal(rng);
+    onnx_fp16::write_npz(input_path, {{"image", onnx_fp16::Tensor::from_vector<float>({batch, 3, 32, 32}, values)}});
+    std::printf("%s: image float32 [%d,3,32,32]\n", input_path.c_str(), batch);
+  });
 
   modelgen::TransformerSpec spec;
   auto* transformer = add_model_command(app, "transformer", "A BERT-like encoder sized by its float32 weights", output);
