@@ -57,7 +57,8 @@ bool same_bits(const Tensor& a, const Tensor& b) {
   if (a.shares_storage_with(b)) return true;
   const auto x = a.bytes();
   const auto y = b.bytes();
-  return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size()) == 0;
+  if (x.size() != y.size()) return false;
+  return x.empty() || std::memcmp(x.data(), y.data(), x.size()) == 0;  // an empty span's data() may be null
 }
 
 bool is_constant_producer(const onnx::NodeProto& node) {
