@@ -12,6 +12,7 @@
 #include "runtime/graph_plan.h"
 #include "runtime/kernel.h"
 #include "runtime/kernel_registry.h"
+#include "runtime/kernels/math_gemm.h"
 #include "runtime/tensor_cast.h"
 
 namespace onnx_fp16::mixed {
@@ -137,6 +138,7 @@ class IncrementalEngine final : public CandidateEngine {
 
  private:
   std::vector<std::vector<Tensor>> run_config(Config config) {
+    runtime::math::use_blas_threads(threads_);
     std::vector<std::vector<Tensor>> outputs;
     last_slots_.assign(inputs_.size(), {});
     for (std::size_t s = 0; s < inputs_.size(); ++s) {

@@ -5,6 +5,7 @@
 
 #include "onnx_fp16/error.h"
 #include "runtime/feed_validation.h"
+#include "runtime/kernels/math_gemm.h"
 
 namespace onnx_fp16::runtime {
 
@@ -93,6 +94,7 @@ Executor::~Executor() = default;
 
 std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& feeds, RunStats* stats) const {
   validate_feeds(inputs_, feeds);
+  math::use_blas_threads(threads_);
   std::vector<Tensor> inputs(main_->input_slots.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const auto feed = feeds.find(inputs_[i].name);

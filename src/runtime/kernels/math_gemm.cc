@@ -3,6 +3,7 @@
 #include <cblas.h>
 #include <onnx_fp16/error.h>
 
+#include <atomic>
 #include <climits>
 #include <string>
 
@@ -55,6 +56,12 @@ std::vector<std::size_t> broadcast_strides(const Shape& shape, std::size_t rank)
 }
 
 }  // namespace
+
+void use_blas_threads(int threads) {
+  static std::atomic<int> current{0};
+  if (threads < 1 || current.exchange(threads) == threads) return;
+  openblas_set_num_threads(threads);
+}
 
 void blas_gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
                const float* b, float beta, float* c) {

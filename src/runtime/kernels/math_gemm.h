@@ -17,6 +17,10 @@
 
 namespace onnx_fp16::runtime::math {
 
+// The threads BLAS may use in the products that follow: the evaluator's thread count, so that
+// "1 thread" means one (OpenBLAS otherwise uses every core). Process-wide, as OpenBLAS's setting is.
+void use_blas_threads(int threads);
+
 // c[m x n] = alpha * op(a) * op(b) + beta * c, all row-major and contiguous: op(a) is a as
 // stored [m x k], or with trans_a the transpose of a stored [k x m]; likewise b ([k x n] or
 // [n x k]). beta == 0 ignores c's previous values (NaN included).

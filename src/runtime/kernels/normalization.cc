@@ -128,11 +128,23 @@ void batch_norm_kernel(KernelContext& ctx) {
     const auto at = [&](const std::vector<C>& p, std::size_t c, std::size_t i) {
       return p.size() == split.dim ? p[c] : p[c * split.inner + i];
     };
+    const bool per_channel = mean.size() == split.dim && var.size() == split.dim && scale.size() == split.dim &&
+                             bias.size() == split.dim;
     OutputValues<S> out(x.shape());
     parallel_for(ctx.threads(), split.outer * split.dim, math::rows_per_task(split.inner),
                  [&](std::size_t begin, std::size_t end) {
                    for (std::size_t row = begin; row < end; ++row) {  // one (n, c) pair
                      const std::size_t c = row % split.dim;
+                     if (per_channel) {
+                       // The same expression, its per-channel parts computed once per row.
+                       const C m = mean[c], s = scale[c], b = bias[c];
+                       const C inv = C{1} / std::sqrt(var[c] + static_cast<C>(epsilon));
+                       for (std::size_t i = 0; i < split.inner; ++i) {
+                         const std::size_t k = row * split.inner + i;
+                         out[k] = (in[k] - m) * inv * s + b;
+                       }
+                       continue;
+                     }
                      for (std::size_t i = 0; i < split.inner; ++i) {
                        const std::size_t k = row * split.inner + i;
                        const C inv = C{1} / std::sqrt(at(var, c, i) + static_cast<C>(epsilon));
