@@ -29,6 +29,7 @@
   FAMILY(contrib_transformer)             \
   FAMILY(contrib_attention)               \
   FAMILY(contrib_fusions)                 \
+  FAMILY(contrib_nhwc_conv)               \
   FAMILY(activations_extra)               \
   FAMILY(reshape_ops)                     \
   FAMILY(transpose_ops)                   \
