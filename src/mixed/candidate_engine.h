@@ -8,6 +8,7 @@
 #include <onnx_fp16/mixed.h>
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -29,9 +30,22 @@ struct EngineStats {
   std::size_t nodes_evaluated = 0;  // node executions (a full run executes every node)
 };
 
+// Judges one sample's outputs (graph output order); false stops the run there.
+using SampleCheck = std::function<bool(std::size_t sample, const std::vector<Tensor>& outputs)>;
+
 class CandidateEngine {
  public:
   virtual ~CandidateEngine() = default;
+  // Like run(), but hands each sample's outputs to `check` as soon as they are ready and stops
+  // at the first sample it refuses: a failing attempt costs only the samples up to the failure.
+  // Returns whether every sample passed. Only a run whose samples all passed may be accepted.
+  virtual bool run_checked(const std::vector<bool>& kept_nodes, const SampleCheck& check) {
+    const auto outputs = run(kept_nodes);
+    for (std::size_t s = 0; s < outputs.size(); ++s) {
+      if (!check(s, outputs[s])) return false;
+    }
+    return true;
+  }
   // The outputs (graph output order), per sample, of the model with the nodes where
   // kept_nodes[NodeId] is true left in float32.
   virtual std::vector<std::vector<Tensor>> run(const std::vector<bool>& kept_nodes) = 0;

@@ -107,6 +107,13 @@ class IncrementalEngine final : public CandidateEngine {
     return run_config(make_config());
   }
 
+  bool run_checked(const std::vector<bool>& kept_nodes, const SampleCheck& check) override {
+    analysis_.decide(kept_nodes);
+    bool passed = true;
+    run_config(make_config(), [&](std::size_t s, const std::vector<Tensor>& outputs) { return passed = check(s, outputs); });
+    return passed;
+  }
+
   std::optional<Float32Run> run_float32(const std::vector<std::string>& names) override {
     Config plain;  // nothing rounded anywhere: the float32 model itself
     plain.store.assign(slot_value_.size(), Rounding::None);
@@ -131,16 +138,20 @@ class IncrementalEngine final : public CandidateEngine {
   const char* name() const override { return "incremental"; }
 
   void accept_last() override {
+    if (!last_complete_) throw Error("internal: accepting a run that stopped before its last sample");
     base_config_ = last_config_;
     base_slots_ = last_slots_;
     has_base_ = true;
   }
 
  private:
-  std::vector<std::vector<Tensor>> run_config(Config config) {
+  // Runs every sample (or, with `check`, until it refuses one: the state is then incomplete
+  // and must not be accepted, which the search never does for a failed attempt).
+  std::vector<std::vector<Tensor>> run_config(Config config, const SampleCheck& check = nullptr) {
     runtime::math::use_blas_threads(threads_);
     std::vector<std::vector<Tensor>> outputs;
     last_slots_.assign(inputs_.size(), {});
+    last_complete_ = false;
     for (std::size_t s = 0; s < inputs_.size(); ++s) {
       last_slots_[s] = run_sample(config, s);
       std::vector<Tensor> sample_outputs;
@@ -151,8 +162,13 @@ class IncrementalEngine final : public CandidateEngine {
         sample_outputs.push_back(config.float16_outputs[o] ? runtime::cast_tensor(value, onnx::TensorProto::FLOAT16) : value);
       }
       outputs.push_back(std::move(sample_outputs));
+      ++stats_.runs;
+      if (check && !check(s, outputs.back())) {
+        last_config_ = std::move(config);
+        return outputs;
+      }
     }
-    stats_.runs += static_cast<int>(inputs_.size());
+    last_complete_ = true;
     last_config_ = std::move(config);
     return outputs;
   }
@@ -294,6 +310,7 @@ class IncrementalEngine final : public CandidateEngine {
   std::vector<std::vector<Tensor>> base_slots_;  // by sample: every value of the accepted state
   Config last_config_;
   std::vector<std::vector<Tensor>> last_slots_;
+  bool last_complete_ = false;
 };
 
 }  // namespace

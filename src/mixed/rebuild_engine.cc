@@ -1,6 +1,7 @@
 // The rebuild and runner engines: every attempt converts a fresh copy of the model and runs it
 // whole. Simple and exact; the incremental engine is measured against them.
 #include <onnx_fp16/error.h>
+#include <onnx_fp16/evaluator.h>
 
 #include "mixed/candidate_engine.h"
 #include "mixed/candidate_model.h"
@@ -27,11 +28,26 @@ class RebuildEngine final : public CandidateEngine {
       : analysis_(analysis), samples_(samples), threads_(threads), nodes_per_run_(count_nodes(analysis.model().graph())) {}
 
   std::vector<std::vector<Tensor>> run(const std::vector<bool>& kept_nodes) override {
-    const onnx::ModelProto model = convert_with_kept(analysis_, kept_nodes);
-    auto outputs = run_on_evaluator(model, samples_, threads_);
-    stats_.runs += static_cast<int>(samples_.size());
-    stats_.nodes_evaluated += samples_.size() * nodes_per_run_;
+    std::vector<std::vector<Tensor>> outputs;
+    run_checked(kept_nodes, [&](std::size_t, const std::vector<Tensor>& sample_outputs) {
+      outputs.push_back(sample_outputs);
+      return true;
+    });
     return outputs;
+  }
+
+  bool run_checked(const std::vector<bool>& kept_nodes, const SampleCheck& check) override {
+    const onnx::ModelProto model = convert_with_kept(analysis_, kept_nodes);
+    const Evaluator evaluator(model, {.threads = threads_, .keep = {}});
+    for (std::size_t s = 0; s < samples_.size(); ++s) {
+      const auto named = evaluator.run(adapt_feeds(model, samples_[s]));
+      std::vector<Tensor> outputs;
+      for (const auto& name : evaluator.output_names()) outputs.push_back(named.at(name));
+      ++stats_.runs;
+      stats_.nodes_evaluated += nodes_per_run_;
+      if (!check(s, outputs)) return false;
+    }
+    return true;
   }
   const char* name() const override { return "rebuild"; }
 

@@ -125,6 +125,18 @@ TEST(MixedAuto, EverySampleMustPass) {
   EXPECT_EQ(kept_names(two), kPlanted);
 }
 
+TEST(MixedAuto, AFailingSampleEndsItsAttempt) {
+  // The sample that overflows comes first: a failing attempt never runs the second one. (The
+  // baseline strategy: the improved one's screen leaves no attempt to fail here.)
+  onnx::ModelProto model = planted_overflow_model();
+  const MixedReport report = onnx_fp16::auto_convert_mixed_precision(
+      model, {sample_x(2), sample_x(1, 0.02f)}, tolerances(1e-2, 1e-2, SearchStrategy::Baseline));
+  EXPECT_EQ(kept_names(report), kPlanted);
+  // Running both samples every time would take 2 per attempt, 2 for the every-node-kept check,
+  // 2 for the float32 reference and 2 for the final check.
+  EXPECT_LT(report.evaluator_runs, 2 * report.attempts + 6);
+}
+
 TEST(MixedAuto, AValidationFunctionAloneDrivesTheSearch) {
   onnx::ModelProto model = planted_overflow_model();
   MixedOptions options;
