@@ -715,6 +715,9 @@ struct FamilyParam {
 
 std::string label(const FamilyParam& p) { return std::string(p.family) + "_opset" + std::to_string(p.opset); }
 
+// Readable test listings ("GetParam() = cnn_opset17" rather than the struct's bytes).
+void PrintTo(const FamilyParam& p, std::ostream* out) { *out << label(p); }
+
 struct Agreement {
   double max_abs = 0.0;      // over float outputs
   std::size_t compared = 0;  // outputs compared
