@@ -72,6 +72,8 @@ class GraphIndex {
   const Value& value(ValueId id) const { return values_[id]; }
   const Node& node(NodeId id) const { return nodes_[id]; }
   const Scope& scope(ScopeId id) const { return scopes_[id]; }
+  // The model's own graph: indexed first, so always scope 0.
+  static constexpr ScopeId main_scope() { return 0; }
 
   // The node's name, or "<op_type>#<index in its graph>" where it has none.
   std::string node_label(NodeId id) const;

@@ -1,7 +1,5 @@
 #include "mixed/candidate_model.h"
 
-#include <onnx_fp16/evaluator.h>
-
 #include <unordered_map>
 
 #include "graph/graph_index.h"
@@ -43,17 +41,19 @@ Feeds adapt_feeds(const onnx::ModelProto& model, const Feeds& feeds) {
   return adapted;
 }
 
+std::vector<Tensor> run_sample(const Evaluator& evaluator, const onnx::ModelProto& model, const Feeds& sample) {
+  const auto named = evaluator.run(adapt_feeds(model, sample));
+  std::vector<Tensor> outputs;
+  for (const auto& name : evaluator.output_names()) outputs.push_back(named.at(name));
+  return outputs;
+}
+
 std::vector<std::vector<Tensor>> run_on_evaluator(const onnx::ModelProto& model, const std::vector<Feeds>& samples,
                                                   int threads) {
   const Evaluator evaluator(model, {.threads = threads, .keep = {}});
   std::vector<std::vector<Tensor>> outputs;
   outputs.reserve(samples.size());
-  for (const Feeds& sample : samples) {
-    auto named = evaluator.run(adapt_feeds(model, sample));
-    std::vector<Tensor> ordered;
-    for (const auto& name : evaluator.output_names()) ordered.push_back(named.at(name));
-    outputs.push_back(std::move(ordered));
-  }
+  for (const Feeds& sample : samples) outputs.push_back(run_sample(evaluator, model, sample));
   return outputs;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <onnx/onnx_pb.h>
+#include <onnx_fp16/evaluator.h>
 #include <onnx_fp16/mixed.h>
 
 #include <vector>
@@ -19,6 +20,9 @@ onnx::ModelProto convert_with_kept(const ConversionAnalysis& analysis, const std
 // The feeds a model takes: float32 tensors given for inputs it declares float16 are rounded
 // (what a caller of a model without keep_io_types does).
 Feeds adapt_feeds(const onnx::ModelProto& model, const Feeds& feeds);
+
+// One sample through an evaluator of `model` (feeds adapted as above); outputs in graph output order.
+std::vector<Tensor> run_sample(const Evaluator& evaluator, const onnx::ModelProto& model, const Feeds& sample);
 
 // Runs `model` on the evaluator for every sample; outputs in graph output order.
 std::vector<std::vector<Tensor>> run_on_evaluator(const onnx::ModelProto& model, const std::vector<Feeds>& samples,

@@ -66,12 +66,6 @@ bool is_constant_producer(const onnx::NodeProto& node) {
   return convert::is_op(node, "Constant") || convert::is_op(node, "ConstantOfShape");
 }
 
-graph::ScopeId main_scope(const graph::GraphIndex& index) {
-  graph::ScopeId main = 0;
-  while (index.scope(main).parent != graph::kNone) ++main;
-  return main;
-}
-
 class IncrementalEngine final : public CandidateEngine {
  public:
   IncrementalEngine(ConversionAnalysis& analysis, const std::vector<Feeds>& samples, int threads)
@@ -87,9 +81,10 @@ class IncrementalEngine final : public CandidateEngine {
     plan_ = runtime::compile_main_graph(model.graph(), plan_options);
 
     const graph::GraphIndex& index = analysis.index();
-    const graph::ScopeId main = main_scope(index);
     slot_value_.resize(plan_->slot_names.size(), graph::kNone);
-    for (std::size_t slot = 0; slot < slot_value_.size(); ++slot) slot_value_[slot] = index.find(plan_->slot_names[slot], main);
+    for (std::size_t slot = 0; slot < slot_value_.size(); ++slot) {
+      slot_value_[slot] = index.find(plan_->slot_names[slot], graph::GraphIndex::main_scope());
+    }
     for (const auto& node : plan_->nodes) step_node_.push_back(analysis.node_id(*node.proto));
     for (const auto& [slot, tensor] : plan_->constants) constants_[slot] = tensor;
 
@@ -187,7 +182,7 @@ class IncrementalEngine final : public CandidateEngine {
                             (value.kind == graph::ValueKind::NodeOutput && is_constant_producer(ctx.proto(value.producer)));
       config.store[slot] = constant ? Rounding::ClampRound : Rounding::Round;
     }
-    const auto& output_precision = plan.output_precision[main_scope(index)];
+    const auto& output_precision = plan.output_precision[graph::GraphIndex::main_scope()];
     for (std::size_t o = 0; o < plan_->output_slots.size(); ++o) {
       config.float16_outputs.push_back(o < output_precision.size() && output_precision[o] == ctx.target);
     }

@@ -40,9 +40,7 @@ class RebuildEngine final : public CandidateEngine {
     const onnx::ModelProto model = convert_with_kept(analysis_, kept_nodes);
     const Evaluator evaluator(model, {.threads = threads_, .keep = {}});
     for (std::size_t s = 0; s < samples_.size(); ++s) {
-      const auto named = evaluator.run(adapt_feeds(model, samples_[s]));
-      std::vector<Tensor> outputs;
-      for (const auto& name : evaluator.output_names()) outputs.push_back(named.at(name));
+      const std::vector<Tensor> outputs = run_sample(evaluator, model, samples_[s]);
       ++stats_.runs;
       stats_.nodes_evaluated += nodes_per_run_;
       if (!check(s, outputs)) return false;

@@ -31,9 +31,7 @@ SearchUnits find_search_units(const ConversionAnalysis& analysis) {
     if (decisions[n].relevant && decisions[n].converted) converts[main_graph_ancestor(index, n)] = true;
   }
 
-  graph::ScopeId main = 0;
-  while (index.scope(main).parent != graph::kNone) ++main;  // the one scope no node owns
-  const std::vector<graph::NodeId>& main_nodes = index.scope(main).nodes;
+  const std::vector<graph::NodeId>& main_nodes = index.scope(graph::GraphIndex::main_scope()).nodes;
   std::vector<onnx::NodeProto*> protos;
   protos.reserve(main_nodes.size());
   for (graph::NodeId n : main_nodes) protos.push_back(index.node(n).proto);
