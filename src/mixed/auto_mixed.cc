@@ -57,9 +57,7 @@ Float32Run run_float32(CandidateEngine& engine, const ConversionAnalysis& analys
     const Evaluator evaluator(analysis.model(), {.threads = options.threads, .keep = keep});
     for (const Feeds& sample : samples) {
       auto named = evaluator.run(sample);
-      std::vector<Tensor> outputs;
-      for (const auto& name : evaluator.output_names()) outputs.push_back(named.at(name));
-      run.outputs.push_back(std::move(outputs));
+      run.outputs.push_back(ordered_outputs(evaluator, named));
       if (!keep.empty()) run.values.push_back(std::move(named));
     }
   }

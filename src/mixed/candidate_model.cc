@@ -41,11 +41,14 @@ Feeds adapt_feeds(const onnx::ModelProto& model, const Feeds& feeds) {
   return adapted;
 }
 
-std::vector<Tensor> run_sample(const Evaluator& evaluator, const onnx::ModelProto& model, const Feeds& sample) {
-  const auto named = evaluator.run(adapt_feeds(model, sample));
+std::vector<Tensor> ordered_outputs(const Evaluator& evaluator, const std::map<std::string, Tensor>& named) {
   std::vector<Tensor> outputs;
   for (const auto& name : evaluator.output_names()) outputs.push_back(named.at(name));
   return outputs;
+}
+
+std::vector<Tensor> run_sample(const Evaluator& evaluator, const onnx::ModelProto& model, const Feeds& sample) {
+  return ordered_outputs(evaluator, evaluator.run(adapt_feeds(model, sample)));
 }
 
 std::vector<std::vector<Tensor>> run_on_evaluator(const onnx::ModelProto& model, const std::vector<Feeds>& samples,

@@ -6,6 +6,8 @@
 #include <onnx_fp16/evaluator.h>
 #include <onnx_fp16/mixed.h>
 
+#include <map>
+#include <string>
 #include <vector>
 
 #include "mixed/conversion_analysis.h"
@@ -20,6 +22,9 @@ onnx::ModelProto convert_with_kept(const ConversionAnalysis& analysis, const std
 // The feeds a model takes: float32 tensors given for inputs it declares float16 are rounded
 // (what a caller of a model without keep_io_types does).
 Feeds adapt_feeds(const onnx::ModelProto& model, const Feeds& feeds);
+
+// The graph outputs among a run's named results, in graph output order.
+std::vector<Tensor> ordered_outputs(const Evaluator& evaluator, const std::map<std::string, Tensor>& named);
 
 // One sample through an evaluator of `model` (feeds adapted as above); outputs in graph output order.
 std::vector<Tensor> run_sample(const Evaluator& evaluator, const onnx::ModelProto& model, const Feeds& sample);

@@ -6,7 +6,8 @@
 #include <cmath>
 #include <regex>
 #include <set>
-#include <sstream>
+
+#include "mixed/message_text.h"
 
 namespace onnx_fp16::mixed {
 
@@ -15,13 +16,6 @@ namespace {
 constexpr double kFloat16Max = 65504.0;
 // Nonzero magnitudes at or below half the smallest float16 subnormal (2^-25) round to zero.
 constexpr double kFloat16FlushToZero = 2.9802322387695312e-08;
-
-std::string number(double value) {
-  std::ostringstream text;
-  text.precision(4);
-  text << value;
-  return text.str();
-}
 
 double max_finite_abs(const Tensor& tensor) {
   double largest = 0;
@@ -54,9 +48,10 @@ std::optional<ScreenVerdict> screen_values(const ConversionAnalysis& analysis, g
     auto it = ranges.max_abs.find(name);
     if (it == ranges.max_abs.end()) continue;
     const double largest = it->second;
-    const std::string what = std::string(is_output ? "writes" : "reads") + " '" + name + "' with |x| up to " + number(largest);
+    const std::string what =
+        std::string(is_output ? "writes" : "reads") + " '" + name + "' with |x| up to " + message_number(largest);
     if (options.data_max && largest > *options.data_max) {
-      return ScreenVerdict{MixedKeepReason::DataMax, what + " > --data-max " + number(*options.data_max)};
+      return ScreenVerdict{MixedKeepReason::DataMax, what + " > --data-max " + message_number(*options.data_max)};
     }
     if (range_screen && largest > kFloat16Max) {
       return ScreenVerdict{MixedKeepReason::Float16Overflow, what + " > 65504 (float16's largest)"};
@@ -77,7 +72,7 @@ std::optional<ScreenVerdict> screen_initializers(const ConversionAnalysis& analy
     const double largest = max_finite_abs(weights);
     if (largest > limit) {
       return ScreenVerdict{MixedKeepReason::InitMax, "reads initializer '" + index.value(v).name + "' with |x| up to " +
-                                                         number(largest) + " > --init-max " + number(limit)};
+                                                         message_number(largest) + " > --init-max " + message_number(limit)};
     }
   }
   return std::nullopt;

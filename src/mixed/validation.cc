@@ -4,7 +4,8 @@
 #include <onnx_fp16/error.h>
 
 #include <cmath>
-#include <sstream>
+
+#include "mixed/message_text.h"
 
 namespace onnx_fp16::mixed {
 
@@ -14,13 +15,6 @@ void check_tolerance(const char* name, double value) {
   if (!(value >= 0) || !std::isfinite(value)) {
     throw Error(std::string(name) + " must be a finite number >= 0 (got " + std::to_string(value) + ")");
   }
-}
-
-std::string number(double value) {
-  std::ostringstream text;
-  text.precision(4);
-  text << value;
-  return text.str();
 }
 
 }  // namespace
@@ -57,7 +51,7 @@ Verdict Validator::check(const std::vector<Tensor>& reference, const std::vector
       const std::string name = i < output_names_.size() ? output_names_[i] : "#" + std::to_string(i);
       if (!d.problem.empty()) return {false, where + ", output '" + name + "': " + d.problem};
       std::string detail = where + ", output '" + name + "': " + std::to_string(d.not_close) + "/" +
-                           std::to_string(d.count) + " not close, max abs error " + number(d.max_abs_error);
+                           std::to_string(d.count) + " not close, max abs error " + message_number(d.max_abs_error);
       if (d.nonfinite_mismatches > 0) detail += ", " + std::to_string(d.nonfinite_mismatches) + " inf/NaN";
       return {false, detail};
     }
@@ -78,7 +72,7 @@ Verdict Validator::check_all(const std::vector<std::vector<Tensor>>& reference,
 
 std::string Validator::describe() const {
   std::string text;
-  if (use_tolerance_) text = "rtol " + number(rtol_) + ", atol " + number(atol_);
+  if (use_tolerance_) text = "rtol " + message_number(rtol_) + ", atol " + message_number(atol_);
   if (function_) text += std::string(text.empty() ? "" : " and ") + "the validation function";
   return text;
 }
