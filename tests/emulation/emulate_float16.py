@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Independent float16 emulation of an ONNX model, the reference for the evaluator's contract.
 
-    emulate_float16.py MODEL.onnx INPUT_DIR OUTPUT_DIR [--no-intermediate-rounding]
+    emulate_float16.py MODEL.onnx INPUT_DIR OUTPUT_DIR [--no-intermediate-rounding] [--accumulate=float64]
 
 Reads every INPUT_DIR/*.pb (a serialized TensorProto whose name is a graph input), runs the
 model's nodes in file order with numpy, and writes each graph output i as OUTPUT_DIR/<i>.pb.
@@ -11,7 +11,11 @@ widens its float16 inputs to float32, computes in float32 (float16_ops.py), and 
 rounded once, with numpy's round-to-nearest-even `.astype(np.float16)`, when the output's type
 is float16. With --no-intermediate-rounding every float16 value is kept in float32 instead and
 only the graph outputs are rounded: what ONNX Runtime's CPU path computes once it has removed
-its cast pairs, used to show how far that is from float16 storage.
+its cast pairs, used to show how far that is from float16 storage. With --accumulate=float64
+sums and dot products (MatMul, Gemm, Conv, pooling, reductions, Softmax, LayerNormalization)
+accumulate in float64 before their one rounding: the same contract with another accumulation
+order and precision, i.e. a second faithful float16 implementation, as a GPU is one. Results
+that auto-mixed accepts must hold on it too (tests/unit/mixed_robust_test.cc).
 
 Run with Debian's /usr/bin/python3 (python3-numpy, python3-onnx). Exit status 0 on success;
 an unsupported operator or attribute exits 3 naming it.
@@ -106,6 +110,8 @@ def run_node(node, values, opset, round_float16):
 def main(argv):
     args = [a for a in argv[1:] if not a.startswith("--")]
     round_float16 = "--no-intermediate-rounding" not in argv
+    if "--accumulate=float64" in argv:
+        ops.set_accumulator(np.float64)
     if len(args) != 3:
         print(__doc__, file=sys.stderr)
         return 2

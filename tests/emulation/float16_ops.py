@@ -13,6 +13,35 @@ import numpy as np
 
 FLOAT16 = np.dtype(np.float16)
 
+# The type sums and dot products accumulate in: None, the compute type (float32 for float16, as
+# the evaluator); float64 makes this an implementation with another accumulation order and
+# precision (each result rounded once to float32, then to the stored type), which is what a
+# second faithful float16 runtime (a GPU) is to the evaluator. Set with set_accumulator().
+ACCUMULATOR = None
+
+
+def set_accumulator(dtype):
+    global ACCUMULATOR
+    ACCUMULATOR = None if dtype is None else np.dtype(dtype)
+
+
+def _acc(x):
+    """x in the accumulation type (itself when none is set)."""
+    return x if ACCUMULATOR is None else x.astype(ACCUMULATOR)
+
+
+def _dot(a, b):
+    """np.matmul(a, b) accumulated in the accumulation type, returned in a's compute type."""
+    return np.matmul(_acc(a), _acc(b)).astype(a.dtype)
+
+
+def _sum(x, axis, keepdims=False):
+    return x.sum(axis=axis, keepdims=keepdims, dtype=ACCUMULATOR or x.dtype).astype(x.dtype)
+
+
+def _mean(x, axis, keepdims=False):
+    return x.mean(axis=axis, keepdims=keepdims, dtype=ACCUMULATOR or x.dtype).astype(x.dtype)
+
 
 def f32(x):
     """A float16 array widened (exactly) to float32; other float types unchanged."""
@@ -93,7 +122,7 @@ def where(op, inputs, attrs):
 # ---- matrix products ---------------------------------------------------------------------
 
 def matmul(op, inputs, attrs):
-    return [np.matmul(f32(inputs[0]), f32(inputs[1]))]
+    return [_dot(f32(inputs[0]), f32(inputs[1]))]
 
 
 def gemm(op, inputs, attrs):
@@ -103,7 +132,7 @@ def gemm(op, inputs, attrs):
     if attrs.get("transB", 0):
         b = b.T
     t = a.dtype.type
-    y = t(attrs.get("alpha", 1.0)) * np.matmul(a, b)
+    y = t(attrs.get("alpha", 1.0)) * _dot(a, b)
     if len(inputs) > 2 and inputs[2] is not None:
         y = y + t(attrs.get("beta", 1.0)) * f32(inputs[2])
     return [y]
@@ -154,7 +183,7 @@ def conv(op, inputs, attrs):
         # [n, out..., cg * k...] x [cg * k..., mg]: each output a float32 dot product.
         cols = np.moveaxis(win[:, g * cg:(g + 1) * cg], 1, 1 + rank).reshape(n, *out_spatial, -1)
         weights = w[g * mg:(g + 1) * mg].reshape(mg, -1).T
-        y[:, g * mg:(g + 1) * mg] = np.moveaxis(np.matmul(cols, weights), -1, 1)
+        y[:, g * mg:(g + 1) * mg] = np.moveaxis(_dot(cols, weights), -1, 1)
     if len(inputs) > 2 and inputs[2] is not None:
         y = y + f32(inputs[2]).reshape((1, m) + (1,) * rank)
     return [y]
@@ -175,7 +204,7 @@ def average_pool(op, inputs, attrs):
     win = _windows(x, kernel, strides, dilations, pads, np.nan)
     flat = win.reshape(win.shape[:2 + len(kernel)] + (-1,))
     valid = ~np.isnan(flat)
-    total = np.where(valid, flat, x.dtype.type(0)).sum(axis=-1, dtype=x.dtype)
+    total = _sum(np.where(valid, flat, x.dtype.type(0)), axis=-1)
     if attrs.get("count_include_pad", 0):
         count = x.dtype.type(flat.shape[-1])
     else:
@@ -186,7 +215,7 @@ def average_pool(op, inputs, attrs):
 def global_average_pool(op, inputs, attrs):
     x = f32(inputs[0])
     axes = tuple(range(2, x.ndim))
-    return [np.mean(x, axis=axes, keepdims=True, dtype=x.dtype)]
+    return [_mean(x, axis=axes, keepdims=True)]
 
 
 # ---- normalisations ----------------------------------------------------------------------
@@ -195,7 +224,7 @@ def softmax(op, inputs, attrs):
     x = f32(inputs[0])
     axis = attrs.get("axis", -1)
     e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return [e / e.sum(axis=axis, keepdims=True, dtype=x.dtype)]
+    return [e / _sum(e, axis=axis, keepdims=True)]
 
 
 def layer_normalization(op, inputs, attrs):
@@ -203,9 +232,9 @@ def layer_normalization(op, inputs, attrs):
     axis = attrs.get("axis", -1) % x.ndim
     axes = tuple(range(axis, x.ndim))
     eps = x.dtype.type(attrs.get("epsilon", 1e-5))
-    mean = x.mean(axis=axes, keepdims=True, dtype=x.dtype)
+    mean = _mean(x, axis=axes, keepdims=True)
     centred = x - mean
-    variance = (centred * centred).mean(axis=axes, keepdims=True, dtype=x.dtype)
+    variance = _mean(centred * centred, axis=axes, keepdims=True)
     y = centred / np.sqrt(variance + eps) * f32(inputs[1])
     if len(inputs) > 2 and inputs[2] is not None:
         y = y + f32(inputs[2])
@@ -242,9 +271,9 @@ def reduce(op, inputs, attrs, opset):
     axes = _reduce_axes(op, inputs, attrs, x, opset)
     keep = bool(attrs.get("keepdims", 1))
     if op == "ReduceSum":
-        return [x.sum(axis=axes, keepdims=keep, dtype=x.dtype)]
+        return [_sum(x, axis=axes, keepdims=keep)]
     if op == "ReduceMean":
-        return [x.mean(axis=axes, keepdims=keep, dtype=x.dtype)]
+        return [_mean(x, axis=axes, keepdims=keep)]
     if op == "ReduceMax":
         return [x.max(axis=axes, keepdims=keep)]
     raise NotImplementedError(op)

@@ -25,6 +25,7 @@
 #include "emulation/float16_families.h"
 #include "half/half.h"
 #include "support/conversion.h"
+#include "support/float16_emulation.h"
 #include "support/ort_client.h"
 #include "support/paths.h"
 #include "support/run_cli.h"
@@ -36,25 +37,15 @@ namespace fs = std::filesystem;
 using onnx_fp16::Tensor;
 using TensorMap = std::map<std::string, Tensor>;
 
-constexpr const char* kPython = "/usr/bin/python3";
 // Agreement::OneUlp: at most this fraction of a family's float16 elements may differ (by one
 // ulp). Summation-order differences move a float32 result by ~1e-7 relative; a float16 rounding
 // boundary is that close for about one value in a thousand, so 1% leaves a wide margin while
 // still catching a kernel that rounds an intermediate or accumulates in float16.
 constexpr double kMaxDifferingFraction = 0.01;
 
-bool shell_ok(const std::string& command) { return std::system(command.c_str()) == 0; }
-
 // Whether the emulation can run here: Debian's python with numpy and onnx.
-bool emulation_available() {
-  static const bool ok = shell_ok(std::string(kPython) + " -c 'import numpy, onnx' >/dev/null 2>&1");
-  return ok;
-}
+bool emulation_available() { return test_support::float16_emulation_available(); }
 
-void write_file(const fs::path& path, const std::string& bytes) {
-  std::ofstream file(path, std::ios::binary);
-  file << bytes;
-}
 
 // Random float16 feeds for the float inputs (in [low, high)), the case's fixed feeds for others.
 TensorMap make_feeds(const onnx::ModelProto& converted, const emulation::FamilyCase& family, std::uint32_t seed) {
@@ -80,34 +71,7 @@ TensorMap make_feeds(const onnx::ModelProto& converted, const emulation::FamilyC
 // Runs emulate_float16.py on the saved model and feeds; the outputs in graph order.
 std::vector<Tensor> run_emulation(const fs::path& dir, const onnx::ModelProto& model, const TensorMap& feeds,
                                   bool intermediate_rounding = true) {
-  const fs::path inputs = dir / "inputs", outputs = dir / (intermediate_rounding ? "outputs" : "outputs_f32");
-  fs::create_directories(inputs);
-  onnx_fp16::save_model(model, dir / "model.onnx");
-  int index = 0;
-  for (const auto& [name, tensor] : feeds) {
-    write_file(inputs / (std::to_string(index++) + ".pb"), tensor.to_proto(name).SerializeAsString());
-  }
-  const fs::path script = test_support::source_dir() / "tests" / "emulation" / "emulate_float16.py";
-  const fs::path log = dir / "emulation.log";
-  const std::string command = std::string(kPython) + " '" + script.string() + "' '" + (dir / "model.onnx").string() +
-                              "' '" + inputs.string() + "' '" + outputs.string() + "'" +
-                              (intermediate_rounding ? "" : " --no-intermediate-rounding") + " >'" + log.string() +
-                              "' 2>&1";
-  std::vector<Tensor> results;
-  if (!shell_ok(command)) {
-    ADD_FAILURE() << "the emulation failed:\n" << test_support::read_file(log);
-    return results;
-  }
-  for (int i = 0; i < model.graph().output_size(); ++i) {
-    onnx::TensorProto proto;
-    std::ifstream file(outputs / (std::to_string(i) + ".pb"), std::ios::binary);
-    if (!proto.ParseFromIstream(&file)) {
-      ADD_FAILURE() << "the emulation wrote no readable output " << i;
-      return {};
-    }
-    results.push_back(Tensor::from_proto(proto));
-  }
-  return results;
+  return test_support::run_float16_emulation(dir, model, feeds, {.intermediate_rounding = intermediate_rounding});
 }
 
 // float16 bits on a line where adjacent values are adjacent integers (-0 and +0 both at 0).
@@ -214,7 +178,7 @@ Prepared prepare(const emulation::FamilyCase& family) {
 class Float16Emulation : public ::testing::TestWithParam<emulation::FamilyCase (*)()> {};
 
 TEST_P(Float16Emulation, EvaluatorMatchesNumpyEmulation) {
-  if (!emulation_available()) GTEST_SKIP() << kPython << " cannot import numpy and onnx (apt install python3-numpy python3-onnx)";
+  if (!emulation_available()) GTEST_SKIP() << "/usr/bin/python3 cannot import numpy and onnx (apt install python3-numpy python3-onnx)";
   const emulation::FamilyCase family = GetParam()();
   Prepared p = prepare(family);
   const std::vector<Tensor> emulated = run_emulation(p.dir, p.model, p.feeds);
@@ -253,7 +217,7 @@ INSTANTIATE_TEST_SUITE_P(Families, Float16Emulation, ::testing::ValuesIn(emulati
 // ends. Printed, not asserted (it depends on ORT's optimiser); the evaluator is held to the
 // emulation as everywhere else.
 TEST(Float16EmulationOrt, MatMulTanhMatMulMulShowsOrtDropsIntermediateRounding) {
-  if (!emulation_available()) GTEST_SKIP() << kPython << " cannot import numpy and onnx";
+  if (!emulation_available()) GTEST_SKIP() << "/usr/bin/python3 cannot import numpy and onnx";
   const emulation::FamilyCase family = emulation::matmul_tanh_chain();
   Prepared p = prepare(family);
   const std::vector<Tensor> emulated = run_emulation(p.dir, p.model, p.feeds);
