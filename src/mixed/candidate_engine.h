@@ -1,7 +1,8 @@
 // How the search gets a candidate's outputs. Three engines behind one interface:
 // - rebuild: converts the model and runs it in full on the evaluator (the original's way);
 // - incremental: simulates the conversion on the float32 model loaded once and re-evaluates only
-//   the nodes an attempt's change can affect (incremental_engine.h);
+//   the nodes an attempt's change can affect (incremental_engine.h); it also simulates other
+//   faithful float16 implementations ("variants", for robust acceptance);
 // - runner: converts the model and hands it to the caller's runner (a deployment runtime).
 #pragma once
 
@@ -19,41 +20,65 @@
 
 namespace onnx_fp16::mixed {
 
-// The float32 model's outputs per sample (graph output order) and, by name, the values asked for.
+// Outputs in graph output order, by sample.
+using SampleOutputs = std::vector<std::vector<Tensor>>;
+
+// The float32 model's outputs per sample (graph output order) and, by name, the values asked for:
+// `values` as the float32 model computes them, `screen_values` as the converted model would
+// before rounding (its float constants clamped to max_finite_val / min_positive_val, which is
+// what the range screen must judge); an engine that cannot clamp gives the float32 values.
 struct Float32Run {
-  std::vector<std::vector<Tensor>> outputs;
+  SampleOutputs outputs;
   std::vector<std::map<std::string, Tensor>> values;
+  std::vector<std::map<std::string, Tensor>> screen_values;
 };
 
 struct EngineStats {
-  int runs = 0;                     // model runs on one sample, full or partial
+  int runs = 0;                     // model runs on one sample, full or partial, variants included
   std::size_t nodes_evaluated = 0;  // node executions (a full run executes every node)
 };
 
-// Judges one sample's outputs (graph output order); false stops the run there.
-using SampleCheck = std::function<bool(std::size_t sample, const std::vector<Tensor>& outputs)>;
+// Judges one sample: its outputs (graph output order) by implementation variant, [0] the
+// evaluator's own float16. An engine with variants calls it twice per sample: first with the
+// evaluator's outputs alone (a refusal there spares running the variants), then with all.
+// false stops the run there.
+using VariantOutputs = std::vector<std::vector<Tensor>>;
+using SampleCheck = std::function<bool(std::size_t sample, const VariantOutputs& outputs)>;
 
 class CandidateEngine {
  public:
   virtual ~CandidateEngine() = default;
-  // Like run(), but hands each sample's outputs to `check` as soon as they are ready and stops
-  // at the first sample it refuses: a failing attempt costs only the samples up to the failure.
-  // Returns whether every sample passed. Only a run whose samples all passed may be accepted.
-  virtual bool run_checked(const std::vector<bool>& kept_nodes, const SampleCheck& check) {
-    const auto outputs = run(kept_nodes);
-    for (std::size_t s = 0; s < outputs.size(); ++s) {
-      if (!check(s, outputs[s])) return false;
-    }
-    return true;
+
+  // How many float16 implementations a candidate is run under (1: the evaluator's alone).
+  virtual std::size_t variant_count() const { return 1; }
+  // Runs the model with the nodes where kept_nodes[NodeId] is true left in float32, sample by
+  // sample, each sample's outputs handed to `check` as soon as they are ready; stops at the
+  // first refusal (a failing attempt costs only the runs up to it). Returns whether every
+  // sample passed. Only a run whose checks all passed may be accepted.
+  virtual bool run_checked(const std::vector<bool>& kept_nodes, const SampleCheck& check) = 0;
+  // The same run without a check: outputs by variant, by sample.
+  std::vector<SampleOutputs> run_variants(const std::vector<bool>& kept_nodes) {
+    std::vector<SampleOutputs> outputs(variant_count());
+    run_checked(kept_nodes, [&](std::size_t, const VariantOutputs& by_variant) {
+      if (by_variant.size() == outputs.size()) {
+        for (std::size_t v = 0; v < outputs.size(); ++v) outputs[v].push_back(by_variant[v]);
+      }
+      return true;
+    });
+    return outputs;
   }
-  // The outputs (graph output order), per sample, of the model with the nodes where
-  // kept_nodes[NodeId] is true left in float32.
-  virtual std::vector<std::vector<Tensor>> run(const std::vector<bool>& kept_nodes) = 0;
+  // The evaluator's own outputs (variant 0), by sample.
+  SampleOutputs run(const std::vector<bool>& kept_nodes) { return std::move(run_variants(kept_nodes).front()); }
   // The last run's state becomes the one later runs are computed from (after a passed attempt).
   virtual void accept_last() {}
   // The float32 model run by the engine itself, when it can (nullopt: it cannot; use an
   // Evaluator). Its state becomes the accepted one, so the next run computes only what differs.
   virtual std::optional<Float32Run> run_float32(const std::vector<std::string>& /*values*/) { return std::nullopt; }
+  // By NodeId, for the nodes the full conversion turns to float16: the relative RMS error that
+  // converting the node alone adds to its outputs (its inputs rounded as the conversion rounds
+  // them, its outputs rounded), on the first sample, from the float32 state. Call right after
+  // run_float32. nullopt: the engine cannot tell.
+  virtual std::optional<std::vector<double>> local_errors() { return std::nullopt; }
   virtual const char* name() const = 0;
   const EngineStats& stats() const { return stats_; }
 

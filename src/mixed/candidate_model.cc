@@ -35,8 +35,8 @@ Feeds adapt_feeds(const onnx::ModelProto& model, const Feeds& feeds) {
     if (!input.type().has_tensor_type()) continue;
     const int declared = input.type().tensor_type().elem_type();
     auto it = adapted.find(input.name());
-    if (it == adapted.end() || declared != onnx::TensorProto::FLOAT16) continue;
-    if (it->second.dtype() == onnx::TensorProto::FLOAT) it->second = runtime::cast_tensor(it->second, onnx::TensorProto::FLOAT16);
+    if (it == adapted.end() || (declared != onnx::TensorProto::FLOAT16 && declared != onnx::TensorProto::BFLOAT16)) continue;
+    if (it->second.dtype() == onnx::TensorProto::FLOAT) it->second = runtime::cast_tensor(it->second, static_cast<DataType>(declared));
   }
   return adapted;
 }

@@ -19,7 +19,7 @@ namespace onnx_fp16::mixed {
 onnx::ModelProto convert_with_kept(const ConversionAnalysis& analysis, const std::vector<bool>& kept_nodes,
                                    ConversionReport* report = nullptr);
 
-// The feeds a model takes: float32 tensors given for inputs it declares float16 are rounded
+// The feeds a model takes: float32 tensors given for inputs it declares float16 (or bfloat16) are rounded
 // (what a caller of a model without keep_io_types does).
 Feeds adapt_feeds(const onnx::ModelProto& model, const Feeds& feeds);
 

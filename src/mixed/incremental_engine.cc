@@ -3,6 +3,9 @@
 #include <onnx_fp16/error.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <cstring>
 #include <map>
 #include <thread>
@@ -22,8 +25,8 @@ namespace {
 // What happens to a float32 value on its way into a slot or into a node's input.
 enum class Rounding : std::uint8_t {
   None,
-  Round,       // stored as float16: nearest even, overflow to inf
-  ClampRound,  // a constant converted by the conversion: clamped first (min_positive_val, max_finite_val)
+  Round,       // stored in the target type: nearest even (float16: overflow to inf)
+  ClampRound,  // a constant converted by the conversion: clamped first (float16 only), then rounded
 };
 
 struct Config {
@@ -32,25 +35,65 @@ struct Config {
   std::vector<bool> float16_outputs;        // by graph output
 };
 
-Tensor apply_rounding(const Tensor& tensor, Rounding rounding, half::ClampRule rule) {
-  if (rounding == Rounding::None || !tensor.defined() || tensor.dtype() != onnx::TensorProto::FLOAT) return tensor;
-  const auto in = tensor.data<float>();
-  Tensor out = Tensor::uninitialized(onnx::TensorProto::FLOAT, tensor.shape());
-  const auto result = out.mutable_data<float>();
-  constexpr std::size_t kChunk = 4096;
-  std::uint16_t bits[kChunk];
-  for (std::size_t begin = 0; begin < in.size(); begin += kChunk) {
-    const std::size_t count = std::min(kChunk, in.size() - begin);
-    const std::span<std::uint16_t> chunk(bits, count);
-    if (rounding == Rounding::ClampRound) {
-      half::floats_to_halves_clamped(in.subspan(begin, count), chunk, rule);
-    } else {
-      half::floats_to_halves(in.subspan(begin, count), chunk);
-    }
-    half::halves_to_floats(chunk, result.subspan(begin, count));
-  }
-  return out;
+// Variant k's nudge of the values one slot's producer computes: a pseudo-random relative move of
+// at most `spread` per element, the same on every run (so unchanged inputs give unchanged values
+// and the incremental reuse still holds).
+struct Nudge {
+  std::uint64_t seed = 0;
+  float spread = 0;
+};
+
+std::uint64_t mix(std::uint64_t x) {  // splitmix64's finaliser: a good 64-bit hash
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
 }
+
+// Rounding to the conversion's target type, as the converted model rounds.
+class Rounder {
+ public:
+  Rounder(std::int32_t target, half::ClampRule rule) : bfloat16_(target == onnx::TensorProto::BFLOAT16), rule_(rule) {}
+
+  Tensor apply(const Tensor& tensor, Rounding rounding, const Nudge* nudge = nullptr) const {
+    if (rounding == Rounding::None || !tensor.defined() || tensor.dtype() != onnx::TensorProto::FLOAT) return tensor;
+    const auto in = tensor.data<float>();
+    Tensor out = Tensor::uninitialized(onnx::TensorProto::FLOAT, tensor.shape());
+    const auto result = out.mutable_data<float>();
+    constexpr std::size_t kChunk = 4096;
+    float moved[kChunk];
+    std::uint16_t bits[kChunk];
+    for (std::size_t begin = 0; begin < in.size(); begin += kChunk) {
+      const std::size_t count = std::min(kChunk, in.size() - begin);
+      std::span<const float> values = in.subspan(begin, count);
+      if (nudge != nullptr) {
+        for (std::size_t i = 0; i < count; ++i) {
+          // u in [-1, 1) from the element's hash; x * (1 + spread * u).
+          const double u = static_cast<double>(mix(nudge->seed ^ (begin + i)) >> 11) * 0x1.0p-52 - 1.0;
+          moved[i] = values[i] * (1.0f + static_cast<float>(u) * nudge->spread);
+        }
+        values = std::span<const float>(moved, count);
+      }
+      const std::span<std::uint16_t> chunk(bits, count);
+      if (bfloat16_) {
+        half::floats_to_bfloat16s(values, chunk);
+        half::bfloat16s_to_floats(chunk, result.subspan(begin, count));
+        continue;
+      }
+      if (rounding == Rounding::ClampRound) {
+        half::floats_to_halves_clamped(values, chunk, rule_);
+      } else {
+        half::floats_to_halves(values, chunk);
+      }
+      half::halves_to_floats(chunk, result.subspan(begin, count));
+    }
+    return out;
+  }
+
+ private:
+  bool bfloat16_;
+  half::ClampRule rule_;
+};
 
 bool same_bits(const Tensor& a, const Tensor& b) {
   if (!a.defined() || !b.defined() || a.dtype() != b.dtype() || a.shape() != b.shape()) return false;
@@ -62,16 +105,46 @@ bool same_bits(const Tensor& a, const Tensor& b) {
   return x.empty() || std::memcmp(x.data(), y.data(), x.size()) == 0;  // an empty span's data() may be null
 }
 
+// sqrt(sum (a - b)^2 / sum b^2) over the float elements; 0 for non-float or empty tensors.
+double relative_rms_error(const Tensor& a, const Tensor& b) {
+  if (!a.defined() || !b.defined() || a.dtype() != onnx::TensorProto::FLOAT || b.dtype() != onnx::TensorProto::FLOAT ||
+      a.size() != b.size()) {
+    return 0;
+  }
+  const auto x = a.data<float>();
+  const auto y = b.data<float>();
+  double error = 0, norm = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (!std::isfinite(x[i]) || !std::isfinite(y[i])) {
+      if (std::isfinite(y[i])) return std::numeric_limits<double>::infinity();  // float16 overflowed
+      continue;
+    }
+    const double d = static_cast<double>(x[i]) - y[i];
+    error += d * d;
+    norm += static_cast<double>(y[i]) * y[i];
+  }
+  if (error == 0) return 0;
+  return norm > 0 ? std::sqrt(error / norm) : std::numeric_limits<double>::infinity();
+}
+
 bool is_constant_producer(const onnx::NodeProto& node) {
   return convert::is_op(node, "Constant") || convert::is_op(node, "ConstantOfShape");
 }
 
 class IncrementalEngine final : public CandidateEngine {
  public:
-  IncrementalEngine(ConversionAnalysis& analysis, const std::vector<Feeds>& samples, int threads)
+  IncrementalEngine(ConversionAnalysis& analysis, const std::vector<Feeds>& samples, int threads, VariantOptions variants)
       : analysis_(analysis),
         threads_(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
-        clamp_{analysis.options().min_positive_val, analysis.options().max_finite_val} {
+        rounder_(analysis.context().target, {analysis.options().min_positive_val, analysis.options().max_finite_val}),
+        variants_(variants) {
+    if (variants_.count < 0) throw Error("the number of float16 variants must be >= 0");
+    // Above half of float16's relative ulp at the top of a binade (2^-12), a nudge could move a
+    // value float16 holds exactly: an implementation never changes those.
+    if (!(variants_.spread >= 0 && variants_.spread <= 0x1.0p-13)) {
+      throw Error("the float16 variants' spread must be between 0 and 2^-13 (1.22e-4)");
+    }
+    states_.resize(1 + static_cast<std::size_t>(variants_.count));
     const onnx::ModelProto& model = analysis.model();
     runtime::PlanOptions plan_options;
     plan_options.registry = &runtime::KernelRegistry::builtin();
@@ -97,37 +170,64 @@ class IncrementalEngine final : public CandidateEngine {
     }
   }
 
-  std::vector<std::vector<Tensor>> run(const std::vector<bool>& kept_nodes) override {
-    analysis_.decide(kept_nodes);
-    return run_config(make_config());
-  }
+  std::size_t variant_count() const override { return states_.size(); }
 
   bool run_checked(const std::vector<bool>& kept_nodes, const SampleCheck& check) override {
     analysis_.decide(kept_nodes);
-    bool passed = true;
-    run_config(make_config(), [&](std::size_t s, const std::vector<Tensor>& outputs) { return passed = check(s, outputs); });
-    return passed;
+    last_config_ = make_config();
+    return run_last_config(check);
   }
 
   std::optional<Float32Run> run_float32(const std::vector<std::string>& names) override {
-    Config plain;  // nothing rounded anywhere: the float32 model itself
-    plain.store.assign(slot_value_.size(), Rounding::None);
-    plain.read.resize(plan_->nodes.size());
-    for (std::size_t k = 0; k < plan_->nodes.size(); ++k) plain.read[k].assign(plan_->nodes[k].inputs.size(), Rounding::None);
-    plain.float16_outputs.assign(plan_->output_slots.size(), false);
+    last_config_ = plain_config();  // nothing rounded anywhere: the float32 model itself
     Float32Run run;
-    run.outputs = run_config(std::move(plain));
-    std::map<std::string, int> slot_of;
-    for (std::size_t slot = 0; slot < plan_->slot_names.size(); ++slot) slot_of[plan_->slot_names[slot]] = static_cast<int>(slot);
-    for (const auto& slots : last_slots_) {
-      std::map<std::string, Tensor> values;
-      for (const auto& name : names) {
-        if (auto it = slot_of.find(name); it != slot_of.end() && slots[it->second].defined()) values[name] = slots[it->second];
-      }
-      run.values.push_back(std::move(values));
-    }
+    run_last_config([&](std::size_t, const VariantOutputs& outputs) {
+      if (outputs.size() == states_.size()) run.outputs.push_back(outputs.front());
+      return true;
+    });
+    run.values = named_values(states_.front().last, names);
     accept_last();
+
+    // The range screen's values: the float32 model with its constants clamped as the full
+    // conversion clamps them (a -3.4e38 mask constant becomes -max_finite_val), nothing rounded.
+    if (!names.empty()) {
+      analysis_.decide(std::vector<bool>(analysis_.index().nodes().size(), false));
+      const Config screen = clamped_constants_config(make_config());
+      std::vector<std::vector<Tensor>> screen_slots;
+      for (std::size_t s = 0; s < inputs_.size(); ++s) screen_slots.push_back(run_sample(screen, s, 0, nullptr));
+      run.screen_values = named_values(screen_slots, names);
+    }
     return run;
+  }
+
+  std::optional<std::vector<double>> local_errors() override {
+    if (!has_base_ || inputs_.empty()) return std::nullopt;
+    analysis_.decide(std::vector<bool>(analysis_.index().nodes().size(), false));
+    const Config config = make_config();
+    const auto& decisions = analysis_.context().decisions;
+    const std::vector<Tensor>& float32 = states_.front().base.front();
+    std::vector<double> errors(analysis_.index().nodes().size(), 0.0);
+    for (std::size_t k = 0; k < plan_->nodes.size(); ++k) {
+      const runtime::CompiledNode& node = plan_->nodes[k];
+      const graph::NodeId n = step_node_[k];
+      if (!decisions[n].converted) continue;
+      std::vector<Tensor> held(node.inputs.size());
+      for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+        const int slot = node.inputs[i];
+        if (slot == runtime::kNoSlot) continue;
+        // What the node reads once converted: a float16 value from its producer, or its Cast.
+        const Rounding stored = config.store[slot];
+        held[i] = rounder_.apply(float32[slot], stored != Rounding::None ? stored : config.read[k][i]);
+      }
+      const std::vector<Tensor> outputs = run_node(node, held);
+      for (std::size_t j = 0; j < node.outputs.size(); ++j) {
+        const int slot = node.outputs[j];
+        if (slot == runtime::kNoSlot) continue;
+        const Tensor rounded = rounder_.apply(outputs[j], config.store[slot]);
+        errors[n] = std::max(errors[n], relative_rms_error(rounded, float32[slot]));
+      }
+    }
+    return errors;
   }
 
   const char* name() const override { return "incremental"; }
@@ -135,37 +235,96 @@ class IncrementalEngine final : public CandidateEngine {
   void accept_last() override {
     if (!last_complete_) throw Error("internal: accepting a run that stopped before its last sample");
     base_config_ = last_config_;
-    base_slots_ = last_slots_;
+    for (State& state : states_) state.base = state.last;
     has_base_ = true;
   }
 
  private:
-  // Runs every sample (or, with `check`, until it refuses one: the state is then incomplete
-  // and must not be accepted, which the search never does for a failed attempt).
-  std::vector<std::vector<Tensor>> run_config(Config config, const SampleCheck& check = nullptr) {
+  // One implementation's values: the accepted state and the last run's, by sample, by slot.
+  struct State {
+    std::vector<std::vector<Tensor>> base;
+    std::vector<std::vector<Tensor>> last;
+  };
+
+  // Sample s's graph outputs from its slots. A float16 graph output of the converted model (its
+  // producer's value, or the Cast the conversion adds for a float32 producer): rounding is the cast.
+  std::vector<Tensor> graph_outputs(const std::vector<Tensor>& slots) const {
+    std::vector<Tensor> outputs;
+    const auto target = static_cast<DataType>(analysis_.context().target);
+    for (std::size_t o = 0; o < plan_->output_slots.size(); ++o) {
+      const Tensor& value = slots[plan_->output_slots[o]];
+      outputs.push_back(last_config_.float16_outputs[o] ? runtime::cast_tensor(value, target) : value);
+    }
+    return outputs;
+  }
+
+  // Runs last_config_ sample by sample: the evaluator's variant, checked alone, then the others,
+  // checked together. Stops at the first refusal (the state is then incomplete and cannot be
+  // accepted). Without float16 values (the float32 run) the variants equal the evaluator's and
+  // share its values.
+  bool run_last_config(const SampleCheck& check) {
     runtime::math::use_blas_threads(threads_);
-    std::vector<std::vector<Tensor>> outputs;
-    last_slots_.assign(inputs_.size(), {});
     last_complete_ = false;
+    for (State& state : states_) state.last.assign(inputs_.size(), {});
+    bool any_rounding = false;
+    for (const Rounding r : last_config_.store) any_rounding = any_rounding || r == Rounding::Round;
     for (std::size_t s = 0; s < inputs_.size(); ++s) {
-      last_slots_[s] = run_sample(config, s);
-      std::vector<Tensor> sample_outputs;
-      for (std::size_t o = 0; o < plan_->output_slots.size(); ++o) {
-        // A float16 graph output of the converted model (its producer's value, or the Cast the
-        // conversion adds for a float32 producer): rounding is the cast.
-        const Tensor& value = last_slots_[s][plan_->output_slots[o]];
-        sample_outputs.push_back(config.float16_outputs[o] ? runtime::cast_tensor(value, onnx::TensorProto::FLOAT16) : value);
+      VariantOutputs outputs;
+      for (std::size_t v = 0; v < states_.size(); ++v) {
+        State& state = states_[v];
+        if (v > 0 && !any_rounding) {
+          state.last[s] = states_.front().last[s];
+        } else {
+          state.last[s] = run_sample(last_config_, s, v, has_base_ ? &state.base[s] : nullptr);
+          ++stats_.runs;
+        }
+        outputs.push_back(graph_outputs(state.last[s]));
+        // The evaluator's own verdict first: when it refuses, the variants need not run.
+        if (v == 0 && states_.size() > 1 && !check(s, outputs)) return false;
       }
-      outputs.push_back(std::move(sample_outputs));
-      ++stats_.runs;
-      if (check && !check(s, outputs.back())) {
-        last_config_ = std::move(config);
-        return outputs;
-      }
+      if (!check(s, outputs)) return false;
     }
     last_complete_ = true;
-    last_config_ = std::move(config);
-    return outputs;
+    return true;
+  }
+
+  std::vector<std::map<std::string, Tensor>> named_values(const std::vector<std::vector<Tensor>>& slots_per_sample,
+                                                          const std::vector<std::string>& names) const {
+    std::map<std::string, int> slot_of;
+    for (std::size_t slot = 0; slot < plan_->slot_names.size(); ++slot) slot_of[plan_->slot_names[slot]] = static_cast<int>(slot);
+    std::vector<std::map<std::string, Tensor>> result;
+    for (const auto& slots : slots_per_sample) {
+      std::map<std::string, Tensor> values;
+      for (const auto& name : names) {
+        if (auto it = slot_of.find(name); it != slot_of.end() && slots[it->second].defined()) values[name] = slots[it->second];
+      }
+      result.push_back(std::move(values));
+    }
+    return result;
+  }
+
+  Config plain_config() const {
+    Config plain;
+    plain.store.assign(slot_value_.size(), Rounding::None);
+    plain.read.resize(plan_->nodes.size());
+    for (std::size_t k = 0; k < plan_->nodes.size(); ++k) plain.read[k].assign(plan_->nodes[k].inputs.size(), Rounding::None);
+    plain.float16_outputs.assign(plan_->output_slots.size(), false);
+    return plain;
+  }
+
+  // `converted` with only the constants' clamping left (as ClampRound: the conversion rounds
+  // them too, and rounding never moves a value past float16's range).
+  Config clamped_constants_config(const Config& converted) const {
+    Config config = plain_config();
+    for (const auto& [slot, tensor] : constants_) {
+      if (converted.store[slot] == Rounding::ClampRound) config.store[slot] = Rounding::ClampRound;
+    }
+    for (std::size_t k = 0; k < plan_->nodes.size(); ++k) {
+      for (std::size_t i = 0; i < plan_->nodes[k].inputs.size(); ++i) {
+        if (converted.read[k][i] == Rounding::ClampRound) config.read[k][i] = Rounding::ClampRound;
+      }
+    }
+    return config;
   }
 
   Config make_config() const {
@@ -209,32 +368,63 @@ class IncrementalEngine final : public CandidateEngine {
   // A constant in a given rounding, computed once.
   const Tensor& constant_as(int slot, Rounding rounding) {
     Tensor& cached = rounded_constants_[{slot, rounding}];
-    if (!cached.defined()) cached = apply_rounding(constants_.at(slot), rounding, clamp_);
+    if (!cached.defined()) cached = rounder_.apply(constants_.at(slot), rounding);
     return cached;
   }
 
-  std::vector<Tensor> run_sample(const Config& config, std::size_t s) {
-    const std::vector<Tensor>* base = has_base_ ? &base_slots_[s] : nullptr;
+  std::vector<Tensor> run_node(const runtime::CompiledNode& node, std::vector<Tensor>& held) {
+    std::vector<const Tensor*> inputs(node.inputs.size(), nullptr);
+    for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+      const int slot = node.inputs[i];
+      if (slot == runtime::kNoSlot) continue;
+      if (!held[i].defined()) throw Error(node.label + ": input '" + plan_->slot_names[slot] + "' has no value");
+      inputs[i] = &held[i];
+    }
+    std::vector<Tensor> outputs(node.outputs.size());
+    runtime::KernelContext context({.node = node.proto,
+                                    .opset = node.opset,
+                                    .inputs = std::move(inputs),
+                                    .outputs = &outputs,
+                                    .attribute_tensors = &node.attribute_tensors,
+                                    .subgraphs = nullptr,
+                                    .threads = threads_});
+    try {
+      (*node.kernel)(context);
+    } catch (const std::exception& e) {
+      throw Error(node.label + ": " + e.what());
+    }
+    ++stats_.nodes_evaluated;
+    for (std::size_t j = 0; j < node.outputs.size(); ++j) {
+      if (node.outputs[j] != runtime::kNoSlot && !outputs[j].defined()) {
+        throw Error(node.label + ": the kernel did not produce output " + std::to_string(j));
+      }
+    }
+    return outputs;
+  }
+
+  // Sample s under `config` and variant v. With `base` (the variant's accepted values, computed
+  // under base_config_), only what differs from it is recomputed; without, everything.
+  std::vector<Tensor> run_sample(const Config& config, std::size_t s, std::size_t v, const std::vector<Tensor>* base) {
     std::vector<Tensor> slots = base ? *base : std::vector<Tensor>(plan_->slot_names.size());
-    std::vector<bool> changed(slots.size(), !has_base_);
+    std::vector<bool> changed(slots.size(), base == nullptr);
+    auto store_differs = [&](int slot) { return base == nullptr || config.store[slot] != base_config_.store[slot]; };
     for (const auto& [slot, tensor] : constants_) {
-      if (store_changed(config, slot)) {
+      if (store_differs(slot)) {
         slots[slot] = constant_as(slot, config.store[slot]);
         changed[slot] = true;
       }
     }
     for (std::size_t i = 0; i < plan_->input_slots.size(); ++i) {
       const int slot = plan_->input_slots[i];
-      if (inputs_[s][i].defined() && store_changed(config, slot)) {
-        slots[slot] = apply_rounding(inputs_[s][i], config.store[slot], clamp_);
+      if (inputs_[s][i].defined() && store_differs(slot)) {
+        slots[slot] = rounder_.apply(inputs_[s][i], config.store[slot]);
         changed[slot] = true;
       }
     }
     for (std::size_t k = 0; k < plan_->nodes.size(); ++k) {
       const runtime::CompiledNode& node = plan_->nodes[k];
-      if (has_base_ && !needs_run(config, k, changed)) continue;
+      if (base && !needs_run(config, k, changed)) continue;
       std::vector<Tensor> held(node.inputs.size());
-      std::vector<const Tensor*> inputs(node.inputs.size(), nullptr);
       for (std::size_t i = 0; i < node.inputs.size(); ++i) {
         const int slot = node.inputs[i];
         if (slot == runtime::kNoSlot) continue;
@@ -242,30 +432,18 @@ class IncrementalEngine final : public CandidateEngine {
         if (rounding != Rounding::None && constants_.count(slot) && config.store[slot] == Rounding::None) {
           held[i] = constant_as(slot, rounding);
         } else {
-          held[i] = apply_rounding(slots[slot], rounding, clamp_);
+          held[i] = rounder_.apply(slots[slot], rounding);
         }
-        if (!held[i].defined()) throw Error(node.label + ": input '" + plan_->slot_names[slot] + "' has no value");
-        inputs[i] = &held[i];
       }
-      std::vector<Tensor> outputs(node.outputs.size());
-      runtime::KernelContext context({.node = node.proto,
-                                      .opset = node.opset,
-                                      .inputs = std::move(inputs),
-                                      .outputs = &outputs,
-                                      .attribute_tensors = &node.attribute_tensors,
-                                      .subgraphs = nullptr,
-                                      .threads = threads_});
-      try {
-        (*node.kernel)(context);
-      } catch (const std::exception& e) {
-        throw Error(node.label + ": " + e.what());
-      }
-      ++stats_.nodes_evaluated;
+      std::vector<Tensor> outputs = run_node(node, held);
       for (std::size_t j = 0; j < node.outputs.size(); ++j) {
         const int slot = node.outputs[j];
         if (slot == runtime::kNoSlot) continue;
-        if (!outputs[j].defined()) throw Error(node.label + ": the kernel did not produce output " + std::to_string(j));
-        Tensor value = apply_rounding(outputs[j], config.store[slot], clamp_);
+        // Variants nudge what a node computes in float16 (Round), never a constant's conversion.
+        const Nudge nudge{mix((static_cast<std::uint64_t>(v) << 32) ^ static_cast<std::uint64_t>(slot)),
+                          static_cast<float>(variants_.spread)};
+        const bool nudged = v > 0 && config.store[slot] == Rounding::Round && variants_.spread > 0;
+        Tensor value = rounder_.apply(outputs[j], config.store[slot], nudged ? &nudge : nullptr);
         if (base && same_bits(value, (*base)[slot])) {
           slots[slot] = (*base)[slot];  // same numbers: readers need not run again
         } else {
@@ -292,7 +470,8 @@ class IncrementalEngine final : public CandidateEngine {
 
   ConversionAnalysis& analysis_;
   int threads_;
-  half::ClampRule clamp_;
+  Rounder rounder_;
+  VariantOptions variants_;
   std::unique_ptr<runtime::GraphPlan> plan_;
   std::vector<graph::ValueId> slot_value_;  // by slot: the value in the analysis's index
   std::vector<graph::NodeId> step_node_;    // by step: the node in the analysis's index
@@ -301,11 +480,10 @@ class IncrementalEngine final : public CandidateEngine {
   std::vector<std::vector<Tensor>> inputs_;  // by sample, by graph input
 
   bool has_base_ = false;
-  Config base_config_;
-  std::vector<std::vector<Tensor>> base_slots_;  // by sample: every value of the accepted state
-  Config last_config_;
-  std::vector<std::vector<Tensor>> last_slots_;
-  bool last_complete_ = false;
+  bool last_complete_ = false;  // the last run reached its last sample
+  Config base_config_;   // the accepted state's configuration
+  Config last_config_;   // the last run's
+  std::vector<State> states_;  // by variant; 0: the evaluator's own float16
 };
 
 }  // namespace
@@ -320,8 +498,8 @@ bool incremental_engine_supports(const ConversionAnalysis& analysis) {
 }
 
 std::unique_ptr<CandidateEngine> make_incremental_engine(ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
-                                                         int threads) {
-  return std::make_unique<IncrementalEngine>(analysis, samples, threads);
+                                                         int threads, VariantOptions variants) {
+  return std::make_unique<IncrementalEngine>(analysis, samples, threads, variants);
 }
 
 }  // namespace onnx_fp16::mixed

@@ -28,8 +28,20 @@ namespace onnx_fp16::mixed {
 // Loop, Scan) are simulated only by the rebuild engine.
 bool incremental_engine_supports(const ConversionAnalysis& analysis);
 
+// Other faithful float16 implementations, simulated (robust acceptance, docs/mixed.md): variant
+// k > 0 computes every float16 value a node writes as the evaluator does, then moves it by a
+// pseudo-random relative amount of at most `spread` (its own pattern per variant) before
+// rounding. That is how an implementation with another accumulation order or another
+// evaluation of a function differs: its float32 result is a few float32 ulps away, which
+// changes the float16 rounding of the values that lie near a rounding boundary. Values that are
+// exact in float16 (data movement, casts, constants) are never moved (spread < half an ulp).
+struct VariantOptions {
+  int count = 0;        // variants besides the evaluator's own
+  double spread = 0;    // relative, at most 2^-13
+};
+
 // `analysis` is re-decided on every run. Feeds must have been validated.
 std::unique_ptr<CandidateEngine> make_incremental_engine(ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
-                                                         int threads);
+                                                         int threads, VariantOptions variants);
 
 }  // namespace onnx_fp16::mixed

@@ -27,15 +27,6 @@ class RebuildEngine final : public CandidateEngine {
   RebuildEngine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples, int threads)
       : analysis_(analysis), samples_(samples), threads_(threads), nodes_per_run_(count_nodes(analysis.model().graph())) {}
 
-  std::vector<std::vector<Tensor>> run(const std::vector<bool>& kept_nodes) override {
-    std::vector<std::vector<Tensor>> outputs;
-    run_checked(kept_nodes, [&](std::size_t, const std::vector<Tensor>& sample_outputs) {
-      outputs.push_back(sample_outputs);
-      return true;
-    });
-    return outputs;
-  }
-
   bool run_checked(const std::vector<bool>& kept_nodes, const SampleCheck& check) override {
     const onnx::ModelProto model = convert_with_kept(analysis_, kept_nodes);
     const Evaluator evaluator(model, {.threads = threads_, .keep = {}});
@@ -43,7 +34,7 @@ class RebuildEngine final : public CandidateEngine {
       const std::vector<Tensor> outputs = run_sample(evaluator, model, samples_[s]);
       ++stats_.runs;
       stats_.nodes_evaluated += nodes_per_run_;
-      if (!check(s, outputs)) return false;
+      if (!check(s, {outputs})) return false;
     }
     return true;
   }
@@ -62,7 +53,7 @@ class RunnerEngine final : public CandidateEngine {
       : analysis_(analysis), samples_(samples), runner_(std::move(runner)),
         nodes_per_run_(count_nodes(analysis.model().graph())) {}
 
-  std::vector<std::vector<Tensor>> run(const std::vector<bool>& kept_nodes) override {
+  bool run_checked(const std::vector<bool>& kept_nodes, const SampleCheck& check) override {
     const onnx::ModelProto model = convert_with_kept(analysis_, kept_nodes);
     std::vector<Feeds> feeds;
     for (const Feeds& sample : samples_) feeds.push_back(adapt_feeds(model, sample));
@@ -73,7 +64,10 @@ class RunnerEngine final : public CandidateEngine {
     }
     stats_.runs += static_cast<int>(samples_.size());
     stats_.nodes_evaluated += samples_.size() * nodes_per_run_;
-    return outputs;
+    for (std::size_t s = 0; s < outputs.size(); ++s) {
+      if (!check(s, {outputs[s]})) return false;
+    }
+    return true;
   }
   const char* name() const override { return "runner"; }
 

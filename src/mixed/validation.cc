@@ -4,6 +4,9 @@
 #include <onnx_fp16/error.h>
 
 #include <cmath>
+#include <limits>
+
+#include "runtime/tensor_cast.h"
 
 #include "mixed/message_text.h"
 
@@ -20,7 +23,10 @@ void check_tolerance(const char* name, double value) {
 }  // namespace
 
 Validator::Validator(const MixedOptions& options, std::vector<std::string> output_names)
-    : function_(options.validate), output_names_(std::move(output_names)) {
+    : spread_safety_(options.spread_safety), function_(options.validate), output_names_(std::move(output_names)) {
+  if (!(options.spread_safety >= 1) || !std::isfinite(options.spread_safety)) {
+    throw Error("spread_safety must be a finite number >= 1 (got " + std::to_string(options.spread_safety) + ")");
+  }
   if (!options.rtol && !options.atol && !options.validate) {
     throw Error("auto mixed precision needs a tolerance (rtol and/or atol) or a validation function");
   }
@@ -60,6 +66,60 @@ Verdict Validator::check(const std::vector<Tensor>& reference, const std::vector
   return {};
 }
 
+Verdict Validator::check_variants(const std::vector<Tensor>& reference,
+                                  const std::vector<std::vector<Tensor>>& by_variant, std::size_t sample) const {
+  for (std::size_t v = 0; v < by_variant.size(); ++v) {
+    Verdict verdict = check(reference, by_variant[v], sample);
+    if (!verdict.ok) {
+      if (v > 0) verdict.detail = "float16 variant " + std::to_string(v) + ", " + verdict.detail;
+      return verdict;
+    }
+  }
+  if (by_variant.size() < 2 || !use_tolerance_) return {};
+  const std::vector<double> ratios = robust_ratios(reference, by_variant);
+  for (std::size_t o = 0; o < ratios.size(); ++o) {
+    if (ratios[o] <= 1) continue;
+    const std::string name = o < output_names_.size() ? output_names_[o] : "#" + std::to_string(o);
+    return {false, "sample " + std::to_string(sample) + ", output '" + name + "': with the float16 implementations' spread (" +
+                       message_number(spread_safety_) + "x the variants' deviation) the worst element is at " +
+                       message_number(ratios[o]) + " of the tolerance"};
+  }
+  return {};
+}
+
+std::vector<double> Validator::robust_ratios(const std::vector<Tensor>& reference,
+                                             const std::vector<std::vector<Tensor>>& by_variant) const {
+  constexpr double kInfinite = std::numeric_limits<double>::infinity();
+  std::vector<double> ratios(reference.size(), kInfinite);
+  if (by_variant.empty()) return ratios;
+  for (std::size_t o = 0; o < reference.size(); ++o) {
+    if (o >= by_variant[0].size() || !reference[o].defined() || reference[o].dtype() == onnx::TensorProto::STRING) continue;
+    const Tensor ref = runtime::cast_tensor(reference[o], onnx::TensorProto::DOUBLE);
+    std::vector<Tensor> variants;
+    bool comparable = true;
+    for (const auto& outputs : by_variant) {
+      comparable = comparable && o < outputs.size() && outputs[o].defined() && outputs[o].shape() == reference[o].shape() &&
+                   outputs[o].dtype() != onnx::TensorProto::STRING;
+      if (comparable) variants.push_back(runtime::cast_tensor(outputs[o], onnx::TensorProto::DOUBLE));
+    }
+    if (!comparable) continue;
+    const auto r = ref.data<double>();
+    const auto e = variants[0].data<double>();
+    double worst = 0;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      double deviation = 0;
+      for (std::size_t v = 1; v < variants.size(); ++v) deviation = std::max(deviation, std::fabs(variants[v].data<double>()[i] - e[i]));
+      const double error = (r[i] == e[i] ? 0.0 : std::fabs(r[i] - e[i])) + spread_safety_ * deviation;
+      if (error == 0) continue;
+      const double allowed = atol_ + rtol_ * std::fabs(e[i]);
+      const double ratio = std::isfinite(error) && allowed > 0 ? error / allowed : kInfinite;
+      worst = std::max(worst, std::isnan(ratio) ? kInfinite : ratio);
+    }
+    ratios[o] = worst;
+  }
+  return ratios;
+}
+
 Verdict Validator::check_all(const std::vector<std::vector<Tensor>>& reference,
                              const std::vector<std::vector<Tensor>>& candidate) const {
   if (reference.size() != candidate.size()) return {false, "a run returned outputs for the wrong number of samples"};
@@ -68,6 +128,34 @@ Verdict Validator::check_all(const std::vector<std::vector<Tensor>>& reference,
     if (!verdict.ok) return verdict;
   }
   return {};
+}
+
+std::vector<double> Validator::tolerance_ratios(const std::vector<Tensor>& reference,
+                                                const std::vector<Tensor>& candidate) const {
+  constexpr double kInfinite = std::numeric_limits<double>::infinity();
+  std::vector<double> ratios(reference.size(), kInfinite);
+  for (std::size_t i = 0; i < reference.size() && i < candidate.size(); ++i) {
+    const Tensor& a = reference[i];
+    const Tensor& b = candidate[i];
+    if (!a.defined() || !b.defined() || a.shape() != b.shape() || a.dtype() == onnx::TensorProto::STRING ||
+        b.dtype() == onnx::TensorProto::STRING) {
+      continue;
+    }
+    const Tensor x = runtime::cast_tensor(a, onnx::TensorProto::DOUBLE);
+    const Tensor y = runtime::cast_tensor(b, onnx::TensorProto::DOUBLE);
+    const auto xs = x.data<double>();
+    const auto ys = y.data<double>();
+    double worst = 0;
+    for (std::size_t k = 0; k < xs.size(); ++k) {
+      if (xs[k] == ys[k]) continue;  // equal infinities too
+      const double difference = std::fabs(xs[k] - ys[k]);
+      const double allowed = atol_ + rtol_ * std::fabs(ys[k]);
+      const double ratio = std::isfinite(difference) ? (allowed > 0 ? difference / allowed : kInfinite) : kInfinite;
+      worst = std::max(worst, std::isnan(ratio) ? kInfinite : ratio);
+    }
+    ratios[i] = worst;
+  }
+  return ratios;
 }
 
 std::string Validator::describe() const {

@@ -22,16 +22,30 @@ class Validator {
 
   // One sample's outputs (graph output order) against the float32 reference.
   Verdict check(const std::vector<Tensor>& reference, const std::vector<Tensor>& candidate, std::size_t sample) const;
+  // One sample's outputs by implementation variant ([0] the evaluator's): each variant must pass
+  // check(), and with a tolerance and variants, the spread test (robust_ratios() <= 1).
+  Verdict check_variants(const std::vector<Tensor>& reference, const std::vector<std::vector<Tensor>>& by_variant,
+                         std::size_t sample) const;
   // Every sample; stops at the first failure.
   Verdict check_all(const std::vector<std::vector<Tensor>>& reference,
                     const std::vector<std::vector<Tensor>>& candidate) const;
   // "rtol 0.01, atol 0.001" / "validation function" / both: for messages.
   std::string describe() const;
+  bool has_tolerance() const { return use_tolerance_; }
+  // Per output: the worst element's |reference - candidate| / (atol + rtol * |candidate|), the
+  // numpy.allclose test as a ratio (<= 1 passes; infinite for a NaN/inf mismatch or a shape
+  // difference). Needs a tolerance.
+  std::vector<double> tolerance_ratios(const std::vector<Tensor>& reference, const std::vector<Tensor>& candidate) const;
+  // Per output, with variants: the worst element's (|reference - evaluator| + spread_safety *
+  // max over variants |variant - evaluator|) / (atol + rtol * |evaluator|). Needs a tolerance.
+  std::vector<double> robust_ratios(const std::vector<Tensor>& reference,
+                                    const std::vector<std::vector<Tensor>>& by_variant) const;
 
  private:
   bool use_tolerance_ = false;
   double rtol_ = 0;
   double atol_ = 0;
+  double spread_safety_ = 1;
   ValidateFunction function_;
   std::vector<std::string> output_names_;
 };

@@ -59,7 +59,9 @@ void expect_engines_agree(const onnx::ModelProto& model, const std::vector<Feeds
   const mixed::SearchUnits units = mixed::find_search_units(incremental_analysis);
   ASSERT_GT(units.size(), 3u);
   ASSERT_TRUE(mixed::incremental_engine_supports(incremental_analysis));
-  auto incremental = mixed::make_incremental_engine(incremental_analysis, samples, 1);
+  // With variants: the evaluator's own outputs (run()) must still be the converted model's.
+  auto incremental = mixed::make_incremental_engine(incremental_analysis, samples, 1,
+                                                    {.count = 2, .spread = onnx_fp16::kDefaultVariantSpread});
   auto rebuild = mixed::make_rebuild_engine(rebuild_analysis, samples, 1);
 
   std::mt19937 rng(7);
@@ -77,7 +79,9 @@ void expect_engines_agree(const onnx::ModelProto& model, const std::vector<Feeds
       }
     }
     const std::vector<bool> kept_nodes = units.kept_nodes(kept);
-    const auto simulated = incremental->run(kept_nodes);
+    const auto by_variant = incremental->run_variants(kept_nodes);
+    ASSERT_EQ(by_variant.size(), 3u);
+    const auto& simulated = by_variant.front();
     const auto converted = rebuild->run(kept_nodes);
     ASSERT_TRUE(same_bits(simulated, converted)) << "step " << step;
     if (step == 0 || rng() % 2 == 0) {
