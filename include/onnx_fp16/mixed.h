@@ -38,19 +38,27 @@ using CandidateRunner =
     std::function<std::vector<std::vector<Tensor>>(const onnx::ModelProto& model, const std::vector<Feeds>& samples)>;
 
 enum class SearchStrategy {
-  // The original's search and nothing more: every attempt converts the model anew and runs it
-  // in full. Kept for comparison (bench/mixed_bench) and as a cross-check.
+  // The original's search and nothing more: the nodes in topological order, every attempt
+  // converts the model anew and runs it in full. Kept for comparison (bench/mixed_bench) and as
+  // a cross-check.
   Baseline,
-  // Nodes whose float32 values leave float16's range on the samples are kept before the search;
-  // attempts re-evaluate only the nodes their change affects, on the model loaded once.
+  // Nodes whose values would leave float16's range on the samples (constants clamped as the
+  // conversion clamps them) are kept before the search; attempts re-evaluate only the nodes
+  // their change affects, on the model loaded once; candidates must hold with the spread of
+  // several simulated float16 implementations (robust acceptance).
   Improved,
 };
+
+// The default relative spread of the simulated float16 implementations (MixedOptions).
+inline constexpr double kDefaultVariantSpread = 0x1.0p-15;
 
 // One line of progress, given after each attempt (and once at the start and end).
 struct MixedProgress {
   int attempt = 0;                // 0 before the first attempt
   std::size_t tried_nodes = 0;    // size of the segment just tried
   bool passed = false;
+  std::size_t good = 0, kept = 0, untried = 0;  // search positions in each state after the attempt
+  double flops_float16_share = 0; // of the model's FLOPs, in float16 in the accepted state
   std::string segments;           // the segment sizes along the node order, e.g. "[=12][?6][x1][?5]"
   std::string bar;                // the same as a fixed-width bar: '=' good, 'x' kept, '.' untried
   double elapsed_seconds = 0;
@@ -79,6 +87,19 @@ struct MixedOptions {
   std::vector<std::string> keep_ops;   // op types
   std::string keep_node_pattern;       // ECMAScript regex matched against the whole node name
 
+  // Robust acceptance (the improved strategy; docs/mixed.md): a candidate must pass on the
+  // evaluator and on this many other faithful float16 implementations, simulated by nudging
+  // every float16 value a node computes by up to `variant_spread` (relative) before rounding,
+  // each variant with its own pattern. 0: the evaluator's bits alone, as the original accepts.
+  // Not used with `runner` (the caller's runtime is the judge) nor by the rebuild engine.
+  // With a tolerance, an element passes only when the evaluator's error plus `spread_safety`
+  // times the variants' largest deviation from the evaluator stays within atol + rtol * |x|: the
+  // variants sample how far another implementation lands, an unseen one (the user's GPU) can
+  // land further. 1: each variant's own error must merely pass.
+  int float16_variants = 2;
+  double variant_spread = kDefaultVariantSpread;  // in (0, 2^-13]
+  double spread_safety = 1.0;
+
   int threads = 0;  // evaluator threads, 0: all hardware threads
   // Called with each progress line; unset: silent.
   std::function<void(const MixedProgress&)> progress;
@@ -104,6 +125,25 @@ struct MixedKeptNode {
   std::string op_type;
   MixedKeepReason reason = MixedKeepReason::Search;
   std::string detail;   // the error its conversion caused, or the value that triggered a screen
+  double flops = 0;     // what keeping it costs (NodeCost)
+  // The relative RMS error converting it alone adds to its own outputs (improved strategy on the
+  // incremental engine); negative: not measured.
+  double sensitivity = -1;
+};
+
+// How much room a result leaves under the tolerance, per graph output: the worst element's
+// |float32 - candidate| / (atol + rtol * |candidate|) over every sample (numpy.allclose passes
+// at <= 1).
+struct OutputMargin {
+  std::string name;
+  double evaluator_ratio = 0;  // on the evaluator's float16
+  double worst_ratio = 0;      // the worst over every implementation variant checked
+  // What acceptance judged: the worst element's (evaluator error + spread_safety * the variants'
+  // largest deviation) / (atol + rtol * |x|); equals evaluator_ratio without variants.
+  double robust_ratio = 0;
+  // How far the variants' outputs are from the evaluator's: the largest relative L2 distance
+  // ||variant - evaluator|| / ||evaluator|| over variants and samples (0 without variants).
+  double variant_distance = 0;
 };
 
 struct MixedReport {
@@ -117,12 +157,20 @@ struct MixedReport {
   double seconds = 0;
   std::string strategy;             // "baseline" or "improved"
   std::string engine;               // how candidates ran: "incremental", "rebuild", "runner"
+  std::string target = "float16";   // or "bfloat16"
   std::string final_check;          // the final model's worst output against the float32 one
+  int variants_checked = 1;         // float16 implementations every accepted candidate passed on
+  double variant_spread = 0;        // their relative spread (0: the evaluator alone)
+  std::vector<OutputMargin> margins;  // with a tolerance: per graph output, for the result
+  // What the result holds in float16, of the main graph's FLOPs and float32 weight bytes
+  // (NodeCost; a weight read by several nodes counts once per reader).
+  double flops_total = 0, flops_float16 = 0;
+  double weight_bytes_total = 0, weight_bytes_float16 = 0;
   ConversionReport conversion;      // the final conversion
   std::vector<std::string> log;     // the progress lines
 };
 
-// Converts `model` in place to mixed precision. Throws onnx_fp16::Error when the options are
+// Converts `model` in place to mixed precision (float16, or bfloat16 with conversion.target). Throws onnx_fp16::Error when the options are
 // incomplete (no tolerance and no function), a sample does not fit the model (naming the input),
 // the float32 model fails its own validation, or the model with every node kept in float32
 // fails it.

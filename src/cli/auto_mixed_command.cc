@@ -4,6 +4,8 @@
 #include <onnx_fp16/model_io.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -12,6 +14,7 @@
 #include "cli/external_runner.h"
 #include "cli/json_text.h"
 #include "cli/output_paths.h"
+#include "cli/progress_display.h"
 #include "cli/run_inputs.h"
 #include "cli/text_format.h"
 #include "runtime/feed_validation.h"
@@ -67,6 +70,7 @@ nlohmann::ordered_json report_json(const MixedReport& report, const std::string&
   json["output"] = output;
   json["strategy"] = report.strategy;
   json["engine"] = report.engine;
+  json["target"] = report.target;
   json["candidate_nodes"] = report.candidate_nodes;
   json["converted_nodes"] = report.converted_nodes;
   json["kept_count"] = report.kept.size();
@@ -76,10 +80,30 @@ nlohmann::ordered_json report_json(const MixedReport& report, const std::string&
   json["full_run_equivalents"] = report.full_run_equivalents;
   json["seconds"] = report.seconds;
   json["final_check"] = report.final_check;
+  json["float16_variants_checked"] = report.variants_checked;
+  json["variant_spread"] = report.variant_spread;
+  nlohmann::ordered_json margins = nlohmann::ordered_json::array();
+  for (const auto& margin : report.margins) {
+    margins.push_back({{"output", margin.name},
+                       {"evaluator_ratio", margin.evaluator_ratio},
+                       {"worst_ratio", margin.worst_ratio},
+                       {"robust_ratio", margin.robust_ratio},
+                       {"variant_distance", margin.variant_distance}});
+  }
+  json["margins"] = std::move(margins);
+  json["flops_total"] = report.flops_total;
+  json["flops_float16"] = report.flops_float16;
+  json["flops_float16_share"] = report.flops_total > 0 ? report.flops_float16 / report.flops_total : 0.0;
+  json["weight_bytes_total"] = report.weight_bytes_total;
+  json["weight_bytes_float16"] = report.weight_bytes_float16;
+  json["weight_bytes_float16_share"] =
+      report.weight_bytes_total > 0 ? report.weight_bytes_float16 / report.weight_bytes_total : 0.0;
   nlohmann::ordered_json kept = nlohmann::ordered_json::array();
   for (const auto& node : report.kept) {
-    kept.push_back({{"name", node.name}, {"op_type", node.op_type}, {"reason", to_string(node.reason)},
-                    {"detail", node.detail}});
+    nlohmann::ordered_json entry = {{"name", node.name},   {"op_type", node.op_type}, {"reason", to_string(node.reason)},
+                                    {"detail", node.detail}, {"flops", node.flops}};
+    if (node.sensitivity >= 0) entry["sensitivity"] = std::isfinite(node.sensitivity) ? nlohmann::ordered_json(node.sensitivity) : "inf";
+    kept.push_back(std::move(entry));
   }
   json["kept"] = std::move(kept);
   json["casts_added"] = report.conversion.casts_added;
@@ -92,13 +116,36 @@ std::string summary(const MixedReport& report, const std::string& output) {
   for (const auto& node : report.kept) ++by_reason[to_string(node.reason)];
   std::string reasons;
   for (const auto& [reason, count] : by_reason) reasons += (reasons.empty() ? "" : ", ") + reason + " " + std::to_string(count);
+  char shares[160];
+  std::snprintf(shares, sizeof shares, " (%.1f%% of FLOPs, %.1f%% of weight bytes)",
+                report.flops_total > 0 ? 100 * report.flops_float16 / report.flops_total : 0.0,
+                report.weight_bytes_total > 0 ? 100 * report.weight_bytes_float16 / report.weight_bytes_total : 0.0);
   std::string text = "Wrote " + output + ": " + std::to_string(report.converted_nodes) + " of " +
-                     std::to_string(report.candidate_nodes) + " nodes in float16, " +
+                     std::to_string(report.candidate_nodes) + " nodes in " + report.target + shares + ", " +
                      count_of(report.kept.size(), "node", "nodes") + " kept in float32" +
                      (reasons.empty() ? "" : " (" + reasons + ")") + "\n";
   text += "Search: " + count_of(report.attempts, "attempt", "attempts") + ", " + std::to_string(report.evaluator_runs) +
           " evaluator runs (" + std::to_string(report.full_run_equivalents).substr(0, 5) + " full-run equivalents, " +
           report.engine + " engine), " + seconds_text(report.seconds) + "; the result " + report.final_check + "\n";
+  if (!report.margins.empty()) {
+    text += "Margin (worst element / tolerance, above 1 fails), " +
+            (report.variants_checked > 1 ? "with the spread of " + std::to_string(report.variants_checked) +
+                                               " float16 implementations"
+                                         : std::string("on the evaluator alone")) +
+            ":";
+    for (const auto& margin : report.margins) {
+      char item[200];
+      if (report.variants_checked > 1) {
+        std::snprintf(item, sizeof item, " %s %.2f (evaluator %.2f, worst variant %.2f, variants %.2g apart)",
+                      margin.name.c_str(), margin.robust_ratio, margin.evaluator_ratio, margin.worst_ratio,
+                      margin.variant_distance);
+      } else {
+        std::snprintf(item, sizeof item, " %s %.2f", margin.name.c_str(), margin.evaluator_ratio);
+      }
+      text += item;
+    }
+    text += "\n";
+  }
   constexpr std::size_t kListed = 20;
   for (std::size_t i = 0; i < std::min(kListed, report.kept.size()); ++i) {
     const auto& node = report.kept[i];
@@ -118,6 +165,9 @@ AutoMixedCommand::AutoMixedCommand(CLI::App& app) {
       "test_data_set_* folders is one sample per set. Every sample must pass.\n"
       "Validation: numpy.allclose(float32_output, candidate_output, rtol, atol); if only --atol is given\n"
       "rtol = 1e-5, if only --rtol, atol = 1e-8.\n"
+      "Robust acceptance (improved strategy): a candidate must also pass on --variants simulated\n"
+      "float16 implementations that differ from the evaluator as another accumulation order does\n"
+      "(--variants 0: the evaluator's bits alone; see docs/mixed.md).\n"
       "--validate-cmd CMD runs CMD {model} {input} {output} for each candidate and sample (through sh;\n"
       "without placeholders the three paths are appended); it must write the outputs as .npz.\n"
       "Exit status: 0 on success, 1 on an error, 2 on a usage error.");
@@ -137,6 +187,17 @@ AutoMixedCommand::AutoMixedCommand(CLI::App& app) {
   command_->add_flag("-q,--quiet", a.quiet, "No progress lines and no summary");
   command_->add_option("--strategy", a.strategy, "improved: screens + incremental evaluation; baseline: the original's search")
       ->check(CLI::IsMember({"improved", "baseline"}))
+      ->capture_default_str();
+  command_->add_option("--to", a.to, "Target type")->check(CLI::IsMember({"float16", "bfloat16"}))->capture_default_str();
+  command_->add_option("--variants", a.variants, "Simulated float16 implementations a candidate must also pass on (0: none)")
+      ->check(CLI::Range(0, 16))
+      ->capture_default_str();
+  command_->add_option("--spread-safety", a.spread_safety,
+                       "An element's error counts the variants' largest deviation times this (>= 1)")
+      ->check(CLI::Range(1.0, 100.0))
+      ->capture_default_str();
+  command_->add_option("--variant-spread", a.variant_spread, "Their relative spread before rounding, at most 2^-13")
+      ->check(CLI::Range(0.0, 0x1.0p-13))
       ->capture_default_str();
   command_->add_flag("--no-search", a.no_search, "Only the screens below: keep what they select, convert the rest");
   data_max_option_ = command_->add_option("--data-max", a.data_max, "Keep nodes reading or writing float32 values above this magnitude");
@@ -171,9 +232,13 @@ MixedOptions AutoMixedCommand::mixed_options() const {
   options.keep_ops = a.keep_ops;
   options.keep_node_pattern = a.keep_node;
   options.threads = a.threads;
+  options.conversion.target = a.to == "bfloat16" ? TargetType::BFloat16 : TargetType::Float16;
+  options.float16_variants = a.variants;
+  options.variant_spread = a.variant_spread;
+  options.spread_safety = a.spread_safety;
   if (!a.validate_cmd.empty()) options.runner = make_command_runner(a.validate_cmd);
   if (!a.quiet) {
-    options.progress = [](const MixedProgress& progress) { std::cerr << progress.line << std::endl; };
+    options.progress = [display = make_stderr_progress()](const MixedProgress& progress) { display->show(progress); };
   }
   return options;
 }

@@ -40,6 +40,10 @@ class AutoMixedCommand {
     float min_positive_val = 1e-7f;
     float max_finite_val = 1e4f;
     std::vector<std::string> op_block_list;
+    std::string to = "float16";
+    int variants = 2;
+    double variant_spread = kDefaultVariantSpread;
+    double spread_safety = 1.0;
   };
 
   MixedOptions mixed_options() const;

@@ -3,18 +3,22 @@
 #include <onnx_fp16/evaluator.h>
 #include <onnx_fp16/mixed.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "mixed/candidate_engine.h"
 #include "mixed/candidate_model.h"
 #include "mixed/conversion_analysis.h"
 #include "mixed/incremental_engine.h"
+#include "mixed/node_costs.h"
 #include "mixed/progress.h"
 #include "mixed/screens.h"
 #include "mixed/search_units.h"
 #include "mixed/segment_search.h"
 #include "mixed/validation.h"
 #include "runtime/feed_validation.h"
+#include "runtime/tensor_cast.h"
 
 namespace onnx_fp16 {
 
@@ -46,21 +50,22 @@ void check_samples(const onnx::ModelProto& model, const std::vector<Feeds>& samp
   }
 }
 
-// The float32 model's outputs on every sample, and the named intermediates (for the screens):
-// from the engine when it can (the incremental one starts from that state), else an Evaluator.
-// With a runner the reference outputs come from the runtime the user deploys on.
+const char* target_name(TargetType target) { return target == TargetType::Float16 ? "float16" : "bfloat16"; }
+
+// The float32 model's outputs on every sample and the named intermediates (for the screens and
+// the node costs): from the engine when it can (the incremental one starts from that state),
+// else an Evaluator. With a runner the reference outputs come from the runtime the user deploys on.
 Float32Run run_float32(CandidateEngine& engine, const ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
                        const MixedOptions& options, const std::vector<std::string>& keep) {
   if (auto run = engine.run_float32(keep)) return std::move(*run);
   Float32Run run;
-  if (!keep.empty() || !options.runner) {
-    const Evaluator evaluator(analysis.model(), {.threads = options.threads, .keep = keep});
-    for (const Feeds& sample : samples) {
-      auto named = evaluator.run(sample);
-      run.outputs.push_back(ordered_outputs(evaluator, named));
-      if (!keep.empty()) run.values.push_back(std::move(named));
-    }
+  const Evaluator evaluator(analysis.model(), {.threads = options.threads, .keep = keep});
+  for (const Feeds& sample : samples) {
+    auto named = evaluator.run(sample);
+    run.outputs.push_back(ordered_outputs(evaluator, named));
+    run.values.push_back(std::move(named));
   }
+  run.screen_values = run.values;  // an Evaluator cannot clamp the constants: judge the float32 values
   if (options.runner) run.outputs = options.runner(analysis.model(), samples);
   return run;
 }
@@ -69,9 +74,47 @@ std::unique_ptr<CandidateEngine> choose_engine(ConversionAnalysis& analysis, con
                                                const MixedOptions& options) {
   if (options.runner) return make_runner_engine(analysis, samples, options.runner);
   if (options.strategy == SearchStrategy::Improved && incremental_engine_supports(analysis)) {
-    return make_incremental_engine(analysis, samples, options.threads);
+    return make_incremental_engine(analysis, samples, options.threads,
+                                   {.count = options.float16_variants, .spread = options.variant_spread});
   }
   return make_rebuild_engine(analysis, samples, options.threads);
+}
+
+// The units the search walks, in node order (positions -> units): those no screen kept. (An
+// order by FLOPs per unit of local float16 error was measured and kept less float16 than the
+// node order on a ResNet-50: docs/mixed.md.)
+std::vector<std::size_t> searched_units(const std::vector<std::optional<ScreenVerdict>>& screened) {
+  std::vector<std::size_t> order;
+  for (std::size_t u = 0; u < screened.size(); ++u) {
+    if (!screened[u]) order.push_back(u);
+  }
+  return order;
+}
+
+// The share of the model's FLOPs in float16 with `kept_units` left in float32.
+double flops_share(const SearchUnits& units, const std::vector<NodeCost>& costs, const std::vector<bool>& kept_units,
+                   double total) {
+  double converted = 0;
+  for (std::size_t u = 0; u < units.size(); ++u) {
+    if (!kept_units[u]) converted += costs[units.nodes[u]].flops;
+  }
+  return total > 0 ? converted / total : 0;
+}
+
+// ||a - b|| / ||b|| over the elements (as doubles); 0 when b is all zeros and a equals it.
+double relative_distance(const Tensor& a, const Tensor& b) {
+  if (!a.defined() || !b.defined() || a.size() != b.size() || a.dtype() == onnx::TensorProto::STRING) return 0;
+  const Tensor x = runtime::cast_tensor(a, onnx::TensorProto::DOUBLE);
+  const Tensor y = runtime::cast_tensor(b, onnx::TensorProto::DOUBLE);
+  double difference = 0, norm = 0;
+  const auto xs = x.data<double>();
+  const auto ys = y.data<double>();
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    if (!std::isfinite(xs[i]) || !std::isfinite(ys[i])) continue;
+    difference += (xs[i] - ys[i]) * (xs[i] - ys[i]);
+    norm += ys[i] * ys[i];
+  }
+  return norm > 0 ? std::sqrt(difference / norm) : (difference > 0 ? 1.0 : 0.0);
 }
 
 }  // namespace
@@ -82,13 +125,13 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
   using namespace mixed;
   MixedReport report;
   ProgressReporter progress(options, report.log);
-  if (options.conversion.target != TargetType::Float16) throw Error("auto mixed precision converts to float16 only");
   if (!model.has_graph()) throw Error("the model has no graph");
   std::vector<std::string> output_names;
   for (const auto& output : model.graph().output()) output_names.push_back(output.name());
   const Validator validator(options, output_names);
   check_samples(model, samples);
 
+  // --- Analysis: the conversion's view of the model, the units, the engine.
   Float16Options conversion = options.conversion;
   conversion.keep_io_types = options.keep_io_types;
   conversion.block_node = nullptr;
@@ -96,47 +139,66 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
   const SearchUnits units = find_search_units(analysis);
   report.candidate_nodes = units.size();
   report.strategy = options.strategy == SearchStrategy::Baseline ? "baseline" : "improved";
+  const bool improved = options.strategy == SearchStrategy::Improved;
 
   std::unique_ptr<CandidateEngine> engine = choose_engine(analysis, samples, options);
   report.engine = engine->name();
+  report.target = target_name(conversion.target);
+  report.variants_checked = static_cast<int>(engine->variant_count());
+  report.variant_spread = engine->variant_count() > 1 ? options.variant_spread : 0;
 
-  // The float32 reference (and the values the screens read).
-  const bool range_screen = options.strategy == SearchStrategy::Improved;
-  const bool need_values = range_screen || options.data_max.has_value();
-  const Float32Run float32 = run_float32(*engine, analysis, samples, options,
-                                         need_values ? screened_value_names(analysis, units) : std::vector<std::string>{});
+  // --- The float32 reference, the values the screens judge, and what each node costs.
+  const bool range_screen = improved && conversion.target == TargetType::Float16;  // bfloat16 has float32's range
+  const bool need_ranges = range_screen || options.data_max.has_value();
+  std::vector<std::string> keep = costed_value_names(analysis);
+  if (need_ranges) {
+    for (auto& name : screened_value_names(analysis, units)) keep.push_back(std::move(name));
+  }
+  const Float32Run float32 = run_float32(*engine, analysis, samples, options, keep);
   const bool float32_by_engine = engine->stats().runs > 0;
+  const std::vector<NodeCost> costs = measure_node_costs(analysis, float32.values.at(0));
+  for (graph::NodeId n : analysis.index().scope(graph::GraphIndex::main_scope()).nodes) {
+    report.flops_total += costs[n].flops;
+    report.weight_bytes_total += costs[n].weight_bytes;
+  }
+  const std::optional<std::vector<double>> sensitivity = improved ? engine->local_errors() : std::nullopt;
+
+  // --- Checks: the float32 model passes itself; the model with every unit kept passes.
   if (const Verdict self = validator.check_all(float32.outputs, float32.outputs); !self.ok) {
     throw Error("the float32 model does not pass its own validation (" + validator.describe() + "): " + self.detail +
                 "; NaN outputs are never close");
   }
-  const std::vector<std::optional<ScreenVerdict>> screened =
-      screen_units(analysis, units, need_values ? measure_ranges(float32.values) : ValueRanges{}, options, range_screen);
-  progress.note("float32 model: " + std::to_string(units.size()) + " nodes can convert; validating with " +
-                validator.describe() + " on " + std::to_string(samples.size()) + " sample" +
-                (samples.size() == 1 ? "" : "s"));
+  const std::vector<std::optional<ScreenVerdict>> screened = screen_units(
+      analysis, units, need_ranges ? measure_ranges(float32.screen_values) : ValueRanges{}, options, range_screen);
+  progress.note(std::string(target_name(conversion.target)) + " search: " + std::to_string(units.size()) +
+                " nodes can convert; validating with " + validator.describe() + " on " + std::to_string(samples.size()) +
+                " sample" + (samples.size() == 1 ? "" : "s") +
+                (engine->variant_count() > 1
+                     ? " and " + std::to_string(engine->variant_count() - 1) + " simulated float16 implementation" +
+                           (engine->variant_count() == 2 ? "" : "s") + " besides the evaluator"
+                     : ""));
 
+  auto check_on = [&](const std::vector<bool>& kept_units, Verdict& verdict) {
+    return engine->run_checked(units.kept_nodes(kept_units), [&](std::size_t s, const VariantOutputs& outputs) {
+      verdict = validator.check_variants(float32.outputs[s], outputs, s);
+      return verdict.ok;
+    });
+  };
   std::vector<bool> kept_units(units.size(), true);
-  if (const Verdict all_kept = validator.check_all(float32.outputs, engine->run(units.kept_nodes(kept_units)));
-      !all_kept.ok) {
+  if (Verdict all_kept; !check_on(kept_units, all_kept)) {
     throw Error("even with every node kept in float32 the model fails validation (" + validator.describe() +
                 "): " + all_kept.detail + (options.keep_io_types ? "" : "; try keep_io_types (--keep-io-types)"));
   }
   engine->accept_last();
 
-  // The screens' verdicts; the search covers the rest.
-  std::vector<std::size_t> searched;  // positions in the search -> units
-  std::vector<std::string> errors(units.size());
+  // --- Screens.
   std::size_t screened_count = 0;
-  for (std::size_t u = 0; u < units.size(); ++u) {
-    if (screened[u]) {
-      ++screened_count;
-    } else {
-      searched.push_back(u);
-    }
-  }
+  for (const auto& verdict : screened) screened_count += verdict.has_value();
   if (screened_count > 0) progress.note(std::to_string(screened_count) + " nodes kept by the screens before the search");
+  const std::vector<std::size_t> searched = searched_units(screened);
 
+  // --- The search.
+  std::vector<std::string> errors(units.size());
   SegmentSearch search(options.search ? searched.size() : 0);
   auto kept_for = [&](const std::vector<bool>& kept_positions) {
     std::vector<bool> kept(units.size(), true);
@@ -150,25 +212,50 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
   progress.search_starting();
   while (const auto trial = search.next()) {
     const SegmentSearch::Segment segment = search.segments()[*trial];
-    const std::vector<bool> kept = kept_for(search.kept_while_trying(*trial));
     Verdict verdict;
-    engine->run_checked(units.kept_nodes(kept), [&](std::size_t s, const std::vector<Tensor>& outputs) {
-      verdict = validator.check(float32.outputs[s], outputs, s);
-      return verdict.ok;
-    });
+    const bool passed = check_on(kept_for(search.kept_while_trying(*trial)), verdict);
     ++report.attempts;
-    if (verdict.ok) {
+    if (passed) {
       search.passed(*trial);
       engine->accept_last();
     } else {
       if (segment.size == 1) errors[searched[segment.begin]] = verdict.detail;
       search.failed(*trial);
     }
-    progress.attempt(report.attempts, segment.size, verdict.ok, search);
+    progress.attempt(report.attempts, segment.size, passed, search,
+                     flops_share(units, costs, kept_for(search.kept_now()), report.flops_total));
   }
   kept_units = kept_for(search.kept_now());
 
-  // The result: converted for real, validated once more.
+  // --- How much room the result leaves, on every variant (the accepted state: no node re-runs).
+  if (validator.has_tolerance()) {
+    report.margins.resize(output_names.size());
+    for (std::size_t o = 0; o < output_names.size(); ++o) report.margins[o].name = output_names[o];
+    const std::vector<SampleOutputs> outputs = engine->run_variants(units.kept_nodes(kept_units));
+    for (std::size_t s = 0; s < samples.size(); ++s) {
+      std::vector<std::vector<Tensor>> by_variant;
+      for (const auto& variant : outputs) by_variant.push_back(variant.at(s));
+      const std::vector<double> robust = validator.robust_ratios(float32.outputs[s], by_variant);
+      for (std::size_t o = 0; o < robust.size() && o < report.margins.size(); ++o) {
+        report.margins[o].robust_ratio = std::max(report.margins[o].robust_ratio, robust[o]);
+      }
+    }
+    for (std::size_t v = 0; v < outputs.size(); ++v) {
+      for (std::size_t s = 0; s < outputs[v].size(); ++s) {
+        const std::vector<double> ratios = validator.tolerance_ratios(float32.outputs[s], outputs[v][s]);
+        for (std::size_t o = 0; o < ratios.size() && o < report.margins.size(); ++o) {
+          if (v == 0) report.margins[o].evaluator_ratio = std::max(report.margins[o].evaluator_ratio, ratios[o]);
+          report.margins[o].worst_ratio = std::max(report.margins[o].worst_ratio, ratios[o]);
+          if (v > 0) {
+            report.margins[o].variant_distance =
+                std::max(report.margins[o].variant_distance, relative_distance(outputs[v][s][o], outputs[0][s][o]));
+          }
+        }
+      }
+    }
+  }
+
+  // --- The result: converted for real, validated once more.
   const EngineStats stats = engine->stats();
   engine.reset();  // its values and compiled model are no longer needed: free them before converting
   const double search_end = progress.elapsed_seconds();
@@ -197,13 +284,18 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
                 progress.elapsed_seconds() - converted_at);
   progress.note(timing);
 
+  // --- The report.
   for (std::size_t u = 0; u < units.size(); ++u) {
+    const graph::NodeId n = units.nodes[u];
     if (!kept_units[u]) {
       ++report.converted_nodes;
+      report.flops_float16 += costs[n].flops;
+      report.weight_bytes_float16 += costs[n].weight_bytes;
       continue;
     }
-    const onnx::NodeProto& node = *analysis.index().node(units.nodes[u]).proto;
-    MixedKeptNode kept{units.labels[u], node.op_type(), MixedKeepReason::Search, errors[u]};
+    const onnx::NodeProto& node = *analysis.index().node(n).proto;
+    MixedKeptNode kept{units.labels[u], node.op_type(), MixedKeepReason::Search, errors[u], costs[n].flops,
+                       sensitivity ? (*sensitivity)[n] : -1.0};
     if (screened[u]) {
       kept.reason = screened[u]->reason;
       kept.detail = screened[u]->detail;
@@ -218,10 +310,23 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
   report.full_run_equivalents =
       nodes_per_run == 0 ? 0 : static_cast<double>(report.nodes_evaluated) / static_cast<double>(nodes_per_run);
   report.seconds = progress.elapsed_seconds();
-  char summary[160];
-  std::snprintf(summary, sizeof summary, "done: %zu of %zu nodes in float16, %zu kept; %d attempts, %.1f full-run equivalents, %.2f s",
-                report.converted_nodes, report.candidate_nodes, report.kept.size(), report.attempts,
-                report.full_run_equivalents, report.seconds);
+  double worst = 0;
+  for (const auto& margin : report.margins) worst = std::max(worst, margin.robust_ratio);
+  if (!report.margins.empty()) {
+    char margin[200];
+    std::snprintf(margin, sizeof margin, "margin: worst element at %.2f of the tolerance %s", worst,
+                  report.variants_checked == 1 ? "on the evaluator alone"
+                                               : "with the implementation spread (evaluator error + safety x variant deviation)");
+    progress.note(margin);
+  }
+  char summary[320];
+  std::snprintf(summary, sizeof summary,
+                "done: %zu of %zu nodes in %s (%.1f%% of FLOPs, %.1f%% of weight bytes), %zu kept; %d attempts, "
+                "%.1f full-run equivalents, %.2f s",
+                report.converted_nodes, report.candidate_nodes, target_name(conversion.target),
+                report.flops_total > 0 ? 100 * report.flops_float16 / report.flops_total : 0.0,
+                report.weight_bytes_total > 0 ? 100 * report.weight_bytes_float16 / report.weight_bytes_total : 0.0,
+                report.kept.size(), report.attempts, report.full_run_equivalents, report.seconds);
   progress.note(summary);
   model = std::move(result);
   return report;

@@ -14,6 +14,12 @@ std::string seconds_text(double seconds) {
   return text;
 }
 
+std::string percent(double share) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%.1f%%", 100 * share);
+  return text;
+}
+
 }  // namespace
 
 ProgressReporter::ProgressReporter(const MixedOptions& options, std::vector<std::string>& log)
@@ -32,13 +38,18 @@ void ProgressReporter::note(const std::string& text) {
   emit(std::move(progress));
 }
 
-void ProgressReporter::attempt(int number, std::size_t tried, bool passed, const SegmentSearch& search) {
+void ProgressReporter::attempt(int number, std::size_t tried, bool passed, const SegmentSearch& search,
+                               double flops_float16_share) {
   MixedProgress progress;
   progress.attempt = number;
   progress.tried_nodes = tried;
   progress.passed = passed;
   progress.segments = search.sizes_text();
   progress.bar = search.bar(48);
+  progress.good = search.count(SegmentSearch::State::Good);
+  progress.kept = search.count(SegmentSearch::State::Bad);
+  progress.untried = search.count(SegmentSearch::State::Untried);
+  progress.flops_float16_share = flops_float16_share;
   progress.elapsed_seconds = elapsed_seconds();
   // Every untried segment needs at least one more attempt; at the average cost so far.
   std::size_t untried_segments = 0;
@@ -50,7 +61,8 @@ void ProgressReporter::attempt(int number, std::size_t tried, bool passed, const
                   (passed ? " converted" : " failed") + "  |" + progress.bar + "|  good " +
                   std::to_string(search.count(SegmentSearch::State::Good)) + ", kept " +
                   std::to_string(search.count(SegmentSearch::State::Bad)) + ", untried " +
-                  std::to_string(search.count(SegmentSearch::State::Untried)) + "  " + progress.segments + "  " +
+                  std::to_string(search.count(SegmentSearch::State::Untried)) + ", " + percent(flops_float16_share) + " of FLOPs in float16  " +
+                  progress.segments + "  " +
                   seconds_text(progress.elapsed_seconds) +
                   (untried_segments > 0 ? ", >= " + seconds_text(progress.estimated_seconds_left) + " left" : "");
   emit(std::move(progress));

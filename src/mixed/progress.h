@@ -21,7 +21,7 @@ class ProgressReporter {
   // The estimate averages attempts from here on (the checks before are not search steps).
   void search_starting();
   // After an attempt on `trial` of `search` (already updated with the verdict).
-  void attempt(int number, std::size_t tried, bool passed, const SegmentSearch& search);
+  void attempt(int number, std::size_t tried, bool passed, const SegmentSearch& search, double flops_float16_share);
   double elapsed_seconds() const;
 
  private:

@@ -78,7 +78,9 @@ TEST(MixedAuto, ImprovedSearchKeepsTheSameNodesWithLessWork) {
   const std::vector<Feeds> samples{sample_x(1), sample_x(2)};
   const MixedReport baseline = onnx_fp16::auto_convert_mixed_precision(
       baseline_model, samples, tolerances(1e-2, 1e-2, SearchStrategy::Baseline));
-  const MixedReport improved = onnx_fp16::auto_convert_mixed_precision(improved_model, samples, tolerances(1e-2, 1e-2));
+  MixedOptions improved_options = tolerances(1e-2, 1e-2);
+  improved_options.float16_variants = 0;  // the baseline's acceptance: the engines' work compared alone
+  const MixedReport improved = onnx_fp16::auto_convert_mixed_precision(improved_model, samples, improved_options);
   EXPECT_EQ(kept_names(improved), kPlanted);
   EXPECT_EQ(improved.engine, "incremental");
   for (const auto& node : improved.kept) {
@@ -288,3 +290,88 @@ TEST(MixedAuto, ReportsProgressAfterEachAttempt) {
 }
 
 }  // namespace
+
+namespace {
+
+// scores + (1 - mask) * -3.4e38 -> Softmax: the float32 mask constant is beyond float16, but the
+// conversion clamps it to -max_finite_val (-1e4) and exp(-1e4) is 0 as exp(-3.4e38) is.
+onnx::ModelProto masked_softmax_model() {
+  auto model = modelgen::make_model(17);
+  GraphBuilder g(model.mutable_graph());
+  g.input("scores", F32, {2, 8}).input("mask", F32, {2, 8}).output("probabilities", F32, {2, 8});
+  g.initializer("one", {}, {1.0f}).initializer("lowest", {}, {-3.4e38f});
+  g.node("Sub", {"one", "mask"}, {"inverted"}, "mask/invert");
+  g.node("Mul", {"inverted", "lowest"}, {"bias"}, "mask/scale");
+  g.node("Add", {"scores", "bias"}, {"masked"}, "mask/add");
+  g.node("Softmax", {"masked"}, {"probabilities"}, "softmax");
+  return model;
+}
+
+}  // namespace
+
+TEST(MixedAuto, RangeScreenJudgesTheValuesTheConvertedModelComputes) {
+  onnx::ModelProto model = masked_softmax_model();
+  std::mt19937 rng(3);
+  std::vector<float> mask(16, 1.0f);
+  mask[6] = mask[7] = mask[15] = 0.0f;
+  const Feeds sample{{"scores", Tensor::from_vector<float>({2, 8}, normal_values(16, 1.0f, rng))},
+                     {"mask", Tensor::from_vector<float>({2, 8}, mask)}};
+  MixedOptions options = tolerances(1e-2, 1e-3);
+  options.keep_io_types = true;
+  const MixedReport report = onnx_fp16::auto_convert_mixed_precision(model, {sample}, options);
+  for (const auto& node : report.kept) {
+    EXPECT_NE(node.reason, MixedKeepReason::Float16Overflow) << node.name << ": " << node.detail;
+  }
+  EXPECT_EQ(report.converted_nodes, report.candidate_nodes) << "the clamped mask path is exact in float16";
+}
+
+TEST(MixedAuto, SearchesForBFloat16Too) {
+  onnx::ModelProto model = planted_overflow_model();
+  MixedOptions options = tolerances(2e-2, 2e-2);
+  options.conversion.target = onnx_fp16::TargetType::BFloat16;
+  const MixedReport report = onnx_fp16::auto_convert_mixed_precision(model, {sample_x(1), sample_x(2)}, options);
+  EXPECT_EQ(report.target, "bfloat16");
+  EXPECT_GT(report.converted_nodes, 0u);
+  for (const auto& node : report.kept) {
+    // bfloat16 has float32's range: nothing overflows, and the range screen does not apply.
+    EXPECT_NE(node.reason, MixedKeepReason::Float16Overflow) << node.name;
+  }
+  bool has_bfloat16 = false;
+  for (const auto& value : model.graph().value_info()) {
+    has_bfloat16 = has_bfloat16 || value.type().tensor_type().elem_type() == onnx::TensorProto::BFLOAT16;
+  }
+  for (const auto& init : model.graph().initializer()) has_bfloat16 = has_bfloat16 || init.data_type() == onnx::TensorProto::BFLOAT16;
+  EXPECT_TRUE(has_bfloat16) << "the result holds no bfloat16 value";
+  EXPECT_EQ(report.final_check.rfind("passes", 0), 0u) << report.final_check;
+}
+
+TEST(MixedAuto, ReportsFlopAndWeightSharesAndMargins) {
+  onnx::ModelProto model = planted_overflow_model();
+  MixedOptions options = tolerances(1e-2, 1e-2);
+  const MixedReport report = onnx_fp16::auto_convert_mixed_precision(model, {sample_x(1)}, options);
+  EXPECT_GT(report.flops_total, 0.0);
+  EXPECT_GT(report.flops_float16, 0.0);
+  EXPECT_LT(report.flops_float16, report.flops_total) << "the planted nodes stay float32";
+  EXPECT_GT(report.weight_bytes_total, 0.0);
+  ASSERT_EQ(report.margins.size(), static_cast<std::size_t>(model.graph().output_size()));
+  for (const auto& margin : report.margins) {
+    EXPECT_LE(margin.robust_ratio, 1.0) << margin.name;
+    EXPECT_GE(margin.robust_ratio, margin.evaluator_ratio) << margin.name;
+  }
+  EXPECT_EQ(report.variants_checked, 1 + options.float16_variants);
+  for (const auto& node : report.kept) EXPECT_GE(node.sensitivity, 0.0) << node.name << ": measured by the improved strategy";
+}
+
+TEST(MixedAuto, ImprovedNeverKeepsMoreFlopsInFloat32ThanBaseline) {
+  for (const double tolerance : {1e-2, 3e-2}) {
+    onnx::ModelProto baseline_model = planted_overflow_model();
+    onnx::ModelProto improved_model = planted_overflow_model();
+    const std::vector<Feeds> samples{sample_x(1), sample_x(2)};
+    const MixedReport baseline = onnx_fp16::auto_convert_mixed_precision(
+        baseline_model, samples, tolerances(tolerance, tolerance, SearchStrategy::Baseline));
+    MixedOptions improved_options = tolerances(tolerance, tolerance);
+    improved_options.float16_variants = 0;  // the same acceptance as the baseline's
+    const MixedReport improved = onnx_fp16::auto_convert_mixed_precision(improved_model, samples, improved_options);
+    EXPECT_GE(improved.flops_float16, baseline.flops_float16) << "tolerance " << tolerance;
+  }
+}
