@@ -347,6 +347,16 @@ std::string ort_cell(const SearchResult& search, bool ort_enabled) {
   return "FAILS: " + search.ort_error;
 }
 
+std::string share(double part, double total) { return total > 0 ? bench::format_fixed(100 * part / total, 1) + "%" : "-"; }
+
+// The accepted margin (worst element / tolerance over the outputs, with the variants' spread),
+// and on how many float16 implementations.
+std::string worst_margin(const onnx_fp16::MixedReport& r) {
+  double worst = 0;
+  for (const auto& m : r.margins) worst = std::max(worst, m.robust_ratio);
+  return bench::format_fixed(worst, 2) + " (" + std::to_string(r.variants_checked) + " impl.)";
+}
+
 void add_search_row(bench::Table& table, const ModelResult& m, const SearchResult& s, const std::string& strategy,
                     bool ort_enabled) {
   if (!s.report) {
@@ -360,7 +370,9 @@ void add_search_row(bench::Table& table, const ModelResult& m, const SearchResul
                  bench::format_fixed(r.seconds / m.inference_seconds, 1) + " x",
                  std::to_string(r.kept.size()) + " of " + std::to_string(r.candidate_nodes),
                  std::to_string(planted - s.planted_missed.size()) + "/" + std::to_string(planted),
-                 std::to_string(s.other_kept), s.evaluator_check.text, ort_cell(s, ort_enabled)});
+                 std::to_string(s.other_kept), share(r.flops_float16, r.flops_total),
+                 share(r.weight_bytes_float16, r.weight_bytes_total), worst_margin(r), s.evaluator_check.text,
+                 ort_cell(s, ort_enabled)});
 }
 
 void print_kept(const ModelResult& m, const SearchResult& s) {
@@ -407,7 +419,8 @@ int run_bench(const Options& options) {
   std::cout << "\nSearch: baseline vs improved (threads: " << (options.threads ? std::to_string(options.threads) : "all")
             << ")\n";
   bench::Table searches({"model", "strategy", "engine", "attempts", "evaluator runs", "full-run equiv.", "seconds",
-                         "search = N x inference", "kept", "planted kept", "other kept", "evaluator recheck",
+                         "search = N x inference", "kept", "planted kept", "other kept", "FLOPs fp16", "weights fp16",
+                         "margin", "evaluator recheck",
                          "ORT recheck (vs ORT float32)"});
   for (const auto& m : results) {
     add_search_row(searches, m, m.baseline, "baseline", options.ort);
