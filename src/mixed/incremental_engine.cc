@@ -219,7 +219,13 @@ class IncrementalEngine final : public CandidateEngine {
         const Rounding stored = config.store[slot];
         held[i] = rounder_.apply(float32[slot], stored != Rounding::None ? stored : config.read[k][i]);
       }
-      const std::vector<Tensor> outputs = run_node(node, held);
+      std::vector<Tensor> outputs;
+      try {
+        outputs = run_node(node, held);
+      } catch (const Error&) {
+        errors[n] = std::numeric_limits<double>::infinity();  // it cannot even run converted; the search will see
+        continue;
+      }
       for (std::size_t j = 0; j < node.outputs.size(); ++j) {
         const int slot = node.outputs[j];
         if (slot == runtime::kNoSlot) continue;

@@ -93,7 +93,11 @@ std::vector<double> Validator::robust_ratios(const std::vector<Tensor>& referenc
   std::vector<double> ratios(reference.size(), kInfinite);
   if (by_variant.empty()) return ratios;
   for (std::size_t o = 0; o < reference.size(); ++o) {
-    if (o >= by_variant[0].size() || !reference[o].defined() || reference[o].dtype() == onnx::TensorProto::STRING) continue;
+    if (reference[o].defined() && reference[o].dtype() == onnx::TensorProto::STRING) {
+      ratios[o] = 0;  // strings have no tolerance: check() compares them for equality
+      continue;
+    }
+    if (o >= by_variant[0].size() || !reference[o].defined()) continue;
     const Tensor ref = runtime::cast_tensor(reference[o], onnx::TensorProto::DOUBLE);
     std::vector<Tensor> variants;
     bool comparable = true;
@@ -137,10 +141,11 @@ std::vector<double> Validator::tolerance_ratios(const std::vector<Tensor>& refer
   for (std::size_t i = 0; i < reference.size() && i < candidate.size(); ++i) {
     const Tensor& a = reference[i];
     const Tensor& b = candidate[i];
-    if (!a.defined() || !b.defined() || a.shape() != b.shape() || a.dtype() == onnx::TensorProto::STRING ||
-        b.dtype() == onnx::TensorProto::STRING) {
+    if (a.defined() && a.dtype() == onnx::TensorProto::STRING) {
+      ratios[i] = 0;  // strings have no tolerance: check() compares them for equality
       continue;
     }
+    if (!a.defined() || !b.defined() || a.shape() != b.shape() || b.dtype() == onnx::TensorProto::STRING) continue;
     const Tensor x = runtime::cast_tensor(a, onnx::TensorProto::DOUBLE);
     const Tensor y = runtime::cast_tensor(b, onnx::TensorProto::DOUBLE);
     const auto xs = x.data<double>();

@@ -94,7 +94,9 @@ TEST(MixedRobust, AcceptingOnTheEvaluatorsBitsAloneFailsOnAnotherImplementation)
   EXPECT_LE(found.report.margins[0].evaluator_ratio, 1.0);
   EXPECT_GT(found.report.margins[0].evaluator_ratio, 0.9) << "the search should stop at the edge";
   const Emulated emulated = emulate(found.model, "robust_off");
-  EXPECT_GT(std::max(emulated.float32_order, emulated.float64), 1.0)
+  // Another implementation lands further from float32 than the room the evaluator's bits left
+  // (measured here: 1.004 and 0.94 against 0.98), so the evaluator's verdict does not carry over.
+  EXPECT_GT(std::max(emulated.float32_order, emulated.float64), found.report.margins[0].evaluator_ratio)
       << "the emulation no longer shows the problem robust acceptance solves (worst ratios " << emulated.float32_order
       << ", " << emulated.float64 << "); pick a tolerance where it does";
 }
