@@ -19,6 +19,7 @@ namespace onnx_fp16 {
 const std::vector<std::string>& default_op_block_list();
 
 enum class TargetType { Float16, BFloat16 };
+const char* to_string(TargetType target);  // "float16", "bfloat16"
 
 struct Float16Options {
   TargetType target = TargetType::Float16;

@@ -64,6 +64,11 @@ std::vector<Feeds> read_samples(const std::vector<std::string>& paths, const onn
   return samples;
 }
 
+// JSON has no infinity (nlohmann writes null): an infinite ratio or error is written "inf".
+nlohmann::ordered_json finite_or_text(double value) {
+  return std::isfinite(value) ? nlohmann::ordered_json(value) : nlohmann::ordered_json("inf");
+}
+
 nlohmann::ordered_json report_json(const MixedReport& report, const std::string& input, const std::string& output) {
   nlohmann::ordered_json json;
   json["input"] = input;
@@ -85,10 +90,10 @@ nlohmann::ordered_json report_json(const MixedReport& report, const std::string&
   nlohmann::ordered_json margins = nlohmann::ordered_json::array();
   for (const auto& margin : report.margins) {
     margins.push_back({{"output", margin.name},
-                       {"evaluator_ratio", margin.evaluator_ratio},
-                       {"worst_ratio", margin.worst_ratio},
-                       {"robust_ratio", margin.robust_ratio},
-                       {"variant_distance", margin.variant_distance}});
+                       {"evaluator_ratio", finite_or_text(margin.evaluator_ratio)},
+                       {"worst_ratio", finite_or_text(margin.worst_ratio)},
+                       {"robust_ratio", finite_or_text(margin.robust_ratio)},
+                       {"variant_distance", finite_or_text(margin.variant_distance)}});
   }
   json["margins"] = std::move(margins);
   json["flops_total"] = report.flops_total;
@@ -102,7 +107,7 @@ nlohmann::ordered_json report_json(const MixedReport& report, const std::string&
   for (const auto& node : report.kept) {
     nlohmann::ordered_json entry = {{"name", node.name},   {"op_type", node.op_type}, {"reason", to_string(node.reason)},
                                     {"detail", node.detail}, {"flops", node.flops}};
-    if (node.sensitivity >= 0) entry["sensitivity"] = std::isfinite(node.sensitivity) ? nlohmann::ordered_json(node.sensitivity) : "inf";
+    if (node.sensitivity >= 0) entry["sensitivity"] = finite_or_text(node.sensitivity);
     kept.push_back(std::move(entry));
   }
   json["kept"] = std::move(kept);

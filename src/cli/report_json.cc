@@ -17,14 +17,13 @@ double as_written(float value) {
   return std::strtod(text, nullptr);
 }
 
-Json target_name(TargetType target) { return target == TargetType::Float16 ? "float16" : "bfloat16"; }
 
 // The options as they took effect: the op block list is the default one unless replaced, so
 // a reader of the report never has to know what "default" meant in this version.
 Json options_json(const ConvertOutcome& outcome) {
   const Float16Options& o = outcome.options;
   return Json{
-      {"to", target_name(o.target)},
+      {"to", to_string(o.target)},
       {"min_positive_val", as_written(o.min_positive_val)},
       {"max_finite_val", as_written(o.max_finite_val)},
       {"keep_io_types", o.keep_io_types},

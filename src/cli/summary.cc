@@ -64,7 +64,7 @@ std::string ratio_text(std::uint64_t before, std::uint64_t after) {
 
 std::string conversion_summary(const ConvertOutcome& outcome) {
   const ConversionReport& r = outcome.report;
-  const char* target = outcome.options.target == TargetType::Float16 ? "float16" : "bfloat16";
+  const char* target = to_string(outcome.options.target);
   std::string text = "Converted " + outcome.input + " to " + target + "\n";
 
   text += line("Nodes:", std::to_string(r.converted_nodes) + " converted, " + std::to_string(r.kept_nodes.size()) +

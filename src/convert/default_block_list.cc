@@ -13,6 +13,8 @@ const std::vector<std::string>& default_op_block_list() {
   return list;
 }
 
+const char* to_string(TargetType target) { return target == TargetType::Float16 ? "float16" : "bfloat16"; }
+
 const char* to_string(KeepReason reason) {
   switch (reason) {
     case KeepReason::OpBlockList: return "op_block_list";

@@ -4,8 +4,8 @@
 #include <onnx_fp16/mixed.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "mixed/candidate_engine.h"
 #include "mixed/candidate_model.h"
@@ -18,7 +18,6 @@
 #include "mixed/segment_search.h"
 #include "mixed/validation.h"
 #include "runtime/feed_validation.h"
-#include "runtime/tensor_cast.h"
 
 namespace onnx_fp16 {
 
@@ -50,18 +49,23 @@ void check_samples(const onnx::ModelProto& model, const std::vector<Feeds>& samp
   }
 }
 
-const char* target_name(TargetType target) { return target == TargetType::Float16 ? "float16" : "bfloat16"; }
-
-// The float32 model's outputs on every sample and the named intermediates (for the screens and
-// the node costs): from the engine when it can (the incremental one starts from that state),
-// else an Evaluator. With a runner the reference outputs come from the runtime the user deploys on.
+// The float32 model's outputs on every sample and the named intermediates (`keep`: every sample's,
+// for the screens; the first sample's values of every node input and output, for the node costs):
+// from the engine when it can (the incremental one holds every value anyway and starts from that
+// state), else Evaluators. With a runner the reference outputs come from the runtime the user
+// deploys on.
 Float32Run run_float32(CandidateEngine& engine, const ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
                        const MixedOptions& options, const std::vector<std::string>& keep) {
-  if (auto run = engine.run_float32(keep)) return std::move(*run);
+  const std::vector<std::string> costed = costed_value_names(analysis);  // a superset of `keep`
+  if (auto run = engine.run_float32(costed)) return std::move(*run);
   Float32Run run;
-  const Evaluator evaluator(analysis.model(), {.threads = options.threads, .keep = keep});
-  for (const Feeds& sample : samples) {
-    auto named = evaluator.run(sample);
+  // Only the first sample's run holds every value: the rest keep what the screens read.
+  const Evaluator first(analysis.model(), {.threads = options.threads, .keep = costed});
+  std::optional<Evaluator> rest;
+  for (std::size_t s = 0; s < samples.size(); ++s) {
+    if (s == 1) rest.emplace(analysis.model(), EvaluatorOptions{.threads = options.threads, .keep = keep});
+    const Evaluator& evaluator = s == 0 ? first : *rest;
+    auto named = evaluator.run(samples[s]);
     run.outputs.push_back(ordered_outputs(evaluator, named));
     run.values.push_back(std::move(named));
   }
@@ -101,22 +105,6 @@ double flops_share(const SearchUnits& units, const std::vector<NodeCost>& costs,
   return total > 0 ? converted / total : 0;
 }
 
-// ||a - b|| / ||b|| over the elements (as doubles); 0 when b is all zeros and a equals it.
-double relative_distance(const Tensor& a, const Tensor& b) {
-  if (!a.defined() || !b.defined() || a.size() != b.size() || a.dtype() == onnx::TensorProto::STRING) return 0;
-  const Tensor x = runtime::cast_tensor(a, onnx::TensorProto::DOUBLE);
-  const Tensor y = runtime::cast_tensor(b, onnx::TensorProto::DOUBLE);
-  double difference = 0, norm = 0;
-  const auto xs = x.data<double>();
-  const auto ys = y.data<double>();
-  for (std::size_t i = 0; i < xs.size(); ++i) {
-    if (!std::isfinite(xs[i]) || !std::isfinite(ys[i])) continue;
-    difference += (xs[i] - ys[i]) * (xs[i] - ys[i]);
-    norm += ys[i] * ys[i];
-  }
-  return norm > 0 ? std::sqrt(difference / norm) : (difference > 0 ? 1.0 : 0.0);
-}
-
 }  // namespace
 }  // namespace mixed
 
@@ -143,18 +131,15 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
 
   std::unique_ptr<CandidateEngine> engine = choose_engine(analysis, samples, options);
   report.engine = engine->name();
-  report.target = target_name(conversion.target);
+  report.target = to_string(conversion.target);
   report.variants_checked = static_cast<int>(engine->variant_count());
   report.variant_spread = engine->variant_count() > 1 ? options.variant_spread : 0;
 
   // --- The float32 reference, the values the screens judge, and what each node costs.
   const bool range_screen = improved && conversion.target == TargetType::Float16;  // bfloat16 has float32's range
   const bool need_ranges = range_screen || options.data_max.has_value();
-  std::vector<std::string> keep = costed_value_names(analysis);
-  if (need_ranges) {
-    for (auto& name : screened_value_names(analysis, units)) keep.push_back(std::move(name));
-  }
-  const Float32Run float32 = run_float32(*engine, analysis, samples, options, keep);
+  const Float32Run float32 = run_float32(*engine, analysis, samples, options,
+                                         need_ranges ? screened_value_names(analysis, units) : std::vector<std::string>{});
   const bool float32_by_engine = engine->stats().runs > 0;
   const std::vector<NodeCost> costs = measure_node_costs(analysis, float32.values.at(0));
   for (graph::NodeId n : analysis.index().scope(graph::GraphIndex::main_scope()).nodes) {
@@ -170,7 +155,7 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
   }
   const std::vector<std::optional<ScreenVerdict>> screened = screen_units(
       analysis, units, need_ranges ? measure_ranges(float32.screen_values) : ValueRanges{}, options, range_screen);
-  progress.note(std::string(target_name(conversion.target)) + " search: " + std::to_string(units.size()) +
+  progress.note(std::string(to_string(conversion.target)) + " search: " + std::to_string(units.size()) +
                 " nodes can convert; validating with " + validator.describe() + " on " + std::to_string(samples.size()) +
                 " sample" + (samples.size() == 1 ? "" : "s") +
                 (engine->variant_count() > 1
@@ -192,10 +177,9 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
   engine->accept_last();
 
   // --- Screens.
-  std::size_t screened_count = 0;
-  for (const auto& verdict : screened) screened_count += verdict.has_value();
-  if (screened_count > 0) progress.note(std::to_string(screened_count) + " nodes kept by the screens before the search");
   const std::vector<std::size_t> searched = searched_units(screened);
+  const std::size_t screened_count = units.size() - searched.size();
+  if (screened_count > 0) progress.note(std::to_string(screened_count) + " nodes kept by the screens before the search");
 
   // --- The search.
   std::vector<std::string> errors(units.size());
@@ -248,7 +232,7 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
           report.margins[o].worst_ratio = std::max(report.margins[o].worst_ratio, ratios[o]);
           if (v > 0) {
             report.margins[o].variant_distance =
-                std::max(report.margins[o].variant_distance, relative_distance(outputs[v][s][o], outputs[0][s][o]));
+                std::max(report.margins[o].variant_distance, relative_l2_distance(outputs[v][s][o], outputs[0][s][o]));
           }
         }
       }
@@ -323,7 +307,7 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
   std::snprintf(summary, sizeof summary,
                 "done: %zu of %zu nodes in %s (%.1f%% of FLOPs, %.1f%% of weight bytes), %zu kept; %d attempts, "
                 "%.1f full-run equivalents, %.2f s",
-                report.converted_nodes, report.candidate_nodes, target_name(conversion.target),
+                report.converted_nodes, report.candidate_nodes, to_string(conversion.target),
                 report.flops_total > 0 ? 100 * report.flops_float16 / report.flops_total : 0.0,
                 report.weight_bytes_total > 0 ? 100 * report.weight_bytes_float16 / report.weight_bytes_total : 0.0,
                 report.kept.size(), report.attempts, report.full_run_equivalents, report.seconds);

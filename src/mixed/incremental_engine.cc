@@ -12,6 +12,7 @@
 
 #include "convert/port_rules.h"
 #include "half/half.h"
+#include "mixed/validation.h"
 #include "runtime/graph_plan.h"
 #include "runtime/kernel.h"
 #include "runtime/kernel_registry.h"
@@ -103,28 +104,6 @@ bool same_bits(const Tensor& a, const Tensor& b) {
   const auto y = b.bytes();
   if (x.size() != y.size()) return false;
   return x.empty() || std::memcmp(x.data(), y.data(), x.size()) == 0;  // an empty span's data() may be null
-}
-
-// sqrt(sum (a - b)^2 / sum b^2) over the float elements; 0 for non-float or empty tensors.
-double relative_rms_error(const Tensor& a, const Tensor& b) {
-  if (!a.defined() || !b.defined() || a.dtype() != onnx::TensorProto::FLOAT || b.dtype() != onnx::TensorProto::FLOAT ||
-      a.size() != b.size()) {
-    return 0;
-  }
-  const auto x = a.data<float>();
-  const auto y = b.data<float>();
-  double error = 0, norm = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    if (!std::isfinite(x[i]) || !std::isfinite(y[i])) {
-      if (std::isfinite(y[i])) return std::numeric_limits<double>::infinity();  // float16 overflowed
-      continue;
-    }
-    const double d = static_cast<double>(x[i]) - y[i];
-    error += d * d;
-    norm += static_cast<double>(y[i]) * y[i];
-  }
-  if (error == 0) return 0;
-  return norm > 0 ? std::sqrt(error / norm) : std::numeric_limits<double>::infinity();
 }
 
 bool is_constant_producer(const onnx::NodeProto& node) {
@@ -230,7 +209,7 @@ class IncrementalEngine final : public CandidateEngine {
         const int slot = node.outputs[j];
         if (slot == runtime::kNoSlot) continue;
         const Tensor rounded = rounder_.apply(outputs[j], config.store[slot]);
-        errors[n] = std::max(errors[n], relative_rms_error(rounded, float32[slot]));
+        errors[n] = std::max(errors[n], relative_l2_distance(rounded, float32[slot]));
       }
     }
     return errors;

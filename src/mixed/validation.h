@@ -34,7 +34,7 @@ class Validator {
   bool has_tolerance() const { return use_tolerance_; }
   // Per output: the worst element's |reference - candidate| / (atol + rtol * |candidate|), the
   // numpy.allclose test as a ratio (<= 1 passes; infinite for a NaN/inf mismatch or a shape
-  // difference). Needs a tolerance.
+  // difference; 0 for strings, which check() compares for equality). Needs a tolerance.
   std::vector<double> tolerance_ratios(const std::vector<Tensor>& reference, const std::vector<Tensor>& candidate) const;
   // Per output, with variants: the worst element's (|reference - evaluator| + spread_safety *
   // max over variants |variant - evaluator|) / (atol + rtol * |evaluator|). Needs a tolerance.
@@ -49,5 +49,9 @@ class Validator {
   ValidateFunction function_;
   std::vector<std::string> output_names_;
 };
+
+// ||a - b|| / ||b|| over the elements, as doubles; infinite where a is not finite and b is (an
+// overflow) or b is all zeros and a is not; 0 for strings and tensors of different sizes.
+double relative_l2_distance(const Tensor& a, const Tensor& b);
 
 }  // namespace onnx_fp16::mixed
