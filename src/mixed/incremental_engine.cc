@@ -301,7 +301,9 @@ class IncrementalEngine final : public CandidateEngine {
   // them too, and rounding never moves a value past float16's range).
   Config clamped_constants_config(const Config& converted) const {
     Config config = plain_config();
-    for (const auto& [slot, tensor] : constants_) {
+    // Every constant the conversion clamps: initializers, and Constant nodes' outputs (exports
+    // such as paddle2onnx's hold their weights in Constant nodes).
+    for (std::size_t slot = 0; slot < converted.store.size(); ++slot) {
       if (converted.store[slot] == Rounding::ClampRound) config.store[slot] = Rounding::ClampRound;
     }
     for (std::size_t k = 0; k < plan_->nodes.size(); ++k) {

@@ -375,3 +375,39 @@ TEST(MixedAuto, ImprovedNeverKeepsMoreFlopsInFloat32ThanBaseline) {
     EXPECT_GE(improved.flops_float16, baseline.flops_float16) << "tolerance " << tolerance;
   }
 }
+
+TEST(MixedAuto, RangeScreenClampsConstantNodesToo) {
+  // The same mask, its constant held in a Constant node (as paddle2onnx exports weights).
+  onnx::ModelProto model = masked_softmax_model();
+  auto* initializers = model.mutable_graph()->mutable_initializer();
+  for (int i = 0; i < initializers->size(); ++i) {
+    if (initializers->Get(i).name() != "lowest") continue;
+    onnx::TensorProto value = initializers->Get(i);
+    initializers->DeleteSubrange(i, 1);
+    onnx::NodeProto* constant = model.mutable_graph()->add_node();
+    constant->set_op_type("Constant");
+    constant->set_name("mask/lowest");
+    constant->add_output("lowest");
+    onnx::AttributeProto* attribute = constant->add_attribute();
+    attribute->set_name("value");
+    attribute->set_type(onnx::AttributeProto::TENSOR);
+    *attribute->mutable_t() = value;
+    // Constant first: the graph stays topologically sorted.
+    auto* nodes = model.mutable_graph()->mutable_node();
+    for (int k = nodes->size() - 1; k > 0; --k) nodes->SwapElements(k, k - 1);
+    break;
+  }
+  ASSERT_EQ(model.graph().node(0).op_type(), "Constant");
+  std::mt19937 rng(3);
+  std::vector<float> mask(16, 1.0f);
+  mask[6] = mask[7] = mask[15] = 0.0f;
+  const Feeds sample{{"scores", Tensor::from_vector<float>({2, 8}, normal_values(16, 1.0f, rng))},
+                     {"mask", Tensor::from_vector<float>({2, 8}, mask)}};
+  MixedOptions options = tolerances(1e-2, 1e-3);
+  options.keep_io_types = true;
+  const MixedReport report = onnx_fp16::auto_convert_mixed_precision(model, {sample}, options);
+  for (const auto& node : report.kept) {
+    EXPECT_NE(node.reason, MixedKeepReason::Float16Overflow) << node.name << ": " << node.detail;
+  }
+  EXPECT_EQ(report.converted_nodes, report.candidate_nodes);
+}
