@@ -90,7 +90,12 @@ std::vector<NodeCost> measure_node_costs(const ConversionAnalysis& analysis, con
     }
     cost.flops = std::max(cost.flops, 1.0);
     for (graph::ValueId v : index.node(n).inputs) {
-      if (v == graph::kNone || index.value(v).kind != graph::ValueKind::Initializer || !ctx.is_float32(v)) continue;
+      if (v == graph::kNone || !ctx.is_float32(v)) continue;
+      // Weights are initializers, or Constant nodes in exports that store them so (paddle2onnx).
+      const graph::Value& value = index.value(v);
+      const bool weight = value.kind == graph::ValueKind::Initializer ||
+                          (value.kind == graph::ValueKind::NodeOutput && convert::is_op(ctx.proto(value.producer), "Constant"));
+      if (!weight) continue;
       if (const Tensor* weights = value_of(values, index.value(v).name)) cost.weight_bytes += 4 * elements(weights->shape());
     }
   }

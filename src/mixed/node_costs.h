@@ -15,7 +15,7 @@ namespace onnx_fp16::mixed {
 
 struct NodeCost {
   double flops = 0;         // multiply-accumulates count 2; other ops one per output element
-  double weight_bytes = 0;  // float32 initializers the node reads, at 4 bytes per element
+  double weight_bytes = 0;  // float32 initializers and Constant outputs the node reads, 4 bytes per element
 };
 
 // The names measure_node_costs reads: every input and output of the main graph's nodes.
