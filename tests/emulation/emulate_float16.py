@@ -47,7 +47,8 @@ KERNELS.update({
     "Softmax": ops.softmax, "LayerNormalization": ops.layer_normalization,
     "BatchNormalization": ops.batch_normalization, "Transpose": ops.transpose, "Reshape": ops.reshape,
     "Concat": ops.concat, "Slice": ops.slice_, "Gather": ops.gather, "Unsqueeze": ops.unsqueeze,
-    "Shape": ops.shape, "Flatten": ops.flatten,
+    "Shape": ops.shape, "Flatten": ops.flatten, "Clip": ops.clip, "HardSigmoid": ops.hard_sigmoid,
+    "ConvTranspose": ops.conv_transpose, "Resize": ops.resize,
 })
 REDUCTIONS = {"ReduceSum", "ReduceMean", "ReduceMax"}
 

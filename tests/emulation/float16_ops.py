@@ -121,6 +121,20 @@ def where(op, inputs, attrs):
 
 # ---- matrix products ---------------------------------------------------------------------
 
+def clip(op, inputs, attrs):
+    x = f32(inputs[0])
+    t = x.dtype.type
+    low = f32(inputs[1]) if len(inputs) > 1 and inputs[1] is not None else t(attrs.get("min", -np.inf))
+    high = f32(inputs[2]) if len(inputs) > 2 and inputs[2] is not None else t(attrs.get("max", np.inf))
+    return [np.minimum(np.maximum(x, low), high)]
+
+
+def hard_sigmoid(op, inputs, attrs):
+    x = f32(inputs[0])
+    t = x.dtype.type
+    return [np.clip(t(attrs.get("alpha", 0.2)) * x + t(attrs.get("beta", 0.5)), t(0), t(1))]
+
+
 def matmul(op, inputs, attrs):
     return [_dot(f32(inputs[0]), f32(inputs[1]))]
 
@@ -187,6 +201,48 @@ def conv(op, inputs, attrs):
     if len(inputs) > 2 and inputs[2] is not None:
         y = y + f32(inputs[2]).reshape((1, m) + (1,) * rank)
     return [y]
+
+
+def conv_transpose(op, inputs, attrs):
+    """ConvTranspose for group 1 and dilation 1, 2-D: each kernel tap scatters one dot product."""
+    x, w = f32(inputs[0]), f32(inputs[1])
+    if attrs.get("group", 1) != 1 or any(d != 1 for d in attrs.get("dilations", [1, 1])) or x.ndim != 4:
+        raise NotImplementedError("ConvTranspose beyond group 1, dilation 1, 2-D")
+    if attrs.get("output_padding") or attrs.get("output_shape") or attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+        raise NotImplementedError("ConvTranspose output_padding/output_shape/auto_pad")
+    n, c, h, wd = x.shape
+    m, (kh, kw) = w.shape[1], w.shape[2:]
+    sh, sw = attrs.get("strides", [1, 1])
+    pads = attrs.get("pads", [0, 0, 0, 0])
+    full = np.zeros((n, m, (h - 1) * sh + kh, (wd - 1) * sw + kw), dtype=x.dtype)
+    cols = np.moveaxis(x, 1, -1)  # n, h, w, c
+    for i in range(kh):
+        for j in range(kw):
+            # Taps of one output pixel never overlap when stride >= kernel; otherwise they add up
+            # in float32 here, one tap after another.
+            full[:, :, i:i + (h - 1) * sh + 1:sh, j:j + (wd - 1) * sw + 1:sw] += np.moveaxis(_dot(cols, w[:, :, i, j]), -1, 1)
+    y = full[:, :, pads[0]:full.shape[2] - pads[2], pads[1]:full.shape[3] - pads[3]]
+    if len(inputs) > 2 and inputs[2] is not None:
+        y = y + f32(inputs[2]).reshape(1, m, 1, 1)
+    return [y]
+
+
+def resize(op, inputs, attrs):
+    """Resize, nearest mode with asymmetric coordinates and floor rounding (what the tests' models use)."""
+    x = inputs[0]
+    mode = attrs.get("mode", b"nearest")
+    ctm = attrs.get("coordinate_transformation_mode", b"half_pixel")
+    rounding = attrs.get("nearest_mode", b"round_prefer_floor")
+    if (mode, ctm, rounding) != (b"nearest", b"asymmetric", b"floor"):
+        raise NotImplementedError(f"Resize {mode}/{ctm}/{rounding}")
+    scales = inputs[2] if len(inputs) > 2 and inputs[2] is not None and inputs[2].size else None
+    sizes = inputs[3] if len(inputs) > 3 and inputs[3] is not None else None
+    out = [int(d) for d in sizes] if sizes is not None else [int(np.floor(d * s)) for d, s in zip(x.shape, scales)]
+    if scales is None:
+        scales = [o / d for o, d in zip(out, x.shape)]
+    index = tuple(np.minimum(np.floor(np.arange(o) / np.float32(s)).astype(np.int64), d - 1).reshape(
+        [-1 if a == axis else 1 for a in range(x.ndim)]) for axis, (o, s, d) in enumerate(zip(out, scales, x.shape)))
+    return [f32(x)[index]]
 
 
 def max_pool(op, inputs, attrs):
