@@ -28,6 +28,7 @@ enum class Rounding : std::uint8_t {
   None,
   Round,       // stored in the target type: nearest even (float16: overflow to inf)
   ClampRound,  // a constant converted by the conversion: clamped first (float16 only), then rounded
+  Clamp,       // the conversion's clamping alone, no rounding (the range screen's values)
 };
 
 struct Config {
@@ -58,9 +59,19 @@ class Rounder {
 
   Tensor apply(const Tensor& tensor, Rounding rounding, const Nudge* nudge = nullptr) const {
     if (rounding == Rounding::None || !tensor.defined() || tensor.dtype() != onnx::TensorProto::FLOAT) return tensor;
+    if (rounding == Rounding::Clamp && bfloat16_) return tensor;  // bfloat16 has float32's range: no clamping
     const auto in = tensor.data<float>();
+    if (rounding == Rounding::Clamp && std::none_of(in.begin(), in.end(), [&](float x) {
+          return half::clamp_constant(x, rule_.min_positive, rule_.max_finite) != x;
+        })) {
+      return tensor;  // nothing to clamp: the same tensor, no copy
+    }
     Tensor out = Tensor::uninitialized(onnx::TensorProto::FLOAT, tensor.shape());
     const auto result = out.mutable_data<float>();
+    if (rounding == Rounding::Clamp) {
+      for (std::size_t i = 0; i < in.size(); ++i) result[i] = half::clamp_constant(in[i], rule_.min_positive, rule_.max_finite);
+      return out;
+    }
     constexpr std::size_t kChunk = 4096;
     float moved[kChunk];
     std::uint16_t bits[kChunk];
@@ -169,11 +180,15 @@ class IncrementalEngine final : public CandidateEngine {
 
     // The range screen's values: the float32 model with its constants clamped as the full
     // conversion clamps them (a -3.4e38 mask constant becomes -max_finite_val), nothing rounded.
+    // Computed from the float32 state just accepted: only what a clamped constant changes runs
+    // again (nothing, in a model whose constants all lie in range).
     if (!names.empty()) {
       analysis_.decide(std::vector<bool>(analysis_.index().nodes().size(), false));
       const Config screen = clamped_constants_config(make_config());
       std::vector<std::vector<Tensor>> screen_slots;
-      for (std::size_t s = 0; s < inputs_.size(); ++s) screen_slots.push_back(run_sample(screen, s, 0, nullptr));
+      for (std::size_t s = 0; s < inputs_.size(); ++s) {
+        screen_slots.push_back(run_sample(screen, s, 0, &states_.front().base[s]));
+      }
       run.screen_values = named_values(screen_slots, names);
     }
     return run;
@@ -297,18 +312,17 @@ class IncrementalEngine final : public CandidateEngine {
     return plain;
   }
 
-  // `converted` with only the constants' clamping left (as ClampRound: the conversion rounds
-  // them too, and rounding never moves a value past float16's range).
+  // `converted` with only the constants' clamping left.
   Config clamped_constants_config(const Config& converted) const {
     Config config = plain_config();
     // Every constant the conversion clamps: initializers, and Constant nodes' outputs (exports
     // such as paddle2onnx's hold their weights in Constant nodes).
     for (std::size_t slot = 0; slot < converted.store.size(); ++slot) {
-      if (converted.store[slot] == Rounding::ClampRound) config.store[slot] = Rounding::ClampRound;
+      if (converted.store[slot] == Rounding::ClampRound) config.store[slot] = Rounding::Clamp;
     }
     for (std::size_t k = 0; k < plan_->nodes.size(); ++k) {
       for (std::size_t i = 0; i < plan_->nodes[k].inputs.size(); ++i) {
-        if (converted.read[k][i] == Rounding::ClampRound) config.read[k][i] = Rounding::ClampRound;
+        if (converted.read[k][i] == Rounding::ClampRound) config.read[k][i] = Rounding::Clamp;
       }
     }
     return config;
@@ -352,8 +366,10 @@ class IncrementalEngine final : public CandidateEngine {
     return !has_base_ || config.store[slot] != base_config_.store[slot];
   }
 
-  // A constant in a given rounding, computed once.
-  const Tensor& constant_as(int slot, Rounding rounding) {
+  // A constant in a given rounding, computed once. Clamp (the screen's, used once) is not kept:
+  // it would hold a second copy of the weights for the whole search.
+  Tensor constant_as(int slot, Rounding rounding) {
+    if (rounding == Rounding::Clamp) return rounder_.apply(constants_.at(slot), rounding);
     Tensor& cached = rounded_constants_[{slot, rounding}];
     if (!cached.defined()) cached = rounder_.apply(constants_.at(slot), rounding);
     return cached;
@@ -396,10 +412,11 @@ class IncrementalEngine final : public CandidateEngine {
     std::vector<bool> changed(slots.size(), base == nullptr);
     auto store_differs = [&](int slot) { return base == nullptr || config.store[slot] != base_config_.store[slot]; };
     for (const auto& [slot, tensor] : constants_) {
-      if (store_differs(slot)) {
-        slots[slot] = constant_as(slot, config.store[slot]);
-        changed[slot] = true;
-      }
+      if (!store_differs(slot)) continue;
+      Tensor value = constant_as(slot, config.store[slot]);
+      if (base && same_bits(value, (*base)[slot])) continue;  // same numbers (a clamp that changed nothing)
+      slots[slot] = std::move(value);
+      changed[slot] = true;
     }
     for (std::size_t i = 0; i < plan_->input_slots.size(); ++i) {
       const int slot = plan_->input_slots[i];
