@@ -24,6 +24,9 @@ namespace runtime {
 class Executor;
 }
 
+// One run's inputs (one sample): a tensor per graph input, by name.
+using Feeds = std::map<std::string, Tensor>;
+
 struct EvaluatorOptions {
   // Threads kernels may use; 0 means the machine's hardware threads. Results do not depend on it.
   int threads = 0;
@@ -67,7 +70,7 @@ class Evaluator {
   // options.keep, by name. Safe to call from several threads at once. Throws onnx_fp16::Error
   // for a missing, unknown, wrongly typed or wrongly shaped feed (naming the input and what it
   // expects), and for a kernel's failure (naming the node).
-  std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& feeds, RunStats* stats = nullptr) const;
+  std::map<std::string, Tensor> run(const Feeds& feeds, RunStats* stats = nullptr) const;
 
   const std::vector<InputInfo>& inputs() const;
   // The graph outputs' names, in graph order.

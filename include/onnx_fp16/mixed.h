@@ -13,6 +13,7 @@
 
 #include <onnx/onnx_pb.h>
 #include <onnx_fp16/convert.h>
+#include <onnx_fp16/evaluator.h>  // Feeds
 #include <onnx_fp16/tensor.h>
 
 #include <cstddef>
@@ -23,9 +24,6 @@
 #include <vector>
 
 namespace onnx_fp16 {
-
-// One sample: a tensor per graph input, by name.
-using Feeds = std::map<std::string, Tensor>;
 
 // Receives the float32 model's outputs and a candidate's, each in graph output order, for one
 // sample; true when the candidate is acceptable.
@@ -74,8 +72,9 @@ struct MixedOptions {
   std::optional<double> atol;
   ValidateFunction validate;
   bool keep_io_types = false;
-  // The conversion's other options (clamping, op_block_list, ...). Its keep_io_types and
-  // block_node are set by the search.
+  // The conversion's other options (clamping, op_block_list, keep_io_names, target, ...).
+  // keep_io_types here or there both keep the graph's inputs and outputs float32; block_node
+  // must stay unset (the search decides which nodes are blocked; setting it is an error).
   Float16Options conversion;
 
   SearchStrategy strategy = SearchStrategy::Improved;

@@ -12,8 +12,9 @@
 
 #include "cli/atomic_text_file.h"
 #include "cli/external_runner.h"
-#include "cli/json_text.h"
-#include "cli/output_paths.h"
+#include "frontend/json_text.h"
+#include "frontend/report_json.h"
+#include "frontend/output_paths.h"
 #include "cli/progress_display.h"
 #include "cli/run_inputs.h"
 #include "cli/text_format.h"
@@ -62,58 +63,6 @@ std::vector<Feeds> read_samples(const std::vector<std::string>& paths, const onn
     samples.push_back(std::move(feeds));
   }
   return samples;
-}
-
-// JSON has no infinity (nlohmann writes null): an infinite ratio or error is written "inf".
-nlohmann::ordered_json finite_or_text(double value) {
-  return std::isfinite(value) ? nlohmann::ordered_json(value) : nlohmann::ordered_json("inf");
-}
-
-nlohmann::ordered_json report_json(const MixedReport& report, const std::string& input, const std::string& output) {
-  nlohmann::ordered_json json;
-  json["input"] = input;
-  json["output"] = output;
-  json["strategy"] = report.strategy;
-  json["engine"] = report.engine;
-  json["target"] = report.target;
-  json["candidate_nodes"] = report.candidate_nodes;
-  json["converted_nodes"] = report.converted_nodes;
-  json["kept_count"] = report.kept.size();
-  json["attempts"] = report.attempts;
-  json["evaluator_runs"] = report.evaluator_runs;
-  json["nodes_evaluated"] = report.nodes_evaluated;
-  json["full_run_equivalents"] = report.full_run_equivalents;
-  json["seconds"] = report.seconds;
-  json["final_check"] = report.final_check;
-  json["float16_variants_checked"] = report.variants_checked;
-  json["variant_spread"] = report.variant_spread;
-  nlohmann::ordered_json margins = nlohmann::ordered_json::array();
-  for (const auto& margin : report.margins) {
-    margins.push_back({{"output", margin.name},
-                       {"evaluator_ratio", finite_or_text(margin.evaluator_ratio)},
-                       {"worst_ratio", finite_or_text(margin.worst_ratio)},
-                       {"robust_ratio", finite_or_text(margin.robust_ratio)},
-                       {"variant_distance", finite_or_text(margin.variant_distance)}});
-  }
-  json["margins"] = std::move(margins);
-  json["flops_total"] = report.flops_total;
-  json["flops_float16"] = report.flops_float16;
-  json["flops_float16_share"] = report.flops_total > 0 ? report.flops_float16 / report.flops_total : 0.0;
-  json["weight_bytes_total"] = report.weight_bytes_total;
-  json["weight_bytes_float16"] = report.weight_bytes_float16;
-  json["weight_bytes_float16_share"] =
-      report.weight_bytes_total > 0 ? report.weight_bytes_float16 / report.weight_bytes_total : 0.0;
-  nlohmann::ordered_json kept = nlohmann::ordered_json::array();
-  for (const auto& node : report.kept) {
-    nlohmann::ordered_json entry = {{"name", node.name},   {"op_type", node.op_type}, {"reason", to_string(node.reason)},
-                                    {"detail", node.detail}, {"flops", node.flops}};
-    if (node.sensitivity >= 0) entry["sensitivity"] = finite_or_text(node.sensitivity);
-    kept.push_back(std::move(entry));
-  }
-  json["kept"] = std::move(kept);
-  json["casts_added"] = report.conversion.casts_added;
-  json["progress"] = report.log;
-  return json;
 }
 
 std::string summary(const MixedReport& report, const std::string& output) {
@@ -253,8 +202,8 @@ int AutoMixedCommand::run() const {
   const MixedOptions options = mixed_options();
   std::optional<fs::path> report_path;
   if (report_option_->count() > 0) report_path = a.report;
-  const OutputPaths output_paths{a.input, a.output, std::nullopt, report_path};
-  check_output_paths(output_paths);
+  const frontend::OutputPaths output_paths{a.input, a.output, std::nullopt, report_path};
+  frontend::check_output_paths(output_paths);
   for (const auto& sample : a.samples) {
     std::error_code error;
     if (fs::exists(sample, error) && fs::exists(a.output, error) && fs::equivalent(sample, a.output, error)) {
@@ -266,12 +215,12 @@ int AutoMixedCommand::run() const {
 
   std::vector<fs::path> input_data_files;
   onnx::ModelProto model = load_model(a.input, input_data_files);
-  check_not_input_data(output_paths, input_data_files);
+  frontend::check_not_input_data(output_paths, input_data_files);
   const std::vector<Feeds> samples = read_samples(a.samples, model);
 
   const MixedReport report = auto_convert_mixed_precision(model, samples, options);
   save_model(model, a.output);
-  if (report_file) report_file->commit(json_text(report_json(report, a.input, a.output)));
+  if (report_file) report_file->commit(frontend::json_text(frontend::mixed_report_json(report, a.input, a.output)));
   if (!a.quiet) std::cout << summary(report, a.output) << std::flush;
   return 0;
 }

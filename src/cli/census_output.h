@@ -1,15 +1,12 @@
-// The two faces of `onnx-fp16 inspect`: a human table and JSON (format in docs/cli.md).
+// The human face of `onnx-fp16 inspect`: the census as tables (its JSON is frontend/report_json.h).
 #pragma once
-
-#include <nlohmann/json.hpp>
 
 #include <string>
 
-#include "cli/census.h"
+#include <onnx_fp16/inspect.h>
 
 namespace onnx_fp16::cli {
 
 std::string census_table(const Census& census, const std::string& model_path);
-nlohmann::ordered_json census_json(const Census& census, const std::string& model_path);
 
 }  // namespace onnx_fp16::cli

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "cli/json_text.h"
+#include "frontend/json_text.h"
 #include "cli/text_format.h"
 
 namespace onnx_fp16::cli {
@@ -107,7 +107,7 @@ int CompareCommand::run() const {
     json["only_in_a"] = only_a;
     json["only_in_b"] = only_b;
     json["all_close"] = all_close;
-    std::cout << json_text(json);
+    std::cout << frontend::json_text(json);
     return all_close ? 0 : 1;
   }
 

@@ -12,11 +12,11 @@
 #include <optional>
 
 #include "cli/atomic_text_file.h"
-#include "cli/convert_outcome.h"
-#include "cli/json_text.h"
-#include "cli/option_warnings.h"
-#include "cli/output_paths.h"
-#include "cli/report_json.h"
+#include "frontend/convert_outcome.h"
+#include "frontend/json_text.h"
+#include "frontend/option_warnings.h"
+#include "frontend/output_paths.h"
+#include "frontend/report_json.h"
 #include "cli/summary.h"
 #include "io/model_save.h"
 
@@ -40,15 +40,6 @@ std::uint64_t file_size_or_zero(const fs::path& path) {
   std::error_code error;
   const auto size = fs::file_size(path, error);
   return error ? 0 : size;
-}
-
-// The external data file save_model will write: the one asked for, or the one it picks itself
-// for a model over protobuf's size limit (see SaveOptions).
-std::optional<std::string> external_data_name(const onnx::ModelProto& model, const fs::path& output,
-                                              const std::optional<std::string>& requested) {
-  if (requested) return requested;
-  if (model.ByteSizeLong() > io::kAutomaticExternalDataLimit) return output.filename().string() + ".data";
-  return std::nullopt;
 }
 
 }  // namespace
@@ -134,7 +125,7 @@ int ConvertCommand::run() const {
   const Clock::time_point start = Clock::now();
   const Args& a = args_;
 
-  ConvertOutcome outcome;
+  frontend::ConvertOutcome outcome;
   outcome.input = a.input;
   outcome.output = a.output;
   outcome.options = float16_options();
@@ -144,8 +135,8 @@ int ConvertCommand::run() const {
   std::optional<fs::path> report_path;
   if (report_option_->count() > 0) report_path = a.report;
 
-  const OutputPaths output_paths{a.input, a.output, requested_data_file, report_path};
-  check_output_paths(output_paths);
+  const frontend::OutputPaths output_paths{a.input, a.output, requested_data_file, report_path};
+  frontend::check_output_paths(output_paths);
   // Created now so that an unwritable report fails before the conversion, not after the save.
   std::optional<AtomicTextFile> report_file;
   if (report_path) report_file.emplace(*report_path);
@@ -153,11 +144,11 @@ int ConvertCommand::run() const {
   Clock::time_point step = Clock::now();
   std::vector<fs::path> input_data_files;
   onnx::ModelProto model = load_model(a.input, input_data_files);
-  check_not_input_data(output_paths, input_data_files);
+  frontend::check_not_input_data(output_paths, input_data_files);
   outcome.seconds.load = seconds_since(step);
   outcome.files.input_file = file_size_or_zero(a.input);
   const bool clamp_values_given = min_positive_option_->count() > 0 || max_finite_option_->count() > 0;
-  std::vector<std::string> own_warnings = option_warnings(model, outcome.options, clamp_values_given);
+  std::vector<std::string> own_warnings = frontend::option_warnings(model, outcome.options, clamp_values_given);
 
   step = Clock::now();
   outcome.report = convert_float_to_float16(model, outcome.options);
@@ -178,7 +169,7 @@ int ConvertCommand::run() const {
   }
 
   step = Clock::now();
-  outcome.external_data_file = external_data_name(model, a.output, requested_data_file);
+  outcome.external_data_file = frontend::external_data_name(model, a.output, requested_data_file);
   SaveOptions save_options;
   save_options.external_data_file = requested_data_file;
   save_model(model, a.output, save_options);
@@ -189,7 +180,7 @@ int ConvertCommand::run() const {
   }
   outcome.seconds.total = seconds_since(start);
 
-  if (report_file) report_file->commit(json_text(report_json(outcome)));
+  if (report_file) report_file->commit(frontend::json_text(frontend::report_json(outcome)));
   if (!a.quiet) std::cout << conversion_summary(outcome) << std::flush;
   for (const auto& warning : outcome.warnings) std::cerr << "onnx-fp16: warning: " << warning << "\n";
   return 0;

@@ -1,12 +1,13 @@
 #include "cli/inspect_command.h"
 
+#include <onnx_fp16/inspect.h>
 #include <onnx_fp16/model_io.h>
 
 #include <iostream>
 
-#include "cli/census.h"
 #include "cli/census_output.h"
-#include "cli/json_text.h"
+#include "frontend/json_text.h"
+#include "frontend/report_json.h"
 
 namespace onnx_fp16::cli {
 
@@ -23,7 +24,7 @@ int InspectCommand::run() const {
   const onnx::ModelProto model = load_model(model_path_);
   const Census census = take_census(model);
   if (json_) {
-    std::cout << json_text(census_json(census, model_path_));
+    std::cout << frontend::json_text(frontend::census_json(census, model_path_));
   } else {
     std::cout << census_table(census, model_path_);
   }

@@ -62,7 +62,7 @@ std::string ratio_text(std::uint64_t before, std::uint64_t after) {
 
 }  // namespace
 
-std::string conversion_summary(const ConvertOutcome& outcome) {
+std::string conversion_summary(const frontend::ConvertOutcome& outcome) {
   const ConversionReport& r = outcome.report;
   const char* target = to_string(outcome.options.target);
   std::string text = "Converted " + outcome.input + " to " + target + "\n";

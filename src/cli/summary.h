@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "cli/convert_outcome.h"
+#include "frontend/convert_outcome.h"
 
 namespace onnx_fp16::cli {
 
@@ -13,6 +13,6 @@ inline constexpr std::size_t kKeptNodesShown = 10;
 
 // Lines ending in '\n'. Warnings are not included: the command prints them to stderr, where
 // they stay visible with --quiet and out of a piped summary.
-std::string conversion_summary(const ConvertOutcome& outcome);
+std::string conversion_summary(const frontend::ConvertOutcome& outcome);
 
 }  // namespace onnx_fp16::cli

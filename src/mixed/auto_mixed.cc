@@ -120,9 +120,14 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
   check_samples(model, samples);
 
   // --- Analysis: the conversion's view of the model, the units, the engine.
+  // The search decides which nodes are blocked: a caller's block_node would be overwritten, so
+  // it is refused rather than ignored. keep_io_types may be given in either place.
+  if (options.conversion.block_node) {
+    throw Error("MixedOptions.conversion.block_node is decided by the search; use conversion.node_block_list, "
+                "keep_ops or keep_node_pattern to keep nodes in float32");
+  }
   Float16Options conversion = options.conversion;
-  conversion.keep_io_types = options.keep_io_types;
-  conversion.block_node = nullptr;
+  conversion.keep_io_types = options.keep_io_types || options.conversion.keep_io_types;
   ConversionAnalysis analysis(model, conversion);
   const SearchUnits units = find_search_units(analysis);
   report.candidate_nodes = units.size();
@@ -172,7 +177,7 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
   std::vector<bool> kept_units(units.size(), true);
   if (Verdict all_kept; !check_on(kept_units, all_kept)) {
     throw Error("even with every node kept in float32 the model fails validation (" + validator.describe() +
-                "): " + all_kept.detail + (options.keep_io_types ? "" : "; try keep_io_types (--keep-io-types)"));
+                "): " + all_kept.detail + (conversion.keep_io_types ? "" : "; try keep_io_types (--keep-io-types)"));
   }
   engine->accept_last();
 

@@ -1,4 +1,4 @@
-#include "cli/census.h"
+#include <onnx_fp16/inspect.h>
 
 #include <algorithm>
 #include <optional>
@@ -11,7 +11,7 @@
 #include "types/type_inference.h"
 #include "types/value_type.h"
 
-namespace onnx_fp16::cli {
+namespace onnx_fp16 {
 namespace {
 
 using onnx::TensorProto;
@@ -193,4 +193,4 @@ Census take_census(const onnx::ModelProto& model) {
   return census;
 }
 
-}  // namespace onnx_fp16::cli
+}  // namespace onnx_fp16

@@ -1,8 +1,8 @@
-#include "cli/option_warnings.h"
+#include "frontend/option_warnings.h"
 
 #include <unordered_set>
 
-namespace onnx_fp16::cli {
+namespace onnx_fp16::frontend {
 namespace {
 
 // Node names of a graph and of every subgraph inside it: the node block list applies at any depth.
@@ -54,4 +54,4 @@ std::vector<std::string> option_warnings(const onnx::ModelProto& model, const Fl
   return warnings;
 }
 
-}  // namespace onnx_fp16::cli
+}  // namespace onnx_fp16::frontend

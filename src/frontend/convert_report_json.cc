@@ -1,9 +1,9 @@
-#include "cli/report_json.h"
+#include "frontend/report_json.h"
 
 #include <charconv>
 #include <cstdlib>
 
-namespace onnx_fp16::cli {
+namespace onnx_fp16::frontend {
 namespace {
 
 using Json = nlohmann::ordered_json;
@@ -84,4 +84,4 @@ Json report_json(const ConvertOutcome& outcome) {
   };
 }
 
-}  // namespace onnx_fp16::cli
+}  // namespace onnx_fp16::frontend

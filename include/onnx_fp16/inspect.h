@@ -1,5 +1,5 @@
-// The precision census behind `onnx-fp16 inspect`: which precision each node computes in,
-// the casts, and the element types of the model's tensors.
+// The precision census behind `onnx-fp16 inspect` and the Python package's `inspect()`: which
+// precision each node computes in, the casts, and the element types of the model's tensors.
 #pragma once
 
 #include <onnx/onnx_pb.h>
@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-namespace onnx_fp16::cli {
+namespace onnx_fp16 {
 
 // The precision a node computes in (see node_precision in census.cc for the rule).
 enum class Precision { Float32, Float16, BFloat16, Float64, Mixed, NonFloat, Unknown };
@@ -45,4 +45,4 @@ struct Census {
 // bytes. Throws onnx_fp16::Error when the graph is malformed (a node reads an undefined name).
 Census take_census(const onnx::ModelProto& model);
 
-}  // namespace onnx_fp16::cli
+}  // namespace onnx_fp16

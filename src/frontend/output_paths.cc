@@ -1,10 +1,11 @@
-#include "cli/output_paths.h"
+#include "frontend/output_paths.h"
 
 #include <vector>
 
 #include "onnx_fp16/error.h"
+#include "io/model_save.h"
 
-namespace onnx_fp16::cli {
+namespace onnx_fp16::frontend {
 namespace fs = std::filesystem;
 
 namespace {
@@ -84,4 +85,11 @@ void check_not_input_data(const OutputPaths& paths, const std::vector<fs::path>&
   }
 }
 
-}  // namespace onnx_fp16::cli
+std::optional<std::string> external_data_name(const onnx::ModelProto& model, const std::filesystem::path& output,
+                                              const std::optional<std::string>& requested) {
+  if (requested) return requested;
+  if (model.ByteSizeLong() > io::kAutomaticExternalDataLimit) return output.filename().string() + ".data";
+  return std::nullopt;
+}
+
+}  // namespace onnx_fp16::frontend

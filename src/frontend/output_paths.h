@@ -1,13 +1,16 @@
-// Checks on the files `onnx-fp16 convert` will write, made before the (possibly long) load and
-// conversion, so that a mistake in the command line fails in a second and writes nothing.
+// Checks on the files a conversion will write (`onnx-fp16 convert`, the Python path functions),
+// made before the (possibly long) load and conversion, so that a mistake fails in a second and
+// writes nothing.
 #pragma once
+
+#include <onnx/onnx_pb.h>
 
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
-namespace onnx_fp16::cli {
+namespace onnx_fp16::frontend {
 
 struct OutputPaths {
   std::filesystem::path input;
@@ -28,4 +31,9 @@ void check_output_paths(const OutputPaths& paths);
 // (known only once the input is loaded).
 void check_not_input_data(const OutputPaths& paths, const std::vector<std::filesystem::path>& input_data_files);
 
-}  // namespace onnx_fp16::cli
+// The external data file save_model will write: the one asked for, or the one it picks itself
+// for a model over protobuf's size limit (see SaveOptions).
+std::optional<std::string> external_data_name(const onnx::ModelProto& model, const std::filesystem::path& output,
+                                              const std::optional<std::string>& requested);
+
+}  // namespace onnx_fp16::frontend

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-namespace onnx_fp16::cli {
+namespace onnx_fp16::frontend {
 
 // Also warns when clamping values were given for bfloat16, which has float32's range and is
 // never clamped. `clamp_values_given`: whether --min-positive-val/--max-finite-val were used.
 std::vector<std::string> option_warnings(const onnx::ModelProto& model, const Float16Options& options,
                                          bool clamp_values_given);
 
-}  // namespace onnx_fp16::cli
+}  // namespace onnx_fp16::frontend

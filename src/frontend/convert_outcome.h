@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace onnx_fp16::cli {
+namespace onnx_fp16::frontend {
 
 struct ConvertOutcome {
   std::string input;   // as the user wrote them
@@ -35,4 +35,4 @@ struct ConvertOutcome {
   } files;
 };
 
-}  // namespace onnx_fp16::cli
+}  // namespace onnx_fp16::frontend

@@ -1,0 +1,62 @@
+#include "frontend/report_json.h"
+
+#include <cmath>
+
+namespace onnx_fp16::frontend {
+namespace {
+
+// JSON has no infinity (nlohmann writes null): an infinite ratio or error is written "inf".
+nlohmann::ordered_json finite_or_text(double value) {
+  return std::isfinite(value) ? nlohmann::ordered_json(value) : nlohmann::ordered_json("inf");
+}
+
+}  // namespace
+
+nlohmann::ordered_json mixed_report_json(const MixedReport& report, const std::string& input, const std::string& output) {
+  nlohmann::ordered_json json;
+  json["input"] = input;
+  json["output"] = output;
+  json["strategy"] = report.strategy;
+  json["engine"] = report.engine;
+  json["target"] = report.target;
+  json["candidate_nodes"] = report.candidate_nodes;
+  json["converted_nodes"] = report.converted_nodes;
+  json["kept_count"] = report.kept.size();
+  json["attempts"] = report.attempts;
+  json["evaluator_runs"] = report.evaluator_runs;
+  json["nodes_evaluated"] = report.nodes_evaluated;
+  json["full_run_equivalents"] = report.full_run_equivalents;
+  json["seconds"] = report.seconds;
+  json["final_check"] = report.final_check;
+  json["float16_variants_checked"] = report.variants_checked;
+  json["variant_spread"] = report.variant_spread;
+  nlohmann::ordered_json margins = nlohmann::ordered_json::array();
+  for (const auto& margin : report.margins) {
+    margins.push_back({{"output", margin.name},
+                       {"evaluator_ratio", finite_or_text(margin.evaluator_ratio)},
+                       {"worst_ratio", finite_or_text(margin.worst_ratio)},
+                       {"robust_ratio", finite_or_text(margin.robust_ratio)},
+                       {"variant_distance", finite_or_text(margin.variant_distance)}});
+  }
+  json["margins"] = std::move(margins);
+  json["flops_total"] = report.flops_total;
+  json["flops_float16"] = report.flops_float16;
+  json["flops_float16_share"] = report.flops_total > 0 ? report.flops_float16 / report.flops_total : 0.0;
+  json["weight_bytes_total"] = report.weight_bytes_total;
+  json["weight_bytes_float16"] = report.weight_bytes_float16;
+  json["weight_bytes_float16_share"] =
+      report.weight_bytes_total > 0 ? report.weight_bytes_float16 / report.weight_bytes_total : 0.0;
+  nlohmann::ordered_json kept = nlohmann::ordered_json::array();
+  for (const auto& node : report.kept) {
+    nlohmann::ordered_json entry = {{"name", node.name},   {"op_type", node.op_type}, {"reason", to_string(node.reason)},
+                                    {"detail", node.detail}, {"flops", node.flops}};
+    if (node.sensitivity >= 0) entry["sensitivity"] = finite_or_text(node.sensitivity);
+    kept.push_back(std::move(entry));
+  }
+  json["kept"] = std::move(kept);
+  json["casts_added"] = report.conversion.casts_added;
+  json["progress"] = report.log;
+  return json;
+}
+
+}  // namespace onnx_fp16::frontend
