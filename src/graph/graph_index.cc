@@ -11,6 +11,81 @@ std::string canonical_domain(const std::string& domain) { return domain == "ai.o
 GraphIndex::GraphIndex(onnx::ModelProto& model) : model_(&model) {
   for (const auto& op : model.opset_import()) opsets_[canonical_domain(op.domain())] = static_cast<int>(op.version());
   index_graph(model.mutable_graph(), kNone, kNone, "");
+  check_acyclic();
+}
+
+// Kahn's algorithm per graph. A node depends on the producers (in its own graph) of what it
+// reads and of what its subgraphs read from its graph: a read from inside a subgraph counts for
+// the node that holds the subgraph. Nodes left over are on or behind a cycle; walking back from
+// one of them through left-over producers finds the cycle, which the message spells out.
+void GraphIndex::check_acyclic() const {
+  // The node of scope `scope` that holds `node` (itself when it is in that scope), or kNone.
+  auto holder_in = [&](NodeId node, ScopeId scope) {
+    while (node != kNone && nodes_[node].scope != scope) node = scopes_[nodes_[node].scope].owner;
+    return node;
+  };
+  struct Edge {
+    NodeId from;
+    ValueId value;
+  };
+  std::vector<std::vector<Edge>> producers_of(nodes_.size());  // per node: what it waits for
+  std::vector<std::vector<NodeId>> readers_of(nodes_.size());
+  for (ValueId v = 0; v < static_cast<ValueId>(values_.size()); ++v) {
+    const Value& value = values_[v];
+    if (value.producer == kNone) continue;
+    for (const PortRef& use : value.consumers) {
+      const NodeId reader = holder_in(use.node, value.scope);
+      if (reader == kNone) continue;
+      producers_of[reader].push_back({value.producer, v});
+      readers_of[value.producer].push_back(reader);
+    }
+  }
+  std::vector<std::size_t> waiting(nodes_.size());
+  std::vector<NodeId> ready;
+  for (NodeId n = 0; n < static_cast<NodeId>(nodes_.size()); ++n) {
+    waiting[n] = producers_of[n].size();
+    if (waiting[n] == 0) ready.push_back(n);
+  }
+  std::size_t done = 0;
+  while (!ready.empty()) {
+    const NodeId n = ready.back();
+    ready.pop_back();
+    ++done;
+    for (NodeId reader : readers_of[n]) {
+      if (--waiting[reader] == 0) ready.push_back(reader);
+    }
+  }
+  if (done == nodes_.size()) return;
+
+  NodeId start = 0;
+  while (waiting[start] == 0) ++start;
+  std::vector<NodeId> path;
+  std::vector<ValueId> via;  // via[i]: the value path[i] reads from path[i + 1]
+  std::vector<int> seen_at(nodes_.size(), -1);
+  for (NodeId n = start; seen_at[n] < 0;) {
+    seen_at[n] = static_cast<int>(path.size());
+    path.push_back(n);
+    for (const Edge& edge : producers_of[n]) {
+      if (waiting[edge.from] > 0) {
+        via.push_back(edge.value);
+        n = edge.from;
+        break;
+      }
+    }
+    if (seen_at[n] >= 0) {
+      path.push_back(n);
+      break;
+    }
+  }
+  const std::size_t first = static_cast<std::size_t>(seen_at[path.back()]);
+  auto describe = [&](NodeId id) { return "node '" + node_label(id) + "' (" + nodes_[id].proto->op_type() + ")"; };
+  std::string cycle;
+  for (std::size_t i = first; i + 1 < path.size(); ++i) {
+    cycle += (i == first ? describe(path[i]) : ", which") + " reads '" + values_[via[i]].name + "' from " +
+             describe(path[i + 1]);
+  }
+  throw Error("graph '" + scopes_[nodes_[path[first]].scope].label + "' has a cycle: " + cycle +
+              "; a graph must be acyclic");
 }
 
 int GraphIndex::opset(const std::string& domain) const {
@@ -90,6 +165,16 @@ ScopeId GraphIndex::index_graph(onnx::GraphProto* graph, ScopeId parent, NodeId 
         nodes_[id].outputs.push_back(kNone);
         continue;
       }
+      const auto existing = names_[scope].find(name);
+      if (existing != names_[scope].end()) {
+        const Value& other = values_[existing->second];
+        const std::string first = other.kind == ValueKind::GraphInput    ? "is an input of that graph"
+                                  : other.kind == ValueKind::Initializer ? "is an initializer of that graph"
+                                                                         : "is also written by node '" +
+                                                                               node_label(other.producer) + "'";
+        throw Error("node '" + node_label(id) + "' (" + proto->op_type() + ") in graph '" + scopes_[scope].label +
+                    "' writes '" + name + "', which " + first + ": every value must have one producer");
+      }
       ValueId v = add_value(name, scope, ValueKind::NodeOutput);
       values_[v].producer = id;
       values_[v].producer_port = port;
@@ -108,7 +193,7 @@ ScopeId GraphIndex::index_graph(onnx::GraphProto* graph, ScopeId parent, NodeId 
       ValueId v = resolve(name, scope);
       if (v == kNone) {
         throw Error("node '" + node_label(id) + "' (" + proto->op_type() + ") in graph '" + scopes_[scope].label +
-                    "' reads '" + name + "', which no graph input, initializer or node output defines");
+                    "' reads '" + name + "', which nothing defines (no input, initializer or node output of it in scope)");
       }
       values_[v].consumers.push_back({id, port});
       nodes_[id].inputs.push_back(v);

@@ -62,7 +62,12 @@ struct Scope {
 
 class GraphIndex {
  public:
-  // Indexes the model. Throws onnx_fp16::Error when a node reads a name that nothing defines.
+  // Indexes the model and checks the structure every reader relies on. Throws onnx_fp16::Error,
+  // naming the graph, node and value, when a node reads a name that nothing defines, a graph
+  // lists an output nothing defines, a value has two producers in one graph (two nodes, or a
+  // node and an input or initializer), or the nodes of a graph form a cycle (counting the values
+  // their subgraphs read). Nodes out of order but without a cycle are fine: the conversion sorts
+  // them.
   explicit GraphIndex(onnx::ModelProto& model);
 
   onnx::ModelProto& model() const { return *model_; }
@@ -88,6 +93,7 @@ class GraphIndex {
   ScopeId index_graph(onnx::GraphProto* graph, ScopeId parent, NodeId owner, const std::string& attribute);
   ValueId add_value(std::string name, ScopeId scope, ValueKind kind);
   ValueId resolve(const std::string& name, ScopeId scope) const;
+  void check_acyclic() const;
 
   onnx::ModelProto* model_;
   std::vector<Value> values_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "graph/graph_index.h"
 #include "onnx_fp16/error.h"
 #include "runtime/feed_validation.h"
 #include "runtime/kernels/math_gemm.h"
@@ -73,6 +74,9 @@ Executor::Executor(const onnx::ModelProto& model, const EvaluatorOptions& option
     : model_(model), threads_(effective_threads(options.threads)), keep_(options.keep) {
   inputs_ = describe_inputs(model_.graph());
   for (const auto& output : model_.graph().output()) output_names_.push_back(output.name());
+  // The structural rules every reader of a model shares (one producer per value, no cycle, no
+  // undefined name), checked where they live; the index itself is not needed after.
+  const graph::GraphIndex structure_check(model_);
   PlanOptions plan_options;
   plan_options.registry = &registry;
   plan_options.opsets = imported_opsets(model_);

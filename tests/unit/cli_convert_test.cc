@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <onnx_fp16/convert.h>
 #include <onnx_fp16/model_io.h>
+#include <onnx_fp16/tensor_io.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -221,6 +222,30 @@ TEST_F(CliConvert, TruncatedModelIsRefused) {
   const CliRun run = run_cli({"convert", truncated.string(), output_.string()});
   expect_one_error_line(run, truncated.string());
   EXPECT_EQ(files_in(dir_), (std::set<std::string>{"model.onnx", "truncated.onnx"}));
+}
+
+// Add reads Relu's output and Relu reads Add's: no order can run it, and a converted copy would
+// fail the checker. Every subcommand refuses it with one line naming the nodes and values.
+TEST_F(CliConvert, CyclicGraphIsRefusedByEverySubcommand) {
+  auto model = modelgen::make_model(17);
+  GraphBuilder g(model.mutable_graph());
+  g.input("x", F32, {2}).output("y", F32, {2});
+  g.node("Add", {"x", "r"}, {"a"}, "add");
+  g.node("Relu", {"a"}, {"r"}, "relu");
+  g.node("Identity", {"r"}, {"y"}, "out");
+  const fs::path cyclic = dir_ / "cyclic.onnx";
+  onnx_fp16::save_model(model, cyclic);
+  const fs::path sample = dir_ / "x.npz";
+  onnx_fp16::write_npz(sample, {{"x", onnx_fp16::Tensor::from_vector<float>({2}, {1, -1})}});
+  const std::string cycle = "graph 'main' has a cycle: node 'add' (Add) reads 'r' from node 'relu' (Relu)";
+  expect_one_error_line(run_cli({"convert", cyclic.string(), output_.string()}), cycle);
+  expect_one_error_line(run_cli({"inspect", cyclic.string()}), cycle);
+  expect_one_error_line(run_cli({"run", cyclic.string(), "--input", sample.string(), "--output", (dir_ / "y.npz").string()}),
+                        cycle);
+  expect_one_error_line(run_cli({"auto-mixed", cyclic.string(), output_.string(), "--input", sample.string(), "--rtol",
+                                 "0.01", "--quiet"}),
+                        cycle);
+  EXPECT_EQ(files_in(dir_), (std::set<std::string>{"model.onnx", "cyclic.onnx", "x.npz"}));
 }
 
 TEST_F(CliConvert, MissingOutputFolderWritesNothing) {

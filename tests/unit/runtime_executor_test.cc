@@ -232,7 +232,51 @@ TEST(RuntimeExecutor, CyclesAreRefused) {
   g.node("Add", {"x", "b"}, {"a"}, "first");
   g.node("Neg", {"a"}, {"b"}, "second");
   g.node("Identity", {"b"}, {"y"}, "out");
-  EXPECT_NE(load_error(model).find("cycle"), std::string::npos) << load_error(model);
+  const std::string error = load_error(model);
+  EXPECT_NE(error.find("graph 'main' has a cycle: node 'first' (Add) reads 'b' from node 'second' (Neg), which reads "
+                       "'a' from node 'first' (Add)"),
+            std::string::npos)
+      << error;
+}
+
+// A value written by two nodes: which one a reader gets would depend on the order of the list.
+TEST(RuntimeExecutor, ValuesWithTwoProducersAreRefused) {
+  auto model = modelgen::make_model(17);
+  GraphBuilder g(model.mutable_graph());
+  g.input("x", F32, {2}).output("y", F32, {2});
+  g.node("Neg", {"x"}, {"y"}, "negate");
+  g.node("Abs", {"x"}, {"y"}, "absolute");
+  const std::string error = load_error(model);
+  EXPECT_NE(error.find("node 'absolute' (Abs) in graph 'main' writes 'y', which is also written by node 'negate'"),
+            std::string::npos)
+      << error;
+  auto shadowing = modelgen::make_model(17);
+  GraphBuilder s(shadowing.mutable_graph());
+  s.input("x", F32, {2}).output("y", F32, {2});
+  s.node("Neg", {"x"}, {"x"}, "overwrite_input");
+  s.node("Abs", {"x"}, {"y"}, "absolute");
+  EXPECT_NE(load_error(shadowing).find("writes 'x', which is an input of that graph"), std::string::npos)
+      << load_error(shadowing);
+}
+
+// A cycle through a subgraph: the If's branch reads the value the If itself feeds.
+TEST(RuntimeExecutor, CyclesThroughSubgraphReadsAreRefused) {
+  auto model = modelgen::make_model(17);
+  GraphBuilder g(model.mutable_graph());
+  g.input("x", F32, {2}).input("flag", onnx::TensorProto::BOOL, {}).output("y", F32, {2});
+  auto& branch = g.node("If", {"flag"}, {"branch_out"}, "branch");
+  for (const char* name : {"then_branch", "else_branch"}) {
+    GraphBuilder body(modelgen::attr_graph(branch, name));
+    body.output(std::string(name) + "_out", F32, {2});
+    body.node("Identity", {"late"}, {std::string(name) + "_out"}, std::string(name) + "/copy");
+  }
+  g.node("Neg", {"branch_out"}, {"late"}, "late");
+  g.node("Identity", {"late"}, {"y"}, "out");
+  const std::string error = load_error(model);
+  EXPECT_NE(error.find("node 'branch' (If) reads 'late' from node 'late' (Neg), which reads 'branch_out' from node "
+                       "'branch' (If)"),
+            std::string::npos)
+      << error;
 }
 
 }  // namespace
