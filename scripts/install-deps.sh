@@ -13,6 +13,8 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   libonnx-testdata                                 # ONNX's backend test models, for the integration suite
   python3-onnx python3-numpy                       # independent reference checks in tests
+  python3-dev pybind11-dev python3-pytest          # the Python package (python/) and its tests
+  python3-venv python3-setuptools                  # `pip install .` of the package into .venv
 )
 # Node.js runs ONNX Runtime in the tests; a machine that has it already keeps its own.
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
@@ -20,12 +22,33 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+
+# apt-get that waits while another apt or dpkg process (unattended-upgrades, a provisioning
+# script) holds the locks, instead of failing: dpkg's lock through DPkg::Lock::Timeout, and any
+# lock (apt-get update's lists lock included) by retrying while the error is a lock error, for up
+# to 30 minutes.
+apt_get() {
+  local deadline=$((SECONDS + 1800)) log
+  log=$(mktemp)
+  until DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 "$@" 2>"$log"; do
+    if grep -qiE "could not get lock|unable to (acquire|lock)|another process" "$log" && ((SECONDS < deadline)); then
+      echo "install-deps: apt is busy (another process holds its lock); waiting..." >&2
+      sleep 10
+    else
+      cat "$log" >&2
+      rm -f "$log"
+      return 1
+    fi
+  done
+  rm -f "$log"
+}
+
 if ((${#missing[@]})); then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "Installing Debian packages: ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt_get update -qq
+  apt_get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # onnxruntime-node's install script would download binaries; the npm package already holds

@@ -1,0 +1,305 @@
+// The native module onnx_fp16._native: the library's conversion, search, evaluator and census,
+// taking models as serialized bytes or paths (so any `onnx` package version the user has works)
+// and returning bytes and JSON reports. Argument checking and the spec's signatures live in the
+// Python modules above it; this layer trusts the types it is given.
+//
+// The GIL is released while the library works; callbacks into Python (validate_fn, progress)
+// take it back, and the progress callback is where Ctrl-C stops a search.
+#include <onnx_fp16/convert.h>
+#include <onnx_fp16/error.h>
+#include <onnx_fp16/evaluator.h>
+#include <onnx_fp16/inspect.h>
+#include <onnx_fp16/mixed.h>
+#include <onnx_fp16/model_io.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <chrono>
+#include <climits>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arrays.h"
+#include "convert/constant_conversion.h"
+#include "frontend/json_text.h"
+#include "frontend/option_warnings.h"
+#include "frontend/output_paths.h"
+#include "frontend/report_json.h"
+#include "half/half.h"
+#include "options.h"
+
+namespace onnx_fp16::python {
+namespace {
+
+namespace py = pybind11;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+std::uint64_t file_size_or_zero(const fs::path& path) {
+  std::error_code error;
+  const auto size = fs::file_size(path, error);
+  return error ? 0 : size;
+}
+
+// A model argument: bytes (a serialized ModelProto) or str (a path; external data is read from
+// beside it). `data_files` receives the external data files a path's model read.
+struct LoadedModel {
+  onnx::ModelProto model;
+  std::optional<fs::path> path;
+  std::vector<fs::path> data_files;
+};
+
+LoadedModel load(const py::object& source) {
+  LoadedModel loaded;
+  if (py::isinstance<py::bytes>(source)) {
+    char* data = nullptr;
+    Py_ssize_t size = 0;
+    if (PyBytes_AsStringAndSize(source.ptr(), &data, &size) != 0) throw py::error_already_set();
+    py::gil_scoped_release release;  // `source` keeps the bytes alive
+    if (size > INT_MAX) {
+      throw Error("the serialized model is " + std::to_string(size) +
+                  " bytes, over protobuf's 2 GB limit: save it with external data and pass its path");
+    }
+    if (!loaded.model.ParseFromArray(data, static_cast<int>(size))) {
+      throw Error("the model bytes are not an ONNX model (protobuf could not parse them)");
+    }
+    return loaded;
+  }
+  loaded.path = fs::path(source.cast<std::string>());
+  py::gil_scoped_release release;
+  loaded.model = load_model(*loaded.path, loaded.data_files);
+  return loaded;
+}
+
+py::bytes serialize(const onnx::ModelProto& model) {
+  std::string bytes;
+  {
+    py::gil_scoped_release release;
+    if (model.ByteSizeLong() > INT_MAX) {
+      throw Error("the result is over protobuf's 2 GB limit and cannot be returned as one ModelProto: "
+                  "give an output path (the *_model_path functions) to write it with external data");
+    }
+    model.SerializeToString(&bytes);
+  }
+  return py::bytes(bytes);
+}
+
+// Where a result goes: returned as bytes, or written to `output` (with `external_data`, a file
+// name beside it) after the same checks as the CLI's.
+struct Destination {
+  std::optional<std::string> output;
+  std::optional<std::string> external_data;
+};
+
+frontend::OutputPaths output_paths(const LoadedModel& loaded, const Destination& destination) {
+  return {loaded.path.value_or(fs::path()), *destination.output, destination.external_data, std::nullopt};
+}
+
+void save(const onnx::ModelProto& model, const Destination& destination) {
+  SaveOptions options;
+  options.external_data_file = destination.external_data;
+  py::gil_scoped_release release;
+  save_model(model, *destination.output, options);
+}
+
+// convert(source, options, clamp_values_given, output, external_data, input_label)
+//   -> (bytes or None, report JSON text)
+py::tuple convert_model(const py::object& source, const py::dict& options_dict, bool clamp_values_given,
+                  std::optional<std::string> output, std::optional<std::string> external_data,
+                  const std::string& input_label) {
+  const Clock::time_point start = Clock::now();
+  const Destination destination{std::move(output), std::move(external_data)};
+  frontend::ConvertOutcome outcome;
+  outcome.input = input_label;
+  outcome.output = destination.output.value_or("");
+  outcome.options = float16_options(options_dict);
+  if (destination.output) {
+    frontend::check_output_paths({py::isinstance<py::bytes>(source) ? fs::path() : fs::path(source.cast<std::string>()),
+                                  *destination.output, destination.external_data, std::nullopt});
+  }
+
+  Clock::time_point step = Clock::now();
+  LoadedModel loaded = load(source);
+  if (destination.output) frontend::check_not_input_data(output_paths(loaded, destination), loaded.data_files);
+  outcome.seconds.load = seconds_since(step);
+  if (loaded.path) outcome.files.input_file = file_size_or_zero(*loaded.path);
+  const std::vector<std::string> own_warnings = frontend::option_warnings(loaded.model, outcome.options, clamp_values_given);
+
+  step = Clock::now();
+  {
+    py::gil_scoped_release release;
+    outcome.report = convert_float_to_float16(loaded.model, outcome.options);
+  }
+  outcome.seconds.convert = seconds_since(step);
+  outcome.warnings = outcome.report.warnings;
+  outcome.warnings.insert(outcome.warnings.end(), own_warnings.begin(), own_warnings.end());
+
+  py::object result = py::none();
+  step = Clock::now();
+  if (destination.output) {
+    outcome.external_data_file = frontend::external_data_name(loaded.model, *destination.output, destination.external_data);
+    save(loaded.model, destination);
+    outcome.files.output_file = file_size_or_zero(*destination.output);
+    if (outcome.external_data_file) {
+      outcome.files.output_data_file =
+          file_size_or_zero(fs::path(*destination.output).replace_filename(*outcome.external_data_file));
+    }
+  } else {
+    result = serialize(loaded.model);
+  }
+  outcome.seconds.save = seconds_since(step);
+  outcome.seconds.total = seconds_since(start);
+  return py::make_tuple(result, frontend::json_text(frontend::report_json(outcome)));
+}
+
+// auto_mixed(source, samples, options, validate_fn, progress_fn, output, external_data, input_label)
+//   -> (bytes or None, report JSON text)
+py::tuple auto_mixed(const py::object& source, const py::list& samples_list, const py::dict& options_dict,
+                     const py::object& validate_fn, const py::object& progress_fn, std::optional<std::string> output,
+                     std::optional<std::string> external_data, const std::string& input_label) {
+  const Destination destination{std::move(output), std::move(external_data)};
+  MixedOptions options = mixed_options(options_dict);
+  if (!validate_fn.is_none()) {
+    options.validate = [validate_fn](const std::vector<Tensor>& float32_outputs, const std::vector<Tensor>& candidate_outputs) {
+      py::gil_scoped_acquire acquire;
+      const py::object verdict = validate_fn(arrays_from_tensors(float32_outputs), arrays_from_tensors(candidate_outputs));
+      const int truth = PyObject_IsTrue(verdict.ptr());
+      if (truth < 0) throw py::error_already_set();
+      return truth == 1;
+    };
+  }
+  // Always set: between attempts is where a pending Ctrl-C (KeyboardInterrupt) ends the search.
+  options.progress = [progress_fn](const MixedProgress& progress) {
+    py::gil_scoped_acquire acquire;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    if (!progress_fn.is_none()) progress_fn(progress.line, progress.attempt);
+  };
+  if (destination.output) {
+    frontend::check_output_paths({py::isinstance<py::bytes>(source) ? fs::path() : fs::path(source.cast<std::string>()),
+                                  *destination.output, destination.external_data, std::nullopt});
+  }
+  LoadedModel loaded = load(source);
+  if (destination.output) frontend::check_not_input_data(output_paths(loaded, destination), loaded.data_files);
+  std::vector<Feeds> samples;
+  for (std::size_t s = 0; s < samples_list.size(); ++s) {
+    samples.push_back(feeds_from_dict(samples_list[s].cast<py::dict>(), "sample " + std::to_string(s)));
+  }
+
+  MixedReport report;
+  {
+    py::gil_scoped_release release;
+    report = auto_convert_mixed_precision(loaded.model, samples, options);
+  }
+  py::object result = py::none();
+  if (destination.output) {
+    save(loaded.model, destination);
+  } else {
+    result = serialize(loaded.model);
+  }
+  return py::make_tuple(result, frontend::json_text(frontend::mixed_report_json(report, input_label,
+                                                                                 destination.output.value_or(""))));
+}
+
+// The converter's float32 -> float16 rule for constants (clamping, then round to nearest even).
+py::array_t<std::uint16_t> float16_bits(const py::array_t<float, py::array::c_style>& values, float min_positive,
+                                        float max_finite) {
+  py::array_t<std::uint16_t> bits(std::vector<py::ssize_t>(values.shape(), values.shape() + values.ndim()));
+  const std::size_t count = static_cast<std::size_t>(values.size());
+  half::floats_to_halves_clamped({values.data(), count}, {bits.mutable_data(), count}, {min_positive, max_finite});
+  return bits;
+}
+
+// A float32 TensorProto (serialized) converted as the converter converts initializers.
+py::bytes convert_tensor(const py::bytes& tensor_bytes, float min_positive, float max_finite) {
+  onnx::TensorProto tensor;
+  if (!tensor.ParseFromString(tensor_bytes.cast<std::string>())) throw Error("the bytes given are not a TensorProto");
+  const convert::ConstantConverter converter{onnx::TensorProto::FLOAT16, {min_positive, max_finite}};
+  converter.convert(tensor);
+  return py::bytes(tensor.SerializeAsString());
+}
+
+std::string census(const py::object& source, const std::string& label) {
+  const LoadedModel loaded = load(source);
+  Census result;
+  {
+    py::gil_scoped_release release;
+    result = take_census(loaded.model);
+  }
+  return frontend::json_text(frontend::census_json(result, label));
+}
+
+py::list describe_inputs(const Evaluator& evaluator) {
+  py::list inputs;
+  for (const InputInfo& input : evaluator.inputs()) {
+    py::dict entry;
+    entry["name"] = input.name;
+    entry["type"] = input.type == onnx::TensorProto::UNDEFINED ? py::object(py::none()) : py::object(py::str(data_type_name(input.type)));
+    if (input.has_shape) {
+      py::list dims;
+      for (std::size_t d = 0; d < input.dims.size(); ++d) {
+        if (input.dims[d] >= 0) {
+          dims.append(input.dims[d]);
+        } else if (!input.dim_names[d].empty()) {
+          dims.append(input.dim_names[d]);
+        } else {
+          dims.append(py::none());
+        }
+      }
+      entry["shape"] = py::tuple(dims);
+    } else {
+      entry["shape"] = py::none();
+    }
+    entry["has_default"] = input.has_default;
+    inputs.append(entry);
+  }
+  return inputs;
+}
+
+}  // namespace
+}  // namespace onnx_fp16::python
+
+PYBIND11_MODULE(_native, m) {
+  namespace py = pybind11;
+  using namespace onnx_fp16;
+  using namespace onnx_fp16::python;
+  m.doc() = "onnx_fp16's native layer; use the onnx_fp16 package, not this module.";
+  py::register_exception<Error>(m, "Error", PyExc_RuntimeError);
+
+  m.def("default_op_block_list", [] { return default_op_block_list(); });
+  m.def("convert", &convert_model);
+  m.def("auto_mixed", &auto_mixed);
+  m.def("float16_bits", &float16_bits);
+  m.def("convert_tensor", &convert_tensor);
+  m.def("census", &census);
+
+  py::class_<Evaluator>(m, "Evaluator")
+      .def(py::init([](const py::object& source, int threads, std::vector<std::string> keep) {
+        LoadedModel loaded = load(source);
+        py::gil_scoped_release release;
+        return std::make_unique<Evaluator>(loaded.model, EvaluatorOptions{threads, std::move(keep)});
+      }))
+      .def("run",
+           [](const Evaluator& evaluator, const py::dict& feeds_dict) {
+             const Feeds feeds = feeds_from_dict(feeds_dict, "feed");
+             std::map<std::string, Tensor> outputs;
+             {
+               py::gil_scoped_release release;
+               outputs = evaluator.run(feeds);
+             }
+             // Graph outputs first, in graph order, then the values asked for with `keep`.
+             py::dict result;
+             for (const std::string& name : evaluator.output_names()) result[py::str(name)] = array_from_tensor(outputs.at(name));
+             for (const auto& [name, tensor] : outputs) {
+               if (!result.contains(py::str(name))) result[py::str(name)] = array_from_tensor(tensor);
+             }
+             return result;
+           })
+      .def_property_readonly("inputs", &describe_inputs)
+      .def_property_readonly("output_names", &Evaluator::output_names);
+}

@@ -1,0 +1,49 @@
+"""The evaluator and the census: onnx-fp16's extras beyond the spec."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Mapping
+
+import numpy as np
+
+from . import _native
+from ._common import as_feeds, model_source, name_list, report_from
+
+
+class Evaluator:
+    """Runs an ONNX model on the CPU, float16 values stored as float16 (each float16 value a node
+    writes is rounded to float16, as GPU runtimes that accumulate in float32 do)::
+
+        evaluator = onnx_fp16.Evaluator(model)            # prepared once
+        outputs = evaluator.run({"x": x})                 # {"y": numpy array}, run many times
+
+    ``model`` is an ``onnx.ModelProto``, serialized bytes or a path. ``threads``: 0 uses every
+    hardware thread; results do not depend on it. ``keep``: intermediate values to return too.
+    """
+
+    def __init__(self, model: Any, threads: int = 0, keep: Iterable[str] = ()):
+        source, _ = model_source(model)
+        self._native = _native.Evaluator(source, int(threads), name_list(keep, "keep") or [])
+
+    def run(self, feeds: Mapping[str, Any]) -> Dict[str, np.ndarray]:
+        """The graph outputs (in graph order), then the values of ``keep``, by name. float16
+        stays numpy.float16; bfloat16 comes back widened to float32. Raises onnx_fp16.Error for
+        a missing, unknown, wrongly typed or shaped feed (naming the input) or a failing node."""
+        return self._native.run(as_feeds(feeds, "feeds"))
+
+    @property
+    def inputs(self) -> List[dict]:
+        """The graph inputs: name, type ("FLOAT16"...), shape (int, symbol or None per dimension;
+        None for any rank) and has_default (an initializer of the same name)."""
+        return self._native.inputs
+
+    @property
+    def output_names(self) -> List[str]:
+        return list(self._native.output_names)
+
+
+def inspect(model: Any) -> dict:
+    """The precision census of a model as ``onnx-fp16 inspect --json`` prints it: nodes per
+    precision and op type, casts by target type, tensors and initializer bytes per element type."""
+    source, label = model_source(model)
+    return report_from(_native.census(source, label))

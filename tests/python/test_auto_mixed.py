@@ -1,0 +1,162 @@
+"""onnx_fp16.auto_mixed_precision: the spec's auto_convert_mixed_precision, its path variant,
+validate_fn, progress and interruption."""
+
+import json
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import onnx
+import pytest
+
+import onnx_fp16
+from onnx_fp16 import auto_mixed_precision
+
+from conftest import file_digest
+
+
+def within(reference, outputs, rtol, atol):
+    return all(np.allclose(reference[name], outputs[name], rtol=rtol, atol=atol) for name in reference)
+
+
+def test_spec_snippet_runs_with_only_the_import_changed(example_files, sample, tmp_path):
+    test_data = sample
+    # --- the spec's code, import changed (the spec calls the function unqualified after importing
+    # the module; as written that is a NameError in the original too, so it is qualified here)
+    from onnx_fp16 import auto_mixed_precision
+    import onnx
+
+    model = onnx.load(str(example_files[0]))
+    model_fp16 = auto_mixed_precision.auto_convert_mixed_precision(model, test_data, rtol=0.01, atol=0.001,
+                                                                   keep_io_types=True)
+    onnx.save(model_fp16, str(tmp_path / "model_fp16.onnx"))
+    # ---
+    saved = onnx.load(str(tmp_path / "model_fp16.onnx"))
+    onnx.checker.check_model(saved, full_check=True)
+    census = onnx_fp16.inspect(saved)
+    assert sum(census["nodes_by_precision"].get("float16", {}).values()) > 0
+    reference = onnx_fp16.Evaluator(model).run(test_data)
+    assert within(reference, onnx_fp16.Evaluator(saved).run(test_data), rtol=0.01, atol=0.001)
+
+
+def test_result_equals_the_cli_output(example_model, example_files, sample, tmp_path, cli):
+    result, report = auto_mixed_precision.auto_convert_mixed_precision(
+        example_model, sample, rtol=0.001, atol=0.0003, keep_io_types=True, verbose=False, return_report=True)
+    out = tmp_path / "cli.onnx"
+    cli("auto-mixed", example_files[0], out, "--input", example_files[1], "--rtol", "0.001", "--atol", "0.0003",
+        "--keep-io-types", "--quiet", "--report", tmp_path / "cli.json")
+    assert result.SerializeToString() == onnx.load(str(out)).SerializeToString()
+    cli_report = json.loads((tmp_path / "cli.json").read_text())
+    assert [node["name"] for node in report["kept"]] == [node["name"] for node in cli_report["kept"]]
+    assert report["converted_nodes"] == cli_report["converted_nodes"] > 0
+    assert report["margins"][0]["robust_ratio"] <= 1.0
+
+
+def test_validate_fn_receives_two_lists_of_arrays_and_decides(example_model, sample):
+    calls = []
+
+    def accept_all(res, fp16res):
+        calls.append((res, fp16res))
+        return True
+
+    result, report = auto_mixed_precision.auto_convert_mixed_precision(
+        example_model, sample, validate_fn=accept_all, keep_io_types=True, verbose=False, return_report=True)
+    assert calls, "validate_fn was never called"
+    outputs = [output.name for output in example_model.graph.output]
+    for res, fp16res in calls:
+        assert isinstance(res, list) and isinstance(fp16res, list)
+        assert len(res) == len(fp16res) == len(outputs)
+        assert all(isinstance(a, np.ndarray) for a in res + fp16res)
+        assert [a.dtype for a in res] == [a.dtype for a in fp16res]  # keep_io_types: float32 outputs
+    assert report["converted_nodes"] == report["candidate_nodes"], "accepting everything converts every node"
+
+    def reject_all(res, fp16res):
+        return False
+
+    with pytest.raises(onnx_fp16.Error):
+        auto_mixed_precision.auto_convert_mixed_precision(example_model, sample, validate_fn=reject_all,
+                                                          keep_io_types=True, verbose=False)
+
+
+def test_validate_fn_exceptions_propagate(example_model, sample):
+    def broken(res, fp16res):
+        raise ZeroDivisionError("from validate_fn")
+
+    with pytest.raises(ZeroDivisionError, match="from validate_fn"):
+        auto_mixed_precision.auto_convert_mixed_precision(example_model, sample, validate_fn=broken,
+                                                          keep_io_types=True, verbose=False)
+
+
+def test_several_samples_and_progress(example_model, sample, capfd):
+    second = {name: (value * 0.5).astype(value.dtype) for name, value in sample.items()}
+    auto_mixed_precision.auto_convert_mixed_precision(example_model, [sample, second], rtol=0.01, atol=0.001,
+                                                      keep_io_types=True, verbose=False)
+    assert capfd.readouterr().err == ""
+    auto_mixed_precision.auto_convert_mixed_precision(example_model, [sample, second], rtol=0.01, atol=0.001,
+                                                      keep_io_types=True)
+    err = capfd.readouterr().err
+    assert "2 samples" in err and "attempt 1:" in err and "done:" in err
+
+
+def test_ctrl_c_stops_the_search_cleanly(example_model, sample):
+    def slow(res, fp16res):
+        time.sleep(0.02)
+        return all(np.allclose(a, b, rtol=0.001, atol=0.0003) for a, b in zip(res, fp16res))
+
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            auto_mixed_precision.auto_convert_mixed_precision(example_model, sample, validate_fn=slow,
+                                                              keep_io_types=True, verbose=False)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 30
+    # The package is usable afterwards.
+    auto_mixed_precision.auto_convert_mixed_precision(example_model, sample, rtol=0.01, atol=0.001,
+                                                      keep_io_types=True, verbose=False, variants=0)
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    ({}, ValueError, "rtol"),
+    ({"rtol": -1.0}, ValueError, "rtol"),
+    ({"rtol": 0.01, "validate_fn": "yes"}, TypeError, "callable"),
+    ({"rtol": 0.01, "strategy": "fastest"}, ValueError, "strategy"),
+    ({"rtol": 0.01, "variant_spread": 0.5}, ValueError, "variant_spread"),
+])
+def test_bad_arguments_raise_clear_errors(example_model, sample, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        auto_mixed_precision.auto_convert_mixed_precision(example_model, sample, verbose=False, **kwargs)
+
+
+def test_bad_samples_name_the_input(example_model, sample):
+    with pytest.raises(TypeError, match="feed_dict"):
+        auto_mixed_precision.auto_convert_mixed_precision(example_model, [1, 2], rtol=0.01, verbose=False)
+    with pytest.raises(onnx_fp16.Error, match="image"):
+        auto_mixed_precision.auto_convert_mixed_precision(example_model, {"imagee": sample["image"]}, rtol=0.01,
+                                                          verbose=False)
+    with pytest.raises(onnx_fp16.Error, match="image"):
+        auto_mixed_precision.auto_convert_mixed_precision(example_model, {"image": sample["image"].astype(np.float64)},
+                                                          rtol=0.01, verbose=False)
+
+
+def test_model_path_variant_writes_external_data(external_data_model, sample, tmp_path):
+    folder = external_data_model.parent
+    digests = {p.name: file_digest(p) for p in folder.iterdir()}
+    target = tmp_path / "mixed.onnx"
+    report = auto_mixed_precision.auto_convert_mixed_precision_model_path(
+        str(external_data_model), sample, str(target), ["CPUExecutionProvider"], location="mixed.data", rtol=0.01,
+        atol=0.001, return_report=True)
+    assert report["converted_nodes"] > 0
+    assert (tmp_path / "mixed.data").stat().st_size > 0
+    written = onnx.load(str(target))
+    onnx.checker.check_model(written, full_check=True)
+    reference = onnx_fp16.Evaluator(str(external_data_model)).run(sample)
+    assert within(reference, onnx_fp16.Evaluator(str(target)).run(sample), rtol=0.01, atol=0.001)
+    assert {p.name: file_digest(p) for p in folder.iterdir()} == digests
+    with pytest.raises(TypeError, match="unexpected"):
+        auto_mixed_precision.auto_convert_mixed_precision_model_path(str(external_data_model), sample, str(target),
+                                                                     rtol=0.01, no_such_option=1)
