@@ -81,10 +81,4 @@ std::size_t ConstantConverter::convert_constant_node(onnx::NodeProto& node) cons
   return 0;
 }
 
-std::uint64_t tensor_data_bytes(const onnx::TensorProto& tensor) {
-  if (!tensor.raw_data().empty()) return tensor.raw_data().size();
-  return static_cast<std::uint64_t>(tensor.float_data_size()) * 4 + tensor.int32_data_size() * 4ull +
-         tensor.int64_data_size() * 8ull + tensor.double_data_size() * 8ull + tensor.uint64_data_size() * 8ull;
-}
-
 }  // namespace onnx_fp16::convert

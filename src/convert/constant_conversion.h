@@ -23,7 +23,4 @@ struct ConstantConverter {
   std::size_t convert_constant_node(onnx::NodeProto& node) const;
 };
 
-// Bytes of a tensor's data as stored (raw or typed fields).
-std::uint64_t tensor_data_bytes(const onnx::TensorProto& tensor);
-
 }  // namespace onnx_fp16::convert

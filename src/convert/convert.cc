@@ -6,6 +6,7 @@
 #include "convert/plan.h"
 #include "convert/policy.h"
 #include "convert/rewrite.h"
+#include "graph/domain.h"
 #include "graph/graph_index.h"
 #include "types/type_inference.h"
 
@@ -50,7 +51,7 @@ std::string find_target_typed_tensor(const onnx::GraphProto& graph, std::int32_t
 void ensure_default_domain_import(onnx::ModelProto& model, const ConversionReport& report) {
   if (report.casts_added == 0) return;
   for (const auto& op : model.opset_import()) {
-    if (op.domain().empty() || op.domain() == "ai.onnx") return;
+    if (graph::is_default_domain(op.domain())) return;
   }
   auto* op = model.add_opset_import();
   op->set_domain("");

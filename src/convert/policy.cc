@@ -7,6 +7,7 @@
 
 #include "convert/port_rules.h"
 #include "convert/shape_computation.h"
+#include "graph/domain.h"
 #include "types/type_inference.h"
 
 namespace onnx_fp16::convert {
@@ -146,7 +147,7 @@ void decide_nodes(Context& ctx) {
       d.reason = KeepReason::ModelLocalFunction;
     } else if (!ctx.signatures[n].known() && !types::is_control_flow(proto)) {
       d.reason = KeepReason::UnknownOperator;
-      d.detail = "no schema for " + (proto.domain().empty() ? std::string("ai.onnx") : proto.domain()) + "::" +
+      d.detail = "no schema for " + graph::domain_label(proto.domain()) + "::" +
                  proto.op_type() + " at opset " + std::to_string(index.opset(proto.domain()));
     } else if (const char* limitation = runtime_limitation(proto)) {
       d.reason = KeepReason::RuntimeLimitation;

@@ -4,12 +4,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "graph/domain.h"
 #include "types/type_inference.h"
 
 namespace onnx_fp16::convert {
 
 bool is_op(const onnx::NodeProto& node, const char* op_type) {
-  return (node.domain().empty() || node.domain() == "ai.onnx") && node.op_type() == op_type;
+  return graph::is_default_domain(node.domain()) && node.op_type() == op_type;
 }
 
 namespace {
@@ -44,7 +45,7 @@ bool group_convertible(const Context& ctx, graph::NodeId n, const std::string& p
 }  // namespace
 
 bool is_index_port(const onnx::NodeProto& node, int port) {
-  if (!node.domain().empty() && node.domain() != "ai.onnx") return false;
+  if (!graph::is_default_domain(node.domain())) return false;
   auto it = index_ports().find(node.op_type());
   if (it == index_ports().end()) return false;
   for (int p : it->second) {

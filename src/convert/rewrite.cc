@@ -8,6 +8,7 @@
 #include "convert/constant_conversion.h"
 #include "convert/port_rules.h"
 #include "graph/topological_order.h"
+#include "io/tensor_bytes.h"
 
 namespace onnx_fp16::convert {
 
@@ -279,7 +280,7 @@ class Rewriter {
   void count_constant_bytes_before() {
     for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(plan_.values.size()); ++v) {
       if (const onnx::TensorProto* init = initializer_of(v); init && init->data_type() == kFloat) {
-        report_.float_bytes_before += tensor_data_bytes(*init);
+        report_.float_bytes_before += io::tensor_data_bytes(*init);
       }
     }
   }
@@ -289,7 +290,7 @@ class Rewriter {
       for (const auto& init : scope.graph->initializer()) {
         std::int32_t t = init.data_type();
         if (t == kFloat || t == onnx::TensorProto::FLOAT16 || t == onnx::TensorProto::BFLOAT16) {
-          report_.float_bytes_after += tensor_data_bytes(init);
+          report_.float_bytes_after += io::tensor_data_bytes(init);
         }
       }
     }

@@ -2,11 +2,10 @@
 
 #include <onnx_fp16/error.h>
 
-namespace onnx_fp16::graph {
+#include "graph/domain.h"
+#include "graph/node_label.h"
 
-namespace {
-std::string canonical_domain(const std::string& domain) { return domain == "ai.onnx" ? "" : domain; }
-}  // namespace
+namespace onnx_fp16::graph {
 
 GraphIndex::GraphIndex(onnx::ModelProto& model) : model_(&model) {
   for (const auto& op : model.opset_import()) opsets_[canonical_domain(op.domain())] = static_cast<int>(op.version());
@@ -78,7 +77,7 @@ void GraphIndex::check_acyclic() const {
     }
   }
   const std::size_t first = static_cast<std::size_t>(seen_at[path.back()]);
-  auto describe = [&](NodeId id) { return "node '" + node_label(id) + "' (" + nodes_[id].proto->op_type() + ")"; };
+  auto describe = [&](NodeId id) { return describe_node(*nodes_[id].proto, nodes_[id].position); };
   std::string cycle;
   for (std::size_t i = first; i + 1 < path.size(); ++i) {
     cycle += (i == first ? describe(path[i]) : ", which") + " reads '" + values_[via[i]].name + "' from " +
@@ -94,9 +93,7 @@ int GraphIndex::opset(const std::string& domain) const {
 }
 
 std::string GraphIndex::node_label(NodeId id) const {
-  const Node& n = nodes_[id];
-  if (!n.proto->name().empty()) return n.proto->name();
-  return n.proto->op_type() + "#" + std::to_string(n.position);
+  return graph::node_label(*nodes_[id].proto, nodes_[id].position);
 }
 
 ValueId GraphIndex::add_value(std::string name, ScopeId scope, ValueKind kind) {
@@ -172,7 +169,7 @@ ScopeId GraphIndex::index_graph(onnx::GraphProto* graph, ScopeId parent, NodeId 
                                   : other.kind == ValueKind::Initializer ? "is an initializer of that graph"
                                                                          : "is also written by node '" +
                                                                                node_label(other.producer) + "'";
-        throw Error("node '" + node_label(id) + "' (" + proto->op_type() + ") in graph '" + scopes_[scope].label +
+        throw Error(describe_node(*proto, nodes_[id].position) + " in graph '" + scopes_[scope].label +
                     "' writes '" + name + "', which " + first + ": every value must have one producer");
       }
       ValueId v = add_value(name, scope, ValueKind::NodeOutput);
@@ -192,7 +189,7 @@ ScopeId GraphIndex::index_graph(onnx::GraphProto* graph, ScopeId parent, NodeId 
       }
       ValueId v = resolve(name, scope);
       if (v == kNone) {
-        throw Error("node '" + node_label(id) + "' (" + proto->op_type() + ") in graph '" + scopes_[scope].label +
+        throw Error(describe_node(*proto, nodes_[id].position) + " in graph '" + scopes_[scope].label +
                     "' reads '" + name + "', which nothing defines (no input, initializer or node output of it in scope)");
       }
       values_[v].consumers.push_back({id, port});

@@ -5,6 +5,8 @@
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include "graph/domain.h"
+
 namespace onnx_fp16 {
 
 namespace {
@@ -17,10 +19,10 @@ std::string newer_than_installed(const onnx::ModelProto& model) {
   }
   const auto& ranges = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
   for (const auto& op : model.opset_import()) {
-    std::string domain = op.domain() == "ai.onnx" ? "" : op.domain();
+    const std::string domain = graph::canonical_domain(op.domain());
     auto it = ranges.find(domain);
     if (it != ranges.end() && op.version() > it->second.second) {
-      return "opset " + std::to_string(op.version()) + " of domain '" + (domain.empty() ? "ai.onnx" : domain) +
+      return "opset " + std::to_string(op.version()) + " of domain '" + graph::domain_label(domain) +
              "' is newer than the installed ONNX knows (" + std::to_string(it->second.second) + ")";
     }
   }

@@ -4,9 +4,11 @@
 #include <optional>
 #include <set>
 
+#include "graph/domain.h"
 #include "graph/graph_index.h"
 #include "io/proto_copy.h"
 #include "io/proto_walk.h"
+#include "io/tensor_bytes.h"
 #include "types/port_signature.h"
 #include "types/type_inference.h"
 #include "types/value_type.h"
@@ -38,37 +40,6 @@ std::string declared_type_name(const onnx::TypeProto& type) {
     case ValueType::Kind::Unknown: break;
   }
   return "undefined";
-}
-
-std::uint64_t element_bytes(std::int32_t elem) {
-  switch (elem) {
-    case TensorProto::BOOL:
-    case TensorProto::INT8:
-    case TensorProto::UINT8: return 1;
-    case TensorProto::INT16:
-    case TensorProto::UINT16:
-    case TensorProto::FLOAT16:
-    case TensorProto::BFLOAT16: return 2;
-    case TensorProto::INT32:
-    case TensorProto::UINT32:
-    case TensorProto::FLOAT: return 4;
-    case TensorProto::COMPLEX128: return 16;
-    default: return 8;  // INT64, UINT64, DOUBLE, COMPLEX64
-  }
-}
-
-// The tensor's data size: its raw bytes when stored raw, else element count times element size
-// (typed fields store float16 in int32s, so their own size would mislead).
-std::uint64_t tensor_bytes(const TensorProto& tensor) {
-  if (tensor.has_raw_data()) return tensor.raw_data().size();
-  if (tensor.data_type() == TensorProto::STRING) {
-    std::uint64_t total = 0;
-    for (const auto& text : tensor.string_data()) total += text.size();
-    return total;
-  }
-  std::uint64_t elements = 1;
-  for (const auto dim : tensor.dims()) elements *= static_cast<std::uint64_t>(std::max<std::int64_t>(dim, 0));
-  return elements * element_bytes(tensor.data_type());
 }
 
 // A copy to type, without the bytes of large float tensors: typing needs their types and
@@ -121,7 +92,7 @@ Precision node_precision(const graph::Node& node, const std::vector<ValueType>& 
 }
 
 std::string op_label(const onnx::NodeProto& node) {
-  if (node.domain().empty() || node.domain() == "ai.onnx") return node.op_type();
+  if (graph::is_default_domain(node.domain())) return node.op_type();
   return node.domain() + "::" + node.op_type();
 }
 
@@ -157,12 +128,12 @@ void count_tensors(const onnx::ModelProto& model, Census& census) {
     for (const auto& tensor : graph.initializer()) {
       const std::string name = type_name(tensor.data_type());
       ++census.tensors[name].initializers;
-      census.initializer_bytes[name] += tensor_bytes(tensor);
+      census.initializer_bytes[name] += io::tensor_data_bytes(tensor);
     }
     for (const auto& sparse : graph.sparse_initializer()) {
       const std::string name = type_name(sparse.values().data_type());
       ++census.tensors[name].initializers;
-      census.initializer_bytes[name] += tensor_bytes(sparse.values()) + tensor_bytes(sparse.indices());
+      census.initializer_bytes[name] += io::tensor_data_bytes(sparse.values()) + io::tensor_data_bytes(sparse.indices());
     }
   });
 }
@@ -186,7 +157,7 @@ Census take_census(const onnx::ModelProto& model) {
   Census census;
   census.ir_version = model.ir_version();
   for (const auto& opset : model.opset_import()) {
-    census.opsets.emplace_back(opset.domain().empty() ? "ai.onnx" : opset.domain(), opset.version());
+    census.opsets.emplace_back(graph::domain_label(opset.domain()), opset.version());
   }
   count_nodes(model, census);
   count_tensors(model, census);

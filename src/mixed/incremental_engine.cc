@@ -11,12 +11,12 @@
 #include <thread>
 
 #include "convert/port_rules.h"
+#include "graph/domain.h"
 #include "half/half.h"
 #include "mixed/validation.h"
 #include "runtime/graph_plan.h"
 #include "runtime/kernel.h"
 #include "runtime/kernel_registry.h"
-#include "runtime/kernels/math_gemm.h"
 #include "runtime/tensor_cast.h"
 
 namespace onnx_fp16::mixed {
@@ -139,7 +139,7 @@ class IncrementalEngine final : public CandidateEngine {
     runtime::PlanOptions plan_options;
     plan_options.registry = &runtime::KernelRegistry::builtin();
     for (const auto& opset : model.opset_import()) {
-      plan_options.opsets[runtime::normalize_domain(opset.domain())] = static_cast<int>(opset.version());
+      plan_options.opsets[graph::canonical_domain(opset.domain())] = static_cast<int>(opset.version());
     }
     plan_ = runtime::compile_main_graph(model.graph(), plan_options);
 
@@ -263,7 +263,6 @@ class IncrementalEngine final : public CandidateEngine {
   // accepted). Without float16 values (the float32 run) the variants equal the evaluator's and
   // share its values.
   bool run_last_config(const SampleCheck& check) {
-    runtime::math::use_blas_threads(threads_);
     last_complete_ = false;
     for (State& state : states_) state.last.assign(inputs_.size(), {});
     bool any_rounding = false;

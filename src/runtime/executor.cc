@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <thread>
 
+#include "graph/domain.h"
 #include "graph/graph_index.h"
 #include "onnx_fp16/error.h"
 #include "runtime/feed_validation.h"
-#include "runtime/kernels/math_gemm.h"
 
 namespace onnx_fp16::runtime {
 
@@ -58,7 +58,7 @@ namespace {
 std::unordered_map<std::string, int> imported_opsets(const onnx::ModelProto& model) {
   std::unordered_map<std::string, int> opsets;
   for (const auto& opset : model.opset_import()) {
-    opsets[normalize_domain(opset.domain())] = static_cast<int>(opset.version());
+    opsets[graph::canonical_domain(opset.domain())] = static_cast<int>(opset.version());
   }
   return opsets;
 }
@@ -98,7 +98,6 @@ Executor::~Executor() = default;
 
 std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& feeds, RunStats* stats) const {
   validate_feeds(inputs_, feeds);
-  math::use_blas_threads(threads_);
   std::vector<Tensor> inputs(main_->input_slots.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const auto feed = feeds.find(inputs_[i].name);

@@ -3,17 +3,14 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "graph/domain.h"
+#include "graph/node_label.h"
 #include "graph/topological_order.h"
 #include "onnx_fp16/error.h"
 
 namespace onnx_fp16::runtime {
 
 namespace {
-
-std::string node_label(const onnx::NodeProto& node, int position) {
-  if (node.name().empty()) return "node #" + std::to_string(position) + " (" + node.op_type() + ")";
-  return "node '" + node.name() + "' (" + node.op_type() + ")";
-}
 
 // The names one graph defines, and lexical lookup through the enclosing graphs: a name that
 // an enclosing graph defines becomes a capture of this one on first read.
@@ -100,7 +97,7 @@ class Compiler {
       const onnx::NodeProto& proto = *nodes[position];
       CompiledNode node;
       node.proto = &proto;
-      node.label = node_label(proto, static_cast<int>(position));
+      node.label = graph::describe_node(proto, static_cast<int>(position));
       resolve_kernel(proto, node);
       for (const auto& attribute : proto.attribute()) {
         if (attribute.has_t() || attribute.type() == onnx::AttributeProto::TENSOR) {
@@ -151,16 +148,16 @@ class Compiler {
 
  private:
   void resolve_kernel(const onnx::NodeProto& proto, CompiledNode& node) const {
-    const std::string domain = normalize_domain(proto.domain());
+    const std::string domain = graph::canonical_domain(proto.domain());
     const auto opset = options_.opsets.find(domain);
     if (opset == options_.opsets.end()) {
-      throw Error(node.label + " uses domain '" + domain_display_name(domain) + "', which the model does not import");
+      throw Error(node.label + " uses domain '" + graph::domain_label(domain) + "', which the model does not import");
     }
     node.opset = opset->second;
     node.kernel = options_.registry->find(domain, proto.op_type(), node.opset);
     if (node.kernel == nullptr) {
       const std::string name = proto.name().empty() ? node.label : proto.name();
-      throw Error("unsupported operator " + domain_display_name(domain) + "::" + proto.op_type() + " (opset " +
+      throw Error("unsupported operator " + graph::domain_label(domain) + "::" + proto.op_type() + " (opset " +
                   std::to_string(node.opset) + ") at node '" + name + "'");
     }
   }

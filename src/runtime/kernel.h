@@ -51,8 +51,6 @@ class KernelContext {
   // The opset version the model imports for the node's domain: kernels registered for a range
   // of versions branch on it where the versions differ (Clip: attributes before 11, inputs after).
   int opset() const { return parts_.opset; }
-  // "node 'name' (Op)", or "node #Op" for a nameless node: for messages.
-  std::string label() const;
 
   // ---- attributes ----
   // The one-argument getters require the attribute (onnx_fp16::Error when missing); the others

@@ -29,12 +29,6 @@ std::string type_name(Attr::AttributeType type) { return Attr::AttributeType_Nam
 
 }  // namespace
 
-std::string KernelContext::label() const {
-  const auto& n = node();
-  if (n.name().empty()) return "node #" + n.op_type();
-  return "node '" + n.name() + "' (" + n.op_type() + ")";
-}
-
 const onnx::AttributeProto* KernelContext::find_attribute(std::string_view name) const {
   for (const auto& attribute : node().attribute()) {
     if (attribute.name() == name) return &attribute;

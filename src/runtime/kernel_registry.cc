@@ -1,29 +1,22 @@
 #include "runtime/kernel_registry.h"
 
+#include "graph/domain.h"
 #include "onnx_fp16/error.h"
 
 namespace onnx_fp16::runtime {
 
-std::string normalize_domain(std::string_view domain) {
-  return domain == "ai.onnx" ? std::string() : std::string(domain);
-}
-
-std::string domain_display_name(std::string_view domain) {
-  return domain.empty() ? std::string("ai.onnx") : std::string(domain);
-}
-
 void KernelRegistry::add(std::string_view domain, std::string_view op_type, int since_version, Kernel kernel,
                          int last_version) {
-  auto& versions = entries_[{normalize_domain(domain), std::string(op_type)}];
+  auto& versions = entries_[{graph::canonical_domain(domain), std::string(op_type)}];
   const bool inserted = versions.emplace(since_version, Entry{last_version, std::move(kernel)}).second;
   if (!inserted) {
-    throw Error("kernel for " + domain_display_name(normalize_domain(domain)) + "::" + std::string(op_type) +
+    throw Error("kernel for " + graph::domain_label(graph::canonical_domain(domain)) + "::" + std::string(op_type) +
                 " since opset " + std::to_string(since_version) + " registered twice");
   }
 }
 
 const Kernel* KernelRegistry::find(std::string_view domain, std::string_view op_type, int opset) const {
-  const auto op = entries_.find(std::make_pair(normalize_domain(domain), std::string(op_type)));
+  const auto op = entries_.find(std::make_pair(graph::canonical_domain(domain), std::string(op_type)));
   if (op == entries_.end()) return nullptr;
   // The registration with the greatest since_version <= opset.
   auto it = op->second.upper_bound(opset);
@@ -37,7 +30,7 @@ std::vector<std::string> KernelRegistry::describe() const {
   std::vector<std::string> lines;
   for (const auto& [key, versions] : entries_) {
     for (const auto& [since, entry] : versions) {
-      std::string line = domain_display_name(key.first) + "::" + key.second + " since " + std::to_string(since);
+      std::string line = graph::domain_label(key.first) + "::" + key.second + " since " + std::to_string(since);
       if (entry.last_version != kNoLastVersion) line += " until " + std::to_string(entry.last_version);
       lines.push_back(std::move(line));
     }

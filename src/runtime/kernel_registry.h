@@ -12,14 +12,10 @@
 #include <string_view>
 #include <vector>
 
+#include "graph/domain.h"
 #include "runtime/kernel.h"
 
 namespace onnx_fp16::runtime {
-
-// "" and "ai.onnx" are the same domain (the default one).
-std::string normalize_domain(std::string_view domain);
-// The domain as messages show it: "ai.onnx" for the default one.
-std::string domain_display_name(std::string_view domain);
 
 class KernelRegistry {
  public:

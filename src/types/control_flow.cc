@@ -1,4 +1,5 @@
 // How If, Loop and Scan bind their ports to their body graphs' inputs and outputs.
+#include "graph/domain.h"
 #include "types/type_inference.h"
 
 namespace onnx_fp16::types {
@@ -6,7 +7,7 @@ namespace onnx_fp16::types {
 using graph::kNone;
 
 bool is_control_flow(const onnx::NodeProto& node) {
-  if (!node.domain().empty() && node.domain() != "ai.onnx") return false;
+  if (!graph::is_default_domain(node.domain())) return false;
   return node.op_type() == "If" || node.op_type() == "Loop" || node.op_type() == "Scan";
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "graph/domain.h"
 #include "types/value_type.h"
 
 namespace onnx_fp16::types {
@@ -34,7 +35,7 @@ void bind_ports(const Formals& formals, int port_count, const onnx::OpSchema& sc
 
 const onnx::OpSchema* find_schema(const onnx::NodeProto& node, int opset) {
   const auto* registry = onnx::OpSchemaRegistry::Instance();
-  std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+  std::string domain = graph::canonical_domain(node.domain());
   int version = opset > 0 ? opset : INT32_MAX;
   return registry->GetSchema(node.op_type(), version, domain);
 }

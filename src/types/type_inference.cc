@@ -1,4 +1,5 @@
 #include "types/type_inference.h"
+#include "graph/domain.h"
 
 #include <onnx/shape_inference/implementation.h>
 
@@ -132,7 +133,7 @@ class Propagator {
   // Ops whose (first) output type is set by an attribute or by another input.
   ValueType attribute_typed_output(const graph::Node& node) const {
     const onnx::NodeProto& proto = *node.proto;
-    if (!proto.domain().empty() && proto.domain() != "ai.onnx") return {};
+    if (!graph::is_default_domain(proto.domain())) return {};
     const std::string& op = proto.op_type();
     auto dtype = [&](const char* name) -> std::int32_t {
       const auto* a = find_attribute(proto, name);

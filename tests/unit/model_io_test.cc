@@ -19,6 +19,7 @@
 #include "io/proto_walk.h"
 #include "modelgen/builder.h"
 #include "onnx_fp16/error.h"
+#include "onnx_fp16/inspect.h"
 #include "onnx_fp16/model_io.h"
 #include "support/paths.h"
 
@@ -178,6 +179,26 @@ fs::path model_with_reference(const fs::path& folder, const std::string& locatio
   const fs::path path = folder / "model.onnx";
   write_bytes(path, serialized(model));
   return path;
+}
+
+// float16 in int32_data (one value per int32, as the spec stores it) is 2 bytes of data per
+// value wherever bytes are counted: the model's total and the census agree.
+TEST(ModelIo, TensorBytesCountFloat16InTypedFieldsAsStored) {
+  auto model = modelgen::make_model(17);
+  auto* half = model.mutable_graph()->add_initializer();
+  half->set_name("h");
+  half->set_data_type(onnx::TensorProto::FLOAT16);
+  half->add_dims(4);
+  for (int bits : {0x3c00, 0x4000, 0x4200, 0x4400}) half->add_int32_data(bits);
+  auto* floats = model.mutable_graph()->add_initializer();
+  floats->set_name("f");
+  floats->set_data_type(onnx::TensorProto::FLOAT);
+  floats->add_dims(3);
+  for (float value : {1.0f, 2.0f, 3.0f}) floats->add_float_data(value);
+  EXPECT_EQ(onnx_fp16::initializer_bytes(model), 8u + 12u);
+  const onnx_fp16::Census census = onnx_fp16::take_census(model);
+  EXPECT_EQ(census.initializer_bytes.at("float16"), 8u);
+  EXPECT_EQ(census.initializer_bytes.at("float32"), 12u);
 }
 
 TEST(ModelIo, InlineRoundTrip) {

@@ -1,6 +1,7 @@
 // The evaluator's executor: kernel resolution by opset, ordering, freeing intermediates after
 // their last consumer (subgraph readers included), kept intermediates, error context.
 #include <gtest/gtest.h>
+#include <onnx_fp16/convert.h>
 #include <onnx_fp16/error.h>
 #include <onnx_fp16/evaluator.h>
 
@@ -117,6 +118,29 @@ TEST(RuntimeExecutor, RunsNodesInTopologicalOrderWhateverTheListOrder) {
   const auto out = Evaluator(model).run({{"x", Tensor::from_vector<float>({2}, {-3, 4})}});
   EXPECT_EQ(out.at("y").data<float>()[0], -3.0f);
   EXPECT_EQ(out.at("y").data<float>()[1], -4.0f);
+}
+
+// A nameless node is "<op>#<position>" in the evaluator's errors as in the conversion report, so
+// an error can be matched to a kept node.
+TEST(RuntimeExecutor, NamelessNodesAreLabelledAsInReports) {
+  auto model = modelgen::make_model(17);
+  GraphBuilder g(model.mutable_graph());
+  g.input("a", F32, {2, 3}).input("b", F32, {4}).output("y", F32, {});
+  g.node("Neg", {"a"}, {"n"}, "negate");
+  g.node("Add", {"n", "b"}, {"y"}, "");
+  onnx_fp16::Float16Options options;
+  options.op_block_list = std::vector<std::string>{"Add"};
+  onnx::ModelProto converted = model;
+  const onnx_fp16::ConversionReport report = onnx_fp16::convert_float_to_float16(converted, options);
+  ASSERT_EQ(report.kept_nodes.size(), 1u);
+  EXPECT_EQ(report.kept_nodes[0].name, "Add#1");
+  const Evaluator evaluator(model);
+  try {
+    evaluator.run({{"a", Tensor(onnx::TensorProto::FLOAT, {2, 3})}, {"b", Tensor(onnx::TensorProto::FLOAT, {4})}});
+    FAIL() << "expected an error";
+  } catch (const onnx_fp16::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("node 'Add#1' (Add)"), std::string::npos) << e.what();
+  }
 }
 
 TEST(RuntimeExecutor, KernelErrorsNameTheNode) {
