@@ -25,7 +25,7 @@
 #include "runtime/elementwise.h"
 #include "runtime/float_compute.h"
 #include "runtime/kernel_registry.h"
-#include "runtime/kernels/nn_blas.h"
+#include "runtime/kernels/math_gemm.h"
 
 namespace onnx_fp16::runtime {
 
@@ -77,6 +77,7 @@ struct AttentionCore {
   const C* v = nullptr;
   C scale{1};
   C softcap{0};  // > 0: scores = softcap * tanh(scores / softcap), before masks
+  int threads = 1;  // for the matrix products
 };
 
 // Runs the core. adjust(b, h, scores) edits one head's [q_len x kv_len] scores (masks, biases; -inf
@@ -92,7 +93,7 @@ void run_attention(const AttentionCore<C>& a, C* out, Adjust adjust) {
       const C* q = a.q + b * a.q_len * a.q_row + h * a.head_size;
       const C* k = a.k + (b * a.kv_heads + kvh) * a.kv_len * a.head_size;
       const C* v = a.v + (b * a.kv_heads + kvh) * a.kv_len * a.v_head_size;
-      nn::gemm<C>(false, true, a.q_len, a.kv_len, a.head_size, a.scale, q, a.q_row, k, a.head_size, C{0}, scores.data(),
+      math::blas_gemm<C>(a.threads, false, true, a.q_len, a.kv_len, a.head_size, a.scale, q, a.q_row, k, a.head_size, C{0}, scores.data(),
                   a.kv_len);
       if (a.softcap > C{0}) {
         for (auto& s : scores) s = a.softcap * std::tanh(s / a.softcap);
@@ -113,7 +114,7 @@ void run_attention(const AttentionCore<C>& a, C* out, Adjust adjust) {
         }
         for (Index t = 0; t < a.kv_len; ++t) row[t] /= sum;
       }
-      nn::gemm<C>(false, false, a.q_len, a.v_head_size, a.kv_len, C{1}, scores.data(), a.kv_len, v, a.v_head_size, C{0},
+      math::blas_gemm<C>(a.threads, false, false, a.q_len, a.v_head_size, a.kv_len, C{1}, scores.data(), a.kv_len, v, a.v_head_size, C{0},
                   out + b * a.q_len * out_row + h * a.v_head_size, out_row);
     }
   }
@@ -397,7 +398,7 @@ void attention_kernel(KernelContext& ctx) {
     using C = compute_t<S>;
     const InputValues<S> in(x), w(weights);
     std::vector<C> qkv(batch * seq * width);
-    nn::gemm<C>(false, false, batch * seq, width, in_hidden, C{1}, in.span().data(), in_hidden, w.span().data(), width,
+    math::blas_gemm<C>(ctx.threads(), false, false, batch * seq, width, in_hidden, C{1}, in.span().data(), in_hidden, w.span().data(), width,
                 C{0}, qkv.data(), width);
     if (bias != nullptr) {
       const InputValues<S> bv(*bias);
@@ -423,6 +424,7 @@ void attention_kernel(KernelContext& ctx) {
     }
     const float scale_attr = ctx.attr_float("scale", 0.0f);
     AttentionCore<C> core;
+    core.threads = ctx.threads();
     core.batch = batch;
     core.heads = core.kv_heads = heads;
     core.q_len = seq;
@@ -534,6 +536,7 @@ void multi_head_attention_kernel(KernelContext& ctx) {
     if (attention_bias != nullptr) bias_values = read(attention_bias);
     const float scale_attr = ctx.attr_float("scale", 0.0f);
     AttentionCore<C> core;
+    core.threads = ctx.threads();
     core.batch = batch;
     core.heads = core.kv_heads = heads;
     core.q_len = seq;
@@ -745,6 +748,7 @@ void group_query_attention_kernel(KernelContext& ctx) {
     }
     const float scale_attr = ctx.attr_float("scale", 0.0f);
     AttentionCore<C> core;
+    core.threads = ctx.threads();
     core.batch = batch;
     core.heads = heads;
     core.kv_heads = kv_heads;

@@ -156,7 +156,7 @@ void gemm_fast_gelu_kernel(KernelContext& ctx) {
     using C = compute_t<S>;
     const InputValues<S> a(x), b(w);
     OutputValues<S> out(plan.output);
-    math::run_matmul<C>(plan, a.span().data(), b.span().data(), out.span().data());
+    math::run_matmul<C>(ctx.threads(), plan, a.span().data(), b.span().data(), out.span().data());
     auto values = out.span();
     if (bias != nullptr) {
       const InputValues<S> bv(*bias);

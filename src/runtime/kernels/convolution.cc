@@ -10,7 +10,7 @@
 #include "runtime/element_types.h"
 #include "runtime/float_compute.h"
 #include "runtime/kernel_registry.h"
-#include "runtime/kernels/nn_blas.h"
+#include "runtime/kernels/math_gemm.h"
 #include "runtime/kernels/nn_im2col.h"
 #include "runtime/kernels/nn_integer_conv.h"
 #include "runtime/kernels/nn_window.h"
@@ -85,7 +85,7 @@ void conv_kernel(KernelContext& ctx) {
           columns = cols.data();
         }
         C* yg = y.span().data() + (n * layout.out_channels + grp * mg) * out_size;
-        nn::gemm<C>(false, false, mg, out_size, depth, C{1}, wv.span().data() + grp * mg * depth, depth, columns,
+        math::blas_gemm<C>(ctx.threads(), false, false, mg, out_size, depth, C{1}, wv.span().data() + grp * mg * depth, depth, columns,
                     out_size, C{0}, yg, out_size);
       }
     }
@@ -196,7 +196,7 @@ void conv_transpose_kernel(KernelContext& ctx) {
         // cols [mg*K, in] = W_g^T, W_g stored [cg, mg*K], times X_g [cg, in].
         const C* xg = xv.span().data() + (n * in_channels + grp * cg) * in_size;
         const C* wg = wv.span().data() + grp * cg * rows;
-        nn::gemm<C>(true, false, rows, in_size, cg, C{1}, wg, rows, xg, in_size, C{0}, cols.data(), in_size);
+        math::blas_gemm<C>(ctx.threads(), true, false, rows, in_size, cg, C{1}, wg, rows, xg, in_size, C{0}, cols.data(), in_size);
         nn::col2im(cols.data(), mg, g, y.span().data() + (n * out_channels + grp * mg) * out_size);
       }
     }

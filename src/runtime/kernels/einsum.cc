@@ -176,7 +176,7 @@ MatrixStack<C> as_matrix_stack(std::span<const C> values, const Shape& shape, co
 // The matrix-product case: A as [batch, m, k], B as [batch, k, n] (each possibly read
 // transposed), one GEMM per batch, the [batch, m, n] result put in the output's order.
 template <typename C>
-void gemm_contraction(const Contraction& c, const std::vector<const Tensor*>& operands,
+void gemm_contraction(int threads, const Contraction& c, const std::vector<const Tensor*>& operands,
                       const std::vector<std::span<const C>>& values, std::span<C> out) {
   const auto& a_labels = c.equation.inputs[0];
   const auto& b_labels = c.equation.inputs[1];
@@ -206,7 +206,7 @@ void gemm_contraction(const Contraction& c, const std::vector<const Tensor*>& op
   std::vector<C> scratch(in_place ? 0 : batches * m * n);
   C* product = in_place ? out.data() : scratch.data();
   for (std::size_t i = 0; i < batches; ++i) {
-    math::matrix_product(a.transposed, b.transposed, m, n, k, a.data() + i * m * k, b.data() + i * k * n,
+    math::matrix_product(threads, a.transposed, b.transposed, m, n, k, a.data() + i * m * k, b.data() + i * k * n,
                          product + i * m * n);
   }
   if (in_place) return;
@@ -232,7 +232,7 @@ void einsum_kernel(KernelContext& ctx) {
     }
     OutputValues<S> out(c.output_shape);
     if (std::is_floating_point_v<C> && is_matrix_product(c, operands)) {
-      gemm_contraction<C>(c, operands, values, out.span());
+      gemm_contraction<C>(ctx.threads(), c, operands, values, out.span());
     } else {
       loop_contraction<C>(c, operands, values, out.span());
     }

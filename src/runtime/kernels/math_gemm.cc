@@ -3,11 +3,13 @@
 #include <cblas.h>
 #include <onnx_fp16/error.h>
 
-#include <atomic>
+#include <algorithm>
 #include <climits>
+#include <mutex>
 #include <string>
 
 #include "runtime/broadcast.h"
+#include "runtime/parallel.h"
 
 namespace onnx_fp16::runtime::math {
 
@@ -21,24 +23,28 @@ blasint blas_size(std::size_t value) {
   return static_cast<blasint>(value);
 }
 
+// Tile sizes of a product: fixed, so that every element of C is computed by the same BLAS call
+// shape whatever the thread count. Large enough that packing the operands per tile costs little.
+constexpr std::size_t kTileRows = 128;
+constexpr std::size_t kTileCols = 512;
+
+// OpenBLAS runs single-threaded: the tiles carry the parallelism.
+void single_threaded_blas() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
 template <typename T>
-void gemm_any(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a, const T* b,
-              T beta, T* c) {
-  if (m == 0 || n == 0) return;
-  if (k == 0) {  // an empty sum: BLAS rejects the zero leading dimensions
-    for (std::size_t i = 0; i < m * n; ++i) c[i] = beta == T{0} ? T{0} : beta * c[i];
-    return;
-  }
+void gemm_tile(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
+               std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
   const auto ta = trans_a ? CblasTrans : CblasNoTrans;
   const auto tb = trans_b ? CblasTrans : CblasNoTrans;
-  const blasint lda = blas_size(trans_a ? m : k);
-  const blasint ldb = blas_size(trans_b ? k : n);
   if constexpr (std::is_same_v<T, float>) {
-    cblas_sgemm(CblasRowMajor, ta, tb, blas_size(m), blas_size(n), blas_size(k), alpha, a, lda, b, ldb, beta, c,
-                blas_size(n));
+    cblas_sgemm(CblasRowMajor, ta, tb, blas_size(m), blas_size(n), blas_size(k), alpha, a, blas_size(lda), b,
+                blas_size(ldb), beta, c, blas_size(ldc));
   } else {
-    cblas_dgemm(CblasRowMajor, ta, tb, blas_size(m), blas_size(n), blas_size(k), alpha, a, lda, b, ldb, beta, c,
-                blas_size(n));
+    cblas_dgemm(CblasRowMajor, ta, tb, blas_size(m), blas_size(n), blas_size(k), alpha, a, blas_size(lda), b,
+                blas_size(ldb), beta, c, blas_size(ldc));
   }
 }
 
@@ -57,21 +63,38 @@ std::vector<std::size_t> broadcast_strides(const Shape& shape, std::size_t rank)
 
 }  // namespace
 
-void use_blas_threads(int threads) {
-  static std::atomic<int> current{0};
-  if (threads < 1 || current.exchange(threads) == threads) return;
-  openblas_set_num_threads(threads);
+template <typename T>
+void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
+               const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {  // an empty sum: BLAS rejects the zero leading dimensions
+    for (std::size_t r = 0; r < m; ++r) {
+      for (std::size_t col = 0; col < n; ++col) c[r * ldc + col] = beta == T{0} ? T{0} : beta * c[r * ldc + col];
+    }
+    return;
+  }
+  single_threaded_blas();
+  const std::size_t row_tiles = (m + kTileRows - 1) / kTileRows;
+  const std::size_t col_tiles = (n + kTileCols - 1) / kTileCols;
+  parallel_for(threads, row_tiles * col_tiles, 1, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t tile = begin; tile < end; ++tile) {
+      const std::size_t r0 = (tile / col_tiles) * kTileRows;
+      const std::size_t c0 = (tile % col_tiles) * kTileCols;
+      const std::size_t rows = std::min(kTileRows, m - r0);
+      const std::size_t cols = std::min(kTileCols, n - c0);
+      // op(a)'s rows r0.. start r0 rows down a, or r0 columns across a stored transposed; op(b)'s
+      // columns c0.. likewise.
+      const T* a_tile = trans_a ? a + r0 : a + r0 * lda;
+      const T* b_tile = trans_b ? b + c0 * ldb : b + c0;
+      gemm_tile(trans_a, trans_b, rows, cols, k, alpha, a_tile, lda, b_tile, ldb, beta, c + r0 * ldc + c0, ldc);
+    }
+  });
 }
 
-void blas_gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
-               const float* b, float beta, float* c) {
-  gemm_any(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
-}
-
-void blas_gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a,
-               const double* b, double beta, double* c) {
-  gemm_any(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
-}
+template void blas_gemm<float>(int, bool, bool, std::size_t, std::size_t, std::size_t, float, const float*, std::size_t,
+                               const float*, std::size_t, float, float*, std::size_t);
+template void blas_gemm<double>(int, bool, bool, std::size_t, std::size_t, std::size_t, double, const double*,
+                                std::size_t, const double*, std::size_t, double, double*, std::size_t);
 
 MatMulPlan plan_matmul(const Shape& a_shape, const Shape& b_shape) {
   if (a_shape.empty() || b_shape.empty()) {

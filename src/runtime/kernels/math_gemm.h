@@ -17,17 +17,25 @@
 
 namespace onnx_fp16::runtime::math {
 
-// The threads BLAS may use in the products that follow: the evaluator's thread count, so that
-// "1 thread" means one (OpenBLAS otherwise uses every core). Process-wide, as OpenBLAS's setting is.
-void use_blas_threads(int threads);
+// c[m x n] = alpha * op(a) * op(b) + beta * c, row-major: op(a) is a as stored [m x k], or with
+// trans_a the transpose of a stored [k x m]; likewise b ([k x n] or [n x k]); lda, ldb and ldc
+// are the stored rows' lengths. beta == 0 ignores c's previous values (NaN included). T is float
+// or double (cblas_sgemm / cblas_dgemm): the only place the evaluator calls BLAS.
+//
+// The product is cut into tiles of a fixed size, whatever `threads` is, each computed by a
+// single-threaded OpenBLAS call, and the tiles are spread over `threads` threads. So the bits do
+// not depend on the thread count (a threaded OpenBLAS blocks its sums by the thread count), and
+// no process-wide BLAS setting changes while other runs are in flight.
+template <typename T>
+void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
+               const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc);
 
-// c[m x n] = alpha * op(a) * op(b) + beta * c, all row-major and contiguous: op(a) is a as
-// stored [m x k], or with trans_a the transpose of a stored [k x m]; likewise b ([k x n] or
-// [n x k]). beta == 0 ignores c's previous values (NaN included).
-void blas_gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
-               const float* b, float beta, float* c);
-void blas_gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a,
-               const double* b, double beta, double* c);
+// The same for contiguous matrices.
+template <typename T>
+void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
+               const T* a, const T* b, T beta, T* c) {
+  blas_gemm<T>(threads, trans_a, trans_b, m, n, k, alpha, a, trans_a ? m : k, b, trans_b ? k : n, beta, c, n);
+}
 
 // c[m x n] = op(a) * op(b) for integers, wrapping modulo 2^bits as ONNX runtimes do.
 template <typename T>
@@ -48,10 +56,10 @@ void integer_gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
 
 // c = op(a) * op(b) in compute type C: BLAS for float and double, the loop otherwise.
 template <typename C>
-void matrix_product(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, const C* a, const C* b,
-                    C* c) {
+void matrix_product(int threads, bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, const C* a,
+                    const C* b, C* c) {
   if constexpr (std::is_floating_point_v<C>) {
-    blas_gemm(trans_a, trans_b, m, n, k, C{1}, a, b, C{0}, c);
+    blas_gemm<C>(threads, trans_a, trans_b, m, n, k, C{1}, a, b, C{0}, c);
   } else {
     integer_gemm(trans_a, trans_b, m, n, k, a, b, c);
   }
@@ -74,14 +82,14 @@ MatMulPlan plan_matmul(const Shape& a, const Shape& b);
 
 // out (plan.output) = a @ b in compute type C.
 template <typename C>
-void run_matmul(const MatMulPlan& plan, const C* a, const C* b, C* out) {
+void run_matmul(int threads, const MatMulPlan& plan, const C* a, const C* b, C* out) {
   const std::size_t batches = plan.a_offsets.size();
   if (plan.folds_into_one_product) {
-    matrix_product(false, false, batches * plan.m, plan.n, plan.k, a, b, out);
+    matrix_product(threads, false, false, batches * plan.m, plan.n, plan.k, a, b, out);
     return;
   }
   for (std::size_t i = 0; i < batches; ++i) {
-    matrix_product(false, false, plan.m, plan.n, plan.k, a + plan.a_offsets[i], b + plan.b_offsets[i],
+    matrix_product(threads, false, false, plan.m, plan.n, plan.k, a + plan.a_offsets[i], b + plan.b_offsets[i],
                    out + i * plan.m * plan.n);
   }
 }

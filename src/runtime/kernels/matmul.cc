@@ -32,7 +32,7 @@ void matmul_kernel(KernelContext& ctx) {
     const InputValues<S> x(a);
     const InputValues<S> y(b);
     OutputValues<S> out(plan.output);
-    math::run_matmul(plan, x.span().data(), y.span().data(), out.span().data());
+    math::run_matmul(ctx.threads(), plan, x.span().data(), y.span().data(), out.span().data());
     ctx.set_output(0, std::move(out).finish());
   });
 }
@@ -84,7 +84,7 @@ void gemm_kernel(KernelContext& ctx) {
     OutputValues<S> out(output_shape);
     auto result = out.span();
     if constexpr (std::is_floating_point_v<C>) {
-      math::blas_gemm(trans_a, trans_b, m, n, k, static_cast<C>(alpha), x.span().data(), y.span().data(), C{0},
+      math::blas_gemm<C>(ctx.threads(), trans_a, trans_b, m, n, k, static_cast<C>(alpha), x.span().data(), y.span().data(), C{0},
                       result.data());
       // beta == 0 leaves C out (as BLAS and ONNX Runtime do), so an infinite C does not give NaN.
       if (c != nullptr && beta != 0.0f) {
@@ -221,7 +221,7 @@ void fused_matmul_kernel(KernelContext& ctx) {
       py = y_moved.data();
     }
     OutputValues<S> out(plan.output);
-    math::run_matmul(plan, px, py, out.span().data());
+    math::run_matmul(ctx.threads(), plan, px, py, out.span().data());
     if (alpha != 1.0f) {
       for (auto& value : out.span()) value *= static_cast<C>(alpha);
     }

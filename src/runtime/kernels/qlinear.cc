@@ -92,7 +92,7 @@ void qlinear_matmul_kernel(KernelContext& ctx) {
   const auto av = nn::shifted_int8_values(ctx, a, a_zero, plan.m, plan.k);
   const auto bv = nn::shifted_int8_values(ctx, b, b_zero, plan.n, 1);
   std::vector<std::int32_t> sums(element_count(plan.output));
-  math::run_matmul<std::int32_t>(plan, av.data(), bv.data(), sums.data());
+  math::run_matmul<std::int32_t>(ctx.threads(), plan, av.data(), bv.data(), sums.data());
   const OutputQuantization out = output_quantization(ctx, 6, 7);
   dispatch<QuantizedTypes>(out.type, [&]<typename Q>(std::type_identity<Q>) {
     Tensor y = Tensor::uninitialized(out.type, plan.output);

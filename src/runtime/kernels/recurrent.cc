@@ -11,7 +11,7 @@
 
 #include "runtime/element_types.h"
 #include "runtime/kernel_registry.h"
-#include "runtime/kernels/nn_blas.h"
+#include "runtime/kernels/math_gemm.h"
 #include "runtime/kernels/recurrent_common.h"
 
 namespace onnx_fp16::runtime {
@@ -34,7 +34,7 @@ std::vector<T> input_projection(const RecurrentSetup& s, const std::vector<T>& x
   const std::size_t rows = s.seq * s.batch;
   const std::size_t cols = s.gates * s.hidden;
   std::vector<T> out(rows * cols);
-  nn::gemm<T>(false, true, rows, cols, s.input, T{1}, x.data(), s.input, w.data() + d * cols * s.input, s.input, T{0},
+  math::blas_gemm<T>(s.threads, false, true, rows, cols, s.input, T{1}, x.data(), s.input, w.data() + d * cols * s.input, s.input, T{0},
               out.data(), cols);
   if (!bias.empty()) {
     for (std::size_t r = 0; r < rows; ++r) {
@@ -63,7 +63,7 @@ template <typename T>
 void recurrent_product(const RecurrentSetup& s, const T* h, const std::vector<T>& r, std::size_t d,
                        std::size_t first_row, std::size_t rows, T* out) {
   const T* rd = r.data() + (d * s.gates * s.hidden + first_row) * s.hidden;
-  nn::gemm<T>(false, true, s.batch, rows, s.hidden, T{1}, h, s.hidden, rd, s.hidden, T{0}, out, rows);
+  math::blas_gemm<T>(s.threads, false, true, s.batch, rows, s.hidden, T{1}, h, s.hidden, rd, s.hidden, T{0}, out, rows);
 }
 
 template <typename T>

@@ -8,6 +8,7 @@ RecurrentSetup read_recurrent_setup(const KernelContext& ctx, std::size_t gates,
                                     const std::vector<std::string>& default_activations) {
   RecurrentSetup s;
   s.gates = gates;
+  s.threads = ctx.threads();
   const std::string direction = ctx.attr_string("direction", "forward");
   if (direction == "bidirectional") {
     s.directions = 2;

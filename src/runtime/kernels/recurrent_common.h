@@ -30,6 +30,7 @@ struct RecurrentSetup {
   std::size_t hidden = 0;
   std::size_t directions = 1;
   std::size_t gates = 1;      // RNN 1, GRU 3, LSTM 4
+  int threads = 1;            // for the matrix products (the kernel's thread count)
   bool reverse_only = false;  // direction = reverse
   bool batch_major = false;   // layout = 1
   float clip = std::numeric_limits<float>::infinity();
