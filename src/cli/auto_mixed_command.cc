@@ -135,14 +135,12 @@ AutoMixedCommand::AutoMixedCommand(CLI::App& app) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   rtol_option_ = command_->add_option("--rtol", a.rtol, "Relative tolerance")->check(CLI::NonNegativeNumber);
   atol_option_ = command_->add_option("--atol", a.atol, "Absolute tolerance")->check(CLI::NonNegativeNumber);
-  command_->add_flag("--keep-io-types", a.keep_io_types, "Keep graph inputs and outputs float32");
   report_option_ = command_->add_option("--report", a.report, "Write a JSON report: kept nodes, reasons, errors, figures")
                        ->type_name("FILE");
   command_->add_flag("-q,--quiet", a.quiet, "No progress lines and no summary");
   command_->add_option("--strategy", a.strategy, "improved: screens + incremental evaluation; baseline: the original's search")
       ->check(CLI::IsMember({"improved", "baseline"}))
       ->capture_default_str();
-  command_->add_option("--to", a.to, "Target type")->check(CLI::IsMember({"float16", "bfloat16"}))->capture_default_str();
   command_->add_option("--variants", a.variants, "Simulated float16 implementations a candidate must also pass on (0: none)")
       ->check(CLI::Range(0, 16))
       ->capture_default_str();
@@ -161,11 +159,7 @@ AutoMixedCommand::AutoMixedCommand(CLI::App& app) {
   command_->add_option("--validate-cmd", a.validate_cmd, "Run candidates with this command instead of the evaluator")
       ->type_name("CMD");
   command_->add_option("--threads", a.threads, "Evaluator threads (0: all)")->check(CLI::NonNegativeNumber)->capture_default_str();
-  command_->add_option("--min-positive-val", a.min_positive_val, "Constant clamping, as for convert")->capture_default_str();
-  command_->add_option("--max-finite-val", a.max_finite_val, "Constant clamping, as for convert")->capture_default_str();
-  op_block_list_option_ = command_->add_option("--op-block-list", a.op_block_list, "Op types never converted (default: the spec's list)")
-                              ->type_name("OP,...")
-                              ->delimiter(',');
+  conversion_flags_.add_to(*command_);
 }
 
 MixedOptions AutoMixedCommand::mixed_options() const {
@@ -175,10 +169,8 @@ MixedOptions AutoMixedCommand::mixed_options() const {
   if (atol_option_->count() > 0) options.atol = a.atol;
   // The library also takes a validation function; from the command line a tolerance is the way.
   if (!options.rtol && !options.atol) throw Error("give a tolerance: --rtol and/or --atol");
-  options.keep_io_types = a.keep_io_types;
-  options.conversion.min_positive_val = a.min_positive_val;
-  options.conversion.max_finite_val = a.max_finite_val;
-  if (op_block_list_option_->count() > 0) options.conversion.op_block_list = a.op_block_list;
+  options.conversion = conversion_flags_.options();
+  options.keep_io_types = options.conversion.keep_io_types;
   options.strategy = a.strategy == "baseline" ? SearchStrategy::Baseline : SearchStrategy::Improved;
   options.search = !a.no_search;
   if (data_max_option_->count() > 0) options.data_max = a.data_max;
@@ -186,7 +178,6 @@ MixedOptions AutoMixedCommand::mixed_options() const {
   options.keep_ops = a.keep_ops;
   options.keep_node_pattern = a.keep_node;
   options.threads = a.threads;
-  options.conversion.target = a.to == "bfloat16" ? TargetType::BFloat16 : TargetType::Float16;
   options.float16_variants = a.variants;
   options.variant_spread = a.variant_spread;
   options.spread_safety = a.spread_safety;

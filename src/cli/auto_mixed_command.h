@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/conversion_flags.h"
+
 namespace onnx_fp16::cli {
 
 class AutoMixedCommand {
@@ -26,7 +28,6 @@ class AutoMixedCommand {
     std::vector<std::string> samples;
     double rtol = 0;
     double atol = 0;
-    bool keep_io_types = false;
     std::string report;
     bool quiet = false;
     std::string strategy = "improved";
@@ -37,10 +38,6 @@ class AutoMixedCommand {
     std::string keep_node;
     std::string validate_cmd;
     int threads = 0;
-    float min_positive_val = 1e-7f;
-    float max_finite_val = 1e4f;
-    std::vector<std::string> op_block_list;
-    std::string to = "float16";
     int variants = 2;
     double variant_spread = kDefaultVariantSpread;
     double spread_safety = 1.0;
@@ -50,12 +47,12 @@ class AutoMixedCommand {
 
   CLI::App* command_ = nullptr;
   Args args_;
+  ConversionFlags conversion_flags_;
   CLI::Option* rtol_option_ = nullptr;
   CLI::Option* atol_option_ = nullptr;
   CLI::Option* data_max_option_ = nullptr;
   CLI::Option* init_max_option_ = nullptr;
   CLI::Option* report_option_ = nullptr;
-  CLI::Option* op_block_list_option_ = nullptr;
 };
 
 }  // namespace onnx_fp16::cli

@@ -30,12 +30,6 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// `--op-block-list ''` arrives as one empty item: it means "block nothing", not an op named "".
-std::vector<std::string> without_empty(std::vector<std::string> items) {
-  std::erase(items, std::string());
-  return items;
-}
-
 std::uint64_t file_size_or_zero(const fs::path& path) {
   std::error_code error;
   const auto size = fs::file_size(path, error);
@@ -53,45 +47,7 @@ ConvertCommand::ConvertCommand(CLI::App& app) {
   command_->add_option("IN", a.input, "The float32 ONNX model to convert")->required();
   command_->add_option("OUT", a.output, "Where to write the converted model (not IN)")->required();
 
-  min_positive_option_ = command_->add_option("--min-positive-val", a.min_positive_val,
-                                              "Constants with 0 < |x| < F become F (float16 only)")
-                             ->type_name("F")
-                             ->default_str("1e-7")
-                             ->check(CLI::PositiveNumber);
-  max_finite_option_ = command_->add_option("--max-finite-val", a.max_finite_val,
-                                            "Finite constants with |x| > F become F (float16 only)")
-                           ->type_name("F")
-                           ->default_str("1e4")
-                           ->check(CLI::PositiveNumber);
-
-  auto* keep_io_types = command_->add_flag("--keep-io-types", a.keep_io_types, "Keep all model inputs and outputs float32");
-  command_->add_option("--keep-io", a.keep_io, "Keep only these model inputs/outputs float32")
-      ->type_name("NAME,...")
-      ->delimiter(',')
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-      ->excludes(keep_io_types);
-  command_->add_flag("--disable-shape-infer", a.disable_shape_infer,
-                     "Do not run ONNX shape inference (types come from the model and the operator schemas)");
-
-  op_block_list_option_ = command_->add_option("--op-block-list", a.op_block_list,
-                                               "Op types to keep float32, replacing the default list "
-                                               "('' for none)")
-                              ->type_name("A,B")
-                              ->delimiter(',')
-                              ->expected(1)
-                              ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  command_->add_flag("--no-op-block-list", a.no_op_block_list, "Block no op type (same as --op-block-list '')")
-      ->excludes(op_block_list_option_);
-  command_->add_option("--node-block-list", a.node_block_list, "Names of nodes to keep float32")
-      ->type_name("N1,N2")
-      ->delimiter(',')
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  command_->add_option("--to", a.to, "Target type")
-      ->type_name("TYPE")
-      ->check(CLI::IsMember({"float16", "bfloat16"}))
-      ->capture_default_str();
+  conversion_flags_.add_to(*command_);
   command_->add_flag("--force", a.force, "Convert even if the model already holds the target type");
   external_data_option_ = command_->add_option("--external-data", a.external_data,
                                                "Store the output's tensors in FILE, beside OUT")
@@ -102,22 +58,8 @@ ConvertCommand::ConvertCommand(CLI::App& app) {
 }
 
 Float16Options ConvertCommand::float16_options() const {
-  const Args& a = args_;
-  Float16Options options;
-  options.target = a.to == "bfloat16" ? TargetType::BFloat16 : TargetType::Float16;
-  options.min_positive_val = a.min_positive_val;
-  options.max_finite_val = a.max_finite_val;
-  options.keep_io_types = a.keep_io_types;
-  options.keep_io_names = without_empty(a.keep_io);
-  options.disable_shape_infer = a.disable_shape_infer;
-  // Not given: the library's default list. Given, even empty: it replaces the default.
-  if (a.no_op_block_list) {
-    options.op_block_list = std::vector<std::string>{};
-  } else if (op_block_list_option_->count() > 0) {
-    options.op_block_list = without_empty(a.op_block_list);
-  }
-  options.node_block_list = without_empty(a.node_block_list);
-  options.force = a.force;
+  Float16Options options = conversion_flags_.options();
+  options.force = args_.force;
   return options;
 }
 
@@ -147,7 +89,7 @@ int ConvertCommand::run() const {
   frontend::check_not_input_data(output_paths, input_data_files);
   outcome.seconds.load = seconds_since(step);
   outcome.files.input_file = file_size_or_zero(a.input);
-  const bool clamp_values_given = min_positive_option_->count() > 0 || max_finite_option_->count() > 0;
+  const bool clamp_values_given = conversion_flags_.clamp_values_given();
   std::vector<std::string> own_warnings = frontend::option_warnings(model, outcome.options, clamp_values_given);
 
   step = Clock::now();

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/conversion_flags.h"
+
 namespace onnx_fp16::cli {
 
 class ConvertCommand {
@@ -23,15 +25,6 @@ class ConvertCommand {
   struct Args {
     std::string input;
     std::string output;
-    float min_positive_val = 1e-7f;
-    float max_finite_val = 1e4f;
-    bool keep_io_types = false;
-    std::vector<std::string> keep_io;
-    bool disable_shape_infer = false;
-    std::vector<std::string> op_block_list;
-    bool no_op_block_list = false;
-    std::vector<std::string> node_block_list;
-    std::string to = "float16";
     bool force = false;
     std::string external_data;
     std::string report;
@@ -43,10 +36,8 @@ class ConvertCommand {
 
   CLI::App* command_ = nullptr;
   Args args_;
+  ConversionFlags conversion_flags_;
   // Options whose presence matters beyond their value.
-  CLI::Option* op_block_list_option_ = nullptr;
-  CLI::Option* min_positive_option_ = nullptr;
-  CLI::Option* max_finite_option_ = nullptr;
   CLI::Option* external_data_option_ = nullptr;
   CLI::Option* report_option_ = nullptr;
 };
