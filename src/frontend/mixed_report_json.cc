@@ -55,6 +55,10 @@ nlohmann::ordered_json mixed_report_json(const MixedReport& report, const std::s
   }
   json["kept"] = std::move(kept);
   json["casts_added"] = report.conversion.casts_added;
+  json["shape_inference"] = {{"ran", report.conversion.shape_inference_ran},
+                             {"error", report.conversion.shape_inference_error.empty()
+                                           ? nlohmann::ordered_json(nullptr)
+                                           : nlohmann::ordered_json(report.conversion.shape_inference_error)}};
   json["progress"] = report.log;
   return json;
 }

@@ -250,7 +250,10 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
   const double search_end = progress.elapsed_seconds();
   onnx::ModelProto result = convert_with_kept(analysis, units.kept_nodes(kept_units), &report.conversion);
   const double converted_at = progress.elapsed_seconds();
-  report.conversion.shape_inference_ran = !conversion.disable_shape_infer;
+  // The result was converted without shape inference, on the analysis' model, which had it run
+  // (or fail) already: report what happened there.
+  report.conversion.shape_inference_error = analysis.shape_inference_error();
+  report.conversion.shape_inference_ran = !conversion.disable_shape_infer && analysis.shape_inference_error().empty();
   std::vector<std::vector<Tensor>> final_outputs;
   if (options.runner) {
     std::vector<Feeds> feeds;

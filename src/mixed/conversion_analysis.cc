@@ -9,7 +9,7 @@ namespace onnx_fp16::mixed {
 
 ConversionAnalysis::ConversionAnalysis(const onnx::ModelProto& model, Float16Options options)
     : model_(std::make_unique<onnx::ModelProto>(model)), options_(std::move(options)) {
-  if (!options_.disable_shape_infer) types::run_onnx_shape_inference(*model_);
+  if (!options_.disable_shape_infer) shape_inference_error_ = types::run_onnx_shape_inference(*model_);
   index_ = std::make_unique<graph::GraphIndex>(*model_);
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index_->nodes().size()); ++n) {
     ids_.emplace(index_->node(n).proto, n);

@@ -8,6 +8,7 @@
 #include <onnx_fp16/convert.h>
 
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -26,6 +27,8 @@ class ConversionAnalysis {
 
   // The analysed copy: shape-inferred, never converted.
   const onnx::ModelProto& model() const { return *model_; }
+  // Why ONNX shape inference failed on the model (empty: it ran, or was disabled).
+  const std::string& shape_inference_error() const { return shape_inference_error_; }
   const graph::GraphIndex& index() const { return *index_; }
   const Float16Options& options() const { return options_; }
 
@@ -39,6 +42,7 @@ class ConversionAnalysis {
 
  private:
   std::unique_ptr<onnx::ModelProto> model_;
+  std::string shape_inference_error_;
   Float16Options options_;
   std::unique_ptr<graph::GraphIndex> index_;
   std::unique_ptr<convert::Context> ctx_;

@@ -200,6 +200,31 @@ TEST(MixedAuto, RefusesWhenEvenKeepingEveryNodeFails) {
   EXPECT_NO_THROW(onnx_fp16::auto_convert_mixed_precision(model, {sample_x(1)}, keep_io));
 }
 
+// A declared shape that contradicts the inferred one makes ONNX shape inference fail: the report
+// says so (with the reason) instead of claiming it ran.
+TEST(MixedAuto, ReportsAShapeInferenceFailure) {
+  auto model = modelgen::make_model(17);
+  GraphBuilder g(model.mutable_graph());
+  g.input("x", F32, {4}).output("y", F32, {4});
+  g.node("Relu", {"x"}, {"h"}, "first");
+  g.node("Neg", {"h"}, {"y"}, "second");
+  auto* declared = model.mutable_graph()->add_value_info();
+  declared->set_name("h");
+  declared->mutable_type()->mutable_tensor_type()->set_elem_type(F32);
+  declared->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(3);
+  const Feeds sample{{"x", Tensor::from_vector<float>({4}, {1, -2, 3, -4})}};
+  MixedOptions options = tolerances(0.01, 0.001);
+  options.keep_io_types = true;
+  onnx::ModelProto contradicted = model;
+  const MixedReport report = onnx_fp16::auto_convert_mixed_precision(contradicted, {sample}, options);
+  EXPECT_FALSE(report.conversion.shape_inference_ran);
+  EXPECT_NE(report.conversion.shape_inference_error.find("differ"), std::string::npos)
+      << report.conversion.shape_inference_error;
+  model.mutable_graph()->clear_value_info();
+  const MixedReport ran = onnx_fp16::auto_convert_mixed_precision(model, {sample}, options);
+  EXPECT_TRUE(ran.conversion.shape_inference_ran) << ran.conversion.shape_inference_error;
+}
+
 // The search owns which nodes are blocked: a caller's block_node is refused, not overwritten;
 // keep_io_types counts wherever it is set.
 TEST(MixedAuto, ConversionOptionsTheSearchOwnsAreNotSilentlyOverwritten) {
