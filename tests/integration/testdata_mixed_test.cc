@@ -127,7 +127,12 @@ void search_folder(const std::string& folder) {
             << " not runnable by the evaluator; " << tally.converted << "/" << tally.candidates << " nodes float16, "
             << tally.kept << " kept, " << tally.attempts << " attempts; " << seconds << " s" << std::endl;
   for (const auto& failure : tally.failures) ADD_FAILURE() << failure;
-  EXPECT_GT(tally.searched, 0);
+  // Cases searched today: a floor, because a case the evaluator stops running counts as "not
+  // runnable", not as a failure. Raise it when more run; never lower it to make the suite pass.
+  static const std::map<std::string, int> floors = {{"node", 843}, {"simple", 7},
+                                                    {"pytorch-converted", 82},
+                                                    {"pytorch-operator", 33}};
+  EXPECT_GE(tally.searched, floors.at(folder)) << "fewer cases searched than the floor";
 }
 
 TEST(TestdataMixed, Node) { search_folder("node"); }
