@@ -97,8 +97,10 @@ struct Destination {
   std::optional<std::string> external_data;
 };
 
-frontend::OutputPaths output_paths(const LoadedModel& loaded, const Destination& destination) {
-  return {loaded.path.value_or(fs::path()), *destination.output, destination.external_data, std::nullopt};
+// The files a destination writes, against the input they must not overwrite (none for bytes).
+frontend::OutputPaths output_paths(const py::object& source, const Destination& destination) {
+  const fs::path input = py::isinstance<py::bytes>(source) ? fs::path() : fs::path(source.cast<std::string>());
+  return {input, *destination.output, destination.external_data, std::nullopt};
 }
 
 void save(const onnx::ModelProto& model, const Destination& destination) {
@@ -120,13 +122,12 @@ py::tuple convert_model(const py::object& source, const py::dict& options_dict, 
   outcome.output = destination.output.value_or("");
   outcome.options = float16_options(options_dict);
   if (destination.output) {
-    frontend::check_output_paths({py::isinstance<py::bytes>(source) ? fs::path() : fs::path(source.cast<std::string>()),
-                                  *destination.output, destination.external_data, std::nullopt});
+    frontend::check_output_paths(output_paths(source, destination));
   }
 
   Clock::time_point step = Clock::now();
   LoadedModel loaded = load(source);
-  if (destination.output) frontend::check_not_input_data(output_paths(loaded, destination), loaded.data_files);
+  if (destination.output) frontend::check_not_input_data(output_paths(source, destination), loaded.data_files);
   outcome.seconds.load = seconds_since(step);
   if (loaded.path) outcome.files.input_file = file_size_or_zero(*loaded.path);
   const std::vector<std::string> own_warnings = frontend::option_warnings(loaded.model, outcome.options, clamp_values_given);
@@ -181,11 +182,10 @@ py::tuple auto_mixed(const py::object& source, const py::list& samples_list, con
     if (!progress_fn.is_none()) progress_fn(progress.line, progress.attempt);
   };
   if (destination.output) {
-    frontend::check_output_paths({py::isinstance<py::bytes>(source) ? fs::path() : fs::path(source.cast<std::string>()),
-                                  *destination.output, destination.external_data, std::nullopt});
+    frontend::check_output_paths(output_paths(source, destination));
   }
   LoadedModel loaded = load(source);
-  if (destination.output) frontend::check_not_input_data(output_paths(loaded, destination), loaded.data_files);
+  if (destination.output) frontend::check_not_input_data(output_paths(source, destination), loaded.data_files);
   std::vector<Feeds> samples;
   for (std::size_t s = 0; s < samples_list.size(); ++s) {
     samples.push_back(feeds_from_dict(samples_list[s].cast<py::dict>(), "sample " + std::to_string(s)));

@@ -20,12 +20,18 @@ class ConversionWarning(UserWarning):
     ``warning:`` lines)."""
 
 
+def path_argument(value: Any, argument: str) -> str:
+    """A str or os.PathLike argument as a str path; TypeError for anything else."""
+    path = os.fspath(value) if isinstance(value, (str, os.PathLike)) else None
+    if not isinstance(path, str):
+        raise TypeError(f"{argument}: expected a path (str or os.PathLike), got {type(value).__name__}")
+    return path
+
+
 def model_source(model: Any, argument: str = "model") -> Tuple[Union[bytes, str], str]:
     """The model as the native layer takes it (bytes or a path) and a label for reports."""
     if isinstance(model, (str, os.PathLike)):
-        path = os.fspath(model)
-        if not isinstance(path, str):
-            raise TypeError(f"{argument}: a path must be a str, got {type(path).__name__}")
+        path = path_argument(model, argument)
         return path, path
     if isinstance(model, (bytes, bytearray, memoryview)):
         return bytes(model), "<bytes>"

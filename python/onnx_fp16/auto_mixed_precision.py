@@ -9,14 +9,13 @@ implementations, so that the result holds on the user's GPU too (docs/mixed.md).
 from __future__ import annotations
 
 import math
-import os
 from typing import Any, Callable, Iterable, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
 from . import _native
-from ._common import (as_feeds, conversion_options, model_like, model_source, name_list, print_progress,
-                      report_from)
+from ._common import (as_feeds, conversion_options, model_like, model_source, name_list, path_argument,
+                      print_progress, report_from)
 
 ValidateFn = Callable[[List[np.ndarray], List[np.ndarray]], bool]
 Samples = Union[Mapping[str, Any], Sequence[Mapping[str, Any]]]
@@ -147,9 +146,8 @@ def auto_convert_mixed_precision_model_path(source_model_path: str, input_feed: 
     Returns None, or the report with ``return_report``.
     """
     del provider  # the original's ONNX Runtime execution providers: onnx-fp16 needs none
-    for path, argument in ((source_model_path, "source_model_path"), (target_model_path, "target_model_path")):
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"{argument}: expected a path, got {type(path).__name__}")
+    source = path_argument(source_model_path, "source_model_path")
+    target = path_argument(target_model_path, "target_model_path")
     defaults = dict(target="float16", strategy="improved", variants=2, variant_spread=2.0 ** -15, spread_safety=1.0,
                     op_block_list=None, node_block_list=None, min_positive_val=1e-7, max_finite_val=1e4,
                     data_max=None, init_max=None, keep_ops=(), keep_node_pattern="", search=True, threads=0)
@@ -157,6 +155,6 @@ def auto_convert_mixed_precision_model_path(source_model_path: str, input_feed: 
     if unknown:
         raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
     defaults.update(options)
-    _, report = _search(os.fspath(source_model_path), input_feed, customized_validate_func, rtol, atol, keep_io_types,
-                        verbose, os.fspath(target_model_path), location, defaults)
+    _, report = _search(source, input_feed, customized_validate_func, rtol, atol, keep_io_types, verbose, target,
+                        location, defaults)
     return report if return_report else None

@@ -13,8 +13,8 @@ from typing import Any, Iterable, Optional, Sequence, Union
 import numpy as np
 
 from . import _native
-from ._common import (conversion_options, emit_warnings, model_like, model_source, positive_finite,
-                      report_from)
+from ._common import (conversion_options, emit_warnings, model_like, model_source, path_argument,
+                      positive_finite, report_from)
 
 #: Op types left in float32 by default: those ONNX Runtime has no float16 kernel for (the spec's list).
 DEFAULT_OP_BLOCK_LIST = list(_native.default_op_block_list())
@@ -92,9 +92,9 @@ def convert_float_to_float16_model_path(model_path: str, min_positive_val: float
     """
     if external_data is not None and output_path is None:
         raise ValueError("external_data needs output_path: only a written model can have external data")
-    converted, report = _convert(_path(model_path, "model_path"), min_positive_val, max_finite_val, keep_io_types,
+    converted, report = _convert(path_argument(model_path, "model_path"), min_positive_val, max_finite_val, keep_io_types,
                                  disable_shape_infer, op_block_list, node_block_list, target, force,
-                                 None if output_path is None else _path(output_path, "output_path"), external_data)
+                                 None if output_path is None else path_argument(output_path, "output_path"), external_data)
     return (converted, report) if return_report else converted
 
 
@@ -123,9 +123,3 @@ def convert_tensor_float_to_float16(tensor: Any, min_positive_val: float = 1e-7,
     tensor.ParseFromString(converted)
     return tensor
 
-
-def _path(value: Any, argument: str) -> str:
-    import os
-    if not isinstance(value, (str, os.PathLike)):
-        raise TypeError(f"{argument}: expected a path, got {type(value).__name__}")
-    return os.fspath(value)

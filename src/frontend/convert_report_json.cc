@@ -52,6 +52,11 @@ Json kept_nodes_json(const std::vector<KeptNode>& kept) {
 
 }  // namespace
 
+Json shape_inference_json(const ConversionReport& report) {
+  return Json{{"ran", report.shape_inference_ran},
+              {"error", report.shape_inference_error.empty() ? Json(nullptr) : Json(report.shape_inference_error)}};
+}
+
 Json report_json(const ConvertOutcome& outcome) {
   const ConversionReport& r = outcome.report;
   return Json{
@@ -77,9 +82,7 @@ Json report_json(const ConvertOutcome& outcome) {
         {"check", outcome.seconds.check},
         {"save", outcome.seconds.save},
         {"total", outcome.seconds.total}}},
-      {"shape_inference",
-       {{"ran", r.shape_inference_ran},
-        {"error", r.shape_inference_error.empty() ? Json(nullptr) : Json(r.shape_inference_error)}}},
+      {"shape_inference", shape_inference_json(r)},
       {"warnings", outcome.warnings},
   };
 }

@@ -55,10 +55,7 @@ nlohmann::ordered_json mixed_report_json(const MixedReport& report, const std::s
   }
   json["kept"] = std::move(kept);
   json["casts_added"] = report.conversion.casts_added;
-  json["shape_inference"] = {{"ran", report.conversion.shape_inference_ran},
-                             {"error", report.conversion.shape_inference_error.empty()
-                                           ? nlohmann::ordered_json(nullptr)
-                                           : nlohmann::ordered_json(report.conversion.shape_inference_error)}};
+  json["shape_inference"] = shape_inference_json(report.conversion);
   json["progress"] = report.log;
   return json;
 }

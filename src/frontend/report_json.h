@@ -17,6 +17,8 @@ namespace onnx_fp16::frontend {
 nlohmann::ordered_json report_json(const ConvertOutcome& outcome);
 // `onnx-fp16 auto-mixed --report`; `input` and `output` name the models as the user gave them.
 nlohmann::ordered_json mixed_report_json(const MixedReport& report, const std::string& input, const std::string& output);
+// {"ran": bool, "error": text or null}: how ONNX shape inference went, in both reports.
+nlohmann::ordered_json shape_inference_json(const ConversionReport& report);
 // `onnx-fp16 inspect --json`.
 nlohmann::ordered_json census_json(const Census& census, const std::string& model_path);
 
