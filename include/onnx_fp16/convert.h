@@ -8,7 +8,6 @@
 #include <onnx/onnx_pb.h>
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,9 +35,6 @@ struct Float16Options {
   // Unset means the default list; an empty vector means "block nothing".
   std::optional<std::vector<std::string>> op_block_list;
   std::vector<std::string> node_block_list;
-  // For callers that must block nodes that have no (unique) name, like the mixed-precision
-  // search: called for every node of every graph; true keeps the node in float32.
-  std::function<bool(const onnx::NodeProto&)> block_node;
   // Convert even if the model already holds float16 (the original refuses such models).
   bool force = false;
 };

@@ -73,8 +73,7 @@ struct MixedOptions {
   ValidateFunction validate;
   bool keep_io_types = false;
   // The conversion's other options (clamping, op_block_list, keep_io_names, target, ...).
-  // keep_io_types here or there both keep the graph's inputs and outputs float32; block_node
-  // must stay unset (the search decides which nodes are blocked; setting it is an error).
+  // keep_io_types here or there both keep the graph's inputs and outputs float32.
   Float16Options conversion;
 
   SearchStrategy strategy = SearchStrategy::Improved;

@@ -3,6 +3,7 @@
 #include <onnx_fp16/error.h>
 
 #include "convert/context.h"
+#include "convert/pipeline.h"
 #include "convert/plan.h"
 #include "convert/policy.h"
 #include "convert/rewrite.h"
@@ -61,9 +62,11 @@ void ensure_default_domain_import(onnx::ModelProto& model, const ConversionRepor
 
 }  // namespace
 
-ConversionReport convert_float_to_float16(onnx::ModelProto& model, const Float16Options& options) {
-  const std::int32_t target =
-      options.target == TargetType::Float16 ? onnx::TensorProto::FLOAT16 : onnx::TensorProto::BFLOAT16;
+namespace convert {
+
+ConversionReport run_pipeline(onnx::ModelProto& model, const Float16Options& options,
+                              const std::vector<bool>& forced_keep) {
+  const std::int32_t target = target_elem_type(options.target);
   if (!model.has_graph()) throw Error("the model has no graph");
   if (!options.force) {
     if (auto where = find_target_typed_tensor(model.graph(), target); !where.empty()) {
@@ -88,18 +91,12 @@ ConversionReport convert_float_to_float16(onnx::ModelProto& model, const Float16
   }
 
   graph::GraphIndex index(model);
-  convert::Context ctx{index, options, target, {}, {}, {}};
-  ctx.signatures.reserve(index.nodes().size());
-  for (const auto& node : index.nodes()) {
-    ctx.signatures.push_back(types::port_signature(*node.proto, index.opset(node.proto->domain())));
-  }
-  ctx.types = types::infer_value_types(index, ctx.signatures);
-  convert::decide_nodes(ctx);
-  const convert::Plan plan = convert::make_plan(ctx);
+  const Context ctx = make_context(index, options);
+  const Plan plan = make_plan(ctx, decide_nodes(ctx, forced_keep));
 
   // Record the decisions before the rewrite moves nodes around.
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
-    const convert::NodeDecision& d = ctx.decisions[n];
+    const NodeDecision& d = plan.decisions[n];
     if (!d.relevant) continue;
     if (d.converted) {
       ++report.converted_nodes;
@@ -108,9 +105,15 @@ ConversionReport convert_float_to_float16(onnx::ModelProto& model, const Float16
                                    index.scope(index.node(n).scope).label, d.reason, d.detail});
     }
   }
-  convert::apply_plan(ctx, plan, report);
+  apply_plan(ctx, plan, report);
   ensure_default_domain_import(model, report);
   return report;
+}
+
+}  // namespace convert
+
+ConversionReport convert_float_to_float16(onnx::ModelProto& model, const Float16Options& options) {
+  return convert::run_pipeline(model, options, {});
 }
 
 }  // namespace onnx_fp16

@@ -41,13 +41,13 @@ bool is_constant(const Context& ctx, graph::ValueId v) {
 }
 
 // Precision of a body graph's input: that of the control-flow node's port feeding it.
-std::int32_t body_input_precision(const Context& ctx, graph::ScopeId scope, graph::ValueId v) {
+std::int32_t body_input_precision(const Context& ctx, const Decisions& decisions, graph::ScopeId scope, graph::ValueId v) {
   const graph::Scope& s = ctx.index.scope(scope);
   for (const auto& binding : types::control_flow_bindings(ctx.index, s.owner)) {
     if (binding.body != scope) continue;
     for (std::size_t k = 0; k < s.inputs.size(); ++k) {
       if (s.inputs[k] == v && binding.body_input_from_outer_input[k] != graph::kNone) {
-        const NodeDecision& d = ctx.decisions[s.owner];
+        const NodeDecision& d = decisions[s.owner];
         return d.relevant && d.converted ? ctx.target : kFloat;
       }
     }
@@ -70,10 +70,19 @@ const std::string& Plan::name_for(graph::ValueId v, std::int32_t precision) cons
   return precision == p.alt && p.alt != 0 ? p.alt_name : p.produced_name;
 }
 
-Plan make_plan(const Context& ctx) {
+bool Plan::clamped(graph::ValueId v, std::int32_t precision) const {
+  const ValuePlan& p = values[v];
+  if (precision == kFloat || precision == 0) return false;
+  if (precision == p.produced) return p.produced_is_constant;
+  return precision == p.alt && p.alt_is_constant_copy;
+}
+
+Plan make_plan(const Context& ctx, Decisions decisions) {
   const auto& index = ctx.index;
   const std::size_t value_count = index.values().size();
   Plan plan;
+  plan.decisions = std::move(decisions);
+  const Decisions& decided = plan.decisions;
   plan.values.resize(value_count);
   plan.cast_node_names.resize(value_count);
   std::unordered_set<std::string> keep_io(ctx.options.keep_io_names.begin(), ctx.options.keep_io_names.end());
@@ -99,7 +108,7 @@ Plan make_plan(const Context& ctx) {
       if (scope.owner == graph::kNone) {
         required[k] = io_precision(index.value(v).name);
       } else if (outer_port[k] != graph::kNone) {
-        std::int32_t p = output_precision(ctx, scope.owner, outer_port[k]);
+        std::int32_t p = output_precision(ctx, decided, scope.owner, outer_port[k]);
         required[k] = p ? p : kFloat;
       } else {
         required[k] = kFloat;
@@ -117,7 +126,7 @@ Plan make_plan(const Context& ctx) {
     for (int port = 0; port < static_cast<int>(node.inputs.size()); ++port) {
       graph::ValueId v = node.inputs[port];
       if (!ctx.is_float32(v)) continue;
-      Want w = input_want(ctx, n, port);
+      Want w = input_want(ctx, decided, n, port);
       if (w == Want::Target) want(v, ctx.target);
       if (w == Want::Float32) want(v, kFloat);
     }
@@ -143,10 +152,13 @@ Plan make_plan(const Context& ctx) {
       } else {
         p.produced = wants_target[v] && !wants_float[v] ? ctx.target : kFloat;
       }
+      p.produced_is_constant = true;
     } else if (value.kind == graph::ValueKind::GraphInput) {
-      p.produced = value.scope == 0 ? io_precision(value.name) : body_input_precision(ctx, value.scope, v);
+      p.produced = value.scope == 0 ? io_precision(value.name) : body_input_precision(ctx, decided, value.scope, v);
+      p.produced_is_constant = value.initializer_index != graph::kNone;  // its default, when not fed
     } else if (value.kind == graph::ValueKind::NodeOutput) {
-      p.produced = output_precision(ctx, value.producer, value.producer_port);
+      p.produced = output_precision(ctx, decided, value.producer, value.producer_port);
+      p.produced_is_constant = is_op(ctx.proto(value.producer), "ConstantOfShape");
     } else {
       p.produced = kFloat;  // sparse initializers stay as they are
     }

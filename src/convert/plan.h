@@ -20,18 +20,28 @@ struct ValuePlan {
   std::string alt_name;
   bool alt_is_constant_copy = false;  // a converted copy of a constant rather than a Cast
   bool renamed = false;               // produced_name differs from the value's name
+  // The produced data is a constant converted in place (an initializer, also one that is a graph
+  // input's default, a Constant node's value, a ConstantOfShape's fill value) rather than a
+  // value a node computes or the caller feeds.
+  bool produced_is_constant = false;
 };
 
 struct Plan {
+  Decisions decisions;                                     // by NodeId: what the plan was made from
   std::vector<ValuePlan> values;                           // by ValueId
   std::vector<std::vector<std::int32_t>> output_precision; // by scope, by output position; 0: not float32
   std::vector<std::string> cast_node_names;                // by ValueId, for alternatives made by a Cast
 
   // The name a reader wanting `precision` reads.
   const std::string& name_for(graph::ValueId v, std::int32_t precision) const;
+  // Whether the data of value v in `precision` is clamped to [min_positive_val, max_finite_val]
+  // before it is rounded: true for a constant's data converted to the target (in place or as a
+  // copy), false for a computed value (its producer rounds it, or a Cast does) and for float32.
+  // (Clamping applies to float16 alone: bfloat16 keeps float32's range.) The one rule the rewrite and the mixed-precision engine both follow.
+  bool clamped(graph::ValueId v, std::int32_t precision) const;
 };
 
-Plan make_plan(const Context& ctx);
+Plan make_plan(const Context& ctx, Decisions decisions);
 
 // Short suffix for generated names: "fp16", "bf16", "fp32".
 const char* precision_suffix(std::int32_t elem);

@@ -89,19 +89,19 @@ void require_known_types(const Context& ctx, graph::NodeId n) {
 
 // A Cast to float32 whose every reader wants float32 stays float32 itself: converting it would
 // only add a float16 round trip.
-void keep_casts_read_in_float32(Context& ctx, const std::vector<bool>& top_output_kept) {
+void keep_casts_read_in_float32(const Context& ctx, const std::vector<bool>& top_output_kept, Decisions& decisions) {
   bool changed = true;
   while (changed) {
     changed = false;
     for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(ctx.index.nodes().size()); ++n) {
-      NodeDecision& d = ctx.decisions[n];
+      NodeDecision& d = decisions[n];
       if (!d.relevant || !d.converted || !is_op(ctx.proto(n), "Cast")) continue;
       graph::ValueId out = ctx.index.node(n).outputs.empty() ? graph::kNone : ctx.index.node(n).outputs[0];
       if (!ctx.is_float32(out)) continue;
       const graph::Value& value = ctx.index.value(out);
       bool any_target_reader = false;
       for (const auto& use : value.consumers) {
-        if (input_want(ctx, use.node, use.port) == Want::Target) any_target_reader = true;
+        if (input_want(ctx, decisions, use.node, use.port) == Want::Target) any_target_reader = true;
       }
       const graph::Scope& scope = ctx.index.scope(value.scope);
       if (!value.graph_output_positions.empty()) {
@@ -119,7 +119,7 @@ void keep_casts_read_in_float32(Context& ctx, const std::vector<bool>& top_outpu
 
 }  // namespace
 
-void decide_nodes(Context& ctx) {
+Decisions decide_nodes(const Context& ctx, const std::vector<bool>& forced_keep) {
   const auto& index = ctx.index;
   const Float16Options& options = ctx.options;
   const std::vector<std::string>& op_list = options.op_block_list ? *options.op_block_list : default_op_block_list();
@@ -129,16 +129,19 @@ void decide_nodes(Context& ctx) {
   for (const auto& f : index.model().functions()) local_functions.insert(f.domain() + "::" + f.name());
   const std::vector<bool> shape_computation = find_shape_computations(ctx);
 
-  ctx.decisions.assign(index.nodes().size(), {});
+  if (!forced_keep.empty() && forced_keep.size() != index.nodes().size()) {
+    throw Error("internal: a forced-keep list of the wrong size");
+  }
+  Decisions decisions(index.nodes().size());
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
     const onnx::NodeProto& proto = ctx.proto(n);
-    NodeDecision& d = ctx.decisions[n];
+    NodeDecision& d = decisions[n];
     if (is_op(proto, "Constant") || !touches_float32(ctx, n)) continue;  // constants are planned as values
     d.relevant = true;
     d.converted = false;
     if (!proto.name().empty() && blocked_names.count(proto.name())) {
       d.reason = KeepReason::NodeBlockList;
-    } else if (options.block_node && options.block_node(proto)) {
+    } else if (!forced_keep.empty() && forced_keep[n]) {
       d.reason = KeepReason::NodeBlockList;
       d.detail = "blocked by the caller";
     } else if (blocked_ops.count(proto.op_type())) {
@@ -164,7 +167,7 @@ void decide_nodes(Context& ctx) {
     }
   }
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
-    if (ctx.decisions[n].relevant && ctx.decisions[n].converted) require_known_types(ctx, n);
+    if (decisions[n].relevant && decisions[n].converted) require_known_types(ctx, n);
   }
 
   // Which top-level outputs must stay float32 (keep_io_types).
@@ -173,7 +176,8 @@ void decide_nodes(Context& ctx) {
   for (graph::ValueId v : index.scope(0).outputs) {
     top_output_kept[v] = options.keep_io_types || keep_names.count(index.value(v).name);
   }
-  keep_casts_read_in_float32(ctx, top_output_kept);
+  keep_casts_read_in_float32(ctx, top_output_kept, decisions);
+  return decisions;
 }
 
 }  // namespace onnx_fp16::convert

@@ -69,7 +69,7 @@ bool output_port_convertible(const Context& ctx, graph::NodeId n, int port) {
   return port < static_cast<int>(params.size()) && group_convertible(ctx, n, params[port]);
 }
 
-Want input_want(const Context& ctx, graph::NodeId n, int port) {
+Want input_want(const Context& ctx, const Decisions& decisions, graph::NodeId n, int port) {
   graph::ValueId v = ctx.index.node(n).inputs[port];
   if (!ctx.holds_float32(v)) return Want::NotFloat;
   if (!ctx.is_float32(v)) return Want::Float32;  // sequences/optionals of float32: never cast
@@ -77,15 +77,15 @@ Want input_want(const Context& ctx, graph::NodeId n, int port) {
   // A Cast or CastLike reads its data input in whatever precision it comes: casting it first
   // would round twice.
   if (port == 0 && (is_op(proto, "Cast") || is_op(proto, "CastLike"))) return Want::Any;
-  const NodeDecision& d = ctx.decisions[n];
+  const NodeDecision& d = decisions[n];
   if (d.relevant && d.converted && input_port_convertible(ctx, n, port)) return Want::Target;
   return Want::Float32;
 }
 
-std::int32_t output_precision(const Context& ctx, graph::NodeId n, int port) {
+std::int32_t output_precision(const Context& ctx, const Decisions& decisions, graph::NodeId n, int port) {
   graph::ValueId v = ctx.index.node(n).outputs[port];
   if (!ctx.holds_float32(v)) return 0;
-  const NodeDecision& d = ctx.decisions[n];
+  const NodeDecision& d = decisions[n];
   if (ctx.is_float32(v) && d.relevant && d.converted && output_port_convertible(ctx, n, port)) return ctx.target;
   return onnx::TensorProto::FLOAT;
 }

@@ -18,8 +18,9 @@ bool is_index_port(const onnx::NodeProto& node, int port);
 
 bool input_port_convertible(const Context& ctx, graph::NodeId node, int port);
 bool output_port_convertible(const Context& ctx, graph::NodeId node, int port);
-Want input_want(const Context& ctx, graph::NodeId node, int port);
-// The element type a node writes at an output port (float32 values only; 0 otherwise).
-std::int32_t output_precision(const Context& ctx, graph::NodeId node, int port);
+// What a node reads at an input port, and (float32 values only; 0 otherwise) the element type it
+// writes at an output port, under `decisions`.
+Want input_want(const Context& ctx, const Decisions& decisions, graph::NodeId node, int port);
+std::int32_t output_precision(const Context& ctx, const Decisions& decisions, graph::NodeId node, int port);
 
 }  // namespace onnx_fp16::convert

@@ -95,36 +95,58 @@ class Rewriter {
       if (onnx::TensorProto* init = initializer_of(v)) {
         onnx::TensorProto copy = *init;
         copy.set_name(p.alt_name);
-        if (p.alt != kFloat) report_.values_clamped += converter_.convert(copy);
+        if (plan_.clamped(v, p.alt)) report_.values_clamped += converter_.convert(copy);
         new_initializers_.push_back({value.scope, std::move(copy)});
       } else {
         auto* node = new onnx::NodeProto(*index_.node(value.producer).proto);
         node->set_output(0, p.alt_name);
         node->set_name(p.alt_name);
-        if (p.alt != kFloat) report_.values_clamped += converter_.convert_constant_node(*node);
+        if (plan_.clamped(v, p.alt)) report_.values_clamped += converter_.convert_constant_node(*node);
         insertion_point(v).push_back(node);
       }
       ++report_.initializers_duplicated;
     }
   }
 
+  // Constants the plan converts in place: initializers, Constant nodes, ConstantOfShape's fill.
   void convert_values() {
     for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(plan_.values.size()); ++v) {
       const ValuePlan& p = plan_.values[v];
-      if (p.produced != ctx_.target) continue;
+      if (p.produced != ctx_.target || !plan_.clamped(v, p.produced)) continue;
       const graph::Value& value = index_.value(v);
       if (onnx::TensorProto* init = initializer_of(v)) {
         report_.values_clamped += converter_.convert(*init);
         ++report_.initializers_converted;
       }
-      if (value.kind == graph::ValueKind::NodeOutput && is_op(ctx_.proto(value.producer), "Constant")) {
-        report_.values_clamped += converter_.convert_constant_node(*index_.node(value.producer).proto);
+      if (value.kind != graph::ValueKind::NodeOutput) continue;
+      onnx::NodeProto& producer = *index_.node(value.producer).proto;
+      if (is_op(producer, "Constant")) {
+        report_.values_clamped += converter_.convert_constant_node(producer);
+        ++report_.constants_converted;
+      } else if (is_op(producer, "ConstantOfShape")) {
+        report_.values_clamped += converter_.convert(constant_of_shape_value(producer));
         ++report_.constants_converted;
       }
     }
   }
 
+  // ConstantOfShape's `value` attribute (the output's type and fill), made explicit when absent
+  // (a float32 zero by default).
+  static onnx::TensorProto& constant_of_shape_value(onnx::NodeProto& node) {
+    onnx::AttributeProto* value = find_attribute(node, "value");
+    if (!value) {
+      value = node.add_attribute();
+      value->set_name("value");
+      value->set_type(onnx::AttributeProto::TENSOR);
+      value->mutable_t()->set_data_type(kFloat);
+      value->mutable_t()->add_dims(1);
+      value->mutable_t()->add_float_data(0.0f);
+    }
+    return *value->mutable_t();
+  }
+
   // Ops whose output type is an attribute: the attribute follows the output's new precision.
+  // (ConstantOfShape's is its fill value, a constant: convert_values converts it.)
   void rewrite_type_attributes() {
     for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index_.nodes().size()); ++n) {
       const graph::Node& node = index_.node(n);
@@ -133,18 +155,6 @@ class Rewriter {
       onnx::NodeProto& proto = *node.proto;
       if (is_op(proto, "Cast")) {
         set_cast_to(proto, ctx_.target, index_.opset(""));
-      } else if (is_op(proto, "ConstantOfShape")) {
-        onnx::AttributeProto* value = find_attribute(proto, "value");
-        if (!value) {
-          value = proto.add_attribute();
-          value->set_name("value");
-          value->set_type(onnx::AttributeProto::TENSOR);
-          value->mutable_t()->set_data_type(kFloat);
-          value->mutable_t()->add_dims(1);
-          value->mutable_t()->add_float_data(0.0f);
-        }
-        report_.values_clamped += converter_.convert(*value->mutable_t());
-        ++report_.constants_converted;
       } else if (is_op(proto, "BlackmanWindow") || is_op(proto, "HammingWindow") || is_op(proto, "HannWindow") ||
                  is_op(proto, "MelWeightMatrix")) {
         set_int_attribute(proto, "output_datatype", ctx_.target);
@@ -189,7 +199,7 @@ class Rewriter {
       for (int port = 0; port < static_cast<int>(node.inputs.size()); ++port) {
         graph::ValueId v = node.inputs[port];
         if (v == graph::kNone || plan_.values[v].produced == 0) continue;
-        Want w = input_want(ctx_, n, port);
+        Want w = input_want(ctx_, plan_.decisions, n, port);
         std::int32_t precision = w == Want::Target ? ctx_.target : w == Want::Float32 ? kFloat : plan_.values[v].produced;
         node.proto->set_input(port, plan_.name_for(v, precision));
       }

@@ -9,7 +9,6 @@
 #include "io/proto_copy.h"
 #include "io/proto_walk.h"
 #include "io/tensor_bytes.h"
-#include "types/port_signature.h"
 #include "types/type_inference.h"
 #include "types/value_type.h"
 
@@ -100,12 +99,7 @@ void count_nodes(const onnx::ModelProto& model, Census& census) {
   onnx::ModelProto copy = copy_for_typing(model);
   census.shape_inference_error = types::run_onnx_shape_inference(copy);
   const graph::GraphIndex index(copy);
-  std::vector<types::PortSignature> signatures;
-  signatures.reserve(index.nodes().size());
-  for (const auto& node : index.nodes()) {
-    signatures.push_back(types::port_signature(*node.proto, index.opset(node.proto->domain())));
-  }
-  const std::vector<ValueType> value_types = types::infer_value_types(index, signatures);
+  const std::vector<ValueType> value_types = types::type_graph(index).values;
 
   census.nodes = index.nodes().size();
   census.subgraphs = index.scopes().size() - 1;

@@ -74,7 +74,7 @@ Float32Run run_float32(CandidateEngine& engine, const ConversionAnalysis& analys
   return run;
 }
 
-std::unique_ptr<CandidateEngine> choose_engine(ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
+std::unique_ptr<CandidateEngine> choose_engine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
                                                const MixedOptions& options) {
   if (options.runner) return make_runner_engine(analysis, samples, options.runner);
   if (options.strategy == SearchStrategy::Improved && incremental_engine_supports(analysis)) {
@@ -120,12 +120,7 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
   check_samples(model, samples);
 
   // --- Analysis: the conversion's view of the model, the units, the engine.
-  // The search decides which nodes are blocked: a caller's block_node would be overwritten, so
-  // it is refused rather than ignored. keep_io_types may be given in either place.
-  if (options.conversion.block_node) {
-    throw Error("MixedOptions.conversion.block_node is decided by the search; use conversion.node_block_list, "
-                "keep_ops or keep_node_pattern to keep nodes in float32");
-  }
+  // keep_io_types may be given in either place.
   Float16Options conversion = options.conversion;
   conversion.keep_io_types = options.keep_io_types || options.conversion.keep_io_types;
   ConversionAnalysis analysis(model, conversion);

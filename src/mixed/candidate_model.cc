@@ -1,30 +1,17 @@
 #include "mixed/candidate_model.h"
 
-#include <unordered_map>
-
-#include "graph/graph_index.h"
+#include "convert/pipeline.h"
 #include "runtime/tensor_cast.h"
 
 namespace onnx_fp16::mixed {
 
 onnx::ModelProto convert_with_kept(const ConversionAnalysis& analysis, const std::vector<bool>& kept_nodes,
                                    ConversionReport* report) {
-  onnx::ModelProto model = analysis.model();
   // The copy has the analysed model's structure, so indexing it numbers its nodes the same way.
-  std::unordered_map<const onnx::NodeProto*, graph::NodeId> ids;
-  {
-    const graph::GraphIndex index(model);
-    for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
-      ids.emplace(index.node(n).proto, n);
-    }
-  }
+  onnx::ModelProto model = analysis.model();
   Float16Options options = analysis.options();
-  options.disable_shape_infer = true;
-  options.block_node = [&](const onnx::NodeProto& node) {
-    auto it = ids.find(&node);
-    return it != ids.end() && kept_nodes[it->second];
-  };
-  ConversionReport result = convert_float_to_float16(model, options);
+  options.disable_shape_infer = true;  // the analysed model had it run already
+  ConversionReport result = convert::run_pipeline(model, options, kept_nodes);
   if (report) *report = std::move(result);
   return model;
 }

@@ -14,28 +14,13 @@ ConversionAnalysis::ConversionAnalysis(const onnx::ModelProto& model, Float16Opt
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index_->nodes().size()); ++n) {
     ids_.emplace(index_->node(n).proto, n);
   }
-  options_.block_node = [this](const onnx::NodeProto& node) {
-    const graph::NodeId id = node_id(node);
-    return kept_ != nullptr && (*kept_)[id];
-  };
-  const std::int32_t target =
-      options_.target == TargetType::Float16 ? onnx::TensorProto::FLOAT16 : onnx::TensorProto::BFLOAT16;
-  ctx_ = std::make_unique<convert::Context>(convert::Context{*index_, options_, target, {}, {}, {}});
-  ctx_->signatures.reserve(index_->nodes().size());
-  for (const auto& node : index_->nodes()) {
-    ctx_->signatures.push_back(types::port_signature(*node.proto, index_->opset(node.proto->domain())));
-  }
-  ctx_->types = types::infer_value_types(*index_, ctx_->signatures);
-  decide(std::vector<bool>(index_->nodes().size(), false));
+  ctx_ = std::make_unique<convert::Context>(convert::make_context(*index_, options_));
+  full_conversion_ = decide(std::vector<bool>(index_->nodes().size(), false));
 }
 
-void ConversionAnalysis::decide(const std::vector<bool>& kept) {
+convert::Plan ConversionAnalysis::decide(const std::vector<bool>& kept) const {
   if (kept.size() != index_->nodes().size()) throw Error("internal: a kept-node list of the wrong size");
-  kept_ = &kept;
-  ctx_->decisions.clear();
-  convert::decide_nodes(*ctx_);
-  plan_ = convert::make_plan(*ctx_);
-  kept_ = nullptr;
+  return convert::make_plan(*ctx_, convert::decide_nodes(*ctx_, kept));
 }
 
 graph::NodeId ConversionAnalysis::node_id(const onnx::NodeProto& node) const {

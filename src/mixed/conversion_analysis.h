@@ -1,7 +1,8 @@
 // The conversion's own view of a model, built once and asked again and again "with these nodes
 // kept, which values are float16 and which ports read through a Cast?". It runs the same
 // policy and plan as convert_float_to_float16 (src/convert), so what the incremental engine
-// simulates is exactly what the converted model computes.
+// simulates is exactly what the converted model computes. Nothing in it changes after
+// construction: each answer is a value (convert::Plan) the caller holds.
 #pragma once
 
 #include <onnx/onnx_pb.h>
@@ -22,7 +23,7 @@ class ConversionAnalysis {
  public:
   // Copies `model` and runs ONNX shape inference on the copy once (unless the options disable it).
   ConversionAnalysis(const onnx::ModelProto& model, Float16Options options);
-  ConversionAnalysis(const ConversionAnalysis&) = delete;  // the policy's callback points here
+  ConversionAnalysis(const ConversionAnalysis&) = delete;  // the context points into the members
   ConversionAnalysis& operator=(const ConversionAnalysis&) = delete;
 
   // The analysed copy: shape-inferred, never converted.
@@ -31,12 +32,13 @@ class ConversionAnalysis {
   const std::string& shape_inference_error() const { return shape_inference_error_; }
   const graph::GraphIndex& index() const { return *index_; }
   const Float16Options& options() const { return options_; }
-
-  // Re-runs the policy and the plan with the nodes for which `kept[node]` is true left in
-  // float32 (NodeIds of index(); kept.size() == node count).
-  void decide(const std::vector<bool>& kept);
   const convert::Context& context() const { return *ctx_; }
-  const convert::Plan& plan() const { return plan_; }
+
+  // The policy and the plan with the nodes for which `kept[node]` is true left in float32
+  // (NodeIds of index(); kept.size() == node count). A pure function of `kept`.
+  convert::Plan decide(const std::vector<bool>& kept) const;
+  // decide() with nothing kept by the search: the full conversion.
+  const convert::Plan& full_conversion() const { return full_conversion_; }
 
   graph::NodeId node_id(const onnx::NodeProto& node) const;
 
@@ -46,9 +48,8 @@ class ConversionAnalysis {
   Float16Options options_;
   std::unique_ptr<graph::GraphIndex> index_;
   std::unique_ptr<convert::Context> ctx_;
-  convert::Plan plan_;
+  convert::Plan full_conversion_;
   std::unordered_map<const onnx::NodeProto*, graph::NodeId> ids_;
-  const std::vector<bool>* kept_ = nullptr;
 };
 
 }  // namespace onnx_fp16::mixed

@@ -117,13 +117,9 @@ bool same_bits(const Tensor& a, const Tensor& b) {
   return x.empty() || std::memcmp(x.data(), y.data(), x.size()) == 0;  // an empty span's data() may be null
 }
 
-bool is_constant_producer(const onnx::NodeProto& node) {
-  return convert::is_op(node, "Constant") || convert::is_op(node, "ConstantOfShape");
-}
-
 class IncrementalEngine final : public CandidateEngine {
  public:
-  IncrementalEngine(ConversionAnalysis& analysis, const std::vector<Feeds>& samples, int threads, VariantOptions variants)
+  IncrementalEngine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples, int threads, VariantOptions variants)
       : analysis_(analysis),
         threads_(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
         rounder_(analysis.context().target, {analysis.options().min_positive_val, analysis.options().max_finite_val}),
@@ -163,8 +159,7 @@ class IncrementalEngine final : public CandidateEngine {
   std::size_t variant_count() const override { return states_.size(); }
 
   bool run_checked(const std::vector<bool>& kept_nodes, const SampleCheck& check) override {
-    analysis_.decide(kept_nodes);
-    last_config_ = make_config();
+    last_config_ = make_config(analysis_.decide(kept_nodes));
     return run_last_config(check);
   }
 
@@ -183,8 +178,7 @@ class IncrementalEngine final : public CandidateEngine {
     // Computed from the float32 state just accepted: only what a clamped constant changes runs
     // again (nothing, in a model whose constants all lie in range).
     if (!names.empty()) {
-      analysis_.decide(std::vector<bool>(analysis_.index().nodes().size(), false));
-      const Config screen = clamped_constants_config(make_config());
+      const Config screen = clamped_constants_config(make_config(analysis_.full_conversion()));
       std::vector<std::vector<Tensor>> screen_slots;
       for (std::size_t s = 0; s < inputs_.size(); ++s) {
         screen_slots.push_back(run_sample(screen, s, 0, &states_.front().base[s]));
@@ -196,9 +190,9 @@ class IncrementalEngine final : public CandidateEngine {
 
   std::optional<std::vector<double>> local_errors() override {
     if (!has_base_ || inputs_.empty()) return std::nullopt;
-    analysis_.decide(std::vector<bool>(analysis_.index().nodes().size(), false));
-    const Config config = make_config();
-    const auto& decisions = analysis_.context().decisions;
+    const convert::Plan& full = analysis_.full_conversion();
+    const Config config = make_config(full);
+    const convert::Decisions& decisions = full.decisions;
     const std::vector<Tensor>& float32 = states_.front().base.front();
     std::vector<double> errors(analysis_.index().nodes().size(), 0.0);
     for (std::size_t k = 0; k < plan_->nodes.size(); ++k) {
@@ -327,19 +321,19 @@ class IncrementalEngine final : public CandidateEngine {
     return config;
   }
 
-  Config make_config() const {
+  // How the converted model of `plan` stores and reads each value, from the plan alone.
+  Config make_config(const convert::Plan& plan) const {
     const convert::Context& ctx = analysis_.context();
-    const convert::Plan& plan = analysis_.plan();
     const graph::GraphIndex& index = analysis_.index();
     Config config;
     config.store.assign(slot_value_.size(), Rounding::None);
     for (std::size_t slot = 0; slot < slot_value_.size(); ++slot) {
       const graph::ValueId v = slot_value_[slot];
       if (v == graph::kNone || plan.values[v].produced != ctx.target) continue;
-      const graph::Value& value = index.value(v);
-      const bool constant = value.kind == graph::ValueKind::Initializer ||
-                            (value.kind == graph::ValueKind::NodeOutput && is_constant_producer(ctx.proto(value.producer)));
-      config.store[slot] = constant ? Rounding::ClampRound : Rounding::Round;
+      // A graph input holds the sample's data, which the caller casts (adapt_feeds) without
+      // clamping, even where an initializer gives it a default.
+      const bool fed = index.value(v).kind == graph::ValueKind::GraphInput;
+      config.store[slot] = plan.clamped(v, ctx.target) && !fed ? Rounding::ClampRound : Rounding::Round;
     }
     const auto& output_precision = plan.output_precision[graph::GraphIndex::main_scope()];
     for (std::size_t o = 0; o < plan_->output_slots.size(); ++o) {
@@ -353,9 +347,9 @@ class IncrementalEngine final : public CandidateEngine {
       for (std::size_t i = 0; i < inputs.size(); ++i) {
         const graph::ValueId v = inputs[i];
         if (v == graph::kNone) continue;
-        if (convert::input_want(ctx, n, static_cast<int>(i)) != convert::Want::Target) continue;
+        if (convert::input_want(ctx, plan.decisions, n, static_cast<int>(i)) != convert::Want::Target) continue;
         if (plan.values[v].produced == ctx.target) continue;  // already stored as float16
-        config.read[k][i] = plan.values[v].alt_is_constant_copy ? Rounding::ClampRound : Rounding::Round;
+        config.read[k][i] = plan.clamped(v, ctx.target) ? Rounding::ClampRound : Rounding::Round;
       }
     }
     return config;
@@ -471,7 +465,7 @@ class IncrementalEngine final : public CandidateEngine {
     return false;
   }
 
-  ConversionAnalysis& analysis_;
+  const ConversionAnalysis& analysis_;
   int threads_;
   Rounder rounder_;
   VariantOptions variants_;
@@ -500,7 +494,7 @@ bool incremental_engine_supports(const ConversionAnalysis& analysis) {
   return true;
 }
 
-std::unique_ptr<CandidateEngine> make_incremental_engine(ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
+std::unique_ptr<CandidateEngine> make_incremental_engine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
                                                          int threads, VariantOptions variants) {
   return std::make_unique<IncrementalEngine>(analysis, samples, threads, variants);
 }

@@ -40,8 +40,8 @@ struct VariantOptions {
   double spread = 0;    // relative, at most 2^-13
 };
 
-// `analysis` is re-decided on every run. Feeds must have been validated.
-std::unique_ptr<CandidateEngine> make_incremental_engine(ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
+// `analysis` must outlive the engine. Feeds must have been validated.
+std::unique_ptr<CandidateEngine> make_incremental_engine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
                                                          int threads, VariantOptions variants);
 
 }  // namespace onnx_fp16::mixed

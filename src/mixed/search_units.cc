@@ -22,7 +22,7 @@ std::vector<bool> SearchUnits::kept_nodes(const std::vector<bool>& kept_units) c
 
 SearchUnits find_search_units(const ConversionAnalysis& analysis) {
   const graph::GraphIndex& index = analysis.index();
-  const auto& decisions = analysis.context().decisions;
+  const convert::Decisions& decisions = analysis.full_conversion().decisions;
   const std::size_t count = index.nodes().size();
 
   // A main-graph node is a unit when it, or anything inside its subgraphs, converts.

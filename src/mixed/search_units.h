@@ -21,7 +21,7 @@ struct SearchUnits {
   std::vector<bool> kept_nodes(const std::vector<bool>& kept_units) const;
 };
 
-// Reads the analysis's decisions with nothing kept by the search (call after decide(all false)).
+// The units of the full conversion (nothing kept by the search).
 SearchUnits find_search_units(const ConversionAnalysis& analysis);
 
 }  // namespace onnx_fp16::mixed

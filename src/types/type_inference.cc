@@ -207,4 +207,14 @@ std::vector<ValueType> infer_value_types(const graph::GraphIndex& index, const s
   return Propagator(index, signatures).run();
 }
 
+GraphTypes type_graph(const graph::GraphIndex& index) {
+  GraphTypes typed;
+  typed.signatures.reserve(index.nodes().size());
+  for (const auto& node : index.nodes()) {
+    typed.signatures.push_back(port_signature(*node.proto, index.opset(node.proto->domain())));
+  }
+  typed.values = infer_value_types(index, typed.signatures);
+  return typed;
+}
+
 }  // namespace onnx_fp16::types

@@ -20,6 +20,15 @@ std::string run_onnx_shape_inference(onnx::ModelProto& model);
 // Types per ValueId. `signatures` holds the port signature of each node (by NodeId).
 std::vector<ValueType> infer_value_types(const graph::GraphIndex& index, const std::vector<PortSignature>& signatures);
 
+// What the conversion, the mixed-precision search and the census know of a graph's types: each
+// node's port signature at the model's opsets (by NodeId) and each value's type (by ValueId).
+// Run ONNX shape inference on the model first when wanted: this reads what the model declares.
+struct GraphTypes {
+  std::vector<PortSignature> signatures;
+  std::vector<ValueType> values;
+};
+GraphTypes type_graph(const graph::GraphIndex& index);
+
 // The subgraph boundary of a control-flow node: for each body graph, which outer input feeds
 // each body input and which outer output each body output becomes (kNone where none).
 struct ControlFlowBinding {
