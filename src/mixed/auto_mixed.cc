@@ -105,85 +105,72 @@ double flops_share(const SearchUnits& units, const std::vector<NodeCost>& costs,
   return total > 0 ? converted / total : 0;
 }
 
-}  // namespace
-}  // namespace mixed
-
-MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vector<Feeds>& samples,
-                                         const MixedOptions& options) {
-  using namespace mixed;
-  MixedReport report;
-  ProgressReporter progress(options, report.log);
-  if (!model.has_graph()) throw Error("the model has no graph");
-  std::vector<std::string> output_names;
-  for (const auto& output : model.graph().output()) output_names.push_back(output.name());
-  const Validator validator(options, output_names);
-  check_samples(model, samples);
-
-  // --- Analysis: the conversion's view of the model, the units, the engine.
-  // keep_io_types may be given in either place.
+// The conversion options the search converts with. keep_io_types may be given in MixedOptions
+// or in its conversion options.
+Float16Options conversion_options(const MixedOptions& options) {
   Float16Options conversion = options.conversion;
   conversion.keep_io_types = options.keep_io_types || options.conversion.keep_io_types;
-  ConversionAnalysis analysis(model, conversion);
-  const SearchUnits units = find_search_units(analysis);
-  report.candidate_nodes = units.size();
-  report.strategy = options.strategy == SearchStrategy::Baseline ? "baseline" : "improved";
-  const bool improved = options.strategy == SearchStrategy::Improved;
+  return conversion;
+}
 
-  std::unique_ptr<CandidateEngine> engine = choose_engine(analysis, samples, options);
-  report.engine = engine->name();
-  report.target = to_string(conversion.target);
-  report.variants_checked = static_cast<int>(engine->variant_count());
-  report.variant_spread = engine->variant_count() > 1 ? options.variant_spread : 0;
+// What the float32 model computes and what each node costs: the reference every candidate is
+// judged against, the values the screens judge, and the search's objective.
+struct Reference {
+  Float32Run float32;
+  bool made_by_engine = false;  // the engine ran it (counted in its stats), not Evaluators
+  std::vector<NodeCost> costs;  // by NodeId
+  std::optional<std::vector<double>> sensitivity;  // by NodeId: local error of each node alone
+};
 
-  // --- The float32 reference, the values the screens judge, and what each node costs.
-  const bool range_screen = improved && conversion.target == TargetType::Float16;  // bfloat16 has float32's range
-  const bool need_ranges = range_screen || options.data_max.has_value();
-  const Float32Run float32 = run_float32(*engine, analysis, samples, options,
-                                         need_ranges ? screened_value_names(analysis, units) : std::vector<std::string>{});
-  const bool float32_by_engine = engine->stats().runs > 0;
-  const std::vector<NodeCost> costs = measure_node_costs(analysis, float32.values.at(0));
-  for (graph::NodeId n : analysis.index().scope(graph::GraphIndex::main_scope()).nodes) {
-    report.flops_total += costs[n].flops;
-    report.weight_bytes_total += costs[n].weight_bytes;
-  }
-  const std::optional<std::vector<double>> sensitivity = improved ? engine->local_errors() : std::nullopt;
+Reference make_reference(CandidateEngine& engine, const ConversionAnalysis& analysis, const SearchUnits& units,
+                         const std::vector<Feeds>& samples, const MixedOptions& options, bool need_ranges) {
+  Reference reference;
+  reference.float32 = run_float32(engine, analysis, samples, options,
+                                  need_ranges ? screened_value_names(analysis, units) : std::vector<std::string>{});
+  reference.made_by_engine = engine.stats().runs > 0;
+  reference.costs = measure_node_costs(analysis, reference.float32.values.at(0));
+  if (options.strategy == SearchStrategy::Improved) reference.sensitivity = engine.local_errors();
+  return reference;
+}
 
-  // --- Checks: the float32 model passes itself; the model with every unit kept passes.
-  if (const Verdict self = validator.check_all(float32.outputs, float32.outputs); !self.ok) {
+// Before searching: the float32 model must pass itself, and the model with every unit kept
+// (only what no node decides: inputs and outputs, constants) must pass. The latter's run
+// becomes the engine's accepted state.
+void check_endpoints(CandidateEngine& engine, const Validator& validator, const SearchUnits& units,
+                     const SampleOutputs& reference, bool keep_io_types) {
+  if (const Verdict self = validator.check_all(reference, reference); !self.ok) {
     throw Error("the float32 model does not pass its own validation (" + validator.describe() + "): " + self.detail +
                 "; NaN outputs are never close");
   }
-  const std::vector<std::optional<ScreenVerdict>> screened = screen_units(
-      analysis, units, need_ranges ? measure_ranges(float32.screen_values) : ValueRanges{}, options, range_screen);
-  progress.note(std::string(to_string(conversion.target)) + " search: " + std::to_string(units.size()) +
-                " nodes can convert; validating with " + validator.describe() + " on " + std::to_string(samples.size()) +
-                " sample" + (samples.size() == 1 ? "" : "s") +
-                (engine->variant_count() > 1
-                     ? " and " + std::to_string(engine->variant_count() - 1) + " simulated float16 implementation" +
-                           (engine->variant_count() == 2 ? "" : "s") + " besides the evaluator"
-                     : ""));
-
-  auto check_on = [&](const std::vector<bool>& kept_units, Verdict& verdict) {
-    return engine->run_checked(units.kept_nodes(kept_units), [&](std::size_t s, const VariantOutputs& outputs) {
-      verdict = validator.check_variants(float32.outputs[s], outputs, s);
-      return verdict.ok;
-    });
-  };
-  std::vector<bool> kept_units(units.size(), true);
-  if (Verdict all_kept; !check_on(kept_units, all_kept)) {
+  Verdict all_kept;
+  const bool passed = engine.run_checked(units.kept_nodes(std::vector<bool>(units.size(), true)),
+                                         [&](std::size_t s, const VariantOutputs& outputs) {
+                                           all_kept = validator.check_variants(reference[s], outputs, s);
+                                           return all_kept.ok;
+                                         });
+  if (!passed) {
     throw Error("even with every node kept in float32 the model fails validation (" + validator.describe() +
-                "): " + all_kept.detail + (conversion.keep_io_types ? "" : "; try keep_io_types (--keep-io-types)"));
+                "): " + all_kept.detail + (keep_io_types ? "" : "; try keep_io_types (--keep-io-types)"));
   }
-  engine->accept_last();
+  engine.accept_last();
+}
 
-  // --- Screens.
+// What the search found: by unit, whether it stays float32, and for a unit kept alone by a
+// failing attempt, why.
+struct SearchOutcome {
+  std::vector<bool> kept_units;
+  std::vector<std::string> errors;
+  int attempts = 0;
+};
+
+// The spec's bisection over the units no screen kept, in node order; with options.search off,
+// the screens' choice alone.
+SearchOutcome search_units(CandidateEngine& engine, const Validator& validator, const SearchUnits& units,
+                           const std::vector<std::optional<ScreenVerdict>>& screened, const Reference& reference,
+                           double flops_total, const MixedOptions& options, ProgressReporter& progress) {
+  SearchOutcome outcome;
+  outcome.errors.resize(units.size());
   const std::vector<std::size_t> searched = searched_units(screened);
-  const std::size_t screened_count = units.size() - searched.size();
-  if (screened_count > 0) progress.note(std::to_string(screened_count) + " nodes kept by the screens before the search");
-
-  // --- The search.
-  std::vector<std::string> errors(units.size());
-  SegmentSearch search(options.search ? searched.size() : 0);
   auto kept_for = [&](const std::vector<bool>& kept_positions) {
     std::vector<bool> kept(units.size(), true);
     if (!options.search) {
@@ -193,62 +180,77 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
     for (std::size_t p = 0; p < searched.size(); ++p) kept[searched[p]] = kept_positions[p];
     return kept;
   };
+  SegmentSearch search(options.search ? searched.size() : 0);
   progress.search_starting();
   while (const auto trial = search.next()) {
     const SegmentSearch::Segment segment = search.segments()[*trial];
     Verdict verdict;
-    const bool passed = check_on(kept_for(search.kept_while_trying(*trial)), verdict);
-    ++report.attempts;
+    const bool passed = engine.run_checked(units.kept_nodes(kept_for(search.kept_while_trying(*trial))),
+                                           [&](std::size_t s, const VariantOutputs& outputs) {
+                                             verdict = validator.check_variants(reference.float32.outputs[s], outputs, s);
+                                             return verdict.ok;
+                                           });
+    ++outcome.attempts;
     if (passed) {
       search.passed(*trial);
-      engine->accept_last();
+      engine.accept_last();
     } else {
-      if (segment.size == 1) errors[searched[segment.begin]] = verdict.detail;
+      if (segment.size == 1) outcome.errors[searched[segment.begin]] = verdict.detail;
       search.failed(*trial);
     }
-    progress.attempt(report.attempts, segment.size, passed, search,
-                     flops_share(units, costs, kept_for(search.kept_now()), report.flops_total));
+    progress.attempt(outcome.attempts, segment.size, passed, search,
+                     flops_share(units, reference.costs, kept_for(search.kept_now()), flops_total));
   }
-  kept_units = kept_for(search.kept_now());
+  outcome.kept_units = kept_for(search.kept_now());
+  return outcome;
+}
 
-  // --- How much room the result leaves, on every variant (the accepted state: no node re-runs).
-  if (validator.has_tolerance()) {
-    report.margins.resize(output_names.size());
-    for (std::size_t o = 0; o < output_names.size(); ++o) report.margins[o].name = output_names[o];
-    const std::vector<SampleOutputs> outputs = engine->run_variants(units.kept_nodes(kept_units));
-    for (std::size_t s = 0; s < samples.size(); ++s) {
-      std::vector<std::vector<Tensor>> by_variant;
-      for (const auto& variant : outputs) by_variant.push_back(variant.at(s));
-      const std::vector<double> robust = validator.robust_ratios(float32.outputs[s], by_variant);
-      for (std::size_t o = 0; o < robust.size() && o < report.margins.size(); ++o) {
-        report.margins[o].robust_ratio = std::max(report.margins[o].robust_ratio, robust[o]);
-      }
+// How much room the result leaves per graph output, on every variant. Runs the accepted state
+// again: no node re-runs.
+std::vector<OutputMargin> measure_margins(CandidateEngine& engine, const Validator& validator,
+                                          const std::vector<bool>& kept_nodes, const SampleOutputs& reference,
+                                          const std::vector<std::string>& output_names) {
+  std::vector<OutputMargin> margins(output_names.size());
+  for (std::size_t o = 0; o < output_names.size(); ++o) margins[o].name = output_names[o];
+  const std::vector<SampleOutputs> outputs = engine.run_variants(kept_nodes);
+  for (std::size_t s = 0; s < reference.size(); ++s) {
+    std::vector<std::vector<Tensor>> by_variant;
+    for (const auto& variant : outputs) by_variant.push_back(variant.at(s));
+    const std::vector<double> robust = validator.robust_ratios(reference[s], by_variant);
+    for (std::size_t o = 0; o < robust.size() && o < margins.size(); ++o) {
+      margins[o].robust_ratio = std::max(margins[o].robust_ratio, robust[o]);
     }
-    for (std::size_t v = 0; v < outputs.size(); ++v) {
-      for (std::size_t s = 0; s < outputs[v].size(); ++s) {
-        const std::vector<double> ratios = validator.tolerance_ratios(float32.outputs[s], outputs[v][s]);
-        for (std::size_t o = 0; o < ratios.size() && o < report.margins.size(); ++o) {
-          if (v == 0) report.margins[o].evaluator_ratio = std::max(report.margins[o].evaluator_ratio, ratios[o]);
-          report.margins[o].worst_ratio = std::max(report.margins[o].worst_ratio, ratios[o]);
-          if (v > 0) {
-            report.margins[o].variant_distance =
-                std::max(report.margins[o].variant_distance, relative_l2_distance(outputs[v][s][o], outputs[0][s][o]));
-          }
+  }
+  for (std::size_t v = 0; v < outputs.size(); ++v) {
+    for (std::size_t s = 0; s < outputs[v].size(); ++s) {
+      const std::vector<double> ratios = validator.tolerance_ratios(reference[s], outputs[v][s]);
+      for (std::size_t o = 0; o < ratios.size() && o < margins.size(); ++o) {
+        if (v == 0) margins[o].evaluator_ratio = std::max(margins[o].evaluator_ratio, ratios[o]);
+        margins[o].worst_ratio = std::max(margins[o].worst_ratio, ratios[o]);
+        if (v > 0) {
+          margins[o].variant_distance =
+              std::max(margins[o].variant_distance, relative_l2_distance(outputs[v][s][o], outputs[0][s][o]));
         }
       }
     }
   }
+  return margins;
+}
 
-  // --- The result: converted for real, validated once more.
-  const EngineStats stats = engine->stats();
-  engine.reset();  // its values and compiled model are no longer needed: free them before converting
-  const double search_end = progress.elapsed_seconds();
-  onnx::ModelProto result = convert_with_kept(analysis, units.kept_nodes(kept_units), &report.conversion);
+// The result converted for real and validated once more (on the caller's runner when there is
+// one). A failure is an internal error, unless the user chose the nodes (no search): then the
+// report says how the result does.
+onnx::ModelProto convert_and_check(const ConversionAnalysis& analysis, const std::vector<bool>& kept_nodes,
+                                   const std::vector<Feeds>& samples, const SampleOutputs& reference,
+                                   const Validator& validator, const MixedOptions& options, MixedReport& report,
+                                   ProgressReporter& progress) {
+  const double start = progress.elapsed_seconds();
+  onnx::ModelProto result = convert_with_kept(analysis, kept_nodes, &report.conversion);
   const double converted_at = progress.elapsed_seconds();
   // The result was converted without shape inference, on the analysis' model, which had it run
   // (or fail) already: report what happened there.
   report.conversion.shape_inference_error = analysis.shape_inference_error();
-  report.conversion.shape_inference_ran = !conversion.disable_shape_infer && analysis.shape_inference_error().empty();
+  report.conversion.shape_inference_ran = !analysis.options().disable_shape_infer && analysis.shape_inference_error().empty();
   std::vector<std::vector<Tensor>> final_outputs;
   if (options.runner) {
     std::vector<Feeds> feeds;
@@ -257,46 +259,46 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
   } else {
     final_outputs = run_on_evaluator(result, samples, options.threads);
   }
-  const Verdict final_verdict = validator.check_all(float32.outputs, final_outputs);
-  if (!final_verdict.ok && !options.search) {
-    // Screens only: the user chose the nodes; say how the result does instead of refusing it.
-    report.final_check = "FAILS " + validator.describe() + " (" + final_verdict.detail + ")";
-  } else if (!final_verdict.ok) {
+  const Verdict verdict = validator.check_all(reference, final_outputs);
+  if (!verdict.ok && options.search) {
     throw Error("internal: the final mixed-precision model fails validation although its search passed (" +
-                final_verdict.detail + "); please report it, with --strategy baseline as a workaround");
+                verdict.detail + "); please report it, with --strategy baseline as a workaround");
   }
-  if (final_verdict.ok) report.final_check = "passes " + validator.describe() + " on every sample";
+  report.final_check = verdict.ok ? "passes " + validator.describe() + " on every sample"
+                                  : "FAILS " + validator.describe() + " (" + verdict.detail + ")";
   char timing[120];
-  std::snprintf(timing, sizeof timing, "final model: converted in %.2f s, checked in %.2f s", converted_at - search_end,
+  std::snprintf(timing, sizeof timing, "final model: converted in %.2f s, checked in %.2f s", converted_at - start,
                 progress.elapsed_seconds() - converted_at);
   progress.note(timing);
+  return result;
+}
 
-  // --- The report.
+// The report's node lists and shares: what converted, what stayed and why.
+void account_nodes(const ConversionAnalysis& analysis, const SearchUnits& units, const Reference& reference,
+                   const std::vector<std::optional<ScreenVerdict>>& screened, const SearchOutcome& outcome,
+                   MixedReport& report) {
   for (std::size_t u = 0; u < units.size(); ++u) {
     const graph::NodeId n = units.nodes[u];
-    if (!kept_units[u]) {
+    const NodeCost& cost = reference.costs[n];
+    if (!outcome.kept_units[u]) {
       ++report.converted_nodes;
-      report.flops_float16 += costs[n].flops;
-      report.weight_bytes_float16 += costs[n].weight_bytes;
+      report.flops_float16 += cost.flops;
+      report.weight_bytes_float16 += cost.weight_bytes;
       continue;
     }
     const onnx::NodeProto& node = *analysis.index().node(n).proto;
-    MixedKeptNode kept{units.labels[u], node.op_type(), MixedKeepReason::Search, errors[u], costs[n].flops,
-                       sensitivity ? (*sensitivity)[n] : -1.0};
+    MixedKeptNode kept{units.labels[u], node.op_type(), MixedKeepReason::Search, outcome.errors[u], cost.flops,
+                       reference.sensitivity ? (*reference.sensitivity)[n] : -1.0};
     if (screened[u]) {
       kept.reason = screened[u]->reason;
       kept.detail = screened[u]->detail;
     }
     report.kept.push_back(std::move(kept));
   }
-  // Besides the engine's runs: the final check, and the float32 run when an Evaluator made it.
-  const int extra_passes = 1 + (float32_by_engine ? 0 : 1);
-  report.evaluator_runs = stats.runs + static_cast<int>(samples.size()) * extra_passes;
-  const std::size_t nodes_per_run = count_nodes(analysis.model().graph());
-  report.nodes_evaluated = stats.nodes_evaluated + samples.size() * nodes_per_run * extra_passes;
-  report.full_run_equivalents =
-      nodes_per_run == 0 ? 0 : static_cast<double>(report.nodes_evaluated) / static_cast<double>(nodes_per_run);
-  report.seconds = progress.elapsed_seconds();
+}
+
+// The closing lines: the margin, then the summary.
+void note_summary(const MixedReport& report, TargetType target, ProgressReporter& progress) {
   double worst = 0;
   for (const auto& margin : report.margins) worst = std::max(worst, margin.robust_ratio);
   if (!report.margins.empty()) {
@@ -310,11 +312,86 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
   std::snprintf(summary, sizeof summary,
                 "done: %zu of %zu nodes in %s (%.1f%% of FLOPs, %.1f%% of weight bytes), %zu kept; %d attempts, "
                 "%.1f full-run equivalents, %.2f s",
-                report.converted_nodes, report.candidate_nodes, to_string(conversion.target),
+                report.converted_nodes, report.candidate_nodes, to_string(target),
                 report.flops_total > 0 ? 100 * report.flops_float16 / report.flops_total : 0.0,
                 report.weight_bytes_total > 0 ? 100 * report.weight_bytes_float16 / report.weight_bytes_total : 0.0,
                 report.kept.size(), report.attempts, report.full_run_equivalents, report.seconds);
   progress.note(summary);
+}
+
+}  // namespace
+}  // namespace mixed
+
+// The phases, each a function above with one job: analysis -> reference -> endpoint checks ->
+// screens -> search -> margins -> final conversion and check -> report.
+MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vector<Feeds>& samples,
+                                         const MixedOptions& options) {
+  using namespace mixed;
+  MixedReport report;
+  ProgressReporter progress(options, report.log);
+  if (!model.has_graph()) throw Error("the model has no graph");
+  std::vector<std::string> output_names;
+  for (const auto& output : model.graph().output()) output_names.push_back(output.name());
+  const Validator validator(options, output_names);
+  check_samples(model, samples);
+
+  const Float16Options conversion = conversion_options(options);
+  const ConversionAnalysis analysis(model, conversion);
+  const SearchUnits units = find_search_units(analysis);
+  std::unique_ptr<CandidateEngine> engine = choose_engine(analysis, samples, options);
+  report.candidate_nodes = units.size();
+  report.strategy = options.strategy == SearchStrategy::Baseline ? "baseline" : "improved";
+  report.engine = engine->name();
+  report.target = to_string(conversion.target);
+  report.variants_checked = static_cast<int>(engine->variant_count());
+  report.variant_spread = engine->variant_count() > 1 ? options.variant_spread : 0;
+
+  // bfloat16 has float32's range: nothing for the range screen to find.
+  const bool range_screen = options.strategy == SearchStrategy::Improved && conversion.target == TargetType::Float16;
+  const bool need_ranges = range_screen || options.data_max.has_value();
+  const Reference reference = make_reference(*engine, analysis, units, samples, options, need_ranges);
+  for (graph::NodeId n : analysis.index().scope(graph::GraphIndex::main_scope()).nodes) {
+    report.flops_total += reference.costs[n].flops;
+    report.weight_bytes_total += reference.costs[n].weight_bytes;
+  }
+  const SampleOutputs& float32 = reference.float32.outputs;
+
+  const std::vector<std::optional<ScreenVerdict>> screened =
+      screen_units(analysis, units, need_ranges ? measure_ranges(reference.float32.screen_values) : ValueRanges{},
+                   options, range_screen);
+  progress.note(std::string(to_string(conversion.target)) + " search: " + std::to_string(units.size()) +
+                " nodes can convert; validating with " + validator.describe() + " on " + std::to_string(samples.size()) +
+                " sample" + (samples.size() == 1 ? "" : "s") +
+                (engine->variant_count() > 1
+                     ? " and " + std::to_string(engine->variant_count() - 1) + " simulated float16 implementation" +
+                           (engine->variant_count() == 2 ? "" : "s") + " besides the evaluator"
+                     : ""));
+  check_endpoints(*engine, validator, units, float32, conversion.keep_io_types);
+  const std::size_t screened_count =
+      static_cast<std::size_t>(std::count_if(screened.begin(), screened.end(), [](const auto& v) { return v.has_value(); }));
+  if (screened_count > 0) progress.note(std::to_string(screened_count) + " nodes kept by the screens before the search");
+
+  const SearchOutcome outcome =
+      search_units(*engine, validator, units, screened, reference, report.flops_total, options, progress);
+  report.attempts = outcome.attempts;
+  const std::vector<bool> kept_nodes = units.kept_nodes(outcome.kept_units);
+  if (validator.has_tolerance()) report.margins = measure_margins(*engine, validator, kept_nodes, float32, output_names);
+
+  const EngineStats stats = engine->stats();
+  engine.reset();  // its values and compiled model are no longer needed: free them before converting
+  onnx::ModelProto result =
+      convert_and_check(analysis, kept_nodes, samples, float32, validator, options, report, progress);
+
+  account_nodes(analysis, units, reference, screened, outcome, report);
+  // Besides the engine's runs: the final check, and the float32 run when an Evaluator made it.
+  const int extra_passes = 1 + (reference.made_by_engine ? 0 : 1);
+  report.evaluator_runs = stats.runs + static_cast<int>(samples.size()) * extra_passes;
+  const std::size_t nodes_per_run = count_nodes(analysis.model().graph());
+  report.nodes_evaluated = stats.nodes_evaluated + samples.size() * nodes_per_run * extra_passes;
+  report.full_run_equivalents =
+      nodes_per_run == 0 ? 0 : static_cast<double>(report.nodes_evaluated) / static_cast<double>(nodes_per_run);
+  report.seconds = progress.elapsed_seconds();
+  note_summary(report, conversion.target, progress);
   model = std::move(result);
   return report;
 }
