@@ -98,6 +98,12 @@ struct MixedOptions {
   double variant_spread = kDefaultVariantSpread;  // in (0, 2^-13]
   double spread_safety = 1.0;
 
+  // The improved search's order (docs/mixed.md): each node is first converted alone and its
+  // effect at the outputs measured, heaviest nodes first, until this many full-run equivalents
+  // are spent; the search then tries nodes by FLOPs per squared effect and halves segments by
+  // FLOPs. 0: node order (still halved by FLOPs). Not used with `runner`.
+  double sensitivity_budget = 25;
+
   int threads = 0;  // evaluator threads, 0: all hardware threads
   // Called with each progress line; unset: silent.
   std::function<void(const MixedProgress&)> progress;
@@ -127,6 +133,10 @@ struct MixedKeptNode {
   // The relative RMS error converting it alone adds to its own outputs (improved strategy on the
   // incremental engine); negative: not measured.
   double sensitivity = -1;
+  // Its effect at the graph outputs with only it converted: the worst tolerance ratio (the
+  // relative L2 distance without a tolerance), as the improved search's order measured it;
+  // negative: not measured.
+  double output_effect = -1;
 };
 
 // How much room a result leaves under the tolerance, per graph output: the worst element's
@@ -154,6 +164,8 @@ struct MixedReport {
   double full_run_equivalents = 0;  // nodes_evaluated / nodes per full run
   double seconds = 0;
   std::string strategy;             // "baseline" or "improved"
+  std::string order;                // the search's order: "node" or "sensitivity" (sensitivity_budget)
+  std::size_t nodes_measured = 0;   // nodes whose output effect the order measured
   std::string engine;               // how candidates ran: "incremental", "rebuild", "runner"
   std::string target = "float16";   // or "bfloat16"
   std::string final_check;          // the final model's worst output against the float32 one

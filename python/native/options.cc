@@ -54,6 +54,7 @@ MixedOptions mixed_options(const py::dict& options) {
   result.float16_variants = get<int>(options, "float16_variants");
   result.variant_spread = get<double>(options, "variant_spread");
   result.spread_safety = get<double>(options, "spread_safety");
+  result.sensitivity_budget = get<double>(options, "sensitivity_budget");
   result.threads = get<int>(options, "threads");
   return result;
 }

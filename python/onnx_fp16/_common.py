@@ -140,8 +140,9 @@ def report_from(text: str) -> dict:
         for key, value in margin.items():
             margin[key] = infinite(value)
     for node in report.get("kept", []):
-        if "sensitivity" in node:
-            node["sensitivity"] = infinite(node["sensitivity"])
+        for key in ("sensitivity", "output_effect"):
+            if key in node:
+                node[key] = infinite(node[key])
     return report
 
 

@@ -58,6 +58,9 @@ def _search(model: Any, feed_dict: Samples, validate_fn: Optional[ValidateFn], r
     safety = float(extras.pop("spread_safety"))
     if not math.isfinite(safety) or safety < 1:
         raise ValueError(f"spread_safety must be a finite number >= 1, got {safety!r}")
+    budget = float(extras.pop("sensitivity_budget"))
+    if not math.isfinite(budget) or budget < 0:
+        raise ValueError(f"sensitivity_budget must be a finite number >= 0, got {budget!r}")
     keep_node_pattern = extras.pop("keep_node_pattern")
     if not isinstance(keep_node_pattern, str):
         raise TypeError("keep_node_pattern must be a str (a regular expression)")
@@ -76,6 +79,7 @@ def _search(model: Any, feed_dict: Samples, validate_fn: Optional[ValidateFn], r
         "float16_variants": variants,
         "variant_spread": spread,
         "spread_safety": safety,
+        "sensitivity_budget": budget,
         "threads": int(extras.pop("threads")),
     }
     assert not extras, extras
@@ -91,7 +95,8 @@ def auto_convert_mixed_precision(model: Any, feed_dict: Samples, validate_fn: Op
                                  keep_io_types: Union[bool, Sequence[str]] = False, *, verbose: bool = True,
                                  return_report: bool = False, target: str = "float16",
                                  strategy: str = "improved", variants: int = 2, variant_spread: float = 2.0 ** -15,
-                                 spread_safety: float = 1.0, op_block_list: Optional[Iterable[str]] = None,
+                                 spread_safety: float = 1.0, sensitivity_budget: float = 25.0,
+                                 op_block_list: Optional[Iterable[str]] = None,
                                  node_block_list: Optional[Iterable[str]] = None, min_positive_val: float = 1e-7,
                                  max_finite_val: float = 1e4, data_max: Optional[float] = None,
                                  init_max: Optional[float] = None, keep_ops: Iterable[str] = (),
@@ -110,8 +115,8 @@ def auto_convert_mixed_precision(model: Any, feed_dict: Samples, validate_fn: Op
         verbose: print the search's progress lines on stderr, as the CLI does.
         return_report: also return the report, a dict as ``onnx-fp16 auto-mixed --report`` writes
             it (kept nodes with reason and error, attempts, margins, FLOP shares).
-        target, strategy, variants, variant_spread, spread_safety, op_block_list, node_block_list,
-        min_positive_val, max_finite_val, data_max, init_max, keep_ops, keep_node_pattern, search,
+        target, strategy, variants, variant_spread, spread_safety, sensitivity_budget, op_block_list,
+        node_block_list, min_positive_val, max_finite_val, data_max, init_max, keep_ops, keep_node_pattern, search,
         threads: the CLI's options of the same names (docs/cli.md, docs/mixed.md).
 
     Returns:
@@ -123,7 +128,8 @@ def auto_convert_mixed_precision(model: Any, feed_dict: Samples, validate_fn: Op
         KeyboardInterrupt: Ctrl-C, between two attempts.
     """
     extras = dict(target=target, strategy=strategy, variants=variants, variant_spread=variant_spread,
-                  spread_safety=spread_safety, op_block_list=op_block_list, node_block_list=node_block_list,
+                  spread_safety=spread_safety, sensitivity_budget=sensitivity_budget, op_block_list=op_block_list,
+                  node_block_list=node_block_list,
                   min_positive_val=min_positive_val, max_finite_val=max_finite_val, data_max=data_max,
                   init_max=init_max, keep_ops=keep_ops, keep_node_pattern=keep_node_pattern, search=search,
                   threads=threads)
@@ -149,7 +155,7 @@ def auto_convert_mixed_precision_model_path(source_model_path: str, input_feed: 
     source = path_argument(source_model_path, "source_model_path")
     target = path_argument(target_model_path, "target_model_path")
     defaults = dict(target="float16", strategy="improved", variants=2, variant_spread=2.0 ** -15, spread_safety=1.0,
-                    op_block_list=None, node_block_list=None, min_positive_val=1e-7, max_finite_val=1e4,
+                    sensitivity_budget=25.0, op_block_list=None, node_block_list=None, min_positive_val=1e-7, max_finite_val=1e4,
                     data_max=None, init_max=None, keep_ops=(), keep_node_pattern="", search=True, threads=0)
     unknown = set(options) - set(defaults)
     if unknown:

@@ -151,6 +151,11 @@ AutoMixedCommand::AutoMixedCommand(CLI::App& app) {
   command_->add_option("--variant-spread", a.variant_spread, "Their relative spread before rounding, at most 2^-13")
       ->check(CLI::Range(0.0, 0x1.0p-13))
       ->capture_default_str();
+  command_->add_option("--sensitivity-budget", a.sensitivity_budget,
+                       "Full-run equivalents the improved search spends measuring each node's effect alone, to try "
+                       "the most FLOPs per unit of error first (0: node order)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   command_->add_flag("--no-search", a.no_search, "Only the screens below: keep what they select, convert the rest");
   data_max_option_ = command_->add_option("--data-max", a.data_max, "Keep nodes reading or writing float32 values above this magnitude");
   init_max_option_ = command_->add_option("--init-max", a.init_max, "Keep nodes reading initializers above this magnitude");
@@ -181,6 +186,7 @@ MixedOptions AutoMixedCommand::mixed_options() const {
   options.float16_variants = a.variants;
   options.variant_spread = a.variant_spread;
   options.spread_safety = a.spread_safety;
+  options.sensitivity_budget = a.sensitivity_budget;
   if (!a.validate_cmd.empty()) options.runner = make_command_runner(a.validate_cmd);
   if (!a.quiet) {
     options.progress = [display = make_stderr_progress()](const MixedProgress& progress) { display->show(progress); };

@@ -41,6 +41,7 @@ class AutoMixedCommand {
     int variants = 2;
     double variant_spread = kDefaultVariantSpread;
     double spread_safety = 1.0;
+    double sensitivity_budget = MixedOptions{}.sensitivity_budget;
   };
 
   MixedOptions mixed_options() const;

@@ -18,6 +18,8 @@ nlohmann::ordered_json mixed_report_json(const MixedReport& report, const std::s
   json["output"] = output;
   json["strategy"] = report.strategy;
   json["engine"] = report.engine;
+  json["order"] = report.order;
+  json["nodes_measured"] = report.nodes_measured;
   json["target"] = report.target;
   json["candidate_nodes"] = report.candidate_nodes;
   json["converted_nodes"] = report.converted_nodes;
@@ -51,6 +53,7 @@ nlohmann::ordered_json mixed_report_json(const MixedReport& report, const std::s
     nlohmann::ordered_json entry = {{"name", node.name},   {"op_type", node.op_type}, {"reason", to_string(node.reason)},
                                     {"detail", node.detail}, {"flops", node.flops}};
     if (node.sensitivity >= 0) entry["sensitivity"] = finite_or_text(node.sensitivity);
+    if (node.output_effect >= 0) entry["output_effect"] = finite_or_text(node.output_effect);
     kept.push_back(std::move(entry));
   }
   json["kept"] = std::move(kept);

@@ -11,9 +11,11 @@
 #include "mixed/candidate_model.h"
 #include "mixed/conversion_analysis.h"
 #include "mixed/incremental_engine.h"
+#include "mixed/message_text.h"
 #include "mixed/node_costs.h"
 #include "mixed/progress.h"
 #include "mixed/screens.h"
+#include "mixed/search_order.h"
 #include "mixed/search_units.h"
 #include "mixed/segment_search.h"
 #include "mixed/validation.h"
@@ -84,9 +86,7 @@ std::unique_ptr<CandidateEngine> choose_engine(const ConversionAnalysis& analysi
   return make_rebuild_engine(analysis, samples, options.threads);
 }
 
-// The units the search walks, in node order (positions -> units): those no screen kept. (An
-// order by FLOPs per unit of local float16 error was measured and kept less float16 than the
-// node order on a ResNet-50: docs/mixed.md.)
+// The units the search may convert, in node order: those no screen kept.
 std::vector<std::size_t> searched_units(const std::vector<std::optional<ScreenVerdict>>& screened) {
   std::vector<std::size_t> order;
   for (std::size_t u = 0; u < screened.size(); ++u) {
@@ -156,51 +156,93 @@ void check_endpoints(CandidateEngine& engine, const Validator& validator, const 
 }
 
 // What the search found: by unit, whether it stays float32, and for a unit kept alone by a
-// failing attempt, why.
+// failing attempt, why; the order it searched in.
 struct SearchOutcome {
   std::vector<bool> kept_units;
   std::vector<std::string> errors;
   int attempts = 0;
+  SearchOrder order;
 };
 
-// The spec's bisection over the units no screen kept, in node order; with options.search off,
-// the screens' choice alone.
+// The improved order (search_order.h): each unit no screen kept is measured alone, within the
+// budget, and the units are ordered by FLOPs per squared output effect.
+SearchOrder measured_order(CandidateEngine& engine, const Validator& validator, const SearchUnits& units,
+                           const std::vector<std::size_t>& candidates, const Reference& reference,
+                           const ConversionAnalysis& analysis, const MixedOptions& options, ProgressReporter& progress) {
+  const double budget = options.runner ? 0.0 : options.sensitivity_budget;  // the caller's runtime: no partial runs
+  const double start = progress.elapsed_seconds();
+  SearchOrder order = order_by_effect(engine, validator, units, candidates, reference.costs,
+                                      reference.float32.outputs.at(0), budget, count_nodes(analysis.model().graph()));
+  if (order.measured > 0) {
+    char line[200];
+    std::snprintf(line, sizeof line, "order: measured %zu of %zu nodes converted alone in %.2f s, heaviest first%s",
+                  order.measured, candidates.size(), progress.elapsed_seconds() - start,
+                  order.measured < candidates.size() ? ", until --sensitivity-budget ran out" : "");
+    progress.note(line);
+  }
+  return order;
+}
+
+// The bisection over the units no screen kept (with options.search off, the screens' choice
+// alone). Its first attempt converts them all, in any order; when that fails, the improved
+// strategy measures and reorders them before bisecting (the baseline keeps the spec's node
+// order and unit weights).
 SearchOutcome search_units(CandidateEngine& engine, const Validator& validator, const SearchUnits& units,
                            const std::vector<std::optional<ScreenVerdict>>& screened, const Reference& reference,
-                           double flops_total, const MixedOptions& options, ProgressReporter& progress) {
+                           const ConversionAnalysis& analysis, double flops_total, const MixedOptions& options,
+                           ProgressReporter& progress) {
+  if (!(options.sensitivity_budget >= 0)) throw Error("sensitivity_budget must be >= 0");
   SearchOutcome outcome;
   outcome.errors.resize(units.size());
-  const std::vector<std::size_t> searched = searched_units(screened);
+  const std::vector<std::size_t> candidates = searched_units(screened);
+  outcome.order = node_order(units, candidates);
   auto kept_for = [&](const std::vector<bool>& kept_positions) {
     std::vector<bool> kept(units.size(), true);
     if (!options.search) {
       for (std::size_t u = 0; u < units.size(); ++u) kept[u] = screened[u].has_value();
       return kept;
     }
-    for (std::size_t p = 0; p < searched.size(); ++p) kept[searched[p]] = kept_positions[p];
+    for (std::size_t p = 0; p < outcome.order.units.size(); ++p) kept[outcome.order.units[p]] = kept_positions[p];
     return kept;
   };
-  SegmentSearch search(options.search ? searched.size() : 0);
-  progress.search_starting();
-  while (const auto trial = search.next()) {
-    const SegmentSearch::Segment segment = search.segments()[*trial];
+  auto attempt = [&](SegmentSearch& search, std::size_t trial) {
+    const SegmentSearch::Segment segment = search.segments()[trial];
     Verdict verdict;
-    const bool passed = engine.run_checked(units.kept_nodes(kept_for(search.kept_while_trying(*trial))),
+    const bool passed = engine.run_checked(units.kept_nodes(kept_for(search.kept_while_trying(trial))),
                                            [&](std::size_t s, const VariantOutputs& outputs) {
                                              verdict = validator.check_variants(reference.float32.outputs[s], outputs, s);
                                              return verdict.ok;
                                            });
     ++outcome.attempts;
     if (passed) {
-      search.passed(*trial);
+      search.passed(trial);
       engine.accept_last();
     } else {
-      if (segment.size == 1) outcome.errors[searched[segment.begin]] = verdict.detail;
-      search.failed(*trial);
+      if (segment.size == 1) outcome.errors[outcome.order.units[segment.begin]] = verdict.detail;
+      search.failed(trial);
     }
     progress.attempt(outcome.attempts, segment.size, passed, search,
                      flops_share(units, reference.costs, kept_for(search.kept_now()), flops_total));
+  };
+
+  SegmentSearch search(options.search ? candidates.size() : 0);
+  progress.search_starting();
+  if (const auto all = search.next()) {
+    attempt(search, *all);
+    const bool reorder = options.strategy == SearchStrategy::Improved && search.count(SegmentSearch::State::Good) == 0 &&
+                         candidates.size() > 1;
+    if (reorder) {
+      outcome.order = measured_order(engine, validator, units, candidates, reference, analysis, options, progress);
+      for (std::size_t u : outcome.order.failing_alone) {
+        outcome.errors[u] = "converted alone: worst element at " + message_number(outcome.order.effect[u]) +
+                            " of the tolerance";
+      }
+      search = SegmentSearch(outcome.order.units.size(), outcome.order.weights);
+      // The whole set just failed; without the units failing alone it is untried.
+      if (const auto whole = search.next(); whole && outcome.order.failing_alone.empty()) search.failed(*whole);
+    }
   }
+  while (const auto trial = search.next()) attempt(search, *trial);
   outcome.kept_units = kept_for(search.kept_now());
   return outcome;
 }
@@ -288,7 +330,7 @@ void account_nodes(const ConversionAnalysis& analysis, const SearchUnits& units,
     }
     const onnx::NodeProto& node = *analysis.index().node(n).proto;
     MixedKeptNode kept{units.labels[u], node.op_type(), MixedKeepReason::Search, outcome.errors[u], cost.flops,
-                       reference.sensitivity ? (*reference.sensitivity)[n] : -1.0};
+                       reference.sensitivity ? (*reference.sensitivity)[n] : -1.0, outcome.order.effect[u]};
     if (screened[u]) {
       kept.reason = screened[u]->reason;
       kept.detail = screened[u]->detail;
@@ -372,7 +414,9 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
   if (screened_count > 0) progress.note(std::to_string(screened_count) + " nodes kept by the screens before the search");
 
   const SearchOutcome outcome =
-      search_units(*engine, validator, units, screened, reference, report.flops_total, options, progress);
+      search_units(*engine, validator, units, screened, reference, analysis, report.flops_total, options, progress);
+  report.order = outcome.order.measured > 0 ? "sensitivity" : "node";
+  report.nodes_measured = outcome.order.measured;
   report.attempts = outcome.attempts;
   const std::vector<bool> kept_nodes = units.kept_nodes(outcome.kept_units);
   if (validator.has_tolerance()) report.margins = measure_margins(*engine, validator, kept_nodes, float32, output_names);

@@ -1,18 +1,25 @@
 #include "mixed/segment_search.h"
 
 #include <algorithm>
+#include <cmath>
+#include <stdexcept>
 
 namespace onnx_fp16::mixed {
 
-SegmentSearch::SegmentSearch(std::size_t count) : count_(count) {
+SegmentSearch::SegmentSearch(std::size_t count, const std::vector<double>& weights) : count_(count) {
+  if (!weights.empty() && weights.size() != count) throw std::invalid_argument("segment search: one weight per position");
+  prefix_.assign(count + 1, 0.0);
+  for (std::size_t p = 0; p < count; ++p) prefix_[p + 1] = prefix_[p] + (weights.empty() ? 1.0 : weights[p]);
   if (count > 0) segments_.push_back({0, count, State::Untried});
 }
+
+double SegmentSearch::weight(const Segment& s) const { return prefix_[s.begin + s.size] - prefix_[s.begin]; }
 
 std::optional<std::size_t> SegmentSearch::next() const {
   std::optional<std::size_t> best;
   for (std::size_t i = 0; i < segments_.size(); ++i) {
     if (segments_[i].state != State::Untried) continue;
-    if (!best || segments_[i].size > segments_[*best].size) best = i;
+    if (!best || weight(segments_[i]) > weight(segments_[*best])) best = i;
   }
   return best;
 }
@@ -43,7 +50,14 @@ void SegmentSearch::failed(std::size_t trial) {
     s.state = State::Bad;
     return;
   }
-  const std::size_t first = s.size / 2;
+  // The split nearest half the segment's weight (the earlier of equals): with unit weights,
+  // the first half has size / 2 positions, as the spec's bisection.
+  const double half = weight(s) / 2;
+  std::size_t first = 1;
+  for (std::size_t k = 2; k < s.size; ++k) {
+    const double here = std::abs(prefix_[s.begin + k] - prefix_[s.begin] - half);
+    if (here < std::abs(prefix_[s.begin + first] - prefix_[s.begin] - half)) first = k;
+  }
   const Segment second{s.begin + first, s.size - first, State::Untried};
   s.size = first;
   segments_.insert(segments_.begin() + static_cast<std::ptrdiff_t>(trial) + 1, second);

@@ -21,9 +21,12 @@ class SegmentSearch {
     State state = State::Untried;
   };
 
-  explicit SegmentSearch(std::size_t count);
+  // `weights`: what each position is worth (the improved search: its FLOPs); empty: 1 each,
+  // the spec's bisection by node count.
+  explicit SegmentSearch(std::size_t count, const std::vector<double>& weights = {});
 
-  // The segment to try next: the largest untried one (the earliest of equals); none when done.
+  // The segment to try next: the heaviest untried one (the earliest of equals); none when done.
+  // A failing segment splits where its weight halves.
   std::optional<std::size_t> next() const;
   // By position: whether it stays float32 while `trial` is tried (everything not good, but the trial).
   std::vector<bool> kept_while_trying(std::size_t trial) const;
@@ -41,8 +44,11 @@ class SegmentSearch {
   std::string bar(std::size_t width, std::optional<std::size_t> trial = std::nullopt) const;
 
  private:
+  double weight(const Segment& s) const;
+
   std::vector<Segment> segments_;
   std::size_t count_;
+  std::vector<double> prefix_;  // prefix_[p]: the weight of positions [0, p)
 };
 
 }  // namespace onnx_fp16::mixed

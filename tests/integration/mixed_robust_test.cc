@@ -15,6 +15,7 @@
 #include <onnx_fp16/mixed.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 
 #include "modelgen/resnet_model.h"
@@ -57,15 +58,22 @@ struct Found {
   MixedReport report;
 };
 
-Found search(int variants) {
-  Found found{resnet_case().float32, {}};
-  MixedOptions options;
-  options.atol = kAtol;
-  options.rtol = 0;
-  options.keep_io_types = true;
-  options.float16_variants = variants;
-  found.report = onnx_fp16::auto_convert_mixed_precision(found.model, {resnet_case().feeds}, options);
-  return found;
+// A search at kAtol with `variants`, in the improved order (the default budget) or in node order
+// (budget 0); each computed once and shared by the tests.
+const Found& search(int variants, bool node_order = false) {
+  static std::map<std::pair<int, bool>, Found> done;
+  auto [it, added] = done.try_emplace({variants, node_order});
+  if (added) {
+    it->second.model = resnet_case().float32;
+    MixedOptions options;
+    options.atol = kAtol;
+    options.rtol = 0;
+    options.keep_io_types = true;
+    options.float16_variants = variants;
+    if (node_order) options.sensitivity_budget = 0;
+    it->second.report = onnx_fp16::auto_convert_mixed_precision(it->second.model, {resnet_case().feeds}, options);
+  }
+  return it->second;
 }
 
 // The worst |reference - x| / atol over the logits.
@@ -88,7 +96,7 @@ Emulated emulate(const onnx::ModelProto& model, const std::string& label) {
 
 TEST(MixedRobust, AcceptingOnTheEvaluatorsBitsAloneFailsOnAnotherImplementation) {
   if (!test_support::float16_emulation_available()) GTEST_SKIP() << "/usr/bin/python3 cannot import numpy and onnx";
-  const Found found = search(0);
+  const Found& found = search(0);
   ASSERT_EQ(found.report.variants_checked, 1);
   ASSERT_EQ(found.report.margins.size(), 1u);
   EXPECT_LE(found.report.margins[0].evaluator_ratio, 1.0);
@@ -101,9 +109,9 @@ TEST(MixedRobust, AcceptingOnTheEvaluatorsBitsAloneFailsOnAnotherImplementation)
       << ", " << emulated.float64 << "); pick a tolerance where it does";
 }
 
-TEST(MixedRobust, AcceptedResultsHoldOnAnImplementationWithAnotherAccumulationOrder) {
+TEST(MixedRobust, AcceptedResultsHoldElsewhereAndTheImprovedOrderKeepsMoreFloat16) {
   if (!test_support::float16_emulation_available()) GTEST_SKIP() << "/usr/bin/python3 cannot import numpy and onnx";
-  const Found found = search(2);
+  const Found& found = search(2);
   EXPECT_EQ(found.report.variants_checked, 3);
   ASSERT_EQ(found.report.margins.size(), 1u);
   const onnx_fp16::OutputMargin& margin = found.report.margins[0];
@@ -115,6 +123,17 @@ TEST(MixedRobust, AcceptedResultsHoldOnAnImplementationWithAnotherAccumulationOr
   const Emulated emulated = emulate(found.model, "robust_on");
   EXPECT_LE(emulated.float32_order, 1.0);
   EXPECT_LE(emulated.float64, 1.0);
+
+  // Spending the tolerance where it buys the most: the improved order (each node's effect alone
+  // measured, most FLOPs per squared effect first) keeps clearly more of the work in float16
+  // than node order under the same robust acceptance (measured on another sample: 81% against
+  // 47% of the FLOPs). (In this test: one process shares the improved search's result.)
+  const MixedReport& by_node = search(2, true).report;
+  EXPECT_EQ(found.report.order, "sensitivity");
+  EXPECT_EQ(by_node.order, "node");
+  const double improved_share = found.report.flops_float16 / found.report.flops_total;
+  const double node_share = by_node.flops_float16 / by_node.flops_total;
+  EXPECT_GT(improved_share, node_share + 0.1) << "improved " << improved_share << ", node order " << node_share;
 }
 
 }  // namespace

@@ -416,6 +416,44 @@ TEST(MixedAuto, ImprovedNeverKeepsMoreFlopsInFloat32ThanBaseline) {
   }
 }
 
+// The improved order converts each searched node alone first, heaviest first, within its budget
+// of full-run equivalents, and reports each kept node's effect; a budget of 0 is node order.
+TEST(MixedAuto, ImprovedOrderMeasuresNodesAloneWithinItsBudget) {
+  const std::vector<Feeds> samples{sample_x(1)};
+  auto search = [&](double budget) {
+    onnx::ModelProto model = planted_overflow_model();
+    MixedOptions options = tolerances(0, 2e-4);  // tight: the search keeps nodes besides the screened ones
+    options.keep_io_types = true;
+    options.sensitivity_budget = budget;
+    return onnx_fp16::auto_convert_mixed_precision(model, samples, options);
+  };
+  auto screened = [](const MixedReport& report) {
+    return static_cast<std::size_t>(std::count_if(report.kept.begin(), report.kept.end(), [](const auto& node) {
+      return node.reason != MixedKeepReason::Search;
+    }));
+  };
+  const MixedReport measured = search(100);
+  EXPECT_EQ(measured.order, "sensitivity");
+  EXPECT_EQ(measured.nodes_measured, measured.candidate_nodes - screened(measured)) << "every searched node";
+  int kept_by_search = 0;
+  for (const auto& node : measured.kept) {
+    if (node.reason != MixedKeepReason::Search) continue;
+    ++kept_by_search;
+    EXPECT_GT(node.output_effect, 0.0) << node.name << ": its effect alone at the outputs";
+  }
+  EXPECT_GT(kept_by_search, 0) << "pick a tighter tolerance: the search kept nothing";
+
+  const MixedReport node_order = search(0);
+  EXPECT_EQ(node_order.order, "node");
+  EXPECT_EQ(node_order.nodes_measured, 0u);
+  for (const auto& node : node_order.kept) EXPECT_LT(node.output_effect, 0.0) << node.name;
+
+  const MixedReport partly = search(0.5);  // half a full run: the heaviest node or two
+  EXPECT_GE(partly.nodes_measured, 1u);
+  EXPECT_LT(partly.nodes_measured, measured.nodes_measured);
+  EXPECT_NE(error_of([&] { search(-1); }).find("sensitivity_budget"), std::string::npos);
+}
+
 TEST(MixedAuto, RangeScreenClampsConstantNodesToo) {
   // The same mask, its constant held in a Constant node (as paddle2onnx exports weights).
   onnx::ModelProto model = masked_softmax_model();

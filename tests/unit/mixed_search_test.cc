@@ -66,6 +66,23 @@ TEST(MixedSegmentSearch, TriesTheLargestUntriedSegmentFirst) {
   EXPECT_EQ(kept, (std::vector<bool>{true, true, true, false, false, false, false}));
 }
 
+// Weighted (the improved search weighs positions by FLOPs): the heaviest untried segment goes
+// first, and a failing segment splits where its weight halves, not where its count does.
+TEST(MixedSegmentSearch, WeighsSegmentsAndSplitsThemByWeight) {
+  SegmentSearch search(6, {1, 1, 1, 1, 1, 10});  // one heavy position at the end
+  search.failed(*search.next());                 // total 15: the split nearest 7.5 is [5 positions: 5][1 position: 10]
+  ASSERT_EQ(search.segments().size(), 2u);
+  EXPECT_EQ(search.segments()[0].size, 5u);
+  EXPECT_EQ(search.segments()[1].size, 1u);
+  EXPECT_EQ(*search.next(), 1u) << "the heavy position is tried before the five light ones";
+  // Unit weights are the spec's bisection: 7 splits into 3 and 4, the larger tried first.
+  SegmentSearch unit(7, std::vector<double>(7, 1.0));
+  unit.failed(*unit.next());
+  EXPECT_EQ(unit.segments()[0].size, 3u);
+  EXPECT_EQ(*unit.next(), 1u);
+  EXPECT_THROW(SegmentSearch(3, {1.0, 2.0}), std::invalid_argument);
+}
+
 TEST(MixedSegmentSearch, ShowsTheSegmentSizesAlongTheOrder) {
   SegmentSearch search(8);
   search.failed(0);  // [?4][?4]

@@ -1,0 +1,83 @@
+#include "mixed/search_order.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace onnx_fp16::mixed {
+
+namespace {
+
+// The unit's effect at the outputs: the worst tolerance ratio, or without a tolerance the
+// largest relative L2 distance.
+double effect_of(const Validator& validator, const std::vector<Tensor>& reference, const std::vector<Tensor>& outputs) {
+  double effect = 0;
+  if (validator.has_tolerance()) {
+    for (double ratio : validator.tolerance_ratios(reference, outputs)) effect = std::max(effect, ratio);
+  } else {
+    for (std::size_t o = 0; o < reference.size() && o < outputs.size(); ++o) {
+      effect = std::max(effect, relative_l2_distance(outputs[o], reference[o]));
+    }
+  }
+  return effect;
+}
+
+}  // namespace
+
+SearchOrder node_order(const SearchUnits& units, const std::vector<std::size_t>& candidates) {
+  SearchOrder order;
+  order.units = candidates;
+  order.weights.assign(candidates.size(), 1.0);
+  order.effect.assign(units.size(), -1.0);
+  return order;
+}
+
+SearchOrder order_by_effect(CandidateEngine& engine, const Validator& validator, const SearchUnits& units,
+                            const std::vector<std::size_t>& candidates, const std::vector<NodeCost>& costs,
+                            const std::vector<Tensor>& reference, double budget, std::size_t nodes_per_run) {
+  SearchOrder order = node_order(units, candidates);
+  auto flops = [&](std::size_t u) { return costs[units.nodes[u]].flops; };
+
+  // Heaviest first, until the budget is spent.
+  std::vector<std::size_t> by_weight = candidates;
+  std::stable_sort(by_weight.begin(), by_weight.end(), [&](std::size_t a, std::size_t b) { return flops(a) > flops(b); });
+  const std::size_t start = engine.stats().nodes_evaluated;
+  const double allowed = budget * static_cast<double>(nodes_per_run);
+  for (std::size_t u : by_weight) {
+    if (static_cast<double>(engine.stats().nodes_evaluated - start) >= allowed) break;
+    std::vector<bool> kept(units.size(), true);
+    kept[u] = false;
+    double effect = 0;
+    // The first sample's evaluator outputs are all it needs: refusing them ends the run there,
+    // and a refused run is never accepted, so the engine's state stays every unit kept.
+    engine.run_checked(units.kept_nodes(kept), [&](std::size_t, const VariantOutputs& outputs) {
+      effect = effect_of(validator, reference, outputs.front());
+      return false;
+    });
+    order.effect[u] = effect;
+    ++order.measured;
+  }
+
+  // Measured units by FLOPs per squared effect, best first; a unit whose effect is nil first of
+  // all (it costs no budget). The unmeasured (the lightest) follow in node order.
+  auto value = [&](std::size_t u) {
+    const double e = order.effect[u];
+    return e <= 0 ? std::numeric_limits<double>::infinity() : flops(u) / (e * e);
+  };
+  if (validator.has_tolerance()) {
+    for (std::size_t u : order.units) {
+      if (order.effect[u] > 1) order.failing_alone.push_back(u);
+    }
+    std::erase_if(order.units, [&](std::size_t u) { return order.effect[u] > 1; });
+  }
+  const auto measured_end = std::stable_partition(order.units.begin(), order.units.end(),
+                                                  [&](std::size_t u) { return order.effect[u] >= 0; });
+  std::stable_sort(order.units.begin(), measured_end, [&](std::size_t a, std::size_t b) {
+    const double va = value(a), vb = value(b);
+    return va != vb ? va > vb : flops(a) > flops(b);
+  });
+  order.weights.resize(order.units.size());
+  for (std::size_t p = 0; p < order.units.size(); ++p) order.weights[p] = flops(order.units[p]);
+  return order;
+}
+
+}  // namespace onnx_fp16::mixed

@@ -1,0 +1,45 @@
+// The order the improved search tries units in. The spec's bisection walks the node order and
+// spends the tolerance on whatever comes first; a heavy Conv late in the graph then stays
+// float32 because cheap nodes before it used the budget up. Here each unit is first converted
+// alone and its effect at the graph outputs measured (the worst tolerance ratio, or the
+// relative L2 distance without a tolerance); the search then tries units by FLOPs per squared
+// effect (independent rounding errors add in quadrature), the best value for the budget first,
+// and halves segments by FLOPs. Measuring costs one partial run per unit, so it stops at a
+// budget of full-run equivalents: the heaviest units are measured first, the rest follow in
+// node order.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+#include "mixed/candidate_engine.h"
+#include "mixed/node_costs.h"
+#include "mixed/search_units.h"
+#include "mixed/validation.h"
+
+namespace onnx_fp16::mixed {
+
+struct SearchOrder {
+  std::vector<std::size_t> units;  // the searched units, in the order tried
+  std::vector<double> weights;     // by position in `units`: what the segment search weighs (FLOPs)
+  std::vector<double> effect;      // by unit: its effect alone at the outputs; negative: not measured
+  std::size_t measured = 0;        // units measured
+  // Units that break the tolerance when converted alone (worst ratio above 1 on the evaluator's
+  // own bits): kept without a search, since any attempt containing them would fail too. Not in
+  // `units`. Only with a tolerance (a validation function's verdict is not a measure).
+  std::vector<std::size_t> failing_alone;
+};
+
+// `candidates`: the units to search, in node order. `budget`: full-run equivalents the
+// measurement may spend (nodes evaluated / nodes_per_run); 0 measures nothing. Measures on the
+// first sample, on the evaluator's own float16, from the engine's accepted state (every unit
+// kept), which it leaves as it was.
+SearchOrder order_by_effect(CandidateEngine& engine, const Validator& validator, const SearchUnits& units,
+                            const std::vector<std::size_t>& candidates, const std::vector<NodeCost>& costs,
+                            const std::vector<Tensor>& reference, double budget, std::size_t nodes_per_run);
+
+// The spec's order: node order, every unit weighing 1.
+SearchOrder node_order(const SearchUnits& units, const std::vector<std::size_t>& candidates);
+
+}  // namespace onnx_fp16::mixed
