@@ -52,6 +52,9 @@ def test_result_equals_the_cli_output(example_model, example_files, sample, tmp_
     assert [node["name"] for node in report["kept"]] == [node["name"] for node in cli_report["kept"]]
     assert report["converted_nodes"] == cli_report["converted_nodes"] > 0
     assert report["margins"][0]["robust_ratio"] <= 1.0
+    # The same order, measured the same way (sensitivity_budget's default is the CLI's).
+    assert report["order"] == cli_report["order"]
+    assert report["nodes_measured"] == cli_report["nodes_measured"]
 
 
 def test_validate_fn_receives_two_lists_of_arrays_and_decides(example_model, sample):
@@ -126,6 +129,7 @@ def test_ctrl_c_stops_the_search_cleanly(example_model, sample):
     ({"rtol": 0.01, "validate_fn": "yes"}, TypeError, "callable"),
     ({"rtol": 0.01, "strategy": "fastest"}, ValueError, "strategy"),
     ({"rtol": 0.01, "variant_spread": 0.5}, ValueError, "variant_spread"),
+    ({"rtol": 0.01, "sensitivity_budget": -1}, ValueError, "sensitivity_budget"),
 ])
 def test_bad_arguments_raise_clear_errors(example_model, sample, kwargs, error, match):
     with pytest.raises(error, match=match):
