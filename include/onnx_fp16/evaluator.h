@@ -33,6 +33,13 @@ struct EvaluatorOptions {
   // Values of the main graph (node outputs, inputs, initializers) to return from run() besides
   // the graph outputs: for inspecting intermediates. They are not freed during the run.
   std::vector<std::string> keep;
+  // Resource limits against hostile or broken models; exceeding one is an onnx_fp16::Error
+  // naming the node, not an out-of-memory kill or a hang.
+  // The most bytes any one tensor, and the run's intermediate tensors together, may take;
+  // 0: the machine's physical memory.
+  std::size_t memory_limit = 0;
+  // The most iterations one Loop node may run; 0: no limit.
+  std::int64_t max_loop_iterations = 100'000'000;
 };
 
 // What a run used, for memory reports and tests.

@@ -279,10 +279,14 @@ PYBIND11_MODULE(_native, m) {
   m.def("census", &census);
 
   py::class_<Evaluator>(m, "Evaluator")
-      .def(py::init([](const py::object& source, int threads, std::vector<std::string> keep) {
+      .def(py::init([](const py::object& source, int threads, std::vector<std::string> keep, std::size_t memory_limit,
+                       std::int64_t max_loop_iterations) {
         LoadedModel loaded = load(source);
         py::gil_scoped_release release;
-        return std::make_unique<Evaluator>(loaded.model, EvaluatorOptions{threads, std::move(keep)});
+        return std::make_unique<Evaluator>(loaded.model, EvaluatorOptions{.threads = threads,
+                                                                          .keep = std::move(keep),
+                                                                          .memory_limit = memory_limit,
+                                                                          .max_loop_iterations = max_loop_iterations});
       }))
       .def("run",
            [](const Evaluator& evaluator, const py::dict& feeds_dict) {

@@ -19,11 +19,18 @@ class Evaluator:
 
     ``model`` is an ``onnx.ModelProto``, serialized bytes or a path. ``threads``: 0 uses every
     hardware thread; results do not depend on it. ``keep``: intermediate values to return too.
+    ``memory_limit``: the most bytes one tensor, and the intermediate tensors alive at once, may
+    take (0: the machine's physical memory); ``max_loop_iterations``: the most iterations one
+    Loop may run (0: no limit). A model beyond either raises onnx_fp16.Error naming the node.
     """
 
-    def __init__(self, model: Any, threads: int = 0, keep: Iterable[str] = ()):
+    def __init__(self, model: Any, threads: int = 0, keep: Iterable[str] = (), *, memory_limit: int = 0,
+                 max_loop_iterations: int = 100_000_000):
+        if int(memory_limit) < 0 or int(max_loop_iterations) < 0:
+            raise ValueError("memory_limit and max_loop_iterations must be >= 0")
         source, _ = model_source(model)
-        self._native = _native.Evaluator(source, int(threads), name_list(keep, "keep") or [])
+        self._native = _native.Evaluator(source, int(threads), name_list(keep, "keep") or [], int(memory_limit),
+                                         int(max_loop_iterations))
 
     def run(self, feeds: Mapping[str, Any]) -> Dict[str, np.ndarray]:
         """The graph outputs (in graph order), then the values of ``keep``, by name. float16

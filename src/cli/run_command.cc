@@ -63,9 +63,8 @@ RunCommand::RunCommand(CLI::App& app) {
       "or a folder of input_<N>.pb files (ONNX test data). Several --input files are merged.\n"
       "Exit status: 0 on success, 1 on an error, 2 on a usage error.");
   command_->add_option("MODEL", model_path_, "The ONNX model to run")->required();
-  command_->add_option("-i,--input", input_paths_, "A file (or folder) of input tensors")
+  command_->add_option("-i,--input", input_paths_, "A file (or folder) of input tensors (a model without inputs needs none)")
       ->type_name("FILE")
-      ->required()
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   command_->add_option("-o,--output", output_path_, "Where to write the outputs (.npz)")->type_name("OUT.npz")->required();
@@ -77,6 +76,14 @@ RunCommand::RunCommand(CLI::App& app) {
       ->delimiter(',')
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  command_->add_option("--memory-limit", memory_limit_,
+                       "The most bytes one tensor, and all intermediate tensors at once, may take (e.g. 8GB; "
+                       "0: the machine's physical memory)")
+      ->transform(CLI::AsSizeValue(/*kb_is_1000=*/true))
+      ->capture_default_str();
+  command_->add_option("--max-loop-iterations", max_loop_iterations_, "The most iterations one Loop may run (0: no limit)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   command_->add_flag("--compress", compress_, "Deflate the .npz entries (numpy.savez_compressed)");
   command_->add_flag("-q,--quiet", quiet_, "Print nothing on success");
 }
@@ -88,7 +95,10 @@ int RunCommand::run() const {
   std::erase(keep, std::string());  // "--keep ''" keeps nothing
 
   const onnx::ModelProto model = load_model(model_path_);
-  const Evaluator evaluator(model, {.threads = threads_, .keep = keep});
+  const Evaluator evaluator(model, {.threads = threads_,
+                                   .keep = keep,
+                                   .memory_limit = memory_limit_,
+                                   .max_loop_iterations = max_loop_iterations_});
   const std::map<std::string, Tensor> feeds = read_feeds(input_paths_, evaluator.inputs());
   const double load_seconds = seconds_since(start);
 

@@ -1,9 +1,12 @@
-// `onnx-fp16 run MODEL --input FILE... --output OUT.npz`: runs a model on the built-in CPU
+// `onnx-fp16 run MODEL [--input FILE...] --output OUT.npz`: runs a model on the built-in CPU
 // evaluator (float16 stored as float16, see docs/evaluator.md) and writes its outputs.
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <onnx_fp16/evaluator.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,6 +27,8 @@ class RunCommand {
   std::vector<std::string> input_paths_;
   std::string output_path_;
   int threads_ = 0;
+  std::size_t memory_limit_ = 0;
+  std::int64_t max_loop_iterations_ = EvaluatorOptions{}.max_loop_iterations;
   std::vector<std::string> keep_;
   bool compress_ = false;
   bool quiet_ = false;

@@ -234,8 +234,8 @@ SearchOutcome search_units(CandidateEngine& engine, const Validator& validator, 
     if (reorder) {
       outcome.order = measured_order(engine, validator, units, candidates, reference, analysis, options, progress);
       for (std::size_t u : outcome.order.failing_alone) {
-        outcome.errors[u] = "converted alone: worst element at " + message_number(outcome.order.effect[u]) +
-                            " of the tolerance";
+        outcome.errors[u] =
+            "converted alone: worst element at " + message_number(outcome.order.effect[u]) + " of the tolerance";
       }
       search = SegmentSearch(outcome.order.units.size(), outcome.order.weights);
       // The whole set just failed; without the units failing alone it is untried.

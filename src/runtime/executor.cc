@@ -7,6 +7,7 @@
 #include "graph/graph_index.h"
 #include "onnx_fp16/error.h"
 #include "runtime/feed_validation.h"
+#include "runtime/limits.h"
 
 namespace onnx_fp16::runtime {
 
@@ -71,7 +72,12 @@ int effective_threads(int requested) {
 }  // namespace
 
 Executor::Executor(const onnx::ModelProto& model, const EvaluatorOptions& options, const KernelRegistry& registry)
-    : model_(model), threads_(effective_threads(options.threads)), keep_(options.keep) {
+    : model_(model),
+      threads_(effective_threads(options.threads)),
+      memory_limit_(options.memory_limit != 0 ? options.memory_limit : physical_memory_bytes()),
+      max_loop_iterations_(options.max_loop_iterations),
+      keep_(options.keep) {
+  if (options.max_loop_iterations < 0) throw Error("max_loop_iterations must be >= 0");
   inputs_ = describe_inputs(model_.graph());
   for (const auto& output : model_.graph().output()) output_names_.push_back(output.name());
   // The structural rules every reader of a model shares (one producer per value, no cycle, no
@@ -104,6 +110,7 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
     if (feed != feeds.end()) inputs[i] = feed->second;
   }
   RunState state;
+  const MemoryLimitScope memory_limit(memory_limit_);  // every tensor the kernels allocate on this thread
   const Frame frame = run_graph(*main_, std::move(inputs), nullptr, state);
   std::map<std::string, Tensor> results;
   for (std::size_t i = 0; i < main_->output_slots.size(); ++i) {
@@ -157,7 +164,8 @@ void Executor::run_node(const CompiledNode& node, const GraphPlan& plan, Frame& 
                          .outputs = &outputs,
                          .attribute_tensors = &node.attribute_tensors,
                          .subgraphs = &subgraphs,
-                         .threads = threads_});
+                         .threads = threads_,
+                         .max_loop_iterations = max_loop_iterations_});
   try {
     (*node.kernel)(context);
   } catch (const std::exception& e) {
@@ -173,6 +181,11 @@ void Executor::run_node(const CompiledNode& node, const GraphPlan& plan, Frame& 
     }
     frame.slots[slot] = std::move(outputs[i]);
     state.produced(frame.slots[slot]);
+  }
+  if (state.live_bytes > memory_limit_) {
+    throw Error(node.label + ": the run's intermediate tensors need " + byte_text(state.live_bytes) +
+                " at once, over the memory limit of " + byte_text(memory_limit_) +
+                " (EvaluatorOptions::memory_limit, --memory-limit)");
   }
   for (const int slot : node.release_after) {
     if (!frame.slots[slot].defined()) continue;

@@ -38,6 +38,8 @@ class Executor {
 
   onnx::ModelProto model_;  // our copy: the plan points into its nodes
   int threads_ = 1;
+  std::size_t memory_limit_ = 0;          // bytes; resolved (never 0)
+  std::int64_t max_loop_iterations_ = 0;  // 0: no limit
   std::vector<std::string> keep_;
   std::unique_ptr<GraphPlan> main_;
   std::vector<InputInfo> inputs_;

@@ -42,6 +42,7 @@ class KernelContext {
     const std::map<std::string, Tensor>* attribute_tensors = nullptr;  // TENSOR attributes, converted once
     const SubgraphRunner* subgraphs = nullptr;
     int threads = 1;
+    std::int64_t max_loop_iterations = 0;  // EvaluatorOptions::max_loop_iterations; 0: none
   };
   explicit KernelContext(Parts parts) : parts_(std::move(parts)) {}
 
@@ -96,6 +97,8 @@ class KernelContext {
   std::vector<Tensor> run_subgraph(std::string_view attribute, std::vector<Tensor> inputs) const;
   // Threads the kernel may use (EvaluatorOptions::threads, at least 1).
   int threads() const { return parts_.threads; }
+  // The most iterations a Loop may run (EvaluatorOptions::max_loop_iterations); 0: no limit.
+  std::int64_t max_loop_iterations() const { return parts_.max_loop_iterations; }
 
   // Throws onnx_fp16::Error with `message`; the executor prefixes the node's label.
   [[noreturn]] void fail(const std::string& message) const;

@@ -8,6 +8,7 @@
 #include <new>
 
 #include "onnx_fp16/error.h"
+#include "runtime/limits.h"
 
 namespace onnx_fp16 {
 
@@ -108,6 +109,12 @@ void Tensor::allocate(bool zero_fill) {
     return;
   }
   storage_->byte_count = size_ * element_size(type_);
+  if (storage_->byte_count > runtime::tensor_memory_limit()) {
+    throw Error("a " + data_type_name(type_) + " tensor of shape " + shape_to_string(shape_) + " needs " +
+                runtime::byte_text(storage_->byte_count) + ", over the memory limit of " +
+                runtime::byte_text(runtime::tensor_memory_limit()) +
+                " (EvaluatorOptions::memory_limit, --memory-limit)");
+  }
   if (storage_->byte_count > 0) {
     storage_->bytes = ::operator new(storage_->byte_count, std::align_val_t{kAlignment});
     if (zero_fill) std::memset(storage_->bytes, 0, storage_->byte_count);

@@ -64,6 +64,19 @@ def test_unsupported_operator_is_named():
         onnx_fp16.Evaluator(model)
 
 
+def test_resource_limits_raise_naming_the_node():
+    fill = helper.make_node("ConstantOfShape", ["shape"], ["y"], name="fill",
+                            value=helper.make_tensor("value", onnx.TensorProto.FLOAT, [1], [1.0]))
+    graph = helper.make_graph([fill], "g", [], [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)],
+                              initializer=[helper.make_tensor("shape", onnx.TensorProto.INT64, [2], [1000, 1000])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    assert onnx_fp16.Evaluator(model).run({})["y"].shape == (1000, 1000)
+    with pytest.raises(onnx_fp16.Error, match=r"'fill'.*needs 4\.0 MB, over the memory limit of 1\.0 MB"):
+        onnx_fp16.Evaluator(model, memory_limit=1_000_000).run({})
+    with pytest.raises(ValueError, match="memory_limit"):
+        onnx_fp16.Evaluator(model, memory_limit=-1)
+
+
 def test_integer_and_bool_dtypes_round_trip():
     graph = helper.make_graph([helper.make_node("Identity", ["i"], ["o"]), helper.make_node("Not", ["b"], ["nb"])], "g",
                               [helper.make_tensor_value_info("i", onnx.TensorProto.INT64, [3]),

@@ -171,7 +171,30 @@ TEST(CliRun, RefusesToOverwriteItsInputsAndNeedsItsOptions) {
   EXPECT_NE(over_input.err.find("is the input file"), std::string::npos) << over_input.err;
   EXPECT_EQ(onnx_fp16::read_tensors(dir / "in.npz").size(), 2u);
   EXPECT_EQ(run_cli({"run", model.string(), "-i", (dir / "in.npz").string()}).exit_code, 2);  // no --output
-  EXPECT_EQ(run_cli({"run", model.string(), "-o", (dir / "o.npz").string()}).exit_code, 2);  // no --input
+  // Without --input, the model's inputs are missing: named, not a usage error.
+  expect_run_error(run_cli({"run", model.string(), "-o", (dir / "o.npz").string()}), dir / "o.npz", {"'x'"});
+}
+
+// A model without inputs runs without --input; a tensor beyond --memory-limit is one clear line.
+TEST(CliRun, NeedsNoInputForAModelWithoutInputsAndHonoursTheMemoryLimit) {
+  const fs::path dir = fresh_temp_dir("cli_run_limits");
+  auto model = modelgen::make_model();
+  GraphBuilder g(model.mutable_graph());
+  g.output_untyped("y");
+  g.initializer_i64("shape", {2}, {1000, 1'000'000});  // 4 GB of float32
+  auto& fill = g.node("ConstantOfShape", {"shape"}, {"y"}, "fill");
+  modelgen::attr_tensor(fill, "value", modelgen::float_tensor("value", {1}, {1.0f}));
+  const fs::path path = dir / "fill.onnx";
+  onnx_fp16::save_model(model, path);
+  expect_run_error(run_cli({"run", path.string(), "-o", (dir / "o.npz").string(), "--memory-limit", "1GB"}),
+                   dir / "o.npz", {"'fill'", "needs 4.0 GB, over the memory limit of 1.0 GB"});
+
+  g.initializer_i64("small", {2}, {2, 2});
+  model.mutable_graph()->mutable_node(0)->set_input(0, "small");
+  onnx_fp16::save_model(model, path);
+  const CliRun small = run_cli({"run", path.string(), "-o", (dir / "o.npz").string(), "--memory-limit", "1GB"});
+  ASSERT_EQ(small.exit_code, 0) << small.err;
+  EXPECT_EQ(floats(onnx_fp16::read_tensors(dir / "o.npz").at("y")), (std::vector<float>{1, 1, 1, 1}));
 }
 
 }  // namespace

@@ -50,6 +50,16 @@ void loop_kernel(KernelContext& ctx) {
   const Tensor* condition_input = ctx.optional_input(1);
   const std::int64_t max_trips =
       trip_count != nullptr ? scalar_to_int64(*trip_count) : std::numeric_limits<std::int64_t>::max();
+  // A trip count beyond the limit is refused before the first iteration; a loop driven by its
+  // condition alone, when it reaches the limit.
+  const std::int64_t limit = ctx.max_loop_iterations();
+  auto refuse = [&](const std::string& what) {
+    ctx.fail(what + ", over the evaluator's limit of " + std::to_string(limit) +
+             " iterations (EvaluatorOptions::max_loop_iterations, --max-loop-iterations)");
+  };
+  if (limit > 0 && trip_count != nullptr && max_trips > limit) {
+    refuse("has a trip count of " + std::to_string(max_trips));
+  }
   bool condition = condition_input != nullptr ? scalar_to_bool(*condition_input) : true;
   if (ctx.input_count() < 2) ctx.fail("needs the M and cond inputs (either may be empty)");
   const std::size_t carried_count = ctx.input_count() - 2;
@@ -60,6 +70,7 @@ void loop_kernel(KernelContext& ctx) {
   std::vector<std::vector<Tensor>> scans(scan_count);
 
   for (std::int64_t i = 0; i < max_trips && condition; ++i) {
+    if (limit > 0 && i == limit) refuse("ran " + std::to_string(limit) + " iterations and its condition still holds");
     std::vector<Tensor> body_inputs{Tensor::scalar(i), Tensor::scalar(condition)};
     body_inputs.insert(body_inputs.end(), carried.begin(), carried.end());
     auto outputs = ctx.run_subgraph("body", std::move(body_inputs));
