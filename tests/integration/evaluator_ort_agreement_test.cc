@@ -108,6 +108,24 @@ class Net {
   }
   std::string ints(const std::vector<std::int64_t>& values) { return ints({static_cast<std::int64_t>(values.size())}, values); }
   std::string int_scalar(std::int64_t value) { return ints({}, {value}); }
+  // An 8-bit initializer (UINT8 or INT8 `type`), values given as ints.
+  std::string bytes(int type, const std::vector<std::int64_t>& dims, const std::vector<int>& values) {
+    const std::string name = "c" + std::to_string(counter_++);
+    onnx::TensorProto* t = g_.proto()->add_initializer();
+    t->set_name(name);
+    t->set_data_type(type);
+    for (auto d : dims) t->add_dims(d);
+    std::string raw;
+    for (int v : values) raw.push_back(static_cast<char>(static_cast<std::uint8_t>(v)));
+    t->set_raw_data(raw);
+    return name;
+  }
+  std::vector<int> random_bytes(std::size_t count, int low, int high) {
+    std::uniform_int_distribution<int> dist(low, high);
+    std::vector<int> values(count);
+    for (auto& v : values) v = dist(gen_);
+    return values;
+  }
 
   // One node with one output; `attrs` adds its attributes.
   std::string op(const std::string& type, const std::vector<std::string>& inputs,
@@ -705,6 +723,57 @@ Case extras(std::int64_t opset) {
   return n.finish();
 }
 
+// Quantized inference as dynamically quantized exports run it (a U2-Net-style block:
+// DynamicQuantizeLinear + ConvInteger, rescaled in float) and the static QLinear ops. Integer
+// outputs must equal ORT's exactly.
+Case quantized(std::int64_t opset) {
+  Net n(opset, 808);
+  constexpr int U8 = TensorProto::UINT8;
+  constexpr int I8 = TensorProto::INT8;
+  const auto x = n.input("x", {1, 3, 64, 64}, -1.7f, 2.3f);
+  const auto dq = n.ops("DynamicQuantizeLinear", {x}, 3);
+  for (std::size_t i = 0; i < dq.size(); ++i) n.output(dq[i], i == 1 ? TensorProto::FLOAT : U8);
+  const auto w = n.bytes(U8, {4, 3, 3, 3}, n.random_bytes(4 * 3 * 3 * 3, 0, 255));
+  const auto w_zero = n.bytes(U8, {}, {131});
+  const auto conv = n.op("ConvInteger", {dq[0], w, dq[2], w_zero}, [](auto& nd) {
+    attr_ints(nd, "pads", {1, 1, 1, 1});
+    attr_ints(nd, "strides", {2, 2});
+  });
+  n.output(conv, TensorProto::INT32);
+  // Rescaled as the quantization tool writes it: float(acc) * (x_scale * w_scale).
+  const auto rescaled = n.op("Mul", {n.op("Cast", {conv}, [](auto& nd) { attr_int(nd, "to", TensorProto::FLOAT); }),
+                                     n.op("Mul", {dq[1], n.scalar(0.0123f)})});
+  n.output(n.op("Relu", {rescaled}));
+
+  // MatMulInteger with per-tensor zero points, uint8 x int8.
+  const auto a = n.ops("DynamicQuantizeLinear", {n.input("a", {2, 3, 5}, -3.f, 1.f)}, 3);
+  const auto b = n.bytes(I8, {5, 4}, n.random_bytes(20, -128, 127));
+  n.output(n.op("MatMulInteger", {a[0], b, a[2], n.bytes(I8, {}, {-3})}), TensorProto::INT32);
+
+  // QuantizeLinear / DequantizeLinear, uint8 and int8, with values at rounding ties (x / scale = k + 0.5).
+  const auto ties = n.input_values("ties", {8}, {0.05f, 0.15f, 0.25f, -0.05f, -0.15f, 12.6f, -30.f, 0.35f});
+  const auto q_u8 = n.op("QuantizeLinear", {ties, n.scalar(0.1f), n.bytes(U8, {}, {10})});
+  const auto q_i8 = n.op("QuantizeLinear", {ties, n.scalar(0.1f), n.bytes(I8, {}, {-2})});
+  n.output(q_u8, U8);
+  n.output(q_i8, I8);
+  n.output(n.op("DequantizeLinear", {q_u8, n.scalar(0.1f), n.bytes(U8, {}, {10})}));
+  n.output(n.op("DequantizeLinear", {q_i8, n.scalar(0.1f), n.bytes(I8, {}, {-2})}));
+
+  // QLinearMatMul and QLinearConv: requantized uint8 results.
+  const auto qa = n.op("QuantizeLinear", {n.input("qa", {3, 6}, -2.f, 2.f), n.scalar(0.02f), n.bytes(U8, {}, {120})});
+  const auto qb = n.bytes(U8, {6, 2}, n.random_bytes(12, 0, 255));
+  n.output(n.op("QLinearMatMul", {qa, n.scalar(0.02f), n.bytes(U8, {}, {120}), qb, n.scalar(0.01f), n.bytes(U8, {}, {128}),
+                                  n.scalar(0.05f), n.bytes(U8, {}, {100})}),
+           U8);
+  const auto qx = n.op("QuantizeLinear", {n.input("qx", {1, 2, 5, 5}, -1.f, 1.f), n.scalar(0.01f), n.bytes(U8, {}, {128})});
+  const auto qw = n.bytes(U8, {3, 2, 3, 3}, n.random_bytes(54, 0, 255));
+  n.output(n.op("QLinearConv", {qx, n.scalar(0.01f), n.bytes(U8, {}, {128}), qw, n.scalar(0.005f), n.bytes(U8, {}, {127}),
+                                n.scalar(0.02f), n.bytes(U8, {}, {64})},
+                [](auto& nd) { attr_ints(nd, "pads", {1, 1, 1, 1}); }),
+           U8);
+  return n.finish();
+}
+
 // ---------------------------------------------------------------------------------------------
 
 struct FamilyParam {
@@ -840,7 +909,8 @@ INSTANTIATE_TEST_SUITE_P(Families, EvaluatorOrtAgreement,
                                            FamilyParam{"control_flow", control_flow, 11},
                                            FamilyParam{"elementwise", elementwise, 17}, FamilyParam{"elementwise", elementwise, 11},
                                            FamilyParam{"elementwise", elementwise, 9},
-                                           FamilyParam{"extras", extras, 17}),
+                                           FamilyParam{"extras", extras, 17}, FamilyParam{"quantized", quantized, 17},
+                                           FamilyParam{"quantized", quantized, 13}),
                          [](const auto& info) { return label(info.param); });
 
 }  // namespace
