@@ -273,6 +273,17 @@ Case cnn_block(std::int64_t opset) {
   n.output(gap);
   n.output(ap);
   n.output(ct);
+  // Depthwise (the direct kernel): strided, dilated, asymmetric pads, with bias; and a 5x5 one.
+  n.output(n.op("Conv", {r1, n.weight({8, 1, 3, 3}, -0.5f, 0.5f), n.weight({8}, -0.1f, 0.1f)}, [](auto& nd) {
+    attr_int(nd, "group", 8);
+    attr_ints(nd, "strides", {2, 3});
+    attr_ints(nd, "pads", {0, 2, 1, 1});
+    attr_ints(nd, "dilations", {1, 2});
+  }));
+  n.output(n.op("Conv", {c1, n.weight({8, 1, 5, 5}, -0.5f, 0.5f)}, [](auto& nd) {
+    attr_int(nd, "group", 8);
+    attr_ints(nd, "pads", {2, 2, 2, 2});
+  }));
   return n.finish();
 }
 
@@ -730,7 +741,7 @@ Case quantized(std::int64_t opset) {
   Net n(opset, 808);
   constexpr int U8 = TensorProto::UINT8;
   constexpr int I8 = TensorProto::INT8;
-  const auto x = n.input("x", {1, 3, 64, 64}, -1.7f, 2.3f);
+  const auto x = n.input("x", {1, 3, 9, 9}, -1.7f, 2.3f);
   const auto dq = n.ops("DynamicQuantizeLinear", {x}, 3);
   for (std::size_t i = 0; i < dq.size(); ++i) n.output(dq[i], i == 1 ? TensorProto::FLOAT : U8);
   const auto w = n.bytes(U8, {4, 3, 3, 3}, n.random_bytes(4 * 3 * 3 * 3, 0, 255));

@@ -10,6 +10,7 @@
 #include "runtime/element_types.h"
 #include "runtime/float_compute.h"
 #include "runtime/kernel_registry.h"
+#include "runtime/parallel.h"
 #include "runtime/kernels/math_gemm.h"
 #include "runtime/kernels/nn_im2col.h"
 #include "runtime/kernels/nn_integer_conv.h"
@@ -55,6 +56,54 @@ bool is_pointwise(const WindowGeometry& g) {
   return true;
 }
 
+// A depthwise 2-D convolution: one input and one output channel per group. Such layers are most
+// of what mobile and OCR models run, and im2col plus a one-row matrix product per channel costs
+// a BLAS call and a column matrix for a few multiply-adds per output. Here each output plane is
+// computed directly, planes in parallel. The taps are summed in im2col's order (kernel row,
+// then column), each product added to the float32 (float64) accumulator in turn; taps that
+// fall in the padding add nothing.
+bool is_depthwise_2d(const nn::ConvLayout& layout) {
+  return layout.geometry.rank() == 2 && layout.group > 1 && layout.group == layout.in_channels &&
+         layout.out_channels == layout.in_channels;
+}
+
+template <typename C>
+void depthwise_conv_2d(const C* x, const C* w, C* y, std::size_t planes, std::size_t channels, const WindowGeometry& g,
+                       int threads) {
+  const std::int64_t in_h = g.input[0], in_w = g.input[1], out_h = g.output[0], out_w = g.output[1];
+  const std::int64_t k_h = g.kernel[0], k_w = g.kernel[1];
+  const std::int64_t s_h = g.strides[0], s_w = g.strides[1], d_h = g.dilations[0], d_w = g.dilations[1];
+  const std::int64_t p_h = g.pads_begin[0], p_w = g.pads_begin[1];
+  parallel_for(threads, planes, 1, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t plane = begin; plane < end; ++plane) {
+      const C* in = x + plane * static_cast<std::size_t>(in_h * in_w);
+      const C* taps = w + (plane % channels) * static_cast<std::size_t>(k_h * k_w);
+      C* out = y + plane * static_cast<std::size_t>(out_h * out_w);
+      std::fill(out, out + out_h * out_w, C{0});
+      for (std::int64_t oh = 0; oh < out_h; ++oh) {
+        C* row = out + oh * out_w;
+        for (std::int64_t kh = 0; kh < k_h; ++kh) {
+          const std::int64_t ih = oh * s_h - p_h + kh * d_h;
+          if (ih < 0 || ih >= in_h) continue;
+          const C* in_row = in + ih * in_w;
+          for (std::int64_t kw = 0; kw < k_w; ++kw) {
+            const C tap = taps[kh * k_w + kw];
+            const std::int64_t shift = kw * d_w - p_w;  // iw = ow * s_w + shift
+            // The outputs whose input column lies inside the row: 0 <= ow * s_w + shift < in_w.
+            const std::int64_t first = shift >= 0 ? 0 : (-shift + s_w - 1) / s_w;
+            const std::int64_t last = std::min(out_w, in_w - shift <= 0 ? 0 : (in_w - shift + s_w - 1) / s_w);
+            if (s_w == 1) {
+              for (std::int64_t ow = first; ow < last; ++ow) row[ow] += tap * in_row[ow + shift];
+            } else {
+              for (std::int64_t ow = first; ow < last; ++ow) row[ow] += tap * in_row[ow * s_w + shift];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
 void conv_kernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(1);
@@ -74,6 +123,13 @@ void conv_kernel(KernelContext& ctx) {
     const std::size_t in_size = g.input_size();
     const std::size_t out_size = g.output_size();
     const std::size_t depth = cg * g.kernel_size();  // the product's inner dimension
+    if (is_depthwise_2d(layout)) {
+      depthwise_conv_2d<C>(xv.span().data(), wv.span().data(), y.span().data(), layout.batch * layout.out_channels,
+                           layout.out_channels, g, ctx.threads());
+      add_bias(y.span(), bias, layout.out_channels, out_size);
+      ctx.set_output(0, std::move(y).finish());
+      return;
+    }
     const bool pointwise = is_pointwise(g);
     std::vector<C> cols(pointwise ? 0 : depth * out_size);
     for (std::size_t n = 0; n < layout.batch; ++n) {
