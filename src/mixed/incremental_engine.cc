@@ -15,7 +15,6 @@
 #include "half/half.h"
 #include "mixed/validation.h"
 #include "runtime/graph_plan.h"
-#include "runtime/kernel.h"
 #include "runtime/kernel_registry.h"
 #include "runtime/tensor_cast.h"
 
@@ -376,25 +375,8 @@ class IncrementalEngine final : public CandidateEngine {
       if (!held[i].defined()) throw Error(node.label + ": input '" + plan_->slot_names[slot] + "' has no value");
       inputs[i] = &held[i];
     }
-    std::vector<Tensor> outputs(node.outputs.size());
-    runtime::KernelContext context({.node = node.proto,
-                                    .opset = node.opset,
-                                    .inputs = std::move(inputs),
-                                    .outputs = &outputs,
-                                    .attribute_tensors = &node.attribute_tensors,
-                                    .subgraphs = nullptr,
-                                    .threads = threads_});
-    try {
-      (*node.kernel)(context);
-    } catch (const std::exception& e) {
-      throw Error(node.label + ": " + e.what());
-    }
+    std::vector<Tensor> outputs = runtime::run_compiled_node(node, *plan_, std::move(inputs), {.threads = threads_});
     ++stats_.nodes_evaluated;
-    for (std::size_t j = 0; j < node.outputs.size(); ++j) {
-      if (node.outputs[j] != runtime::kNoSlot && !outputs[j].defined()) {
-        throw Error(node.label + ": the kernel did not produce output " + std::to_string(j));
-      }
-    }
     return outputs;
   }
 

@@ -156,29 +156,14 @@ void Executor::run_node(const CompiledNode& node, const GraphPlan& plan, Frame& 
     }
     inputs.push_back(&frame.slots[slot]);
   }
-  std::vector<Tensor> outputs(node.outputs.size());
   const NodeSubgraphs subgraphs(*this, node, frame, state);
-  KernelContext context({.node = node.proto,
-                         .opset = node.opset,
-                         .inputs = std::move(inputs),
-                         .outputs = &outputs,
-                         .attribute_tensors = &node.attribute_tensors,
-                         .subgraphs = &subgraphs,
-                         .threads = threads_,
-                         .max_loop_iterations = max_loop_iterations_});
-  try {
-    (*node.kernel)(context);
-  } catch (const std::exception& e) {
-    throw Error(node.label + ": " + e.what());
-  }
+  std::vector<Tensor> outputs = run_compiled_node(
+      node, plan, std::move(inputs),
+      {.threads = threads_, .subgraphs = &subgraphs, .max_loop_iterations = max_loop_iterations_});
   ++state.stats.nodes_run;
   for (std::size_t i = 0; i < node.outputs.size(); ++i) {
     const int slot = node.outputs[i];
     if (slot == kNoSlot) continue;
-    if (!outputs[i].defined()) {
-      throw Error(node.label + ": the kernel did not produce output " + std::to_string(i) + " ('" +
-                  plan.slot_names[slot] + "')");
-    }
     frame.slots[slot] = std::move(outputs[i]);
     state.produced(frame.slots[slot]);
   }

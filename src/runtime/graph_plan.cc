@@ -211,4 +211,30 @@ std::unique_ptr<GraphPlan> compile_main_graph(const onnx::GraphProto& graph, con
   return Compiler(options).compile(graph, "main graph", nullptr, options.keep);
 }
 
+std::vector<Tensor> run_compiled_node(const CompiledNode& node, const GraphPlan& plan, std::vector<const Tensor*> inputs,
+                                      const NodeRunOptions& options) {
+  std::vector<Tensor> outputs(node.outputs.size());
+  KernelContext context({.node = node.proto,
+                         .opset = node.opset,
+                         .inputs = std::move(inputs),
+                         .outputs = &outputs,
+                         .attribute_tensors = &node.attribute_tensors,
+                         .subgraphs = options.subgraphs,
+                         .threads = options.threads,
+                         .max_loop_iterations = options.max_loop_iterations});
+  try {
+    (*node.kernel)(context);
+  } catch (const std::exception& e) {
+    throw Error(node.label + ": " + e.what());
+  }
+  for (std::size_t i = 0; i < node.outputs.size(); ++i) {
+    const int slot = node.outputs[i];
+    if (slot != kNoSlot && !outputs[i].defined()) {
+      throw Error(node.label + ": the kernel did not produce output " + std::to_string(i) + " ('" +
+                  plan.slot_names[slot] + "')");
+    }
+  }
+  return outputs;
+}
+
 }  // namespace onnx_fp16::runtime

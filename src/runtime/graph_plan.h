@@ -57,4 +57,18 @@ struct PlanOptions {
 // defines, a value defined twice, a cycle, or a value to keep that does not exist.
 std::unique_ptr<GraphPlan> compile_main_graph(const onnx::GraphProto& graph, const PlanOptions& options);
 
+// What a kernel run gets besides its node and inputs.
+struct NodeRunOptions {
+  int threads = 1;
+  const SubgraphRunner* subgraphs = nullptr;  // nullptr: the node has no graph attributes to run
+  std::int64_t max_loop_iterations = 0;       // 0: no limit
+};
+
+// Runs one compiled node of `plan` on `inputs` (one per listed input, nullptr where the name is
+// empty) and returns its outputs, one per listed output, each defined where the node names one.
+// A kernel's error comes back prefixed with the node's label; a missing output is an error
+// naming it. The one way the executor and the mixed-precision engine run a node.
+std::vector<Tensor> run_compiled_node(const CompiledNode& node, const GraphPlan& plan, std::vector<const Tensor*> inputs,
+                                      const NodeRunOptions& options);
+
 }  // namespace onnx_fp16::runtime
