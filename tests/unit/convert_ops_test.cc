@@ -158,6 +158,44 @@ TEST(ConvertOps, QuantizeLinearInputStaysFloat32) {
   EXPECT_EQ(initializer_named(converted.graph(), "scale")->data_type(), F32);
 }
 
+// Valid in float16 by the schema, but ONNX Runtime has no float16 kernel: kept, with the reason.
+TEST(ConvertOps, NodesTheRuntimeCannotTakeInFloat16StayFloat32) {
+  auto model = modelgen::make_model(17);
+  GraphBuilder g(model.mutable_graph());
+  g.input("x", F32, {3, 3}).input("i", onnx::TensorProto::INT64, {1, 3}).output("e", F32, {3, 3}).output("s", F32, {3, 3});
+  g.node("EyeLike", {"x"}, {"e"}, "eye");
+  g.node("Relu", {"x"}, {"r"}, "relu");
+  auto& scatter = g.node("ScatterElements", {"r", "i", "u"}, {"s"}, "scatter_add");
+  modelgen::attr_string(scatter, "reduction", "add");
+  g.initializer("u", {1, 3}, {1, 2, 3});
+  auto [converted, report] = convert_checked(model);
+  for (const char* name : {"eye", "scatter_add"}) {
+    const onnx_fp16::KeptNode* kept = find_kept(report, name);
+    ASSERT_NE(kept, nullptr) << name;
+    EXPECT_EQ(kept->reason, onnx_fp16::KeepReason::RuntimeLimitation) << name;
+    EXPECT_NE(kept->detail.find("ONNX Runtime"), std::string::npos) << kept->detail;
+  }
+  EXPECT_EQ(find_kept(report, "relu"), nullptr);
+}
+
+// A node reading or writing a sequence of float32 tensors stays float32: a sequence cannot be cast.
+TEST(ConvertOps, NodesOnSequencesOfFloat32StayFloat32) {
+  auto model = modelgen::make_model(17);
+  GraphBuilder g(model.mutable_graph());
+  g.input("x", F32, {2}).output("y", F32, {2});
+  g.initializer_i64("zero", {}, {0});
+  g.node("Relu", {"x"}, {"r"}, "relu");
+  g.node("SequenceConstruct", {"r", "x"}, {"seq"}, "construct");
+  g.node("SequenceAt", {"seq", "zero"}, {"y"}, "at");
+  auto [converted, report] = convert_checked(model);
+  for (const char* name : {"construct", "at"}) {
+    const onnx_fp16::KeptNode* kept = find_kept(report, name);
+    ASSERT_NE(kept, nullptr) << name;
+    EXPECT_EQ(kept->reason, onnx_fp16::KeepReason::NonTensorTypes) << name;
+  }
+  EXPECT_EQ(find_kept(report, "relu"), nullptr);
+}
+
 TEST(ConvertOps, LayerNormalizationStatisticsStayFloat32) {
   auto model = modelgen::make_model(17);
   GraphBuilder g(model.mutable_graph());

@@ -250,6 +250,8 @@ Attributes ints_attrs(std::map<std::string, std::int64_t> ints, std::map<std::st
   };
 }
 
+// Tests that compare with ONNX Runtime skip where it is not installed; the rest
+// (RuntimeContribAttentionAlone: float16 rounding, refusals) always run.
 class RuntimeContribAttention : public testing::Test {
  protected:
   void SetUp() override { ONNX_FP16_REQUIRE_ORT_OR_SKIP(); }
@@ -312,14 +314,14 @@ TEST_F(RuntimeContribAttention, AttentionBiasScaleAndHiddenSizesMatchOrt) {
   });
 }
 
-TEST_F(RuntimeContribAttention, AttentionFloat16IsFloat32RoundedOnce) {
+TEST(RuntimeContribAttentionAlone, AttentionFloat16IsFloat32RoundedOnce) {
   expect_float16_contract(
       "Attention",
       attention_inputs(ints32({2, 7}, std::vector<std::int32_t>(14, 1)), random_floats({2, 2, 2, 3, 4}, 4)),
       {"output", "present"}, ints_attrs({{"num_heads", 2}, {"unidirectional", 1}}));
 }
 
-TEST_F(RuntimeContribAttention, AttentionRefusesWhatItDoesNotImplement) {
+TEST(RuntimeContribAttentionAlone, AttentionRefusesWhatItDoesNotImplement) {
   expect_error("Attention", attention_inputs({}), {"output"}, ints_attrs({{"num_heads", 2}, {"do_rotary", 1}}),
                {"do_rotary", "'n'"});
   expect_error("Attention", attention_inputs({}), {"output"},
@@ -367,14 +369,14 @@ TEST_F(RuntimeContribAttention, MultiHeadAttentionPastPresentMatchesOrt) {
                      {"output", "present_key", "present_value"}, ints_attrs({{"num_heads", 2}, {"unidirectional", 1}}));
 }
 
-TEST_F(RuntimeContribAttention, MultiHeadAttentionFloat16IsFloat32RoundedOnce) {
+TEST(RuntimeContribAttentionAlone, MultiHeadAttentionFloat16IsFloat32RoundedOnce) {
   const Tensor past_key = random_floats({2, 2, 2, 4}, 16), past_value = random_floats({2, 2, 2, 4}, 17);
   expect_float16_contract("MultiHeadAttention",
                           mha_inputs(ints32({2}, {5, 4}), random_floats({1, 2, 3, 5}, 15), past_key, past_value, 3, 8),
                           {"output", "present_key", "present_value"}, ints_attrs({{"num_heads", 2}}));
 }
 
-TEST_F(RuntimeContribAttention, MultiHeadAttentionRefusesPackedInputs) {
+TEST(RuntimeContribAttentionAlone, MultiHeadAttentionRefusesPackedInputs) {
   std::vector<Input> packed = {{"query", random_floats({2, 3, 2, 3, 4}, 1)}};
   expect_error("MultiHeadAttention", packed, {"output"}, ints_attrs({{"num_heads", 2}}), {"packed QKV"});
   auto inputs = mha_inputs({});
@@ -405,12 +407,12 @@ TEST_F(RuntimeContribAttention, EmbedLayerNormalizationMatchesOrt) {
                      {"output", "mask_index"});
 }
 
-TEST_F(RuntimeContribAttention, EmbedLayerNormalizationFloat16IsFloat32RoundedOnce) {
+TEST(RuntimeContribAttentionAlone, EmbedLayerNormalizationFloat16IsFloat32RoundedOnce) {
   expect_float16_contract("EmbedLayerNormalization", embed_inputs(true, true),
                           {"output", "mask_index", "embedding_sum"}, ints_attrs({}, {{"epsilon", 1e-5f}}));
 }
 
-TEST_F(RuntimeContribAttention, EmbedLayerNormalizationRejectsBadIds) {
+TEST(RuntimeContribAttentionAlone, EmbedLayerNormalizationRejectsBadIds) {
   auto inputs = embed_inputs(true, true);
   inputs[0].value = ints32({2, 5}, {3, 0, 10, 4, 4, 1, 2, 8, 7, 5});
   expect_error("EmbedLayerNormalization", inputs, {"output"}, {}, {"input id 10", "out of range"});
@@ -461,7 +463,7 @@ TEST_F(RuntimeContribAttention, RotaryEmbeddingMatchesOrt) {
       {"output"}, ints_attrs({{"num_heads", 2}, {"rotary_embedding_dim", 4}}));
 }
 
-TEST_F(RuntimeContribAttention, RotaryEmbeddingFloat16IsFloat32RoundedOnce) {
+TEST(RuntimeContribAttentionAlone, RotaryEmbeddingFloat16IsFloat32RoundedOnce) {
   const auto [cos8, sin8] = rope_caches(16, 4);
   expect_float16_contract("RotaryEmbedding",
                           {{"input", random_floats({2, 3, 16}, 31)},
@@ -471,7 +473,7 @@ TEST_F(RuntimeContribAttention, RotaryEmbeddingFloat16IsFloat32RoundedOnce) {
                           {"output"}, ints_attrs({{"interleaved", 1}}));
 }
 
-TEST_F(RuntimeContribAttention, RotaryEmbeddingRejectsPositionsOutsideTheCache) {
+TEST(RuntimeContribAttentionAlone, RotaryEmbeddingRejectsPositionsOutsideTheCache) {
   const auto [cos8, sin8] = rope_caches(4, 4);
   expect_error("RotaryEmbedding",
                {{"input", random_floats({1, 3, 8}, 31)},
@@ -562,12 +564,12 @@ TEST_F(RuntimeContribAttention, GroupQueryAttentionRotaryMatchesOrt) {
   }
 }
 
-TEST_F(RuntimeContribAttention, GroupQueryAttentionFloat16IsFloat32RoundedOnce) {
+TEST(RuntimeContribAttentionAlone, GroupQueryAttentionFloat16IsFloat32RoundedOnce) {
   expect_float16_contract("GroupQueryAttention", gqa_inputs({.seq = 1, .past = 4}), kGqaOutputs,
                           ints_attrs({{"num_heads", 4}, {"kv_num_heads", 2}}));
 }
 
-TEST_F(RuntimeContribAttention, GroupQueryAttentionRefusesWhatItDoesNotImplement) {
+TEST(RuntimeContribAttentionAlone, GroupQueryAttentionRefusesWhatItDoesNotImplement) {
   expect_error("GroupQueryAttention", gqa_inputs({}), kGqaOutputs,
                ints_attrs({{"num_heads", 4}, {"kv_num_heads", 2}, {"smooth_softmax", 1}}), {"smooth_softmax"});
   expect_error("GroupQueryAttention", gqa_inputs({}), kGqaOutputs,
