@@ -8,6 +8,7 @@
 #include "convert/port_rules.h"
 #include "convert/shape_computation.h"
 #include "graph/domain.h"
+#include "types/op_rules.h"
 #include "types/type_inference.h"
 
 namespace onnx_fp16::convert {
@@ -41,27 +42,6 @@ bool has_convertible_float_port(const Context& ctx, graph::NodeId n) {
     if (ctx.is_float32(node.outputs[p]) && output_port_convertible(ctx, n, p)) return true;
   }
   return false;
-}
-
-// Nodes that are valid in float16 by their schema but that the runtime or ONNX's own checker
-// cannot take in float16: the reason, or nullptr.
-const char* runtime_limitation(const onnx::NodeProto& node) {
-  auto attribute_string = [&](const char* name) -> std::string {
-    for (const auto& a : node.attribute()) {
-      if (a.name() == name) return a.s();
-    }
-    return "";
-  };
-  if (is_op(node, "MeanVarianceNormalization")) {
-    return "ONNX 1.12 defines MeanVarianceNormalization by a function body with float32 constants";
-  }
-  if ((is_op(node, "ScatterND") || is_op(node, "ScatterElements")) && !attribute_string("reduction").empty() &&
-      attribute_string("reduction") != "none") {
-    return "ONNX Runtime's CPU provider has no float16 kernel for scatter with a reduction";
-  }
-  if (is_op(node, "EyeLike")) return "ONNX Runtime has no float16 EyeLike kernel";
-  if (is_op(node, "MelWeightMatrix")) return "ONNX Runtime cannot run MelWeightMatrix with a float16 output";
-  return nullptr;
 }
 
 std::string describe(const Context& ctx, graph::NodeId n) {
@@ -152,7 +132,7 @@ Decisions decide_nodes(const Context& ctx, const std::vector<bool>& forced_keep)
       d.reason = KeepReason::UnknownOperator;
       d.detail = "no schema for " + graph::domain_label(proto.domain()) + "::" +
                  proto.op_type() + " at opset " + std::to_string(index.opset(proto.domain()));
-    } else if (const char* limitation = runtime_limitation(proto)) {
+    } else if (const char* limitation = types::runtime_limitation(proto)) {
       d.reason = KeepReason::RuntimeLimitation;
       d.detail = limitation;
     } else if (touches_non_tensor_float32(ctx, n)) {

@@ -1,10 +1,7 @@
 #include "convert/port_rules.h"
 
-#include <string_view>
-#include <unordered_map>
-#include <vector>
-
 #include "graph/domain.h"
+#include "types/op_rules.h"
 #include "types/type_inference.h"
 
 namespace onnx_fp16::convert {
@@ -15,21 +12,6 @@ bool is_op(const onnx::NodeProto& node, const char* op_type) {
 
 namespace {
 
-const std::unordered_map<std::string_view, std::vector<int>>& index_ports() {
-  static const std::unordered_map<std::string_view, std::vector<int>> table{
-      {"Reshape", {1}},       {"Expand", {1}},          {"Tile", {1}},          {"ConstantOfShape", {0}},
-      {"Range", {0, 1, 2}},   {"Slice", {1, 2, 3, 4}},  {"Resize", {1, 2, 3}},  {"Upsample", {1}},
-      {"TopK", {1}},          {"Pad", {1, 3}},          {"Squeeze", {1}},       {"Unsqueeze", {1}},
-      {"ReduceSum", {1}},     {"ReduceMean", {1}},      {"ReduceMax", {1}},     {"ReduceMin", {1}},
-      {"ReduceProd", {1}},    {"ReduceL1", {1}},        {"ReduceL2", {1}},      {"ReduceLogSum", {1}},
-      {"ReduceLogSumExp", {1}}, {"ReduceSumSquare", {1}}, {"Split", {1}},       {"OneHot", {1}},
-      {"Gather", {1}},        {"GatherElements", {1}},  {"GatherND", {1}},      {"ScatterND", {1}},
-      {"ScatterElements", {1}}, {"Scatter", {1}},       {"Trilu", {1}},         {"CenterCropPad", {1}},
-      {"CumSum", {1}},        {"RoiAlign", {2}},        {"MaxUnpool", {1, 2}},  {"Col2Im", {1, 2}},
-  };
-  return table;
-}
-
 // A port belongs to a group of ports bound by one type parameter; the group converts only if
 // the parameter allows the target type and none of its ports is index-like.
 bool group_convertible(const Context& ctx, graph::NodeId n, const std::string& param) {
@@ -37,22 +19,12 @@ bool group_convertible(const Context& ctx, graph::NodeId n, const std::string& p
   if (param.empty() || !sig.param_allows(param, ctx.target)) return false;
   const onnx::NodeProto& proto = ctx.proto(n);
   for (int q = 0; q < static_cast<int>(sig.input_params.size()); ++q) {
-    if (sig.input_params[q] == param && is_index_port(proto, q)) return false;
+    if (sig.input_params[q] == param && types::is_index_port(proto, q)) return false;
   }
   return true;
 }
 
 }  // namespace
-
-bool is_index_port(const onnx::NodeProto& node, int port) {
-  if (!graph::is_default_domain(node.domain())) return false;
-  auto it = index_ports().find(node.op_type());
-  if (it == index_ports().end()) return false;
-  for (int p : it->second) {
-    if (p == port) return true;
-  }
-  return false;
-}
 
 bool input_port_convertible(const Context& ctx, graph::NodeId n, int port) {
   if (types::is_control_flow(ctx.proto(n))) {

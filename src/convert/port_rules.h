@@ -1,7 +1,7 @@
 // Which precision each port of a node reads and writes, given the node's decision. The single
 // place that knows the exceptions: Cast/CastLike inputs take any precision, index-like ports
-// (Reshape shape, Resize scales, Slice starts, ...) stay float32 even on converted nodes, and
-// control-flow ports follow the node.
+// (Reshape shape, Resize scales, Slice starts, ...: types/op_rules.h) stay float32 even on
+// converted nodes, and control-flow ports follow the node.
 #pragma once
 
 #include <cstdint>
@@ -11,10 +11,6 @@
 namespace onnx_fp16::convert {
 
 enum class Want { NotFloat, Any, Float32, Target };
-
-// Input ports whose values are shapes, sizes, indices or axes (not data): float arithmetic
-// feeding them must stay exact, and runtimes expect float32 there (Resize roi/scales).
-bool is_index_port(const onnx::NodeProto& node, int port);
 
 bool input_port_convertible(const Context& ctx, graph::NodeId node, int port);
 bool output_port_convertible(const Context& ctx, graph::NodeId node, int port);

@@ -9,6 +9,7 @@
 #include "convert/port_rules.h"
 #include "graph/topological_order.h"
 #include "io/tensor_bytes.h"
+#include "types/op_rules.h"
 
 namespace onnx_fp16::convert {
 
@@ -145,26 +146,27 @@ class Rewriter {
     return *value->mutable_t();
   }
 
-  // Ops whose output type is an attribute: the attribute follows the output's new precision.
-  // (ConstantOfShape's is its fill value, a constant: convert_values converts it.)
+  // Ops whose output type is an attribute (types/op_rules.h): the attribute follows the output's
+  // new precision. (ConstantOfShape's is its fill value, a constant: convert_values converts it.)
   void rewrite_type_attributes() {
     for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index_.nodes().size()); ++n) {
       const graph::Node& node = index_.node(n);
       if (node.outputs.empty() || node.outputs[0] == graph::kNone) continue;
       if (plan_.values[node.outputs[0]].produced != ctx_.target) continue;
       onnx::NodeProto& proto = *node.proto;
+      const types::OpRule* rule = types::find_op_rule(proto);
+      if (rule == nullptr || !rule->type_attribute) continue;
+      const types::TypeAttribute& attribute = *rule->type_attribute;
+      const std::string name(attribute.name);
       if (is_op(proto, "Cast")) {
-        set_cast_to(proto, ctx_.target, index_.opset(""));
-      } else if (is_op(proto, "BlackmanWindow") || is_op(proto, "HammingWindow") || is_op(proto, "HannWindow") ||
-                 is_op(proto, "MelWeightMatrix")) {
-        set_int_attribute(proto, "output_datatype", ctx_.target);
-      } else if (is_op(proto, "RandomNormal") || is_op(proto, "RandomUniform")) {
-        set_int_attribute(proto, "dtype", ctx_.target);
-      } else if (is_op(proto, "RandomNormalLike") || is_op(proto, "RandomUniformLike") || is_op(proto, "EyeLike") ||
-                 is_op(proto, "Bernoulli")) {
-        if (onnx::AttributeProto* dtype = find_attribute(proto, "dtype"); dtype && dtype->i() == kFloat) {
+        set_cast_to(proto, ctx_.target, index_.opset(""));  // an int, or Cast-1's type name
+      } else if (attribute.when_absent == types::TypeAttribute::WhenAbsent::LikeFirstInput) {
+        // Absent, the output follows the (converted) input; present, it says float32.
+        if (onnx::AttributeProto* dtype = find_attribute(proto, name); dtype && dtype->i() == kFloat) {
           dtype->set_i(ctx_.target);
         }
+      } else {
+        set_int_attribute(proto, name, ctx_.target);
       }
     }
   }

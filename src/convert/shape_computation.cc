@@ -1,8 +1,7 @@
 #include "convert/shape_computation.h"
 
-#include <string_view>
-
 #include "convert/port_rules.h"
+#include "types/op_rules.h"
 
 namespace onnx_fp16::convert {
 
@@ -11,17 +10,6 @@ namespace {
 // Shape and index values have a few elements (one per dimension); a larger or dynamic tensor
 // is data, where the walk stops.
 constexpr std::int64_t kMaxIndexElements = 64;
-
-// Ops whose integer results come from the shape of their input or from comparisons, not from
-// float arithmetic on it: the walk does not go through them.
-bool stops_walk(const onnx::NodeProto& node) {
-  static constexpr std::string_view kStops[] = {"Shape", "Size", "ArgMax", "ArgMin", "NonZero", "TopK",
-                                                "NonMaxSuppression"};
-  for (auto op : kStops) {
-    if (is_op(node, std::string(op).c_str())) return true;
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -36,7 +24,7 @@ std::vector<bool> find_shape_computations(const Context& ctx) {
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
     const graph::Node& node = index.node(n);
     for (int port = 0; port < static_cast<int>(node.inputs.size()); ++port) {
-      if (node.inputs[port] != graph::kNone && is_index_port(*node.proto, port)) pending.push_back(node.inputs[port]);
+      if (node.inputs[port] != graph::kNone && types::is_index_port(*node.proto, port)) pending.push_back(node.inputs[port]);
     }
   }
   std::vector<bool> seen(index.values().size(), false);
@@ -48,7 +36,8 @@ std::vector<bool> find_shape_computations(const Context& ctx) {
     const graph::Value& value = index.value(v);
     if (value.producer == graph::kNone || !is_small(v)) continue;
     const graph::Node& producer = index.node(value.producer);
-    if (stops_walk(*producer.proto)) continue;
+    // Integer results from shapes or comparisons (Shape, ArgMax, TopK...): the walk stops.
+    if (const types::OpRule* rule = types::find_op_rule(*producer.proto); rule && rule->stops_shape_walk) continue;
     marked[value.producer] = true;
     for (graph::ValueId in : producer.inputs) {
       if (in != graph::kNone) pending.push_back(in);

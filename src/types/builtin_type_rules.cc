@@ -43,6 +43,8 @@ const std::vector<BuiltinTypeRule>& rules() {
 
 }  // namespace
 
+const std::vector<BuiltinTypeRule>& builtin_type_rules() { return rules(); }
+
 const BuiltinTypeRule* find_builtin_rule(const std::string& domain, const std::string& op_type) {
   for (const auto& rule : rules()) {
     if (domain == rule.domain && op_type == rule.op_type) return &rule;

@@ -42,5 +42,7 @@ struct BuiltinTypeRule {
   std::vector<int> float_outputs;
 };
 const BuiltinTypeRule* find_builtin_rule(const std::string& domain, const std::string& op_type);
+// Every built-in rule (for tests: each has a kernel in the evaluator, and each contrib kernel a rule).
+const std::vector<BuiltinTypeRule>& builtin_type_rules();
 
 }  // namespace onnx_fp16::types

@@ -1,5 +1,7 @@
 #include "types/type_inference.h"
+
 #include "graph/domain.h"
+#include "types/op_rules.h"
 
 #include <onnx/shape_inference/implementation.h>
 
@@ -135,11 +137,21 @@ class Propagator {
     const onnx::NodeProto& proto = *node.proto;
     if (!graph::is_default_domain(proto.domain())) return {};
     const std::string& op = proto.op_type();
-    auto dtype = [&](const char* name) -> std::int32_t {
-      const auto* a = find_attribute(proto, name);
-      return a ? static_cast<std::int32_t>(a->i()) : 0;
-    };
-    if (op == "Cast") return tensor_of(dtype("to"));
+    if (const OpRule* rule = find_op_rule(proto); rule && rule->type_attribute) {
+      const TypeAttribute& attribute = *rule->type_attribute;
+      const auto* a = find_attribute(proto, std::string(attribute.name));
+      if (a) return tensor_of(static_cast<std::int32_t>(a->i()));
+      switch (attribute.when_absent) {
+        case TypeAttribute::WhenAbsent::Required: return tensor_of(0);
+        case TypeAttribute::WhenAbsent::Float32: return tensor_of(onnx::TensorProto::FLOAT);
+        case TypeAttribute::WhenAbsent::LikeFirstInput: {
+          ValueType in = input_type(node, 0);
+          in.static_elements = -1;
+          return in;
+        }
+      }
+    }
+    // Types from a tensor attribute or another input.
     if (op == "CastLike") return input_type(node, 1);
     if (op == "ConstantOfShape") {
       const auto* value = find_attribute(proto, "value");
@@ -154,21 +166,6 @@ class Propagator {
         if (a.name() == "value_string" || a.name() == "value_strings") return tensor_of(onnx::TensorProto::STRING);
       }
       return {};
-    }
-    if (op == "BlackmanWindow" || op == "HammingWindow" || op == "HannWindow" || op == "MelWeightMatrix") {
-      std::int32_t t = dtype("output_datatype");
-      return tensor_of(t ? t : onnx::TensorProto::FLOAT);
-    }
-    if (op == "RandomNormal" || op == "RandomUniform") {
-      std::int32_t t = dtype("dtype");
-      return tensor_of(t ? t : onnx::TensorProto::FLOAT);
-    }
-    if (op == "RandomNormalLike" || op == "RandomUniformLike" || op == "EyeLike" || op == "Bernoulli") {
-      std::int32_t t = dtype("dtype");
-      if (t) return tensor_of(t);
-      ValueType in = input_type(node, 0);
-      in.static_elements = -1;
-      return in;
     }
     return {};
   }
