@@ -47,6 +47,24 @@ enum class SearchStrategy {
   Improved,
 };
 
+// How the search ran its candidates (docs/mixed.md, "How candidates run").
+enum class CandidateEngineKind {
+  Incremental,  // the float32 model compiled once; converted nodes simulated, only what changed re-run
+  Rebuild,      // each candidate converted and run in full on the evaluator
+  Runner,       // each candidate converted and handed to MixedOptions::runner
+};
+
+// The order the search tried the nodes in.
+enum class SearchOrderKind {
+  Node,         // node order (the spec's)
+  Sensitivity,  // by FLOPs per squared effect alone at the outputs (improved strategy)
+};
+
+// "baseline"/"improved", "incremental"/"rebuild"/"runner", "node"/"sensitivity": the report's words.
+const char* to_string(SearchStrategy strategy);
+const char* to_string(CandidateEngineKind engine);
+const char* to_string(SearchOrderKind order);
+
 // The default relative spread of the simulated float16 implementations (MixedOptions).
 inline constexpr double kDefaultVariantSpread = 0x1.0p-15;
 
@@ -157,17 +175,17 @@ struct OutputMargin {
 struct MixedReport {
   std::size_t candidate_nodes = 0;  // main-graph nodes the conversion would turn to float16
   std::size_t converted_nodes = 0;  // of those, converted in the result
-  std::vector<MixedKeptNode> kept;  // main-graph nodes kept by the search or a screen
+  std::vector<MixedKeptNode> kept_nodes;  // main-graph nodes kept by the search or a screen
   int attempts = 0;                 // candidate models tried (not counting the checks)
   int evaluator_runs = 0;           // model runs on one sample, full or partial, checks included
   std::size_t nodes_evaluated = 0;  // node executions over all runs (partial runs skip nodes)
   double full_run_equivalents = 0;  // nodes_evaluated / nodes per full run
   double seconds = 0;
-  std::string strategy;             // "baseline" or "improved"
-  std::string order;                // the search's order: "node" or "sensitivity" (sensitivity_budget)
-  std::size_t nodes_measured = 0;   // nodes whose output effect the order measured
-  std::string engine;               // how candidates ran: "incremental", "rebuild", "runner"
-  std::string target = "float16";   // or "bfloat16"
+  SearchStrategy strategy = SearchStrategy::Improved;
+  SearchOrderKind order = SearchOrderKind::Node;  // Sensitivity when nodes were measured (sensitivity_budget)
+  std::size_t nodes_measured = 0;                 // nodes whose output effect the order measured
+  CandidateEngineKind engine = CandidateEngineKind::Incremental;
+  TargetType target = TargetType::Float16;
   std::string final_check;          // the final model's worst output against the float32 one
   int variants_checked = 1;         // float16 implementations every accepted candidate passed on
   double variant_spread = 0;        // their relative spread (0: the evaluator alone)

@@ -67,7 +67,7 @@ std::vector<Feeds> read_samples(const std::vector<std::string>& paths, const onn
 
 std::string summary(const MixedReport& report, const std::string& output) {
   std::map<std::string, std::size_t> by_reason;
-  for (const auto& node : report.kept) ++by_reason[to_string(node.reason)];
+  for (const auto& node : report.kept_nodes) ++by_reason[to_string(node.reason)];
   std::string reasons;
   for (const auto& [reason, count] : by_reason) reasons += (reasons.empty() ? "" : ", ") + reason + " " + std::to_string(count);
   char shares[160];
@@ -75,12 +75,12 @@ std::string summary(const MixedReport& report, const std::string& output) {
                 report.flops_total > 0 ? 100 * report.flops_float16 / report.flops_total : 0.0,
                 report.weight_bytes_total > 0 ? 100 * report.weight_bytes_float16 / report.weight_bytes_total : 0.0);
   std::string text = "Wrote " + output + ": " + std::to_string(report.converted_nodes) + " of " +
-                     std::to_string(report.candidate_nodes) + " nodes in " + report.target + shares + ", " +
-                     count_of(report.kept.size(), "node", "nodes") + " kept in float32" +
+                     std::to_string(report.candidate_nodes) + " nodes in " + to_string(report.target) + shares + ", " +
+                     count_of(report.kept_nodes.size(), "node", "nodes") + " kept in float32" +
                      (reasons.empty() ? "" : " (" + reasons + ")") + "\n";
   text += "Search: " + count_of(report.attempts, "attempt", "attempts") + ", " + std::to_string(report.evaluator_runs) +
           " evaluator runs (" + std::to_string(report.full_run_equivalents).substr(0, 5) + " full-run equivalents, " +
-          report.engine + " engine), " + seconds_text(report.seconds) + "; the result " + report.final_check + "\n";
+          to_string(report.engine) + " engine), " + seconds_text(report.seconds) + "; the result " + report.final_check + "\n";
   if (!report.margins.empty()) {
     text += "Margin (worst element / tolerance, above 1 fails), " +
             (report.variants_checked > 1 ? "with the spread of " + std::to_string(report.variants_checked) +
@@ -101,12 +101,12 @@ std::string summary(const MixedReport& report, const std::string& output) {
     text += "\n";
   }
   constexpr std::size_t kListed = 20;
-  for (std::size_t i = 0; i < std::min(kListed, report.kept.size()); ++i) {
-    const auto& node = report.kept[i];
+  for (std::size_t i = 0; i < std::min(kListed, report.kept_nodes.size()); ++i) {
+    const auto& node = report.kept_nodes[i];
     text += "  kept " + node.name + " (" + node.op_type + "): " + to_string(node.reason) +
             (node.detail.empty() ? "" : ": " + node.detail) + "\n";
   }
-  if (report.kept.size() > kListed) text += "  ... and " + std::to_string(report.kept.size() - kListed) + " more (see --report)\n";
+  if (report.kept_nodes.size() > kListed) text += "  ... and " + std::to_string(report.kept_nodes.size() - kListed) + " more (see --report)\n";
   return text;
 }
 

@@ -16,14 +16,14 @@ nlohmann::ordered_json mixed_report_json(const MixedReport& report, const std::s
   nlohmann::ordered_json json;
   json["input"] = input;
   json["output"] = output;
-  json["strategy"] = report.strategy;
-  json["engine"] = report.engine;
-  json["order"] = report.order;
+  json["strategy"] = to_string(report.strategy);
+  json["engine"] = to_string(report.engine);
+  json["order"] = to_string(report.order);
   json["nodes_measured"] = report.nodes_measured;
-  json["target"] = report.target;
+  json["target"] = to_string(report.target);
   json["candidate_nodes"] = report.candidate_nodes;
   json["converted_nodes"] = report.converted_nodes;
-  json["kept_count"] = report.kept.size();
+  json["kept_count"] = report.kept_nodes.size();
   json["attempts"] = report.attempts;
   json["evaluator_runs"] = report.evaluator_runs;
   json["nodes_evaluated"] = report.nodes_evaluated;
@@ -49,7 +49,7 @@ nlohmann::ordered_json mixed_report_json(const MixedReport& report, const std::s
   json["weight_bytes_float16_share"] =
       report.weight_bytes_total > 0 ? report.weight_bytes_float16 / report.weight_bytes_total : 0.0;
   nlohmann::ordered_json kept = nlohmann::ordered_json::array();
-  for (const auto& node : report.kept) {
+  for (const auto& node : report.kept_nodes) {
     nlohmann::ordered_json entry = {{"name", node.name},   {"op_type", node.op_type}, {"reason", to_string(node.reason)},
                                     {"detail", node.detail}, {"flops", node.flops}};
     if (node.sensitivity >= 0) entry["sensitivity"] = finite_or_text(node.sensitivity);

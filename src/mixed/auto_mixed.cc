@@ -23,6 +23,21 @@
 
 namespace onnx_fp16 {
 
+const char* to_string(SearchStrategy strategy) {
+  return strategy == SearchStrategy::Baseline ? "baseline" : "improved";
+}
+
+const char* to_string(CandidateEngineKind engine) {
+  switch (engine) {
+    case CandidateEngineKind::Incremental: return "incremental";
+    case CandidateEngineKind::Rebuild: return "rebuild";
+    case CandidateEngineKind::Runner: return "runner";
+  }
+  return "unknown";
+}
+
+const char* to_string(SearchOrderKind order) { return order == SearchOrderKind::Sensitivity ? "sensitivity" : "node"; }
+
 const char* to_string(MixedKeepReason reason) {
   switch (reason) {
     case MixedKeepReason::Search: return "search";
@@ -335,7 +350,7 @@ void account_nodes(const ConversionAnalysis& analysis, const SearchUnits& units,
       kept.reason = screened[u]->reason;
       kept.detail = screened[u]->detail;
     }
-    report.kept.push_back(std::move(kept));
+    report.kept_nodes.push_back(std::move(kept));
   }
 }
 
@@ -357,7 +372,7 @@ void note_summary(const MixedReport& report, TargetType target, ProgressReporter
                 report.converted_nodes, report.candidate_nodes, to_string(target),
                 report.flops_total > 0 ? 100 * report.flops_float16 / report.flops_total : 0.0,
                 report.weight_bytes_total > 0 ? 100 * report.weight_bytes_float16 / report.weight_bytes_total : 0.0,
-                report.kept.size(), report.attempts, report.full_run_equivalents, report.seconds);
+                report.kept_nodes.size(), report.attempts, report.full_run_equivalents, report.seconds);
   progress.note(summary);
 }
 
@@ -382,9 +397,9 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
   const SearchUnits units = find_search_units(analysis);
   std::unique_ptr<CandidateEngine> engine = choose_engine(analysis, samples, options);
   report.candidate_nodes = units.size();
-  report.strategy = options.strategy == SearchStrategy::Baseline ? "baseline" : "improved";
-  report.engine = engine->name();
-  report.target = to_string(conversion.target);
+  report.strategy = options.strategy;
+  report.engine = engine->kind();
+  report.target = conversion.target;
   report.variants_checked = static_cast<int>(engine->variant_count());
   report.variant_spread = engine->variant_count() > 1 ? options.variant_spread : 0;
 
@@ -415,7 +430,7 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
 
   const SearchOutcome outcome =
       search_units(*engine, validator, units, screened, reference, analysis, report.flops_total, options, progress);
-  report.order = outcome.order.measured > 0 ? "sensitivity" : "node";
+  report.order = outcome.order.measured > 0 ? SearchOrderKind::Sensitivity : SearchOrderKind::Node;
   report.nodes_measured = outcome.order.measured;
   report.attempts = outcome.attempts;
   const std::vector<bool> kept_nodes = units.kept_nodes(outcome.kept_units);

@@ -79,7 +79,7 @@ class CandidateEngine {
   // them, its outputs rounded), on the first sample, from the float32 state. Call right after
   // run_float32. nullopt: the engine cannot tell.
   virtual std::optional<std::vector<double>> local_errors() { return std::nullopt; }
-  virtual const char* name() const = 0;
+  virtual CandidateEngineKind kind() const = 0;
   const EngineStats& stats() const { return stats_; }
 
  protected:

@@ -223,7 +223,7 @@ class IncrementalEngine final : public CandidateEngine {
     return errors;
   }
 
-  const char* name() const override { return "incremental"; }
+  CandidateEngineKind kind() const override { return CandidateEngineKind::Incremental; }
 
   void accept_last() override {
     if (!last_complete_) throw Error("internal: accepting a run that stopped before its last sample");

@@ -38,7 +38,7 @@ class RebuildEngine final : public CandidateEngine {
     }
     return true;
   }
-  const char* name() const override { return "rebuild"; }
+  CandidateEngineKind kind() const override { return CandidateEngineKind::Rebuild; }
 
  private:
   const ConversionAnalysis& analysis_;
@@ -69,7 +69,7 @@ class RunnerEngine final : public CandidateEngine {
     }
     return true;
   }
-  const char* name() const override { return "runner"; }
+  CandidateEngineKind kind() const override { return CandidateEngineKind::Runner; }
 
  private:
   const ConversionAnalysis& analysis_;

@@ -129,8 +129,8 @@ TEST(MixedRobust, AcceptedResultsHoldElsewhereAndTheImprovedOrderKeepsMoreFloat1
   // than node order under the same robust acceptance (measured on another sample: 81% against
   // 47% of the FLOPs). (In this test: one process shares the improved search's result.)
   const MixedReport& by_node = search(2, true).report;
-  EXPECT_EQ(found.report.order, "sensitivity");
-  EXPECT_EQ(by_node.order, "node");
+  EXPECT_EQ(found.report.order, onnx_fp16::SearchOrderKind::Sensitivity);
+  EXPECT_EQ(by_node.order, onnx_fp16::SearchOrderKind::Node);
   const double improved_share = found.report.flops_float16 / found.report.flops_total;
   const double node_share = by_node.flops_float16 / by_node.flops_total;
   EXPECT_GT(improved_share, node_share + 0.1) << "improved " << improved_share << ", node order " << node_share;

@@ -75,7 +75,7 @@ void search_folder(const std::string& folder) {
       ++tally.searched;
       tally.candidates += report.candidate_nodes;
       tally.converted += report.converted_nodes;
-      tally.kept += report.kept.size();
+      tally.kept += report.kept_nodes.size();
       tally.attempts += report.attempts;
     } catch (const onnx_fp16::Error& e) {
       const std::string message = e.what();

@@ -42,7 +42,7 @@ MixedOptions tolerances(double rtol, double atol, SearchStrategy strategy = Sear
 
 std::set<std::string> kept_names(const MixedReport& report) {
   std::set<std::string> names;
-  for (const auto& node : report.kept) names.insert(node.name);
+  for (const auto& node : report.kept_nodes) names.insert(node.name);
   return names;
 }
 
@@ -62,10 +62,10 @@ TEST(MixedAuto, BaselineSearchFindsThePlantedOverflow) {
   const MixedReport report =
       onnx_fp16::auto_convert_mixed_precision(model, {sample_x(1), sample_x(2)}, tolerances(1e-2, 1e-2, SearchStrategy::Baseline));
   EXPECT_EQ(kept_names(report), kPlanted);
-  EXPECT_EQ(report.engine, "rebuild");
+  EXPECT_EQ(report.engine, onnx_fp16::CandidateEngineKind::Rebuild);
   EXPECT_EQ(report.candidate_nodes, 7u);
   EXPECT_EQ(report.converted_nodes, 5u);
-  for (const auto& node : report.kept) {
+  for (const auto& node : report.kept_nodes) {
     EXPECT_EQ(node.reason, MixedKeepReason::Search) << node.name;
     EXPECT_NE(node.detail.find("not close"), std::string::npos) << node.detail;  // the error it caused
   }
@@ -82,8 +82,8 @@ TEST(MixedAuto, ImprovedSearchKeepsTheSameNodesWithLessWork) {
   improved_options.float16_variants = 0;  // the baseline's acceptance: the engines' work compared alone
   const MixedReport improved = onnx_fp16::auto_convert_mixed_precision(improved_model, samples, improved_options);
   EXPECT_EQ(kept_names(improved), kPlanted);
-  EXPECT_EQ(improved.engine, "incremental");
-  for (const auto& node : improved.kept) {
+  EXPECT_EQ(improved.engine, onnx_fp16::CandidateEngineKind::Incremental);
+  for (const auto& node : improved.kept_nodes) {
     EXPECT_EQ(node.reason, MixedKeepReason::Float16Overflow) << node.name;
     EXPECT_NE(node.detail.find("65504"), std::string::npos) << node.detail;
   }
@@ -257,7 +257,7 @@ TEST(MixedAuto, ANodeWithSubgraphsIsOneUnit) {
   const Feeds sample{{"x", Tensor::from_vector<float>({8}, normal_values(8, 1.0f, rng))},
                      {"flag", Tensor::from_vector<bool>({}, {true})}};
   const MixedReport report = onnx_fp16::auto_convert_mixed_precision(model, {sample}, tolerances(1e-2, 1e-2));
-  EXPECT_EQ(report.engine, "rebuild");
+  EXPECT_EQ(report.engine, onnx_fp16::CandidateEngineKind::Rebuild);
   EXPECT_EQ(report.candidate_nodes, 3u);
   EXPECT_EQ(kept_names(report), std::set<std::string>{"branch"});
   // The kept If's bodies stayed float32 as well.
@@ -274,7 +274,7 @@ TEST(MixedAuto, ScreensKeepNodesWithoutASearch) {
   options.init_max = 5e4;
   const MixedReport report = onnx_fp16::auto_convert_mixed_precision(model, {sample_x(1)}, options);
   std::map<std::string, MixedKeepReason> reasons;
-  for (const auto& node : report.kept) reasons[node.name] = node.reason;
+  for (const auto& node : report.kept_nodes) reasons[node.name] = node.reason;
   EXPECT_EQ(reasons, (std::map<std::string, MixedKeepReason>{{"activation", MixedKeepReason::KeepOp},
                                                               {"planted/square", MixedKeepReason::KeepNode},
                                                               {"planted/normalize", MixedKeepReason::KeepNode}}));
@@ -284,7 +284,7 @@ TEST(MixedAuto, ScreensKeepNodesWithoutASearch) {
   onnx::ModelProto again = planted_overflow_model();
   const MixedReport by_weights = onnx_fp16::auto_convert_mixed_precision(again, {sample_x(1)}, options);
   bool found = false;
-  for (const auto& node : by_weights.kept) found |= node.name == "planted/normalize" && node.reason == MixedKeepReason::InitMax;
+  for (const auto& node : by_weights.kept_nodes) found |= node.name == "planted/normalize" && node.reason == MixedKeepReason::InitMax;
   EXPECT_TRUE(found);
   // --data-max: values above 100 (s reaches hundreds).
   MixedOptions by_data = tolerances(1e-2, 1e-2, SearchStrategy::Baseline);
@@ -351,7 +351,7 @@ MixedReport search_masked_softmax(onnx::ModelProto& model) {
   MixedOptions options = tolerances(1e-2, 1e-3);
   options.keep_io_types = true;
   const MixedReport report = onnx_fp16::auto_convert_mixed_precision(model, {sample}, options);
-  for (const auto& node : report.kept) {
+  for (const auto& node : report.kept_nodes) {
     EXPECT_NE(node.reason, MixedKeepReason::Float16Overflow) << node.name << ": " << node.detail;
   }
   return report;
@@ -370,9 +370,9 @@ TEST(MixedAuto, SearchesForBFloat16Too) {
   MixedOptions options = tolerances(2e-2, 2e-2);
   options.conversion.target = onnx_fp16::TargetType::BFloat16;
   const MixedReport report = onnx_fp16::auto_convert_mixed_precision(model, {sample_x(1), sample_x(2)}, options);
-  EXPECT_EQ(report.target, "bfloat16");
+  EXPECT_EQ(report.target, onnx_fp16::TargetType::BFloat16);
   EXPECT_GT(report.converted_nodes, 0u);
-  for (const auto& node : report.kept) {
+  for (const auto& node : report.kept_nodes) {
     // bfloat16 has float32's range: nothing overflows, and the range screen does not apply.
     EXPECT_NE(node.reason, MixedKeepReason::Float16Overflow) << node.name;
   }
@@ -399,7 +399,7 @@ TEST(MixedAuto, ReportsFlopAndWeightSharesAndMargins) {
     EXPECT_GE(margin.robust_ratio, margin.evaluator_ratio) << margin.name;
   }
   EXPECT_EQ(report.variants_checked, 1 + options.float16_variants);
-  for (const auto& node : report.kept) EXPECT_GE(node.sensitivity, 0.0) << node.name << ": measured by the improved strategy";
+  for (const auto& node : report.kept_nodes) EXPECT_GE(node.sensitivity, 0.0) << node.name << ": measured by the improved strategy";
 }
 
 TEST(MixedAuto, ImprovedNeverKeepsMoreFlopsInFloat32ThanBaseline) {
@@ -428,15 +428,15 @@ TEST(MixedAuto, ImprovedOrderMeasuresNodesAloneWithinItsBudget) {
     return onnx_fp16::auto_convert_mixed_precision(model, samples, options);
   };
   auto screened = [](const MixedReport& report) {
-    return static_cast<std::size_t>(std::count_if(report.kept.begin(), report.kept.end(), [](const auto& node) {
+    return static_cast<std::size_t>(std::count_if(report.kept_nodes.begin(), report.kept_nodes.end(), [](const auto& node) {
       return node.reason != MixedKeepReason::Search;
     }));
   };
   const MixedReport measured = search(100);
-  EXPECT_EQ(measured.order, "sensitivity");
+  EXPECT_EQ(measured.order, onnx_fp16::SearchOrderKind::Sensitivity);
   EXPECT_EQ(measured.nodes_measured, measured.candidate_nodes - screened(measured)) << "every searched node";
   int kept_by_search = 0;
-  for (const auto& node : measured.kept) {
+  for (const auto& node : measured.kept_nodes) {
     if (node.reason != MixedKeepReason::Search) continue;
     ++kept_by_search;
     EXPECT_GT(node.output_effect, 0.0) << node.name << ": its effect alone at the outputs";
@@ -444,9 +444,9 @@ TEST(MixedAuto, ImprovedOrderMeasuresNodesAloneWithinItsBudget) {
   EXPECT_GT(kept_by_search, 0) << "pick a tighter tolerance: the search kept nothing";
 
   const MixedReport node_order = search(0);
-  EXPECT_EQ(node_order.order, "node");
+  EXPECT_EQ(node_order.order, onnx_fp16::SearchOrderKind::Node);
   EXPECT_EQ(node_order.nodes_measured, 0u);
-  for (const auto& node : node_order.kept) EXPECT_LT(node.output_effect, 0.0) << node.name;
+  for (const auto& node : node_order.kept_nodes) EXPECT_LT(node.output_effect, 0.0) << node.name;
 
   const MixedReport partly = search(0.5);  // half a full run: the heaviest node or two
   EXPECT_GE(partly.nodes_measured, 1u);
