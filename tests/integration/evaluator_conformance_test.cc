@@ -25,6 +25,7 @@
 #include "support/tensor_compare.h"
 #include "support/tensor_data.h"
 #include "support/testdata.h"
+#include "support/test_env.h"
 
 namespace {
 
@@ -163,23 +164,15 @@ Verdict judge(const std::string& folder, const std::vector<TestDataCase>& cases,
       verdict.update_lines.push_back(test_support::known_failure_line(kMode, outcome.case_id, outcome.error));
     }
   }
-  for (const auto& entry : known.entries(kMode, folder)) {
-    const bool exists = std::any_of(cases.begin(), cases.end(), [&](const auto& c) { return c.id() == entry.case_id; });
-    if (!exists) verdict.stale.push_back("line " + std::to_string(entry.line) + ": " + entry.case_id);
-  }
+  std::vector<std::string> case_ids;
+  for (const auto& c : cases) case_ids.push_back(c.id());
+  verdict.stale = test_support::stale_entries(known, kMode, folder, case_ids);
   return verdict;
 }
 
-std::string indented_lines(const std::vector<std::string>& lines) {
-  std::string text;
-  for (const auto& line : lines) text += "  " + line + "\n";
-  return text;
-}
+using test_support::indented_lines;
 
-bool env_flag(const char* name) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' && std::strcmp(value, "0") != 0;
-}
+using test_support::env_flag;
 
 void print_summary(const std::string& folder, const std::vector<Outcome>& outcomes, const Verdict& verdict,
                    double seconds) {

@@ -1,5 +1,6 @@
 #include "support/known_failures.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -50,6 +51,23 @@ std::string known_failure_line(const std::string& mode, const std::string& case_
   if (reason.size() > kMaxReason) reason = reason.substr(0, kMaxReason) + "...";
   if (reason.empty()) reason = "(no message)";
   return mode + " " + case_id + " " + reason;
+}
+
+std::vector<std::string> stale_entries(const KnownFailures& known, const std::string& mode, const std::string& folder,
+                                       const std::vector<std::string>& case_ids) {
+  std::vector<std::string> stale;
+  for (const auto& entry : known.entries(mode, folder)) {
+    if (std::find(case_ids.begin(), case_ids.end(), entry.case_id) == case_ids.end()) {
+      stale.push_back("line " + std::to_string(entry.line) + ": " + entry.case_id);
+    }
+  }
+  return stale;
+}
+
+std::string indented_lines(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const auto& line : lines) text += "  " + line + "\n";
+  return text;
 }
 
 }  // namespace test_support

@@ -45,4 +45,11 @@ class KnownFailures {
 // The line that would list this failure; `error` is shortened to its first line.
 std::string known_failure_line(const std::string& mode, const std::string& case_id, const std::string& error);
 
+// The entries of `mode` in `folder` whose case is not among `case_ids` any more: "line N: case".
+std::vector<std::string> stale_entries(const KnownFailures& known, const std::string& mode, const std::string& folder,
+                                       const std::vector<std::string>& case_ids);
+
+// Each line indented by two spaces, newline-terminated: for failure messages.
+std::string indented_lines(const std::vector<std::string>& lines);
+
 }  // namespace test_support

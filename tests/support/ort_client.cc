@@ -10,6 +10,7 @@
 #include "support/child_process.h"
 #include "support/paths.h"
 #include "support/tensor_data.h"
+#include "support/test_env.h"
 
 namespace test_support {
 namespace {
@@ -54,10 +55,6 @@ onnx::TensorProto decode_tensor(const json& wire) {
   return make_raw_tensor(name, dtype, dims, base64_decode(wire.at("data").get<std::string>()));
 }
 
-bool env_flag(const char* name) {
-  const char* value = std::getenv(name);
-  return value != nullptr && std::string(value) != "" && std::string(value) != "0";
-}
 
 }  // namespace
 

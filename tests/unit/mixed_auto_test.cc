@@ -15,6 +15,7 @@
 #include "support/conversion.h"
 #include "support/ort_client.h"
 #include "support/planted_model.h"
+#include "support/test_env.h"
 
 namespace {
 
@@ -46,14 +47,7 @@ std::set<std::string> kept_names(const MixedReport& report) {
   return names;
 }
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const onnx_fp16::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test_support::error_of;
 
 const std::set<std::string> kPlanted{"planted/square", "planted/normalize"};
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "modelgen/builder.h"
+#include "support/test_env.h"
 
 namespace {
 
@@ -19,14 +20,7 @@ constexpr int F32 = onnx::TensorProto::FLOAT;
 constexpr int I64 = onnx::TensorProto::INT64;
 constexpr int BOOL = onnx::TensorProto::BOOL;
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const onnx_fp16::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test_support::error_of;
 
 // y = ConstantOfShape(shape) filled with 1.
 onnx::ModelProto filled(std::vector<std::int64_t> shape) {

@@ -17,6 +17,7 @@
 
 #include "support/paths.h"
 #include "support/run_cli.h"
+#include "support/test_env.h"
 
 namespace {
 
@@ -50,16 +51,7 @@ std::vector<T> values_of(const Tensor& t) {
   return {span.begin(), span.end()};
 }
 
-// The message of the onnx_fp16::Error `action` throws ("" when it throws none).
-template <typename F>
-std::string error_of(F action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "";
-}
+using test_support::error_of;
 
 // One tensor of each dtype .npy holds, with values that exercise the range.
 std::map<std::string, Tensor> every_dtype() {
