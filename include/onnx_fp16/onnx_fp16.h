@@ -10,4 +10,4 @@
 #include <onnx_fp16/model_io.h>
 #include <onnx_fp16/tensor.h>
 #include <onnx_fp16/tensor_io.h>
-#include <onnx_fp16/validate.h>
+#include <onnx_fp16/checker.h>

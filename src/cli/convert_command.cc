@@ -3,7 +3,7 @@
 #include <onnx_fp16/convert.h>
 #include <onnx_fp16/error.h>
 #include <onnx_fp16/model_io.h>
-#include <onnx_fp16/validate.h>
+#include <onnx_fp16/checker.h>
 
 #include <algorithm>
 #include <chrono>

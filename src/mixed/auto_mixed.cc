@@ -18,7 +18,7 @@
 #include "mixed/search_order.h"
 #include "mixed/search_units.h"
 #include "mixed/segment_search.h"
-#include "mixed/validation.h"
+#include "mixed/acceptance.h"
 #include "runtime/feed_validation.h"
 
 namespace onnx_fp16 {
@@ -151,20 +151,20 @@ Reference make_reference(CandidateEngine& engine, const ConversionAnalysis& anal
 // Before searching: the float32 model must pass itself, and the model with every unit kept
 // (only what no node decides: inputs and outputs, constants) must pass. The latter's run
 // becomes the engine's accepted state.
-void check_endpoints(CandidateEngine& engine, const Validator& validator, const SearchUnits& units,
+void check_endpoints(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
                      const SampleOutputs& reference, bool keep_io_types) {
-  if (const Verdict self = validator.check_all(reference, reference); !self.ok) {
-    throw Error("the float32 model does not pass its own validation (" + validator.describe() + "): " + self.detail +
+  if (const Verdict self = acceptance.check_all(reference, reference); !self.ok) {
+    throw Error("the float32 model does not pass its own validation (" + acceptance.describe() + "): " + self.detail +
                 "; NaN outputs are never close");
   }
   Verdict all_kept;
   const bool passed = engine.run_checked(units.kept_nodes(std::vector<bool>(units.size(), true)),
                                          [&](std::size_t s, const VariantOutputs& outputs) {
-                                           all_kept = validator.check_variants(reference[s], outputs, s);
+                                           all_kept = acceptance.check_variants(reference[s], outputs, s);
                                            return all_kept.ok;
                                          });
   if (!passed) {
-    throw Error("even with every node kept in float32 the model fails validation (" + validator.describe() +
+    throw Error("even with every node kept in float32 the model fails validation (" + acceptance.describe() +
                 "): " + all_kept.detail + (keep_io_types ? "" : "; try keep_io_types (--keep-io-types)"));
   }
   engine.accept_last();
@@ -181,12 +181,12 @@ struct SearchOutcome {
 
 // The improved order (search_order.h): each unit no screen kept is measured alone, within the
 // budget, and the units are ordered by FLOPs per squared output effect.
-SearchOrder measured_order(CandidateEngine& engine, const Validator& validator, const SearchUnits& units,
+SearchOrder measured_order(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
                            const std::vector<std::size_t>& candidates, const Reference& reference,
                            const ConversionAnalysis& analysis, const MixedOptions& options, ProgressReporter& progress) {
   const double budget = options.runner ? 0.0 : options.sensitivity_budget;  // the caller's runtime: no partial runs
   const double start = progress.elapsed_seconds();
-  SearchOrder order = order_by_effect(engine, validator, units, candidates, reference.costs,
+  SearchOrder order = order_by_effect(engine, acceptance, units, candidates, reference.costs,
                                       reference.float32.outputs.at(0), budget, count_nodes(analysis.model().graph()));
   if (order.measured > 0) {
     char line[200];
@@ -202,7 +202,7 @@ SearchOrder measured_order(CandidateEngine& engine, const Validator& validator, 
 // alone). Its first attempt converts them all, in any order; when that fails, the improved
 // strategy measures and reorders them before bisecting (the baseline keeps the spec's node
 // order and unit weights).
-SearchOutcome search_units(CandidateEngine& engine, const Validator& validator, const SearchUnits& units,
+SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
                            const std::vector<std::optional<ScreenVerdict>>& screened, const Reference& reference,
                            const ConversionAnalysis& analysis, double flops_total, const MixedOptions& options,
                            ProgressReporter& progress) {
@@ -225,7 +225,7 @@ SearchOutcome search_units(CandidateEngine& engine, const Validator& validator, 
     Verdict verdict;
     const bool passed = engine.run_checked(units.kept_nodes(kept_for(search.kept_while_trying(trial))),
                                            [&](std::size_t s, const VariantOutputs& outputs) {
-                                             verdict = validator.check_variants(reference.float32.outputs[s], outputs, s);
+                                             verdict = acceptance.check_variants(reference.float32.outputs[s], outputs, s);
                                              return verdict.ok;
                                            });
     ++outcome.attempts;
@@ -247,7 +247,7 @@ SearchOutcome search_units(CandidateEngine& engine, const Validator& validator, 
     const bool reorder = options.strategy == SearchStrategy::Improved && search.count(SegmentSearch::State::Good) == 0 &&
                          candidates.size() > 1;
     if (reorder) {
-      outcome.order = measured_order(engine, validator, units, candidates, reference, analysis, options, progress);
+      outcome.order = measured_order(engine, acceptance, units, candidates, reference, analysis, options, progress);
       for (std::size_t u : outcome.order.failing_alone) {
         outcome.errors[u] =
             "converted alone: worst element at " + message_number(outcome.order.effect[u]) + " of the tolerance";
@@ -264,7 +264,7 @@ SearchOutcome search_units(CandidateEngine& engine, const Validator& validator, 
 
 // How much room the result leaves per graph output, on every variant. Runs the accepted state
 // again: no node re-runs.
-std::vector<OutputMargin> measure_margins(CandidateEngine& engine, const Validator& validator,
+std::vector<OutputMargin> measure_margins(CandidateEngine& engine, const AcceptanceTest& acceptance,
                                           const std::vector<bool>& kept_nodes, const SampleOutputs& reference,
                                           const std::vector<std::string>& output_names) {
   std::vector<OutputMargin> margins(output_names.size());
@@ -273,14 +273,14 @@ std::vector<OutputMargin> measure_margins(CandidateEngine& engine, const Validat
   for (std::size_t s = 0; s < reference.size(); ++s) {
     std::vector<std::vector<Tensor>> by_variant;
     for (const auto& variant : outputs) by_variant.push_back(variant.at(s));
-    const std::vector<double> robust = validator.robust_ratios(reference[s], by_variant);
+    const std::vector<double> robust = acceptance.robust_ratios(reference[s], by_variant);
     for (std::size_t o = 0; o < robust.size() && o < margins.size(); ++o) {
       margins[o].robust_ratio = std::max(margins[o].robust_ratio, robust[o]);
     }
   }
   for (std::size_t v = 0; v < outputs.size(); ++v) {
     for (std::size_t s = 0; s < outputs[v].size(); ++s) {
-      const std::vector<double> ratios = validator.tolerance_ratios(reference[s], outputs[v][s]);
+      const std::vector<double> ratios = acceptance.tolerance_ratios(reference[s], outputs[v][s]);
       for (std::size_t o = 0; o < ratios.size() && o < margins.size(); ++o) {
         if (v == 0) margins[o].evaluator_ratio = std::max(margins[o].evaluator_ratio, ratios[o]);
         margins[o].worst_ratio = std::max(margins[o].worst_ratio, ratios[o]);
@@ -299,7 +299,7 @@ std::vector<OutputMargin> measure_margins(CandidateEngine& engine, const Validat
 // report says how the result does.
 onnx::ModelProto convert_and_check(const ConversionAnalysis& analysis, const std::vector<bool>& kept_nodes,
                                    const std::vector<Feeds>& samples, const SampleOutputs& reference,
-                                   const Validator& validator, const MixedOptions& options, MixedReport& report,
+                                   const AcceptanceTest& acceptance, const MixedOptions& options, MixedReport& report,
                                    ProgressReporter& progress) {
   const double start = progress.elapsed_seconds();
   onnx::ModelProto result = convert_with_kept(analysis, kept_nodes, &report.conversion);
@@ -316,13 +316,13 @@ onnx::ModelProto convert_and_check(const ConversionAnalysis& analysis, const std
   } else {
     final_outputs = run_on_evaluator(result, samples, options.threads);
   }
-  const Verdict verdict = validator.check_all(reference, final_outputs);
+  const Verdict verdict = acceptance.check_all(reference, final_outputs);
   if (!verdict.ok && options.search) {
     throw Error("internal: the final mixed-precision model fails validation although its search passed (" +
                 verdict.detail + "); please report it, with --strategy baseline as a workaround");
   }
-  report.final_check = verdict.ok ? "passes " + validator.describe() + " on every sample"
-                                  : "FAILS " + validator.describe() + " (" + verdict.detail + ")";
+  report.final_check = verdict.ok ? "passes " + acceptance.describe() + " on every sample"
+                                  : "FAILS " + acceptance.describe() + " (" + verdict.detail + ")";
   char timing[120];
   std::snprintf(timing, sizeof timing, "final model: converted in %.2f s, checked in %.2f s", converted_at - start,
                 progress.elapsed_seconds() - converted_at);
@@ -389,7 +389,7 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
   if (!model.has_graph()) throw Error("the model has no graph");
   std::vector<std::string> output_names;
   for (const auto& output : model.graph().output()) output_names.push_back(output.name());
-  const Validator validator(options, output_names);
+  const AcceptanceTest acceptance(options, output_names);
   check_samples(model, samples);
 
   const Float16Options conversion = conversion_options(options);
@@ -417,29 +417,29 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
       screen_units(analysis, units, need_ranges ? measure_ranges(reference.float32.screen_values) : ValueRanges{},
                    options, range_screen);
   progress.note(std::string(to_string(conversion.target)) + " search: " + std::to_string(units.size()) +
-                " nodes can convert; validating with " + validator.describe() + " on " + std::to_string(samples.size()) +
+                " nodes can convert; validating with " + acceptance.describe() + " on " + std::to_string(samples.size()) +
                 " sample" + (samples.size() == 1 ? "" : "s") +
                 (engine->variant_count() > 1
                      ? " and " + std::to_string(engine->variant_count() - 1) + " simulated float16 implementation" +
                            (engine->variant_count() == 2 ? "" : "s") + " besides the evaluator"
                      : ""));
-  check_endpoints(*engine, validator, units, float32, conversion.keep_io_types);
+  check_endpoints(*engine, acceptance, units, float32, conversion.keep_io_types);
   const std::size_t screened_count =
       static_cast<std::size_t>(std::count_if(screened.begin(), screened.end(), [](const auto& v) { return v.has_value(); }));
   if (screened_count > 0) progress.note(std::to_string(screened_count) + " nodes kept by the screens before the search");
 
   const SearchOutcome outcome =
-      search_units(*engine, validator, units, screened, reference, analysis, report.flops_total, options, progress);
+      search_units(*engine, acceptance, units, screened, reference, analysis, report.flops_total, options, progress);
   report.order = outcome.order.measured > 0 ? SearchOrderKind::Sensitivity : SearchOrderKind::Node;
   report.nodes_measured = outcome.order.measured;
   report.attempts = outcome.attempts;
   const std::vector<bool> kept_nodes = units.kept_nodes(outcome.kept_units);
-  if (validator.has_tolerance()) report.margins = measure_margins(*engine, validator, kept_nodes, float32, output_names);
+  if (acceptance.has_tolerance()) report.margins = measure_margins(*engine, acceptance, kept_nodes, float32, output_names);
 
   const EngineStats stats = engine->stats();
   engine.reset();  // its values and compiled model are no longer needed: free them before converting
   onnx::ModelProto result =
-      convert_and_check(analysis, kept_nodes, samples, float32, validator, options, report, progress);
+      convert_and_check(analysis, kept_nodes, samples, float32, acceptance, options, report, progress);
 
   account_nodes(analysis, units, reference, screened, outcome, report);
   // Besides the engine's runs: the final check, and the float32 run when an Evaluator made it.

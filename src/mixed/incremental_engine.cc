@@ -13,7 +13,7 @@
 #include "convert/port_rules.h"
 #include "graph/domain.h"
 #include "half/half.h"
-#include "mixed/validation.h"
+#include "mixed/acceptance.h"
 #include "runtime/graph_plan.h"
 #include "runtime/kernel_registry.h"
 #include "runtime/tensor_cast.h"

@@ -9,10 +9,10 @@ namespace {
 
 // The unit's effect at the outputs: the worst tolerance ratio, or without a tolerance the
 // largest relative L2 distance.
-double effect_of(const Validator& validator, const std::vector<Tensor>& reference, const std::vector<Tensor>& outputs) {
+double effect_of(const AcceptanceTest& acceptance, const std::vector<Tensor>& reference, const std::vector<Tensor>& outputs) {
   double effect = 0;
-  if (validator.has_tolerance()) {
-    for (double ratio : validator.tolerance_ratios(reference, outputs)) effect = std::max(effect, ratio);
+  if (acceptance.has_tolerance()) {
+    for (double ratio : acceptance.tolerance_ratios(reference, outputs)) effect = std::max(effect, ratio);
   } else {
     for (std::size_t o = 0; o < reference.size() && o < outputs.size(); ++o) {
       effect = std::max(effect, relative_l2_distance(outputs[o], reference[o]));
@@ -31,7 +31,7 @@ SearchOrder node_order(const SearchUnits& units, const std::vector<std::size_t>&
   return order;
 }
 
-SearchOrder order_by_effect(CandidateEngine& engine, const Validator& validator, const SearchUnits& units,
+SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
                             const std::vector<std::size_t>& candidates, const std::vector<NodeCost>& costs,
                             const std::vector<Tensor>& reference, double budget, std::size_t nodes_per_run) {
   SearchOrder order = node_order(units, candidates);
@@ -50,7 +50,7 @@ SearchOrder order_by_effect(CandidateEngine& engine, const Validator& validator,
     // The first sample's evaluator outputs are all it needs: refusing them ends the run there,
     // and a refused run is never accepted, so the engine's state stays every unit kept.
     engine.run_checked(units.kept_nodes(kept), [&](std::size_t, const VariantOutputs& outputs) {
-      effect = effect_of(validator, reference, outputs.front());
+      effect = effect_of(acceptance, reference, outputs.front());
       return false;
     });
     order.effect[u] = effect;
@@ -63,7 +63,7 @@ SearchOrder order_by_effect(CandidateEngine& engine, const Validator& validator,
     const double e = order.effect[u];
     return e <= 0 ? std::numeric_limits<double>::infinity() : flops(u) / (e * e);
   };
-  if (validator.has_tolerance()) {
+  if (acceptance.has_tolerance()) {
     for (std::size_t u : order.units) {
       if (order.effect[u] > 1) order.failing_alone.push_back(u);
     }

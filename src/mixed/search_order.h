@@ -16,7 +16,7 @@
 #include "mixed/candidate_engine.h"
 #include "mixed/node_costs.h"
 #include "mixed/search_units.h"
-#include "mixed/validation.h"
+#include "mixed/acceptance.h"
 
 namespace onnx_fp16::mixed {
 
@@ -35,7 +35,7 @@ struct SearchOrder {
 // measurement may spend (nodes evaluated / nodes_per_run); 0 measures nothing. Measures on the
 // first sample, on the evaluator's own float16, from the engine's accepted state (every unit
 // kept), which it leaves as it was.
-SearchOrder order_by_effect(CandidateEngine& engine, const Validator& validator, const SearchUnits& units,
+SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
                             const std::vector<std::size_t>& candidates, const std::vector<NodeCost>& costs,
                             const std::vector<Tensor>& reference, double budget, std::size_t nodes_per_run);
 

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <onnx_fp16/error.h>
 #include <onnx_fp16/model_io.h>
-#include <onnx_fp16/validate.h>
+#include <onnx_fp16/checker.h>
 
 #include <cstring>
 

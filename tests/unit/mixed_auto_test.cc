@@ -5,7 +5,7 @@
 #include <onnx_fp16/error.h>
 #include <onnx_fp16/evaluator.h>
 #include <onnx_fp16/mixed.h>
-#include <onnx_fp16/validate.h>
+#include <onnx_fp16/checker.h>
 
 #include <algorithm>
 #include <random>

@@ -8,13 +8,13 @@
 #include <set>
 
 #include "mixed/segment_search.h"
-#include "mixed/validation.h"
+#include "mixed/acceptance.h"
 
 namespace {
 
 using onnx_fp16::Tensor;
 using onnx_fp16::mixed::SegmentSearch;
-using onnx_fp16::mixed::Validator;
+using onnx_fp16::mixed::AcceptanceTest;
 
 // Runs the search against an oracle: an attempt passes when no position in `bad` converts.
 struct Outcome {
@@ -107,27 +107,27 @@ onnx_fp16::MixedOptions tolerance(std::optional<double> rtol, std::optional<doub
 
 std::vector<Tensor> one(float value) { return {Tensor::from_vector<float>({1}, {value})}; }
 
-TEST(MixedValidation, NeedsAToleranceOrAFunction) {
+TEST(MixedAcceptance, NeedsAToleranceOrAFunction) {
   try {
-    Validator(tolerance(std::nullopt, std::nullopt), {"y"});
+    AcceptanceTest(tolerance(std::nullopt, std::nullopt), {"y"});
     FAIL() << "expected an error";
   } catch (const onnx_fp16::Error& e) {
     EXPECT_NE(std::string(e.what()).find("needs a tolerance"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(Validator(tolerance(-1.0, std::nullopt), {"y"}), onnx_fp16::Error);
+  EXPECT_THROW(AcceptanceTest(tolerance(-1.0, std::nullopt), {"y"}), onnx_fp16::Error);
 }
 
-TEST(MixedValidation, FollowsNumpyAllcloseWithTheOriginalsDefaults) {
+TEST(MixedAcceptance, FollowsNumpyAllcloseWithTheOriginalsDefaults) {
   // Only atol: rtol is 1e-5. |1000 - 1000.02| = 0.02 <= 0.01 + 1e-5 * 1000.02 fails, 0.019 passes.
-  const Validator atol_only(tolerance(std::nullopt, 0.01), {"y"});
+  const AcceptanceTest atol_only(tolerance(std::nullopt, 0.01), {"y"});
   EXPECT_FALSE(atol_only.check(one(1000.0f), one(1000.03f), 0).ok);
   EXPECT_TRUE(atol_only.check(one(1000.0f), one(1000.015f), 0).ok);
   // Only rtol: atol is 1e-8, so zero against a tiny value fails.
-  const Validator rtol_only(tolerance(0.1, std::nullopt), {"y"});
+  const AcceptanceTest rtol_only(tolerance(0.1, std::nullopt), {"y"});
   EXPECT_FALSE(rtol_only.check(one(0.0f), one(1e-6f), 0).ok);
   EXPECT_TRUE(rtol_only.check(one(1.0f), one(1.05f), 0).ok);
   // The tolerance scales with the candidate, as numpy.allclose(float32, candidate) does.
-  const Validator relative(tolerance(0.5, 0.0), {"y"});
+  const AcceptanceTest relative(tolerance(0.5, 0.0), {"y"});
   EXPECT_TRUE(relative.check(one(1.0f), one(2.0f), 0).ok);   // 1 <= 0.5 * 2
   EXPECT_FALSE(relative.check(one(2.0f), one(1.0f), 0).ok);  // 1 > 0.5 * 1
   // NaN is never close; the failure names the sample and output.
@@ -137,20 +137,20 @@ TEST(MixedValidation, FollowsNumpyAllcloseWithTheOriginalsDefaults) {
   EXPECT_NE(verdict.detail.find("sample 3, output 'y'"), std::string::npos) << verdict.detail;
 }
 
-TEST(MixedValidation, TheFunctionMustAgreeToo) {
+TEST(MixedAcceptance, TheFunctionMustAgreeToo) {
   onnx_fp16::MixedOptions options = tolerance(0.1, 0.1);
   int calls = 0;
   options.validate = [&](const std::vector<Tensor>& reference, const std::vector<Tensor>& candidate) {
     ++calls;
     return reference.size() == 1 && candidate.size() == 1 && candidate[0].data<float>()[0] < 1.05f;
   };
-  const Validator both(options, {"y"});
+  const AcceptanceTest both(options, {"y"});
   EXPECT_TRUE(both.check(one(1.0f), one(1.04f), 0).ok);
   EXPECT_FALSE(both.check(one(1.0f), one(1.06f), 0).ok);  // within tolerance, refused by the function
   EXPECT_EQ(calls, 2);
   options.rtol.reset();
   options.atol.reset();
-  const Validator function_only(options, {"y"});
+  const AcceptanceTest function_only(options, {"y"});
   EXPECT_TRUE(function_only.check(one(5.0f), one(1.0f), 0).ok);  // no tolerance applies
 }
 

@@ -1,5 +1,8 @@
-// Deciding whether a candidate's outputs are close enough to the float32 model's: the spec's
-// rtol/atol rule (numpy.allclose) and/or the caller's function, over every sample.
+// Acceptance: whether a candidate's outputs are close enough to the float32 model's, by the
+// spec's rtol/atol rule (numpy.allclose) and/or the caller's function (MixedOptions::validate,
+// the spec's validate_fn), over every sample. (Named apart from the other two meanings of
+// "validate": the ONNX checker, onnx_fp16/checker.h, and the caller's runtime that runs
+// candidates, MixedOptions::runner / --validate-cmd.)
 #pragma once
 
 #include <onnx_fp16/mixed.h>
@@ -14,11 +17,11 @@ struct Verdict {
   std::string detail;  // for a failure: which sample and output, and by how much
 };
 
-class Validator {
+class AcceptanceTest {
  public:
   // Throws onnx_fp16::Error when neither a tolerance nor a function is given, or a tolerance is
   // negative or not a number.
-  Validator(const MixedOptions& options, std::vector<std::string> output_names);
+  AcceptanceTest(const MixedOptions& options, std::vector<std::string> output_names);
 
   // One sample's outputs (graph output order) against the float32 reference.
   Verdict check(const std::vector<Tensor>& reference, const std::vector<Tensor>& candidate, std::size_t sample) const;

@@ -1,5 +1,5 @@
 #include <onnx_fp16/error.h>
-#include <onnx_fp16/validate.h>
+#include <onnx_fp16/checker.h>
 
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>

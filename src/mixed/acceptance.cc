@@ -1,4 +1,4 @@
-#include "mixed/validation.h"
+#include "mixed/acceptance.h"
 
 #include <onnx_fp16/compare.h>
 #include <onnx_fp16/error.h>
@@ -22,7 +22,7 @@ void check_tolerance(const char* name, double value) {
 
 }  // namespace
 
-Validator::Validator(const MixedOptions& options, std::vector<std::string> output_names)
+AcceptanceTest::AcceptanceTest(const MixedOptions& options, std::vector<std::string> output_names)
     : spread_safety_(options.spread_safety), function_(options.validate), output_names_(std::move(output_names)) {
   if (!(options.spread_safety >= 1) || !std::isfinite(options.spread_safety)) {
     throw Error("spread_safety must be a finite number >= 1 (got " + std::to_string(options.spread_safety) + ")");
@@ -41,7 +41,7 @@ Validator::Validator(const MixedOptions& options, std::vector<std::string> outpu
   }
 }
 
-Verdict Validator::check(const std::vector<Tensor>& reference, const std::vector<Tensor>& candidate,
+Verdict AcceptanceTest::check(const std::vector<Tensor>& reference, const std::vector<Tensor>& candidate,
                          std::size_t sample) const {
   const std::string where = "sample " + std::to_string(sample);
   if (reference.size() != candidate.size()) {
@@ -66,7 +66,7 @@ Verdict Validator::check(const std::vector<Tensor>& reference, const std::vector
   return {};
 }
 
-Verdict Validator::check_variants(const std::vector<Tensor>& reference,
+Verdict AcceptanceTest::check_variants(const std::vector<Tensor>& reference,
                                   const std::vector<std::vector<Tensor>>& by_variant, std::size_t sample) const {
   for (std::size_t v = 0; v < by_variant.size(); ++v) {
     Verdict verdict = check(reference, by_variant[v], sample);
@@ -87,7 +87,7 @@ Verdict Validator::check_variants(const std::vector<Tensor>& reference,
   return {};
 }
 
-std::vector<double> Validator::robust_ratios(const std::vector<Tensor>& reference,
+std::vector<double> AcceptanceTest::robust_ratios(const std::vector<Tensor>& reference,
                                              const std::vector<std::vector<Tensor>>& by_variant) const {
   constexpr double kInfinite = std::numeric_limits<double>::infinity();
   std::vector<double> ratios(reference.size(), kInfinite);
@@ -124,7 +124,7 @@ std::vector<double> Validator::robust_ratios(const std::vector<Tensor>& referenc
   return ratios;
 }
 
-Verdict Validator::check_all(const std::vector<std::vector<Tensor>>& reference,
+Verdict AcceptanceTest::check_all(const std::vector<std::vector<Tensor>>& reference,
                              const std::vector<std::vector<Tensor>>& candidate) const {
   if (reference.size() != candidate.size()) return {false, "a run returned outputs for the wrong number of samples"};
   for (std::size_t s = 0; s < reference.size(); ++s) {
@@ -134,7 +134,7 @@ Verdict Validator::check_all(const std::vector<std::vector<Tensor>>& reference,
   return {};
 }
 
-std::vector<double> Validator::tolerance_ratios(const std::vector<Tensor>& reference,
+std::vector<double> AcceptanceTest::tolerance_ratios(const std::vector<Tensor>& reference,
                                                 const std::vector<Tensor>& candidate) const {
   return robust_ratios(reference, {candidate});  // one variant: no spread term
 }
@@ -161,7 +161,7 @@ double relative_l2_distance(const Tensor& a, const Tensor& b) {
   return norm > 0 ? std::sqrt(difference / norm) : std::numeric_limits<double>::infinity();
 }
 
-std::string Validator::describe() const {
+std::string AcceptanceTest::describe() const {
   std::string text;
   if (use_tolerance_) text = "rtol " + message_number(rtol_) + ", atol " + message_number(atol_);
   if (function_) text += std::string(text.empty() ? "" : " and ") + "the validation function";

@@ -1,4 +1,4 @@
-// Model validation the way `onnx.checker.check_model(model, full_check=True)` does it: the
+// The ONNX checker, the way `onnx.checker.check_model(model, full_check=True)` runs it: the
 // structural checker, then strict shape/type inference.
 #pragma once
 
