@@ -7,7 +7,7 @@
 #include "graph/graph_index.h"
 #include "onnx_fp16/error.h"
 #include "runtime/feed_validation.h"
-#include "runtime/limits.h"
+#include "tensor/memory_limit.h"
 
 namespace onnx_fp16::runtime {
 

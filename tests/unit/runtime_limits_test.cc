@@ -1,5 +1,6 @@
 // Resource limits: a model that asks for absurd memory or never-ending loops gets an error naming
-// the node and the limit, not an out-of-memory kill or a hang (runtime/limits.h).
+// the node and the limit, not an out-of-memory kill or a hang (tensor/memory_limit.h, the
+// executor, the Loop kernel).
 #include <gtest/gtest.h>
 #include <onnx_fp16/error.h>
 #include <onnx_fp16/evaluator.h>

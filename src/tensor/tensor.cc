@@ -1,5 +1,5 @@
 // Tensor storage and its conversions to and from onnx::TensorProto.
-#include "runtime/tensor.h"
+#include <onnx_fp16/tensor.h>
 
 #include <algorithm>
 #include <bit>
@@ -8,7 +8,7 @@
 #include <new>
 
 #include "onnx_fp16/error.h"
-#include "runtime/limits.h"
+#include "tensor/memory_limit.h"
 
 namespace onnx_fp16 {
 
@@ -109,10 +109,10 @@ void Tensor::allocate(bool zero_fill) {
     return;
   }
   storage_->byte_count = size_ * element_size(type_);
-  if (storage_->byte_count > runtime::tensor_memory_limit()) {
+  if (storage_->byte_count > tensor_memory_limit()) {
     throw Error("a " + data_type_name(type_) + " tensor of shape " + shape_to_string(shape_) + " needs " +
-                runtime::byte_text(storage_->byte_count) + ", over the memory limit of " +
-                runtime::byte_text(runtime::tensor_memory_limit()) +
+                byte_text(storage_->byte_count) + ", over the memory limit of " +
+                byte_text(tensor_memory_limit()) +
                 " (EvaluatorOptions::memory_limit, --memory-limit)");
   }
   if (storage_->byte_count > 0) {

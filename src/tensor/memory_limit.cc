@@ -1,10 +1,10 @@
-#include "runtime/limits.h"
+#include "tensor/memory_limit.h"
 
 #include <unistd.h>
 
 #include <cstdio>
 
-namespace onnx_fp16::runtime {
+namespace onnx_fp16 {
 
 namespace {
 
@@ -41,4 +41,4 @@ MemoryLimitScope::MemoryLimitScope(std::size_t bytes) : previous_(current_limit)
 
 MemoryLimitScope::~MemoryLimitScope() { current_limit = previous_; }
 
-}  // namespace onnx_fp16::runtime
+}  // namespace onnx_fp16

@@ -1,13 +1,14 @@
-// Resource limits of a run: what keeps a hostile or broken model (a ConstantOfShape of 10^12
-// elements, a Loop with a trip count of 10^15) from ending in an out-of-memory kill or a hang.
-// Exceeding one is an onnx_fp16::Error naming the node, the size and the limit.
+// The memory limit of tensor allocation: what keeps a hostile or broken model (a ConstantOfShape
+// of 10^12 elements) from ending in an out-of-memory kill. The evaluator sets it for a run
+// (EvaluatorOptions::memory_limit); exceeding it is an onnx_fp16::Error naming the size and the
+// limit (the executor adds the node).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
-namespace onnx_fp16::runtime {
+namespace onnx_fp16 {
 
 // The machine's physical memory in bytes (the default memory limit).
 std::size_t physical_memory_bytes();
@@ -32,4 +33,4 @@ class MemoryLimitScope {
   std::size_t previous_;
 };
 
-}  // namespace onnx_fp16::runtime
+}  // namespace onnx_fp16
