@@ -26,7 +26,7 @@ struct NodeDecision {
 using Decisions = std::vector<NodeDecision>;  // by NodeId
 
 struct Context {
-  graph::GraphIndex& index;  // mutable for the rewrite alone, which edits the indexed protos
+  const graph::GraphIndex& index;  // the rewrite edits through index.edit_node / edit_graph
   const Float16Options& options;
   std::int32_t target;  // onnx::TensorProto::FLOAT16 or BFLOAT16
   std::vector<types::ValueType> types;           // by ValueId
@@ -38,7 +38,7 @@ struct Context {
 };
 
 // Types the indexed graph (types::type_graph). `index` and `options` must outlive the Context.
-Context make_context(graph::GraphIndex& index, const Float16Options& options);
+Context make_context(const graph::GraphIndex& index, const Float16Options& options);
 
 // The ONNX element type of a conversion target.
 std::int32_t target_elem_type(TargetType target);

@@ -85,7 +85,7 @@ class Rewriter {
   onnx::TensorProto* initializer_of(graph::ValueId v) {
     const graph::Value& value = index_.value(v);
     if (value.initializer_index == graph::kNone) return nullptr;
-    return index_.scope(value.scope).graph->mutable_initializer(value.initializer_index);
+    return index_.edit_graph(value.scope).mutable_initializer(value.initializer_index);
   }
 
   void make_constant_copies() {
@@ -120,7 +120,7 @@ class Rewriter {
         ++report_.initializers_converted;
       }
       if (value.kind != graph::ValueKind::NodeOutput) continue;
-      onnx::NodeProto& producer = *index_.node(value.producer).proto;
+      onnx::NodeProto& producer = index_.edit_node(value.producer);
       if (is_op(producer, "Constant")) {
         report_.values_clamped += converter_.convert_constant_node(producer);
         ++report_.constants_converted;
@@ -153,7 +153,7 @@ class Rewriter {
       const graph::Node& node = index_.node(n);
       if (node.outputs.empty() || node.outputs[0] == graph::kNone) continue;
       if (plan_.values[node.outputs[0]].produced != ctx_.target) continue;
-      onnx::NodeProto& proto = *node.proto;
+      onnx::NodeProto& proto = index_.edit_node(n);
       const types::OpRule* rule = types::find_op_rule(proto);
       if (rule == nullptr || !rule->type_attribute) continue;
       const types::TypeAttribute& attribute = *rule->type_attribute;
@@ -176,7 +176,7 @@ class Rewriter {
       const ValuePlan& p = plan_.values[v];
       if (!p.renamed) continue;
       const graph::Value& value = index_.value(v);
-      index_.node(value.producer).proto->set_output(value.producer_port, p.produced_name);
+      index_.edit_node(value.producer).set_output(value.producer_port, p.produced_name);
     }
   }
 
@@ -203,7 +203,7 @@ class Rewriter {
         if (v == graph::kNone || plan_.values[v].produced == 0) continue;
         Want w = input_want(ctx_, plan_.decisions, n, port);
         std::int32_t precision = w == Want::Target ? ctx_.target : w == Want::Float32 ? kFloat : plan_.values[v].produced;
-        node.proto->set_input(port, plan_.name_for(v, precision));
+        index_.edit_node(n).set_input(port, plan_.name_for(v, precision));
       }
     }
   }
@@ -211,7 +211,7 @@ class Rewriter {
   void update_graph_boundaries() {
     for (graph::ScopeId s = 0; s < static_cast<graph::ScopeId>(index_.scopes().size()); ++s) {
       const graph::Scope& scope = index_.scope(s);
-      onnx::GraphProto& g = *scope.graph;
+      onnx::GraphProto& g = index_.edit_graph(s);
       for (std::size_t k = 0; k < scope.inputs.size(); ++k) {
         const ValuePlan& p = plan_.values[scope.inputs[k]];
         if (p.produced != 0) set_elem_type(*g.mutable_input(static_cast<int>(k)), p.produced);
@@ -228,7 +228,7 @@ class Rewriter {
 
   void update_value_info() {
     for (graph::ScopeId s = 0; s < static_cast<graph::ScopeId>(index_.scopes().size()); ++s) {
-      onnx::GraphProto& g = *index_.scope(s).graph;
+      onnx::GraphProto& g = index_.edit_graph(s);
       std::vector<onnx::ValueInfoProto> added;
       for (auto& info : *g.mutable_value_info()) {
         graph::ValueId v = index_.find(info.name(), s);
@@ -258,7 +258,7 @@ class Rewriter {
     for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(plan_.values.size()); ++v) {
       const ValuePlan& p = plan_.values[v];
       if (p.alt == 0 || p.alt_is_constant_copy) continue;
-      onnx::GraphProto& g = *index_.scope(index_.value(v).scope).graph;
+      onnx::GraphProto& g = index_.edit_graph(index_.value(v).scope);
       const bool declared = std::any_of(g.value_info().begin(), g.value_info().end(),
                                         [&](const onnx::ValueInfoProto& info) { return info.name() == p.alt_name; });
       if (declared) continue;
@@ -271,10 +271,10 @@ class Rewriter {
   // New node lists: each original node followed by the Casts/copies of its outputs; a scope's
   // own inputs' and constants' Casts first. Then a stable topological sort.
   void reorder_nodes() {
-    for (auto& [scope, tensor] : new_initializers_) *index_.scope(scope).graph->add_initializer() = std::move(tensor);
+    for (auto& [scope, tensor] : new_initializers_) *index_.edit_graph(scope).add_initializer() = std::move(tensor);
     for (graph::ScopeId s = 0; s < static_cast<graph::ScopeId>(index_.scopes().size()); ++s) {
       const graph::Scope& scope = index_.scope(s);
-      onnx::GraphProto& g = *scope.graph;
+      onnx::GraphProto& g = index_.edit_graph(s);
       std::vector<onnx::NodeProto*> order;
       order.reserve(g.node_size() + at_scope_start_[s].size());
       for (auto* n : at_scope_start_[s]) order.push_back(n);
@@ -311,7 +311,7 @@ class Rewriter {
   const Context& ctx_;
   const Plan& plan_;
   ConversionReport& report_;
-  graph::GraphIndex& index_;
+  const graph::GraphIndex& index_;  // editable: built on the model being converted
   ConstantConverter converter_;
   std::vector<std::vector<onnx::NodeProto*>> after_node_;      // by NodeId
   std::vector<std::vector<onnx::NodeProto*>> at_scope_start_;  // by ScopeId

@@ -7,10 +7,30 @@
 
 namespace onnx_fp16::graph {
 
-GraphIndex::GraphIndex(onnx::ModelProto& model) : model_(&model) {
+GraphIndex::GraphIndex(const onnx::ModelProto& model) : model_(&model) {
   for (const auto& op : model.opset_import()) opsets_[canonical_domain(op.domain())] = static_cast<int>(op.version());
-  index_graph(model.mutable_graph(), kNone, kNone, "");
+  index_graph(&model.graph(), kNone, kNone, "");
   check_acyclic();
+}
+
+GraphIndex::GraphIndex(onnx::ModelProto& model) : GraphIndex(static_cast<const onnx::ModelProto&>(model)) {
+  editable_ = true;
+}
+
+void GraphIndex::require_editable() const {
+  if (!editable_) throw Error("internal: editing a model through a read-only index");
+}
+
+// The protos belong to a model the caller passed as mutable (editable_), so removing the const
+// the index keeps them under is sound.
+onnx::NodeProto& GraphIndex::edit_node(NodeId id) const {
+  require_editable();
+  return const_cast<onnx::NodeProto&>(*nodes_[id].proto);
+}
+
+onnx::GraphProto& GraphIndex::edit_graph(ScopeId id) const {
+  require_editable();
+  return const_cast<onnx::GraphProto&>(*scopes_[id].graph);
 }
 
 // Kahn's algorithm per graph. A node depends on the producers (in its own graph) of what it
@@ -115,7 +135,7 @@ ValueId GraphIndex::resolve(const std::string& name, ScopeId scope) const {
   return kNone;
 }
 
-ScopeId GraphIndex::index_graph(onnx::GraphProto* graph, ScopeId parent, NodeId owner, const std::string& attribute) {
+ScopeId GraphIndex::index_graph(const onnx::GraphProto* graph, ScopeId parent, NodeId owner, const std::string& attribute) {
   ScopeId scope = static_cast<ScopeId>(scopes_.size());
   {
     Scope s;
@@ -148,7 +168,7 @@ ScopeId GraphIndex::index_graph(onnx::GraphProto* graph, ScopeId parent, NodeId 
     values_[id].sparse = true;
   }
   for (int i = 0; i < graph->node_size(); ++i) {
-    onnx::NodeProto* proto = graph->mutable_node(i);
+    const onnx::NodeProto* proto = &graph->node(i);
     NodeId id = static_cast<NodeId>(nodes_.size());
     Node n;
     n.proto = proto;
@@ -180,7 +200,7 @@ ScopeId GraphIndex::index_graph(onnx::GraphProto* graph, ScopeId parent, NodeId 
   }
 
   for (NodeId id : std::vector<NodeId>(scopes_[scope].nodes)) {
-    onnx::NodeProto* proto = nodes_[id].proto;
+    const onnx::NodeProto* proto = nodes_[id].proto;
     for (int port = 0; port < proto->input_size(); ++port) {
       const std::string& name = proto->input(port);
       if (name.empty()) {
@@ -195,12 +215,12 @@ ScopeId GraphIndex::index_graph(onnx::GraphProto* graph, ScopeId parent, NodeId 
       values_[v].consumers.push_back({id, port});
       nodes_[id].inputs.push_back(v);
     }
-    for (auto& attribute : *proto->mutable_attribute()) {
+    for (const auto& attribute : proto->attribute()) {
       if (attribute.has_g()) {
-        ScopeId sub = index_graph(attribute.mutable_g(), scope, id, attribute.name());
+        ScopeId sub = index_graph(&attribute.g(), scope, id, attribute.name());
         nodes_[id].subgraphs.push_back(sub);
       }
-      for (auto& g : *attribute.mutable_graphs()) {
+      for (const auto& g : attribute.graphs()) {
         ScopeId sub = index_graph(&g, scope, id, attribute.name());
         nodes_[id].subgraphs.push_back(sub);
       }

@@ -1,7 +1,12 @@
-// A read-only index over a ModelProto: every value (tensor name) of every (sub)graph resolved
-// lexically to its definition, with its producer and consumers, and every node with its scope.
-// The conversion reads the model through this index and never through names, so shadowing,
+// An index over a ModelProto: every value (tensor name) of every (sub)graph resolved lexically
+// to its definition, with its producer and consumers, and every node with its scope. The
+// conversion reads the model through this index and never through names, so shadowing,
 // outer-scope references and duplicate node names cannot confuse it.
+//
+// The index itself never changes the model, and readers see it through const protos. Only an
+// index built on a mutable model hands out the protos for editing (edit_node, edit_graph): the
+// conversion's rewrite is that one writer, and it must not add or remove what the index counts
+// until it is done reading (it rewrites names and appends new nodes at the very end).
 #pragma once
 
 #include <onnx/onnx_pb.h>
@@ -41,7 +46,7 @@ struct Value {
 };
 
 struct Node {
-  onnx::NodeProto* proto = nullptr;
+  const onnx::NodeProto* proto = nullptr;
   ScopeId scope = kNone;
   int position = 0;                   // index in its scope graph's node list
   std::vector<ValueId> inputs;        // kNone for an empty (omitted optional) input
@@ -50,7 +55,7 @@ struct Node {
 };
 
 struct Scope {
-  onnx::GraphProto* graph = nullptr;
+  const onnx::GraphProto* graph = nullptr;
   ScopeId parent = kNone;
   NodeId owner = kNone;      // the node whose attribute holds this graph
   std::string attribute;     // that attribute's name ("then_branch", "body", ...)
@@ -68,9 +73,15 @@ class GraphIndex {
   // node and an input or initializer), or the nodes of a graph form a cycle (counting the values
   // their subgraphs read). Nodes out of order but without a cycle are fine: the conversion sorts
   // them.
+  // Read-only: edit_node and edit_graph refuse.
+  explicit GraphIndex(const onnx::ModelProto& model);
+  // Editable: the rewrite changes the indexed protos through edit_node and edit_graph.
   explicit GraphIndex(onnx::ModelProto& model);
 
-  onnx::ModelProto& model() const { return *model_; }
+  const onnx::ModelProto& model() const { return *model_; }
+  // The indexed protos for editing (the rewrite). Throws onnx_fp16::Error on a read-only index.
+  onnx::NodeProto& edit_node(NodeId id) const;
+  onnx::GraphProto& edit_graph(ScopeId id) const;
   const std::vector<Value>& values() const { return values_; }
   const std::vector<Node>& nodes() const { return nodes_; }
   const std::vector<Scope>& scopes() const { return scopes_; }
@@ -90,12 +101,14 @@ class GraphIndex {
   std::vector<std::string> all_names() const;
 
  private:
-  ScopeId index_graph(onnx::GraphProto* graph, ScopeId parent, NodeId owner, const std::string& attribute);
+  ScopeId index_graph(const onnx::GraphProto* graph, ScopeId parent, NodeId owner, const std::string& attribute);
+  void require_editable() const;
   ValueId add_value(std::string name, ScopeId scope, ValueKind kind);
   ValueId resolve(const std::string& name, ScopeId scope) const;
   void check_acyclic() const;
 
-  onnx::ModelProto* model_;
+  const onnx::ModelProto* model_;
+  bool editable_ = false;  // built on a mutable model
   std::vector<Value> values_;
   std::vector<Node> nodes_;
   std::vector<Scope> scopes_;

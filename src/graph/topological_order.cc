@@ -26,7 +26,7 @@ void for_each_read(const onnx::NodeProto& node, const std::function<void(const s
 
 }  // namespace
 
-std::vector<std::size_t> stable_topological_order(const std::vector<onnx::NodeProto*>& nodes) {
+std::vector<std::size_t> stable_topological_order(std::span<const onnx::NodeProto* const> nodes) {
   const std::size_t count = nodes.size();
   std::unordered_map<std::string, std::size_t> producer;
   producer.reserve(count * 2);

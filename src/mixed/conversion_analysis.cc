@@ -2,6 +2,8 @@
 
 #include <onnx_fp16/error.h>
 
+#include <utility>
+
 #include "convert/policy.h"
 #include "types/type_inference.h"
 
@@ -10,7 +12,7 @@ namespace onnx_fp16::mixed {
 ConversionAnalysis::ConversionAnalysis(const onnx::ModelProto& model, Float16Options options)
     : model_(std::make_unique<onnx::ModelProto>(model)), options_(std::move(options)) {
   if (!options_.disable_shape_infer) shape_inference_error_ = types::run_onnx_shape_inference(*model_);
-  index_ = std::make_unique<graph::GraphIndex>(*model_);
+  index_ = std::make_unique<graph::GraphIndex>(std::as_const(*model_));  // read-only: the analysis never edits
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index_->nodes().size()); ++n) {
     ids_.emplace(index_->node(n).proto, n);
   }

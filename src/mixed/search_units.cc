@@ -32,7 +32,7 @@ SearchUnits find_search_units(const ConversionAnalysis& analysis) {
   }
 
   const std::vector<graph::NodeId>& main_nodes = index.scope(graph::GraphIndex::main_scope()).nodes;
-  std::vector<onnx::NodeProto*> protos;
+  std::vector<const onnx::NodeProto*> protos;
   protos.reserve(main_nodes.size());
   for (graph::NodeId n : main_nodes) protos.push_back(index.node(n).proto);
 

@@ -3,6 +3,7 @@
 // which data the conversion clamps.
 #include <gtest/gtest.h>
 #include <onnx_fp16/convert.h>
+#include <onnx_fp16/error.h>
 
 #include <random>
 
@@ -60,8 +61,7 @@ TEST(ConvertPlan, DecidingIsAPureFunctionOfTheKeptNodes) {
 // Forcing nodes to stay float32 gives the model that naming them in node_block_list gives.
 TEST(ConvertPlan, AForcedKeepIsTheNodeBlockListByPosition) {
   const onnx::ModelProto model = modelgen::example_model();
-  onnx::ModelProto indexed = model;
-  const onnx_fp16::graph::GraphIndex index(indexed);
+  const onnx_fp16::graph::GraphIndex index(model);
   std::mt19937 rng(5);
   const std::vector<bool> kept = random_kept(index.nodes().size(), rng);
   onnx_fp16::Float16Options by_name;
@@ -132,6 +132,25 @@ TEST(ConvertPlan, TheConversionClampsConstantsAndNothingElse) {
     ASSERT_EQ(a.size(), b.size());
     for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "output " << o << " element " << i;
   }
+}
+
+}  // namespace
+
+namespace {
+
+// The index hands out protos for editing only when it was built on a mutable model: the
+// analysis (read-only) cannot change the model the search simulates.
+TEST(GraphIndexAccess, OnlyAnIndexOfAMutableModelEditsIt) {
+  const onnx::ModelProto model = modelgen::example_model();
+  const onnx_fp16::graph::GraphIndex read_only(model);
+  EXPECT_THROW(read_only.edit_node(0), onnx_fp16::Error);
+  EXPECT_THROW(read_only.edit_graph(0), onnx_fp16::Error);
+  onnx::ModelProto copy = model;
+  const onnx_fp16::graph::GraphIndex editable(copy);
+  editable.edit_node(0).set_name("renamed");
+  EXPECT_EQ(copy.graph().node(0).name(), "renamed");
+  const mixed::ConversionAnalysis analysis(model, {});
+  EXPECT_THROW(analysis.index().edit_node(0), onnx_fp16::Error);
 }
 
 }  // namespace
