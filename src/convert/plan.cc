@@ -77,24 +77,31 @@ bool Plan::clamped(graph::ValueId v, std::int32_t precision) const {
   return precision == p.alt && p.alt_is_constant_copy;
 }
 
-Plan make_plan(const Context& ctx, Decisions decisions) {
-  const auto& index = ctx.index;
-  const std::size_t value_count = index.values().size();
-  Plan plan;
-  plan.decisions = std::move(decisions);
-  const Decisions& decided = plan.decisions;
-  plan.values.resize(value_count);
-  plan.cast_node_names.resize(value_count);
-  std::unordered_set<std::string> keep_io(ctx.options.keep_io_names.begin(), ctx.options.keep_io_names.end());
-  auto io_precision = [&](const std::string& name) {
-    return ctx.options.keep_io_types || keep_io.count(name) ? kFloat : ctx.target;
-  };
+namespace {
 
-  // What each scope's outputs must be: top level by keep_io_types, bodies by their owner's port.
-  plan.output_precision.resize(index.scopes().size());
+// The precision a top-level input or output must have (keep_io_types, keep_io_names).
+class IoPrecision {
+ public:
+  explicit IoPrecision(const Context& ctx)
+      : ctx_(ctx), names_(ctx.options.keep_io_names.begin(), ctx.options.keep_io_names.end()) {}
+  std::int32_t operator()(const std::string& name) const {
+    return ctx_.options.keep_io_types || names_.count(name) ? kFloat : ctx_.target;
+  }
+
+ private:
+  const Context& ctx_;
+  std::unordered_set<std::string> names_;
+};
+
+// Phase 1. What each scope's outputs must be (0 where not float32): top level by
+// keep_io_types, bodies by the owner's matching output port.
+std::vector<std::vector<std::int32_t>> required_output_precisions(const Context& ctx, const Decisions& decided,
+                                                                  const IoPrecision& io_precision) {
+  const auto& index = ctx.index;
+  std::vector<std::vector<std::int32_t>> by_scope(index.scopes().size());
   for (graph::ScopeId s = 0; s < static_cast<graph::ScopeId>(index.scopes().size()); ++s) {
     const graph::Scope& scope = index.scope(s);
-    auto& required = plan.output_precision[s];
+    auto& required = by_scope[s];
     required.assign(scope.outputs.size(), 0);
     std::vector<int> outer_port(scope.outputs.size(), graph::kNone);
     if (scope.owner != graph::kNone) {
@@ -115,12 +122,25 @@ Plan make_plan(const Context& ctx, Decisions decisions) {
       }
     }
   }
+  return by_scope;
+}
 
-  // Precisions wanted of each value: by its readers and by the graph outputs listing it.
-  std::vector<bool> wants_float(value_count, false), wants_target(value_count, false);
-  auto want = [&](graph::ValueId v, std::int32_t p) {
-    (p == ctx.target ? wants_target : wants_float)[v] = true;
-  };
+// By ValueId: whether some reader (or a graph output listing it) wants it in float32, and in the
+// target type.
+struct Wanted {
+  std::vector<bool> float32;
+  std::vector<bool> target;
+  bool wants(graph::ValueId v, std::int32_t precision, std::int32_t target_type) const {
+    return precision == target_type ? target[v] : float32[v];
+  }
+};
+
+// Phase 2. The precisions wanted of each value, by its readers and the graph outputs.
+Wanted wanted_precisions(const Context& ctx, const Decisions& decided,
+                         const std::vector<std::vector<std::int32_t>>& output_precision) {
+  const auto& index = ctx.index;
+  Wanted wanted{std::vector<bool>(index.values().size(), false), std::vector<bool>(index.values().size(), false)};
+  auto want = [&](graph::ValueId v, std::int32_t p) { (p == ctx.target ? wanted.target : wanted.float32)[v] = true; };
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
     const graph::Node& node = index.node(n);
     for (int port = 0; port < static_cast<int>(node.inputs.size()); ++port) {
@@ -134,15 +154,21 @@ Plan make_plan(const Context& ctx, Decisions decisions) {
   for (graph::ScopeId s = 0; s < static_cast<graph::ScopeId>(index.scopes().size()); ++s) {
     const graph::Scope& scope = index.scope(s);
     for (std::size_t k = 0; k < scope.outputs.size(); ++k) {
-      if (plan.output_precision[s][k] != 0) want(scope.outputs[k], plan.output_precision[s][k]);
+      if (output_precision[s][k] != 0) want(scope.outputs[k], output_precision[s][k]);
     }
   }
+  return wanted;
+}
 
-  // The produced precision of each value.
-  for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(value_count); ++v) {
+// Phase 3. The precision each float32 value is produced in, and whether that data is a
+// constant's (fills ValuePlan::produced, produced_name, produced_is_constant).
+void plan_produced_precisions(const Context& ctx, const Decisions& decided, const Wanted& wanted,
+                              const IoPrecision& io_precision, std::vector<ValuePlan>& values) {
+  const auto& index = ctx.index;
+  for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(values.size()); ++v) {
     if (!ctx.is_float32(v)) continue;
     const graph::Value& value = index.value(v);
-    ValuePlan& p = plan.values[v];
+    ValuePlan& p = values[v];
     p.produced_name = value.name;
     if (is_constant(ctx, v)) {
       // A constant takes the precision its readers want; a top-level output fixes its name's.
@@ -150,7 +176,7 @@ Plan make_plan(const Context& ctx, Decisions decisions) {
       if (top_output) {
         p.produced = io_precision(value.name);
       } else {
-        p.produced = wants_target[v] && !wants_float[v] ? ctx.target : kFloat;
+        p.produced = wanted.target[v] && !wanted.float32[v] ? ctx.target : kFloat;
       }
       p.produced_is_constant = true;
     } else if (value.kind == graph::ValueKind::GraphInput) {
@@ -163,14 +189,19 @@ Plan make_plan(const Context& ctx, Decisions decisions) {
       p.produced = kFloat;  // sparse initializers stay as they are
     }
   }
+}
 
-  // Alternatives: a Cast, or a converted copy of a constant.
+// Phase 4. For each value wanted in the other precision too: its alternative (a Cast, or a
+// converted copy of a constant) and fresh names; a top-level output whose name must hold the
+// other precision is renamed at its producer instead. Needs phase 3's produced precisions.
+void plan_alternatives(const Context& ctx, const Wanted& wanted, const IoPrecision& io_precision, Plan& plan) {
+  const auto& index = ctx.index;
   NameGenerator names(index.all_names());
-  for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(value_count); ++v) {
+  for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(plan.values.size()); ++v) {
     ValuePlan& p = plan.values[v];
     if (p.produced == 0) continue;
     std::int32_t other = p.produced == ctx.target ? kFloat : ctx.target;
-    if (!(other == ctx.target ? wants_target[v] : wants_float[v])) continue;
+    if (!wanted.wants(v, other, ctx.target)) continue;
     const graph::Value& value = index.value(v);
     p.alt = other;
     p.alt_is_constant_copy = is_constant(ctx, v);
@@ -189,6 +220,21 @@ Plan make_plan(const Context& ctx, Decisions decisions) {
       plan.cast_node_names[v] = names.fresh("Cast_" + value.name + "_to_" + precision_suffix(other));
     }
   }
+}
+
+}  // namespace
+
+Plan make_plan(const Context& ctx, Decisions decisions) {
+  Plan plan;
+  plan.decisions = std::move(decisions);
+  const std::size_t value_count = ctx.index.values().size();
+  plan.values.resize(value_count);
+  plan.cast_node_names.resize(value_count);
+  const IoPrecision io_precision(ctx);
+  plan.output_precision = required_output_precisions(ctx, plan.decisions, io_precision);
+  const Wanted wanted = wanted_precisions(ctx, plan.decisions, plan.output_precision);
+  plan_produced_precisions(ctx, plan.decisions, wanted, io_precision, plan.values);
+  plan_alternatives(ctx, wanted, io_precision, plan);
   return plan;
 }
 

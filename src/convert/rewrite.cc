@@ -61,17 +61,39 @@ class Rewriter {
         converter_{ctx.target, {ctx.options.min_positive_val, ctx.options.max_finite_val}},
         after_node_(index_.nodes().size()), at_scope_start_(index_.scopes().size()) {}
 
+  // The steps, in the order their contracts need. Each reads the index (which describes the model
+  // as it was: names, positions, initializer indices) and the plan, never what an earlier step
+  // wrote; the new nodes and initializers wait in after_node_, at_scope_start_ and
+  // new_initializers_ until reorder_nodes puts them in, so that every index stays valid.
   void run() {
+    // Needs: the original initializers. Gives: report_.float_bytes_before.
     count_constant_bytes_before();
-    make_constant_copies();     // from the original float32 data, before anything converts
+    // Needs: the original float32 data (so before convert_values). Gives: a converted copy of
+    // every constant read in both precisions, held back (Constant nodes in after_node_,
+    // initializers in new_initializers_).
+    make_constant_copies();
+    // Gives: constants produced in the target type converted in place (Plan::clamped).
     convert_values();
+    // Gives: Cast `to`, dtype and output_datatype attributes of converted outputs set to the target.
     rewrite_type_attributes();
+    // Gives: producers of renamed top-level outputs write under their new names.
     rename_producer_outputs();
+    // Needs: final producer names (after rename_producer_outputs). Gives: one Cast per planned
+    // alternative, held back in after_node_ / at_scope_start_.
     make_casts();
+    // Needs: every alternative's name (the plan). Gives: each input reads the name holding the
+    // precision it wants.
     rewire_readers();
+    // Gives: graph inputs and outputs declare their planned precision; body outputs are bound to
+    // the name holding it.
     update_graph_boundaries();
+    // Gives: value_info entries in the produced precision, plus entries for renamed values,
+    // alternatives and Cast-1 outputs.
     update_value_info();
+    // Needs: every step above done (it moves nodes, so node positions change). Gives: held-back
+    // nodes and initializers inserted, every graph topologically sorted.
     reorder_nodes();
+    // Gives: report_.float_bytes_after.
     count_constant_bytes_after();
   }
 
