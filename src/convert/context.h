@@ -17,18 +17,37 @@
 
 namespace onnx_fp16::convert {
 
+// The precision a float32 value has in the converted model. The values are the ONNX element
+// types, so a precision is written into the model as it is (elem_type); None: not a float32
+// tensor, left as it is.
+enum class Precision : std::int32_t {
+  None = 0,
+  Float32 = onnx::TensorProto::FLOAT,
+  Float16 = onnx::TensorProto::FLOAT16,
+  BFloat16 = onnx::TensorProto::BFLOAT16,
+};
+constexpr std::int32_t elem_type(Precision precision) { return static_cast<std::int32_t>(precision); }
+
+// What the policy decided for a node.
 struct NodeDecision {
-  bool relevant = false;   // reads or writes a float32 value (Constant nodes are constants instead)
-  bool converted = false;
-  KeepReason reason = KeepReason::OpBlockList;
+  enum class Fate {
+    NotFloat,   // reads and writes no float32 value (and Constant nodes: constants are planned as values)
+    Converted,  // runs in the target type
+    Kept,       // stays float32, for `reason`
+  };
+  Fate fate = Fate::NotFloat;
+  KeepReason reason = KeepReason::OpBlockList;  // when Kept
   std::string detail;
+
+  bool converted() const { return fate == Fate::Converted; }
+  bool kept() const { return fate == Fate::Kept; }
 };
 using Decisions = std::vector<NodeDecision>;  // by NodeId
 
 struct Context {
   const graph::GraphIndex& index;  // the rewrite edits through index.edit_node / edit_graph
   const Float16Options& options;
-  std::int32_t target;  // onnx::TensorProto::FLOAT16 or BFLOAT16
+  Precision target;  // Float16 or BFloat16
   std::vector<types::ValueType> types;           // by ValueId
   std::vector<types::PortSignature> signatures;  // by NodeId
 
@@ -40,8 +59,8 @@ struct Context {
 // Types the indexed graph (types::type_graph). `index` and `options` must outlive the Context.
 Context make_context(const graph::GraphIndex& index, const Float16Options& options);
 
-// The ONNX element type of a conversion target.
-std::int32_t target_elem_type(TargetType target);
+// The precision of a conversion target.
+Precision target_precision(TargetType target);
 
 bool is_op(const onnx::NodeProto& node, const char* op_type);  // in the ONNX domain
 

@@ -66,7 +66,7 @@ namespace convert {
 
 ConversionReport run_pipeline(onnx::ModelProto& model, const Float16Options& options,
                               const std::vector<bool>& forced_keep) {
-  const std::int32_t target = target_elem_type(options.target);
+  const std::int32_t target = elem_type(target_precision(options.target));
   if (!model.has_graph()) throw Error("the model has no graph");
   if (!options.force) {
     if (auto where = find_target_typed_tensor(model.graph(), target); !where.empty()) {
@@ -97,8 +97,8 @@ ConversionReport run_pipeline(onnx::ModelProto& model, const Float16Options& opt
   // Record the decisions before the rewrite moves nodes around.
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
     const NodeDecision& d = plan.decisions[n];
-    if (!d.relevant) continue;
-    if (d.converted) {
+    if (d.fate == NodeDecision::Fate::NotFloat) continue;
+    if (d.converted()) {
       ++report.converted_nodes;
     } else {
       report.kept_nodes.push_back({index.node_label(n), index.node(n).proto->op_type(),

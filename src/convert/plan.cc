@@ -11,7 +11,7 @@ namespace onnx_fp16::convert {
 
 namespace {
 
-constexpr std::int32_t kFloat = onnx::TensorProto::FLOAT;
+constexpr Precision kFloat = Precision::Float32;
 
 class NameGenerator {
  public:
@@ -41,14 +41,14 @@ bool is_constant(const Context& ctx, graph::ValueId v) {
 }
 
 // Precision of a body graph's input: that of the control-flow node's port feeding it.
-std::int32_t body_input_precision(const Context& ctx, const Decisions& decisions, graph::ScopeId scope, graph::ValueId v) {
+Precision body_input_precision(const Context& ctx, const Decisions& decisions, graph::ScopeId scope, graph::ValueId v) {
   const graph::Scope& s = ctx.index.scope(scope);
   for (const auto& binding : types::control_flow_bindings(ctx.index, s.owner)) {
     if (binding.body != scope) continue;
     for (std::size_t k = 0; k < s.inputs.size(); ++k) {
       if (s.inputs[k] == v && binding.body_input_from_outer_input[k] != graph::kNone) {
         const NodeDecision& d = decisions[s.owner];
-        return d.relevant && d.converted ? ctx.target : kFloat;
+        return d.converted() ? ctx.target : kFloat;
       }
     }
   }
@@ -57,22 +57,22 @@ std::int32_t body_input_precision(const Context& ctx, const Decisions& decisions
 
 }  // namespace
 
-const char* precision_suffix(std::int32_t elem) {
-  switch (elem) {
-    case onnx::TensorProto::FLOAT16: return "fp16";
-    case onnx::TensorProto::BFLOAT16: return "bf16";
+const char* precision_suffix(Precision precision) {
+  switch (precision) {
+    case Precision::Float16: return "fp16";
+    case Precision::BFloat16: return "bf16";
     default: return "fp32";
   }
 }
 
-const std::string& Plan::name_for(graph::ValueId v, std::int32_t precision) const {
+const std::string& Plan::name_for(graph::ValueId v, Precision precision) const {
   const ValuePlan& p = values[v];
-  return precision == p.alt && p.alt != 0 ? p.alt_name : p.produced_name;
+  return precision == p.alt && p.alt != Precision::None ? p.alt_name : p.produced_name;
 }
 
-bool Plan::clamped(graph::ValueId v, std::int32_t precision) const {
+bool Plan::clamped(graph::ValueId v, Precision precision) const {
   const ValuePlan& p = values[v];
-  if (precision == kFloat || precision == 0) return false;
+  if (precision == kFloat || precision == Precision::None) return false;
   if (precision == p.produced) return p.produced_is_constant;
   return precision == p.alt && p.alt_is_constant_copy;
 }
@@ -84,7 +84,7 @@ class IoPrecision {
  public:
   explicit IoPrecision(const Context& ctx)
       : ctx_(ctx), names_(ctx.options.keep_io_names.begin(), ctx.options.keep_io_names.end()) {}
-  std::int32_t operator()(const std::string& name) const {
+  Precision operator()(const std::string& name) const {
     return ctx_.options.keep_io_types || names_.count(name) ? kFloat : ctx_.target;
   }
 
@@ -95,14 +95,14 @@ class IoPrecision {
 
 // Phase 1. What each scope's outputs must be (0 where not float32): top level by
 // keep_io_types, bodies by the owner's matching output port.
-std::vector<std::vector<std::int32_t>> required_output_precisions(const Context& ctx, const Decisions& decided,
+std::vector<std::vector<Precision>> required_output_precisions(const Context& ctx, const Decisions& decided,
                                                                   const IoPrecision& io_precision) {
   const auto& index = ctx.index;
-  std::vector<std::vector<std::int32_t>> by_scope(index.scopes().size());
+  std::vector<std::vector<Precision>> by_scope(index.scopes().size());
   for (graph::ScopeId s = 0; s < static_cast<graph::ScopeId>(index.scopes().size()); ++s) {
     const graph::Scope& scope = index.scope(s);
     auto& required = by_scope[s];
-    required.assign(scope.outputs.size(), 0);
+    required.assign(scope.outputs.size(), Precision::None);
     std::vector<int> outer_port(scope.outputs.size(), graph::kNone);
     if (scope.owner != graph::kNone) {
       for (const auto& binding : types::control_flow_bindings(index, scope.owner)) {
@@ -115,8 +115,8 @@ std::vector<std::vector<std::int32_t>> required_output_precisions(const Context&
       if (scope.owner == graph::kNone) {
         required[k] = io_precision(index.value(v).name);
       } else if (outer_port[k] != graph::kNone) {
-        std::int32_t p = output_precision(ctx, decided, scope.owner, outer_port[k]);
-        required[k] = p ? p : kFloat;
+        const Precision p = output_precision(ctx, decided, scope.owner, outer_port[k]);
+        required[k] = p != Precision::None ? p : kFloat;
       } else {
         required[k] = kFloat;
       }
@@ -130,17 +130,17 @@ std::vector<std::vector<std::int32_t>> required_output_precisions(const Context&
 struct Wanted {
   std::vector<bool> float32;
   std::vector<bool> target;
-  bool wants(graph::ValueId v, std::int32_t precision, std::int32_t target_type) const {
+  bool wants(graph::ValueId v, Precision precision, Precision target_type) const {
     return precision == target_type ? target[v] : float32[v];
   }
 };
 
 // Phase 2. The precisions wanted of each value, by its readers and the graph outputs.
 Wanted wanted_precisions(const Context& ctx, const Decisions& decided,
-                         const std::vector<std::vector<std::int32_t>>& output_precision) {
+                         const std::vector<std::vector<Precision>>& output_precision) {
   const auto& index = ctx.index;
   Wanted wanted{std::vector<bool>(index.values().size(), false), std::vector<bool>(index.values().size(), false)};
-  auto want = [&](graph::ValueId v, std::int32_t p) { (p == ctx.target ? wanted.target : wanted.float32)[v] = true; };
+  auto want = [&](graph::ValueId v, Precision p) { (p == ctx.target ? wanted.target : wanted.float32)[v] = true; };
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
     const graph::Node& node = index.node(n);
     for (int port = 0; port < static_cast<int>(node.inputs.size()); ++port) {
@@ -154,7 +154,7 @@ Wanted wanted_precisions(const Context& ctx, const Decisions& decided,
   for (graph::ScopeId s = 0; s < static_cast<graph::ScopeId>(index.scopes().size()); ++s) {
     const graph::Scope& scope = index.scope(s);
     for (std::size_t k = 0; k < scope.outputs.size(); ++k) {
-      if (output_precision[s][k] != 0) want(scope.outputs[k], output_precision[s][k]);
+      if (output_precision[s][k] != Precision::None) want(scope.outputs[k], output_precision[s][k]);
     }
   }
   return wanted;
@@ -199,8 +199,8 @@ void plan_alternatives(const Context& ctx, const Wanted& wanted, const IoPrecisi
   NameGenerator names(index.all_names());
   for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(plan.values.size()); ++v) {
     ValuePlan& p = plan.values[v];
-    if (p.produced == 0) continue;
-    std::int32_t other = p.produced == ctx.target ? kFloat : ctx.target;
+    if (p.produced == Precision::None) continue;
+    const Precision other = p.produced == ctx.target ? kFloat : ctx.target;
     if (!wanted.wants(v, other, ctx.target)) continue;
     const graph::Value& value = index.value(v);
     p.alt = other;

@@ -14,9 +14,9 @@
 namespace onnx_fp16::convert {
 
 struct ValuePlan {
-  std::int32_t produced = 0;     // 0: not a float32 tensor; left as it is
+  Precision produced = Precision::None;  // None: not a float32 tensor; left as it is
   std::string produced_name;     // the name holding the produced data
-  std::int32_t alt = 0;          // the other precision, when some reader needs it
+  Precision alt = Precision::None;       // the other precision, when some reader needs it
   std::string alt_name;
   bool alt_is_constant_copy = false;  // a converted copy of a constant rather than a Cast
   bool renamed = false;               // produced_name differs from the value's name
@@ -29,21 +29,21 @@ struct ValuePlan {
 struct Plan {
   Decisions decisions;                                     // by NodeId: what the plan was made from
   std::vector<ValuePlan> values;                           // by ValueId
-  std::vector<std::vector<std::int32_t>> output_precision; // by scope, by output position; 0: not float32
+  std::vector<std::vector<Precision>> output_precision;  // by scope, by output position; None: not float32
   std::vector<std::string> cast_node_names;                // by ValueId, for alternatives made by a Cast
 
   // The name a reader wanting `precision` reads.
-  const std::string& name_for(graph::ValueId v, std::int32_t precision) const;
+  const std::string& name_for(graph::ValueId v, Precision precision) const;
   // Whether the data of value v in `precision` is clamped to [min_positive_val, max_finite_val]
   // before it is rounded: true for a constant's data converted to the target (in place or as a
   // copy), false for a computed value (its producer rounds it, or a Cast does) and for float32.
   // (Clamping applies to float16 alone: bfloat16 keeps float32's range.) The one rule the rewrite and the mixed-precision engine both follow.
-  bool clamped(graph::ValueId v, std::int32_t precision) const;
+  bool clamped(graph::ValueId v, Precision precision) const;
 };
 
 Plan make_plan(const Context& ctx, Decisions decisions);
 
 // Short suffix for generated names: "fp16", "bf16", "fp32".
-const char* precision_suffix(std::int32_t elem);
+const char* precision_suffix(Precision precision);
 
 }  // namespace onnx_fp16::convert

@@ -75,7 +75,7 @@ void keep_casts_read_in_float32(const Context& ctx, const std::vector<bool>& top
     changed = false;
     for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(ctx.index.nodes().size()); ++n) {
       NodeDecision& d = decisions[n];
-      if (!d.relevant || !d.converted || !is_op(ctx.proto(n), "Cast")) continue;
+      if (!d.converted() || !is_op(ctx.proto(n), "Cast")) continue;
       graph::ValueId out = ctx.index.node(n).outputs.empty() ? graph::kNone : ctx.index.node(n).outputs[0];
       if (!ctx.is_float32(out)) continue;
       const graph::Value& value = ctx.index.value(out);
@@ -89,7 +89,7 @@ void keep_casts_read_in_float32(const Context& ctx, const std::vector<bool>& top
         any_target_reader = any_target_reader || scope.owner != graph::kNone || !top_output_kept[out];
       }
       if (!any_target_reader) {
-        d.converted = false;
+        d.fate = NodeDecision::Fate::Kept;
         d.reason = KeepReason::CastFollowsConsumers;
         changed = true;
       }
@@ -117,8 +117,7 @@ Decisions decide_nodes(const Context& ctx, const std::vector<bool>& forced_keep)
     const onnx::NodeProto& proto = ctx.proto(n);
     NodeDecision& d = decisions[n];
     if (is_op(proto, "Constant") || !touches_float32(ctx, n)) continue;  // constants are planned as values
-    d.relevant = true;
-    d.converted = false;
+    d.fate = NodeDecision::Fate::Kept;  // until every reason to keep it is ruled out
     if (!proto.name().empty() && blocked_names.count(proto.name())) {
       d.reason = KeepReason::NodeBlockList;
     } else if (!forced_keep.empty() && forced_keep[n]) {
@@ -141,13 +140,13 @@ Decisions decide_nodes(const Context& ctx, const std::vector<bool>& forced_keep)
       d.reason = KeepReason::ShapeComputation;
     } else if (!has_convertible_float_port(ctx, n)) {
       d.reason = KeepReason::NoFloat16InSchema;
-      d.detail = "no float port of " + proto.op_type() + " allows " + types::elem_name(ctx.target);
+      d.detail = "no float port of " + proto.op_type() + " allows " + types::elem_name(elem_type(ctx.target));
     } else {
-      d.converted = true;
+      d.fate = NodeDecision::Fate::Converted;
     }
   }
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
-    if (decisions[n].relevant && decisions[n].converted) require_known_types(ctx, n);
+    if (decisions[n].converted()) require_known_types(ctx, n);
   }
 
   // Which top-level outputs must stay float32 (keep_io_types).

@@ -16,7 +16,7 @@ namespace {
 // the parameter allows the target type and none of its ports is index-like.
 bool group_convertible(const Context& ctx, graph::NodeId n, const std::string& param) {
   const types::PortSignature& sig = ctx.signatures[n];
-  if (param.empty() || !sig.param_allows(param, ctx.target)) return false;
+  if (param.empty() || !sig.param_allows(param, elem_type(ctx.target))) return false;
   const onnx::NodeProto& proto = ctx.proto(n);
   for (int q = 0; q < static_cast<int>(sig.input_params.size()); ++q) {
     if (sig.input_params[q] == param && types::is_index_port(proto, q)) return false;
@@ -50,16 +50,16 @@ Want input_want(const Context& ctx, const Decisions& decisions, graph::NodeId n,
   // would round twice.
   if (port == 0 && (is_op(proto, "Cast") || is_op(proto, "CastLike"))) return Want::Any;
   const NodeDecision& d = decisions[n];
-  if (d.relevant && d.converted && input_port_convertible(ctx, n, port)) return Want::Target;
+  if (d.converted() && input_port_convertible(ctx, n, port)) return Want::Target;
   return Want::Float32;
 }
 
-std::int32_t output_precision(const Context& ctx, const Decisions& decisions, graph::NodeId n, int port) {
+Precision output_precision(const Context& ctx, const Decisions& decisions, graph::NodeId n, int port) {
   graph::ValueId v = ctx.index.node(n).outputs[port];
-  if (!ctx.holds_float32(v)) return 0;
+  if (!ctx.holds_float32(v)) return Precision::None;
   const NodeDecision& d = decisions[n];
-  if (ctx.is_float32(v) && d.relevant && d.converted && output_port_convertible(ctx, n, port)) return ctx.target;
-  return onnx::TensorProto::FLOAT;
+  if (ctx.is_float32(v) && d.converted() && output_port_convertible(ctx, n, port)) return ctx.target;
+  return Precision::Float32;
 }
 
 }  // namespace onnx_fp16::convert

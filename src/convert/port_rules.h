@@ -17,6 +17,6 @@ bool output_port_convertible(const Context& ctx, graph::NodeId node, int port);
 // What a node reads at an input port, and (float32 values only; 0 otherwise) the element type it
 // writes at an output port, under `decisions`.
 Want input_want(const Context& ctx, const Decisions& decisions, graph::NodeId node, int port);
-std::int32_t output_precision(const Context& ctx, const Decisions& decisions, graph::NodeId node, int port);
+Precision output_precision(const Context& ctx, const Decisions& decisions, graph::NodeId node, int port);
 
 }  // namespace onnx_fp16::convert

@@ -35,7 +35,8 @@ void set_int_attribute(onnx::NodeProto& node, const std::string& name, std::int6
 }
 
 // Cast's target: an int since Cast-6, a type name ("FLOAT16") in Cast-1 (opsets 1 to 5).
-void set_cast_to(onnx::NodeProto& cast, std::int32_t elem, int default_opset) {
+void set_cast_to(onnx::NodeProto& cast, Precision precision, int default_opset) {
+  const std::int32_t elem = elem_type(precision);
   if (default_opset < 1 || default_opset >= 6) {
     set_int_attribute(cast, "to", elem);
     return;
@@ -50,7 +51,8 @@ void set_cast_to(onnx::NodeProto& cast, std::int32_t elem, int default_opset) {
   a->set_s(onnx::TensorProto_DataType_Name(static_cast<onnx::TensorProto_DataType>(elem)));
 }
 
-void set_elem_type(onnx::ValueInfoProto& info, std::int32_t elem) {
+void set_elem_type(onnx::ValueInfoProto& info, Precision precision) {
+  const std::int32_t elem = elem_type(precision);
   if (info.type().has_tensor_type() || !info.has_type()) info.mutable_type()->mutable_tensor_type()->set_elem_type(elem);
 }
 
@@ -58,7 +60,7 @@ class Rewriter {
  public:
   Rewriter(const Context& ctx, const Plan& plan, ConversionReport& report)
       : ctx_(ctx), plan_(plan), report_(report), index_(ctx.index),
-        converter_{ctx.target, {ctx.options.min_positive_val, ctx.options.max_finite_val}},
+        converter_{elem_type(ctx.target), {ctx.options.min_positive_val, ctx.options.max_finite_val}},
         after_node_(index_.nodes().size()), at_scope_start_(index_.scopes().size()) {}
 
   // The steps, in the order their contracts need. Each reads the index (which describes the model
@@ -113,7 +115,7 @@ class Rewriter {
   void make_constant_copies() {
     for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(plan_.values.size()); ++v) {
       const ValuePlan& p = plan_.values[v];
-      if (p.alt == 0 || !p.alt_is_constant_copy) continue;
+      if (p.alt == Precision::None || !p.alt_is_constant_copy) continue;
       const graph::Value& value = index_.value(v);
       if (onnx::TensorProto* init = initializer_of(v)) {
         onnx::TensorProto copy = *init;
@@ -185,10 +187,10 @@ class Rewriter {
       } else if (attribute.when_absent == types::TypeAttribute::WhenAbsent::LikeFirstInput) {
         // Absent, the output follows the (converted) input; present, it says float32.
         if (onnx::AttributeProto* dtype = find_attribute(proto, name); dtype && dtype->i() == kFloat) {
-          dtype->set_i(ctx_.target);
+          dtype->set_i(elem_type(ctx_.target));
         }
       } else {
-        set_int_attribute(proto, name, ctx_.target);
+        set_int_attribute(proto, name, elem_type(ctx_.target));
       }
     }
   }
@@ -205,7 +207,7 @@ class Rewriter {
   void make_casts() {
     for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(plan_.values.size()); ++v) {
       const ValuePlan& p = plan_.values[v];
-      if (p.alt == 0 || p.alt_is_constant_copy) continue;
+      if (p.alt == Precision::None || p.alt_is_constant_copy) continue;
       auto* cast = new onnx::NodeProto();
       cast->set_op_type("Cast");
       cast->set_name(plan_.cast_node_names[v]);
@@ -222,9 +224,10 @@ class Rewriter {
       const graph::Node& node = index_.node(n);
       for (int port = 0; port < static_cast<int>(node.inputs.size()); ++port) {
         graph::ValueId v = node.inputs[port];
-        if (v == graph::kNone || plan_.values[v].produced == 0) continue;
+        if (v == graph::kNone || plan_.values[v].produced == Precision::None) continue;
         Want w = input_want(ctx_, plan_.decisions, n, port);
-        std::int32_t precision = w == Want::Target ? ctx_.target : w == Want::Float32 ? kFloat : plan_.values[v].produced;
+        const Precision precision =
+            w == Want::Target ? ctx_.target : w == Want::Float32 ? Precision::Float32 : plan_.values[v].produced;
         index_.edit_node(n).set_input(port, plan_.name_for(v, precision));
       }
     }
@@ -236,11 +239,11 @@ class Rewriter {
       onnx::GraphProto& g = index_.edit_graph(s);
       for (std::size_t k = 0; k < scope.inputs.size(); ++k) {
         const ValuePlan& p = plan_.values[scope.inputs[k]];
-        if (p.produced != 0) set_elem_type(*g.mutable_input(static_cast<int>(k)), p.produced);
+        if (p.produced != Precision::None) set_elem_type(*g.mutable_input(static_cast<int>(k)), p.produced);
       }
       for (std::size_t k = 0; k < scope.outputs.size(); ++k) {
-        std::int32_t required = plan_.output_precision[s][k];
-        if (required == 0) continue;
+        const Precision required = plan_.output_precision[s][k];
+        if (required == Precision::None) continue;
         onnx::ValueInfoProto& out = *g.mutable_output(static_cast<int>(k));
         if (s != 0) out.set_name(plan_.name_for(scope.outputs[k], required));  // bodies bind by position
         set_elem_type(out, required);
@@ -254,14 +257,14 @@ class Rewriter {
       std::vector<onnx::ValueInfoProto> added;
       for (auto& info : *g.mutable_value_info()) {
         graph::ValueId v = index_.find(info.name(), s);
-        if (v == graph::kNone || plan_.values[v].produced == 0) continue;
+        if (v == graph::kNone || plan_.values[v].produced == Precision::None) continue;
         const ValuePlan& p = plan_.values[v];
         set_elem_type(info, p.renamed ? p.alt : p.produced);
         if (p.renamed) {
           added.push_back(info);
           added.back().set_name(p.produced_name);
           set_elem_type(added.back(), p.produced);
-        } else if (p.alt != 0) {
+        } else if (p.alt != Precision::None) {
           added.push_back(info);
           added.back().set_name(p.alt_name);
           set_elem_type(added.back(), p.alt);
@@ -279,7 +282,7 @@ class Rewriter {
     if (opset < 1 || opset >= 6) return;
     for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(plan_.values.size()); ++v) {
       const ValuePlan& p = plan_.values[v];
-      if (p.alt == 0 || p.alt_is_constant_copy) continue;
+      if (p.alt == Precision::None || p.alt_is_constant_copy) continue;
       onnx::GraphProto& g = index_.edit_graph(index_.value(v).scope);
       const bool declared = std::any_of(g.value_info().begin(), g.value_info().end(),
                                         [&](const onnx::ValueInfoProto& info) { return info.name() == p.alt_name; });

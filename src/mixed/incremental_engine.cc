@@ -121,7 +121,8 @@ class IncrementalEngine final : public CandidateEngine {
   IncrementalEngine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples, int threads, VariantOptions variants)
       : analysis_(analysis),
         threads_(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
-        rounder_(analysis.context().target, {analysis.options().min_positive_val, analysis.options().max_finite_val}),
+        rounder_(convert::elem_type(analysis.context().target),
+                 {analysis.options().min_positive_val, analysis.options().max_finite_val}),
         variants_(variants) {
     if (variants_.count < 0) throw Error("the number of float16 variants must be >= 0");
     // Above half of float16's relative ulp at the top of a binade (2^-12), a nudge could move a
@@ -197,7 +198,7 @@ class IncrementalEngine final : public CandidateEngine {
     for (std::size_t k = 0; k < plan_->nodes.size(); ++k) {
       const runtime::CompiledNode& node = plan_->nodes[k];
       const graph::NodeId n = step_node_[k];
-      if (!decisions[n].converted) continue;
+      if (!decisions[n].converted()) continue;
       std::vector<Tensor> held(node.inputs.size());
       for (std::size_t i = 0; i < node.inputs.size(); ++i) {
         const int slot = node.inputs[i];
@@ -243,7 +244,7 @@ class IncrementalEngine final : public CandidateEngine {
   // producer's value, or the Cast the conversion adds for a float32 producer): rounding is the cast.
   std::vector<Tensor> graph_outputs(const std::vector<Tensor>& slots) const {
     std::vector<Tensor> outputs;
-    const auto target = static_cast<DataType>(analysis_.context().target);
+    const auto target = static_cast<DataType>(convert::elem_type(analysis_.context().target));
     for (std::size_t o = 0; o < plan_->output_slots.size(); ++o) {
       const Tensor& value = slots[plan_->output_slots[o]];
       outputs.push_back(last_config_.float16_outputs[o] ? runtime::cast_tensor(value, target) : value);

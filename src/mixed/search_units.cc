@@ -28,7 +28,7 @@ SearchUnits find_search_units(const ConversionAnalysis& analysis) {
   // A main-graph node is a unit when it, or anything inside its subgraphs, converts.
   std::vector<bool> converts(count, false);
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(count); ++n) {
-    if (decisions[n].relevant && decisions[n].converted) converts[main_graph_ancestor(index, n)] = true;
+    if (decisions[n].converted()) converts[main_graph_ancestor(index, n)] = true;
   }
 
   const std::vector<graph::NodeId>& main_nodes = index.scope(graph::GraphIndex::main_scope()).nodes;

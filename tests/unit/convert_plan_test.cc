@@ -27,9 +27,10 @@ constexpr int F16 = onnx::TensorProto::FLOAT16;
 // Everything a plan says, as comparable text.
 std::string describe(const convert::Plan& plan) {
   std::string text;
-  for (const auto& d : plan.decisions) text += std::to_string(d.relevant) + std::to_string(d.converted) + d.detail + ";";
+  for (const auto& d : plan.decisions) text += std::to_string(static_cast<int>(d.fate)) + d.detail + ";";
   for (const auto& v : plan.values) {
-    text += std::to_string(v.produced) + v.produced_name + std::to_string(v.alt) + v.alt_name +
+    text += std::to_string(convert::elem_type(v.produced)) + v.produced_name + std::to_string(convert::elem_type(v.alt)) +
+            v.alt_name +
             std::to_string(v.alt_is_constant_copy) + std::to_string(v.renamed) + std::to_string(v.produced_is_constant) + "|";
   }
   for (const auto& name : plan.cast_node_names) text += name + ",";
@@ -104,10 +105,12 @@ TEST(ConvertPlan, TheConversionClampsConstantsAndNothingElse) {
   const auto& index = analysis.index();
   auto value = [&](const char* name) { return index.find(name, onnx_fp16::graph::GraphIndex::main_scope()); };
   for (const char* constant : {"w", "c", "fill"}) {
-    EXPECT_TRUE(plan.clamped(value(constant), F16)) << constant;
-    EXPECT_FALSE(plan.clamped(value(constant), F32)) << constant;
+    EXPECT_TRUE(plan.clamped(value(constant), convert::Precision::Float16)) << constant;
+    EXPECT_FALSE(plan.clamped(value(constant), convert::Precision::Float32)) << constant;
   }
-  for (const char* computed : {"x", "xw", "xwc", "y", "r"}) EXPECT_FALSE(plan.clamped(value(computed), F16)) << computed;
+  for (const char* computed : {"x", "xw", "xwc", "y", "r"}) {
+    EXPECT_FALSE(plan.clamped(value(computed), convert::Precision::Float16)) << computed;
+  }
 
   // The rewrite follows the same rule: every constant lands at max_finite_val / min_positive_val.
   const auto [converted, report] = test_support::convert_checked(out_of_range_constants(), options);
