@@ -27,7 +27,9 @@ enum class Rounding : std::uint8_t {
   None,
   Round,       // stored in the target type: nearest even (float16: overflow to inf)
   ClampRound,  // a constant converted by the conversion: clamped first (float16 only), then rounded
-  Clamp,       // the conversion's clamping alone, no rounding (the range screen's values)
+  ClampLarge,  // the conversion's clamping of large constants alone, no rounding (the range
+               // screen's values: raising tiny constants to min_positive_val changes no magnitude
+               // the screen judges, and would copy nearly every weight tensor)
 };
 
 struct Config {
@@ -58,17 +60,21 @@ class Rounder {
 
   Tensor apply(const Tensor& tensor, Rounding rounding, const Nudge* nudge = nullptr) const {
     if (rounding == Rounding::None || !tensor.defined() || tensor.dtype() != onnx::TensorProto::FLOAT) return tensor;
-    if (rounding == Rounding::Clamp && bfloat16_) return tensor;  // bfloat16 has float32's range: no clamping
+    if (rounding == Rounding::ClampLarge && bfloat16_) return tensor;  // bfloat16 has float32's range: no clamping
     const auto in = tensor.data<float>();
-    if (rounding == Rounding::Clamp && std::none_of(in.begin(), in.end(), [&](float x) {
-          return half::clamp_constant(x, rule_.min_positive, rule_.max_finite) != x;
-        })) {
+    // The conversion's clamp, above max_finite_val only (its lower bound is 0 < min_positive_val
+    // < max_finite_val, so clamp_constant agrees on every value it leaves at or above it).
+    auto clamp_large = [&](float x) {
+      return std::abs(x) > rule_.max_finite ? half::clamp_constant(x, rule_.min_positive, rule_.max_finite) : x;
+    };
+    if (rounding == Rounding::ClampLarge &&
+        std::none_of(in.begin(), in.end(), [&](float x) { return std::isfinite(x) && std::abs(x) > rule_.max_finite; })) {
       return tensor;  // nothing to clamp: the same tensor, no copy
     }
     Tensor out = Tensor::uninitialized(onnx::TensorProto::FLOAT, tensor.shape());
     const auto result = out.mutable_data<float>();
-    if (rounding == Rounding::Clamp) {
-      for (std::size_t i = 0; i < in.size(); ++i) result[i] = half::clamp_constant(in[i], rule_.min_positive, rule_.max_finite);
+    if (rounding == Rounding::ClampLarge) {
+      for (std::size_t i = 0; i < in.size(); ++i) result[i] = clamp_large(in[i]);
       return out;
     }
     constexpr std::size_t kChunk = 4096;
@@ -205,7 +211,9 @@ class IncrementalEngine final : public CandidateEngine {
         if (slot == runtime::kNoSlot) continue;
         // What the node reads once converted: a float16 value from its producer, or its Cast.
         const Rounding stored = config.store[slot];
-        held[i] = rounder_.apply(float32[slot], stored != Rounding::None ? stored : config.read[k][i]);
+        const Rounding rounding = stored != Rounding::None ? stored : config.read[k][i];
+        // A constant's rounding is the one the search will read too: computed once, kept.
+        held[i] = constants_.count(slot) ? constant_as(slot, rounding) : rounder_.apply(float32[slot], rounding);
       }
       std::vector<Tensor> outputs;
       try {
@@ -311,11 +319,11 @@ class IncrementalEngine final : public CandidateEngine {
     // Every constant the conversion clamps: initializers, and Constant nodes' outputs (exports
     // such as paddle2onnx's hold their weights in Constant nodes).
     for (std::size_t slot = 0; slot < converted.store.size(); ++slot) {
-      if (converted.store[slot] == Rounding::ClampRound) config.store[slot] = Rounding::Clamp;
+      if (converted.store[slot] == Rounding::ClampRound) config.store[slot] = Rounding::ClampLarge;
     }
     for (std::size_t k = 0; k < plan_->nodes.size(); ++k) {
       for (std::size_t i = 0; i < plan_->nodes[k].inputs.size(); ++i) {
-        if (converted.read[k][i] == Rounding::ClampRound) config.read[k][i] = Rounding::Clamp;
+        if (converted.read[k][i] == Rounding::ClampRound) config.read[k][i] = Rounding::ClampLarge;
       }
     }
     return config;
@@ -359,10 +367,11 @@ class IncrementalEngine final : public CandidateEngine {
     return !has_base_ || config.store[slot] != base_config_.store[slot];
   }
 
-  // A constant in a given rounding, computed once. Clamp (the screen's, used once) is not kept:
-  // it would hold a second copy of the weights for the whole search.
+  // A constant in a given rounding, computed once. ClampLarge (the screen's, used once) is not
+  // kept: where it changes something it would hold a second copy for the whole search.
   Tensor constant_as(int slot, Rounding rounding) {
-    if (rounding == Rounding::Clamp) return rounder_.apply(constants_.at(slot), rounding);
+    if (rounding == Rounding::None) return constants_.at(slot);
+    if (rounding == Rounding::ClampLarge) return rounder_.apply(constants_.at(slot), rounding);
     Tensor& cached = rounded_constants_[{slot, rounding}];
     if (!cached.defined()) cached = rounder_.apply(constants_.at(slot), rounding);
     return cached;
