@@ -80,6 +80,7 @@ def _search(model: Any, feed_dict: Samples, validate_fn: Optional[ValidateFn], r
         "variant_spread": spread,
         "spread_safety": safety,
         "sensitivity_budget": budget,
+        "skip_predicted_failures": bool(extras.pop("skip_predicted")),
         "threads": int(extras.pop("threads")),
     }
     assert not extras, extras
@@ -96,6 +97,7 @@ def auto_convert_mixed_precision(model: Any, feed_dict: Samples, validate_fn: Op
                                  return_report: bool = False, target: str = "float16",
                                  strategy: str = "improved", variants: int = 2, variant_spread: float = 2.0 ** -15,
                                  spread_safety: float = 1.0, sensitivity_budget: float = 25.0,
+                                 skip_predicted: bool = False,
                                  op_block_list: Optional[Iterable[str]] = None,
                                  node_block_list: Optional[Iterable[str]] = None, min_positive_val: float = 1e-7,
                                  max_finite_val: float = 1e4, data_max: Optional[float] = None,
@@ -115,7 +117,7 @@ def auto_convert_mixed_precision(model: Any, feed_dict: Samples, validate_fn: Op
         verbose: print the search's progress lines on stderr, as the CLI does.
         return_report: also return the report, a dict as ``onnx-fp16 auto-mixed --report`` writes
             it (kept nodes with reason and error, attempts, margins, FLOP shares).
-        target, strategy, variants, variant_spread, spread_safety, sensitivity_budget, op_block_list,
+        target, strategy, variants, variant_spread, spread_safety, sensitivity_budget, skip_predicted, op_block_list,
         node_block_list, min_positive_val, max_finite_val, data_max, init_max, keep_ops, keep_node_pattern, search,
         threads: the CLI's options of the same names (docs/cli.md, docs/mixed.md).
 
@@ -128,7 +130,8 @@ def auto_convert_mixed_precision(model: Any, feed_dict: Samples, validate_fn: Op
         KeyboardInterrupt: Ctrl-C, between two attempts.
     """
     extras = dict(target=target, strategy=strategy, variants=variants, variant_spread=variant_spread,
-                  spread_safety=spread_safety, sensitivity_budget=sensitivity_budget, op_block_list=op_block_list,
+                  spread_safety=spread_safety, sensitivity_budget=sensitivity_budget, skip_predicted=skip_predicted,
+                  op_block_list=op_block_list,
                   node_block_list=node_block_list,
                   min_positive_val=min_positive_val, max_finite_val=max_finite_val, data_max=data_max,
                   init_max=init_max, keep_ops=keep_ops, keep_node_pattern=keep_node_pattern, search=search,
@@ -155,7 +158,7 @@ def auto_convert_mixed_precision_model_path(source_model_path: str, input_feed: 
     source = path_argument(source_model_path, "source_model_path")
     target = path_argument(target_model_path, "target_model_path")
     defaults = dict(target="float16", strategy="improved", variants=2, variant_spread=2.0 ** -15, spread_safety=1.0,
-                    sensitivity_budget=25.0, op_block_list=None, node_block_list=None, min_positive_val=1e-7, max_finite_val=1e4,
+                    sensitivity_budget=25.0, skip_predicted=False, op_block_list=None, node_block_list=None, min_positive_val=1e-7, max_finite_val=1e4,
                     data_max=None, init_max=None, keep_ops=(), keep_node_pattern="", search=True, threads=0)
     unknown = set(options) - set(defaults)
     if unknown:

@@ -156,6 +156,9 @@ AutoMixedCommand::AutoMixedCommand(CLI::App& app) {
                        "the most FLOPs per unit of error first (0: node order)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  command_->add_flag("--skip-predicted", a.skip_predicted,
+                     "Faster, usually less float16: keep without an attempt the nodes the improved search's error "
+                     "model predicts to break the tolerance (see docs/mixed.md)");
   command_->add_flag("--no-search", a.no_search, "Only the screens below: keep what they select, convert the rest");
   data_max_option_ = command_->add_option("--data-max", a.data_max, "Keep nodes reading or writing float32 values above this magnitude");
   init_max_option_ = command_->add_option("--init-max", a.init_max, "Keep nodes reading initializers above this magnitude");
@@ -187,6 +190,7 @@ MixedOptions AutoMixedCommand::mixed_options() const {
   options.variant_spread = a.variant_spread;
   options.spread_safety = a.spread_safety;
   options.sensitivity_budget = a.sensitivity_budget;
+  options.skip_predicted_failures = a.skip_predicted;
   if (!a.validate_cmd.empty()) options.runner = make_command_runner(a.validate_cmd);
   if (!a.quiet) {
     options.progress = [display = make_stderr_progress()](const MixedProgress& progress) { display->show(progress); };

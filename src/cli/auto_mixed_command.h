@@ -42,6 +42,7 @@ class AutoMixedCommand {
     double variant_spread = kDefaultVariantSpread;
     double spread_safety = 1.0;
     double sensitivity_budget = MixedOptions{}.sensitivity_budget;
+    bool skip_predicted = false;
   };
 
   MixedOptions mixed_options() const;

@@ -124,6 +124,15 @@ std::vector<double> AcceptanceTest::robust_ratios(const std::vector<Tensor>& ref
   return ratios;
 }
 
+double AcceptanceTest::worst_ratio(const std::vector<Tensor>& reference,
+                                   const std::vector<std::vector<Tensor>>& by_variant) const {
+  const std::vector<double> ratios = by_variant.size() > 1 ? robust_ratios(reference, by_variant)
+                                                           : tolerance_ratios(reference, by_variant.front());
+  double worst = 0;
+  for (double ratio : ratios) worst = std::max(worst, ratio);
+  return worst;
+}
+
 Verdict AcceptanceTest::check_all(const std::vector<std::vector<Tensor>>& reference,
                              const std::vector<std::vector<Tensor>>& candidate) const {
   if (reference.size() != candidate.size()) return {false, "a run returned outputs for the wrong number of samples"};

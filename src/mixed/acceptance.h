@@ -43,6 +43,9 @@ class AcceptanceTest {
   // max over variants |variant - evaluator|) / (atol + rtol * |evaluator|). Needs a tolerance.
   std::vector<double> robust_ratios(const std::vector<Tensor>& reference,
                                     const std::vector<std::vector<Tensor>>& by_variant) const;
+  // The largest ratio over the outputs: robust_ratios with variants, else tolerance_ratios. Needs
+  // a tolerance.
+  double worst_ratio(const std::vector<Tensor>& reference, const std::vector<std::vector<Tensor>>& by_variant) const;
 
  private:
   bool use_tolerance_ = false;

@@ -4,6 +4,7 @@
 #include <onnx_fp16/mixed.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <optional>
 
@@ -41,6 +42,7 @@ const char* to_string(SearchOrderKind order) { return order == SearchOrderKind::
 const char* to_string(MixedKeepReason reason) {
   switch (reason) {
     case MixedKeepReason::Search: return "search";
+    case MixedKeepReason::Predicted: return "predicted";
     case MixedKeepReason::Float16Overflow: return "float16_overflow";
     case MixedKeepReason::Float16Underflow: return "float16_underflow";
     case MixedKeepReason::DataMax: return "data_max";
@@ -150,17 +152,21 @@ Reference make_reference(CandidateEngine& engine, const ConversionAnalysis& anal
 
 // Before searching: the float32 model must pass itself, and the model with every unit kept
 // (only what no node decides: inputs and outputs, constants) must pass. The latter's run
-// becomes the engine's accepted state.
-void check_endpoints(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
-                     const SampleOutputs& reference, bool keep_io_types) {
+// becomes the engine's accepted state. Returns its worst tolerance ratio (0 without a tolerance).
+double check_endpoints(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
+                       const SampleOutputs& reference, bool keep_io_types) {
   if (const Verdict self = acceptance.check_all(reference, reference); !self.ok) {
     throw Error("the float32 model does not pass its own validation (" + acceptance.describe() + "): " + self.detail +
                 "; NaN outputs are never close");
   }
   Verdict all_kept;
+  double worst = 0;
   const bool passed = engine.run_checked(units.kept_nodes(std::vector<bool>(units.size(), true)),
                                          [&](std::size_t s, const VariantOutputs& outputs) {
                                            all_kept = acceptance.check_variants(reference[s], outputs, s);
+                                           if (all_kept.ok && acceptance.has_tolerance()) {
+                                             worst = std::max(worst, acceptance.worst_ratio(reference[s], outputs));
+                                           }
                                            return all_kept.ok;
                                          });
   if (!passed) {
@@ -168,12 +174,14 @@ void check_endpoints(CandidateEngine& engine, const AcceptanceTest& acceptance, 
                 "): " + all_kept.detail + (keep_io_types ? "" : "; try keep_io_types (--keep-io-types)"));
   }
   engine.accept_last();
+  return worst;
 }
 
 // What the search found: by unit, whether it stays float32, and for a unit kept alone by a
 // failing attempt, why; the order it searched in.
 struct SearchOutcome {
   std::vector<bool> kept_units;
+  std::vector<bool> predicted;  // by unit: kept by the error model's prediction, without an attempt
   std::vector<std::string> errors;
   int attempts = 0;
   SearchOrder order;
@@ -187,7 +195,8 @@ SearchOrder measured_order(CandidateEngine& engine, const AcceptanceTest& accept
   const double budget = options.runner ? 0.0 : options.sensitivity_budget;  // the caller's runtime: no partial runs
   const double start = progress.elapsed_seconds();
   SearchOrder order = order_by_effect(engine, acceptance, units, candidates, reference.costs,
-                                      reference.float32.outputs.at(0), budget, count_nodes(analysis.model().graph()));
+                                      reference.float32.outputs.at(0), budget, count_nodes(analysis.model().graph()),
+                                      reference.sensitivity);
   if (order.measured > 0) {
     char line[200];
     std::snprintf(line, sizeof line, "order: measured %zu of %zu nodes converted alone in %.2f s, heaviest first%s",
@@ -198,17 +207,95 @@ SearchOrder measured_order(CandidateEngine& engine, const AcceptanceTest& accept
   return order;
 }
 
+// The improved search guided by an error model (MixedOptions::skip_predicted_failures). The model:
+// the accepted state's worst tolerance ratio r, and each unit's effect alone e (measured or
+// predicted, SearchOrder::predicted); independent rounding errors add in quadrature, so
+// converting units S as well should give about r^2 + scale * sum(e^2) over S. `scale` learns
+// from every attempt: a pass measures it, a failure bounds it from below. The order (best value
+// first) is handed to the bisection in runs the model says fit under 1; before each attempt the
+// segment is judged again, and one predicted to fail is split without an attempt, or, a single
+// unit, kept without one. A unit with no prediction always fits (the bisection finds out).
+// `attempt(search, trial)` tries a segment and leaves the accepted state's ratio in `accepted_ratio`.
+template <typename Attempt>
+void search_by_prediction(SegmentSearch& search, Attempt& attempt, double& accepted_ratio, double all_ratio,
+                          SearchOutcome& outcome) {
+  const std::vector<std::size_t>& order = outcome.order.units;
+  const std::vector<double>& predicted = outcome.order.predicted;
+  auto squared = [&](std::size_t position) {
+    const double e = predicted[order[position]];
+    return e < 0 ? 0.0 : e * e;
+  };
+  auto segment_squared = [&](const SegmentSearch::Segment& segment) {
+    double sum = 0;
+    for (std::size_t p = segment.begin; p < segment.begin + segment.size; ++p) sum += squared(p);
+    return sum;
+  };
+  // The first calibration: every unit converted at once (the attempt that failed) against the
+  // sum of all the predictions.
+  double scale = 1;
+  double all_predicted = 0;
+  for (std::size_t p = 0; p < order.size(); ++p) all_predicted += squared(p);
+  if (std::isfinite(all_ratio) && all_ratio > 0 && all_predicted > 0) {
+    scale = std::clamp(all_ratio * all_ratio / all_predicted, 0.1, 1000.0);
+  }
+  auto keep_predicted = [&](std::size_t position, double before) {
+    const std::size_t u = order[position];
+    outcome.predicted[u] = true;
+    outcome.errors[u] = "predicted over the tolerance: converted alone about " + message_number(predicted[u]) + " of it (" +
+                        (outcome.order.effect[u] >= 0 ? "measured" : "estimated") + "), with what is converted (at " +
+                        message_number(std::sqrt(before)) + ") about " +
+                        message_number(std::sqrt(before + scale * squared(position))) + "; not tried";
+  };
+  while (search.deferred_from() < order.size()) {
+    const std::size_t begin = search.deferred_from();
+    const double before = accepted_ratio * accepted_ratio;
+    // A round fills half the room left, so the scale is measured again before the edge.
+    const double fill = before + 0.5 * (1 - before);
+    std::size_t end = begin;
+    double added = 0;
+    while (end < order.size() && before + scale * (added + squared(end)) <= fill) added += squared(end++);
+    if (end == begin && before + scale * squared(begin) <= 1) ++end;  // fits, alone
+    if (end == begin) {
+      keep_predicted(begin, before);
+      search.prune_next();
+      continue;
+    }
+    search.release(end);
+    while (const auto trial = search.next()) {
+      const SegmentSearch::Segment segment = search.segments()[*trial];
+      const double sum = segment_squared(segment);
+      const double now = accepted_ratio * accepted_ratio;
+      if (now + scale * sum > 1) {  // predicted to fail: split, or keep a single unit, without an attempt
+        if (segment.size == 1) keep_predicted(segment.begin, now);
+        search.failed(*trial);
+        continue;
+      }
+      attempt(search, *trial);
+      if (sum <= 0) continue;
+      if (search.segments()[*trial].state == SegmentSearch::State::Good) {
+        // Too small an addition measures noise, not the model.
+        if (sum > 0.01 * (1 - now)) scale = std::clamp((accepted_ratio * accepted_ratio - now) / sum, 0.1, 10.0);
+      } else {
+        // It failed: the scale is at least this much for these units. One unit the model got
+        // wrong says little about the others, so the scale at most doubles per failure.
+        scale = std::max(scale, std::min((1 - now) / sum, 2 * scale));
+      }
+    }
+  }
+}
+
 // The bisection over the units no screen kept (with options.search off, the screens' choice
 // alone). Its first attempt converts them all, in any order; when that fails, the improved
 // strategy measures and reorders them before bisecting (the baseline keeps the spec's node
 // order and unit weights).
 SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
                            const std::vector<std::optional<ScreenVerdict>>& screened, const Reference& reference,
-                           const ConversionAnalysis& analysis, double flops_total, const MixedOptions& options,
-                           ProgressReporter& progress) {
+                           const ConversionAnalysis& analysis, double flops_total, double accepted_ratio,
+                           const MixedOptions& options, ProgressReporter& progress) {
   if (!(options.sensitivity_budget >= 0)) throw Error("sensitivity_budget must be >= 0");
   SearchOutcome outcome;
   outcome.errors.resize(units.size());
+  outcome.predicted.assign(units.size(), false);
   const std::vector<std::size_t> candidates = searched_units(screened);
   outcome.order = node_order(units, candidates);
   auto kept_for = [&](const std::vector<bool>& kept_positions) {
@@ -220,18 +307,25 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
     for (std::size_t p = 0; p < outcome.order.units.size(); ++p) kept[outcome.order.units[p]] = kept_positions[p];
     return kept;
   };
+  double last_ratio = 0;  // the last attempt's worst tolerance ratio
   auto attempt = [&](SegmentSearch& search, std::size_t trial) {
     const SegmentSearch::Segment segment = search.segments()[trial];
     Verdict verdict;
+    double worst = 0;
     const bool passed = engine.run_checked(units.kept_nodes(kept_for(search.kept_while_trying(trial))),
                                            [&](std::size_t s, const VariantOutputs& outputs) {
                                              verdict = acceptance.check_variants(reference.float32.outputs[s], outputs, s);
+                                             if (acceptance.has_tolerance()) {
+                                               worst = std::max(worst, acceptance.worst_ratio(reference.float32.outputs[s], outputs));
+                                             }
                                              return verdict.ok;
                                            });
+    last_ratio = worst;  // a failed run's: on the samples and variants it got to
     ++outcome.attempts;
     if (passed) {
       search.passed(trial);
       engine.accept_last();
+      accepted_ratio = worst;
     } else {
       if (segment.size == 1) outcome.errors[outcome.order.units[segment.begin]] = verdict.detail;
       search.failed(trial);
@@ -244,6 +338,7 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
   progress.search_starting();
   if (const auto all = search.next()) {
     attempt(search, *all);
+    const double all_ratio = last_ratio;
     const bool reorder = options.strategy == SearchStrategy::Improved && search.count(SegmentSearch::State::Good) == 0 &&
                          candidates.size() > 1;
     if (reorder) {
@@ -252,9 +347,16 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
         outcome.errors[u] =
             "converted alone: worst element at " + message_number(outcome.order.effect[u]) + " of the tolerance";
       }
-      search = SegmentSearch(outcome.order.units.size(), outcome.order.weights);
-      // The whole set just failed; without the units failing alone it is untried.
-      if (const auto whole = search.next(); whole && outcome.order.failing_alone.empty()) search.failed(*whole);
+      const std::vector<double>& predicted = outcome.order.predicted;
+      const bool by_prediction =
+          acceptance.has_tolerance() && options.skip_predicted_failures &&
+          std::any_of(outcome.order.units.begin(), outcome.order.units.end(), [&](std::size_t u) { return predicted[u] >= 0; });
+      search = SegmentSearch(outcome.order.units.size(), outcome.order.weights, by_prediction);
+      if (by_prediction) {
+        search_by_prediction(search, attempt, accepted_ratio, all_ratio, outcome);
+      } else if (const auto whole = search.next(); whole && outcome.order.failing_alone.empty()) {
+        search.failed(*whole);  // the whole set just failed; without the units failing alone it is untried
+      }
     }
   }
   while (const auto trial = search.next()) attempt(search, *trial);
@@ -346,6 +448,7 @@ void account_nodes(const ConversionAnalysis& analysis, const SearchUnits& units,
     const onnx::NodeProto& node = *analysis.index().node(n).proto;
     MixedKeptNode kept{units.labels[u], node.op_type(), MixedKeepReason::Search, outcome.errors[u], cost.flops,
                        reference.sensitivity ? (*reference.sensitivity)[n] : -1.0, outcome.order.effect[u]};
+    if (outcome.predicted[u]) kept.reason = MixedKeepReason::Predicted;
     if (screened[u]) {
       kept.reason = screened[u]->reason;
       kept.detail = screened[u]->detail;
@@ -423,13 +526,14 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
                      ? " and " + std::to_string(engine->variant_count() - 1) + " simulated float16 implementation" +
                            (engine->variant_count() == 2 ? "" : "s") + " besides the evaluator"
                      : ""));
-  check_endpoints(*engine, acceptance, units, float32, conversion.keep_io_types);
+  const double accepted_ratio = check_endpoints(*engine, acceptance, units, float32, conversion.keep_io_types);
   const std::size_t screened_count =
       static_cast<std::size_t>(std::count_if(screened.begin(), screened.end(), [](const auto& v) { return v.has_value(); }));
   if (screened_count > 0) progress.note(std::to_string(screened_count) + " nodes kept by the screens before the search");
 
   const SearchOutcome outcome =
-      search_units(*engine, acceptance, units, screened, reference, analysis, report.flops_total, options, progress);
+      search_units(*engine, acceptance, units, screened, reference, analysis, report.flops_total, accepted_ratio, options,
+                   progress);
   report.order = outcome.order.measured > 0 ? SearchOrderKind::Sensitivity : SearchOrderKind::Node;
   report.nodes_measured = outcome.order.measured;
   report.attempts = outcome.attempts;

@@ -48,12 +48,15 @@ void ProgressReporter::attempt(int number, std::size_t tried, bool passed, const
   progress.bar = search.bar(48);
   progress.good = search.count(SegmentSearch::State::Good);
   progress.kept = search.count(SegmentSearch::State::Bad);
-  progress.untried = search.count(SegmentSearch::State::Untried);
+  // Deferred positions (not handed to the search yet) are untried too.
+  progress.untried = search.count(SegmentSearch::State::Untried) + search.count(SegmentSearch::State::Deferred);
   progress.flops_float16_share = flops_float16_share;
   progress.elapsed_seconds = elapsed_seconds();
   // Every untried segment needs at least one more attempt; at the average cost so far.
   std::size_t untried_segments = 0;
-  for (const auto& s : search.segments()) untried_segments += s.state == SegmentSearch::State::Untried;
+  for (const auto& s : search.segments()) {
+    untried_segments += s.state == SegmentSearch::State::Untried || s.state == SegmentSearch::State::Deferred;
+  }
   const double per_attempt = std::chrono::duration<double>(Clock::now() - search_start_).count() / number;
   progress.estimated_seconds_left = per_attempt * static_cast<double>(untried_segments);
 
@@ -61,7 +64,7 @@ void ProgressReporter::attempt(int number, std::size_t tried, bool passed, const
                   (passed ? " converted" : " failed") + "  |" + progress.bar + "|  good " +
                   std::to_string(search.count(SegmentSearch::State::Good)) + ", kept " +
                   std::to_string(search.count(SegmentSearch::State::Bad)) + ", untried " +
-                  std::to_string(search.count(SegmentSearch::State::Untried)) + ", " + percent(flops_float16_share) + " of FLOPs in float16  " +
+                  std::to_string(progress.untried) + ", " + percent(flops_float16_share) + " of FLOPs in float16  " +
                   progress.segments + "  " +
                   seconds_text(progress.elapsed_seconds) +
                   (untried_segments > 0 ? ", >= " + seconds_text(progress.estimated_seconds_left) + " left" : "");

@@ -5,8 +5,10 @@
 // relative L2 distance without a tolerance); the search then tries units by FLOPs per squared
 // effect (independent rounding errors add in quadrature), the best value for the budget first,
 // and halves segments by FLOPs. Measuring costs one partial run per unit, so it stops at a
-// budget of full-run equivalents: the heaviest units are measured first, the rest follow in
-// node order.
+// budget of full-run equivalents: the heaviest units are measured first. The rest get a
+// predicted effect: their local error (what converting them alone adds to their own outputs)
+// times the median gain (effect / local error) of the measured units; units with neither
+// follow in node order.
 #pragma once
 
 #include <cstddef>
@@ -24,6 +26,7 @@ struct SearchOrder {
   std::vector<std::size_t> units;  // the searched units, in the order tried
   std::vector<double> weights;     // by position in `units`: what the segment search weighs (FLOPs)
   std::vector<double> effect;      // by unit: its effect alone at the outputs; negative: not measured
+  std::vector<double> predicted;   // by unit: `effect` where measured, else estimated; negative: unknown
   std::size_t measured = 0;        // units measured
   // Units that break the tolerance when converted alone (worst ratio above 1 on the evaluator's
   // own bits): kept without a search, since any attempt containing them would fail too. Not in
@@ -31,13 +34,15 @@ struct SearchOrder {
   std::vector<std::size_t> failing_alone;
 };
 
-// `candidates`: the units to search, in node order. `budget`: full-run equivalents the
+// `candidates`: the units to search, in node order. `local_errors`: by NodeId, the engine's
+// local_errors() (nullopt: nothing is predicted). `budget`: full-run equivalents the
 // measurement may spend (nodes evaluated / nodes_per_run); 0 measures nothing. Measures on the
 // first sample, on the evaluator's own float16, from the engine's accepted state (every unit
 // kept), which it leaves as it was.
 SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
                             const std::vector<std::size_t>& candidates, const std::vector<NodeCost>& costs,
-                            const std::vector<Tensor>& reference, double budget, std::size_t nodes_per_run);
+                            const std::vector<Tensor>& reference, double budget, std::size_t nodes_per_run,
+                            const std::optional<std::vector<double>>& local_errors);
 
 // The spec's order: node order, every unit weighing 1.
 SearchOrder node_order(const SearchUnits& units, const std::vector<std::size_t>& candidates);

@@ -6,11 +6,30 @@
 
 namespace onnx_fp16::mixed {
 
-SegmentSearch::SegmentSearch(std::size_t count, const std::vector<double>& weights) : count_(count) {
+SegmentSearch::SegmentSearch(std::size_t count, const std::vector<double>& weights, bool deferred) : count_(count) {
   if (!weights.empty() && weights.size() != count) throw std::invalid_argument("segment search: one weight per position");
   prefix_.assign(count + 1, 0.0);
   for (std::size_t p = 0; p < count; ++p) prefix_[p + 1] = prefix_[p] + (weights.empty() ? 1.0 : weights[p]);
-  if (count > 0) segments_.push_back({0, count, State::Untried});
+  if (count > 0) segments_.push_back({0, count, deferred ? State::Deferred : State::Untried});
+}
+
+std::size_t SegmentSearch::deferred_from() const {
+  return !segments_.empty() && segments_.back().state == State::Deferred ? segments_.back().begin : count_;
+}
+
+void SegmentSearch::release(std::size_t end) {
+  const std::size_t begin = deferred_from();
+  if (end <= begin || end > count_) throw std::invalid_argument("segment search: release past the deferred positions");
+  segments_.back().state = State::Untried;
+  segments_.back().size = end - begin;
+  if (end < count_) segments_.push_back({end, count_ - end, State::Deferred});
+}
+
+void SegmentSearch::prune_next() {
+  const std::size_t begin = deferred_from();
+  if (begin == count_) throw std::invalid_argument("segment search: nothing deferred to prune");
+  release(begin + 1);
+  segments_[segments_.size() - (begin + 1 < count_ ? 2 : 1)].state = State::Bad;
 }
 
 double SegmentSearch::weight(const Segment& s) const { return prefix_[s.begin + s.size] - prefix_[s.begin]; }
@@ -73,7 +92,7 @@ std::size_t SegmentSearch::count(State state) const {
 
 std::string SegmentSearch::sizes_text(std::size_t max_items) const {
   auto item = [](const Segment& s) {
-    const char mark = s.state == State::Good ? '=' : s.state == State::Bad ? 'x' : '?';
+    const char mark = s.state == State::Good ? '=' : s.state == State::Bad ? 'x' : '?';  // deferred: untried
     return "[" + std::string(1, mark) + std::to_string(s.size) + "]";
   };
   std::string text;

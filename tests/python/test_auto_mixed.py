@@ -57,6 +57,21 @@ def test_result_equals_the_cli_output(example_model, example_files, sample, tmp_
     assert report["nodes_measured"] == cli_report["nodes_measured"]
 
 
+def test_skip_predicted_matches_the_cli_and_passes(example_model, example_files, sample, tmp_path, cli):
+    result, report = auto_mixed_precision.auto_convert_mixed_precision(
+        example_model, sample, rtol=0.001, atol=0.0003, keep_io_types=True, verbose=False, return_report=True,
+        skip_predicted=True)
+    out = tmp_path / "cli.onnx"
+    cli("auto-mixed", example_files[0], out, "--input", example_files[1], "--rtol", "0.001", "--atol", "0.0003",
+        "--keep-io-types", "--skip-predicted", "--quiet", "--report", tmp_path / "cli.json")
+    assert result.SerializeToString() == onnx.load(str(out)).SerializeToString()
+    cli_report = json.loads((tmp_path / "cli.json").read_text())
+    assert [(n["name"], n["reason"]) for n in report["kept"]] == [(n["name"], n["reason"]) for n in cli_report["kept"]]
+    assert report["margins"][0]["robust_ratio"] <= 1.0
+    assert set(node["reason"] for node in report["kept"]) <= {"search", "predicted", "float16_overflow",
+                                                                "float16_underflow"}
+
+
 def test_validate_fn_receives_two_lists_of_arrays_and_decides(example_model, sample):
     calls = []
 

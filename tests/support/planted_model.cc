@@ -31,6 +31,26 @@ onnx::ModelProto planted_overflow_model() {
   return model;
 }
 
+onnx::ModelProto deep_chain_model(int layers) {
+  constexpr int kFloat = onnx::TensorProto::FLOAT;
+  std::mt19937 rng(5);
+  auto model = modelgen::make_model(17);
+  modelgen::GraphBuilder g(model.mutable_graph());
+  g.input("x", kFloat, {8, 64}).output("y", kFloat, {8, 64});
+  std::string value = "x";
+  for (int l = 0; l < layers; ++l) {
+    const std::string id = std::to_string(l);
+    g.initializer("w" + id, {64, 64}, normal_values(64 * 64, 0.125f, rng));  // 1/sqrt(64): unit gain
+    g.initializer("b" + id, {64}, normal_values(64, 0.1f, rng));
+    g.node("MatMul", {value, "w" + id}, {"m" + id}, "layer" + id + "/matmul");
+    g.node("Add", {"m" + id, "b" + id}, {"a" + id}, "layer" + id + "/bias");
+    const std::string out = l + 1 == layers ? "y" : "t" + id;
+    g.node("Tanh", {"a" + id}, {out}, "layer" + id + "/tanh");
+    value = out;
+  }
+  return model;
+}
+
 onnx_fp16::Feeds planted_model_sample(std::uint32_t seed, float scale) {
   std::mt19937 rng(seed);
   return {{"x", onnx_fp16::Tensor::from_vector<float>({4, 16}, normal_values(64, scale, rng))}};

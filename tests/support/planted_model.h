@@ -17,6 +17,10 @@ namespace test_support {
 // conversion's max_finite_val (1e4): a converted Div is wrong on any input.
 onnx::ModelProto planted_overflow_model();
 
+// x [8,64] -> `layers` x (MatMul, Add, Tanh) -> y [8,64], weights of unit gain: no hazard, but
+// every node adds its float16 rounding error, so a tight tolerance admits only some of them.
+onnx::ModelProto deep_chain_model(int layers);
+
 // x for that model: normal values of the given scale.
 onnx_fp16::Feeds planted_model_sample(std::uint32_t seed, float scale = 1.0f);
 

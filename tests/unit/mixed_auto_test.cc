@@ -423,7 +423,7 @@ TEST(MixedAuto, ImprovedOrderMeasuresNodesAloneWithinItsBudget) {
   };
   auto screened = [](const MixedReport& report) {
     return static_cast<std::size_t>(std::count_if(report.kept_nodes.begin(), report.kept_nodes.end(), [](const auto& node) {
-      return node.reason != MixedKeepReason::Search;
+      return node.reason != MixedKeepReason::Search && node.reason != MixedKeepReason::Predicted;
     }));
   };
   const MixedReport measured = search(100);
@@ -431,7 +431,7 @@ TEST(MixedAuto, ImprovedOrderMeasuresNodesAloneWithinItsBudget) {
   EXPECT_EQ(measured.nodes_measured, measured.candidate_nodes - screened(measured)) << "every searched node";
   int kept_by_search = 0;
   for (const auto& node : measured.kept_nodes) {
-    if (node.reason != MixedKeepReason::Search) continue;
+    if (node.reason != MixedKeepReason::Search && node.reason != MixedKeepReason::Predicted) continue;
     ++kept_by_search;
     EXPECT_GT(node.output_effect, 0.0) << node.name << ": its effect alone at the outputs";
   }
@@ -446,6 +446,51 @@ TEST(MixedAuto, ImprovedOrderMeasuresNodesAloneWithinItsBudget) {
   EXPECT_GE(partly.nodes_measured, 1u);
   EXPECT_LT(partly.nodes_measured, measured.nodes_measured);
   EXPECT_NE(error_of([&] { search(-1); }).find("sensitivity_budget"), std::string::npos);
+}
+
+// The error model (each node's effect alone, added in quadrature, corrected by every attempt)
+// keeps nodes predicted to break the tolerance without trying them (skip_predicted_failures);
+// by default every node is tried, as in the spec's bisection. Both results pass; skipping costs
+// fewer attempts.
+TEST(MixedAuto, TheErrorModelKeepsNodesPredictedToFailWithoutTryingThem) {
+  std::mt19937 rng(3);
+  const Feeds sample{{"x", Tensor::from_vector<float>({8, 64}, test_support::normal_values(8 * 64, 1.0f, rng))}};
+  // The tolerance: a third of the plain float16 model's error, so only part of it fits.
+  const Tensor expected = onnx_fp16::Evaluator(test_support::deep_chain_model(16)).run(sample).at("y");
+  onnx::ModelProto plain = test_support::deep_chain_model(16);
+  onnx_fp16::Float16Options keep_io;
+  keep_io.keep_io_types = true;
+  onnx_fp16::convert_float_to_float16(plain, keep_io);
+  const double plain_error =
+      onnx_fp16::compare_tensors(expected, onnx_fp16::Evaluator(plain).run(sample).at("y"), {0, 1}).max_abs_error;
+  ASSERT_GT(plain_error, 0.0);
+  auto search = [&](bool skip_predicted) {
+    onnx::ModelProto model = test_support::deep_chain_model(16);
+    MixedOptions options = tolerances(0, plain_error / 3);
+    options.keep_io_types = true;
+    options.sensitivity_budget = 100;  // every node measured
+    options.skip_predicted_failures = skip_predicted;
+    return onnx_fp16::auto_convert_mixed_precision(model, {sample}, options);
+  };
+  const MixedReport predicted = search(true);
+  const MixedReport tried = search(false);
+  std::size_t not_tried = 0;
+  for (const auto& node : predicted.kept_nodes) {
+    if (node.reason != MixedKeepReason::Predicted) continue;
+    ++not_tried;
+    EXPECT_NE(node.detail.find("predicted over the tolerance"), std::string::npos) << node.detail;
+    EXPECT_NE(node.detail.find("(measured)"), std::string::npos) << node.detail;
+    EXPECT_GT(node.output_effect, 0.0) << node.name;
+  }
+  EXPECT_GT(not_tried, 0u) << "the model predicted nothing to fail";
+  for (const auto& node : tried.kept_nodes) EXPECT_NE(node.reason, MixedKeepReason::Predicted) << node.name;
+  EXPECT_LT(predicted.attempts, tried.attempts);
+  for (const MixedReport* report : {&predicted, &tried}) {
+    ASSERT_FALSE(report->margins.empty());
+    EXPECT_LE(report->margins[0].robust_ratio, 1.0);
+    EXPECT_GT(report->flops_float16, 0.0);
+    EXPECT_LT(report->flops_float16, report->flops_total);
+  }
 }
 
 TEST(MixedAuto, RangeScreenClampsConstantNodesToo) {

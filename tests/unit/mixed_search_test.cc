@@ -98,6 +98,32 @@ TEST(MixedSegmentSearch, ShowsTheSegmentSizesAlongTheOrder) {
   EXPECT_EQ(search.count(SegmentSearch::State::Untried), 3u);
 }
 
+// The error-model search hands positions over in runs: deferred ones are kept and never tried
+// until released; a pruned one is bad without an attempt.
+TEST(MixedSegmentSearch, DefersPositionsUntilReleasedAndPrunesWithoutAnAttempt) {
+  SegmentSearch search(6, {}, /*deferred=*/true);
+  EXPECT_FALSE(search.next().has_value()) << "nothing is tried before a release";
+  EXPECT_EQ(search.deferred_from(), 0u);
+  EXPECT_EQ(search.kept_now(), std::vector<bool>(6, true));
+  search.release(3);  // [?3][-3]
+  EXPECT_EQ(search.deferred_from(), 3u);
+  const auto trial = search.next();
+  ASSERT_TRUE(trial.has_value());
+  EXPECT_EQ(search.segments()[*trial].size, 3u);
+  EXPECT_EQ(search.kept_while_trying(*trial), (std::vector<bool>{false, false, false, true, true, true}));
+  search.passed(*trial);
+  EXPECT_FALSE(search.next().has_value()) << "the deferred tail is not tried";
+  search.prune_next();  // [=3][x1][-2]
+  EXPECT_EQ(search.count(SegmentSearch::State::Bad), 1u);
+  EXPECT_EQ(search.count(SegmentSearch::State::Deferred), 2u);
+  EXPECT_EQ(search.sizes_text(), "[=3][x1][?2]");
+  search.release(6);
+  EXPECT_EQ(search.deferred_from(), 6u);
+  EXPECT_EQ(search.segments()[*search.next()].size, 2u);
+  EXPECT_THROW(search.release(6), std::invalid_argument);
+  EXPECT_THROW(search.prune_next(), std::invalid_argument);
+}
+
 onnx_fp16::MixedOptions tolerance(std::optional<double> rtol, std::optional<double> atol) {
   onnx_fp16::MixedOptions options;
   options.rtol = rtol;
