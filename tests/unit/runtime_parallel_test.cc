@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 
 #include "modelgen/builder.h"
 #include "runtime/parallel.h"
@@ -63,6 +64,74 @@ TEST(RuntimeParallel, ThreadCountDoesNotChangeResults) {
       const auto b = many.at(name).bytes();
       ASSERT_EQ(a.size(), b.size());
       EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size()), 0) << name << " in " << onnx_fp16::data_type_name(type);
+    }
+  }
+}
+
+// Evaluator::run is documented as callable from several threads at once: one Evaluator, with a
+// kernel thread pool of its own, shared by four callers, each running its own inputs, must give
+// every caller the bits a lone run gives. The model covers what threads share: BLAS (MatMul,
+// Conv), the direct depthwise kernel, a split reduction, float16 values and casts. Run under
+// ThreadSanitizer by scripts/tsan.sh.
+TEST(RuntimeParallel, OneEvaluatorRunsFromSeveralThreadsAtOnce) {
+  constexpr int kFloat = onnx::TensorProto::FLOAT;
+  auto model = modelgen::make_model(17);
+  modelgen::GraphBuilder g(model.mutable_graph());
+  g.input("x", kFloat, {1, 8, 16, 16}).output("y", kFloat, {1, 16});
+  auto values = [](std::size_t count, std::uint32_t seed) {
+    std::vector<float> v(count);
+    for (auto& e : v) {
+      seed = seed * 1664525u + 1013904223u;
+      e = static_cast<float>(seed >> 8) / static_cast<float>(1u << 24) * 0.5f - 0.25f;
+    }
+    return v;
+  };
+  g.initializer("conv_w", {8, 8, 3, 3}, values(8 * 8 * 9, 1));
+  g.initializer("dw_w", {8, 1, 3, 3}, values(8 * 9, 2));
+  g.initializer("fc_w", {8, 16}, values(8 * 16, 3));
+  modelgen::attr_ints(g.node("Conv", {"x", "conv_w"}, {"c"}, "conv"), "pads", {1, 1, 1, 1});
+  onnx::NodeProto& depthwise = g.node("Conv", {"c", "dw_w"}, {"d"}, "depthwise");
+  modelgen::attr_ints(depthwise, "pads", {1, 1, 1, 1});
+  modelgen::attr_int(depthwise, "group", 8);
+  modelgen::attr_int(g.node("Cast", {"d"}, {"d16"}, "to_half"), "to", onnx::TensorProto::FLOAT16);
+  g.node("Relu", {"d16"}, {"r16"}, "relu_half");
+  modelgen::attr_int(g.node("Cast", {"r16"}, {"r"}, "to_float"), "to", kFloat);
+  onnx::NodeProto& pool = g.node("ReduceMean", {"r"}, {"pooled"}, "pool");
+  modelgen::attr_ints(pool, "axes", {2, 3});
+  modelgen::attr_int(pool, "keepdims", 0);
+  g.node("MatMul", {"pooled", "fc_w"}, {"logits"}, "fc");
+  g.node("Softmax", {"logits"}, {"y"}, "softmax");
+
+  const onnx_fp16::Evaluator evaluator(model, {.threads = 2, .keep = {}});
+  constexpr int kCallers = 4, kRuns = 3;
+  auto feeds_of = [&](int caller, int run) {
+    return onnx_fp16::Feeds{{"x", onnx_fp16::Tensor::from_vector<float>(
+                                      {1, 8, 16, 16}, values(8 * 16 * 16, static_cast<std::uint32_t>(100 + caller * 10 + run)))}};
+  };
+  std::vector<std::vector<onnx_fp16::Tensor>> alone(kCallers), together(kCallers);
+  for (int c = 0; c < kCallers; ++c) {
+    for (int r = 0; r < kRuns; ++r) alone[c].push_back(evaluator.run(feeds_of(c, r)).at("y"));
+  }
+  std::vector<std::thread> callers;
+  std::vector<std::string> errors(kCallers);
+  for (int c = 0; c < kCallers; ++c) {
+    callers.emplace_back([&, c] {
+      try {
+        for (int r = 0; r < kRuns; ++r) together[c].push_back(evaluator.run(feeds_of(c, r)).at("y"));
+      } catch (const std::exception& e) {
+        errors[c] = e.what();
+      }
+    });
+  }
+  for (auto& caller : callers) caller.join();
+  for (int c = 0; c < kCallers; ++c) {
+    ASSERT_EQ(errors[c], "") << "caller " << c;
+    ASSERT_EQ(together[c].size(), static_cast<std::size_t>(kRuns));
+    for (int r = 0; r < kRuns; ++r) {
+      const auto a = alone[c][r].bytes();
+      const auto b = together[c][r].bytes();
+      ASSERT_EQ(a.size(), b.size());
+      EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size()), 0) << "caller " << c << ", run " << r;
     }
   }
 }
