@@ -7,6 +7,10 @@
 #include "half/half_detail.h"
 #include "onnx_fp16/error.h"
 
+#if defined(ONNX_FP16_HAVE_F16C_PATH)
+#include <cpuid.h>
+#endif
+
 namespace onnx_fp16::half {
 namespace {
 
@@ -131,11 +135,28 @@ void portable_halves_to_floats(const std::uint16_t* in, float* out, std::size_t 
 
 }  // namespace detail
 
+#if defined(ONNX_FP16_HAVE_F16C_PATH)
+namespace {
+
+// CPUID leaf 1 directly (clang 14's __builtin_cpu_supports does not know "f16c"). The F16C file
+// also uses AVX registers, so both must be there and the OS must save their state (XGETBV).
+bool detect_f16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
+  constexpr unsigned kF16c = 1u << 29, kAvx = 1u << 28, kOsXsave = 1u << 27;
+  if ((ecx & (kF16c | kAvx | kOsXsave)) != (kF16c | kAvx | kOsXsave)) return false;
+  unsigned xcr0_low = 0, xcr0_high = 0;
+  __asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
+  constexpr unsigned kSseAndAvxState = 0x6;
+  return (xcr0_low & kSseAndAvxState) == kSseAndAvxState;
+}
+
+}  // namespace
+#endif
+
 bool cpu_has_f16c() {
 #if defined(ONNX_FP16_HAVE_F16C_PATH)
-  // The F16C file also uses AVX registers, so both must be usable (libgcc also checks that the
-  // OS saves the AVX state).
-  static const bool has = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+  static const bool has = detect_f16c();
   return has;
 #else
   return false;

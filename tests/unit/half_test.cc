@@ -7,8 +7,10 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "half/half.h"
@@ -217,6 +219,22 @@ TEST(HalfBulk, ClampedPathsAgreeWithScalarForAnyRule) {
 }
 
 #if defined(ONNX_FP16_HAVE_F16C_PATH)
+// The dispatch reads CPUID itself: it must find F16C and AVX where the kernel reports them (a
+// wrong bit would silently fall back to the slow loops, or crash on a CPU without them).
+TEST(HalfBulk, DetectsF16cAsTheKernelReportsIt) {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  if (!cpuinfo) GTEST_SKIP() << "no /proc/cpuinfo";
+  std::string line;
+  bool f16c = false, avx = false;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    f16c = line.find(" f16c") != std::string::npos;
+    avx = line.find(" avx") != std::string::npos;
+    break;
+  }
+  EXPECT_EQ(cpu_has_f16c(), f16c && avx);
+}
+
 TEST(HalfBulk, F16cAgreesWithPortableOnTenMillionRandomFloats) {
   if (!cpu_has_f16c()) GTEST_SKIP() << "this CPU has no F16C";
   const std::vector<float> input = random_floats(10'000'000, 2024);
