@@ -88,7 +88,8 @@ std::string describe_expected(const InputInfo& input) {
 
 void validate_feeds(const std::vector<InputInfo>& inputs, const std::map<std::string, Tensor>& feeds) {
   std::vector<std::string> problems;
-  for (const auto& [name, tensor] : feeds) {
+  for (const auto& feed : feeds) {
+    const std::string& name = feed.first;  // a plain reference: clang 14 cannot capture a structured binding
     const bool known = std::any_of(inputs.begin(), inputs.end(), [&](const InputInfo& i) { return i.name == name; });
     if (!known) problems.push_back("unknown input '" + name + "' (the model's inputs are " + input_names(inputs) + ")");
   }

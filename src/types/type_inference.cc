@@ -1,17 +1,24 @@
 #include "types/type_inference.h"
 
 #include "graph/domain.h"
+#include "graph/graph_index.h"
 #include "types/op_rules.h"
 
 #include <onnx/shape_inference/implementation.h>
 
 #include <map>
+#include <utility>
 
 namespace onnx_fp16::types {
 
 using graph::kNone;
 
 std::string run_onnx_shape_inference(onnx::ModelProto& model) {
+  // ONNX's shape inference trusts the graph's structure: on a node reading a value nothing
+  // defines it dereferences a null type (found by fuzz_convert; fuzz/regressions/convert). The
+  // index checks the structure first and refuses a broken graph with an onnx_fp16::Error naming
+  // the node and value.
+  { const graph::GraphIndex structure(std::as_const(model)); }
   try {
     onnx::ShapeInferenceOptions options(/*check_type=*/false, /*strict_mode=*/0, /*data_prop=*/true);
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);

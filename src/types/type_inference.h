@@ -14,7 +14,9 @@
 namespace onnx_fp16::types {
 
 // Runs ONNX's shape inference in place (it adds value_info). Returns the error message when it
-// failed; the model is then left as it was before the failing step.
+// failed; the model is then left as it was before the failing step. Throws onnx_fp16::Error,
+// before running it, for a graph whose structure is broken (a value read but never defined, a
+// cycle, duplicate producers: what graph::GraphIndex refuses), which ONNX's code does not survive.
 std::string run_onnx_shape_inference(onnx::ModelProto& model);
 
 // Types per ValueId. `signatures` holds the port signature of each node (by NodeId).

@@ -1,0 +1,21 @@
+// What the fuzz targets share: a private scratch folder where a target writes the input bytes
+// as the file a user would hand over (the library reads models and tensors from paths), and the
+// rule that an onnx_fp16::Error is the expected answer to a bad input (anything else that
+// escapes, and any crash or sanitizer report, is a finding).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace onnx_fp16::fuzz {
+
+// A folder of this process's own, created once (the data file a model's external data may
+// name, weights.bin, is in it), removed when the process ends normally.
+const std::filesystem::path& scratch_folder();
+
+// Writes `size` bytes to scratch_folder() / name and returns the path.
+std::filesystem::path write_input(const std::string& name, const std::uint8_t* data, std::size_t size);
+
+}  // namespace onnx_fp16::fuzz
