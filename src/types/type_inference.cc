@@ -1,5 +1,7 @@
 #include "types/type_inference.h"
 
+#include <onnx_fp16/error.h>
+
 #include "graph/domain.h"
 #include "graph/graph_index.h"
 #include "types/op_rules.h"
@@ -13,12 +15,66 @@ namespace onnx_fp16::types {
 
 using graph::kNone;
 
+namespace {
+
+// ONNX's per-op inference functions assume inputs of the types their schema allows: STFT's
+// crashes on an int64 signal (found by fuzz_convert). A graph input or initializer feeding a
+// port whose schema does not allow its declared type is refused. Only where the schema is the
+// model's own (an opset this ONNX knows): a newer opset may allow more types.
+void refuse_declared_type_violations(const graph::GraphIndex& index) {
+  const auto& known_versions = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  std::vector<ValueType> declared(index.values().size());
+  for (graph::ScopeId sc = 0; sc < static_cast<graph::ScopeId>(index.scopes().size()); ++sc) {
+    const graph::Scope& scope = index.scope(sc);
+    for (std::size_t i = 0; i < scope.inputs.size() && static_cast<int>(i) < scope.graph->input_size(); ++i) {
+      declared[scope.inputs[i]] = from_type_proto(scope.graph->input(static_cast<int>(i)).type());
+    }
+  }
+  for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(index.values().size()); ++v) {
+    const graph::Value& value = index.value(v);
+    if (value.kind != graph::ValueKind::Initializer || value.initializer_index == graph::kNone) continue;
+    declared[v] = ValueType{ValueType::Kind::Tensor,
+                            index.scope(value.scope).graph->initializer(value.initializer_index).data_type()};
+  }
+  for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
+    const onnx::NodeProto& node = *index.node(n).proto;
+    const std::string domain = node.domain().empty() ? "" : node.domain();
+    const auto range = known_versions.find(domain == "ai.onnx" ? "" : domain);
+    const int opset = index.opset(node.domain());
+    if (range == known_versions.end() || opset > range->second.second) continue;
+    const PortSignature sig = port_signature(node, opset);
+    if (sig.source != PortSignature::Source::Schema) continue;
+    const auto& inputs = index.node(n).inputs;
+    for (std::size_t i = 0; i < inputs.size() && i < sig.input_params.size(); ++i) {
+      if (inputs[i] == graph::kNone) continue;
+      const ValueType& type = declared[inputs[i]];
+      if (type.kind != ValueType::Kind::Tensor || type.elem == 0) continue;
+      bool allowed = true;
+      if (!sig.input_params[i].empty() && sig.allowed.count(sig.input_params[i])) {
+        allowed = sig.param_allows(sig.input_params[i], type.elem);
+      } else if (!sig.input_fixed[i].empty()) {
+        allowed = from_type_string(sig.input_fixed[i]) == ValueType{ValueType::Kind::Tensor, type.elem};
+      }
+      if (!allowed) {
+        throw Error("node '" + index.node_label(n) + "' (" + node.op_type() + ") reads '" + index.value(inputs[i]).name +
+                    "' as input " + std::to_string(i) + ": " + elem_name(type.elem) + ", which its schema (opset " +
+                    std::to_string(opset) + ") does not allow there");
+      }
+    }
+  }
+}
+
+}  // namespace
+
 std::string run_onnx_shape_inference(onnx::ModelProto& model) {
-  // ONNX's shape inference trusts the graph's structure: on a node reading a value nothing
-  // defines it dereferences a null type (found by fuzz_convert; fuzz/regressions/convert). The
-  // index checks the structure first and refuses a broken graph with an onnx_fp16::Error naming
-  // the node and value.
-  { const graph::GraphIndex structure(std::as_const(model)); }
+  // ONNX's shape inference trusts the graph: on a node reading a value nothing defines it
+  // dereferences a null type, and an op's inference function trusts its input types (both
+  // found by fuzz_convert; fuzz/regressions/convert). The index checks the structure, then the
+  // declared types, and a broken graph is refused with an onnx_fp16::Error naming node and value.
+  {
+    const graph::GraphIndex structure(std::as_const(model));
+    refuse_declared_type_violations(structure);
+  }
   try {
     onnx::ShapeInferenceOptions options(/*check_type=*/false, /*strict_mode=*/0, /*data_prop=*/true);
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);

@@ -248,6 +248,26 @@ TEST_F(CliConvert, CyclicGraphIsRefusedByEverySubcommand) {
   EXPECT_EQ(files_in(dir_), (std::set<std::string>{"model.onnx", "cyclic.onnx", "x.npz"}));
 }
 
+// ONNX's shape inference trusts the types a schema allows (its STFT inference crashed on an int64
+// signal: found by fuzz_convert). A declared type the schema does not allow is refused first,
+// naming node, value and port; nothing is written.
+TEST_F(CliConvert, DeclaredTypeTheSchemaForbidsIsRefused) {
+  auto model = modelgen::make_model(17);
+  GraphBuilder g(model.mutable_graph());
+  g.input("signal", onnx::TensorProto::INT64, {1, 128, 1}).input("step", onnx::TensorProto::INT64, {});
+  g.output("y", F32, {1, 15, 9, 2});
+  g.node("STFT", {"signal", "step"}, {"y"}, "stft");
+  const fs::path bad = dir_ / "stft_int64.onnx";
+  onnx_fp16::save_model(model, bad);
+  expect_one_error_line(run_cli({"convert", bad.string(), output_.string()}),
+                        "node 'stft' (STFT) reads 'signal' as input 0: int64, which its schema (opset 17) does not allow there");
+  EXPECT_FALSE(fs::exists(output_));
+  // With ONNX's shape inference off nothing needs refusing: the conversion's own typing runs no
+  // inference function of ONNX's.
+  const CliRun without_inference = run_cli({"convert", bad.string(), output_.string(), "--disable-shape-infer"});
+  EXPECT_EQ(without_inference.exit_code, 0) << without_inference.err;
+}
+
 TEST_F(CliConvert, MissingOutputFolderWritesNothing) {
   const fs::path report_path = dir_ / "report.json";
   const fs::path output = dir_ / "no_such_folder" / "out.onnx";
