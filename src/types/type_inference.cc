@@ -17,11 +17,20 @@ using graph::kNone;
 
 namespace {
 
-// ONNX's per-op inference functions assume inputs of the types their schema allows: STFT's
-// crashes on an int64 signal (found by fuzz_convert). A graph input or initializer feeding a
-// port whose schema does not allow its declared type is refused. Only where the schema is the
-// model's own (an opset this ONNX knows): a newer opset may allow more types.
-void refuse_declared_type_violations(const graph::GraphIndex& index) {
+// Before ONNX's shape inference: its per-op inference functions trust that a node matches its
+// schema (STFT's crashed on an int64 signal, Scan's without num_scan_inputs; found by
+// fuzz_convert, fuzz/regressions/convert). Each node with a schema is checked against it: its
+// attributes and arity (OpSchema::Verify), and the declared type of each graph input or
+// initializer it reads. Returns the first problem, empty when none. `refuse` tells whether the
+// model is invalid for certain (a type the schema of the model's own opset forbids) or merely
+// not safe for ONNX's inference (the rest, and anything judged by the newest schema this ONNX
+// knows, standing in for a newer opset that may allow more).
+struct SchemaProblem {
+  std::string message;
+  bool refuse = false;
+};
+
+SchemaProblem check_against_schemas(const graph::GraphIndex& index) {
   const auto& known_versions = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
   std::vector<ValueType> declared(index.values().size());
   for (graph::ScopeId sc = 0; sc < static_cast<graph::ScopeId>(index.scopes().size()); ++sc) {
@@ -38,12 +47,20 @@ void refuse_declared_type_violations(const graph::GraphIndex& index) {
   }
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
     const onnx::NodeProto& node = *index.node(n).proto;
-    const std::string domain = node.domain().empty() ? "" : node.domain();
-    const auto range = known_versions.find(domain == "ai.onnx" ? "" : domain);
+    const auto range = known_versions.find(node.domain() == "ai.onnx" ? "" : node.domain());
+    if (range == known_versions.end()) continue;
     const int opset = index.opset(node.domain());
-    if (range == known_versions.end() || opset > range->second.second) continue;
-    const PortSignature sig = port_signature(node, opset);
-    if (sig.source != PortSignature::Source::Schema) continue;
+    const bool own_opset = opset <= range->second.second;
+    const onnx::OpSchema* schema =
+        onnx::OpSchemaRegistry::Schema(node.op_type(), std::min(opset, range->second.second), node.domain());
+    if (schema == nullptr) continue;
+    const std::string label = "node '" + index.node_label(n) + "' (" + node.op_type() + ")";
+    try {
+      schema->Verify(node);
+    } catch (const std::exception& e) {
+      return {label + " does not match its schema: " + e.what(), false};
+    }
+    const PortSignature sig = port_signature(node, std::min(opset, range->second.second));
     const auto& inputs = index.node(n).inputs;
     for (std::size_t i = 0; i < inputs.size() && i < sig.input_params.size(); ++i) {
       if (inputs[i] == graph::kNone) continue;
@@ -56,48 +73,30 @@ void refuse_declared_type_violations(const graph::GraphIndex& index) {
         allowed = from_type_string(sig.input_fixed[i]) == ValueType{ValueType::Kind::Tensor, type.elem};
       }
       if (!allowed) {
-        throw Error("node '" + index.node_label(n) + "' (" + node.op_type() + ") reads '" + index.value(inputs[i]).name +
-                    "' as input " + std::to_string(i) + ": " + elem_name(type.elem) + ", which its schema (opset " +
-                    std::to_string(opset) + ") does not allow there");
+        return {label + " reads '" + index.value(inputs[i]).name + "' as input " + std::to_string(i) + ": " +
+                    elem_name(type.elem) + ", which its schema (opset " + std::to_string(schema->since_version()) +
+                    (own_opset ? "" : ", the newest this ONNX knows") + ") does not allow there",
+                own_opset};
       }
     }
   }
-}
-
-// ONNX's inference functions also trust a node's attributes and arity (Scan's crashed without
-// num_scan_inputs; found by fuzz_convert). The first node that does not verify against its
-// schema, as a message; empty when every node with a known schema does.
-std::string schema_violation(const graph::GraphIndex& index) {
-  const auto& known_versions = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
-  for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
-    const onnx::NodeProto& node = *index.node(n).proto;
-    const auto range = known_versions.find(node.domain() == "ai.onnx" ? "" : node.domain());
-    const int opset = index.opset(node.domain());
-    if (range == known_versions.end() || opset > range->second.second) continue;
-    const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), opset, node.domain());
-    if (schema == nullptr) continue;
-    try {
-      schema->Verify(node);
-    } catch (const std::exception& e) {
-      return "node '" + index.node_label(n) + "' (" + node.op_type() + ") does not match its schema: " + e.what();
-    }
-  }
-  return "";
+  return {};
 }
 
 }  // namespace
 
 std::string run_onnx_shape_inference(onnx::ModelProto& model) {
   // ONNX's shape inference trusts the graph: on a node reading a value nothing defines it
-  // dereferences a null type, and an op's inference function trusts its input types (both
-  // found by fuzz_convert; fuzz/regressions/convert). The index checks the structure, then the
-  // declared types, and a broken graph is refused with an onnx_fp16::Error naming node and value.
+  // dereferences a null type (found by fuzz_convert). The index checks the structure first and
+  // refuses a broken graph with an onnx_fp16::Error naming node and value; then each node is
+  // checked against its schema.
   {
     const graph::GraphIndex structure(std::as_const(model));
-    refuse_declared_type_violations(structure);
-    // A node that breaks its schema's attributes or arity: ONNX's inference is not run (as
-    // when it fails); the conversion types the graph from declarations and schemas.
-    if (std::string problem = schema_violation(structure); !problem.empty()) return "not run: " + problem;
+    // A type the model's own schema forbids is refused; any other mismatch leaves ONNX's
+    // inference not run (as when it fails): the conversion types from declarations and schemas.
+    const SchemaProblem problem = check_against_schemas(structure);
+    if (problem.refuse) throw Error(problem.message);
+    if (!problem.message.empty()) return "not run: " + problem.message;
   }
   try {
     onnx::ShapeInferenceOptions options(/*check_type=*/false, /*strict_mode=*/0, /*data_prop=*/true);

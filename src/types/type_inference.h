@@ -14,9 +14,11 @@
 namespace onnx_fp16::types {
 
 // Runs ONNX's shape inference in place (it adds value_info). Returns the error message when it
-// failed; the model is then left as it was before the failing step. Throws onnx_fp16::Error,
-// before running it, for a graph whose structure is broken (a value read but never defined, a
-// cycle, duplicate producers: what graph::GraphIndex refuses), which ONNX's code does not survive.
+// failed; the model is then left as it was before the failing step. ONNX's code does not
+// survive every broken graph, so first: throws onnx_fp16::Error for a broken structure (a value
+// read but never defined, a cycle, duplicate producers: what graph::GraphIndex refuses) or a
+// declared input type its node's schema at the model's opset forbids; and does not run it
+// ("not run: ..." returned) when a node does not verify against its schema otherwise.
 std::string run_onnx_shape_inference(onnx::ModelProto& model);
 
 // Types per ValueId. `signatures` holds the port signature of each node (by NodeId).
