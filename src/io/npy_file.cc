@@ -1,5 +1,6 @@
 // Single-tensor .npy files.
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <onnx_fp16/tensor_io.h>
 
@@ -21,7 +22,9 @@ Tensor read_npy(const std::filesystem::path& path) {
     offset += got;
     return got;
   };
-  return io::read_npy_image(read, where);
+  struct stat status {};
+  if (::fstat(fd.get(), &status) != 0) throw Error("cannot read " + where + ": " + io::error_text(errno));
+  return io::read_npy_image(read, static_cast<std::uint64_t>(status.st_size), where);
 }
 
 void write_npy(const std::filesystem::path& path, const Tensor& tensor) {

@@ -176,7 +176,7 @@ std::string shape_literal(const Shape& shape) {
 
 }  // namespace
 
-Tensor read_npy_image(const ByteReader& read, const std::string& where) {
+Tensor read_npy_image(const ByteReader& read, std::uint64_t image_size, const std::string& where) {
   unsigned char preamble[8];
   read_exactly(read, reinterpret_cast<char*>(preamble), sizeof preamble, where, "preamble");
   if (std::memcmp(preamble, kMagic.data(), kMagic.size()) != 0) throw Error(where + ": not a .npy file (no \\x93NUMPY magic)");
@@ -189,7 +189,13 @@ Tensor read_npy_image(const ByteReader& read, const std::string& where) {
   const int length_bytes = major == 1 ? 2 : 4;
   unsigned char length[4];
   read_exactly(read, reinterpret_cast<char*>(length), length_bytes, where, "header length");
-  std::string header(little_endian(length, length_bytes), '\0');
+  const std::uint64_t header_start = sizeof preamble + static_cast<std::uint64_t>(length_bytes);
+  const std::uint64_t header_length = little_endian(length, length_bytes);
+  if (header_length > image_size - std::min(image_size, header_start)) {
+    throw Error(where + ": the header length says " + std::to_string(header_length) + " bytes, but only " +
+                std::to_string(image_size - std::min(image_size, header_start)) + " follow");
+  }
+  std::string header(header_length, '\0');
   read_exactly(read, header.data(), header.size(), where, "header");
 
   const HeaderParser::Fields fields = HeaderParser(header, where).parse();
@@ -200,7 +206,14 @@ Tensor read_npy_image(const ByteReader& read, const std::string& where) {
     throw Error(where + ": fortran_order True (column-major) arrays are not supported; save a C-order array "
                         "(numpy.ascontiguousarray)");
   }
-  Tensor tensor = Tensor::uninitialized(type_of_descr(*fields.descr, where), *fields.shape);
+  const DataType type = type_of_descr(*fields.descr, where);
+  const std::size_t elements = element_count(*fields.shape);
+  const std::uint64_t data_available = image_size - std::min(image_size, header_start + header_length);
+  if (elements > data_available / element_size(type)) {
+    throw Error(where + ": shape " + shape_to_string(*fields.shape) + " of " + data_type_name(type) + " needs more than the " +
+                std::to_string(data_available) + " bytes of data the file holds");
+  }
+  Tensor tensor = Tensor::uninitialized(type, *fields.shape);
   auto bytes = tensor.mutable_bytes();
   read_exactly(read, reinterpret_cast<char*>(bytes.data()), bytes.size(), where, "data");
   if (tensor.dtype() == onnx::TensorProto::BOOL) {

@@ -42,7 +42,14 @@ std::map<std::string, Tensor> read_npz(const std::filesystem::path& path) {
       }
       return total;
     };
-    tensors.emplace(entry.substr(0, entry.size() - 4), read_npy_image(read, where));
+    // The entry's uncompressed size as the archive states it (a reader stops short where the
+    // data does): what its header and data may claim at most.
+    zip_stat_t stat;
+    zip_stat_init(&stat);
+    if (zip_stat_index(archive.get(), static_cast<zip_uint64_t>(index), 0, &stat) != 0 || (stat.valid & ZIP_STAT_SIZE) == 0) {
+      throw Error("cannot read " + where + ": " + zip_error_text(archive.get()));
+    }
+    tensors.emplace(entry.substr(0, entry.size() - 4), read_npy_image(read, stat.size, where));
   }
   return tensors;
 }

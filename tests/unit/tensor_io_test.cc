@@ -170,7 +170,12 @@ TEST(TensorIo, NpyErrorsNameTheFileAndTheProblem) {
       {npy_image(1, "{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }", data), "unsupported dtype '<c8'"},
       {npy_image(1, "{'descr': '<U3', 'fortran_order': False, 'shape': (2,), }", data), "unsupported dtype"},
       {npy_image(1, "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }", data), "structured"},
-      {npy_image(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", data), "truncated .npy data"},
+      // Refused before allocating: the file cannot hold what the header declares.
+      {npy_image(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", data),
+       "shape [3] of FLOAT needs more than the 8 bytes of data the file holds"},
+      {npy_image(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000,), }", data),
+       "needs more than the 8 bytes"},
+      {std::string("\x93NUMPY\x02\x00\xff\xff\xff\x7f{'descr'", 20), "the header length says 2147483647 bytes, but only 8 follow"},
       {npy_image(1, "{'descr': '<f4', 'shape': (2,), }", data), "needs 'descr', 'fortran_order' and 'shape'"},
       {npy_image(4, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", data), "version 4.0"},
       {"PK\x03\x04 not numpy at all", "no \\x93NUMPY magic"},
