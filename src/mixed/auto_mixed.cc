@@ -212,9 +212,10 @@ SearchOrder measured_order(CandidateEngine& engine, const AcceptanceTest& accept
 // predicted, SearchOrder::predicted); independent rounding errors add in quadrature, so
 // converting units S as well should give about r^2 + scale * sum(e^2) over S. `scale` learns
 // from every attempt: a pass measures it, a failure bounds it from below. The order (best value
-// first) is handed to the bisection in runs the model says fit under 1; before each attempt the
-// segment is judged again, and one predicted to fail is split without an attempt, or, a single
-// unit, kept without one. A unit with no prediction always fits (the bisection finds out).
+// first) is handed to the bisection in runs the model says fill half the room left below 1;
+// before each attempt the segment is judged again, and one predicted to go over 1 is split
+// without an attempt, or, a single unit, kept without one. A unit with no prediction always
+// fits (the bisection finds out).
 // `attempt(search, trial)` tries a segment and leaves the accepted state's ratio in `accepted_ratio`.
 template <typename Attempt>
 void search_by_prediction(SegmentSearch& search, Attempt& attempt, double& accepted_ratio, double all_ratio,
