@@ -47,7 +47,7 @@ SchemaProblem check_against_schemas(const graph::GraphIndex& index) {
   }
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
     const onnx::NodeProto& node = *index.node(n).proto;
-    const auto range = known_versions.find(node.domain() == "ai.onnx" ? "" : node.domain());
+    const auto range = known_versions.find(graph::canonical_domain(node.domain()));
     if (range == known_versions.end()) continue;
     const int opset = index.opset(node.domain());
     const bool own_opset = opset <= range->second.second;
