@@ -18,7 +18,10 @@
 #include "frontend/output_paths.h"
 #include "frontend/report_json.h"
 #include "cli/summary.h"
+#include "cli/byte_progress.h"
 #include "io/model_save.h"
+#include "io/process_memory.h"
+#include "io/streamed_model.h"
 
 namespace onnx_fp16::cli {
 namespace {
@@ -84,9 +87,11 @@ int ConvertCommand::run() const {
   if (report_path) report_file.emplace(*report_path);
 
   Clock::time_point step = Clock::now();
-  std::vector<fs::path> input_data_files;
-  onnx::ModelProto model = load_model(a.input, input_data_files);
-  frontend::check_not_input_data(output_paths, input_data_files);
+  // Weights stay in their files until the save streams them through the conversion: memory
+  // holds the graph's structure, not its weights.
+  io::StreamedModel streamed = io::load_model_streamed(a.input);
+  onnx::ModelProto& model = streamed.model;
+  frontend::check_not_input_data(output_paths, streamed.data_files);
   outcome.seconds.load = seconds_since(step);
   outcome.files.input_file = file_size_or_zero(a.input);
   const bool clamp_values_given = conversion_flags_.clamp_values_given();
@@ -95,32 +100,38 @@ int ConvertCommand::run() const {
   step = Clock::now();
   outcome.report = convert_float_to_float16(model, outcome.options);
   outcome.seconds.convert = seconds_since(step);
-  outcome.warnings = outcome.report.warnings;
-  outcome.warnings.insert(outcome.warnings.end(), own_warnings.begin(), own_warnings.end());
 
   if (a.check) {
     step = Clock::now();
+    // The checker reads tensor data: the weights come into memory for it.
+    outcome.report.values_clamped += io::materialize_deferred(model, streamed.sources);
     std::string note;
     try {
       note = check_model_full(model);
     } catch (const Error& error) {
       throw Error(std::string("--check: the converted model is invalid, nothing was written: ") + error.what());
     }
-    if (!note.empty()) outcome.warnings.push_back("--check: " + note);
+    if (!note.empty()) own_warnings.push_back("--check: " + note);
     outcome.seconds.check = seconds_since(step);
   }
 
   step = Clock::now();
-  outcome.external_data_file = frontend::external_data_name(model, a.output, requested_data_file);
   SaveOptions save_options;
   save_options.external_data_file = requested_data_file;
-  save_model(model, a.output, save_options);
+  const io::SaveResult saved = io::save_model_with_limit(model, a.output, save_options, io::kAutomaticExternalDataLimit,
+                                                         &streamed.sources, progress_bar(a.quiet));
+  // Clamping of streamed weights happens as they are written.
+  outcome.report.values_clamped += saved.values_clamped;
+  outcome.external_data_file = saved.external_data_file;
   outcome.seconds.save = seconds_since(step);
+  outcome.warnings = outcome.report.warnings;
+  outcome.warnings.insert(outcome.warnings.end(), own_warnings.begin(), own_warnings.end());
   outcome.files.output_file = file_size_or_zero(a.output);
   if (outcome.external_data_file) {
     outcome.files.output_data_file = file_size_or_zero(fs::path(a.output).replace_filename(*outcome.external_data_file));
   }
   outcome.seconds.total = seconds_since(start);
+  outcome.peak_memory_bytes = io::peak_resident_bytes();
 
   if (report_file) report_file->commit(frontend::json_text(frontend::report_json(outcome)));
   if (!a.quiet) std::cout << conversion_summary(outcome) << std::flush;

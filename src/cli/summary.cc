@@ -86,6 +86,7 @@ std::string conversion_summary(const frontend::ConvertOutcome& outcome) {
   if (outcome.checked) times += ", check " + seconds_text(s.check);
   times += ", save " + seconds_text(s.save);
   text += line("Time:", seconds_text(s.total) + " (" + times + ")");
+  if (outcome.peak_memory_bytes > 0) text += line("Memory:", "peak " + human_bytes(outcome.peak_memory_bytes));
 
   std::string written = outcome.output + " (" + human_bytes(outcome.files.output_file) + ")";
   if (outcome.external_data_file) {

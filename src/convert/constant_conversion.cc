@@ -2,6 +2,8 @@
 
 #include <onnx_fp16/error.h>
 
+#include "io/deferred_tensor.h"
+
 #include <cstring>
 #include <vector>
 
@@ -27,6 +29,12 @@ std::vector<float> read_floats(const onnx::TensorProto& tensor) {
 
 std::size_t ConstantConverter::convert(onnx::TensorProto& tensor) const {
   if (tensor.data_type() != onnx::TensorProto::FLOAT) return 0;
+  if (io::is_deferred(tensor)) {
+    // Its bytes are still in the file: the save converts them on the way out, and counts
+    // the values it clamps then.
+    io::defer_conversion(tensor, target, clamp);
+    return 0;
+  }
   std::size_t clamped = 0;
   std::string converted;
   if (!tensor.raw_data().empty() && tensor.raw_data().size() % sizeof(float) == 0 &&

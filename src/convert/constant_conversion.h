@@ -17,7 +17,9 @@ struct ConstantConverter {
   half::ClampRule clamp;      // float16 only
 
   // Converts a float32 tensor in place (its data ends up in raw_data). Returns how many values
-  // the clamping changed. Throws onnx_fp16::Error for a tensor whose data is not in the model.
+  // the clamping changed. A deferred tensor (io/deferred_tensor.h) records the conversion for
+  // the streaming save instead, and returns 0. Throws onnx_fp16::Error for a tensor whose data
+  // is not in the model.
   std::size_t convert(onnx::TensorProto& tensor) const;
   // Converts a Constant node's float value (value / value_float / value_floats) in place.
   std::size_t convert_constant_node(onnx::NodeProto& node) const;

@@ -33,6 +33,10 @@ struct ConvertOutcome {
     std::uint64_t output_file = 0;
     std::uint64_t output_data_file = 0;  // 0 without external data
   } files;
+
+  // The process's peak resident memory (Linux VmHWM); 0 where not measured (the Python
+  // package, whose process holds more than the conversion).
+  std::uint64_t peak_memory_bytes = 0;
 };
 
 }  // namespace onnx_fp16::frontend

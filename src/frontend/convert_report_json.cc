@@ -59,7 +59,7 @@ Json shape_inference_json(const ConversionReport& report) {
 
 Json report_json(const ConvertOutcome& outcome) {
   const ConversionReport& r = outcome.report;
-  return Json{
+  Json json{
       {"input", outcome.input},
       {"output", outcome.output},
       {"options", options_json(outcome)},
@@ -85,6 +85,8 @@ Json report_json(const ConvertOutcome& outcome) {
       {"shape_inference", shape_inference_json(r)},
       {"warnings", outcome.warnings},
   };
+  if (outcome.peak_memory_bytes > 0) json["peak_memory_bytes"] = outcome.peak_memory_bytes;
+  return json;
 }
 
 }  // namespace onnx_fp16::frontend

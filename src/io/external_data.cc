@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 
+#include "io/deferred_tensor.h"
 #include "io/file_descriptor.h"
 #include "io/proto_walk.h"
 #include "onnx_fp16/error.h"
@@ -64,61 +65,11 @@ ExternalReference read_reference(const onnx::TensorProto& tensor) {
   return reference;
 }
 
-struct DataFile {
-  UniqueFd fd;
-  std::uint64_t size = 0;
-};
-
-// The data files of one model, each opened once however many tensors it holds.
-class DataFiles {
- public:
-  DataFile& open(const fs::path& path, const onnx::TensorProto& tensor) {
-    const auto found = files_.find(path);
-    if (found != files_.end()) return found->second;
-    DataFile file;
-    file.fd = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!file.fd.valid()) {
-      const int error = errno;
-      if (error == ENOENT) throw Error(tensor_context(tensor) + ": file '" + path.string() + "' not found");
-      throw Error(tensor_context(tensor) + ": cannot open '" + path.string() + "': " + error_text(error));
-    }
-    struct stat info {};
-    if (::fstat(file.fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
-      throw Error(tensor_context(tensor) + ": '" + path.string() + "' is not a regular file");
-    }
-    file.size = static_cast<std::uint64_t>(info.st_size);
-    return files_.emplace(path, std::move(file)).first->second;
-  }
-
-  std::vector<fs::path> paths() const {
-    std::vector<fs::path> result;
-    for (const auto& [path, file] : files_) result.push_back(path);
-    return result;
-  }
-
- private:
-  std::map<fs::path, DataFile> files_;
-};
-
-void load_tensor(onnx::TensorProto& tensor, const fs::path& model_folder, DataFiles& files) {
-  const ExternalReference reference = read_reference(tensor);
-  const fs::path path = resolve_external_location(reference.location, model_folder, tensor.name());
-  DataFile& file = files.open(path, tensor);
-  if (reference.offset > file.size) {
-    throw Error(tensor_context(tensor) + ": offset " + std::to_string(reference.offset) + " is past the end of '" +
-                path.string() + "' (" + std::to_string(file.size) + " bytes)");
-  }
-  const std::uint64_t available = file.size - reference.offset;
-  const std::uint64_t length = reference.length.value_or(available);
-  if (length > available) {
-    throw Error(tensor_context(tensor) + ": '" + path.string() + "' is too short: needs " + std::to_string(length) +
-                " bytes at offset " + std::to_string(reference.offset) + ", has " + std::to_string(available));
-  }
+void load_tensor(onnx::TensorProto& tensor, const fs::path& model_folder, PayloadSources& sources) {
+  const ExternalSlice slice = locate_external_data(tensor, model_folder, sources);
   std::string* bytes = tensor.mutable_raw_data();
-  bytes->resize(length);
-  if (read_at(file.fd.get(), bytes->data(), length, reference.offset, path) != length) {
-    throw Error(tensor_context(tensor) + ": '" + path.string() + "' ended early (changed while reading?)");
-  }
+  bytes->resize(slice.length);
+  sources.read(slice.source, slice.offset, bytes->data(), slice.length);
   tensor.clear_external_data();
   // Cleared rather than set: data_location() now reads DEFAULT, and a model saved with
   // external data and loaded back serialises to the same bytes as the original.
@@ -151,12 +102,35 @@ fs::path resolve_external_location(const std::string& location, const fs::path& 
   return real_path;
 }
 
+ExternalSlice locate_external_data(const onnx::TensorProto& tensor, const fs::path& model_folder,
+                                   PayloadSources& sources) {
+  const ExternalReference reference = read_reference(tensor);
+  const fs::path path = resolve_external_location(reference.location, model_folder, tensor.name());
+  const std::uint32_t source = sources.open(path, tensor_context(tensor));
+  const std::uint64_t size = sources.at(source).size;
+  if (reference.offset > size) {
+    throw Error(tensor_context(tensor) + ": offset " + std::to_string(reference.offset) + " is past the end of '" +
+                path.string() + "' (" + std::to_string(size) + " bytes)");
+  }
+  const std::uint64_t available = size - reference.offset;
+  const std::uint64_t length = reference.length.value_or(available);
+  if (length > available) {
+    throw Error(tensor_context(tensor) + ": '" + path.string() + "' is too short: needs " + std::to_string(length) +
+                " bytes at offset " + std::to_string(reference.offset) + ", has " + std::to_string(available));
+  }
+  return {source, reference.offset, length};
+}
+
 std::vector<fs::path> load_external_data(onnx::ModelProto& model, const fs::path& model_folder) {
-  DataFiles files;
+  PayloadSources files;
   for_each_nested<onnx::TensorProto>(model, [&](onnx::TensorProto& tensor) {
-    if (tensor.data_location() == onnx::TensorProto::EXTERNAL) load_tensor(tensor, model_folder, files);
+    if (tensor.data_location() == onnx::TensorProto::EXTERNAL && !is_deferred(tensor)) {
+      load_tensor(tensor, model_folder, files);
+    }
   });
-  return files.paths();
+  std::vector<fs::path> paths;
+  for (std::uint32_t i = 0; i < files.size(); ++i) paths.push_back(files.at(i).path);
+  return paths;
 }
 
 }  // namespace onnx_fp16::io

@@ -6,6 +6,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -22,10 +23,16 @@ class ExternalDataWriter {
 
   // Writes `bytes` at the next aligned offset and makes `tensor` refer to them.
   void append(std::string_view bytes, onnx::TensorProto& tensor);
+  // The same for `length` bytes that `write` writes to the file itself (in blocks).
+  void append_streamed(std::uint64_t length, const std::function<void(AtomicFile&)>& write, onnx::TensorProto& tensor);
 
   std::uint64_t size() const { return end_; }
 
  private:
+  // Pads the file to the next aligned offset and returns it.
+  std::uint64_t align();
+  void point_at(std::uint64_t offset, std::uint64_t length, onnx::TensorProto& tensor) const;
+
   AtomicFile& file_;
   std::string location_;
   std::uint64_t end_ = 0;

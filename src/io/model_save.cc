@@ -5,12 +5,16 @@
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 
 #include <algorithm>
+#include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "io/atomic_file.h"
+#include "io/deferred_tensor.h"
 #include "io/external_data_writer.h"
 #include "io/proto_copy.h"
+#include "io/streamed_model.h"
 #include "onnx_fp16/error.h"
 
 namespace onnx_fp16::io {
@@ -56,21 +60,260 @@ void save_inline(const onnx::ModelProto& model, const fs::path& path) {
   file.commit();
 }
 
+// ---- Deferred tensors: their bytes go from their sources to the output block by block. ----
+
+// Bytes of deferred tensors written so far, for the progress callback and the result.
+class DeferredWriter {
+ public:
+  DeferredWriter(const PayloadSources& sources, std::uint64_t total, const SaveProgress& progress)
+      : streamer_(sources), total_(total), progress_(progress) {}
+
+  // Streams `payload`'s saved bytes to `sink`.
+  void write(const DeferredPayload& payload, const PayloadStreamer::Sink& sink) {
+    result.values_clamped += streamer_.stream(payload, [&](const char* data, std::size_t size) {
+      sink(data, size);
+      result.deferred_bytes += size;
+      if (progress_) progress_(result.deferred_bytes, total_);
+    });
+  }
+
+  SaveResult result;
+
+ private:
+  PayloadStreamer streamer_;
+  std::uint64_t total_;
+  const SaveProgress& progress_;
+};
+
+std::uint64_t deferred_total(const onnx::ModelProto& model) {
+  std::uint64_t total = 0;
+  for (const auto& tensor : model.graph().initializer()) {
+    if (is_deferred(tensor)) total += saved_length(deferred_payload(tensor));
+  }
+  return total;
+}
+
+std::string serialize_deterministic(const google::protobuf::Message& message) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializePartialToCodedStream(&coded);
+  }
+  return bytes;
+}
+
+void append_varint(std::string& out, std::uint64_t value) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<char>(value));
+}
+
+std::size_t varint_size(std::uint64_t value) {
+  std::size_t size = 1;
+  for (; value >= 0x80; value >>= 7) ++size;
+  return size;
+}
+
+// One top-level field of serialised bytes this process wrote.
+struct WireField {
+  std::uint32_t number;
+  std::string_view whole;  // tag, length and value
+  std::string_view value;  // the value of a length-delimited field
+};
+
+std::uint64_t read_varint(std::string_view bytes, std::size_t& pos) {
+  std::uint64_t value = 0;
+  for (int shift = 0; pos < bytes.size(); shift += 7) {
+    const auto byte = static_cast<std::uint8_t>(bytes[pos++]);
+    value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return value;
+  }
+  throw Error("internal: malformed serialisation");
+}
+
+std::vector<WireField> split_fields(std::string_view bytes) {
+  std::vector<WireField> fields;
+  std::size_t pos = 0;
+  while (pos < bytes.size()) {
+    const std::size_t start = pos;
+    const std::uint64_t tag = read_varint(bytes, pos);
+    std::string_view value;
+    switch (tag & 7) {
+      case 0: read_varint(bytes, pos); break;
+      case 1: pos += 8; break;
+      case 5: pos += 4; break;
+      case 2: {
+        const std::uint64_t length = read_varint(bytes, pos);
+        value = bytes.substr(pos, length);
+        pos += length;
+        break;
+      }
+      default: throw Error("internal: group in a serialisation");
+    }
+    fields.push_back({static_cast<std::uint32_t>(tag >> 3), bytes.substr(start, pos - start), value});
+  }
+  return fields;
+}
+
+// The inline file of a model with deferred tensors, as a list of pieces: bytes of the
+// skeleton's own serialisation, headers made here, and payloads to stream. Field order and
+// every length are what protobuf writes for the same model with the bytes in raw_data.
+class InlineLayout {
+ public:
+  explicit InlineLayout(const onnx::ModelProto& model) : model_(model), skeleton_(serialize_deterministic(model)) {
+    for (const WireField& field : split_fields(skeleton_)) {
+      if (field.number != 7) {
+        add_bytes(field.whole);
+        continue;
+      }
+      const std::size_t header = pieces_.size();
+      add_bytes({});  // the graph's tag and length, known once its pieces are
+      const std::uint64_t graph_size = add_graph(field.value);
+      std::string& head = own({});
+      append_varint(head, (7 << 3) | 2);
+      append_varint(head, graph_size);
+      pieces_[header].bytes = head;
+      size_ += head.size();
+    }
+  }
+
+  std::uint64_t size() const { return size_; }
+
+  void write(AtomicFile& file, DeferredWriter& deferred) const {
+    std::string buffer;
+    buffer.reserve(kBuffer);
+    auto flush = [&] {
+      file.write(buffer.data(), buffer.size());
+      buffer.clear();
+    };
+    auto emit = [&](const char* data, std::size_t size) {
+      if (buffer.size() + size > kBuffer) flush();
+      if (size >= kBuffer) {
+        file.write(data, size);
+      } else {
+        buffer.append(data, size);
+      }
+    };
+    for (const Piece& piece : pieces_) {
+      if (piece.tensor) {
+        deferred.write(deferred_payload(*piece.tensor), emit);
+      } else {
+        emit(piece.bytes.data(), piece.bytes.size());
+      }
+    }
+    flush();
+  }
+
+ private:
+  static constexpr std::size_t kBuffer = 1 << 20;
+
+  struct Piece {
+    std::string_view bytes;
+    const onnx::TensorProto* tensor = nullptr;  // a deferred tensor's payload goes here
+  };
+
+  std::string& own(std::string text) { return owned_.emplace_back(std::move(text)); }
+
+  void add_bytes(std::string_view bytes) {
+    pieces_.push_back({bytes, nullptr});
+    size_ += bytes.size();
+  }
+
+  std::uint64_t add_graph(std::string_view graph) {
+    const std::uint64_t before = size_;
+    int initializer = 0;
+    for (const WireField& field : split_fields(graph)) {
+      if (field.number != 5) {
+        add_bytes(field.whole);
+        continue;
+      }
+      const onnx::TensorProto& tensor = model_.graph().initializer(initializer++);
+      if (!is_deferred(tensor)) {
+        add_bytes(field.whole);
+        continue;
+      }
+      add_deferred(tensor);
+    }
+    return size_ - before;
+  }
+
+  // tag, length, the fields before raw_data, raw_data's tag and length | payload | the rest.
+  void add_deferred(const onnx::TensorProto& tensor) {
+    const std::uint64_t length = saved_length(deferred_payload(tensor));
+    std::string& form = own(serialize_deterministic(saved_form(tensor)));
+    std::size_t split = form.size();
+    for (const WireField& field : split_fields(form)) {
+      if (field.number > 9) {
+        split = static_cast<std::size_t>(field.whole.data() - form.data());
+        break;
+      }
+    }
+    const std::uint64_t tensor_size = form.size() + varint_size((9 << 3) | 2) + varint_size(length) + length;
+    std::string& head = own({});
+    append_varint(head, (5 << 3) | 2);
+    append_varint(head, tensor_size);
+    head.append(form, 0, split);
+    append_varint(head, (9 << 3) | 2);
+    append_varint(head, length);
+    add_bytes(head);
+    pieces_.push_back({{}, &tensor});
+    size_ += length;
+    add_bytes(std::string_view(form).substr(split));
+  }
+
+  const onnx::ModelProto& model_;
+  std::string skeleton_;
+  std::deque<std::string> owned_;  // a deque: views into its strings stay valid as it grows
+  std::vector<Piece> pieces_;
+  std::uint64_t size_ = 0;
+};
+
+// Deferred tensors may sit only where InlineLayout looks for them.
+void check_deferred_placement(const onnx::ModelProto& model, const fs::path& path) {
+  std::size_t top_level = 0;
+  for (const auto& tensor : model.graph().initializer()) top_level += is_deferred(tensor);
+  if (count_deferred(model) != top_level) fail(path, "internal: a deferred tensor outside the main graph's initializers");
+}
+
 void save_with_external_data(const onnx::ModelProto& model, const fs::path& path, const std::string& data_name,
-                             std::size_t threshold, std::uint64_t size_limit) {
+                             std::size_t threshold, std::uint64_t size_limit, DeferredWriter* deferred) {
   check_data_file_name(data_name, path);
   const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
   AtomicFile data_file(folder / data_name);
   ExternalDataWriter writer(data_file, data_name);
 
   // The saved model is a copy without the big raw_data, whose bytes go straight from `model`
-  // to the data file: peak memory stays the input model plus its small structure.
+  // (or, deferred, from their files) to the data file: peak memory stays the input model plus
+  // its small structure.
   const std::size_t min_bytes = std::max<std::size_t>(threshold, 1);
   RawDataFilter filter{
       [&](const onnx::TensorProto& tensor) {
+        if (is_deferred(tensor)) return true;
         return tensor.data_location() != onnx::TensorProto::EXTERNAL && tensor.raw_data().size() >= min_bytes;
       },
-      [&](const onnx::TensorProto& original, onnx::TensorProto& copy) { writer.append(original.raw_data(), copy); },
+      [&](const onnx::TensorProto& original, onnx::TensorProto& copy) {
+        if (!is_deferred(original)) {
+          writer.append(original.raw_data(), copy);
+          return;
+        }
+        const DeferredPayload payload = deferred_payload(original);
+        const std::uint64_t length = saved_length(payload);
+        if (length < min_bytes) {
+          // Small enough to stay inside the model, as it would loaded whole.
+          std::string bytes;
+          deferred->write(payload, [&](const char* data, std::size_t size) { bytes.append(data, size); });
+          copy = saved_form(original);
+          copy.set_raw_data(std::move(bytes));
+          return;
+        }
+        writer.append_streamed(length, [&](AtomicFile& file) {
+          deferred->write(payload, [&](const char* data, std::size_t size) { file.write(data, size); });
+        }, copy);
+      },
   };
   onnx::ModelProto stripped;
   copy_with_raw_data_filter(model, stripped, filter);
@@ -94,16 +337,36 @@ void save_with_external_data(const onnx::ModelProto& model, const fs::path& path
 
 }  // namespace
 
-void save_model_with_limit(const onnx::ModelProto& model, const fs::path& path, const SaveOptions& options,
-                           std::uint64_t protobuf_size_limit) {
+SaveResult save_model_with_limit(const onnx::ModelProto& model, const fs::path& path, const SaveOptions& options,
+                                 std::uint64_t protobuf_size_limit, const PayloadSources* sources,
+                                 const SaveProgress& progress) {
   if (!path.has_filename()) fail(path, "not a file name");
+  const bool has_deferred = model.has_graph() && count_deferred(model) > 0;
+  std::optional<DeferredWriter> deferred;
+  std::optional<InlineLayout> layout;
+  if (has_deferred) {
+    if (!sources) fail(path, "internal: the model's deferred tensors come without their files");
+    check_deferred_placement(model, path);
+    deferred.emplace(*sources, deferred_total(model), progress);
+  }
   std::optional<std::string> data_name = options.external_data_file;
-  if (!data_name && model.ByteSizeLong() > protobuf_size_limit) data_name = path.filename().string() + ".data";
+  if (!data_name) {
+    const std::uint64_t size = has_deferred ? layout.emplace(model).size() : model.ByteSizeLong();
+    if (size > protobuf_size_limit) data_name = path.filename().string() + ".data";
+  }
   if (data_name) {
-    save_with_external_data(model, path, *data_name, options.external_data_threshold, protobuf_size_limit);
+    save_with_external_data(model, path, *data_name, options.external_data_threshold, protobuf_size_limit,
+                            deferred ? &*deferred : nullptr);
+  } else if (layout) {
+    AtomicFile file(path);
+    layout->write(file, *deferred);
+    file.commit();
   } else {
     save_inline(model, path);
   }
+  SaveResult result = deferred ? deferred->result : SaveResult{};
+  result.external_data_file = data_name;
+  return result;
 }
 
 }  // namespace onnx_fp16::io

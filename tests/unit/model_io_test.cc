@@ -1,7 +1,5 @@
 // Loading and saving models: inline and external data, sub-graphs, paths that try to leave the
 // model's folder, broken files, atomic replacement and byte-for-byte determinism.
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -21,6 +19,7 @@
 #include "onnx_fp16/error.h"
 #include "onnx_fp16/inspect.h"
 #include "onnx_fp16/model_io.h"
+#include "support/model_files.h"
 #include "support/paths.h"
 
 namespace {
@@ -30,6 +29,13 @@ using onnx::TensorProto;
 using onnx_fp16::load_model;
 using onnx_fp16::save_model;
 using onnx_fp16::SaveOptions;
+using test_support::external_entry;
+using test_support::folder_entries;
+using test_support::parse_raw;
+using test_support::read_bytes;
+using test_support::same_bytes;
+using test_support::serialized;
+using test_support::write_bytes;
 
 std::vector<float> ramp(std::size_t count, float start) {
   std::vector<float> values(count);
@@ -87,61 +93,10 @@ onnx::ModelProto subgraph_model() {
   return model;
 }
 
-std::string serialized(const onnx::ModelProto& model) {
-  std::string bytes;
-  google::protobuf::io::StringOutputStream stream(&bytes);
-  {
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    EXPECT_TRUE(model.SerializeToCodedStream(&coded));
-  }
-  return bytes;
-}
-
-// Compares byte strings without printing megabytes of them when they differ.
-::testing::AssertionResult same_bytes(const std::string& actual, const std::string& expected) {
-  if (actual == expected) return ::testing::AssertionSuccess();
-  std::size_t first = 0;
-  while (first < actual.size() && first < expected.size() && actual[first] == expected[first]) ++first;
-  return ::testing::AssertionFailure() << "sizes " << actual.size() << " vs " << expected.size()
-                                       << ", first difference at byte " << first;
-}
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  ASSERT_TRUE(out.good()) << path;
-}
-
-// The saved protobuf as it is on disk, external references unresolved.
-onnx::ModelProto parse_raw(const fs::path& path) {
-  onnx::ModelProto model;
-  EXPECT_TRUE(model.ParseFromString(read_bytes(path))) << path;
-  return model;
-}
-
-std::set<std::string> folder_entries(const fs::path& folder) {
-  std::set<std::string> names;
-  for (const auto& entry : fs::directory_iterator(folder)) names.insert(entry.path().filename().string());
-  return names;
-}
-
 std::vector<const TensorProto*> all_tensors(const onnx::ModelProto& model) {
   std::vector<const TensorProto*> tensors;
   onnx_fp16::io::for_each_nested<TensorProto>(model, [&](const TensorProto& t) { tensors.push_back(&t); });
   return tensors;
-}
-
-std::string entry(const TensorProto& tensor, const std::string& key) {
-  for (const auto& e : tensor.external_data()) {
-    if (e.key() == key) return e.value();
-  }
-  return "<missing>";
 }
 
 // Runs `action`, expecting an onnx_fp16::Error whose message holds every one of `parts`.
@@ -229,11 +184,11 @@ TEST(ModelIo, ExternalDataFileOffsetsAlignmentAndRoundTrip) {
   EXPECT_EQ(saved[0].name(), "W");
   EXPECT_EQ(saved[0].data_location(), TensorProto::EXTERNAL);
   EXPECT_FALSE(saved[0].has_raw_data());
-  EXPECT_EQ(entry(saved[0], "location"), "weights.bin");
-  EXPECT_EQ(entry(saved[0], "offset"), "0");
-  EXPECT_EQ(entry(saved[0], "length"), "20000");
-  EXPECT_EQ(entry(saved[3], "offset"), "20480");
-  EXPECT_EQ(entry(saved[3], "length"), "16384");
+  EXPECT_EQ(external_entry(saved[0], "location"), "weights.bin");
+  EXPECT_EQ(external_entry(saved[0], "offset"), "0");
+  EXPECT_EQ(external_entry(saved[0], "length"), "20000");
+  EXPECT_EQ(external_entry(saved[3], "offset"), "20480");
+  EXPECT_EQ(external_entry(saved[3], "length"), "16384");
   EXPECT_EQ(data.size(), 20480u + 16384u);
   EXPECT_TRUE(same_bytes(data.substr(0, 20000), original[0].raw_data()));
   EXPECT_EQ(data.substr(20000, 480), std::string(480, '\0'));
@@ -260,7 +215,7 @@ TEST(ModelIo, ThresholdDecidesWhatGoesExternal) {
   const onnx::ModelProto on_disk = parse_raw(dir / "m.onnx");
   for (const auto& tensor : on_disk.graph().initializer()) {
     EXPECT_EQ(tensor.data_location(), TensorProto::EXTERNAL) << tensor.name();
-    EXPECT_EQ(std::stoull(entry(tensor, "offset")) % 4096, 0u) << tensor.name();
+    EXPECT_EQ(std::stoull(external_entry(tensor, "offset")) % 4096, 0u) << tensor.name();
   }
   EXPECT_TRUE(same_bytes(serialized(load_model(dir / "m.onnx")), serialized(weights_model())));
 }
@@ -419,7 +374,7 @@ TEST(ModelIo, AutomaticExternalDataAboveTheLimit) {
   onnx_fp16::io::save_model_with_limit(model, dir / "big.onnx", {}, size - 1);
   EXPECT_TRUE(fs::exists(dir / "big.onnx.data"));
   const onnx::ModelProto on_disk = parse_raw(dir / "big.onnx");
-  EXPECT_EQ(entry(on_disk.graph().initializer(0), "location"), "big.onnx.data");
+  EXPECT_EQ(external_entry(on_disk.graph().initializer(0), "location"), "big.onnx.data");
   EXPECT_LT(on_disk.ByteSizeLong(), 2000u);
   EXPECT_TRUE(same_bytes(serialized(load_model(dir / "big.onnx")), serialized(model)));
 }

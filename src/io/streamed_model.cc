@@ -1,0 +1,354 @@
+#include "io/streamed_model.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <span>
+#include <string>
+
+#include "io/external_data.h"
+#include "io/proto_walk.h"
+#include "onnx_fp16/error.h"
+
+namespace onnx_fp16::io {
+namespace fs = std::filesystem;
+
+namespace {
+
+// The wire format's field numbers the scan descends through (onnx.proto).
+constexpr std::uint32_t kModelGraph = 7;
+constexpr std::uint32_t kGraphInitializer = 5;
+constexpr std::uint32_t kTensorRawData = 9;
+constexpr std::uint32_t kLengthDelimited = 2;
+
+// Anything the scan does not expect (groups, overlong varints, a field past its message's end,
+// raw_data twice): the file goes to load_model instead, which reads whatever protobuf reads and
+// words the error for what it cannot.
+struct NotStreamable {};
+
+// Reads protobuf wire format from a file at arbitrary positions through one buffer, so that
+// structure is read in large blocks and payloads are skipped without being read.
+class WireFile {
+ public:
+  WireFile(int fd, std::uint64_t size, const fs::path& path) : fd_(fd), size_(size), path_(path) {}
+
+  std::uint64_t pos = 0;
+
+  std::uint64_t varint() {
+    std::uint64_t value = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      const std::uint8_t byte = next_byte();
+      value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) return value;
+    }
+    throw NotStreamable{};
+  }
+
+  // Moves past the value of a field with wire type `wire_type`, whose tag was just read.
+  void skip_value(std::uint32_t wire_type, std::uint64_t end) {
+    switch (wire_type) {
+      case 0: varint(); break;
+      case 1: pos += 8; break;
+      case 2: pos += varint(); break;
+      case 5: pos += 4; break;
+      default: throw NotStreamable{};  // groups: not in ONNX
+    }
+    if (pos > end) throw NotStreamable{};
+  }
+
+  // Appends bytes [from, to) of the file to `out`.
+  void append(std::uint64_t from, std::uint64_t to, std::string& out) {
+    const std::size_t n = static_cast<std::size_t>(to - from);
+    const std::size_t old = out.size();
+    out.resize(old + n);
+    if (from >= buffer_start_ && to <= buffer_start_ + buffer_.size()) {
+      std::memcpy(out.data() + old, buffer_.data() + (from - buffer_start_), n);
+    } else if (read_at(fd_, out.data() + old, n, from, path_) != n) {
+      throw NotStreamable{};
+    }
+  }
+
+ private:
+  std::uint8_t next_byte() {
+    if (pos >= size_) throw NotStreamable{};
+    if (pos < buffer_start_ || pos >= buffer_start_ + buffer_.size()) {
+      buffer_.resize(static_cast<std::size_t>(std::min<std::uint64_t>(kBlock, size_ - pos)));
+      buffer_.resize(read_at(fd_, buffer_.data(), buffer_.size(), pos, path_));
+      buffer_start_ = pos;
+      if (buffer_.empty()) throw NotStreamable{};
+    }
+    const auto byte = static_cast<std::uint8_t>(buffer_[pos - buffer_start_]);
+    ++pos;
+    return byte;
+  }
+
+  static constexpr std::uint64_t kBlock = 1 << 20;
+  int fd_;
+  std::uint64_t size_;
+  const fs::path& path_;
+  std::string buffer_;
+  std::uint64_t buffer_start_ = 0;
+};
+
+struct Tag {
+  std::uint64_t start;
+  std::uint32_t field;
+  std::uint32_t wire_type;
+};
+
+Tag read_tag(WireFile& wire) {
+  const std::uint64_t start = wire.pos;
+  const std::uint64_t tag = wire.varint();
+  if (tag >> 32) throw NotStreamable{};
+  return {start, static_cast<std::uint32_t>(tag >> 3), static_cast<std::uint32_t>(tag & 7)};
+}
+
+// The end of the length-delimited value whose tag was just read.
+std::uint64_t message_end(WireFile& wire, std::uint64_t outer_end) {
+  const std::uint64_t length = wire.varint();
+  if (length > outer_end - wire.pos) throw NotStreamable{};
+  return wire.pos + length;
+}
+
+std::uint64_t element_size(std::int32_t type) {
+  using T = onnx::TensorProto;
+  switch (type) {
+    case T::BOOL: case T::INT8: case T::UINT8: return 1;
+    case T::INT16: case T::UINT16: case T::FLOAT16: case T::BFLOAT16: return 2;
+    case T::FLOAT: case T::UINT32: return 4;
+    case T::DOUBLE: case T::UINT64: case T::COMPLEX64: return 8;
+    case T::COMPLEX128: return 16;
+    default: return 0;  // strings, undefined; and INT32 / INT64, never deferred (below)
+  }
+}
+
+// Whether a tensor holding `length` bytes of payload can wait in its file: the bytes are all its
+// data and exactly what its dims declare. INT32 / INT64 tensors are read now: ONNX shape
+// inference reads shapes, axes and indices from initializers.
+bool deferrable(const onnx::TensorProto& tensor, std::uint64_t length) {
+  const std::uint64_t size = element_size(tensor.data_type());
+  if (size == 0) return false;
+  if (tensor.float_data_size() + tensor.int32_data_size() + tensor.int64_data_size() + tensor.double_data_size() +
+          tensor.uint64_data_size() + tensor.string_data_size() > 0) {
+    return false;
+  }
+  std::uint64_t elements = 1;
+  for (const auto dim : tensor.dims()) {
+    if (dim < 0) return false;
+    if (dim != 0 && elements > UINT64_MAX / static_cast<std::uint64_t>(dim)) return false;
+    elements *= static_cast<std::uint64_t>(dim);
+  }
+  return elements <= UINT64_MAX / size && elements * size == length;
+}
+
+class Scanner {
+ public:
+  Scanner(WireFile& wire, StreamedModel& result, std::uint64_t defer_bytes)
+      : wire_(wire), result_(result), defer_bytes_(defer_bytes) {}
+
+  void scan_model(std::uint64_t end) {
+    std::string rest;  // every field but the graph, parsed in one go at the end
+    bool graph_seen = false;
+    while (wire_.pos < end) {
+      const Tag tag = read_tag(wire_);
+      if (tag.field == kModelGraph && tag.wire_type == kLengthDelimited) {
+        scan_graph(message_end(wire_, end));
+        graph_seen = true;
+      } else {
+        wire_.skip_value(tag.wire_type, end);
+        wire_.append(tag.start, wire_.pos, rest);
+      }
+    }
+    onnx::ModelProto& model = result_.model;
+    if (!model.ParseFromString(rest)) throw NotStreamable{};
+    if (graph_seen) {
+      // Protobuf merges repeated occurrences of a message field; so does this.
+      if (!model.mutable_graph()->MergeFromString(graph_rest_)) throw NotStreamable{};
+      for (auto& tensor : initializers_) model.mutable_graph()->mutable_initializer()->Add(std::move(tensor));
+    }
+  }
+
+ private:
+  void scan_graph(std::uint64_t end) {
+    while (wire_.pos < end) {
+      const Tag tag = read_tag(wire_);
+      if (tag.field == kGraphInitializer && tag.wire_type == kLengthDelimited) {
+        initializers_.push_back(scan_tensor(message_end(wire_, end)));
+      } else {
+        wire_.skip_value(tag.wire_type, end);
+        wire_.append(tag.start, wire_.pos, graph_rest_);
+      }
+    }
+  }
+
+  onnx::TensorProto scan_tensor(std::uint64_t end) {
+    std::string rest;
+    std::uint64_t payload_offset = 0, payload_length = 0;
+    bool raw_seen = false, deferred = false;
+    while (wire_.pos < end) {
+      const Tag tag = read_tag(wire_);
+      if (tag.field == kTensorRawData && tag.wire_type == kLengthDelimited) {
+        if (raw_seen) throw NotStreamable{};  // the last would win; rare enough to leave to protobuf
+        raw_seen = true;
+        const std::uint64_t length = wire_.varint();
+        if (length > end - wire_.pos) throw NotStreamable{};
+        if (length >= defer_bytes_) {
+          payload_offset = wire_.pos;
+          payload_length = length;
+          deferred = true;
+          wire_.pos += length;
+          continue;
+        }
+        wire_.pos += length;
+      } else {
+        wire_.skip_value(tag.wire_type, end);
+      }
+      wire_.append(tag.start, wire_.pos, rest);
+    }
+    onnx::TensorProto tensor;
+    if (!tensor.ParseFromString(rest)) throw NotStreamable{};
+    if (!deferred) return tensor;
+    if (tensor.data_location() != onnx::TensorProto::EXTERNAL && deferrable(tensor, payload_length)) {
+      DeferredPayload payload;
+      payload.source = 0;
+      payload.offset = payload_offset;
+      payload.length = payload_length;
+      payload.source_type = tensor.data_type();
+      payload.had_data_location = tensor.has_data_location();
+      mark_deferred(tensor, payload);
+    } else {
+      // Kept in memory as protobuf would have parsed it, raw_data after the fields before it.
+      std::string bytes;
+      wire_.append(payload_offset, payload_offset + payload_length, bytes);
+      onnx::TensorProto with_data;
+      with_data.set_raw_data(std::move(bytes));
+      with_data.MergeFrom(tensor);
+      tensor = std::move(with_data);
+    }
+    return tensor;
+  }
+
+  WireFile& wire_;
+  StreamedModel& result_;
+  std::uint64_t defer_bytes_;
+  std::string graph_rest_;
+  std::vector<onnx::TensorProto> initializers_;
+};
+
+// External initializers of the main graph wait in their data files like inline ones.
+void defer_external_initializers(StreamedModel& result, const fs::path& folder, std::uint64_t defer_bytes) {
+  for (auto& tensor : *result.model.mutable_graph()->mutable_initializer()) {
+    if (tensor.data_location() != onnx::TensorProto::EXTERNAL || is_deferred(tensor)) continue;
+    const ExternalSlice slice = locate_external_data(tensor, folder, result.sources);
+    if (slice.length < defer_bytes || !deferrable(tensor, slice.length) || tensor.has_raw_data()) continue;
+    DeferredPayload payload;
+    payload.source = slice.source;
+    payload.offset = slice.offset;
+    payload.length = slice.length;
+    payload.source_type = tensor.data_type();
+    payload.had_data_location = false;  // load_model clears it when it reads the bytes in
+    mark_deferred(tensor, payload);
+  }
+}
+
+}  // namespace
+
+StreamedModel load_model_streamed(const fs::path& path, std::uint64_t defer_bytes) {
+  StreamedModel result;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat info {};
+  if (!fd.valid() || ::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode) || info.st_size == 0) {
+    // Missing, unreadable, a folder, empty, a pipe: load_model words the error (or reads it).
+    result.model = load_model(path, result.data_files);
+    return result;
+  }
+  const auto size = static_cast<std::uint64_t>(info.st_size);
+  const int raw_fd = fd.get();
+  result.sources.adopt(path, std::move(fd), size);
+  try {
+    WireFile wire(raw_fd, size, path);
+    Scanner(wire, result, defer_bytes).scan_model(size);
+  } catch (const NotStreamable&) {
+    StreamedModel fallback;
+    fallback.model = load_model(path, fallback.data_files);
+    return fallback;
+  }
+  const onnx::ModelProto& model = result.model;
+  auto fail = [&](const std::string& why) { throw Error("cannot load model '" + path.string() + "': " + why); };
+  // As load_model: random bytes can parse as a protobuf message; a model needs at least these.
+  if (model.ir_version() <= 0) fail("not an ONNX model (no ir_version)");
+  if (!model.has_graph()) fail("not an ONNX model (no graph)");
+
+  const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  try {
+    defer_external_initializers(result, folder, defer_bytes);
+    result.data_files = load_external_data(result.model, folder);
+  } catch (const Error& error) {
+    fail(error.what());
+  }
+  for (std::uint32_t i = 1; i < result.sources.size(); ++i) {
+    const fs::path& data_file = result.sources.at(i).path;
+    if (std::find(result.data_files.begin(), result.data_files.end(), data_file) == result.data_files.end()) {
+      result.data_files.push_back(data_file);
+    }
+  }
+  return result;
+}
+
+std::size_t PayloadStreamer::stream(const DeferredPayload& payload, const Sink& sink) {
+  // 4 MiB of float32 in, 2 MiB of float16 out: large enough for few system calls, small
+  // enough to stay in cache-friendly reuse.
+  constexpr std::size_t kBlockValues = 1 << 20;
+  const bool convert = payload.convert_to.has_value();
+  if (convert && payload.length % sizeof(float) != 0) throw Error("deferred float32 data of odd length");
+  std::size_t clamped = 0;
+  std::uint64_t done = 0;
+  while (done < payload.length) {
+    const std::size_t bytes = static_cast<std::size_t>(std::min<std::uint64_t>(payload.length - done, kBlockValues * sizeof(float)));
+    if (in_.size() < kBlockValues) in_.resize(kBlockValues);
+    char* in = reinterpret_cast<char*>(in_.data());
+    sources_.read(payload.source, payload.offset + done, in, bytes);
+    if (!convert) {
+      sink(in, bytes);
+    } else {
+      const std::size_t values = bytes / sizeof(float);
+      if (out_.size() < kBlockValues) out_.resize(kBlockValues);
+      std::span<const float> from(in_.data(), values);
+      std::span<std::uint16_t> to(out_.data(), values);
+      if (*payload.convert_to == onnx::TensorProto::FLOAT16) {
+        clamped += half::floats_to_halves_clamped(from, to, payload.clamp);
+      } else {
+        half::floats_to_bfloat16s(from, to);
+      }
+      sink(reinterpret_cast<const char*>(out_.data()), values * sizeof(std::uint16_t));
+    }
+    done += bytes;
+  }
+  return clamped;
+}
+
+std::size_t materialize_deferred(onnx::ModelProto& model, const PayloadSources& sources) {
+  PayloadStreamer streamer(sources);
+  std::size_t clamped = 0;
+  for_each_nested<onnx::TensorProto>(model, [&](onnx::TensorProto& tensor) {
+    if (!is_deferred(tensor)) return;
+    const DeferredPayload payload = deferred_payload(tensor);
+    std::string bytes;
+    bytes.reserve(static_cast<std::size_t>(saved_length(payload)));
+    clamped += streamer.stream(payload, [&](const char* data, std::size_t size) { bytes.append(data, size); });
+    tensor = saved_form(tensor);
+    tensor.set_raw_data(std::move(bytes));
+  });
+  return clamped;
+}
+
+std::size_t count_deferred(const onnx::ModelProto& model) {
+  std::size_t count = 0;
+  for_each_nested<onnx::TensorProto>(model, [&](const onnx::TensorProto& tensor) { count += is_deferred(tensor); });
+  return count;
+}
+
+}  // namespace onnx_fp16::io

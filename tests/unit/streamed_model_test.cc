@@ -1,0 +1,353 @@
+// Streamed conversion (io/streamed_model.h): weights stay in their files until the save reads,
+// converts and writes them block by block. Whatever the layout of the input, the files written
+// must be byte for byte those of the whole-model path (load_model, convert, save_model), the
+// clamping count the same, and a failure must leave nothing behind.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <functional>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "io/deferred_tensor.h"
+#include "io/model_save.h"
+#include "io/streamed_model.h"
+#include "modelgen/builder.h"
+#include "modelgen/transformer_model.h"
+#include "onnx_fp16/convert.h"
+#include "onnx_fp16/error.h"
+#include "onnx_fp16/model_io.h"
+#include "support/model_files.h"
+#include "support/paths.h"
+#include "support/run_cli.h"
+#include "support/testdata.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using onnx::TensorProto;
+using onnx_fp16::Float16Options;
+using onnx_fp16::SaveOptions;
+using test_support::read_bytes;
+using test_support::same_bytes;
+
+std::vector<float> ramp(std::size_t count, float start, float step = 1.0f) {
+  std::vector<float> values(count);
+  for (std::size_t i = 0; i < count; ++i) values[i] = start + step * static_cast<float>(i);
+  return values;
+}
+
+// Weights of several sizes (one below the deferral threshold), values that the float16 clamping
+// changes (tiny and huge), an int64 shape, and one weight read by a float16 and a float32 node
+// (with op_block_list {"Sub"}), so the conversion duplicates it.
+onnx::ModelProto weights_model() {
+  onnx::ModelProto model = modelgen::make_model();
+  modelgen::GraphBuilder g(model.mutable_graph());
+  std::vector<float> clampy = ramp(3000, -1.5f, 0.001f);
+  clampy[7] = 1e-9f;
+  clampy[8] = -3e-8f;
+  clampy[9] = 7e4f;
+  clampy[10] = -1e6f;
+  g.input("X", TensorProto::FLOAT, {1, 3000})
+      .initializer("W", {3000, 4}, ramp(12000, 0.25f, 0.01f))
+      .initializer("clampy", {1, 3000}, clampy)
+      .initializer("bias", {4}, {1, 2, 3, 4})
+      .initializer("shared", {1, 4}, ramp(4, 7.0f))
+      .output("Y", TensorProto::FLOAT, {1, 4})
+      .output("Z", TensorProto::FLOAT, {1, 4});
+  g.initializer_i64("shape", {2}, {1, 4});
+  g.node("Mul", {"X", "clampy"}, {"xc"}, "mul_clampy");
+  g.node("MatMul", {"xc", "W"}, {"xw"}, "matmul");
+  g.node("Add", {"xw", "bias"}, {"y0"}, "add");
+  g.node("Reshape", {"y0", "shape"}, {"y1"}, "reshape");
+  g.node("Mul", {"y1", "shared"}, {"Y"}, "mul_shared");
+  g.node("Sub", {"y1", "shared"}, {"Z"}, "sub_shared");
+  return model;
+}
+
+struct Written {
+  std::string model;
+  std::string data;  // the external data file, if one was written
+  std::size_t values_clamped = 0;
+};
+
+Written read_written(const fs::path& dir, std::size_t clamped) {
+  Written written{read_bytes(dir / "out.onnx"), {}, clamped};
+  if (fs::exists(dir / "out.data")) written.data = read_bytes(dir / "out.data");
+  return written;
+}
+
+// load_model + convert + save_model: the reference.
+Written whole(const fs::path& input, const Float16Options& options, const SaveOptions& save, const std::string& label) {
+  const fs::path dir = test_support::fresh_temp_dir(label + "_whole");
+  onnx::ModelProto model = onnx_fp16::load_model(input);
+  const auto report = onnx_fp16::convert_float_to_float16(model, options);
+  onnx_fp16::save_model(model, dir / "out.onnx", save);
+  return read_written(dir, report.values_clamped);
+}
+
+// load_model_streamed + convert + the streaming save.
+Written streamed(const fs::path& input, const Float16Options& options, const SaveOptions& save,
+                 const std::string& label, std::uint64_t defer_bytes = 1, std::uint64_t size_limit = 2'000'000'000) {
+  const fs::path dir = test_support::fresh_temp_dir(label + "_streamed");
+  onnx_fp16::io::StreamedModel loaded = onnx_fp16::io::load_model_streamed(input, defer_bytes);
+  const auto report = onnx_fp16::convert_float_to_float16(loaded.model, options);
+  const auto saved = onnx_fp16::io::save_model_with_limit(loaded.model, dir / "out.onnx", save, size_limit, &loaded.sources);
+  return read_written(dir, report.values_clamped + saved.values_clamped);
+}
+
+void expect_same(const Written& actual, const Written& expected, const std::string& what) {
+  EXPECT_TRUE(same_bytes(actual.model, expected.model)) << what << ": model file";
+  EXPECT_TRUE(same_bytes(actual.data, expected.data)) << what << ": data file";
+  EXPECT_EQ(actual.values_clamped, expected.values_clamped) << what;
+}
+
+SaveOptions external(std::size_t threshold = 1024) {
+  SaveOptions save;
+  save.external_data_file = "out.data";
+  save.external_data_threshold = threshold;
+  return save;
+}
+
+TEST(StreamedModel, DefersLargeWeightsAndKeepsShapesInMemory) {
+  const fs::path dir = test_support::fresh_temp_dir("streamed_defer");
+  onnx_fp16::save_model(weights_model(), dir / "m.onnx");
+  const auto loaded = onnx_fp16::io::load_model_streamed(dir / "m.onnx", 1024);
+  std::vector<std::string> deferred;
+  for (const auto& tensor : loaded.model.graph().initializer()) {
+    if (onnx_fp16::io::is_deferred(tensor)) {
+      deferred.push_back(tensor.name());
+      EXPECT_FALSE(tensor.has_raw_data()) << tensor.name();
+    }
+  }
+  // bias and shared (16 bytes) are under the threshold; shape is int64 (shape inference reads it).
+  EXPECT_EQ(deferred, (std::vector<std::string>{"W", "clampy"}));
+  EXPECT_TRUE(loaded.data_files.empty());
+}
+
+TEST(StreamedModel, ConversionWritesTheBytesOfTheWholeModelPath) {
+  const fs::path dir = test_support::fresh_temp_dir("streamed_same");
+  onnx_fp16::save_model(weights_model(), dir / "m.onnx");
+  Float16Options keep_io;
+  keep_io.keep_io_types = true;
+  Float16Options duplicates;
+  duplicates.op_block_list = std::vector<std::string>{"Sub"};
+  Float16Options bfloat16;
+  bfloat16.target = onnx_fp16::TargetType::BFloat16;
+  Float16Options tight_clamp;
+  tight_clamp.min_positive_val = 1e-3f;
+  tight_clamp.max_finite_val = 1.0f;
+  const std::vector<std::pair<std::string, Float16Options>> option_sets{
+      {"default", {}}, {"keep_io", keep_io}, {"duplicates", duplicates}, {"bfloat16", bfloat16}, {"clamp", tight_clamp}};
+  const std::vector<std::pair<std::string, SaveOptions>> layouts{
+      {"inline", {}}, {"external", external()}, {"external_all", external(1)}};
+  for (const auto& [option_name, options] : option_sets) {
+    for (const auto& [layout_name, save] : layouts) {
+      const std::string what = option_name + "/" + layout_name;
+      const Written expected = whole(dir / "m.onnx", options, save, "same");
+      expect_same(streamed(dir / "m.onnx", options, save, "same"), expected, what);
+      expect_same(streamed(dir / "m.onnx", options, save, "same", 20000), expected, what + " (threshold 20000)");
+    }
+  }
+  // The clamping rule changed values (counted as they stream past), the tight one many more.
+  EXPECT_EQ(whole(dir / "m.onnx", {}, {}, "count").values_clamped, 4u);
+  EXPECT_GT(whole(dir / "m.onnx", tight_clamp, {}, "count").values_clamped, 1000u);
+}
+
+TEST(StreamedModel, AModelOverTheProtobufLimitGoesExternalAsTheWholePathDoes) {
+  const fs::path dir = test_support::fresh_temp_dir("streamed_limit");
+  onnx_fp16::save_model(weights_model(), dir / "m.onnx");
+  onnx::ModelProto model = onnx_fp16::load_model(dir / "m.onnx");
+  onnx_fp16::convert_float_to_float16(model);
+  const fs::path expected_dir = test_support::fresh_temp_dir("streamed_limit_whole");
+  onnx_fp16::io::save_model_with_limit(model, expected_dir / "out.onnx", {}, 10'000);
+  const fs::path actual_dir = test_support::fresh_temp_dir("streamed_limit_streamed");
+  auto loaded = onnx_fp16::io::load_model_streamed(dir / "m.onnx", 1);
+  onnx_fp16::convert_float_to_float16(loaded.model);
+  const auto result = onnx_fp16::io::save_model_with_limit(loaded.model, actual_dir / "out.onnx", {}, 10'000, &loaded.sources);
+  ASSERT_EQ(result.external_data_file, std::optional<std::string>("out.onnx.data"));
+  EXPECT_TRUE(same_bytes(read_bytes(actual_dir / "out.onnx"), read_bytes(expected_dir / "out.onnx")));
+  EXPECT_TRUE(same_bytes(read_bytes(actual_dir / "out.onnx.data"), read_bytes(expected_dir / "out.onnx.data")));
+}
+
+// The input's weights as external data in several layouts: one shared file (aligned offsets,
+// as save_model writes it), one file per tensor, and one file with unaligned offsets where the
+// last tensor has no "length" (it runs to the end of the file).
+void point_at(TensorProto& tensor, const std::string& location, std::uint64_t offset, std::optional<std::uint64_t> length) {
+  tensor.clear_raw_data();
+  tensor.clear_external_data();
+  auto add = [&](const std::string& key, const std::string& value) {
+    auto* e = tensor.add_external_data();
+    e->set_key(key);
+    e->set_value(value);
+  };
+  add("location", location);
+  add("offset", std::to_string(offset));
+  if (length) add("length", std::to_string(*length));
+  tensor.set_data_location(TensorProto::EXTERNAL);
+}
+
+fs::path external_layout(const std::string& layout) {
+  const fs::path dir = test_support::fresh_temp_dir("streamed_layout_" + layout);
+  onnx::ModelProto model = weights_model();
+  if (layout == "shared") {
+    onnx_fp16::save_model(model, dir / "m.onnx", external(16));
+    return dir / "m.onnx";
+  }
+  std::string packed;
+  int index = 0;
+  for (auto& tensor : *model.mutable_graph()->mutable_initializer()) {
+    if (tensor.data_type() != TensorProto::FLOAT) continue;
+    const std::string bytes = tensor.raw_data();
+    if (layout == "per_tensor") {
+      const std::string name = "w" + std::to_string(index++) + ".bin";
+      test_support::write_bytes(dir / name, bytes);
+      point_at(tensor, name, 0, bytes.size());
+    } else {  // unaligned: 3 bytes of padding before each tensor; the last without a length
+      packed += "pad";
+      const bool last = &tensor == &model.graph().initializer(3);
+      point_at(tensor, "sub/packed.bin", packed.size(), last ? std::nullopt : std::optional<std::uint64_t>(bytes.size()));
+      packed += bytes;
+    }
+  }
+  if (layout == "unaligned") {
+    fs::create_directories(dir / "sub");
+    test_support::write_bytes(dir / "sub" / "packed.bin", packed);
+  }
+  test_support::write_bytes(dir / "m.onnx", test_support::serialized(model));
+  return dir / "m.onnx";
+}
+
+TEST(StreamedModel, ExternalDataInputsOfEveryLayout) {
+  for (const std::string layout : {"shared", "per_tensor", "unaligned"}) {
+    const fs::path input = external_layout(layout);
+    std::vector<std::pair<fs::path, std::string>> before;
+    for (const auto& entry : fs::recursive_directory_iterator(input.parent_path())) {
+      if (entry.is_regular_file()) before.emplace_back(entry.path(), read_bytes(entry.path()));
+    }
+    for (const auto& save : {SaveOptions{}, external()}) {
+      const std::string what = layout + (save.external_data_file ? "/external" : "/inline");
+      expect_same(streamed(input, {}, save, "layout"), whole(input, {}, save, "layout"), what);
+    }
+    const auto loaded = onnx_fp16::io::load_model_streamed(input, 1);
+    EXPECT_EQ(loaded.data_files.size(), layout == "per_tensor" ? 4u : 1u) << layout;
+    for (const auto& [path, bytes] : before) EXPECT_TRUE(same_bytes(read_bytes(path), bytes)) << path << " changed";
+  }
+}
+
+// Runs `action`, expecting an onnx_fp16::Error; returns its message.
+std::string error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const onnx_fp16::Error& error) {
+    return error.what();
+  }
+  ADD_FAILURE() << "no error";
+  return "";
+}
+
+TEST(StreamedModel, BrokenInputsGetTheWholePathsErrors) {
+  const fs::path dir = test_support::fresh_temp_dir("streamed_broken");
+  const std::string bytes = test_support::serialized(weights_model());
+  test_support::write_bytes(dir / "truncated.onnx", bytes.substr(0, bytes.size() / 2));
+  test_support::write_bytes(dir / "empty.onnx", "");
+  test_support::write_bytes(dir / "text.onnx", "this is not a model at all, just some words");
+  onnx::ModelProto escaping = weights_model();
+  point_at(*escaping.mutable_graph()->mutable_initializer(0), "../secret.bin", 0, 48000);
+  test_support::write_bytes(dir / "escaping.onnx", test_support::serialized(escaping));
+  onnx::ModelProto short_data = weights_model();
+  test_support::write_bytes(dir / "short.bin", std::string(100, 'x'));
+  point_at(*short_data.mutable_graph()->mutable_initializer(0), "short.bin", 0, 48000);
+  test_support::write_bytes(dir / "short.onnx", test_support::serialized(short_data));
+  for (const std::string name : {"truncated.onnx", "empty.onnx", "text.onnx", "escaping.onnx", "short.onnx", "absent.onnx"}) {
+    const std::string expected = error_of([&] { onnx_fp16::load_model(dir / name); });
+    EXPECT_FALSE(expected.empty());
+    EXPECT_EQ(error_of([&] { onnx_fp16::io::load_model_streamed(dir / name, 1); }), expected) << name;
+  }
+}
+
+TEST(StreamedModel, AFailureHalfWayLeavesNothingBehind) {
+  const fs::path input = external_layout("per_tensor");
+  auto loaded = onnx_fp16::io::load_model_streamed(input, 1);
+  onnx_fp16::convert_float_to_float16(loaded.model);
+  // The weights' file shrinks between load and save (another process rewrote it).
+  fs::resize_file(input.parent_path() / "w0.bin", 10);
+  for (const auto& save : {SaveOptions{}, external()}) {
+    const fs::path out = test_support::fresh_temp_dir("streamed_half_way");
+    const std::string message = error_of([&] {
+      onnx_fp16::io::save_model_with_limit(loaded.model, out / "out.onnx", save, 2'000'000'000, &loaded.sources);
+    });
+    EXPECT_NE(message.find("w0.bin' ended early"), std::string::npos) << message;
+    EXPECT_TRUE(test_support::folder_entries(out).empty()) << "a partial file was left in " << out;
+  }
+}
+
+TEST(StreamedModel, SavingDeferredTensorsWithoutTheirFilesIsRefused) {
+  const fs::path dir = test_support::fresh_temp_dir("streamed_no_sources");
+  onnx_fp16::save_model(weights_model(), dir / "m.onnx");
+  const auto loaded = onnx_fp16::io::load_model_streamed(dir / "m.onnx", 1);
+  const std::string message = error_of([&] { onnx_fp16::save_model(loaded.model, dir / "out.onnx"); });
+  EXPECT_NE(message.find("deferred tensors come without their files"), std::string::npos) << message;
+  EXPECT_FALSE(fs::exists(dir / "out.onnx"));
+}
+
+// Every model of ONNX's backend test data, all its eligible initializers deferred: the streamed
+// conversion's file is the whole path's, or both fail with the same message.
+TEST(StreamedModel, EveryTestdataModelConvertsToTheSameBytes) {
+  int compared = 0;
+  for (const std::string& folder : test_support::testdata_folders()) {
+    for (const auto& test_case : test_support::list_testdata_cases(folder)) {
+      std::string whole_error, streamed_error;
+      Written expected, actual;
+      try {
+        expected = whole(test_case.model(), {}, {}, "testdata");
+      } catch (const onnx_fp16::Error& error) {
+        whole_error = error.what();
+      }
+      try {
+        actual = streamed(test_case.model(), {}, {}, "testdata");
+      } catch (const onnx_fp16::Error& error) {
+        streamed_error = error.what();
+      }
+      EXPECT_EQ(streamed_error, whole_error) << test_case.id();
+      if (whole_error.empty() && streamed_error.empty()) {
+        expect_same(actual, expected, test_case.id());
+        ++compared;
+      }
+    }
+  }
+  if (compared == 0) GTEST_SKIP() << "no libonnx-testdata at " << test_support::testdata_root();
+  EXPECT_GT(compared, 1000);
+}
+
+// The CLI converts a model whose weights are larger than the memory it peaks at: they are
+// never all in memory. Judged by the peak the CLI reports (VmHWM of its own image): a cap by
+// ulimit -v cannot work with the sanitizer build, which reserves terabytes of address space,
+// and wait4's ru_maxrss carries the forking test process's peak.
+TEST(StreamedModel, CliPeakMemoryStaysBelowTheWeights) {
+  const fs::path dir = test_support::fresh_temp_dir("streamed_rss");
+  std::uint64_t weights = 0;
+  {
+    modelgen::TransformerSpec spec;
+    spec.weight_bytes = 160'000'000;
+    const onnx::ModelProto model = modelgen::transformer_model(spec);
+    onnx_fp16::save_model(model, dir / "big.onnx");
+    weights = onnx_fp16::initializer_bytes(model);
+  }
+  ASSERT_GT(weights, 150'000'000u);
+  const auto run = test_support::run_cli({"convert", (dir / "big.onnx").string(), (dir / "big16.onnx").string(),
+                                          "--report", (dir / "report.json").string()});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto report = nlohmann::json::parse(test_support::read_file(dir / "report.json"));
+  const std::uint64_t peak = report.at("peak_memory_bytes").get<std::uint64_t>();
+  // The whole-model path peaks above the input plus the output (240 MB here).
+  EXPECT_LT(peak, weights / 2) << "peak " << peak / 1'000'000 << " MB for " << weights / 1'000'000 << " MB of weights";
+  EXPECT_GT(peak, 1'000'000u);
+  EXPECT_NE(run.out.find("Memory:         peak"), std::string::npos) << run.out;
+  EXPECT_GT(fs::file_size(dir / "big16.onnx"), weights / 2);
+}
+
+}  // namespace
