@@ -2,9 +2,9 @@
 
 namespace bench {
 
-double CaseResult::peak_rss_ratio() const {
-  const std::uint64_t files = file_bytes_in + file_bytes_out;
-  return files == 0 ? 0.0 : static_cast<double>(cli.peak_rss_bytes) / static_cast<double>(files);
+double CaseResult::peak_rss_per_weight_byte() const {
+  const std::uint64_t weights = generated.facts.weight_bytes;
+  return weights == 0 ? 0.0 : static_cast<double>(cli.peak_rss_bytes) / static_cast<double>(weights);
 }
 
 }  // namespace bench

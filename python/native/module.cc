@@ -30,6 +30,8 @@
 #include "frontend/output_paths.h"
 #include "frontend/report_json.h"
 #include "half/half.h"
+#include "io/model_save.h"
+#include "io/streamed_model.h"
 #include "options.h"
 
 namespace onnx_fp16::python {
@@ -53,9 +55,12 @@ struct LoadedModel {
   onnx::ModelProto model;
   std::optional<fs::path> path;
   std::vector<fs::path> data_files;
+  io::PayloadSources sources;  // where deferred weights are read from (streamed loads)
 };
 
-LoadedModel load(const py::object& source) {
+// `stream`: leave a path's large weights in their files (io/streamed_model.h); the caller then
+// saves with `sources` or materialises them.
+LoadedModel load(const py::object& source, bool stream = false) {
   LoadedModel loaded;
   if (py::isinstance<py::bytes>(source)) {
     char* data = nullptr;
@@ -73,7 +78,14 @@ LoadedModel load(const py::object& source) {
   }
   loaded.path = fs::path(source.cast<std::string>());
   py::gil_scoped_release release;
-  loaded.model = load_model(*loaded.path, loaded.data_files);
+  if (stream) {
+    io::StreamedModel streamed = io::load_model_streamed(*loaded.path);
+    loaded.model = std::move(streamed.model);
+    loaded.data_files = std::move(streamed.data_files);
+    loaded.sources = std::move(streamed.sources);
+  } else {
+    loaded.model = load_model(*loaded.path, loaded.data_files);
+  }
   return loaded;
 }
 
@@ -126,7 +138,8 @@ py::tuple convert_model(const py::object& source, const py::dict& options_dict, 
   }
 
   Clock::time_point step = Clock::now();
-  LoadedModel loaded = load(source);
+  // File to file, the weights stream from the input to the output as the CLI's do.
+  LoadedModel loaded = load(source, destination.output.has_value());
   if (destination.output) frontend::check_not_input_data(output_paths(source, destination), loaded.data_files);
   outcome.seconds.load = seconds_since(step);
   if (loaded.path) outcome.files.input_file = file_size_or_zero(*loaded.path);
@@ -144,8 +157,16 @@ py::tuple convert_model(const py::object& source, const py::dict& options_dict, 
   py::object result = py::none();
   step = Clock::now();
   if (destination.output) {
-    outcome.external_data_file = frontend::external_data_name(loaded.model, *destination.output, destination.external_data);
-    save(loaded.model, destination);
+    SaveOptions save_options;
+    save_options.external_data_file = destination.external_data;
+    io::SaveResult saved;
+    {
+      py::gil_scoped_release release;
+      saved = io::save_model_with_limit(loaded.model, *destination.output, save_options, io::kAutomaticExternalDataLimit,
+                                        &loaded.sources);
+    }
+    outcome.report.values_clamped += saved.values_clamped;
+    outcome.external_data_file = saved.external_data_file;
     outcome.files.output_file = file_size_or_zero(*destination.output);
     if (outcome.external_data_file) {
       outcome.files.output_data_file =

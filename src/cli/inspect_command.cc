@@ -5,6 +5,8 @@
 
 #include <iostream>
 
+#include "io/streamed_model.h"
+
 #include "cli/census_output.h"
 #include "frontend/json_text.h"
 #include "frontend/report_json.h"
@@ -21,7 +23,9 @@ InspectCommand::InspectCommand(CLI::App& app) {
 }
 
 int InspectCommand::run() const {
-  const onnx::ModelProto model = load_model(model_path_);
+  // The census needs types, shapes and byte counts, never the weights' values: they stay on disk.
+  const io::StreamedModel streamed = io::load_model_streamed(model_path_);
+  const onnx::ModelProto& model = streamed.model;
   const Census census = take_census(model);
   if (json_) {
     std::cout << frontend::json_text(frontend::census_json(census, model_path_));

@@ -81,8 +81,11 @@ ConversionReport run_pipeline(onnx::ModelProto& model, const Float16Options& opt
   }
 
   ConversionReport report;
+  // Built before shape inference, which leaves what the index holds (nodes, names,
+  // initializers) as it is: one index serves both.
+  graph::GraphIndex index(model);
   if (!options.disable_shape_infer) {
-    report.shape_inference_error = types::run_onnx_shape_inference(model);
+    report.shape_inference_error = types::run_onnx_shape_inference(model, index);
     report.shape_inference_ran = report.shape_inference_error.empty();
     if (!report.shape_inference_ran) {
       report.warnings.push_back("ONNX shape inference failed (" + report.shape_inference_error +
@@ -90,7 +93,6 @@ ConversionReport run_pipeline(onnx::ModelProto& model, const Float16Options& opt
     }
   }
 
-  graph::GraphIndex index(model);
   const Context ctx = make_context(index, options);
   const Plan plan = make_plan(ctx, decide_nodes(ctx, forced_keep));
 

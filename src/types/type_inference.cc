@@ -88,16 +88,16 @@ SchemaProblem check_against_schemas(const graph::GraphIndex& index) {
 std::string run_onnx_shape_inference(onnx::ModelProto& model) {
   // ONNX's shape inference trusts the graph: on a node reading a value nothing defines it
   // dereferences a null type (found by fuzz_convert). The index checks the structure first and
-  // refuses a broken graph with an onnx_fp16::Error naming node and value; then each node is
-  // checked against its schema.
-  {
-    const graph::GraphIndex structure(std::as_const(model));
-    // A type the model's own schema forbids is refused; any other mismatch leaves ONNX's
-    // inference not run (as when it fails): the conversion types from declarations and schemas.
-    const SchemaProblem problem = check_against_schemas(structure);
-    if (problem.refuse) throw Error(problem.message);
-    if (!problem.message.empty()) return "not run: " + problem.message;
-  }
+  // refuses a broken graph with an onnx_fp16::Error naming node and value.
+  return run_onnx_shape_inference(model, graph::GraphIndex(std::as_const(model)));
+}
+
+std::string run_onnx_shape_inference(onnx::ModelProto& model, const graph::GraphIndex& structure) {
+  // A type the model's own schema forbids is refused; any other mismatch leaves ONNX's
+  // inference not run (as when it fails): the conversion types from declarations and schemas.
+  const SchemaProblem problem = check_against_schemas(structure);
+  if (problem.refuse) throw Error(problem.message);
+  if (!problem.message.empty()) return "not run: " + problem.message;
   try {
     onnx::ShapeInferenceOptions options(/*check_type=*/false, /*strict_mode=*/0, /*data_prop=*/true);
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);

@@ -20,6 +20,10 @@ namespace onnx_fp16::types {
 // declared input type its node's schema at the model's opset forbids; and does not run it
 // ("not run: ..." returned) when a node does not verify against its schema otherwise.
 std::string run_onnx_shape_inference(onnx::ModelProto& model);
+// The same with an index the caller built over `model` (it stays valid: shape inference changes
+// value_info and declared types, never nodes, initializers or names), so that a caller that
+// needs the index anyway builds it once.
+std::string run_onnx_shape_inference(onnx::ModelProto& model, const graph::GraphIndex& structure);
 
 // Types per ValueId. `signatures` holds the port signature of each node (by NodeId).
 std::vector<ValueType> infer_value_types(const graph::GraphIndex& index, const std::vector<PortSignature>& signatures);

@@ -8,6 +8,9 @@
 //   onnx-fp16-modelgen resnet50    OUT.onnx [--image-size N] [--classes N]
 //   onnx-fp16-modelgen bert-base   OUT.onnx
 //   onnx-fp16-modelgen gpt         OUT.onnx [--hidden N] [--layers N] [--vocab N]
+//   onnx-fp16-modelgen external-chain OUT.onnx [--weight-bytes N|8GB|30GB] [--width N] [--external-data FILE]
+//       (a MatMul chain whose weights are written to external data as generated: models larger
+//       than memory)
 //   onnx-fp16-modelgen sensitive   OUT.onnx --model resnet|bert|gpt
 //       (the mixed-precision benchmark's models with a planted sensitive region; prints the
 //       nodes that must stay float32)
@@ -22,6 +25,7 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <optional>
@@ -29,6 +33,7 @@
 #include <string>
 
 #include "modelgen/example_model.h"
+#include "modelgen/external_chain_model.h"
 #include "modelgen/gpt_model.h"
 #include "modelgen/resnet_model.h"
 #include "modelgen/sensitive_models.h"
@@ -128,6 +133,21 @@ int main(int argc, char** argv) {
   gpt->add_option("--layers", gpt_spec.layers, "Decoder blocks")->capture_default_str();
   gpt->add_option("--vocab", gpt_spec.vocab_size, "Vocabulary size")->capture_default_str();
   gpt->callback([&] { generate(output, [&] { return modelgen::gpt_model(gpt_spec); }); });
+
+  modelgen::ExternalChainSpec chain_spec;
+  auto* chain = add_model_command(app, "external-chain", "A MatMul chain with its weights written straight to external data", output);
+  chain->add_option("--weight-bytes", chain_spec.weight_bytes, "Bytes of float32 weights (rounded up to whole layers)")
+      ->transform(CLI::AsSizeValue(true))
+      ->capture_default_str();
+  chain->add_option("--width", chain_spec.width, "Width of each square weight")->check(CLI::Range(1, 65536))->capture_default_str();
+  chain->callback([&] {
+    const auto start = std::chrono::steady_clock::now();
+    const std::string data_name = output.external_data.empty() ? std::filesystem::path(output.path).filename().string() + ".data"
+                                                               : output.external_data;
+    const modelgen::ExternalChainModel written = modelgen::write_external_chain_model(output.path, data_name, chain_spec);
+    std::printf("%s: %d MatMul layers, %llu bytes of weights in %s; written in %.2f s\n", output.path.c_str(),
+                written.layers, static_cast<unsigned long long>(written.weight_bytes), data_name.c_str(), seconds_since(start));
+  });
 
   // The models of bench/mixed_bench.cc at its full size.
   std::string sensitive_kind;
