@@ -118,7 +118,8 @@ bench::HugeResult run_huge(std::uint64_t weight_bytes, const bench::WorkFolder& 
     result.largest_tensor_bytes = static_cast<std::uint64_t>(spec.width) * spec.width * sizeof(float);
     progress("converting it");
     const auto log = work.path() / "huge" / "convert.log";
-    result.cli = bench::run_program({cli, "convert", input.string(), output.string()}, log, cpu);
+    result.cli = bench::run_program({cli, "convert", input.string(), output.string()}, log, cpu,
+                                    bench::kHugeAddressSpaceLimit);
     if (!result.cli.succeeded()) {
       result.error = "onnx-fp16 convert: " + result.cli.describe_failure() + log_excerpt(log);
       return result;

@@ -69,7 +69,8 @@ std::string ChildUsage::describe_failure() const {
   return "exit code " + std::to_string(exit_code);
 }
 
-ChildUsage run_program(const std::vector<std::string>& argv, const std::filesystem::path& log, std::optional<int> cpu) {
+ChildUsage run_program(const std::vector<std::string>& argv, const std::filesystem::path& log, std::optional<int> cpu,
+                       std::optional<std::uint64_t> address_space_limit) {
   // Everything the child needs is prepared before fork: after it, only exec-safe calls.
   std::vector<char*> args;
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
@@ -88,6 +89,10 @@ ChildUsage run_program(const std::vector<std::string>& argv, const std::filesyst
     dup2(log_fd, STDOUT_FILENO);
     dup2(log_fd, STDERR_FILENO);
     pin_to_cpu(cpu);
+    if (address_space_limit) {
+      const rlimit limit{static_cast<rlim_t>(*address_space_limit), static_cast<rlim_t>(*address_space_limit)};
+      setrlimit(RLIMIT_AS, &limit);
+    }
     execv(args[0], args.data());
     const std::string message = std::string("exec ") + args[0] + ": " + std::strerror(errno) + "\n";
     write_all(STDERR_FILENO, message);

@@ -27,7 +27,11 @@ struct ChildUsage {
 // Runs the program argv[0] (a path) with its arguments; its stdout and stderr go to `log`.
 // With `cpu`, the child is pinned to that CPU before exec, so multi-threaded code is measured
 // on one core.
-ChildUsage run_program(const std::vector<std::string>& argv, const std::filesystem::path& log, std::optional<int> cpu);
+// With `address_space_limit`, the child runs under that RLIMIT_AS (bytes): a memory cap that
+// fails allocations and mappings beyond it, so a program that would need more exits with an
+// error instead of being measured.
+ChildUsage run_program(const std::vector<std::string>& argv, const std::filesystem::path& log, std::optional<int> cpu,
+                       std::optional<std::uint64_t> address_space_limit = std::nullopt);
 
 struct FunctionResult {
   ChildUsage usage;

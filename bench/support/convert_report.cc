@@ -160,7 +160,8 @@ void print_goals(std::ostream& out, const BenchResults& results) {
 void print_huge(std::ostream& out, const BenchResults& results) {
   if (!results.huge) return;
   const HugeResult& h = *results.huge;
-  out << "\nA model larger than memory (external-chain, weights in external data)\n";
+  out << "\nA model larger than memory (external-chain, weights in external data), converted under a "
+      << format_bytes(kHugeAddressSpaceLimit) << " address-space limit (RLIMIT_AS)\n";
   if (!h.error.empty()) {
     out << "  failed: " << h.error << "\n";
     return;

@@ -17,6 +17,8 @@ inline constexpr double kThroughputGoalBytesPerSecond = 1e9;  // float32 weights
 // Streaming conversion: peak RSS at most this plus the largest single tensor, whatever the
 // weights weigh.
 inline constexpr std::uint64_t kPeakRssAllowanceBytes = 256'000'000;
+// The larger-than-memory case converts under this address-space limit (RLIMIT_AS).
+inline constexpr std::uint64_t kHugeAddressSpaceLimit = 1'000'000'000;
 inline constexpr double kWideGraphGoalSeconds = 5.0;          // for the 200k-node graph
 inline constexpr std::int64_t kWideGraphGoalNodes = 200'000;
 

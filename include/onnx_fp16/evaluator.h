@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -69,6 +70,10 @@ class Evaluator {
   // <domain>::<op> (opset N) at node '<name>'"), an undefined value, a value to keep that does
   // not exist, or a graph input that is not a tensor.
   explicit Evaluator(const onnx::ModelProto& model, EvaluatorOptions options = {});
+  // Loads the model at `path` (its external data too, as load_model does) with its weights read
+  // from the files straight into the evaluator's tensors: they are held once, never also in a
+  // protobuf. Same checks as above, and load_model's errors for the files.
+  explicit Evaluator(const std::filesystem::path& path, EvaluatorOptions options = {});
   ~Evaluator();
   Evaluator(Evaluator&&) noexcept;
   Evaluator& operator=(Evaluator&&) noexcept;

@@ -302,12 +302,19 @@ PYBIND11_MODULE(_native, m) {
   py::class_<Evaluator>(m, "Evaluator")
       .def(py::init([](const py::object& source, int threads, std::vector<std::string> keep, std::size_t memory_limit,
                        std::int64_t max_loop_iterations) {
+        const EvaluatorOptions options{.threads = threads,
+                                       .keep = std::move(keep),
+                                       .memory_limit = memory_limit,
+                                       .max_loop_iterations = max_loop_iterations};
+        if (!py::isinstance<py::bytes>(source)) {
+          // A path: weights go from the file straight into the evaluator's tensors.
+          const fs::path path(source.cast<std::string>());
+          py::gil_scoped_release release;
+          return std::make_unique<Evaluator>(path, options);
+        }
         LoadedModel loaded = load(source);
         py::gil_scoped_release release;
-        return std::make_unique<Evaluator>(loaded.model, EvaluatorOptions{.threads = threads,
-                                                                          .keep = std::move(keep),
-                                                                          .memory_limit = memory_limit,
-                                                                          .max_loop_iterations = max_loop_iterations});
+        return std::make_unique<Evaluator>(loaded.model, options);
       }))
       .def("run",
            [](const Evaluator& evaluator, const py::dict& feeds_dict) {

@@ -94,8 +94,8 @@ int RunCommand::run() const {
   std::vector<std::string> keep = keep_;
   std::erase(keep, std::string());  // "--keep ''" keeps nothing
 
-  const onnx::ModelProto model = load_model(model_path_);
-  const Evaluator evaluator(model, {.threads = threads_,
+  // From the path: the weights go from the file straight into the evaluator's tensors.
+  const Evaluator evaluator(std::filesystem::path(model_path_), {.threads = threads_,
                                    .keep = keep,
                                    .memory_limit = memory_limit_,
                                    .max_loop_iterations = max_loop_iterations_});

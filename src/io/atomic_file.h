@@ -4,6 +4,7 @@
 // nothing behind and an existing target untouched.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 
 #include "io/file_descriptor.h"
@@ -33,6 +34,8 @@ class AtomicFile {
   std::filesystem::path target_;
   std::filesystem::path temp_path_;
   UniqueFd fd_;
+  std::uint64_t written_ = 0;       // bytes written so far
+  std::uint64_t written_back_ = 0;  // bytes whose writeback has been started
   bool committed_ = false;
 };
 

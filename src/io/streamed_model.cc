@@ -330,6 +330,23 @@ std::size_t PayloadStreamer::stream(const DeferredPayload& payload, const Sink& 
   return clamped;
 }
 
+Tensor read_deferred_tensor(const onnx::TensorProto& tensor, const PayloadSources& sources) {
+  const DeferredPayload payload = deferred_payload(tensor);
+  Shape shape(tensor.dims().begin(), tensor.dims().end());
+  Tensor result = Tensor::uninitialized(static_cast<DataType>(tensor.data_type()), std::move(shape));
+  const std::span<std::byte> bytes = result.mutable_bytes();
+  if (bytes.size() != saved_length(payload)) {
+    throw Error("deferred tensor '" + tensor.name() + "': " + std::to_string(saved_length(payload)) +
+                " bytes of data for " + std::to_string(bytes.size()) + " bytes of values");
+  }
+  std::size_t filled = 0;
+  PayloadStreamer(sources).stream(payload, [&](const char* data, std::size_t size) {
+    std::memcpy(bytes.data() + filled, data, size);
+    filled += size;
+  });
+  return result;
+}
+
 std::size_t materialize_deferred(onnx::ModelProto& model, const PayloadSources& sources) {
   PayloadStreamer streamer(sources);
   std::size_t clamped = 0;

@@ -19,6 +19,7 @@
 #include "io/deferred_tensor.h"
 #include "io/payload_sources.h"
 #include "onnx_fp16/model_io.h"
+#include "onnx_fp16/tensor.h"
 
 namespace onnx_fp16::io {
 
@@ -51,6 +52,10 @@ class PayloadStreamer {
   std::vector<float> in_;
   std::vector<std::uint16_t> out_;
 };
+
+// The tensor a deferred initializer holds (converted as recorded), its bytes read from `sources`
+// straight into the Tensor's buffer: the weights are never held twice.
+Tensor read_deferred_tensor(const onnx::TensorProto& tensor, const PayloadSources& sources);
 
 // Puts every deferred tensor's bytes back into raw_data: the model load_model would have given,
 // converted as recorded. Returns the values clamped.

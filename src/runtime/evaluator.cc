@@ -1,12 +1,17 @@
 // The public Evaluator: a thin face over runtime::Executor.
 #include <onnx_fp16/evaluator.h>
 
+#include "io/streamed_model.h"
 #include "runtime/executor.h"
 
 namespace onnx_fp16 {
 
 Evaluator::Evaluator(const onnx::ModelProto& model, EvaluatorOptions options)
     : executor_(std::make_unique<runtime::Executor>(model, options)) {}
+Evaluator::Evaluator(const std::filesystem::path& path, EvaluatorOptions options) {
+  io::StreamedModel loaded = io::load_model_streamed(path);
+  executor_ = std::make_unique<runtime::Executor>(std::move(loaded.model), options, &loaded.sources);
+}
 Evaluator::~Evaluator() = default;
 Evaluator::Evaluator(Evaluator&&) noexcept = default;
 Evaluator& Evaluator::operator=(Evaluator&&) noexcept = default;

@@ -72,7 +72,11 @@ int effective_threads(int requested) {
 }  // namespace
 
 Executor::Executor(const onnx::ModelProto& model, const EvaluatorOptions& options, const KernelRegistry& registry)
-    : model_(model),
+    : Executor(onnx::ModelProto(model), options, nullptr, registry) {}
+
+Executor::Executor(onnx::ModelProto&& model, const EvaluatorOptions& options, const io::PayloadSources* payloads,
+                   const KernelRegistry& registry)
+    : model_(std::move(model)),
       threads_(effective_threads(options.threads)),
       memory_limit_(options.memory_limit != 0 ? options.memory_limit : physical_memory_bytes()),
       max_loop_iterations_(options.max_loop_iterations),
@@ -87,6 +91,7 @@ Executor::Executor(const onnx::ModelProto& model, const EvaluatorOptions& option
   plan_options.registry = &registry;
   plan_options.opsets = imported_opsets(model_);
   plan_options.keep = keep_;
+  plan_options.payloads = payloads;
   main_ = compile_main_graph(model_.graph(), plan_options);
   // The plan holds the initializers as tensors now; the copies in our model are dead weight.
   for (auto& initializer : *model_.mutable_graph()->mutable_initializer()) {

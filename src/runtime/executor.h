@@ -19,6 +19,10 @@ class Executor {
   // `registry` must outlive the executor. See Evaluator's constructor for what is checked.
   Executor(const onnx::ModelProto& model, const EvaluatorOptions& options,
            const KernelRegistry& registry = KernelRegistry::builtin());
+  // The same for a model whose initializers may be deferred (io/streamed_model.h): their bytes
+  // go from `payloads` straight into the plan's tensors, which is all that needs them.
+  Executor(onnx::ModelProto&& model, const EvaluatorOptions& options, const io::PayloadSources* payloads,
+           const KernelRegistry& registry = KernelRegistry::builtin());
   ~Executor();
 
   std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& feeds, RunStats* stats = nullptr) const;

@@ -6,6 +6,7 @@
 #include "graph/domain.h"
 #include "graph/node_label.h"
 #include "graph/topological_order.h"
+#include "io/streamed_model.h"
 #include "onnx_fp16/error.h"
 
 namespace onnx_fp16::runtime {
@@ -66,7 +67,7 @@ class Compiler {
                                         plan->input_slots.end();
       if (!is_input_default) slot = scope.define(initializer.name(), false);
       try {
-        constants.emplace_back(slot, Tensor::from_proto(initializer));
+        constants.emplace_back(slot, initializer_tensor(initializer));
       } catch (const Error& e) {
         throw Error(plan->label + ": initializer '" + initializer.name() + "': " + e.what());
       }
@@ -200,6 +201,12 @@ class Compiler {
     for (auto& [slot, tensor] : constants) {
       if (is_pinned[slot] || last_reader[slot] != kNoSlot) plan.constants.emplace_back(slot, std::move(tensor));
     }
+  }
+
+  Tensor initializer_tensor(const onnx::TensorProto& initializer) const {
+    if (!io::is_deferred(initializer)) return Tensor::from_proto(initializer);
+    if (!options_.payloads) throw Error("its data was left in a file that is not open (internal)");
+    return io::read_deferred_tensor(initializer, *options_.payloads);
   }
 
   const PlanOptions& options_;

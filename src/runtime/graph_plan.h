@@ -17,6 +17,10 @@
 #include "runtime/kernel_registry.h"
 #include "runtime/tensor.h"
 
+namespace onnx_fp16::io {
+class PayloadSources;
+}
+
 namespace onnx_fp16::runtime {
 
 inline constexpr int kNoSlot = -1;
@@ -51,6 +55,8 @@ struct PlanOptions {
   const KernelRegistry* registry = nullptr;
   std::unordered_map<std::string, int> opsets;  // normalized domain -> imported version
   std::vector<std::string> keep;                // main-graph values never freed
+  // Where deferred initializers' bytes are (io/streamed_model.h); nullptr: the model has none.
+  const io::PayloadSources* payloads = nullptr;
 };
 
 // Compiles the main graph. Throws onnx_fp16::Error for an unsupported operator, a name nothing

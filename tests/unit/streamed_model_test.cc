@@ -4,8 +4,13 @@
 // clamping count the same, and a failure must leave nothing behind.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sys/resource.h>
 
+#include <csignal>
+
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <numeric>
@@ -18,7 +23,9 @@
 #include "modelgen/builder.h"
 #include "modelgen/transformer_model.h"
 #include "onnx_fp16/convert.h"
+#include "half/half.h"
 #include "onnx_fp16/error.h"
+#include "onnx_fp16/evaluator.h"
 #include "onnx_fp16/model_io.h"
 #include "support/model_files.h"
 #include "support/paths.h"
@@ -292,6 +299,71 @@ TEST(StreamedModel, SavingDeferredTensorsWithoutTheirFilesIsRefused) {
   const std::string message = error_of([&] { onnx_fp16::save_model(loaded.model, dir / "out.onnx"); });
   EXPECT_NE(message.find("deferred tensors come without their files"), std::string::npos) << message;
   EXPECT_FALSE(fs::exists(dir / "out.onnx"));
+}
+
+// A write that fails half way (here: the file size limit, as a full disk would) is a clear
+// error naming the file, exit 1, and nothing left behind: no output, no data file, no
+// temporary file.
+TEST(StreamedModel, CliWriteFailureHalfWayLeavesNothing) {
+  const fs::path dir = test_support::fresh_temp_dir("streamed_write_failure");
+  modelgen::TransformerSpec spec;
+  spec.weight_bytes = 4'000'000;
+  onnx_fp16::save_model(modelgen::transformer_model(spec), dir / "in.onnx");
+  const fs::path out = test_support::fresh_temp_dir("streamed_write_failure_out");
+  struct rlimit before {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &before), 0);
+  struct rlimit limit = before;
+  limit.rlim_cur = 1'000'000;  // the child inherits it; the test's own files are written already
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // write() then fails with EFBIG
+  for (const std::string external : {"", "--external-data=w.bin"}) {
+    std::vector<std::string> args{"convert", (dir / "in.onnx").string(), (out / "out.onnx").string()};
+    if (!external.empty()) args.push_back(external);
+    const auto run = test_support::run_cli(args);
+    EXPECT_EQ(run.exit_code, 1) << external;
+    const std::string target = external.empty() ? (out / "out.onnx").string() : (out / "w.bin").string();
+    EXPECT_NE(run.err.find("cannot write '" + target + "': File too large"), std::string::npos) << run.err;
+    EXPECT_TRUE(test_support::folder_entries(out).empty()) << "left behind in " << out;
+  }
+  std::signal(SIGXFSZ, old_handler);
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &before), 0);
+}
+
+// An Evaluator made from a path reads the weights from the files into its tensors; it computes
+// exactly what an Evaluator of the loaded model computes, for inline and external weights, in
+// float32 and float16.
+TEST(StreamedModel, EvaluatorFromAPathComputesWhatTheLoadedModelDoes) {
+  const fs::path dir = test_support::fresh_temp_dir("streamed_evaluator");
+  onnx_fp16::save_model(weights_model(), dir / "inline.onnx");
+  onnx::ModelProto converted = weights_model();
+  onnx_fp16::convert_float_to_float16(converted);
+  onnx_fp16::save_model(converted, dir / "float16.onnx");
+  std::vector<float> x(3000);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(static_cast<float>(i));
+  for (const fs::path& model : {dir / "inline.onnx", dir / "float16.onnx", external_layout("per_tensor")}) {
+    const onnx_fp16::Evaluator from_path(model);
+    const onnx_fp16::Evaluator from_proto(onnx_fp16::load_model(model));
+    const bool half = from_proto.inputs()[0].type == TensorProto::FLOAT16;
+    onnx_fp16::Feeds feeds;
+    if (half) {
+      std::vector<std::uint16_t> h(x.size());
+      onnx_fp16::half::floats_to_halves_clamped(x, h, {});
+      onnx_fp16::Tensor t = onnx_fp16::Tensor::uninitialized(TensorProto::FLOAT16, {1, 3000});
+      std::memcpy(t.mutable_bytes().data(), h.data(), h.size() * 2);
+      feeds.emplace("X", t);
+    } else {
+      feeds.emplace("X", onnx_fp16::Tensor::from_vector<float>({1, 3000}, x));
+    }
+    const auto expected = from_proto.run(feeds);
+    const auto actual = from_path.run(feeds);
+    ASSERT_EQ(actual.size(), expected.size()) << model;
+    for (const auto& [name, tensor] : expected) {
+      const auto& other = actual.at(name);
+      EXPECT_EQ(other.dtype(), tensor.dtype()) << model << " " << name;
+      EXPECT_TRUE(std::equal(other.bytes().begin(), other.bytes().end(), tensor.bytes().begin(), tensor.bytes().end()))
+          << model << " " << name;
+    }
+  }
 }
 
 // Every model of ONNX's backend test data, all its eligible initializers deferred: the streamed
