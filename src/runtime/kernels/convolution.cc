@@ -5,6 +5,7 @@
 // float32 first, the product accumulates in float32 (float64 for double), and the output is
 // rounded to float16 once, after the bias is added.
 #include <algorithm>
+#include <memory>
 #include <string>
 
 #include "runtime/element_types.h"
@@ -131,14 +132,16 @@ void conv_kernel(KernelContext& ctx) {
       return;
     }
     const bool pointwise = is_pointwise(g);
-    std::vector<C> cols(pointwise ? 0 : depth * out_size);
+    // Not value-initialised: im2col writes every element (padding included), and zeroing a
+    // buffer this size on every call (and faulting it in) was a fifth of a detector's first run.
+    const std::unique_ptr<C[]> cols(pointwise ? nullptr : new C[depth * out_size]);
     for (std::size_t n = 0; n < layout.batch; ++n) {
       for (std::size_t grp = 0; grp < layout.group; ++grp) {
         const C* xg = xv.span().data() + (n * layout.in_channels + grp * cg) * in_size;
         const C* columns = xg;
         if (!pointwise) {
-          nn::im2col(xg, cg, g, C{0}, cols.data());
-          columns = cols.data();
+          nn::im2col(xg, cg, g, C{0}, cols.get());
+          columns = cols.get();
         }
         C* yg = y.span().data() + (n * layout.out_channels + grp * mg) * out_size;
         math::blas_gemm<C>(ctx.threads(), false, false, mg, out_size, depth, C{1}, wv.span().data() + grp * mg * depth, depth, columns,
