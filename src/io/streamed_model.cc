@@ -113,23 +113,13 @@ std::uint64_t message_end(WireFile& wire, std::uint64_t outer_end) {
   return wire.pos + length;
 }
 
-std::uint64_t element_size(std::int32_t type) {
-  using T = onnx::TensorProto;
-  switch (type) {
-    case T::BOOL: case T::INT8: case T::UINT8: return 1;
-    case T::INT16: case T::UINT16: case T::FLOAT16: case T::BFLOAT16: return 2;
-    case T::FLOAT: case T::UINT32: return 4;
-    case T::DOUBLE: case T::UINT64: case T::COMPLEX64: return 8;
-    case T::COMPLEX128: return 16;
-    default: return 0;  // strings, undefined; and INT32 / INT64, never deferred (below)
-  }
-}
-
 // Whether a tensor holding `length` bytes of payload can wait in its file: the bytes are all its
 // data and exactly what its dims declare. INT32 / INT64 tensors are read now: ONNX shape
 // inference reads shapes, axes and indices from initializers.
 bool deferrable(const onnx::TensorProto& tensor, std::uint64_t length) {
-  const std::uint64_t size = element_size(tensor.data_type());
+  const int type = tensor.data_type();
+  if (type == onnx::TensorProto::INT32 || type == onnx::TensorProto::INT64) return false;
+  const std::uint64_t size = element_size(type);  // 0: strings, complex, unknown types
   if (size == 0) return false;
   if (tensor.float_data_size() + tensor.int32_data_size() + tensor.int64_data_size() + tensor.double_data_size() +
           tensor.uint64_data_size() + tensor.string_data_size() > 0) {
