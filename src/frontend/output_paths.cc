@@ -3,7 +3,6 @@
 #include <vector>
 
 #include "onnx_fp16/error.h"
-#include "io/model_save.h"
 
 namespace onnx_fp16::frontend {
 namespace fs = std::filesystem;
@@ -83,13 +82,6 @@ void check_not_input_data(const OutputPaths& paths, const std::vector<fs::path>&
       }
     }
   }
-}
-
-std::optional<std::string> external_data_name(const onnx::ModelProto& model, const std::filesystem::path& output,
-                                              const std::optional<std::string>& requested) {
-  if (requested) return requested;
-  if (model.ByteSizeLong() > io::kAutomaticExternalDataLimit) return output.filename().string() + ".data";
-  return std::nullopt;
 }
 
 }  // namespace onnx_fp16::frontend

@@ -31,9 +31,4 @@ void check_output_paths(const OutputPaths& paths);
 // (known only once the input is loaded).
 void check_not_input_data(const OutputPaths& paths, const std::vector<std::filesystem::path>& input_data_files);
 
-// The external data file save_model will write: the one asked for, or the one it picks itself
-// for a model over protobuf's size limit (see SaveOptions).
-std::optional<std::string> external_data_name(const onnx::ModelProto& model, const std::filesystem::path& output,
-                                              const std::optional<std::string>& requested);
-
 }  // namespace onnx_fp16::frontend

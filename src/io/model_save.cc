@@ -15,6 +15,7 @@
 #include "io/external_data_writer.h"
 #include "io/proto_copy.h"
 #include "io/streamed_model.h"
+#include "io/wire_format.h"
 #include "onnx_fp16/error.h"
 
 namespace onnx_fp16::io {
@@ -104,19 +105,8 @@ std::string serialize_deterministic(const google::protobuf::Message& message) {
   return bytes;
 }
 
-void append_varint(std::string& out, std::uint64_t value) {
-  while (value >= 0x80) {
-    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
-    value >>= 7;
-  }
-  out.push_back(static_cast<char>(value));
-}
-
-std::size_t varint_size(std::uint64_t value) {
-  std::size_t size = 1;
-  for (; value >= 0x80; value >>= 7) ++size;
-  return size;
-}
+using wire::append_varint;
+using wire::varint_size;
 
 // One top-level field of serialised bytes this process wrote.
 struct WireField {
@@ -166,7 +156,7 @@ class InlineLayout {
  public:
   explicit InlineLayout(const onnx::ModelProto& model) : model_(model), skeleton_(serialize_deterministic(model)) {
     for (const WireField& field : split_fields(skeleton_)) {
-      if (field.number != 7) {
+      if (field.number != wire::kModelGraph) {
         add_bytes(field.whole);
         continue;
       }
@@ -174,7 +164,7 @@ class InlineLayout {
       add_bytes({});  // the graph's tag and length, known once its pieces are
       const std::uint64_t graph_size = add_graph(field.value);
       std::string& head = own({});
-      append_varint(head, (7 << 3) | 2);
+      append_varint(head, wire::tag(wire::kModelGraph, wire::kLengthDelimited));
       append_varint(head, graph_size);
       pieces_[header].bytes = head;
       size_ += head.size();
@@ -227,7 +217,7 @@ class InlineLayout {
     const std::uint64_t before = size_;
     int initializer = 0;
     for (const WireField& field : split_fields(graph)) {
-      if (field.number != 5) {
+      if (field.number != wire::kGraphInitializer) {
         add_bytes(field.whole);
         continue;
       }
@@ -247,17 +237,18 @@ class InlineLayout {
     std::string& form = own(serialize_deterministic(saved_form(tensor)));
     std::size_t split = form.size();
     for (const WireField& field : split_fields(form)) {
-      if (field.number > 9) {
+      if (field.number > wire::kTensorRawData) {
         split = static_cast<std::size_t>(field.whole.data() - form.data());
         break;
       }
     }
-    const std::uint64_t tensor_size = form.size() + varint_size((9 << 3) | 2) + varint_size(length) + length;
+    const std::uint64_t raw_tag = wire::tag(wire::kTensorRawData, wire::kLengthDelimited);
+    const std::uint64_t tensor_size = form.size() + varint_size(raw_tag) + varint_size(length) + length;
     std::string& head = own({});
-    append_varint(head, (5 << 3) | 2);
+    append_varint(head, wire::tag(wire::kGraphInitializer, wire::kLengthDelimited));
     append_varint(head, tensor_size);
     head.append(form, 0, split);
-    append_varint(head, (9 << 3) | 2);
+    append_varint(head, raw_tag);
     append_varint(head, length);
     add_bytes(head);
     pieces_.push_back({{}, &tensor});
@@ -272,11 +263,11 @@ class InlineLayout {
   std::uint64_t size_ = 0;
 };
 
-// Deferred tensors may sit only where InlineLayout looks for them.
-void check_deferred_placement(const onnx::ModelProto& model, const fs::path& path) {
+// Deferred tensors may sit only where InlineLayout looks for them: all `deferred` of them.
+void check_deferred_placement(const onnx::ModelProto& model, std::size_t deferred, const fs::path& path) {
   std::size_t top_level = 0;
   for (const auto& tensor : model.graph().initializer()) top_level += is_deferred(tensor);
-  if (count_deferred(model) != top_level) fail(path, "internal: a deferred tensor outside the main graph's initializers");
+  if (deferred != top_level) fail(path, "internal: a deferred tensor outside the main graph's initializers");
 }
 
 void save_with_external_data(const onnx::ModelProto& model, const fs::path& path, const std::string& data_name,
@@ -341,12 +332,13 @@ SaveResult save_model_with_limit(const onnx::ModelProto& model, const fs::path& 
                                  std::uint64_t protobuf_size_limit, const PayloadSources* sources,
                                  const SaveProgress& progress) {
   if (!path.has_filename()) fail(path, "not a file name");
-  const bool has_deferred = model.has_graph() && count_deferred(model) > 0;
+  const std::size_t deferred_count = model.has_graph() ? count_deferred(model) : 0;
+  const bool has_deferred = deferred_count > 0;
   std::optional<DeferredWriter> deferred;
   std::optional<InlineLayout> layout;
   if (has_deferred) {
     if (!sources) fail(path, "internal: the model's deferred tensors come without their files");
-    check_deferred_placement(model, path);
+    check_deferred_placement(model, deferred_count, path);
     deferred.emplace(*sources, deferred_total(model), progress);
   }
   std::optional<std::string> data_name = options.external_data_file;

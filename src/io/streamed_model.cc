@@ -11,6 +11,7 @@
 
 #include "io/external_data.h"
 #include "io/proto_walk.h"
+#include "io/wire_format.h"
 #include "onnx_fp16/error.h"
 
 namespace onnx_fp16::io {
@@ -18,11 +19,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The wire format's field numbers the scan descends through (onnx.proto).
-constexpr std::uint32_t kModelGraph = 7;
-constexpr std::uint32_t kGraphInitializer = 5;
-constexpr std::uint32_t kTensorRawData = 9;
-constexpr std::uint32_t kLengthDelimited = 2;
+using wire::kGraphInitializer;
+using wire::kLengthDelimited;
+using wire::kModelGraph;
+using wire::kTensorRawData;
 
 // Anything the scan does not expect (groups, overlong varints, a field past its message's end,
 // raw_data twice): the file goes to load_model instead, which reads whatever protobuf reads and
