@@ -20,6 +20,7 @@
 
 #include "runtime/element_types.h"
 #include "runtime/tensor.h"
+#include "tensor/buffer_pool.h"
 
 namespace onnx_fp16::runtime {
 
@@ -40,8 +41,9 @@ class InputValues {
       values_ = stored;
     } else {
       // Uninitialised (not a std::vector): every value is written next, and zero-filling a
-      // large buffer first would cost a full extra pass over memory.
-      widened_.reset(new float[stored.size()]);
+      // large buffer first would cost a full extra pass over memory. From the buffer pool: the
+      // next run reuses it instead of faulting fresh pages in.
+      widened_ = buffers::Scratch<float>(stored.size());
       const std::span<float> widened(widened_.get(), stored.size());
       widen_to_float(stored, widened);
       values_ = widened;
@@ -55,7 +57,7 @@ class InputValues {
   std::size_t size() const { return values_.size(); }
 
  private:
-  std::unique_ptr<float[]> widened_;  // float16/bfloat16 values widened; empty otherwise
+  buffers::Scratch<float> widened_;  // float16/bfloat16 values widened; empty otherwise
   std::span<const compute_t<S>> values_;
 };
 
@@ -67,7 +69,7 @@ class OutputValues {
     if constexpr (std::is_same_v<compute_t<S>, S>) {
       values_ = tensor_.mutable_data<S>();
     } else {
-      scratch_.reset(new float[tensor_.size()]);  // uninitialised: the kernel writes every value
+      scratch_ = buffers::Scratch<float>(tensor_.size());  // uninitialised: the kernel writes every value
       values_ = std::span<float>(scratch_.get(), tensor_.size());
     }
   }
@@ -89,7 +91,7 @@ class OutputValues {
 
  private:
   Tensor tensor_;
-  std::unique_ptr<float[]> scratch_;  // float32 values of a float16/bfloat16 output
+  buffers::Scratch<float> scratch_;  // float32 values of a float16/bfloat16 output
   std::span<compute_t<S>> values_;
 };
 

@@ -7,38 +7,11 @@
 #include <limits>
 #include <new>
 
-#include <sys/mman.h>
-
 #include "onnx_fp16/error.h"
+#include "tensor/buffer_pool.h"
 #include "tensor/memory_limit.h"
 
 namespace onnx_fp16 {
-
-// 64-byte alignment: a cache line, and enough for any vector load the kernels may use.
-constexpr std::size_t kAlignment = 64;
-
-// Large buffers are placed on 2 MB boundaries and asked for transparent huge pages. Fresh memory
-// is paid page by page on first touch, and on the virtual machines this runs on a 4 KB fault is
-// slow: 256 MB took 780 ms in 4 KB pages and 23 ms in 2 MB pages once the kernel had huge
-// pages free (473 ms when it first had to assemble them). A model's first run touches all its
-// intermediates and weights fresh. Below 4 MB the rounding to whole huge pages would cost
-// memory for little gain.
-namespace {
-
-constexpr std::size_t kHugePage = 2u << 20;
-constexpr std::size_t kHugeFromBytes = 4u << 20;
-
-std::size_t alignment_for(std::size_t byte_count) { return byte_count >= kHugeFromBytes ? kHugePage : kAlignment; }
-
-void* allocate_bytes(std::size_t byte_count) {
-  const std::size_t alignment = alignment_for(byte_count);
-  void* bytes = ::operator new(byte_count, std::align_val_t{alignment});
-  // Advice only: where the kernel has no huge pages (or THP is off) nothing changes.
-  if (alignment == kHugePage) ::madvise(bytes, byte_count / kHugePage * kHugePage, MADV_HUGEPAGE);
-  return bytes;
-}
-
-}  // namespace
 
 struct Tensor::Storage {
   void* bytes = nullptr;
@@ -49,7 +22,7 @@ struct Tensor::Storage {
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
   ~Storage() {
-    if (bytes != nullptr) ::operator delete(bytes, std::align_val_t{alignment_for(byte_count)});
+    if (bytes != nullptr) buffers::release(bytes, byte_count);
   }
 };
 
@@ -141,7 +114,7 @@ void Tensor::allocate(bool zero_fill) {
                 " (EvaluatorOptions::memory_limit, --memory-limit)");
   }
   if (storage_->byte_count > 0) {
-    storage_->bytes = allocate_bytes(storage_->byte_count);
+    storage_->bytes = buffers::acquire(storage_->byte_count);
     if (zero_fill) std::memset(storage_->bytes, 0, storage_->byte_count);
   }
   data_ = storage_->bytes;
@@ -169,7 +142,7 @@ void Tensor::make_storage_unique() {
   } else {
     copy->byte_count = storage_->byte_count;
     if (copy->byte_count > 0) {
-      copy->bytes = allocate_bytes(copy->byte_count);
+      copy->bytes = buffers::acquire(copy->byte_count);
       std::memcpy(copy->bytes, storage_->bytes, copy->byte_count);
     }
     data_ = copy->bytes;

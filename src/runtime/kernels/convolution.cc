@@ -14,6 +14,7 @@
 #include "runtime/parallel.h"
 #include "runtime/kernels/math_gemm.h"
 #include "runtime/kernels/nn_im2col.h"
+#include "tensor/buffer_pool.h"
 #include "runtime/kernels/nn_integer_conv.h"
 #include "runtime/kernels/nn_window.h"
 
@@ -133,8 +134,9 @@ void conv_kernel(KernelContext& ctx) {
     }
     const bool pointwise = is_pointwise(g);
     // Not value-initialised: im2col writes every element (padding included), and zeroing a
-    // buffer this size on every call (and faulting it in) was a fifth of a detector's first run.
-    const std::unique_ptr<C[]> cols(pointwise ? nullptr : new C[depth * out_size]);
+    // buffer this size on every call was a fifth of a detector's first run. From the buffer
+    // pool: the next Conv of the same size reuses it instead of faulting fresh pages in.
+    const buffers::Scratch<C> cols(pointwise ? 0 : depth * out_size);
     for (std::size_t n = 0; n < layout.batch; ++n) {
       for (std::size_t grp = 0; grp < layout.group; ++grp) {
         const C* xg = xv.span().data() + (n * layout.in_channels + grp * cg) * in_size;
@@ -249,14 +251,14 @@ void conv_transpose_kernel(KernelContext& ctx) {
     const std::size_t in_size = g.output_size();  // ConvTranspose's input positions
     const std::size_t out_size = g.input_size();  // its output positions
     const std::size_t rows = mg * g.kernel_size();
-    std::vector<C> cols(rows * in_size);
+    const buffers::Scratch<C> cols(rows * in_size);  // the product writes every element
     for (std::size_t n = 0; n < batch; ++n) {
       for (std::size_t grp = 0; grp < groups; ++grp) {
         // cols [mg*K, in] = W_g^T, W_g stored [cg, mg*K], times X_g [cg, in].
         const C* xg = xv.span().data() + (n * in_channels + grp * cg) * in_size;
         const C* wg = wv.span().data() + grp * cg * rows;
-        math::blas_gemm<C>(ctx.threads(), true, false, rows, in_size, cg, C{1}, wg, rows, xg, in_size, C{0}, cols.data(), in_size);
-        nn::col2im(cols.data(), mg, g, y.span().data() + (n * out_channels + grp * mg) * out_size);
+        math::blas_gemm<C>(ctx.threads(), true, false, rows, in_size, cg, C{1}, wg, rows, xg, in_size, C{0}, cols.get(), in_size);
+        nn::col2im(cols.get(), mg, g, y.span().data() + (n * out_channels + grp * mg) * out_size);
       }
     }
     add_bias(y.span(), bias, out_channels, out_size);

@@ -1,0 +1,97 @@
+// The buffer pool: large tensor buffers are reused instead of being faulted in fresh on every run.
+#include <gtest/gtest.h>
+#include <onnx_fp16/tensor.h>
+
+#include <sys/resource.h>
+
+#include <cstring>
+#include <vector>
+
+#include "tensor/buffer_pool.h"
+
+namespace {
+
+using onnx_fp16::Tensor;
+namespace buffers = onnx_fp16::buffers;
+
+long minor_faults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
+}
+
+TEST(BufferPool, AFreedLargeTensorsMemoryServesTheNextOfItsSize) {
+  buffers::clear_cache();
+  const void* first = nullptr;
+  {
+    Tensor t = Tensor::uninitialized(onnx::TensorProto::FLOAT, {1024, 1024});
+    first = t.data<float>().data();
+  }
+  EXPECT_GE(buffers::cached_bytes(), 4u << 20);
+  // Nearly the same size shares the size class (a quarter of a power of two).
+  Tensor again = Tensor::uninitialized(onnx::TensorProto::FLOAT, {1024, 1000});
+  EXPECT_EQ(again.data<float>().data(), first);
+  EXPECT_EQ(buffers::cached_bytes(), 0u);
+  // Small buffers are not kept: the system allocator reuses those well.
+  { Tensor small(onnx::TensorProto::FLOAT, {16}); }
+  EXPECT_EQ(buffers::cached_bytes(), 0u);
+}
+
+TEST(BufferPool, AReusedBufferTouchesNoFreshPages) {
+  // What the pool is for: a second run of a model asks for the sizes the first freed, and gets
+  // memory that is already mapped (glibc would have unmapped it and faulted it in again).
+  buffers::clear_cache();
+  const std::vector<std::int64_t> shape{16, 1024, 1024};  // 64 MB
+  {
+    Tensor t = Tensor::uninitialized(onnx::TensorProto::FLOAT, shape);
+    std::memset(t.mutable_bytes().data(), 1, t.byte_size());
+  }
+  const long before = minor_faults();
+  {
+    Tensor t = Tensor::uninitialized(onnx::TensorProto::FLOAT, shape);
+    std::memset(t.mutable_bytes().data(), 2, t.byte_size());
+  }
+  // 64 MB fresh would be 16,384 faults in 4 KB pages (32 in huge pages); allow some noise.
+  EXPECT_LT(minor_faults() - before, 16);
+}
+
+TEST(BufferPool, ZeroFilledTensorsAreZeroOnAReusedDirtyBuffer) {
+  buffers::clear_cache();
+  {
+    Tensor t = Tensor::uninitialized(onnx::TensorProto::FLOAT, {512, 1024});
+    for (float& v : t.mutable_data<float>()) v = 7.0f;
+  }
+  Tensor zeros(onnx::TensorProto::FLOAT, {512, 1024});
+  for (const float v : zeros.data<float>()) ASSERT_EQ(v, 0.0f);
+}
+
+TEST(BufferPool, KeepsAtMostItsCap) {
+  buffers::clear_cache();
+  std::vector<Tensor> tensors;
+  // 1.25 GiB in 64 MB tensors, freed together: the cache keeps at most its cap.
+  for (int i = 0; i < 20; ++i) tensors.push_back(Tensor::uninitialized(onnx::TensorProto::FLOAT, {16, 1024, 1024}));
+  tensors.clear();
+  EXPECT_LE(buffers::cached_bytes(), buffers::kCacheCapBytes);
+  EXPECT_GT(buffers::cached_bytes(), 0u);
+  buffers::clear_cache();
+  EXPECT_EQ(buffers::cached_bytes(), 0u);
+}
+
+TEST(BufferPool, ScratchBuffersComeFromThePoolAndGoBack) {
+  buffers::clear_cache();
+  const float* first = nullptr;
+  {
+    buffers::Scratch<float> scratch(1 << 20);
+    first = scratch.get();
+    buffers::Scratch<float> moved = std::move(scratch);
+    EXPECT_EQ(scratch.get(), nullptr);
+    EXPECT_EQ(moved.get(), first);
+  }
+  EXPECT_EQ(buffers::cached_bytes(), 4u << 20);
+  buffers::Scratch<float> again(1 << 20);
+  EXPECT_EQ(again.get(), first);
+  buffers::Scratch<float> empty(0);
+  EXPECT_EQ(empty.get(), nullptr);
+}
+
+}  // namespace
