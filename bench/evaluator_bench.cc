@@ -239,6 +239,8 @@ int main(int argc, char** argv) {
   app.add_option("--model-file", options.model_files, "A model of your own and its input: MODEL.onnx@INPUT.npz");
   try {
     app.parse(argc, argv);
+    // `--models ''` (only the --model-file models) arrives as one empty name.
+    std::erase(options.models, std::string());
     options.float16 = !no_float16;
     if (options.runs <= 0) options.runs = options.quick ? 2 : 5;
     return run_bench(options);
