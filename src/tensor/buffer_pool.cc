@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdint>
+#include <map>
 #include <mutex>
 #include <new>
 #include <unordered_map>
@@ -65,34 +67,62 @@ std::size_t cap_bytes() {
   return cap;
 }
 
+#ifdef ONNX_FP16_ASAN
+constexpr bool kUseRegions = false;  // ASan checks bounds only of blocks it allocated itself
+#else
+constexpr bool kUseRegions = true;
+#endif
+
+// A huge-page region medium buffers are carved from, front to back. Its buffers are never
+// returned one by one: the region goes back to the system when none of them is in use.
+struct Region {
+  std::byte* base = nullptr;
+  std::size_t carved = 0;  // bytes handed out from the front so far
+  std::size_t in_use = 0;  // its buffers handed out and not released
+};
+
 class Cache {
  public:
   void* take(std::size_t allocated) {
     std::lock_guard lock(mutex_);
-    auto it = free_.find(allocated);
-    if (it == free_.end() || it->second.empty()) return nullptr;
-    void* bytes = it->second.back();
-    it->second.pop_back();
-    cached_ -= allocated;
+    void* bytes = nullptr;
+    if (auto it = free_.find(allocated); it != free_.end() && !it->second.empty()) {
+      bytes = it->second.back();
+      it->second.pop_back();
+      cached_ -= allocated;
 #ifdef ONNX_FP16_ASAN
-    ASAN_UNPOISON_MEMORY_REGION(bytes, allocated);
+      ASAN_UNPOISON_MEMORY_REGION(bytes, allocated);
 #endif
+    } else if (kUseRegions && allocated < kRegionBlockLimit) {
+      bytes = carve(allocated);
+    }
+    if (bytes != nullptr) {
+      if (Region* region = region_of(bytes)) ++region->in_use;
+    }
     return bytes;
   }
 
-  // False when the cache is full: the caller frees the buffer.
+  // False when the buffer should go back to the system (the cache is full, and it was
+  // allocated alone).
   bool keep(void* bytes, std::size_t allocated) noexcept {
     std::lock_guard lock(mutex_);
-    if (cached_ + allocated > cap_bytes()) return false;
+    Region* region = region_of(bytes);
+    if (region == nullptr && cached_ + allocated > cap_bytes()) return false;
     try {
       free_[allocated].push_back(bytes);
     } catch (...) {
-      return false;  // no memory for the bookkeeping: free it instead
+      if (region == nullptr) return false;  // the caller frees it
+      --region->in_use;  // lost in its region until the region goes back
+      return true;
     }
     cached_ += allocated;
 #ifdef ONNX_FP16_ASAN
     ASAN_POISON_MEMORY_REGION(bytes, allocated);
 #endif
+    if (region != nullptr) {
+      --region->in_use;
+      if (cached_ > cap_bytes()) trim();
+    }
     return true;
   }
 
@@ -103,21 +133,87 @@ class Cache {
 
   void clear() {
     std::lock_guard lock(mutex_);
-    for (auto& [allocated, list] : free_) {
-      for (void* bytes : list) {
-#ifdef ONNX_FP16_ASAN
-        ASAN_UNPOISON_MEMORY_REGION(bytes, allocated);
-#endif
-        system_free(bytes, allocated);
-      }
+    for (auto it = free_.begin(); it != free_.end(); ++it) {
+      auto& list = it->second;
+      std::erase_if(list, [&](void* bytes) {
+        if (region_of(bytes) != nullptr) return false;
+        unpoison(bytes, it->first);
+        system_free(bytes, it->first);
+        cached_ -= it->first;
+        return true;
+      });
     }
-    free_.clear();
-    cached_ = 0;
+    trim();
   }
 
  private:
+  static void unpoison([[maybe_unused]] void* bytes, [[maybe_unused]] std::size_t allocated) {
+#ifdef ONNX_FP16_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(bytes, allocated);
+#endif
+  }
+
+  // The region holding `bytes`, if any.
+  Region* region_of(const void* bytes) {
+    if (regions_.empty()) return nullptr;
+    const auto address = reinterpret_cast<std::uintptr_t>(bytes);
+    auto it = regions_.upper_bound(address);
+    if (it == regions_.begin()) return nullptr;
+    --it;
+    return address < it->first + kRegionBytes ? &it->second : nullptr;
+  }
+
+  void* carve(std::size_t allocated) {
+    // 4 KB steps keep every buffer on its own pages (and 64-byte aligned).
+    const std::size_t step = (allocated + 4095) / 4096 * 4096;
+    if (current_ == nullptr || current_->carved + step > kRegionBytes) {
+      void* base = nullptr;
+      try {
+        base = ::operator new(kRegionBytes, std::align_val_t{kHugePage});
+      } catch (const std::bad_alloc&) {
+        return nullptr;  // the caller asks the system for the buffer alone
+      }
+      ::madvise(base, kRegionBytes, MADV_HUGEPAGE);
+      auto [it, inserted] = regions_.emplace(reinterpret_cast<std::uintptr_t>(base), Region{});
+      it->second.base = static_cast<std::byte*>(base);
+      current_ = &it->second;
+    }
+    void* bytes = current_->base + current_->carved;
+    current_->carved += step;
+    return bytes;
+  }
+
+  // Returns the regions none of whose buffers is in use, with their kept buffers.
+  void trim() {
+    std::vector<std::uintptr_t> idle;
+    for (const auto& [base, region] : regions_) {
+      if (region.in_use == 0) idle.push_back(base);
+    }
+    if (idle.empty()) return;
+    auto in_idle = [&](const void* bytes) {
+      const auto address = reinterpret_cast<std::uintptr_t>(bytes);
+      auto it = std::upper_bound(idle.begin(), idle.end(), address);
+      return it != idle.begin() && address < *(it - 1) + kRegionBytes;
+    };
+    for (auto& [allocated, list] : free_) {
+      std::erase_if(list, [&](void* bytes) {
+        if (!in_idle(bytes)) return false;
+        unpoison(bytes, allocated);
+        cached_ -= allocated;
+        return true;
+      });
+    }
+    for (const std::uintptr_t base : idle) {
+      if (current_ != nullptr && reinterpret_cast<std::uintptr_t>(current_->base) == base) current_ = nullptr;
+      ::operator delete(reinterpret_cast<void*>(base), std::align_val_t{kHugePage});
+      regions_.erase(base);
+    }
+  }
+
   std::mutex mutex_;
   std::unordered_map<std::size_t, std::vector<void*>> free_;  // by allocated size
+  std::map<std::uintptr_t, Region> regions_;                  // by base address
+  Region* current_ = nullptr;                                  // the region being carved
   std::size_t cached_ = 0;
 };
 
@@ -145,6 +241,8 @@ void release(void* buffer, std::size_t bytes) noexcept {
 }
 
 std::size_t cached_bytes() { return cache().cached(); }
+
+bool carves_from_regions() { return kUseRegions; }
 
 void clear_cache() { cache().clear(); }
 

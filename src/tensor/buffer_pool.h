@@ -1,22 +1,30 @@
 // Where tensor storage and kernel scratch buffers come from: large buffers are kept for reuse
-// when freed instead of going back to the system.
+// when freed instead of going back to the system, and medium ones live in huge pages.
 //
-// Why: glibc serves large allocations with mmap and returns them with munmap, so every run of a
-// model faulted its intermediates in again, page by page, and on the virtual machines this runs
-// on a 4 KB fault is slow (about 1.2 ms per MB). Measured on ResNet-50, 2 threads: 3,200 page
-// faults per warm run, 125 ms; with the same buffers reused, none, 88 ms. A run of the same model
-// asks for the same sizes again, so the buffers one run frees are the ones the next one needs.
+// Why: on the virtual machines this runs on, a fault of a fresh 4 KB page is slow (64 MB took
+// 236 ms to touch in 4 KB pages, 6-70 ms in 2 MB pages). Two things made runs pay it:
+// - glibc serves large allocations with mmap and returns them with munmap, so every run of a
+//   model faulted its intermediates in again. ResNet-50, 2 threads: 3,200 faults and 125 ms per
+//   warm run; with the buffers reused, none and 76-88 ms. A run of the same model asks for the
+//   same sizes again, so the buffers one run frees are the ones the next one needs.
+// - Intermediates of a few hundred KB to a few MB (most of a CNN's or a transformer's) sit in
+//   4 KB pages wherever they come from. Carved from 2 MB-aligned regions advised to use
+//   transparent huge pages, a first run faults one page per 2 MB instead of one per 4 KB.
 //
 // Contract:
-// - acquire(n) returns n bytes, 64-byte aligned; 2 MB aligned and advised to use transparent
-//   huge pages from 4 MB. The contents are unspecified (a reused buffer holds old data).
+// - acquire(n) returns n bytes, 64-byte aligned. The contents are unspecified (a reused buffer
+//   holds old data).
 // - release(p, n) takes back what acquire(n) returned, with the same n.
-// - Buffers of kPooledFromBytes or more are kept, in size classes (four per power of two, so a
-//   kept buffer is at most 25% larger than asked), up to kCacheCapBytes in all (a sixteenth of
-//   the machine's memory if that is less); beyond it they go
-//   back to the system. Smaller ones go straight to operator new/delete, which reuses them well.
+// - Below kPooledFromBytes: operator new/delete, which reuses small blocks well.
+// - From kPooledFromBytes: size classes (four per power of two, so a buffer is at most 25%
+//   larger than asked). Below kRegionBlockLimit they are carved from huge-page regions of
+//   kRegionBytes; above it they are allocated alone, 2 MB aligned and advised to use huge pages.
+//   Freed buffers are kept by size class for the next request. When more than the cap
+//   (kCacheCapBytes, or a sixteenth of the machine's memory if less) is kept, buffers allocated
+//   alone go back to the system and so do regions none of whose buffers is in use.
 // - Thread-safe. The cache is process-wide: buffers freed by one evaluator serve the next.
-// - Under AddressSanitizer a kept buffer is poisoned until it is handed out again, so a use
+// - Under AddressSanitizer there are no regions (every buffer is its own allocation, so ASan
+//   checks its bounds) and a kept buffer is poisoned until it is handed out again, so a use
 //   after release is still reported.
 #pragma once
 
@@ -25,15 +33,20 @@
 
 namespace onnx_fp16::buffers {
 
-inline constexpr std::size_t kPooledFromBytes = std::size_t{256} << 10;
+inline constexpr std::size_t kPooledFromBytes = std::size_t{32} << 10;
 inline constexpr std::size_t kCacheCapBytes = std::size_t{1} << 30;
+inline constexpr std::size_t kRegionBytes = std::size_t{32} << 20;
+inline constexpr std::size_t kRegionBlockLimit = std::size_t{8} << 20;
 
 void* acquire(std::size_t bytes);
 void release(void* buffer, std::size_t bytes) noexcept;
 
 // Bytes held for reuse now (not handed out).
 std::size_t cached_bytes();
-// Returns every kept buffer to the system.
+// Whether medium buffers come from huge-page regions (not under ASan).
+bool carves_from_regions();
+// Returns what is kept to the system: every buffer allocated alone, and every region none of
+// whose buffers is in use.
 void clear_cache();
 
 // A scratch array of T from the pool, released when it goes out of scope; uninitialised.

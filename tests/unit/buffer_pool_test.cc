@@ -4,6 +4,7 @@
 
 #include <sys/resource.h>
 
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -73,6 +74,28 @@ TEST(BufferPool, KeepsAtMostItsCap) {
   tensors.clear();
   EXPECT_LE(buffers::cached_bytes(), buffers::kCacheCapBytes);
   EXPECT_GT(buffers::cached_bytes(), 0u);
+  buffers::clear_cache();
+  EXPECT_EQ(buffers::cached_bytes(), 0u);
+}
+
+TEST(BufferPool, MediumBuffersShareHugePageRegionsThatGoBackWhenIdle) {
+  if (!buffers::carves_from_regions()) GTEST_SKIP() << "no regions under AddressSanitizer";
+  buffers::clear_cache();
+  // Sixteen 1 MB intermediates: carved one after the other from one 2 MB-aligned region, so a
+  // first run faults them in as 2 MB pages (where the kernel has them) instead of 4 KB ones.
+  std::vector<Tensor> tensors;
+  for (int i = 0; i < 16; ++i) tensors.push_back(Tensor::uninitialized(onnx::TensorProto::FLOAT, {256, 1024}));
+  const auto address = [&](int i) { return reinterpret_cast<std::uintptr_t>(tensors[i].data<float>().data()); };
+  const std::uintptr_t base = address(0);
+  EXPECT_EQ(base % (2u << 20), 0u);
+  for (int i = 1; i < 16; ++i) EXPECT_EQ(address(i), base + static_cast<std::uintptr_t>(i) * (1u << 20));
+  // While one of its buffers is in use the region stays; once none is, clear_cache returns it.
+  Tensor kept = tensors[3];
+  tensors.clear();
+  EXPECT_EQ(buffers::cached_bytes(), 15u << 20);
+  buffers::clear_cache();
+  EXPECT_EQ(buffers::cached_bytes(), 15u << 20);
+  kept = Tensor();
   buffers::clear_cache();
   EXPECT_EQ(buffers::cached_bytes(), 0u);
 }
