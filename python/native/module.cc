@@ -32,6 +32,7 @@
 #include "half/half.h"
 #include "io/model_save.h"
 #include "io/streamed_model.h"
+#include "mixed/streamed.h"
 #include "options.h"
 
 namespace onnx_fp16::python {
@@ -113,13 +114,6 @@ struct Destination {
 frontend::OutputPaths output_paths(const py::object& source, const Destination& destination) {
   const fs::path input = py::isinstance<py::bytes>(source) ? fs::path() : fs::path(source.cast<std::string>());
   return {input, *destination.output, destination.external_data, std::nullopt};
-}
-
-void save(const onnx::ModelProto& model, const Destination& destination) {
-  SaveOptions options;
-  options.external_data_file = destination.external_data;
-  py::gil_scoped_release release;
-  save_model(model, *destination.output, options);
 }
 
 // convert(source, options, clamp_values_given, output, external_data, input_label)
@@ -205,7 +199,8 @@ py::tuple auto_mixed(const py::object& source, const py::list& samples_list, con
   if (destination.output) {
     frontend::check_output_paths(output_paths(source, destination));
   }
-  LoadedModel loaded = load(source);
+  // File to file, the weights stay in their files as the CLI's do (mixed/streamed.h).
+  LoadedModel loaded = load(source, destination.output.has_value());
   if (destination.output) frontend::check_not_input_data(output_paths(source, destination), loaded.data_files);
   std::vector<Feeds> samples;
   for (std::size_t s = 0; s < samples_list.size(); ++s) {
@@ -215,11 +210,16 @@ py::tuple auto_mixed(const py::object& source, const py::list& samples_list, con
   MixedReport report;
   {
     py::gil_scoped_release release;
-    report = auto_convert_mixed_precision(loaded.model, samples, options);
+    report = mixed::auto_convert_mixed_precision(loaded.model, loaded.sources, samples, options);
   }
   py::object result = py::none();
   if (destination.output) {
-    save(loaded.model, destination);
+    SaveOptions save_options;
+    save_options.external_data_file = destination.external_data;
+    py::gil_scoped_release release;
+    const io::SaveResult saved = io::save_model_with_limit(loaded.model, *destination.output, save_options,
+                                                           io::kAutomaticExternalDataLimit, &loaded.sources);
+    report.conversion.values_clamped += saved.values_clamped;
   } else {
     result = serialize(loaded.model);
   }

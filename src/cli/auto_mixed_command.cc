@@ -13,6 +13,9 @@
 #include "cli/atomic_text_file.h"
 #include "cli/external_runner.h"
 #include "frontend/json_text.h"
+#include "io/model_save.h"
+#include "io/streamed_model.h"
+#include "mixed/streamed.h"
 #include "frontend/report_json.h"
 #include "frontend/output_paths.h"
 #include "cli/progress_display.h"
@@ -214,13 +217,20 @@ int AutoMixedCommand::run() const {
   std::optional<AtomicTextFile> report_file;
   if (report_path) report_file.emplace(*report_path);
 
-  std::vector<fs::path> input_data_files;
-  onnx::ModelProto model = load_model(a.input, input_data_files);
-  frontend::check_not_input_data(output_paths, input_data_files);
+  // Weights stay in their files: the search's engine and the final check read them into their
+  // own tensors, and the save streams them from the input to the output. A --validate-cmd runner
+  // is handed whole models, so then the model is loaded with its data.
+  io::StreamedModel streamed = options.runner ? io::StreamedModel{} : io::load_model_streamed(a.input);
+  if (options.runner) streamed.model = load_model(a.input, streamed.data_files);
+  onnx::ModelProto& model = streamed.model;
+  frontend::check_not_input_data(output_paths, streamed.data_files);
   const std::vector<Feeds> samples = read_samples(a.samples, model);
 
-  const MixedReport report = auto_convert_mixed_precision(model, samples, options);
-  save_model(model, a.output);
+  MixedReport report = options.runner ? auto_convert_mixed_precision(model, samples, options)
+                                      : mixed::auto_convert_mixed_precision(model, streamed.sources, samples, options);
+  const io::SaveResult saved =
+      io::save_model_with_limit(model, a.output, {}, io::kAutomaticExternalDataLimit, &streamed.sources);
+  report.conversion.values_clamped += saved.values_clamped;  // streamed weights are clamped as they are written
   if (report_file) report_file->commit(frontend::json_text(frontend::mixed_report_json(report, a.input, a.output)));
   if (!a.quiet) std::cout << summary(report, a.output) << std::flush;
   return 0;

@@ -20,6 +20,7 @@
 #include "mixed/search_units.h"
 #include "mixed/segment_search.h"
 #include "mixed/acceptance.h"
+#include "mixed/streamed.h"
 #include "runtime/feed_validation.h"
 
 namespace onnx_fp16 {
@@ -79,11 +80,11 @@ Float32Run run_float32(CandidateEngine& engine, const ConversionAnalysis& analys
   if (auto run = engine.run_float32(costed)) return std::move(*run);
   Float32Run run;
   // Only the first sample's run holds every value: the rest keep what the screens read.
-  const Evaluator first(analysis.model(), {.threads = options.threads, .keep = costed});
-  std::optional<Evaluator> rest;
+  const auto first = make_evaluator(analysis, analysis.model(), {.threads = options.threads, .keep = costed});
+  std::unique_ptr<runtime::Executor> rest;
   for (std::size_t s = 0; s < samples.size(); ++s) {
-    if (s == 1) rest.emplace(analysis.model(), EvaluatorOptions{.threads = options.threads, .keep = keep});
-    const Evaluator& evaluator = s == 0 ? first : *rest;
+    if (s == 1) rest = make_evaluator(analysis, analysis.model(), {.threads = options.threads, .keep = keep});
+    const runtime::Executor& evaluator = s == 0 ? *first : *rest;
     auto named = evaluator.run(samples[s]);
     run.outputs.push_back(ordered_outputs(evaluator, named));
     run.values.push_back(std::move(named));
@@ -417,7 +418,7 @@ onnx::ModelProto convert_and_check(const ConversionAnalysis& analysis, const std
     for (const Feeds& sample : samples) feeds.push_back(adapt_feeds(result, sample));
     final_outputs = options.runner(result, feeds);
   } else {
-    final_outputs = run_on_evaluator(result, samples, options.threads);
+    final_outputs = run_on_evaluator(analysis, result, samples, options.threads);
   }
   const Verdict verdict = acceptance.check_all(reference, final_outputs);
   if (!verdict.ok && options.search) {
@@ -480,14 +481,12 @@ void note_summary(const MixedReport& report, TargetType target, ProgressReporter
   progress.note(summary);
 }
 
-}  // namespace
-}  // namespace mixed
-
 // The phases, each a function above with one job: analysis -> reference -> endpoint checks ->
-// screens -> search -> margins -> final conversion and check -> report.
-MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vector<Feeds>& samples,
-                                         const MixedOptions& options) {
-  using namespace mixed;
+// screens -> search -> margins -> final conversion and check -> report. `payloads`: where a
+// streamed model's deferred weights are (null: the model holds them).
+MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources* payloads,
+                               const std::vector<Feeds>& samples, const MixedOptions& options) {
+  if (payloads != nullptr && options.runner) throw Error("internal: a runner needs the model's weights in memory");
   MixedReport report;
   ProgressReporter progress(options, report.log);
   if (!model.has_graph()) throw Error("the model has no graph");
@@ -497,7 +496,7 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
   check_samples(model, samples);
 
   const Float16Options conversion = conversion_options(options);
-  const ConversionAnalysis analysis(model, conversion);
+  const ConversionAnalysis analysis(model, conversion, payloads);
   const SearchUnits units = find_search_units(analysis);
   std::unique_ptr<CandidateEngine> engine = choose_engine(analysis, samples, options);
   report.candidate_nodes = units.size();
@@ -558,6 +557,20 @@ MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vec
   note_summary(report, conversion.target, progress);
   model = std::move(result);
   return report;
+}
+
+}  // namespace
+
+MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const io::PayloadSources& payloads,
+                                         const std::vector<Feeds>& samples, const MixedOptions& options) {
+  return search_and_convert(model, &payloads, samples, options);
+}
+
+}  // namespace mixed
+
+MixedReport auto_convert_mixed_precision(onnx::ModelProto& model, const std::vector<Feeds>& samples,
+                                         const MixedOptions& options) {
+  return mixed::search_and_convert(model, nullptr, samples, options);
 }
 
 }  // namespace onnx_fp16

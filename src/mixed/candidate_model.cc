@@ -28,22 +28,27 @@ Feeds adapt_feeds(const onnx::ModelProto& model, const Feeds& feeds) {
   return adapted;
 }
 
-std::vector<Tensor> ordered_outputs(const Evaluator& evaluator, const std::map<std::string, Tensor>& named) {
+std::unique_ptr<runtime::Executor> make_evaluator(const ConversionAnalysis& analysis, onnx::ModelProto model,
+                                                  const EvaluatorOptions& options) {
+  return std::make_unique<runtime::Executor>(std::move(model), options, analysis.payloads());
+}
+
+std::vector<Tensor> ordered_outputs(const runtime::Executor& evaluator, const std::map<std::string, Tensor>& named) {
   std::vector<Tensor> outputs;
   for (const auto& name : evaluator.output_names()) outputs.push_back(named.at(name));
   return outputs;
 }
 
-std::vector<Tensor> run_sample(const Evaluator& evaluator, const onnx::ModelProto& model, const Feeds& sample) {
+std::vector<Tensor> run_sample(const runtime::Executor& evaluator, const onnx::ModelProto& model, const Feeds& sample) {
   return ordered_outputs(evaluator, evaluator.run(adapt_feeds(model, sample)));
 }
 
-std::vector<std::vector<Tensor>> run_on_evaluator(const onnx::ModelProto& model, const std::vector<Feeds>& samples,
-                                                  int threads) {
-  const Evaluator evaluator(model, {.threads = threads, .keep = {}});
+std::vector<std::vector<Tensor>> run_on_evaluator(const ConversionAnalysis& analysis, const onnx::ModelProto& model,
+                                                  const std::vector<Feeds>& samples, int threads) {
+  const auto evaluator = make_evaluator(analysis, model, {.threads = threads, .keep = {}});
   std::vector<std::vector<Tensor>> outputs;
   outputs.reserve(samples.size());
-  for (const Feeds& sample : samples) outputs.push_back(run_sample(evaluator, model, sample));
+  for (const Feeds& sample : samples) outputs.push_back(run_sample(*evaluator, model, sample));
   return outputs;
 }
 

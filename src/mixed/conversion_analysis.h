@@ -16,13 +16,17 @@
 #include "convert/context.h"
 #include "convert/plan.h"
 #include "graph/graph_index.h"
+#include "io/payload_sources.h"
+#include "onnx_fp16/tensor.h"
 
 namespace onnx_fp16::mixed {
 
 class ConversionAnalysis {
  public:
   // Copies `model` and runs ONNX shape inference on the copy once (unless the options disable it).
-  ConversionAnalysis(const onnx::ModelProto& model, Float16Options options);
+  // `payloads`: where the deferred initializers of a streamed model (io/streamed_model.h) are
+  // read from; it must outlive the analysis. Null for a model that holds all its data.
+  ConversionAnalysis(const onnx::ModelProto& model, Float16Options options, const io::PayloadSources* payloads = nullptr);
   ConversionAnalysis(const ConversionAnalysis&) = delete;  // the context points into the members
   ConversionAnalysis& operator=(const ConversionAnalysis&) = delete;
 
@@ -42,8 +46,14 @@ class ConversionAnalysis {
 
   graph::NodeId node_id(const onnx::NodeProto& node) const;
 
+  // Where the weights of the model and of every conversion of it are read from (null: in them).
+  const io::PayloadSources* payloads() const { return payloads_; }
+  // An initializer's values, read from its file when it is deferred.
+  Tensor initializer_values(const onnx::TensorProto& initializer) const;
+
  private:
   std::unique_ptr<onnx::ModelProto> model_;
+  const io::PayloadSources* payloads_;
   std::string shape_inference_error_;
   Float16Options options_;
   std::unique_ptr<graph::GraphIndex> index_;

@@ -140,6 +140,7 @@ class IncrementalEngine final : public CandidateEngine {
     const onnx::ModelProto& model = analysis.model();
     runtime::PlanOptions plan_options;
     plan_options.registry = &runtime::KernelRegistry::builtin();
+    plan_options.payloads = analysis.payloads();  // a streamed model's weights go from their files into the plan
     for (const auto& opset : model.opset_import()) {
       plan_options.opsets[graph::canonical_domain(opset.domain())] = static_cast<int>(opset.version());
     }

@@ -29,9 +29,9 @@ class RebuildEngine final : public CandidateEngine {
 
   bool run_checked(const std::vector<bool>& kept_nodes, const SampleCheck& check) override {
     const onnx::ModelProto model = convert_with_kept(analysis_, kept_nodes);
-    const Evaluator evaluator(model, {.threads = threads_, .keep = {}});
+    const auto evaluator = make_evaluator(analysis_, model, {.threads = threads_, .keep = {}});
     for (std::size_t s = 0; s < samples_.size(); ++s) {
-      const std::vector<Tensor> outputs = run_sample(evaluator, model, samples_[s]);
+      const std::vector<Tensor> outputs = run_sample(*evaluator, model, samples_[s]);
       ++stats_.runs;
       stats_.nodes_evaluated += nodes_per_run_;
       if (!check(s, {outputs})) return false;

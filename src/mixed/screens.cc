@@ -68,7 +68,7 @@ std::optional<ScreenVerdict> screen_initializers(const ConversionAnalysis& analy
   for (graph::ValueId v : index.node(n).inputs) {
     if (v == graph::kNone || index.value(v).kind != graph::ValueKind::Initializer || !is_float32(analysis, v)) continue;
     const auto& graph = *index.scope(index.value(v).scope).graph;
-    const Tensor weights = Tensor::from_proto(graph.initializer(index.value(v).initializer_index));
+    const Tensor weights = analysis.initializer_values(graph.initializer(index.value(v).initializer_index));
     const double largest = max_finite_abs(weights);
     if (largest > limit) {
       return ScreenVerdict{MixedKeepReason::InitMax, "reads initializer '" + index.value(v).name + "' with |x| up to " +

@@ -20,6 +20,8 @@
 #include "io/deferred_tensor.h"
 #include "io/model_save.h"
 #include "io/streamed_model.h"
+#include "mixed/streamed.h"
+#include "onnx_fp16/mixed.h"
 #include "modelgen/builder.h"
 #include "modelgen/transformer_model.h"
 #include "onnx_fp16/convert.h"
@@ -364,6 +366,63 @@ TEST(StreamedModel, EvaluatorFromAPathComputesWhatTheLoadedModelDoes) {
           << model << " " << name;
     }
   }
+}
+
+// Automatic mixed precision file to file (the CLI's and the Python package's path): weights
+// left in their files, read by the engine, the screens and the final check, streamed to the
+// output. It must write the bytes of the in-memory search, whatever the engine (improved:
+// incremental; baseline: a rebuilt evaluator per attempt), with the initializer screen reading
+// deferred weights, from inline and external-data inputs, inline and external outputs.
+TEST(StreamedModel, AutoMixedWritesTheBytesOfTheInMemorySearch) {
+  std::vector<float> x(3000);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.01f * std::sin(static_cast<float>(i));
+  const std::vector<onnx_fp16::Feeds> samples{{{"X", onnx_fp16::Tensor::from_vector<float>({1, 3000}, x)}}};
+  const fs::path dir = test_support::fresh_temp_dir("streamed_auto_mixed");
+  onnx_fp16::save_model(weights_model(), dir / "inline.onnx");
+  int searches = 0;
+  for (const fs::path& input : {dir / "inline.onnx", external_layout("per_tensor")}) {
+    for (const auto strategy : {onnx_fp16::SearchStrategy::Improved, onnx_fp16::SearchStrategy::Baseline}) {
+      for (const SaveOptions& save : {SaveOptions{}, external()}) {
+        onnx_fp16::MixedOptions options;
+        options.rtol = 0.001;
+        options.atol = 0.0001;
+        options.strategy = strategy;
+        options.init_max = 1e5;  // reads the deferred 'clampy'
+        options.threads = 1;
+        const std::string what = input.filename().string() + (strategy == onnx_fp16::SearchStrategy::Baseline ? " baseline" : " improved") +
+                                 (save.external_data_file ? " external" : " inline");
+        const fs::path whole_dir = test_support::fresh_temp_dir("auto_mixed_whole");
+        onnx::ModelProto model = onnx_fp16::load_model(input);
+        const auto expected = onnx_fp16::auto_convert_mixed_precision(model, samples, options);
+        onnx_fp16::save_model(model, whole_dir / "out.onnx", save);
+
+        const fs::path streamed_dir = test_support::fresh_temp_dir("auto_mixed_streamed");
+        onnx_fp16::io::StreamedModel loaded = onnx_fp16::io::load_model_streamed(input, 1);
+        ASSERT_GT(onnx_fp16::io::count_deferred(loaded.model), 0u) << what;
+        auto actual = onnx_fp16::mixed::auto_convert_mixed_precision(loaded.model, loaded.sources, samples, options);
+        const auto saved = onnx_fp16::io::save_model_with_limit(loaded.model, streamed_dir / "out.onnx", save,
+                                                                onnx_fp16::io::kAutomaticExternalDataLimit, &loaded.sources);
+        actual.conversion.values_clamped += saved.values_clamped;
+
+        expect_same(read_written(streamed_dir, actual.conversion.values_clamped),
+                    read_written(whole_dir, expected.conversion.values_clamped), what);
+        ASSERT_EQ(actual.kept_nodes.size(), expected.kept_nodes.size()) << what;
+        for (std::size_t k = 0; k < expected.kept_nodes.size(); ++k) {
+          EXPECT_EQ(actual.kept_nodes[k].name, expected.kept_nodes[k].name) << what;
+          EXPECT_EQ(actual.kept_nodes[k].reason, expected.kept_nodes[k].reason) << what;
+        }
+        EXPECT_EQ(actual.final_check, expected.final_check) << what;
+        // What makes the comparison worth something: a screen read a deferred weight, and the
+        // search converted some nodes.
+        EXPECT_TRUE(std::any_of(expected.kept_nodes.begin(), expected.kept_nodes.end(),
+                                [](const auto& k) { return k.reason == onnx_fp16::MixedKeepReason::InitMax; }))
+            << what;
+        EXPECT_GT(expected.converted_nodes, 0u) << what;
+        ++searches;
+      }
+    }
+  }
+  EXPECT_EQ(searches, 8);
 }
 
 // Every model of ONNX's backend test data, all its eligible initializers deferred: the streamed
