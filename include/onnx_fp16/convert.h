@@ -50,6 +50,7 @@ enum class KeepReason {
   NonTensorTypes,       // sequence/optional/map values cannot be cast, so they stay float32
   CastFollowsConsumers, // a Cast to float whose every reader is float32
   RuntimeLimitation,    // valid in float16, but ONNX Runtime or ONNX's checker cannot take it
+  IntegerSums,          // casts or scales the int32 sums of ConvInteger/MatMulInteger (float16 overflows)
 };
 const char* to_string(KeepReason reason);
 

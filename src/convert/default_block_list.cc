@@ -26,6 +26,7 @@ const char* to_string(KeepReason reason) {
     case KeepReason::NonTensorTypes: return "sequence/optional/map value";
     case KeepReason::CastFollowsConsumers: return "cast read only in float32";
     case KeepReason::RuntimeLimitation: return "runtime limitation";
+    case KeepReason::IntegerSums: return "integer sums beyond float16";
   }
   return "?";
 }

@@ -8,6 +8,7 @@
 #include "convert/port_rules.h"
 #include "convert/shape_computation.h"
 #include "graph/domain.h"
+#include "graph/node_label.h"
 #include "types/op_rules.h"
 #include "types/type_inference.h"
 
@@ -97,6 +98,38 @@ void keep_casts_read_in_float32(const Context& ctx, const std::vector<bool>& top
   }
 }
 
+// Dynamically quantized models (DynamicQuantizeLinear, ConvInteger or MatMulInteger, Cast to
+// float, Mul by the two scales) hold int32 sums of products up to 2^31 between the Cast and the
+// scaling, and float16 stops at 65504. Converted, the Cast overflows: measured on a 16-channel
+// 3x3 ConvInteger of uint8 values (sums near 1e6), every output was inf. So for float16 the Cast
+// and the Mul or Div that scales its result stay float32; what follows is scaled and converts.
+// (bfloat16 has float32's range: nothing to keep.)
+void keep_integer_sums(const Context& ctx, Decisions& decisions) {
+  if (ctx.target != Precision::Float16) return;
+  const graph::GraphIndex& index = ctx.index;
+  for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
+    if (!decisions[n].converted() || !is_op(ctx.proto(n), "Cast") || index.node(n).inputs.empty()) continue;
+    const graph::ValueId in = index.node(n).inputs[0];
+    if (in == graph::kNone || index.value(in).producer == graph::kNone) continue;
+    const graph::NodeId producer = index.value(in).producer;
+    if (!types::makes_integer_sums(ctx.proto(producer))) continue;
+    const std::string sums = "the int32 sums of " + graph::describe_node(ctx.proto(producer), index.node(producer).position) +
+                             ", up to 2^31: float16 stops at 65504";
+    decisions[n].fate = NodeDecision::Fate::Kept;
+    decisions[n].reason = KeepReason::IntegerSums;
+    decisions[n].detail = "casts " + sums;
+    const graph::ValueId out = index.node(n).outputs.empty() ? graph::kNone : index.node(n).outputs[0];
+    if (out == graph::kNone) continue;
+    for (const auto& use : index.value(out).consumers) {
+      NodeDecision& reader = decisions[use.node];
+      if (!reader.converted() || !(is_op(ctx.proto(use.node), "Mul") || is_op(ctx.proto(use.node), "Div"))) continue;
+      reader.fate = NodeDecision::Fate::Kept;
+      reader.reason = KeepReason::IntegerSums;
+      reader.detail = "scales " + sums;
+    }
+  }
+}
+
 }  // namespace
 
 Decisions decide_nodes(const Context& ctx, const std::vector<bool>& forced_keep) {
@@ -155,6 +188,7 @@ Decisions decide_nodes(const Context& ctx, const std::vector<bool>& forced_keep)
   for (graph::ValueId v : index.scope(0).outputs) {
     top_output_kept[v] = options.keep_io_types || keep_names.count(index.value(v).name);
   }
+  keep_integer_sums(ctx, decisions);
   keep_casts_read_in_float32(ctx, top_output_kept, decisions);
   return decisions;
 }

@@ -84,6 +84,9 @@ std::vector<OpRule> make_rules() {
       {.op_type = "MelWeightMatrix",
        .type_attribute = TypeAttribute{"output_datatype", When::Float32},
        .runtime_limitation = "ONNX Runtime cannot run MelWeightMatrix with a float16 output"},
+      // Integer sums of products (dynamically quantized models).
+      {.op_type = "ConvInteger", .integer_sums = true},
+      {.op_type = "MatMulInteger", .integer_sums = true},
       // Other float16 limits.
       {.op_type = "MeanVarianceNormalization",
        .runtime_limitation = "ONNX 1.12 defines MeanVarianceNormalization by a function body with float32 constants"},
@@ -117,6 +120,11 @@ const char* runtime_limitation(const onnx::NodeProto& node) {
   const OpRule* rule = find_op_rule(node);
   if (rule == nullptr || rule->runtime_limitation == nullptr) return nullptr;
   return rule->limited == nullptr || rule->limited(node) ? rule->runtime_limitation : nullptr;
+}
+
+bool makes_integer_sums(const onnx::NodeProto& node) {
+  const OpRule* rule = find_op_rule(node);
+  return rule != nullptr && rule->integer_sums;
 }
 
 }  // namespace onnx_fp16::types

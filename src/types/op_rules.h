@@ -38,6 +38,9 @@ struct OpRule {
   // why (nullptr: nothing stops it). `limited`, when set, narrows this to some attribute values.
   const char* runtime_limitation = nullptr;
   bool (*limited)(const onnx::NodeProto& node) = nullptr;
+  // Its integer results are sums of products (ConvInteger, MatMulInteger): up to 2^31, far
+  // beyond float16's 65504 until the quantization scales bring them down.
+  bool integer_sums = false;
 };
 
 // The rule of a node of the ONNX domain; nullptr for other domains and ops without one.
@@ -49,5 +52,7 @@ const std::vector<OpRule>& op_rules();
 bool is_index_port(const onnx::NodeProto& node, int port);
 // The runtime limitation that keeps `node` in float32, or nullptr.
 const char* runtime_limitation(const onnx::NodeProto& node);
+// Whether `node`'s results are integer sums of products (OpRule::integer_sums).
+bool makes_integer_sums(const onnx::NodeProto& node);
 
 }  // namespace onnx_fp16::types

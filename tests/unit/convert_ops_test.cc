@@ -4,11 +4,14 @@
 #include <onnx_fp16/convert.h>
 #include <onnx_fp16/error.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
 #include "modelgen/builder.h"
+#include "onnx_fp16/evaluator.h"
+#include "runtime/float_compute.h"
 #include "support/conversion.h"
 #include "support/ort_client.h"
 #include "support/tensor_compare.h"
@@ -176,6 +179,84 @@ TEST(ConvertOps, NodesTheRuntimeCannotTakeInFloat16StayFloat32) {
     EXPECT_NE(kept->detail.find("ONNX Runtime"), std::string::npos) << kept->detail;
   }
   EXPECT_EQ(find_kept(report, "relu"), nullptr);
+}
+
+// Dynamically quantized products (ORT's quantizer: DynamicQuantizeLinear, ConvInteger or
+// MatMulInteger, Cast, Mul by the scales): the int32 sums reach millions before the scale brings
+// them down, beyond float16's 65504. Before this rule every output of the converted model was inf.
+// The Cast and the scaling Mul stay float32 and what follows converts; bfloat16, with float32's
+// range, keeps nothing for it.
+TEST(ConvertOps, IntegerSumsStayFloat32UntilScaled) {
+  constexpr int U8 = onnx::TensorProto::UINT8;
+  std::uint32_t seed = 12345;
+  auto bytes = [&](std::size_t count) {
+    std::vector<std::uint8_t> values(count);
+    for (auto& v : values) {
+      seed = seed * 1664525u + 1013904223u;
+      v = static_cast<std::uint8_t>(seed >> 24);
+    }
+    return values;
+  };
+  auto model = modelgen::make_model(13);
+  GraphBuilder g(model.mutable_graph());
+  g.input("x", U8, {1, 16, 8, 8}).input("a", U8, {4, 64}).output("y", F32, {1, 8, 8, 8}).output("z", F32, {4, 16});
+  for (const auto& [name, dims] : std::vector<std::pair<std::string, std::vector<std::int64_t>>>{{"W", {8, 16, 3, 3}}, {"B", {64, 16}}}) {
+    onnx::TensorProto& w = *model.mutable_graph()->add_initializer();
+    w.set_name(name);
+    w.set_data_type(U8);
+    std::size_t count = 1;
+    for (const auto d : dims) {
+      w.add_dims(d);
+      count *= static_cast<std::size_t>(d);
+    }
+    const auto values = bytes(count);
+    w.set_raw_data(std::string(values.begin(), values.end()));
+  }
+  g.initializer("scale", {}, {1e-4f});
+  modelgen::attr_ints(g.node("ConvInteger", {"x", "W"}, {"acc"}, "conv"), "pads", {1, 1, 1, 1});
+  modelgen::attr_int(g.node("Cast", {"acc"}, {"accf"}, "conv_cast"), "to", F32);
+  g.node("Mul", {"accf", "scale"}, {"y0"}, "conv_scale");
+  g.node("Relu", {"y0"}, {"y"}, "conv_relu");
+  g.node("MatMulInteger", {"a", "B"}, {"mm"}, "matmul");
+  modelgen::attr_int(g.node("Cast", {"mm"}, {"mmf"}, "matmul_cast"), "to", F32);
+  g.node("Mul", {"mmf", "scale"}, {"z0"}, "matmul_scale");
+  g.node("Relu", {"z0"}, {"z"}, "matmul_relu");
+
+  auto [converted, report] = convert_checked(model);
+  for (const char* name : {"conv_cast", "conv_scale", "matmul_cast", "matmul_scale"}) {
+    const onnx_fp16::KeptNode* kept = find_kept(report, name);
+    ASSERT_NE(kept, nullptr) << name;
+    EXPECT_EQ(kept->reason, onnx_fp16::KeepReason::IntegerSums) << name;
+    EXPECT_NE(kept->detail.find(name[0] == 'c' ? "'conv' (ConvInteger)" : "'matmul' (MatMulInteger)"), std::string::npos)
+        << kept->detail;
+  }
+  EXPECT_EQ(find_kept(report, "conv_relu"), nullptr);
+  EXPECT_EQ(find_kept(report, "matmul_relu"), nullptr);
+
+  const onnx_fp16::Feeds feeds{{"x", onnx_fp16::Tensor::from_vector<std::uint8_t>({1, 16, 8, 8}, bytes(1024))},
+                               {"a", onnx_fp16::Tensor::from_vector<std::uint8_t>({4, 64}, bytes(256))}};
+  const auto expected = onnx_fp16::Evaluator(model).run(feeds);
+  const auto actual = onnx_fp16::Evaluator(converted).run(feeds);
+  for (const char* output : {"y", "z"}) {
+    const auto want = onnx_fp16::runtime::to_float_vector(expected.at(output));
+    const auto got = onnx_fp16::runtime::to_float_vector(actual.at(output));
+    ASSERT_EQ(got.size(), want.size());
+    const float largest = *std::max_element(want.begin(), want.end());
+    EXPECT_GT(largest, 1.0f) << output;  // the sums were far beyond 65504 before the scale
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      ASSERT_TRUE(std::isfinite(got[i])) << output << "[" << i << "]";
+      EXPECT_NEAR(got[i], want[i], 1e-3f * largest) << output << "[" << i << "]";
+    }
+  }
+  if (ort_availability().installed) {
+    const auto ort = run_in_ort(converted, {feeds.at("x").to_proto("x"), feeds.at("a").to_proto("a")});
+    EXPECT_EQ(ort.size(), 2u);
+  }
+
+  onnx_fp16::Float16Options bf16;
+  bf16.target = onnx_fp16::TargetType::BFloat16;
+  const auto bfloat = convert_checked(model, bf16);
+  for (const auto& kept : bfloat.report.kept_nodes) EXPECT_NE(kept.reason, onnx_fp16::KeepReason::IntegerSums) << kept.name;
 }
 
 // A node reading or writing a sequence of float32 tensors stays float32: a sequence cannot be cast.
