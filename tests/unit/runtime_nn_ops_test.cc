@@ -13,6 +13,7 @@
 
 #include "half/half.h"
 #include "modelgen/builder.h"
+#include "runtime/kernels/nn_im2col.h"
 
 namespace {
 
@@ -752,6 +753,70 @@ TEST(RuntimeNnOps, ConvIntegerSubtractsZeroPoints) {
                                            {"wz", Tensor::from_vector<std::uint8_t>({}, {1})}});
   const auto v = y.data<std::int32_t>();
   EXPECT_EQ(std::vector<std::int32_t>(v.begin(), v.end()), (std::vector<std::int32_t>{0, 2, 4, 6}));
+}
+
+}  // namespace
+
+// im2col against its definition, element by element: cols[(c * taps + tap) * outputs + o] is
+// x[c] at o * stride - pad + k * dilation along each axis, or the pad value outside. Strides,
+// dilations and pads (larger than the kernel, uneven) decide where the copied interval of each
+// row starts and ends; every thread count must give the same columns.
+namespace {
+
+TEST(RuntimeNnOps, Im2colMatchesItsDefinitionForEveryGeometry) {
+  using onnx_fp16::runtime::nn::WindowGeometry;
+  int checked = 0;
+  for (std::int64_t stride : {1, 2, 3}) {
+    for (std::int64_t dilation : {1, 2}) {
+      for (std::int64_t pad : {0, 1, 4}) {
+        for (std::int64_t kernel : {1, 3}) {
+          WindowGeometry g;
+          g.input = {5, 7};
+          g.kernel = {kernel, kernel};
+          g.strides = {stride, stride};
+          g.dilations = {dilation, dilation};
+          g.pads_begin = {pad, pad};
+          g.pads_end = {pad + 1, pad + 1};
+          for (std::size_t a = 0; a < 2; ++a) {
+            const std::int64_t span = g.input[a] + g.pads_begin[a] + g.pads_end[a] - g.extent(a);
+            g.output.push_back(span < 0 ? 0 : span / g.strides[a] + 1);
+          }
+          if (g.output[0] <= 0 || g.output[1] <= 0) continue;
+          const std::size_t channels = 3;
+          std::vector<float> x(channels * g.input_size());
+          for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i + 1);
+          const std::size_t taps = g.kernel_size();
+          const std::size_t outputs = g.output_size();
+          std::vector<float> expected(channels * taps * outputs);
+          for (std::size_t c = 0; c < channels; ++c) {
+            for (std::int64_t kh = 0; kh < kernel; ++kh) {
+              for (std::int64_t kw = 0; kw < kernel; ++kw) {
+                for (std::int64_t oh = 0; oh < g.output[0]; ++oh) {
+                  for (std::int64_t ow = 0; ow < g.output[1]; ++ow) {
+                    const std::int64_t ih = oh * stride - pad + kh * dilation;
+                    const std::int64_t iw = ow * stride - pad + kw * dilation;
+                    const bool inside = ih >= 0 && ih < g.input[0] && iw >= 0 && iw < g.input[1];
+                    const std::size_t tap = static_cast<std::size_t>(kh * kernel + kw);
+                    const std::size_t o = static_cast<std::size_t>(oh * g.output[1] + ow);
+                    expected[(c * taps + tap) * outputs + o] =
+                        inside ? x[c * g.input_size() + static_cast<std::size_t>(ih * g.input[1] + iw)] : -1.0f;
+                  }
+                }
+              }
+            }
+          }
+          for (int threads : {1, 2, 3}) {
+            std::vector<float> cols(expected.size(), 99.0f);
+            onnx_fp16::runtime::nn::im2col(x.data(), channels, g, -1.0f, cols.data(), threads);
+            ASSERT_EQ(cols, expected) << "stride " << stride << " dilation " << dilation << " pad " << pad << " kernel "
+                                      << kernel << " threads " << threads;
+          }
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 30);
 }
 
 }  // namespace

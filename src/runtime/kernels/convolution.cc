@@ -142,7 +142,7 @@ void conv_kernel(KernelContext& ctx) {
         const C* xg = xv.span().data() + (n * layout.in_channels + grp * cg) * in_size;
         const C* columns = xg;
         if (!pointwise) {
-          nn::im2col(xg, cg, g, C{0}, cols.get());
+          nn::im2col(xg, cg, g, C{0}, cols.get(), ctx.threads());
           columns = cols.get();
         }
         C* yg = y.span().data() + (n * layout.out_channels + grp * mg) * out_size;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "runtime/kernels/nn_window.h"
+#include "runtime/parallel.h"
 
 namespace onnx_fp16::runtime::nn {
 
@@ -59,9 +60,10 @@ void for_each_tap_and_row(const WindowGeometry& g, Visit&& visit) {
 }  // namespace detail
 
 // cols has channels * g.kernel_size() rows of g.output_size() values; x has channels planes of
-// g.input_size() values.
+// g.input_size() values. Channels are split over `threads` (each channel's rows are one
+// contiguous block of cols, so threads write apart); the values do not depend on the split.
 template <typename T>
-void im2col(const T* x, std::size_t channels, const WindowGeometry& g, T pad_value, T* cols) {
+void im2col(const T* x, std::size_t channels, const WindowGeometry& g, T pad_value, T* cols, int threads = 1) {
   const std::size_t rank = g.rank();
   const std::int64_t inner = g.output[rank - 1];
   const std::int64_t stride = g.strides[rank - 1];
@@ -69,22 +71,37 @@ void im2col(const T* x, std::size_t channels, const WindowGeometry& g, T pad_val
   const std::size_t plane = g.input_size();
   const std::size_t out_size = g.output_size();
   const std::size_t kernel_size = g.kernel_size();
-  detail::for_each_tap_and_row(
-      g, [&](std::size_t tap, std::size_t out_base, std::int64_t in_base, bool valid, std::int64_t k_last) {
-        const std::int64_t first = k_last * g.dilations[rank - 1] - g.pads_begin[rank - 1];
-        for (std::size_t c = 0; c < channels; ++c) {
+  // One channel's rows of cols: every tap, every output row. Along the innermost axis the
+  // output positions j whose input coordinate first + j * stride falls inside [0, in_last) are
+  // one interval [lo, hi): padding before and after it, a plain (strided) copy within.
+  auto one_channel = [&](std::size_t c) {
+    detail::for_each_tap_and_row(
+        g, [&](std::size_t tap, std::size_t out_base, std::int64_t in_base, bool valid, std::int64_t k_last) {
           T* dst = cols + (c * kernel_size + tap) * out_size + out_base;
-          const T* src = x + c * plane + in_base;
           if (!valid) {
-            for (std::int64_t j = 0; j < inner; ++j) dst[j] = pad_value;
-            continue;
+            std::fill(dst, dst + inner, pad_value);
+            return;
           }
-          for (std::int64_t j = 0; j < inner; ++j) {
-            const std::int64_t coord = first + j * stride;
-            dst[j] = (coord >= 0 && coord < in_last) ? src[coord] : pad_value;
+          const T* src = x + c * plane + in_base;
+          const std::int64_t first = k_last * g.dilations[rank - 1] - g.pads_begin[rank - 1];
+          // lo: the first j with first + j * stride >= 0; hi: one past the last with < in_last.
+          const std::int64_t lo = std::clamp<std::int64_t>(first >= 0 ? 0 : (-first + stride - 1) / stride, 0, inner);
+          const std::int64_t hi =
+              std::clamp<std::int64_t>(in_last - first <= 0 ? 0 : (in_last - first + stride - 1) / stride, lo, inner);
+          std::fill(dst, dst + lo, pad_value);
+          if (stride == 1) {
+            std::copy(src + first + lo, src + first + hi, dst + lo);
+          } else {
+            for (std::int64_t j = lo; j < hi; ++j) dst[j] = src[first + j * stride];
           }
-        }
-      });
+          std::fill(dst + hi, dst + inner, pad_value);
+        });
+  };
+  // Below about 64K values per channel, splitting costs more than it saves.
+  const std::size_t grain = std::max<std::size_t>(1, (std::size_t{1} << 16) / std::max<std::size_t>(1, kernel_size * out_size));
+  parallel_for(threads, channels, grain, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t c = begin; c < end; ++c) one_channel(c);
+  });
 }
 
 // The adjoint: y[c][coordinate of (o, tap)] += cols[(c * kernel_size + tap) * output_size + o],
