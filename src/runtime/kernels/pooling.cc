@@ -3,14 +3,17 @@
 // Sums accumulate in the compute type (float32 for float16) and each output value is rounded
 // once. (MaxRoiPool, a region pooling, is in detection.cc beside RoiAlign.)
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "runtime/element_types.h"
 #include "runtime/float_compute.h"
 #include "runtime/kernel_registry.h"
 #include "runtime/kernels/nn_window.h"
+#include "runtime/parallel.h"
 
 namespace onnx_fp16::runtime {
 
@@ -75,8 +78,15 @@ class PoolPlan {
     const AxisTaps& last = *taps[outer];
     const std::int64_t step = geometry_.dilations[outer];
     const std::int64_t col_step = col_strides_[outer];
-    std::vector<std::int64_t>& k = tap_index_;  // reused: this runs once per output value
-    k.resize(outer);
+    // The outer axes' tap indices: on the stack for the usual ranks (this runs once per output
+    // value, and planes run on several threads at once).
+    std::array<std::int64_t, 8> fixed{};
+    std::vector<std::int64_t> more;
+    std::int64_t* k = fixed.data();
+    if (outer > fixed.size()) {
+      more.resize(outer);
+      k = more.data();
+    }
     for (std::size_t a = 0; a < outer; ++a) k[a] = taps[a]->k_begin;
     while (true) {
       std::int64_t row = 0;
@@ -106,7 +116,6 @@ class PoolPlan {
   std::vector<std::int64_t> col_strides_;
   Shape output_shape_;
   std::size_t planes_ = 0;
-  mutable std::vector<std::int64_t> tap_index_;  // for_each_tap's scratch (a plan serves one kernel call)
 };
 
 using MaxPoolTypes = concat_types<FloatTypes, TypeList<std::int8_t, std::uint8_t>>;
@@ -135,23 +144,26 @@ void max_pool_kernel(KernelContext& ctx) {
     std::vector<std::int64_t> indices(want_indices ? y.size() : 0);
     const std::size_t in_plane = plan.geometry().input_size();
     const std::size_t out_plane = plan.geometry().output_size();
-    for (std::size_t p = 0; p < plan.planes(); ++p) {
-      const C* in = xv.span().data() + p * in_plane;
-      plan.for_each_window([&](std::size_t out, const std::vector<const AxisTaps*>& taps) {
-        C best = lowest_value<C>();
-        std::size_t best_index = 0;
-        bool found = false;
-        plan.for_each_tap(taps, [&](std::size_t row, std::size_t col) {
-          if (!found || in[row] > best) {
-            best = in[row];
-            best_index = column_major ? col : row;
-            found = true;
-          }
+    // Planes in parallel: each writes its own outputs.
+    parallel_for(ctx.threads(), plan.planes(), 1, [&](std::size_t first_plane, std::size_t end_plane) {
+      for (std::size_t p = first_plane; p < end_plane; ++p) {
+        const C* in = xv.span().data() + p * in_plane;
+        plan.for_each_window([&](std::size_t out, const std::vector<const AxisTaps*>& taps) {
+          C best = lowest_value<C>();
+          std::size_t best_index = 0;
+          bool found = false;
+          plan.for_each_tap(taps, [&](std::size_t row, std::size_t col) {
+            if (!found || in[row] > best) {
+              best = in[row];
+              best_index = column_major ? col : row;
+              found = true;
+            }
+          });
+          y[p * out_plane + out] = best;
+          if (want_indices) indices[p * out_plane + out] = static_cast<std::int64_t>(p * in_plane + best_index);
         });
-        y[p * out_plane + out] = best;
-        if (want_indices) indices[p * out_plane + out] = static_cast<std::int64_t>(p * in_plane + best_index);
-      });
-    }
+      }
+    });
     ctx.set_output(0, std::move(y).finish());
     if (want_indices) ctx.set_output(1, Tensor::from_vector<std::int64_t>(plan.output_shape(), indices));
   });
@@ -169,22 +181,25 @@ void average_pool_kernel(KernelContext& ctx) {
     OutputValues<S> y(plan.output_shape());
     const std::size_t in_plane = plan.geometry().input_size();
     const std::size_t out_plane = plan.geometry().output_size();
-    for (std::size_t p = 0; p < plan.planes(); ++p) {
-      const C* in = xv.span().data() + p * in_plane;
-      plan.for_each_window([&](std::size_t out, const std::vector<const AxisTaps*>& taps) {
-        C sum{0};
-        std::size_t count = 0;
-        plan.for_each_tap(taps, [&](std::size_t row, std::size_t) {
-          sum += in[row];
-          ++count;
+    // Planes in parallel: each writes its own outputs.
+    parallel_for(ctx.threads(), plan.planes(), 1, [&](std::size_t first_plane, std::size_t end_plane) {
+      for (std::size_t p = first_plane; p < end_plane; ++p) {
+        const C* in = xv.span().data() + p * in_plane;
+        plan.for_each_window([&](std::size_t out, const std::vector<const AxisTaps*>& taps) {
+          C sum{0};
+          std::size_t count = 0;
+          plan.for_each_tap(taps, [&](std::size_t row, std::size_t) {
+            sum += in[row];
+            ++count;
+          });
+          if (include_pad) {
+            count = 1;
+            for (const auto* t : taps) count *= static_cast<std::size_t>(t->padded_count);
+          }
+          y[p * out_plane + out] = count == 0 ? std::numeric_limits<C>::quiet_NaN() : sum / static_cast<C>(count);
         });
-        if (include_pad) {
-          count = 1;
-          for (const auto* t : taps) count *= static_cast<std::size_t>(t->padded_count);
-        }
-        y[p * out_plane + out] = count == 0 ? std::numeric_limits<C>::quiet_NaN() : sum / static_cast<C>(count);
-      });
-    }
+      }
+    });
     ctx.set_output(0, std::move(y).finish());
   });
 }
@@ -223,14 +238,17 @@ void lp_pool_kernel(KernelContext& ctx) {
     OutputValues<S> y(plan.output_shape());
     const std::size_t in_plane = plan.geometry().input_size();
     const std::size_t out_plane = plan.geometry().output_size();
-    for (std::size_t p = 0; p < plan.planes(); ++p) {
-      const C* in = xv.span().data() + p * in_plane;
-      plan.for_each_window([&](std::size_t out, const std::vector<const AxisTaps*>& taps) {
-        C sum{0};
-        plan.for_each_tap(taps, [&](std::size_t row, std::size_t) { sum += lp_term(in[row], p_value); });
-        y[p * out_plane + out] = lp_finish(sum, p_value);
-      });
-    }
+    // Planes in parallel: each writes its own outputs.
+    parallel_for(ctx.threads(), plan.planes(), 1, [&](std::size_t first_plane, std::size_t end_plane) {
+      for (std::size_t p = first_plane; p < end_plane; ++p) {
+        const C* in = xv.span().data() + p * in_plane;
+        plan.for_each_window([&](std::size_t out, const std::vector<const AxisTaps*>& taps) {
+          C sum{0};
+          plan.for_each_tap(taps, [&](std::size_t row, std::size_t) { sum += lp_term(in[row], p_value); });
+          y[p * out_plane + out] = lp_finish(sum, p_value);
+        });
+      }
+    });
     ctx.set_output(0, std::move(y).finish());
   });
 }
@@ -249,7 +267,11 @@ void global_pool(KernelContext& ctx, Reduce reduce) {
     using C = compute_t<S>;
     const InputValues<S> xv(x);
     OutputValues<S> y(out_shape);
-    for (std::size_t p = 0; p < y.size(); ++p) y[p] = reduce(std::span<const C>(xv.span().data() + p * plane, plane));
+    // Planes in parallel, a few thousand values at least per range.
+    const std::size_t grain = std::max<std::size_t>(1, std::size_t{16384} / std::max<std::size_t>(1, plane));
+    parallel_for(ctx.threads(), y.size(), grain, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t p = begin; p < end; ++p) y[p] = reduce(std::span<const C>(xv.span().data() + p * plane, plane));
+    });
     ctx.set_output(0, std::move(y).finish());
   });
 }
