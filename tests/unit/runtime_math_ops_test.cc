@@ -242,6 +242,49 @@ TEST(RuntimeMathOps, MatMulIntegerSubtractsZeroPoints) {
   EXPECT_EQ(std::vector<std::int32_t>(v.begin(), v.end()), (std::vector<std::int32_t>{2, 8, 6, 24}));
 }
 
+// MatMulInteger runs as a double-precision BLAS product: exact, because every product and sum
+// of 8-bit values (less their zero points) is an integer far below 2^53. Sums beyond int32 wrap
+// as the hardware's do: 40,000 products of 255 x 255 are 2,601,000,000 (beyond what float32
+// holds exactly), which int32 holds as 2,601,000,000 - 2^32. A stack of matrices with per-row
+// and per-column zero points comes out as the definition says.
+TEST(RuntimeMathOps, MatMulIntegerIsExactAndWrapsBeyondInt32) {
+  const std::size_t k = 40000;
+  const auto a = Tensor::from_vector<std::uint8_t>({1, static_cast<std::int64_t>(k)}, std::vector<std::uint8_t>(k, 255));
+  const auto b = Tensor::from_vector<std::uint8_t>({static_cast<std::int64_t>(k), 2}, [&] {
+    std::vector<std::uint8_t> values(2 * k, 255);
+    for (std::size_t p = 0; p < k; ++p) values[2 * p + 1] = p == 0 ? 2 : 1;  // column 1: 255 * (2 + 39999)
+    return values;
+  }());
+  const auto y = run_node("MatMulInteger", {{"a", a}, {"b", b}}, {"y"}).at("y");
+  const auto v = y.data<std::int32_t>();
+  EXPECT_EQ(v[0], static_cast<std::int32_t>(std::int64_t{2601000000} - (std::int64_t{1} << 32)));
+  EXPECT_EQ(v[1], 255 * 40001);
+
+  // A stack of two 3x5 by 5x4 products, zero points per row of A and per column of B, against
+  // the definition.
+  std::vector<std::int8_t> av(2 * 3 * 5), bv(2 * 5 * 4);
+  for (std::size_t i = 0; i < av.size(); ++i) av[i] = static_cast<std::int8_t>(static_cast<int>(i * 37 % 256) - 128);
+  for (std::size_t i = 0; i < bv.size(); ++i) bv[i] = static_cast<std::int8_t>(static_cast<int>(i * 91 % 256) - 128);
+  const std::vector<std::int8_t> az{-3, 5, 127}, bz{1, -128, 0, 7};
+  const auto stacked = run_node("MatMulInteger",
+                                {{"a", Tensor::from_vector<std::int8_t>({2, 3, 5}, av)},
+                                 {"b", Tensor::from_vector<std::int8_t>({2, 5, 4}, bv)},
+                                 {"az", Tensor::from_vector<std::int8_t>({3}, az)},
+                                 {"bz", Tensor::from_vector<std::int8_t>({4}, bz)}},
+                                {"y"})
+                           .at("y");
+  const auto sv = stacked.data<std::int32_t>();
+  for (std::size_t m = 0; m < 2; ++m) {
+    for (std::size_t i = 0; i < 3; ++i) {
+      for (std::size_t j = 0; j < 4; ++j) {
+        std::int32_t sum = 0;
+        for (std::size_t p = 0; p < 5; ++p) sum += (av[(m * 3 + i) * 5 + p] - az[i]) * (bv[(m * 5 + p) * 4 + j] - bz[j]);
+        EXPECT_EQ(sv[(m * 3 + i) * 4 + j], sum) << m << " " << i << " " << j;
+      }
+    }
+  }
+}
+
 TEST(RuntimeMathOps, IntegerProductsWrapAndStayExact) {
   // int64 values beyond float precision: BLAS is not used for integers.
   const std::int64_t big = (std::int64_t{1} << 53) + 1;

@@ -3,8 +3,10 @@
 #include <string>
 
 #include "runtime/element_types.h"
+#include "runtime/kernels/math_gemm.h"
 #include "runtime/kernels/nn_im2col.h"
 #include "runtime/kernels/nn_window.h"
+#include "tensor/buffer_pool.h"
 
 namespace onnx_fp16::runtime::nn {
 
@@ -58,24 +60,24 @@ IntegerConv integer_conv(const KernelContext& ctx, const Tensor& x, const Tensor
   const std::size_t in_size = g.input_size();
   const std::size_t out_size = g.output_size();
   const std::size_t depth = cg * g.kernel_size();
-  std::vector<std::int32_t> cols(depth * out_size);
-  // int64 sums, kept as int32 at the end: int32 wraps like the hardware's without C++'s
-  // undefined signed overflow.
-  std::vector<std::int64_t> sums(out_size);
+  // The sums as one double-precision matrix product per (image, group). The shifted values
+  // are at most 255 in magnitude, so every product and every partial sum (far below 2^53) is an
+  // exact integer in double whatever order BLAS adds them in: the result is the integer sum,
+  // then kept as int32 as the hardware wraps it (through int64: no undefined signed overflow).
+  // The naive loop it replaces took a quantized segmentation model 160 s against ONNX Runtime's
+  // 6.8 s.
+  const std::vector<double> wd(ws.begin(), ws.end());
+  const std::vector<double> xd(xs.begin(), xs.end());
+  const buffers::Scratch<double> cols(depth * out_size);
+  const buffers::Scratch<double> sums(mg * out_size);
   for (std::size_t n = 0; n < layout.batch; ++n) {
     for (std::size_t grp = 0; grp < layout.group; ++grp) {
-      im2col(xs.data() + (n * layout.in_channels + grp * cg) * in_size, cg, g, std::int32_t{0}, cols.data());
-      for (std::size_t m = 0; m < mg; ++m) {
-        std::fill(sums.begin(), sums.end(), 0);
-        const std::int32_t* wrow = ws.data() + (grp * mg + m) * depth;
-        for (std::size_t k = 0; k < depth; ++k) {
-          const std::int64_t a = wrow[k];
-          if (a == 0) continue;
-          const std::int32_t* col = cols.data() + k * out_size;
-          for (std::size_t o = 0; o < out_size; ++o) sums[o] += a * col[o];
-        }
-        std::int32_t* y = result.values.data() + (n * layout.out_channels + grp * mg + m) * out_size;
-        for (std::size_t o = 0; o < out_size; ++o) y[o] = static_cast<std::int32_t>(sums[o]);
+      im2col(xd.data() + (n * layout.in_channels + grp * cg) * in_size, cg, g, 0.0, cols.get(), ctx.threads());
+      math::blas_gemm<double>(ctx.threads(), false, false, mg, out_size, depth, 1.0, wd.data() + grp * mg * depth, depth,
+                              cols.get(), out_size, 0.0, sums.get(), out_size);
+      std::int32_t* y = result.values.data() + (n * layout.out_channels + grp * mg) * out_size;
+      for (std::size_t i = 0; i < mg * out_size; ++i) {
+        y[i] = static_cast<std::int32_t>(static_cast<std::int64_t>(sums.get()[i]));
       }
     }
   }
