@@ -270,7 +270,7 @@ void conv_transpose_kernel(KernelContext& ctx) {
 void conv_integer_kernel(KernelContext& ctx) {
   nn::IntegerConv result =
       nn::integer_conv(ctx, ctx.input(0), ctx.optional_input(2), ctx.input(1), ctx.optional_input(3));
-  ctx.set_output(0, Tensor::from_vector<std::int32_t>(std::move(result.shape), result.values));
+  ctx.set_output(0, std::move(result.sums));
 }
 
 }  // namespace

@@ -11,8 +11,7 @@
 namespace onnx_fp16::runtime::nn {
 
 struct IntegerConv {
-  Shape shape;                       // [N, M, out...]
-  std::vector<std::int32_t> values;  // the sums, row-major
+  Tensor sums;  // INT32 [N, M, out...], row-major
   std::size_t out_channels = 0;
   std::size_t plane = 0;  // output positions per channel
 };

@@ -64,12 +64,13 @@ void qlinear_conv_kernel(KernelContext& ctx) {
   std::vector<std::int64_t> bias;
   if (const Tensor* b = ctx.optional_input(8)) bias = per_channel(ctx, to_int64_vector(*b), channels, "B");
   dispatch<QuantizedTypes>(out.type, [&]<typename Q>(std::type_identity<Q>) {
-    Tensor y = Tensor::uninitialized(out.type, sums.shape);
+    Tensor y = Tensor::uninitialized(out.type, sums.sums.shape());
+    const auto sum_values = sums.sums.data<std::int32_t>();
     auto values = y.mutable_data<Q>();
     for (std::size_t i = 0; i < values.size(); ++i) {
       const std::size_t m = sums.plane == 0 ? 0 : (i / sums.plane) % channels;
       const float multiplier = x_scale * pick(w_scales, m) / out.scale;
-      const std::int64_t sum = sums.values[i] + (bias.empty() ? 0 : pick(bias, m));
+      const std::int64_t sum = sum_values[i] + (bias.empty() ? 0 : pick(bias, m));
       values[i] = nn::quantize_value<Q>(static_cast<double>(sum) * multiplier, out.zero_point);
     }
     ctx.set_output(0, std::move(y));
