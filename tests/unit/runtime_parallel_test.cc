@@ -1,5 +1,6 @@
 // parallel_for: covers the range once, propagates exceptions, and threaded kernels give the
 // same bits as single-threaded ones.
+#include <cblas.h>
 #include <gtest/gtest.h>
 #include <onnx_fp16/evaluator.h>
 
@@ -134,6 +135,34 @@ TEST(RuntimeParallel, OneEvaluatorRunsFromSeveralThreadsAtOnce) {
       EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size()), 0) << "caller " << c << ", run " << r;
     }
   }
+}
+
+}  // namespace
+
+namespace {
+
+// The evaluator runs OpenBLAS single-threaded (its own threads carry the parallelism), but
+// OpenBLAS's thread count is process-wide and numpy shares it in a Python process: after a run
+// the count must be what it was, not 1 for the rest of the process.
+TEST(RuntimeParallel, OpenBlasThreadCountIsGivenBackAfterARun) {
+  const int original = openblas_get_num_threads();
+  openblas_set_num_threads(2);
+  const int before = openblas_get_num_threads();
+  if (before == 1) {
+    openblas_set_num_threads(original);
+    GTEST_SKIP() << "OpenBLAS runs one thread here: nothing to give back";
+  }
+  onnx::ModelProto model = modelgen::make_model(13);
+  modelgen::GraphBuilder g(model.mutable_graph());
+  g.input("x", onnx::TensorProto::FLOAT, {256, 256}).output("y", onnx::TensorProto::FLOAT, {256, 256});
+  g.initializer("w", {256, 256}, std::vector<float>(256 * 256, 0.5f));
+  g.node("MatMul", {"x", "w"}, {"y"}, "matmul");
+  const onnx_fp16::Evaluator evaluator(model, {.threads = 2});
+  const auto y = evaluator.run(
+      {{"x", onnx_fp16::Tensor::from_vector<float>({256, 256}, std::vector<float>(256 * 256, 1.0f))}});
+  EXPECT_EQ(y.at("y").data<float>()[0], 128.0f);
+  EXPECT_EQ(openblas_get_num_threads(), before);
+  openblas_set_num_threads(original);
 }
 
 }  // namespace
