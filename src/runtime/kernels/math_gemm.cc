@@ -10,6 +10,7 @@
 
 #include "runtime/broadcast.h"
 #include "runtime/parallel.h"
+#include "tensor/buffer_pool.h"
 
 namespace onnx_fp16::runtime::math {
 
@@ -127,6 +128,25 @@ template void blas_gemm<float>(int, bool, bool, std::size_t, std::size_t, std::s
                                const float*, std::size_t, float, float*, std::size_t);
 template void blas_gemm<double>(int, bool, bool, std::size_t, std::size_t, std::size_t, double, const double*,
                                 std::size_t, const double*, std::size_t, double, double*, std::size_t);
+
+void exact_integer_gemm(int threads, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
+                        const float* b, std::size_t ldb, double largest_product, std::int32_t* c, std::size_t ldc) {
+  constexpr double kExactBelow = 16777216.0;  // 2^24
+  const std::size_t slice =
+      largest_product <= 0 ? std::max<std::size_t>(k, 1)
+                           : std::max<std::size_t>(1, static_cast<std::size_t>((kExactBelow - 1) / largest_product));
+  const buffers::Scratch<float> part(m * n);
+  const buffers::Scratch<std::int64_t> total(m * n);
+  std::fill(total.get(), total.get() + m * n, std::int64_t{0});
+  for (std::size_t k0 = 0; k0 < k; k0 += slice) {
+    const std::size_t width = std::min(slice, k - k0);
+    blas_gemm<float>(threads, false, false, m, n, width, 1.0f, a + k0, lda, b + k0 * ldb, ldb, 0.0f, part.get(), n);
+    for (std::size_t i = 0; i < m * n; ++i) total.get()[i] += static_cast<std::int64_t>(part.get()[i]);
+  }
+  for (std::size_t i = 0; i < m; ++i) {
+    for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] = static_cast<std::int32_t>(total.get()[i * n + j]);
+  }
+}
 
 MatMulPlan plan_matmul(const Shape& a_shape, const Shape& b_shape) {
   if (a_shape.empty() || b_shape.empty()) {

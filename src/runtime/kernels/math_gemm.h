@@ -37,6 +37,14 @@ void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size
   blas_gemm<T>(threads, trans_a, trans_b, m, n, k, alpha, a, trans_a ? m : k, b, trans_b ? k : n, beta, c, n);
 }
 
+// c[m x n] = a[m x k] * b[k x n] (row-major, leading dimensions as above) for integer-valued
+// float operands (8-bit quantized values less their zero points), exactly: float32 products over
+// slices of k, each short enough that its sum of |products| stays below 2^24, where float32 holds
+// every integer (so BLAS's order of additions cannot round), the slices added in int64.
+// `largest_product` bounds every |a[i][p] * b[p][j]|. c gets the sums as int32 wraps them.
+void exact_integer_gemm(int threads, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
+                        const float* b, std::size_t ldb, double largest_product, std::int32_t* c, std::size_t ldc);
+
 // c[m x n] = op(a) * op(b) for integers, wrapping modulo 2^bits as ONNX runtimes do.
 template <typename T>
 void integer_gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, const T* a, const T* b,

@@ -6,6 +6,7 @@
 // float32) and the result rounded once; float64 goes through cblas_dgemm; integers through a
 // wrapping loop.
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <vector>
 
@@ -145,31 +146,36 @@ void matmul_integer_kernel(KernelContext& ctx) {
       const auto x = a.data<TA>();
       const auto y = b.data<TB>();
       const std::size_t m = plan.m, k = plan.k, n = plan.n;
-      // One double-precision product per matrix of the stack, on the values less their zero
-      // points: those are at most 255 in magnitude, so every product and partial sum is an
-      // exact integer in double whatever order BLAS adds them in, and the int32 result wraps as
-      // the hardware's does (through int64). The naive loop walked B by columns.
-      const buffers::Scratch<double> da(m * k);
-      const buffers::Scratch<double> db(k * n);
-      const buffers::Scratch<double> dc(m * n);
+      // One exact integer product per matrix of the stack (math::exact_integer_gemm: float32
+      // slices added in int64) on the values less their zero points, which are at most 255 in
+      // magnitude. The naive loop it replaces walked B by columns.
+      const buffers::Scratch<float> fa(m * k);
+      const buffers::Scratch<float> fb(k * n);
       for (std::size_t batch = 0; batch < plan.a_offsets.size(); ++batch) {
         const TA* pa = x.data() + plan.a_offsets[batch];
         const TB* pb = y.data() + plan.b_offsets[batch];
         const std::size_t a_matrix = plan.a_offsets[batch] / std::max<std::size_t>(1, m * k);
         const std::size_t b_matrix = plan.b_offsets[batch] / std::max<std::size_t>(1, k * n);
+        float largest_a = 0, largest_b = 0;
         for (std::size_t i = 0; i < m; ++i) {
           const std::int32_t za = zero_point_at<TA>(a_zero, a_matrix * m + i);
-          for (std::size_t p = 0; p < k; ++p) da.get()[i * k + p] = static_cast<double>(static_cast<std::int32_t>(pa[i * k + p]) - za);
+          for (std::size_t p = 0; p < k; ++p) {
+            const float v = static_cast<float>(static_cast<std::int32_t>(pa[i * k + p]) - za);
+            fa.get()[i * k + p] = v;
+            largest_a = std::max(largest_a, std::abs(v));
+          }
         }
         for (std::size_t p = 0; p < k; ++p) {
           for (std::size_t j = 0; j < n; ++j) {
             const std::int32_t zb = zero_point_at<TB>(b_zero, b_matrix * n + j);
-            db.get()[p * n + j] = static_cast<double>(static_cast<std::int32_t>(pb[p * n + j]) - zb);
+            const float v = static_cast<float>(static_cast<std::int32_t>(pb[p * n + j]) - zb);
+            fb.get()[p * n + j] = v;
+            largest_b = std::max(largest_b, std::abs(v));
           }
         }
-        math::blas_gemm<double>(ctx.threads(), false, false, m, n, k, 1.0, da.get(), k, db.get(), n, 0.0, dc.get(), n);
-        std::int32_t* pc = result.data() + batch * m * n;
-        for (std::size_t i = 0; i < m * n; ++i) pc[i] = static_cast<std::int32_t>(static_cast<std::int64_t>(dc.get()[i]));
+        math::exact_integer_gemm(ctx.threads(), m, n, k, fa.get(), k, fb.get(), n,
+                                 static_cast<double>(largest_a) * static_cast<double>(largest_b),
+                                 result.data() + batch * m * n, n);
       }
     });
   });
