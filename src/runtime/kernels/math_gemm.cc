@@ -39,31 +39,28 @@ constexpr std::size_t kTileCols = 512;
 class SingleThreadedBlas {
  public:
   SingleThreadedBlas() {
-    std::lock_guard lock(mutex());
-    if (active()++ == 0) {
-      saved() = openblas_get_num_threads();
-      if (saved() != 1) openblas_set_num_threads(1);
+    std::lock_guard lock(state().mutex);
+    if (state().active++ == 0) {
+      state().saved = openblas_get_num_threads();
+      if (state().saved != 1) openblas_set_num_threads(1);
     }
   }
   ~SingleThreadedBlas() {
-    std::lock_guard lock(mutex());
-    if (--active() == 0 && saved() != 1) openblas_set_num_threads(saved());
+    std::lock_guard lock(state().mutex);
+    if (--state().active == 0 && state().saved != 1) openblas_set_num_threads(state().saved);
   }
   SingleThreadedBlas(const SingleThreadedBlas&) = delete;
   SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
 
  private:
-  static std::mutex& mutex() {
-    static std::mutex m;
-    return m;
-  }
-  static int& active() {
-    static int count = 0;
-    return count;
-  }
-  static int& saved() {
-    static int threads = 1;
-    return threads;
+  struct State {
+    std::mutex mutex;
+    int active = 0;  // products running now
+    int saved = 1;   // OpenBLAS's thread count before the first of them
+  };
+  static State& state() {
+    static State s;
+    return s;
   }
 };
 
