@@ -13,7 +13,11 @@ namespace onnx_fp16::runtime {
 
 namespace {
 
-// A box as its corners, min before max, whatever order the input gave them in.
+// A box as its corners, min before max, whatever order the input gave them in. Centre-point
+// boxes become corners too, and their area is taken from the corners rather than as width x
+// height, as ONNX Runtime does: the two round differently far from the origin (torchvision's
+// per-class offsets put boxes there), and a borderline overlap must be decided the same way
+// (tests/integration/evaluator_ort_agreement_test.cc, detection family).
 struct Box {
   float y_min, x_min, y_max, x_max;
   float area() const { return (y_max - y_min) * (x_max - x_min); }
