@@ -67,8 +67,9 @@ Verdict AcceptanceTest::check(const std::vector<Tensor>& reference, const std::v
 }
 
 Verdict AcceptanceTest::check_variants(const std::vector<Tensor>& reference,
-                                  const std::vector<std::vector<Tensor>>& by_variant, std::size_t sample) const {
-  for (std::size_t v = 0; v < by_variant.size(); ++v) {
+                                  const std::vector<std::vector<Tensor>>& by_variant, std::size_t sample,
+                                  std::size_t first_unchecked) const {
+  for (std::size_t v = first_unchecked; v < by_variant.size(); ++v) {
     Verdict verdict = check(reference, by_variant[v], sample);
     if (!verdict.ok) {
       if (v > 0) verdict.detail = "float16 variant " + std::to_string(v) + ", " + verdict.detail;

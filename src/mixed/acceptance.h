@@ -27,8 +27,11 @@ class AcceptanceTest {
   Verdict check(const std::vector<Tensor>& reference, const std::vector<Tensor>& candidate, std::size_t sample) const;
   // One sample's outputs by implementation variant ([0] the evaluator's): each variant must pass
   // check(), and with a tolerance and variants, the spread test (robust_ratios() <= 1).
+  // Variants below `first_unchecked` passed check() in an earlier call (the engine's calls add
+  // one variant at a time): only the spread test sees them again, and a validation function is
+  // called once per variant.
   Verdict check_variants(const std::vector<Tensor>& reference, const std::vector<std::vector<Tensor>>& by_variant,
-                         std::size_t sample) const;
+                         std::size_t sample, std::size_t first_unchecked = 0) const;
   // Every sample; stops at the first failure.
   Verdict check_all(const std::vector<std::vector<Tensor>>& reference,
                     const std::vector<std::vector<Tensor>>& candidate) const;

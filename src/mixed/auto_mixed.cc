@@ -164,7 +164,7 @@ double check_endpoints(CandidateEngine& engine, const AcceptanceTest& acceptance
   double worst = 0;
   const bool passed = engine.run_checked(units.kept_nodes(std::vector<bool>(units.size(), true)),
                                          [&](std::size_t s, const VariantOutputs& outputs) {
-                                           all_kept = acceptance.check_variants(reference[s], outputs, s);
+                                           all_kept = acceptance.check_variants(reference[s], outputs, s, outputs.size() - 1);
                                            if (all_kept.ok && acceptance.has_tolerance()) {
                                              worst = std::max(worst, acceptance.worst_ratio(reference[s], outputs));
                                            }
@@ -316,7 +316,7 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
     double worst = 0;
     const bool passed = engine.run_checked(units.kept_nodes(kept_for(search.kept_while_trying(trial))),
                                            [&](std::size_t s, const VariantOutputs& outputs) {
-                                             verdict = acceptance.check_variants(reference.float32.outputs[s], outputs, s);
+                                             verdict = acceptance.check_variants(reference.float32.outputs[s], outputs, s, outputs.size() - 1);
                                              if (acceptance.has_tolerance()) {
                                                worst = std::max(worst, acceptance.worst_ratio(reference.float32.outputs[s], outputs));
                                              }

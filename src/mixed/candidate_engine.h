@@ -39,9 +39,11 @@ struct EngineStats {
 };
 
 // Judges one sample: its outputs (graph output order) by implementation variant, [0] the
-// evaluator's own float16. An engine with variants calls it twice per sample: first with the
-// evaluator's outputs alone (a refusal there spares running the variants), then with all.
-// false stops the run there.
+// evaluator's own float16. An engine with variants calls it once per variant and sample, each
+// time with one more variant's outputs: first the evaluator's alone, last all of them; every
+// variant but the newest was in an earlier call. false stops the run there, sparing the
+// variants not yet run (the implementation spread of fewer variants is a lower bound of the
+// spread of all, so a refusal on fewer is final).
 using VariantOutputs = std::vector<std::vector<Tensor>>;
 using SampleCheck = std::function<bool(std::size_t sample, const VariantOutputs& outputs)>;
 

@@ -281,10 +281,10 @@ class IncrementalEngine final : public CandidateEngine {
           ++stats_.runs;
         }
         outputs.push_back(graph_outputs(state.last[s]));
-        // The evaluator's own verdict first: when it refuses, the variants need not run.
-        if (v == 0 && states_.size() > 1 && !check(s, outputs)) return false;
+        // Judged after every variant: a refusal spares running the rest (the evaluator's own
+        // verdict comes first; a spread too wide with two variants stays too wide with three).
+        if (!check(s, outputs)) return false;
       }
-      if (!check(s, outputs)) return false;
     }
     last_complete_ = true;
     return true;
