@@ -11,6 +11,7 @@
 #include "mixed/candidate_engine.h"
 #include "mixed/candidate_model.h"
 #include "mixed/conversion_analysis.h"
+#include "mixed/error_model.h"
 #include "mixed/incremental_engine.h"
 #include "mixed/message_text.h"
 #include "mixed/node_costs.h"
@@ -208,45 +209,24 @@ SearchOrder measured_order(CandidateEngine& engine, const AcceptanceTest& accept
   return order;
 }
 
-// The improved search guided by an error model (MixedOptions::skip_predicted_failures). The model:
-// the accepted state's worst tolerance ratio r, and each unit's effect alone e (measured or
-// predicted, SearchOrder::predicted); independent rounding errors add in quadrature, so
-// converting units S as well should give about r^2 + scale * sum(e^2) over S. `scale` learns
-// from every attempt: a pass measures it, a failure bounds it from below. The order (best value
-// first) is handed to the bisection in runs the model says fill half the room left below 1;
-// before each attempt the segment is judged again, and one predicted to go over 1 is split
-// without an attempt, or, a single unit, kept without one. A unit with no prediction always
-// fits (the bisection finds out).
+// The improved search with MixedOptions::skip_predicted_failures (the error model:
+// mixed/error_model.h). The order (best value first) is handed to the bisection in runs the
+// model says fill half the room left below 1; before each attempt the segment is judged again,
+// and one predicted to go over 1 is split without an attempt, or, a single unit, kept without
+// one. A unit with no prediction always fits (the bisection finds out).
 // `attempt(search, trial)` tries a segment and leaves the accepted state's ratio in `accepted_ratio`.
 template <typename Attempt>
-void search_by_prediction(SegmentSearch& search, Attempt& attempt, double& accepted_ratio, double all_ratio,
+void search_by_prediction(SegmentSearch& search, Attempt& attempt, double& accepted_ratio, ErrorModel& model,
                           SearchOutcome& outcome) {
   const std::vector<std::size_t>& order = outcome.order.units;
   const std::vector<double>& predicted = outcome.order.predicted;
-  auto squared = [&](std::size_t position) {
-    const double e = predicted[order[position]];
-    return e < 0 ? 0.0 : e * e;
-  };
-  auto segment_squared = [&](const SegmentSearch::Segment& segment) {
-    double sum = 0;
-    for (std::size_t p = segment.begin; p < segment.begin + segment.size; ++p) sum += squared(p);
-    return sum;
-  };
-  // The first calibration: every unit converted at once (the attempt that failed) against the
-  // sum of all the predictions.
-  double scale = 1;
-  double all_predicted = 0;
-  for (std::size_t p = 0; p < order.size(); ++p) all_predicted += squared(p);
-  if (std::isfinite(all_ratio) && all_ratio > 0 && all_predicted > 0) {
-    scale = std::clamp(all_ratio * all_ratio / all_predicted, 0.1, 1000.0);
-  }
   auto keep_predicted = [&](std::size_t position, double before) {
     const std::size_t u = order[position];
     outcome.predicted[u] = true;
     outcome.errors[u] = "predicted over the tolerance: converted alone about " + message_number(predicted[u]) + " of it (" +
                         (outcome.order.effect[u] >= 0 ? "measured" : "estimated") + "), with what is converted (at " +
                         message_number(std::sqrt(before)) + ") about " +
-                        message_number(std::sqrt(before + scale * squared(position))) + "; not tried";
+                        message_number(std::sqrt(before + model.scale() * model.squared(position))) + "; not tried";
   };
   while (search.deferred_from() < order.size()) {
     const std::size_t begin = search.deferred_from();
@@ -255,8 +235,10 @@ void search_by_prediction(SegmentSearch& search, Attempt& attempt, double& accep
     const double fill = before + 0.5 * (1 - before);
     std::size_t end = begin;
     double added = 0;
-    while (end < order.size() && before + scale * (added + squared(end)) <= fill) added += squared(end++);
-    if (end == begin && before + scale * squared(begin) <= 1) ++end;  // fits, alone
+    while (end < order.size() && model.predicted_squared(accepted_ratio, added + model.squared(end)) <= fill) {
+      added += model.squared(end++);
+    }
+    if (end == begin && !model.predicts_failure(accepted_ratio, model.squared(begin))) ++end;  // fits, alone
     if (end == begin) {
       keep_predicted(begin, before);
       search.prune_next();
@@ -265,23 +247,15 @@ void search_by_prediction(SegmentSearch& search, Attempt& attempt, double& accep
     search.release(end);
     while (const auto trial = search.next()) {
       const SegmentSearch::Segment segment = search.segments()[*trial];
-      const double sum = segment_squared(segment);
-      const double now = accepted_ratio * accepted_ratio;
-      if (now + scale * sum > 1) {  // predicted to fail: split, or keep a single unit, without an attempt
-        if (segment.size == 1) keep_predicted(segment.begin, now);
+      const double sum = model.segment_squared(segment);
+      const double now = accepted_ratio;
+      if (model.predicts_failure(now, sum)) {  // split, or keep a single unit, without an attempt
+        if (segment.size == 1) keep_predicted(segment.begin, now * now);
         search.failed(*trial);
         continue;
       }
       attempt(search, *trial);
-      if (sum <= 0) continue;
-      if (search.segments()[*trial].state == SegmentSearch::State::Good) {
-        // Too small an addition measures noise, not the model.
-        if (sum > 0.01 * (1 - now)) scale = std::clamp((accepted_ratio * accepted_ratio - now) / sum, 0.1, 10.0);
-      } else {
-        // It failed: the scale is at least this much for these units. One unit the model got
-        // wrong says little about the others, so the scale at most doubles per failure.
-        scale = std::max(scale, std::min((1 - now) / sum, 2 * scale));
-      }
+      model.learn(now, sum, search.segments()[*trial].state == SegmentSearch::State::Good, accepted_ratio);
     }
   }
 }
@@ -349,13 +323,12 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
         outcome.errors[u] =
             "converted alone: worst element at " + message_number(outcome.order.effect[u]) + " of the tolerance";
       }
-      const std::vector<double>& predicted = outcome.order.predicted;
-      const bool by_prediction =
-          acceptance.has_tolerance() && options.skip_predicted_failures &&
-          std::any_of(outcome.order.units.begin(), outcome.order.units.end(), [&](std::size_t u) { return predicted[u] >= 0; });
-      search = SegmentSearch(outcome.order.units.size(), outcome.order.weights, by_prediction);
-      if (by_prediction) {
-        search_by_prediction(search, attempt, accepted_ratio, all_ratio, outcome);
+      std::optional<ErrorModel> model;
+      if (acceptance.has_tolerance() && options.skip_predicted_failures) model.emplace(outcome.order, all_ratio);
+      if (model && !model->predicts_anything()) model.reset();
+      search = SegmentSearch(outcome.order.units.size(), outcome.order.weights, model.has_value());
+      if (model) {
+        search_by_prediction(search, attempt, accepted_ratio, *model, outcome);
       } else if (const auto whole = search.next(); whole && outcome.order.failing_alone.empty()) {
         search.failed(*whole);  // the whole set just failed; without the units failing alone it is untried
       }

@@ -1,0 +1,47 @@
+#include "mixed/error_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace onnx_fp16::mixed {
+
+ErrorModel::ErrorModel(const SearchOrder& order, double all_ratio) : order_(order) {
+  double all_predicted = 0;
+  for (std::size_t p = 0; p < order.units.size(); ++p) {
+    all_predicted += squared(p);
+    any_prediction_ = any_prediction_ || order.predicted[order.units[p]] >= 0;
+  }
+  // The first calibration: every unit converted at once (the attempt that failed) against the
+  // sum of all the predictions.
+  if (std::isfinite(all_ratio) && all_ratio > 0 && all_predicted > 0) {
+    scale_ = std::clamp(all_ratio * all_ratio / all_predicted, 0.1, 1000.0);
+  }
+}
+
+double ErrorModel::squared(std::size_t position) const {
+  const double e = order_.predicted[order_.units[position]];
+  return e < 0 ? 0.0 : e * e;
+}
+
+double ErrorModel::segment_squared(const SegmentSearch::Segment& segment) const {
+  double sum = 0;
+  for (std::size_t p = segment.begin; p < segment.begin + segment.size; ++p) sum += squared(p);
+  return sum;
+}
+
+void ErrorModel::learn(double ratio_before, double added_squared, bool passed, double ratio_after) {
+  if (added_squared <= 0) return;
+  const double before = ratio_before * ratio_before;
+  if (passed) {
+    // Too small an addition measures noise, not the model.
+    if (added_squared > 0.01 * (1 - before)) {
+      scale_ = std::clamp((ratio_after * ratio_after - before) / added_squared, 0.1, 10.0);
+    }
+  } else {
+    // It failed: the scale is at least this much for these units. One unit the model got wrong
+    // says little about the others, so the scale at most doubles per failure.
+    scale_ = std::max(scale_, std::min((1 - before) / added_squared, 2 * scale_));
+  }
+}
+
+}  // namespace onnx_fp16::mixed

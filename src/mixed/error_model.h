@@ -1,0 +1,54 @@
+// The improved search's error model: converting units S on top of an accepted state whose worst
+// tolerance ratio is r gives about sqrt(r^2 + scale * sum over S of e^2), where e is a unit's
+// effect alone at the outputs (measured, or predicted from its local error: SearchOrder::
+// predicted; a unit with no prediction counts 0, so it always fits). Independent rounding
+// errors add in quadrature; `scale` corrects for how far they are from independent. It is
+// calibrated on the all-float16 attempt and learns from every attempt: a pass measures it, a
+// failure bounds it from below.
+//
+// Used by the improved search with MixedOptions::skip_predicted_failures (src/mixed/auto_mixed.cc).
+// Not used to spare attempts by default: splitting the segments it predicts to fail without an
+// attempt halved BERT-base's search but kept 6-10 points less of the FLOPs in float16 on
+// PaddleOCR's detector and recogniser (its predictions near the edge are not good enough), and
+// with a margin (predicted ratio above 2) it spared almost nothing.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "mixed/segment_search.h"
+#include "mixed/search_order.h"
+
+namespace onnx_fp16::mixed {
+
+class ErrorModel {
+ public:
+  // `order`: the search order and its predictions. `all_ratio`: the worst ratio of the attempt
+  // that converted every unit (not finite or 0: no calibration, scale 1).
+  ErrorModel(const SearchOrder& order, double all_ratio);
+
+  // Whether any unit has a prediction (without one the model knows nothing).
+  bool predicts_anything() const { return any_prediction_; }
+  // e^2 of the unit at `position` in the order (0 without a prediction).
+  double squared(std::size_t position) const;
+  double segment_squared(const SegmentSearch::Segment& segment) const;
+  // The squared worst ratio predicted for converting units whose e^2 sum to `added_squared` on
+  // top of an accepted state at `accepted_ratio`.
+  double predicted_squared(double accepted_ratio, double added_squared) const {
+    return accepted_ratio * accepted_ratio + scale_ * added_squared;
+  }
+  bool predicts_failure(double accepted_ratio, double added_squared) const {
+    return predicted_squared(accepted_ratio, added_squared) > 1;
+  }
+  // An attempt of units whose e^2 sum to `added_squared`, from an accepted state at
+  // `ratio_before`: passed (the accepted state is now at `ratio_after`) or failed.
+  void learn(double ratio_before, double added_squared, bool passed, double ratio_after);
+  double scale() const { return scale_; }
+
+ private:
+  const SearchOrder& order_;
+  double scale_ = 1;
+  bool any_prediction_ = false;
+};
+
+}  // namespace onnx_fp16::mixed
