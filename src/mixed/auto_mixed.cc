@@ -45,6 +45,7 @@ const char* to_string(MixedKeepReason reason) {
   switch (reason) {
     case MixedKeepReason::Search: return "search";
     case MixedKeepReason::Predicted: return "predicted";
+    case MixedKeepReason::FollowsProducer: return "follows_producer";
     case MixedKeepReason::Float16Overflow: return "float16_overflow";
     case MixedKeepReason::Float16Underflow: return "float16_underflow";
     case MixedKeepReason::DataMax: return "data_max";
@@ -184,6 +185,7 @@ double check_endpoints(CandidateEngine& engine, const AcceptanceTest& acceptance
 struct SearchOutcome {
   std::vector<bool> kept_units;
   std::vector<bool> predicted;  // by unit: kept by the error model's prediction, without an attempt
+  std::vector<int> follows;     // by unit: the unit whose decision it takes (find_followers), or -1
   std::vector<std::string> errors;
   int attempts = 0;
   SearchOrder order;
@@ -272,15 +274,27 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
   SearchOutcome outcome;
   outcome.errors.resize(units.size());
   outcome.predicted.assign(units.size(), false);
-  const std::vector<std::size_t> candidates = searched_units(screened);
+  // The improved strategy decides units that only move their producer's values with that
+  // producer; the baseline tries every node, as the spec's bisection does.
+  std::vector<bool> is_screened(units.size());
+  for (std::size_t u = 0; u < units.size(); ++u) is_screened[u] = screened[u].has_value();
+  outcome.follows = options.strategy == SearchStrategy::Improved ? find_followers(analysis, units, is_screened)
+                                                                 : std::vector<int>(units.size(), -1);
+  std::vector<std::size_t> candidates;
+  for (std::size_t u : searched_units(screened)) {
+    if (outcome.follows[u] < 0) candidates.push_back(u);
+  }
   outcome.order = node_order(units, candidates);
   auto kept_for = [&](const std::vector<bool>& kept_positions) {
     std::vector<bool> kept(units.size(), true);
     if (!options.search) {
       for (std::size_t u = 0; u < units.size(); ++u) kept[u] = screened[u].has_value();
-      return kept;
+    } else {
+      for (std::size_t p = 0; p < outcome.order.units.size(); ++p) kept[outcome.order.units[p]] = kept_positions[p];
     }
-    for (std::size_t p = 0; p < outcome.order.units.size(); ++p) kept[outcome.order.units[p]] = kept_positions[p];
+    for (std::size_t u = 0; u < units.size(); ++u) {
+      if (outcome.follows[u] >= 0) kept[u] = kept[outcome.follows[u]];
+    }
     return kept;
   };
   double last_ratio = 0;  // the last attempt's worst tolerance ratio
@@ -424,6 +438,11 @@ void account_nodes(const ConversionAnalysis& analysis, const SearchUnits& units,
     MixedKeptNode kept{units.labels[u], node.op_type(), MixedKeepReason::Search, outcome.errors[u], cost.flops,
                        reference.sensitivity ? (*reference.sensitivity)[n] : -1.0, outcome.order.effect[u]};
     if (outcome.predicted[u]) kept.reason = MixedKeepReason::Predicted;
+    if (const int followed = outcome.follows[u]; followed >= 0) {
+      kept.reason = MixedKeepReason::FollowsProducer;
+      kept.detail = "it only moves or exactly maps the values of '" + units.labels[followed] +
+                    "', which stays float32: in float16 it would round them and change nothing else";
+    }
     if (screened[u]) {
       kept.reason = screened[u]->reason;
       kept.detail = screened[u]->detail;

@@ -1,6 +1,7 @@
 #include "mixed/search_units.h"
 
 #include "graph/topological_order.h"
+#include "types/op_rules.h"
 
 namespace onnx_fp16::mixed {
 
@@ -49,6 +50,25 @@ SearchUnits find_search_units(const ConversionAnalysis& analysis) {
     units.unit_of[n] = units.unit_of[main_graph_ancestor(index, n)];
   }
   return units;
+}
+
+std::vector<int> find_followers(const ConversionAnalysis& analysis, const SearchUnits& units,
+                                const std::vector<bool>& screened) {
+  const graph::GraphIndex& index = analysis.index();
+  std::vector<int> follows(units.size(), -1);
+  // Units are in topological order: a producer's unit comes first and is resolved by then.
+  for (std::size_t u = 0; u < units.size(); ++u) {
+    const graph::Node& node = index.node(units.nodes[u]);
+    if (screened[u] || node.inputs.empty() || node.inputs[0] == graph::kNone || !types::preserves_values(*node.proto)) {
+      continue;
+    }
+    const graph::NodeId producer = index.value(node.inputs[0]).producer;
+    if (producer == graph::kNone) continue;  // a graph input or a constant: nothing to follow
+    const int producer_unit = units.unit_of[producer];
+    if (producer_unit < 0 || static_cast<std::size_t>(producer_unit) >= u) continue;
+    follows[u] = follows[producer_unit] >= 0 ? follows[producer_unit] : producer_unit;
+  }
+  return follows;
 }
 
 }  // namespace onnx_fp16::mixed

@@ -24,4 +24,13 @@ struct SearchUnits {
 // The units of the full conversion (nothing kept by the search).
 SearchUnits find_search_units(const ConversionAnalysis& analysis);
 
+// By unit: the earlier unit whose decision it takes (-1: decided on its own). A unit follows the
+// unit that produces its first input when its op preserves values (types::preserves_values:
+// Reshape, Transpose, Gather, Relu, MaxPool...) and `screened` does not keep it: in float16 it
+// rounds nothing its producer has not, so with its producer's precision it changes no number,
+// and trying it alone only costs an attempt (and, kept alone, a pair of Casts). Chains resolve
+// to their first unit, so the unit followed is never a follower itself.
+std::vector<int> find_followers(const ConversionAnalysis& analysis, const SearchUnits& units,
+                                const std::vector<bool>& screened);
+
 }  // namespace onnx_fp16::mixed

@@ -25,33 +25,33 @@ constexpr const char* kScatterReduction = "ONNX Runtime's CPU provider has no fl
 std::vector<OpRule> make_rules() {
   return {
       // Shape and index inputs.
-      {.op_type = "Reshape", .index_ports = {1}},
-      {.op_type = "Expand", .index_ports = {1}},
-      {.op_type = "Tile", .index_ports = {1}},
+      {.op_type = "Reshape", .index_ports = {1}, .preserves_values = true},
+      {.op_type = "Expand", .index_ports = {1}, .preserves_values = true},
+      {.op_type = "Tile", .index_ports = {1}, .preserves_values = true},
       {.op_type = "ConstantOfShape", .index_ports = {0}},
       {.op_type = "Range", .index_ports = {0, 1, 2}},
-      {.op_type = "Slice", .index_ports = {1, 2, 3, 4}},
+      {.op_type = "Slice", .index_ports = {1, 2, 3, 4}, .preserves_values = true},
       {.op_type = "Resize", .index_ports = {1, 2, 3}},
       {.op_type = "Upsample", .index_ports = {1}},
       {.op_type = "TopK", .index_ports = {1}, .stops_shape_walk = true},
       {.op_type = "Pad", .index_ports = {1, 3}},
-      {.op_type = "Squeeze", .index_ports = {1}},
-      {.op_type = "Unsqueeze", .index_ports = {1}},
+      {.op_type = "Squeeze", .index_ports = {1}, .preserves_values = true},
+      {.op_type = "Unsqueeze", .index_ports = {1}, .preserves_values = true},
       {.op_type = "ReduceSum", .index_ports = {1}},
       {.op_type = "ReduceMean", .index_ports = {1}},
-      {.op_type = "ReduceMax", .index_ports = {1}},
-      {.op_type = "ReduceMin", .index_ports = {1}},
+      {.op_type = "ReduceMax", .index_ports = {1}, .preserves_values = true},
+      {.op_type = "ReduceMin", .index_ports = {1}, .preserves_values = true},
       {.op_type = "ReduceProd", .index_ports = {1}},
       {.op_type = "ReduceL1", .index_ports = {1}},
       {.op_type = "ReduceL2", .index_ports = {1}},
       {.op_type = "ReduceLogSum", .index_ports = {1}},
       {.op_type = "ReduceLogSumExp", .index_ports = {1}},
       {.op_type = "ReduceSumSquare", .index_ports = {1}},
-      {.op_type = "Split", .index_ports = {1}},
+      {.op_type = "Split", .index_ports = {1}, .preserves_values = true},
       {.op_type = "OneHot", .index_ports = {1}},
-      {.op_type = "Gather", .index_ports = {1}},
-      {.op_type = "GatherElements", .index_ports = {1}},
-      {.op_type = "GatherND", .index_ports = {1}},
+      {.op_type = "Gather", .index_ports = {1}, .preserves_values = true},
+      {.op_type = "GatherElements", .index_ports = {1}, .preserves_values = true},
+      {.op_type = "GatherND", .index_ports = {1}, .preserves_values = true},
       {.op_type = "ScatterND", .index_ports = {1}, .runtime_limitation = kScatterReduction, .limited = has_reduction},
       {.op_type = "ScatterElements", .index_ports = {1}, .runtime_limitation = kScatterReduction, .limited = has_reduction},
       {.op_type = "Scatter", .index_ports = {1}},
@@ -84,6 +84,18 @@ std::vector<OpRule> make_rules() {
       {.op_type = "MelWeightMatrix",
        .type_attribute = TypeAttribute{"output_datatype", When::Float32},
        .runtime_limitation = "ONNX Runtime cannot run MelWeightMatrix with a float16 output"},
+      // Values moved, selected or mapped exactly, without index inputs (the ones with index
+      // inputs are marked above).
+      {.op_type = "Transpose", .preserves_values = true},
+      {.op_type = "Flatten", .preserves_values = true},
+      {.op_type = "Identity", .preserves_values = true},
+      {.op_type = "DepthToSpace", .preserves_values = true},
+      {.op_type = "SpaceToDepth", .preserves_values = true},
+      {.op_type = "Relu", .preserves_values = true},
+      {.op_type = "MaxPool", .preserves_values = true},
+      {.op_type = "GlobalMaxPool", .preserves_values = true},
+      {.op_type = "Abs", .preserves_values = true},
+      {.op_type = "Neg", .preserves_values = true},
       // Integer sums of products (dynamically quantized models).
       {.op_type = "ConvInteger", .integer_sums = true},
       {.op_type = "MatMulInteger", .integer_sums = true},
@@ -125,6 +137,11 @@ const char* runtime_limitation(const onnx::NodeProto& node) {
 bool makes_integer_sums(const onnx::NodeProto& node) {
   const OpRule* rule = find_op_rule(node);
   return rule != nullptr && rule->integer_sums;
+}
+
+bool preserves_values(const onnx::NodeProto& node) {
+  const OpRule* rule = find_op_rule(node);
+  return rule != nullptr && rule->preserves_values;
 }
 
 }  // namespace onnx_fp16::types

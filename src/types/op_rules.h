@@ -41,6 +41,12 @@ struct OpRule {
   // Its integer results are sums of products (ConvInteger, MatMulInteger): up to 2^31, far
   // beyond float16's 65504 until the quantization scales bring them down.
   bool integer_sums = false;
+  // Its float outputs hold its first input's values moved, selected or mapped exactly (Reshape,
+  // Gather, Relu, MaxPool, Neg): on float16 values it computes float16 values, so in float16 it
+  // rounds nothing its input's producer has not rounded. Numerically its precision does not
+  // matter when it follows that producer's: the improved mixed search decides it with its
+  // producer instead of trying it (mixed/search_units.h).
+  bool preserves_values = false;
 };
 
 // The rule of a node of the ONNX domain; nullptr for other domains and ops without one.
@@ -54,5 +60,8 @@ bool is_index_port(const onnx::NodeProto& node, int port);
 const char* runtime_limitation(const onnx::NodeProto& node);
 // Whether `node`'s results are integer sums of products (OpRule::integer_sums).
 bool makes_integer_sums(const onnx::NodeProto& node);
+// Whether `node`'s float outputs are its first input's values, moved or mapped exactly
+// (OpRule::preserves_values).
+bool preserves_values(const onnx::NodeProto& node);
 
 }  // namespace onnx_fp16::types

@@ -68,8 +68,8 @@ def test_skip_predicted_matches_the_cli_and_passes(example_model, example_files,
     cli_report = json.loads((tmp_path / "cli.json").read_text())
     assert [(n["name"], n["reason"]) for n in report["kept"]] == [(n["name"], n["reason"]) for n in cli_report["kept"]]
     assert report["margins"][0]["robust_ratio"] <= 1.0
-    assert set(node["reason"] for node in report["kept"]) <= {"search", "predicted", "float16_overflow",
-                                                                "float16_underflow"}
+    assert set(node["reason"] for node in report["kept"]) <= {"search", "predicted", "follows_producer",
+                                                                "float16_overflow", "float16_underflow"}
 
 
 def test_validate_fn_receives_two_lists_of_arrays_and_decides(example_model, sample):

@@ -493,6 +493,80 @@ TEST(MixedAuto, TheErrorModelKeepsNodesPredictedToFailWithoutTryingThem) {
   }
 }
 
+// Nodes that only move or exactly map their producer's values (Reshape, Transpose, Relu) are
+// decided with that producer by the improved search: in float16 they round nothing the producer
+// has not, so alone they are not worth an attempt, and kept alone beside a converted producer
+// (or converted beside a kept one) they only add Casts and rounding. The baseline, the spec's
+// bisection, still tries every node.
+TEST(MixedAuto, NodesThatOnlyMoveValuesFollowTheirProducer) {
+  constexpr int kLayers = 8;
+  auto make = [] {
+    std::mt19937 rng(11);
+    auto model = modelgen::make_model(17);
+    GraphBuilder g(model.mutable_graph());
+    g.input("x", F32, {8, 64}).output("y", F32, {8, 64});
+    g.initializer_i64("heads", {3}, {8, 8, 8});
+    g.initializer_i64("rows", {2}, {8, 64});
+    std::string value = "x";
+    for (int l = 0; l < kLayers; ++l) {
+      const std::string id = std::to_string(l);
+      g.initializer("w" + id, {64, 64}, normal_values(64 * 64, 0.125f, rng));
+      g.initializer("b" + id, {64}, normal_values(64, 0.1f, rng));
+      g.node("MatMul", {value, "w" + id}, {"m" + id}, "layer" + id + "/matmul");
+      g.node("Add", {"m" + id, "b" + id}, {"a" + id}, "layer" + id + "/bias");
+      g.node("Reshape", {"a" + id, "heads"}, {"h" + id}, "layer" + id + "/split_heads");
+      modelgen::attr_ints(g.node("Transpose", {"h" + id}, {"p" + id}, "layer" + id + "/transpose"), "perm", {1, 0, 2});
+      g.node("Reshape", {"p" + id, "rows"}, {"r" + id}, "layer" + id + "/merge_heads");
+      const std::string out = l + 1 == kLayers ? "y" : "t" + id;
+      g.node("Relu", {"r" + id}, {out}, "layer" + id + "/relu");
+      value = out;
+    }
+    return model;
+  };
+  std::mt19937 rng(3);
+  const Feeds sample{{"x", Tensor::from_vector<float>({8, 64}, normal_values(8 * 64, 1.0f, rng))}};
+  // A third of the plain float16 model's error: part of the chain must stay float32.
+  const Tensor expected = onnx_fp16::Evaluator(make()).run(sample).at("y");
+  onnx::ModelProto plain = make();
+  onnx_fp16::Float16Options keep_io;
+  keep_io.keep_io_types = true;
+  onnx_fp16::convert_float_to_float16(plain, keep_io);
+  const double plain_error =
+      onnx_fp16::compare_tensors(expected, onnx_fp16::Evaluator(plain).run(sample).at("y"), {0, 1}).max_abs_error;
+  ASSERT_GT(plain_error, 0.0);
+  auto search = [&](SearchStrategy strategy) {
+    onnx::ModelProto model = make();
+    MixedOptions options = tolerances(0, plain_error / 3, strategy);
+    options.keep_io_types = true;
+    return onnx_fp16::auto_convert_mixed_precision(model, {sample}, options);
+  };
+
+  const MixedReport improved = search(SearchStrategy::Improved);
+  const std::set<std::string> kept = kept_names(improved);
+  int followers_kept = 0;
+  for (const auto& node : improved.kept_nodes) {
+    const bool moves_values = node.op_type == "Reshape" || node.op_type == "Transpose" || node.op_type == "Relu";
+    EXPECT_EQ(moves_values, node.reason == MixedKeepReason::FollowsProducer) << node.name << ": " << node.detail;
+    if (node.reason != MixedKeepReason::FollowsProducer) continue;
+    ++followers_kept;
+    EXPECT_NE(node.detail.find("/bias'"), std::string::npos) << node.detail;
+  }
+  EXPECT_GT(followers_kept, 0) << "no bias Add stayed float32: the tolerance is too loose for this test";
+  for (int l = 0; l < kLayers; ++l) {
+    const std::string id = "layer" + std::to_string(l);
+    const bool producer_kept = kept.count(id + "/bias") > 0;
+    for (const char* follower : {"/split_heads", "/transpose", "/merge_heads", "/relu"}) {
+      EXPECT_EQ(kept.count(id + follower) > 0, producer_kept) << id + follower;
+    }
+  }
+  ASSERT_FALSE(improved.margins.empty());
+  EXPECT_LE(improved.margins[0].robust_ratio, 1.0);
+
+  const MixedReport baseline = search(SearchStrategy::Baseline);
+  for (const auto& node : baseline.kept_nodes) EXPECT_NE(node.reason, MixedKeepReason::FollowsProducer) << node.name;
+  EXPECT_LT(improved.attempts, baseline.attempts);
+}
+
 TEST(MixedAuto, RangeScreenClampsConstantNodesToo) {
   // The same mask, its constant held in a Constant node (as paddle2onnx exports weights).
   onnx::ModelProto model = masked_softmax_model();
