@@ -102,11 +102,18 @@ void keep_casts_read_in_float32(const Context& ctx, const std::vector<bool>& top
 // float, Mul by the two scales) hold int32 sums of products up to 2^31 between the Cast and the
 // scaling, and float16 stops at 65504. Converted, the Cast overflows: measured on a 16-channel
 // 3x3 ConvInteger of uint8 values (sums near 1e6), every output was inf. So for float16 the Cast
-// and the Mul or Div that scales its result stay float32; what follows is scaled and converts.
-// (bfloat16 has float32's range: nothing to keep.)
+// stays float32, and so does the path from it to the Mul or Div that scales it: that node, and
+// on the way any Add or Sub (a bias added in the sums' scale, as some exporters write it) or node
+// that only moves values (types::preserves_values: a Reshape, a Relu). What the scaling writes
+// converts. (bfloat16 has float32's range: nothing to keep.)
 void keep_integer_sums(const Context& ctx, Decisions& decisions) {
   if (ctx.target != Precision::Float16) return;
   const graph::GraphIndex& index = ctx.index;
+  auto keep = [&](graph::NodeId n, const std::string& detail) {
+    decisions[n].fate = NodeDecision::Fate::Kept;
+    decisions[n].reason = KeepReason::IntegerSums;
+    decisions[n].detail = detail;
+  };
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
     if (!decisions[n].converted() || !is_op(ctx.proto(n), "Cast") || index.node(n).inputs.empty()) continue;
     const graph::ValueId in = index.node(n).inputs[0];
@@ -115,17 +122,26 @@ void keep_integer_sums(const Context& ctx, Decisions& decisions) {
     if (!types::makes_integer_sums(ctx.proto(producer))) continue;
     const std::string sums = "the int32 sums of " + graph::describe_node(ctx.proto(producer), index.node(producer).position) +
                              ", up to 2^31: float16 stops at 65504";
-    decisions[n].fate = NodeDecision::Fate::Kept;
-    decisions[n].reason = KeepReason::IntegerSums;
-    decisions[n].detail = "casts " + sums;
-    const graph::ValueId out = index.node(n).outputs.empty() ? graph::kNone : index.node(n).outputs[0];
-    if (out == graph::kNone) continue;
-    for (const auto& use : index.value(out).consumers) {
-      NodeDecision& reader = decisions[use.node];
-      if (!reader.converted() || !(is_op(ctx.proto(use.node), "Mul") || is_op(ctx.proto(use.node), "Div"))) continue;
-      reader.fate = NodeDecision::Fate::Kept;
-      reader.reason = KeepReason::IntegerSums;
-      reader.detail = "scales " + sums;
+    keep(n, "casts " + sums);
+    // Forward from the Cast while the values are still in the sums' scale. Each node is kept
+    // once, so the walk ends (a graph is acyclic, and kept nodes are not entered again).
+    std::vector<graph::NodeId> unscaled{n};
+    while (!unscaled.empty()) {
+      const graph::NodeId from = unscaled.back();
+      unscaled.pop_back();
+      for (const graph::ValueId out : index.node(from).outputs) {
+        if (out == graph::kNone) continue;
+        for (const auto& use : index.value(out).consumers) {
+          if (!decisions[use.node].converted()) continue;
+          const onnx::NodeProto& reader = ctx.proto(use.node);
+          if (is_op(reader, "Mul") || is_op(reader, "Div")) {
+            keep(use.node, "scales " + sums);
+          } else if (is_op(reader, "Add") || is_op(reader, "Sub") || types::preserves_values(reader)) {
+            keep(use.node, "carries " + sums + ", not yet scaled");
+            unscaled.push_back(use.node);
+          }
+        }
+      }
     }
   }
 }

@@ -213,9 +213,12 @@ TEST(ConvertOps, IntegerSumsStayFloat32UntilScaled) {
     w.set_raw_data(std::string(values.begin(), values.end()));
   }
   g.initializer("scale", {}, {1e-4f});
+  // The convolution's bias is added to the sums before the scale, as some exporters write it.
+  g.initializer("bias", {8, 1, 1}, {-3000.f, -1500.f, -500.f, 0.f, 250.f, 1000.f, 2000.f, 4000.f});
   modelgen::attr_ints(g.node("ConvInteger", {"x", "W"}, {"acc"}, "conv"), "pads", {1, 1, 1, 1});
   modelgen::attr_int(g.node("Cast", {"acc"}, {"accf"}, "conv_cast"), "to", F32);
-  g.node("Mul", {"accf", "scale"}, {"y0"}, "conv_scale");
+  g.node("Add", {"accf", "bias"}, {"biased"}, "conv_bias");
+  g.node("Mul", {"biased", "scale"}, {"y0"}, "conv_scale");
   g.node("Relu", {"y0"}, {"y"}, "conv_relu");
   g.node("MatMulInteger", {"a", "B"}, {"mm"}, "matmul");
   modelgen::attr_int(g.node("Cast", {"mm"}, {"mmf"}, "matmul_cast"), "to", F32);
@@ -223,7 +226,7 @@ TEST(ConvertOps, IntegerSumsStayFloat32UntilScaled) {
   g.node("Relu", {"z0"}, {"z"}, "matmul_relu");
 
   auto [converted, report] = convert_checked(model);
-  for (const char* name : {"conv_cast", "conv_scale", "matmul_cast", "matmul_scale"}) {
+  for (const char* name : {"conv_cast", "conv_bias", "conv_scale", "matmul_cast", "matmul_scale"}) {
     const onnx_fp16::KeptNode* kept = find_kept(report, name);
     ASSERT_NE(kept, nullptr) << name;
     EXPECT_EQ(kept->reason, onnx_fp16::KeepReason::IntegerSums) << name;
