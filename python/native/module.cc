@@ -332,6 +332,11 @@ PYBIND11_MODULE(_native, m) {
              }
              return result;
            })
+      .def_static("release_cached_memory",
+                  [] {
+                    py::gil_scoped_release release;
+                    return Evaluator::release_cached_memory();
+                  })
       .def_property_readonly("inputs", &describe_inputs)
       .def_property_readonly("output_names", &Evaluator::output_names);
 }

@@ -2,6 +2,7 @@
 #include <onnx_fp16/evaluator.h>
 
 #include "io/streamed_model.h"
+#include "tensor/buffer_pool.h"
 #include "runtime/executor.h"
 
 namespace onnx_fp16 {
@@ -22,5 +23,7 @@ std::map<std::string, Tensor> Evaluator::run(const std::map<std::string, Tensor>
 
 const std::vector<InputInfo>& Evaluator::inputs() const { return executor_->inputs(); }
 const std::vector<std::string>& Evaluator::output_names() const { return executor_->output_names(); }
+
+std::size_t Evaluator::release_cached_memory() { return buffers::clear_cache(); }
 
 }  // namespace onnx_fp16

@@ -131,8 +131,9 @@ class Cache {
     return cached_;
   }
 
-  void clear() {
+  std::size_t clear() {
     std::lock_guard lock(mutex_);
+    const std::size_t before = cached_;
     for (auto it = free_.begin(); it != free_.end(); ++it) {
       auto& list = it->second;
       std::erase_if(list, [&](void* bytes) {
@@ -144,6 +145,18 @@ class Cache {
       });
     }
     trim();
+    // Kept buffers in regions still partly in use: their pages go back (the region stays mapped;
+    // they are dropped from the cache, as a region keeps no list of its free space).
+    for (auto& [allocated, list] : free_) {
+      std::erase_if(list, [&](void* bytes) {
+        if (region_of(bytes) == nullptr) return false;
+        unpoison(bytes, allocated);
+        ::madvise(bytes, carved_bytes(allocated), MADV_DONTNEED);
+        cached_ -= allocated;
+        return true;
+      });
+    }
+    return before - cached_;
   }
 
  private:
@@ -163,9 +176,12 @@ class Cache {
     return address < it->first + kRegionBytes ? &it->second : nullptr;
   }
 
+  // What carving `allocated` bytes takes from a region: whole 4 KB pages, so every buffer has
+  // its own pages (and is 64-byte aligned).
+  static std::size_t carved_bytes(std::size_t allocated) { return (allocated + 4095) / 4096 * 4096; }
+
   void* carve(std::size_t allocated) {
-    // 4 KB steps keep every buffer on its own pages (and 64-byte aligned).
-    const std::size_t step = (allocated + 4095) / 4096 * 4096;
+    const std::size_t step = carved_bytes(allocated);
     if (current_ == nullptr || current_->carved + step > kRegionBytes) {
       void* base = nullptr;
       try {
@@ -244,6 +260,6 @@ std::size_t cached_bytes() { return cache().cached(); }
 
 bool carves_from_regions() { return kUseRegions; }
 
-void clear_cache() { cache().clear(); }
+std::size_t clear_cache() { return cache().clear(); }
 
 }  // namespace onnx_fp16::buffers

@@ -45,9 +45,10 @@ void release(void* buffer, std::size_t bytes) noexcept;
 std::size_t cached_bytes();
 // Whether medium buffers come from huge-page regions (not under ASan).
 bool carves_from_regions();
-// Returns what is kept to the system: every buffer allocated alone, and every region none of
-// whose buffers is in use.
-void clear_cache();
+// Returns what is kept to the system: every buffer allocated alone, every region none of whose
+// buffers is in use, and the pages of kept buffers in the other regions (those buffers leave
+// the cache). Returns the bytes of the buffers given back.
+std::size_t clear_cache();
 
 // A scratch array of T from the pool, released when it goes out of scope; uninitialised.
 template <typename T>

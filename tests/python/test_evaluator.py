@@ -77,6 +77,20 @@ def test_resource_limits_raise_naming_the_node():
         onnx_fp16.Evaluator(model, memory_limit=-1)
 
 
+def test_release_cached_memory_gives_back_what_runs_freed():
+    square = helper.make_node("MatMul", ["x", "x"], ["m"], name="square")  # 256 KB, freed after the Relu
+    relu = helper.make_node("Relu", ["m"], ["y"], name="relu")
+    graph = helper.make_graph([square, relu], "g", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [256, 256])],
+                              [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [256, 256])])
+    evaluator = onnx_fp16.Evaluator(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+    x = (np.arange(256 * 256, dtype=np.float32).reshape(256, 256) % 7) - 3
+    onnx_fp16.Evaluator.release_cached_memory()
+    first = evaluator.run({"x": x})["y"]
+    assert onnx_fp16.Evaluator.release_cached_memory() >= 256 * 256 * 4
+    assert onnx_fp16.Evaluator.release_cached_memory() == 0
+    np.testing.assert_array_equal(evaluator.run({"x": x})["y"], first)
+
+
 def test_integer_and_bool_dtypes_round_trip():
     graph = helper.make_graph([helper.make_node("Identity", ["i"], ["o"]), helper.make_node("Not", ["b"], ["nb"])], "g",
                               [helper.make_tensor_value_info("i", onnx.TensorProto.INT64, [3]),

@@ -1,19 +1,32 @@
 // The buffer pool: large tensor buffers are reused instead of being faulted in fresh on every run.
 #include <gtest/gtest.h>
+#include <onnx_fp16/evaluator.h>
 #include <onnx_fp16/tensor.h>
 
 #include <sys/resource.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
+#include "modelgen/builder.h"
 #include "tensor/buffer_pool.h"
 
 namespace {
 
 using onnx_fp16::Tensor;
 namespace buffers = onnx_fp16::buffers;
+
+// Resident memory of this process, in bytes (/proc/self/statm).
+std::size_t resident_bytes() {
+  std::FILE* file = std::fopen("/proc/self/statm", "r");
+  if (file == nullptr) return 0;
+  unsigned long total = 0, resident = 0;
+  const int read = std::fscanf(file, "%lu %lu", &total, &resident);
+  std::fclose(file);
+  return read == 2 ? resident * 4096 : 0;
+}
 
 long minor_faults() {
   rusage usage{};
@@ -84,19 +97,28 @@ TEST(BufferPool, MediumBuffersShareHugePageRegionsThatGoBackWhenIdle) {
   // Sixteen 1 MB intermediates: carved one after the other from one 2 MB-aligned region, so a
   // first run faults them in as 2 MB pages (where the kernel has them) instead of 4 KB ones.
   std::vector<Tensor> tensors;
-  for (int i = 0; i < 16; ++i) tensors.push_back(Tensor::uninitialized(onnx::TensorProto::FLOAT, {256, 1024}));
+  for (int i = 0; i < 16; ++i) {
+    tensors.push_back(Tensor::uninitialized(onnx::TensorProto::FLOAT, {256, 1024}));
+    std::memset(tensors.back().mutable_bytes().data(), 1, 1u << 20);  // resident
+  }
   const auto address = [&](int i) { return reinterpret_cast<std::uintptr_t>(tensors[i].data<float>().data()); };
   const std::uintptr_t base = address(0);
   EXPECT_EQ(base % (2u << 20), 0u);
   for (int i = 1; i < 16; ++i) EXPECT_EQ(address(i), base + static_cast<std::uintptr_t>(i) * (1u << 20));
-  // While one of its buffers is in use the region stays; once none is, clear_cache returns it.
+  // While one of its buffers is in use the region stays, and clear_cache gives back the pages of
+  // the others; once none is in use, it returns the region.
   Tensor kept = tensors[3];
   tensors.clear();
   EXPECT_EQ(buffers::cached_bytes(), 15u << 20);
-  buffers::clear_cache();
-  EXPECT_EQ(buffers::cached_bytes(), 15u << 20);
+  const std::size_t resident = resident_bytes();
+  EXPECT_EQ(buffers::clear_cache(), 15u << 20);
+  EXPECT_EQ(buffers::cached_bytes(), 0u);
+  const auto given_back = static_cast<long long>(resident) - static_cast<long long>(resident_bytes());
+  EXPECT_GE(given_back, 12ll << 20) << "the pages did not go back";
+  EXPECT_EQ(kept.data<float>().size(), 256u * 1024u);
   kept = Tensor();
-  buffers::clear_cache();
+  EXPECT_EQ(buffers::cached_bytes(), 1u << 20);
+  EXPECT_EQ(buffers::clear_cache(), 1u << 20);
   EXPECT_EQ(buffers::cached_bytes(), 0u);
 }
 
@@ -115,6 +137,27 @@ TEST(BufferPool, ScratchBuffersComeFromThePoolAndGoBack) {
   EXPECT_EQ(again.get(), first);
   buffers::Scratch<float> empty(0);
   EXPECT_EQ(empty.get(), nullptr);
+}
+
+// The public way to give the kept buffers back (a long Python session): what a run freed is
+// released, evaluators keep working.
+TEST(BufferPool, EvaluatorGivesTheBuffersRunsFreedBack) {
+  auto model = modelgen::make_model(17);
+  modelgen::GraphBuilder g(model.mutable_graph());
+  g.input("x", onnx::TensorProto::FLOAT, {256, 256}).output("y", onnx::TensorProto::FLOAT, {256, 256});
+  g.node("MatMul", {"x", "x"}, {"m"}, "square");  // 256 KB, freed once the Relu has read it
+  g.node("Relu", {"m"}, {"y"}, "relu");
+  const onnx_fp16::Evaluator evaluator(model);
+  std::vector<float> values(256 * 256);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i % 7) - 3.0f;
+  const onnx_fp16::Feeds feeds{{"x", Tensor::from_vector<float>({256, 256}, values)}};
+  onnx_fp16::Evaluator::release_cached_memory();
+  auto copy_of = [](const Tensor& t) { return std::vector<float>(t.data<float>().begin(), t.data<float>().end()); };
+  const std::vector<float> first = copy_of(evaluator.run(feeds).at("y"));
+  EXPECT_GE(onnx_fp16::Evaluator::release_cached_memory(), std::size_t{256 * 256 * sizeof(float)});
+  EXPECT_EQ(buffers::cached_bytes(), 0u);
+  EXPECT_EQ(onnx_fp16::Evaluator::release_cached_memory(), 0u);
+  EXPECT_EQ(copy_of(evaluator.run(feeds).at("y")), first);
 }
 
 }  // namespace
