@@ -49,6 +49,17 @@ std::set<std::string> kept_names(const MixedReport& report) {
 
 using test_support::error_of;
 
+// The largest absolute error of `model` converted plainly to float16 (keep_io_types) on output
+// "y" of `sample`: tests set their tolerance to a fraction of it, so that only part fits.
+double plain_float16_error(const onnx::ModelProto& model, const Feeds& sample) {
+  const Tensor expected = onnx_fp16::Evaluator(model).run(sample).at("y");
+  onnx::ModelProto plain = model;
+  onnx_fp16::Float16Options keep_io;
+  keep_io.keep_io_types = true;
+  onnx_fp16::convert_float_to_float16(plain, keep_io);
+  return onnx_fp16::compare_tensors(expected, onnx_fp16::Evaluator(plain).run(sample).at("y"), {0, 1}).max_abs_error;
+}
+
 const std::set<std::string> kPlanted{"planted/square", "planted/normalize"};
 
 TEST(MixedAuto, BaselineSearchFindsThePlantedOverflow) {
@@ -456,13 +467,7 @@ TEST(MixedAuto, TheErrorModelKeepsNodesPredictedToFailWithoutTryingThem) {
   std::mt19937 rng(3);
   const Feeds sample{{"x", Tensor::from_vector<float>({8, 64}, test_support::normal_values(8 * 64, 1.0f, rng))}};
   // The tolerance: a third of the plain float16 model's error, so only part of it fits.
-  const Tensor expected = onnx_fp16::Evaluator(test_support::deep_chain_model(16)).run(sample).at("y");
-  onnx::ModelProto plain = test_support::deep_chain_model(16);
-  onnx_fp16::Float16Options keep_io;
-  keep_io.keep_io_types = true;
-  onnx_fp16::convert_float_to_float16(plain, keep_io);
-  const double plain_error =
-      onnx_fp16::compare_tensors(expected, onnx_fp16::Evaluator(plain).run(sample).at("y"), {0, 1}).max_abs_error;
+  const double plain_error = plain_float16_error(test_support::deep_chain_model(16), sample);
   ASSERT_GT(plain_error, 0.0);
   auto search = [&](bool skip_predicted) {
     onnx::ModelProto model = test_support::deep_chain_model(16);
@@ -526,13 +531,7 @@ TEST(MixedAuto, NodesThatOnlyMoveValuesFollowTheirProducer) {
   std::mt19937 rng(3);
   const Feeds sample{{"x", Tensor::from_vector<float>({8, 64}, normal_values(8 * 64, 1.0f, rng))}};
   // A third of the plain float16 model's error: part of the chain must stay float32.
-  const Tensor expected = onnx_fp16::Evaluator(make()).run(sample).at("y");
-  onnx::ModelProto plain = make();
-  onnx_fp16::Float16Options keep_io;
-  keep_io.keep_io_types = true;
-  onnx_fp16::convert_float_to_float16(plain, keep_io);
-  const double plain_error =
-      onnx_fp16::compare_tensors(expected, onnx_fp16::Evaluator(plain).run(sample).at("y"), {0, 1}).max_abs_error;
+  const double plain_error = plain_float16_error(make(), sample);
   ASSERT_GT(plain_error, 0.0);
   auto search = [&](SearchStrategy strategy) {
     onnx::ModelProto model = make();
