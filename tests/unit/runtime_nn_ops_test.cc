@@ -745,6 +745,28 @@ TEST(RuntimeNnOps, QLinearMatMulRequantizes) {
   EXPECT_EQ(y.data<std::uint8_t>()[0], 12);
 }
 
+// QLinearMatMul sums as MatMulInteger does (float32 slices added in int64). 51,200 products of
+// +32385 then 50,800 of -32640 cancel to 0 and one of 100 remains; on the way the running sums
+// pass 2^24 many times over, even split across a BLAS kernel's vector lanes, and float32 cannot
+// hold odd integers there: summed in float32 alone the result is off; exactly it is 100, which
+// a multiplier of 1 and zero point 0 pass through.
+TEST(RuntimeNnOps, QLinearMatMulIsExactOverLongSums) {
+  const std::int64_t positives = 51200, negatives = 50800, k = positives + negatives + 1;
+  std::vector<std::uint8_t> a(k, 255), b(k, 255);
+  for (std::int64_t p = positives; p < positives + negatives; ++p) b[p] = 0;  // 0 - 128: -32640 with a's 255
+  a[k - 1] = 100;
+  b[k - 1] = 129;  // 129 - 128: 1
+  const Tensor y = run_one("QLinearMatMul", {{"a", Tensor::from_vector<std::uint8_t>({1, k}, a)},
+                                             {"as", floats({}, {1.0f})},
+                                             {"az", Tensor::from_vector<std::uint8_t>({}, {0})},
+                                             {"b", Tensor::from_vector<std::uint8_t>({k, 1}, b)},
+                                             {"bs", floats({}, {1.0f})},
+                                             {"bz", Tensor::from_vector<std::uint8_t>({}, {128})},
+                                             {"ys", floats({}, {1.0f})},
+                                             {"yz", Tensor::from_vector<std::uint8_t>({}, {0})}});
+  EXPECT_EQ(y.data<std::uint8_t>()[0], 100);
+}
+
 // ConvInteger runs as float32 products over slices of its inner dimension, added in int64: exact
 // only if no slice's sums reach 2^24. Extreme values (255 x 255 products, 576 and 288 of them per
 // output: several slices) against the definition, with one group and with two, and with int8
