@@ -86,12 +86,19 @@ class Cache {
   void* take(std::size_t allocated) {
     std::lock_guard lock(mutex_);
     void* bytes = nullptr;
-    if (auto it = free_.find(allocated); it != free_.end() && !it->second.empty()) {
+    // Its own size class first, else the smallest kept buffer up to twice as large: a first run
+    // asks for many sizes once, and a larger buffer freed earlier in the run spares faulting in
+    // fresh memory (PP-OCRv4 det: 75 MB of fresh buffers -> 57 MB; 33 MB are in use at most).
+    auto it = free_.lower_bound(allocated);
+    while (it != free_.end() && it->first <= 2 * allocated && it->second.empty()) ++it;
+    if (it != free_.end() && it->first <= 2 * allocated) {
+      const std::size_t size = it->first;
       bytes = it->second.back();
       it->second.pop_back();
-      cached_ -= allocated;
+      cached_ -= size;
+      if (size != allocated) borrowed_[bytes] = size;
 #ifdef ONNX_FP16_ASAN
-      ASAN_UNPOISON_MEMORY_REGION(bytes, allocated);
+      ASAN_UNPOISON_MEMORY_REGION(bytes, allocated);  // the rest of a larger buffer stays poisoned
 #endif
     } else if (kUseRegions && allocated < kRegionBlockLimit) {
       bytes = carve(allocated);
@@ -103,9 +110,14 @@ class Cache {
   }
 
   // False when the buffer should go back to the system (the cache is full, and it was
-  // allocated alone).
-  bool keep(void* bytes, std::size_t allocated) noexcept {
+  // allocated alone). `allocated` is the size class asked for; a borrowed buffer's own size
+  // replaces it (the caller frees that many bytes).
+  bool keep(void* bytes, std::size_t& allocated) noexcept {
     std::lock_guard lock(mutex_);
+    if (auto it = borrowed_.find(bytes); it != borrowed_.end()) {
+      allocated = it->second;
+      borrowed_.erase(it);
+    }
     Region* region = region_of(bytes);
     if (region == nullptr && cached_ + allocated > cap_bytes()) return false;
     try {
@@ -227,7 +239,8 @@ class Cache {
   }
 
   std::mutex mutex_;
-  std::unordered_map<std::size_t, std::vector<void*>> free_;  // by allocated size
+  std::map<std::size_t, std::vector<void*>> free_;            // by allocated size, ordered for best fit
+  std::unordered_map<void*, std::size_t> borrowed_;          // in use for a smaller class: its own size
   std::map<std::uintptr_t, Region> regions_;                  // by base address
   Region* current_ = nullptr;                                  // the region being carved
   std::size_t cached_ = 0;
@@ -251,7 +264,7 @@ void* acquire(std::size_t bytes) {
 
 void release(void* buffer, std::size_t bytes) noexcept {
   if (buffer == nullptr) return;
-  const std::size_t allocated = size_class(bytes);
+  std::size_t allocated = size_class(bytes);
   if (allocated >= kPooledFromBytes && cache().keep(buffer, allocated)) return;
   system_free(buffer, allocated);
 }

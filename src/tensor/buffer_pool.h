@@ -19,7 +19,8 @@
 // - From kPooledFromBytes: size classes (four per power of two, so a buffer is at most 25%
 //   larger than asked). Below kRegionBlockLimit they are carved from huge-page regions of
 //   kRegionBytes; above it they are allocated alone, 2 MB aligned and advised to use huge pages.
-//   Freed buffers are kept by size class for the next request. When more than the cap
+//   Freed buffers are kept by size class for the next request of that class, or, when it has
+//   none, of a class down to half their size (a first run asks for many sizes once). When more than the cap
 //   (kCacheCapBytes, or a sixteenth of the machine's memory if less) is kept, buffers allocated
 //   alone go back to the system and so do regions none of whose buffers is in use.
 // - Thread-safe. The cache is process-wide: buffers freed by one evaluator serve the next.

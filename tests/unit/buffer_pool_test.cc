@@ -122,6 +122,26 @@ TEST(BufferPool, MediumBuffersShareHugePageRegionsThatGoBackWhenIdle) {
   EXPECT_EQ(buffers::cached_bytes(), 0u);
 }
 
+// A first run asks for many sizes once: a kept buffer up to twice the size asked for serves a
+// request whose own size class has none, and goes back under its own size when released.
+TEST(BufferPool, AKeptBufferServesSizeClassesUpToHalfItsSize) {
+  buffers::clear_cache();
+  void* big = buffers::acquire(1 << 20);
+  buffers::release(big, 1 << 20);
+  void* smaller = buffers::acquire(700 << 10);  // class 768 KB: empty, and 1 MB is within twice that
+  EXPECT_EQ(smaller, big);
+  EXPECT_EQ(buffers::cached_bytes(), 0u);
+  buffers::release(smaller, 700 << 10);
+  EXPECT_EQ(buffers::cached_bytes(), 1u << 20);  // kept as the 1 MB buffer it is
+  void* tiny = buffers::acquire(400 << 10);      // class 448 KB: 1 MB is more than twice that
+  EXPECT_NE(tiny, big);
+  void* again = buffers::acquire(1 << 20);
+  EXPECT_EQ(again, big);
+  buffers::release(again, 1 << 20);
+  buffers::release(tiny, 400 << 10);
+  buffers::clear_cache();
+}
+
 TEST(BufferPool, ScratchBuffersComeFromThePoolAndGoBack) {
   buffers::clear_cache();
   const float* first = nullptr;
