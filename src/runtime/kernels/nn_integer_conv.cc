@@ -16,11 +16,10 @@ namespace {
 
 using Int8Types = TypeList<std::uint8_t, std::int8_t>;
 
-// The shifted values of shifted_int8_values, written as T into `out` (values.size() of them).
-// Returns the largest magnitude written (what bounds the products of exact_integer_gemm).
-template <typename T>
+}  // namespace
+
 std::int32_t shift_int8_values(const KernelContext& ctx, const Tensor& values, const Tensor* zero_point,
-                               std::size_t channels, std::size_t block, T* out) {
+                               std::size_t channels, std::size_t block, float* out) {
   if (zero_point != nullptr && zero_point->dtype() != values.dtype()) {
     ctx.fail("zero point is " + data_type_name(zero_point->dtype()) + ", its tensor " + data_type_name(values.dtype()));
   }
@@ -41,20 +40,11 @@ std::int32_t shift_int8_values(const KernelContext& ctx, const Tensor& values, c
     for (std::size_t i = 0; i < in.size(); ++i) {
       const std::int32_t z = zero.size() == 1 ? zero[0] : zero[(i / block) % channels];
       const std::int32_t shifted = static_cast<std::int32_t>(in[i]) - z;
-      out[i] = static_cast<T>(shifted);
+      out[i] = static_cast<float>(shifted);
       largest = std::max(largest, std::abs(shifted));
     }
   });
   return largest;
-}
-
-}  // namespace
-
-std::vector<std::int32_t> shifted_int8_values(const KernelContext& ctx, const Tensor& values, const Tensor* zero_point,
-                                              std::size_t channels, std::size_t block) {
-  std::vector<std::int32_t> out(values.size());
-  shift_int8_values(ctx, values, zero_point, channels, block, out.data());
-  return out;
 }
 
 IntegerConv integer_conv(const KernelContext& ctx, const Tensor& x, const Tensor* x_zero_point, const Tensor& w,

@@ -21,10 +21,13 @@ struct IntegerConv {
 IntegerConv integer_conv(const KernelContext& ctx, const Tensor& x, const Tensor* x_zero_point, const Tensor& w,
                          const Tensor* w_zero_point);
 
-// An 8-bit integer tensor's values as int32 minus its zero point: the zero point is absent, one
-// value, or (per_channel_axis_size > 0) one value per slice of `channels` consecutive blocks of
-// `block` elements. Fails on any other element type or zero point size.
-std::vector<std::int32_t> shifted_int8_values(const KernelContext& ctx, const Tensor& values, const Tensor* zero_point,
-                                              std::size_t channels, std::size_t block);
+// An 8-bit integer tensor's values minus its zero point, written as floats into `out`
+// (values.size() of them; integers of magnitude at most 255, exact in float32, as
+// math::exact_integer_gemm takes them). The zero point is absent, one value, or one value per
+// slice of `channels` consecutive blocks of `block` elements. Returns the largest magnitude
+// written (what bounds exact_integer_gemm's products). Fails on any other element type or zero
+// point size.
+std::int32_t shift_int8_values(const KernelContext& ctx, const Tensor& values, const Tensor* zero_point,
+                               std::size_t channels, std::size_t block, float* out);
 
 }  // namespace onnx_fp16::runtime::nn
