@@ -5,6 +5,7 @@
 // float32 first, the product accumulates in float32 (float64 for double), and the output is
 // rounded to float16 once, after the bias is added.
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <string>
 
@@ -61,46 +62,171 @@ bool is_pointwise(const WindowGeometry& g) {
 // A depthwise 2-D convolution: one input and one output channel per group. Such layers are most
 // of what mobile and OCR models run, and im2col plus a one-row matrix product per channel costs
 // a BLAS call and a column matrix for a few multiply-adds per output. Here each output plane is
-// computed directly, planes in parallel. The taps are summed in im2col's order (kernel row,
-// then column), each product added to the float32 (float64) accumulator in turn; taps that
-// fall in the padding add nothing.
+// computed directly, planes in parallel. Every output sums its taps in im2col's order (kernel
+// row, then column) into a float32 (float64) accumulator that starts at zero; taps that fall in
+// the padding add nothing.
 bool is_depthwise_2d(const nn::ConvLayout& layout) {
   return layout.geometry.rank() == 2 && layout.group > 1 && layout.group == layout.in_channels &&
          layout.out_channels == layout.in_channels;
 }
 
+// The fast path reads a zero-padded copy of each input plane, split into column phases so that
+// a strided window reads contiguous values: phase q, row r, column j holds the padded plane's
+// (r, j * s_w + q), which is input (r - p_h, j * s_w + q - p_w), or 0 outside the input.
+// Output (oh, ow)'s tap (kh, kw) then reads phase (kw * d_w) % s_w, row oh * s_h + kh * d_h,
+// column ow + (kw * d_w) / s_w: one offset per tap, the same for every output.
+//
+// Same bits as skipping the padding while a plane's taps are finite: a padding tap adds
+// tap * 0 = +-0, which leaves a partial sum as it was (a sum that starts at +0 is never -0).
+// A plane with an infinite or NaN tap (which would turn a padding zero into NaN) takes the
+// direct path instead.
+struct PhasedPlane {
+  // Outputs are computed in blocks of `block` columns, the accumulators held in (vector)
+  // registers across all taps; a row is computed `row_width` wide (out_w rounded up to a
+  // block, the rest read padding zeros and is dropped), so narrow rows take no scalar tail.
+  std::int64_t block = 0;
+  std::int64_t row_width = 0;
+  std::int64_t rows = 0;
+  std::int64_t columns = 0;
+  std::int64_t phases = 0;
+  std::vector<std::int64_t> tap_offsets;  // per tap (kh, kw): its offset from the row oh * s_h
+
+  explicit PhasedPlane(const WindowGeometry& g)
+      : block(g.output[1] <= 8 ? 8 : 16),
+        row_width((g.output[1] + block - 1) / block * block),
+        rows((g.output[0] - 1) * g.strides[0] + (g.kernel[0] - 1) * g.dilations[0] + 1),
+        columns(row_width + (g.kernel[1] - 1) * g.dilations[1] / g.strides[1]),
+        phases(g.strides[1]) {
+    for (std::int64_t kh = 0; kh < g.kernel[0]; ++kh) {
+      for (std::int64_t kw = 0; kw < g.kernel[1]; ++kw) {
+        const std::int64_t shift = kw * g.dilations[1];
+        tap_offsets.push_back(((shift % phases) * rows + kh * g.dilations[0]) * columns + shift / phases);
+      }
+    }
+  }
+  std::size_t size() const { return static_cast<std::size_t>(rows * columns * phases); }
+
+  template <typename C>
+  void fill(const C* in, const WindowGeometry& g, C* out) const {
+    const std::int64_t in_h = g.input[0], in_w = g.input[1], p_h = g.pads_begin[0], p_w = g.pads_begin[1];
+    for (std::int64_t q = 0; q < phases; ++q) {
+      for (std::int64_t r = 0; r < rows; ++r) {
+        C* dst = out + (q * rows + r) * columns;
+        const std::int64_t ih = r - p_h;
+        if (ih < 0 || ih >= in_h) {
+          std::fill(dst, dst + columns, C{0});
+          continue;
+        }
+        // Columns [first, last) read the input (iw = j * phases + q - p_w in [0, in_w)); the rest
+        // are padding.
+        const std::int64_t lead = p_w - q;  // j * phases >= lead
+        const std::int64_t first = std::clamp<std::int64_t>(lead <= 0 ? 0 : (lead + phases - 1) / phases, 0, columns);
+        const std::int64_t end = in_w + lead;  // j * phases < end
+        const std::int64_t last = std::clamp<std::int64_t>(end <= 0 ? 0 : (end + phases - 1) / phases, first, columns);
+        const C* src = in + ih * in_w + (first * phases + q - p_w);
+        std::fill(dst, dst + first, C{0});
+        if (phases == 1) {
+          std::copy(src, src + (last - first), dst + first);
+        } else if (phases == 2) {  // a constant stride the compiler vectorises (stride-2 layers)
+          C* out_row = dst + first;
+          for (std::int64_t j = 0; j < last - first; ++j) out_row[j] = src[2 * j];
+        } else {
+          for (std::int64_t j = first; j < last; ++j) dst[j] = src[(j - first) * phases];
+        }
+        std::fill(dst + last, dst + columns, C{0});
+      }
+    }
+  }
+};
+
+// Outputs [ow, ow + Width) of one output row: the accumulators stay in (vector) registers
+// across all taps instead of the row being read and written once per tap.
+// Outputs [ow, ow + Width) of one output row.
+template <typename C, std::int64_t Width>
+void sum_taps(const C* row_base, const std::vector<std::int64_t>& tap_offsets, const C* taps, std::int64_t ow,
+              C* out) {
+  C acc[Width] = {};
+  for (std::size_t t = 0; t < tap_offsets.size(); ++t) {
+    const C tap = taps[t];
+    const C* src = row_base + tap_offsets[t] + ow;
+    for (std::int64_t i = 0; i < Width; ++i) acc[i] += tap * src[i];
+  }
+  for (std::int64_t i = 0; i < Width; ++i) out[ow + i] = acc[i];
+}
+
+// `row` holds p.row_width values; `bias` is added to each sum (no bias: nullptr).
+template <typename C, std::int64_t Width>
+void depthwise_plane_padded(const C* padded, const PhasedPlane& p, const C* taps, const C* bias,
+                            const WindowGeometry& g, C* row, C* out) {
+  const std::int64_t out_h = g.output[0], out_w = g.output[1];
+  for (std::int64_t oh = 0; oh < out_h; ++oh) {
+    const C* row_base = padded + oh * g.strides[0] * p.columns;
+    for (std::int64_t ow = 0; ow < p.row_width; ow += Width) sum_taps<C, Width>(row_base, p.tap_offsets, taps, ow, row);
+    C* out_row = out + oh * out_w;
+    if (bias == nullptr) {
+      std::copy(row, row + out_w, out_row);
+    } else {
+      for (std::int64_t ow = 0; ow < out_w; ++ow) out_row[ow] = row[ow] + *bias;
+    }
+  }
+}
+
+// The direct path: each tap adds its products to the output row, skipping the padding.
 template <typename C>
-void depthwise_conv_2d(const C* x, const C* w, C* y, std::size_t planes, std::size_t channels, const WindowGeometry& g,
-                       int threads) {
+void depthwise_plane_direct(const C* in, const C* taps, const C* bias, const WindowGeometry& g, C* out) {
   const std::int64_t in_h = g.input[0], in_w = g.input[1], out_h = g.output[0], out_w = g.output[1];
   const std::int64_t k_h = g.kernel[0], k_w = g.kernel[1];
   const std::int64_t s_h = g.strides[0], s_w = g.strides[1], d_h = g.dilations[0], d_w = g.dilations[1];
   const std::int64_t p_h = g.pads_begin[0], p_w = g.pads_begin[1];
+  std::fill(out, out + out_h * out_w, C{0});
+  for (std::int64_t oh = 0; oh < out_h; ++oh) {
+    C* row = out + oh * out_w;
+    for (std::int64_t kh = 0; kh < k_h; ++kh) {
+      const std::int64_t ih = oh * s_h - p_h + kh * d_h;
+      if (ih < 0 || ih >= in_h) continue;
+      const C* in_row = in + ih * in_w;
+      for (std::int64_t kw = 0; kw < k_w; ++kw) {
+        const C tap = taps[kh * k_w + kw];
+        const std::int64_t shift = kw * d_w - p_w;  // iw = ow * s_w + shift
+        // The outputs whose input column lies inside the row: 0 <= ow * s_w + shift < in_w.
+        const std::int64_t first = shift >= 0 ? 0 : (-shift + s_w - 1) / s_w;
+        const std::int64_t last = std::min(out_w, in_w - shift <= 0 ? 0 : (in_w - shift + s_w - 1) / s_w);
+        for (std::int64_t ow = first; ow < last; ++ow) row[ow] += tap * in_row[ow * s_w + shift];
+      }
+    }
+  }
+  if (bias != nullptr) {
+    for (std::int64_t i = 0; i < out_h * out_w; ++i) out[i] += *bias;
+  }
+}
+
+// y = the convolution of x [planes = batch x channels planes] with w [channels kernels] plus
+// bias [channels] (empty: none).
+template <typename C>
+void depthwise_conv_2d(const C* x, const C* w, const std::vector<C>& bias, C* y, std::size_t planes,
+                       std::size_t channels, const WindowGeometry& g, int threads) {
+  const PhasedPlane layout(g);
+  const std::size_t taps_per_plane = g.kernel_size();
+  const std::size_t in_plane = g.input_size(), out_plane = g.output_size();
+  if (out_plane == 0) return;
   parallel_for(threads, planes, 1, [&](std::size_t begin, std::size_t end) {
+    const buffers::Scratch<C> padded(layout.size());
+    std::vector<C> row(static_cast<std::size_t>(layout.row_width));
     for (std::size_t plane = begin; plane < end; ++plane) {
-      const C* in = x + plane * static_cast<std::size_t>(in_h * in_w);
-      const C* taps = w + (plane % channels) * static_cast<std::size_t>(k_h * k_w);
-      C* out = y + plane * static_cast<std::size_t>(out_h * out_w);
-      std::fill(out, out + out_h * out_w, C{0});
-      for (std::int64_t oh = 0; oh < out_h; ++oh) {
-        C* row = out + oh * out_w;
-        for (std::int64_t kh = 0; kh < k_h; ++kh) {
-          const std::int64_t ih = oh * s_h - p_h + kh * d_h;
-          if (ih < 0 || ih >= in_h) continue;
-          const C* in_row = in + ih * in_w;
-          for (std::int64_t kw = 0; kw < k_w; ++kw) {
-            const C tap = taps[kh * k_w + kw];
-            const std::int64_t shift = kw * d_w - p_w;  // iw = ow * s_w + shift
-            // The outputs whose input column lies inside the row: 0 <= ow * s_w + shift < in_w.
-            const std::int64_t first = shift >= 0 ? 0 : (-shift + s_w - 1) / s_w;
-            const std::int64_t last = std::min(out_w, in_w - shift <= 0 ? 0 : (in_w - shift + s_w - 1) / s_w);
-            if (s_w == 1) {
-              for (std::int64_t ow = first; ow < last; ++ow) row[ow] += tap * in_row[ow + shift];
-            } else {
-              for (std::int64_t ow = first; ow < last; ++ow) row[ow] += tap * in_row[ow * s_w + shift];
-            }
-          }
+      const C* in = x + plane * in_plane;
+      const C* taps = w + (plane % channels) * taps_per_plane;
+      const C* plane_bias = bias.empty() ? nullptr : &bias[plane % channels];
+      C* out = y + plane * out_plane;
+      const bool finite = std::all_of(taps, taps + taps_per_plane, [](C t) { return std::isfinite(t); });
+      if (finite) {
+        layout.fill(in, g, padded.get());
+        if (layout.block == 8) {
+          depthwise_plane_padded<C, 8>(padded.get(), layout, taps, plane_bias, g, row.data(), out);
+        } else {
+          depthwise_plane_padded<C, 16>(padded.get(), layout, taps, plane_bias, g, row.data(), out);
         }
+      } else {
+        depthwise_plane_direct(in, taps, plane_bias, g, out);
       }
     }
   });
@@ -126,9 +252,8 @@ void conv_kernel(KernelContext& ctx) {
     const std::size_t out_size = g.output_size();
     const std::size_t depth = cg * g.kernel_size();  // the product's inner dimension
     if (is_depthwise_2d(layout)) {
-      depthwise_conv_2d<C>(xv.span().data(), wv.span().data(), y.span().data(), layout.batch * layout.out_channels,
-                           layout.out_channels, g, ctx.threads());
-      add_bias(y.span(), bias, layout.out_channels, out_size);
+      depthwise_conv_2d<C>(xv.span().data(), wv.span().data(), bias, y.span().data(),
+                           layout.batch * layout.out_channels, layout.out_channels, g, ctx.threads());
       ctx.set_output(0, std::move(y).finish());
       return;
     }
@@ -146,11 +271,10 @@ void conv_kernel(KernelContext& ctx) {
           columns = cols.get();
         }
         C* yg = y.span().data() + (n * layout.out_channels + grp * mg) * out_size;
-        math::blas_gemm<C>(ctx.threads(), false, false, mg, out_size, depth, C{1}, wv.span().data() + grp * mg * depth, depth, columns,
-                    out_size, C{0}, yg, out_size);
+        math::blas_gemm<C>(ctx.threads(), false, false, mg, out_size, depth, C{1}, wv.span().data() + grp * mg * depth,
+                           depth, columns, out_size, C{0}, yg, out_size, bias.empty() ? nullptr : bias.data() + grp * mg);
       }
     }
-    add_bias(y.span(), bias, layout.out_channels, out_size);
     ctx.set_output(0, std::move(y).finish());
   });
 }

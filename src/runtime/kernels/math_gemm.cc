@@ -95,11 +95,15 @@ std::vector<std::size_t> broadcast_strides(const Shape& shape, std::size_t rank)
 
 template <typename T>
 void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
-               const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+               const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc,
+               const T* row_bias) {
   if (m == 0 || n == 0) return;
   if (k == 0) {  // an empty sum: BLAS rejects the zero leading dimensions
     for (std::size_t r = 0; r < m; ++r) {
-      for (std::size_t col = 0; col < n; ++col) c[r * ldc + col] = beta == T{0} ? T{0} : beta * c[r * ldc + col];
+      for (std::size_t col = 0; col < n; ++col) {
+        c[r * ldc + col] = beta == T{0} ? T{0} : beta * c[r * ldc + col];
+        if (row_bias != nullptr) c[r * ldc + col] += row_bias[r];
+      }
     }
     return;
   }
@@ -116,15 +120,21 @@ void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size
       // columns c0.. likewise.
       const T* a_tile = trans_a ? a + r0 : a + r0 * lda;
       const T* b_tile = trans_b ? b + c0 * ldb : b + c0;
-      gemm_tile(trans_a, trans_b, rows, cols, k, alpha, a_tile, lda, b_tile, ldb, beta, c + r0 * ldc + c0, ldc);
+      T* c_tile = c + r0 * ldc + c0;
+      gemm_tile(trans_a, trans_b, rows, cols, k, alpha, a_tile, lda, b_tile, ldb, beta, c_tile, ldc);
+      if (row_bias == nullptr) continue;
+      for (std::size_t r = 0; r < rows; ++r) {
+        const T bias = row_bias[r0 + r];
+        for (std::size_t col = 0; col < cols; ++col) c_tile[r * ldc + col] += bias;
+      }
     }
   });
 }
 
 template void blas_gemm<float>(int, bool, bool, std::size_t, std::size_t, std::size_t, float, const float*, std::size_t,
-                               const float*, std::size_t, float, float*, std::size_t);
+                               const float*, std::size_t, float, float*, std::size_t, const float*);
 template void blas_gemm<double>(int, bool, bool, std::size_t, std::size_t, std::size_t, double, const double*,
-                                std::size_t, const double*, std::size_t, double, double*, std::size_t);
+                                std::size_t, const double*, std::size_t, double, double*, std::size_t, const double*);
 
 void exact_integer_gemm(int threads, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
                         const float* b, std::size_t ldb, double largest_product, std::int32_t* c, std::size_t ldc) {

@@ -26,9 +26,14 @@ namespace onnx_fp16::runtime::math {
 // single-threaded OpenBLAS call, and the tiles are spread over `threads` threads. So the bits do
 // not depend on the thread count (a threaded OpenBLAS blocks its sums by the thread count), and
 // no process-wide BLAS setting changes while other runs are in flight.
+//
+// With `row_bias`, c[r][j] += row_bias[r] afterwards (a convolution's bias, one per output
+// channel): the same bits as a separate pass, done per tile while the tile is in cache and on
+// the tile's thread instead of in one serial pass over c.
 template <typename T>
 void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
-               const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc);
+               const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc,
+               const T* row_bias = nullptr);
 
 // The same for contiguous matrices.
 template <typename T>
