@@ -172,6 +172,64 @@ TEST(RuntimeMathOps, GemmTransposesScalesAndBroadcastsC) {
   EXPECT_EQ(values_of(no_c.at("y")), (std::vector<float>{2, 3, 6, 11}));
 }
 
+// A product of one row or one column runs as a matrix-vector product (math_gemm.cc): every
+// transposition of both operands, C scaled and added, and n over a 512-column tile edge.
+TEST(RuntimeMathOps, GemmOfOneRowOrOneColumnTransposesLikeAnyOther) {
+  struct Case {
+    std::size_t m, k, n;
+  };
+  // 129 x 513: the last row tile has one row and the last column tile one column, inside a
+  // larger matrix (strided vectors).
+  for (const Case& c : {Case{1, 37, 1100}, Case{300, 37, 1}, Case{1, 5, 1}, Case{129, 37, 513}}) {
+    for (const int trans_a : {0, 1}) {
+      for (const int trans_b : {0, 1}) {
+        SCOPED_TRACE(std::to_string(c.m) + "x" + std::to_string(c.k) + "x" + std::to_string(c.n) + " transA " +
+                     std::to_string(trans_a) + " transB " + std::to_string(trans_b));
+        // op(a)[i][p] = sin(i * 7 + p), op(b)[p][j] = cos(p * 3 + j), stored as the flags say.
+        std::vector<float> a(c.m * c.k), b(c.k * c.n), bias(c.n);
+        for (std::size_t i = 0; i < c.m; ++i) {
+          for (std::size_t p = 0; p < c.k; ++p) {
+            a[trans_a ? p * c.m + i : i * c.k + p] = std::sin(static_cast<float>(i * 7 + p));
+          }
+        }
+        for (std::size_t p = 0; p < c.k; ++p) {
+          for (std::size_t j = 0; j < c.n; ++j) {
+            b[trans_b ? j * c.k + p : p * c.n + j] = std::cos(static_cast<float>(p * 3 + j));
+          }
+        }
+        for (std::size_t j = 0; j < c.n; ++j) bias[j] = static_cast<float>(j % 5);
+        const Shape a_shape = trans_a ? Shape{static_cast<std::int64_t>(c.k), static_cast<std::int64_t>(c.m)}
+                                      : Shape{static_cast<std::int64_t>(c.m), static_cast<std::int64_t>(c.k)};
+        const Shape b_shape = trans_b ? Shape{static_cast<std::int64_t>(c.n), static_cast<std::int64_t>(c.k)}
+                                      : Shape{static_cast<std::int64_t>(c.k), static_cast<std::int64_t>(c.n)};
+        const auto y = run_node("Gemm",
+                                {{"a", floats(a_shape, a)},
+                                 {"b", floats(b_shape, b)},
+                                 {"c", floats({static_cast<std::int64_t>(c.n)}, bias)}},
+                                {"y"},
+                                [&](auto& node) {
+                                  modelgen::attr_int(node, "transA", trans_a);
+                                  modelgen::attr_int(node, "transB", trans_b);
+                                  modelgen::attr_float(node, "alpha", 0.5f);
+                                  modelgen::attr_float(node, "beta", 2.0f);
+                                })
+                           .at("y");
+        ASSERT_EQ(y.shape(), (Shape{static_cast<std::int64_t>(c.m), static_cast<std::int64_t>(c.n)}));
+        const auto out = values_of(y);
+        for (std::size_t i = 0; i < c.m; ++i) {
+          for (std::size_t j = 0; j < c.n; ++j) {
+            double sum = 0;
+            for (std::size_t p = 0; p < c.k; ++p) {
+              sum += static_cast<double>(std::sin(static_cast<float>(i * 7 + p))) * std::cos(static_cast<float>(p * 3 + j));
+            }
+            ASSERT_NEAR(out[i * c.n + j], 0.5 * sum + 2.0 * bias[j], 1e-4) << i << "," << j;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(RuntimeMathOps, EinsumHandlesDiagonalsTransposesAndBatches) {
   const auto diagonal =
       run_node("Einsum", {{"x", iota({3, 3})}}, {"y"}, [](auto& n) { modelgen::attr_string(n, "equation", "ii->i"); });

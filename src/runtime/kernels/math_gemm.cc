@@ -64,9 +64,40 @@ class SingleThreadedBlas {
   }
 };
 
+// y[len] = alpha * op(matrix) * x + beta * y through cblas_sgemv / cblas_dgemv (matrix row-major,
+// `rows` x `cols` as stored). beta == 0 ignores y's previous values, as for the product.
+template <typename T>
+void gemv(bool trans, std::size_t rows, std::size_t cols, T alpha, const T* matrix, std::size_t ld, const T* x,
+          std::size_t incx, T beta, T* y, std::size_t incy) {
+  if (beta == T{0}) {
+    const std::size_t len = trans ? cols : rows;
+    for (std::size_t i = 0; i < len; ++i) y[i * incy] = T{0};
+  }
+  const auto t = trans ? CblasTrans : CblasNoTrans;
+  if constexpr (std::is_same_v<T, float>) {
+    cblas_sgemv(CblasRowMajor, t, blas_size(rows), blas_size(cols), alpha, matrix, blas_size(ld), x, blas_size(incx),
+                beta, y, blas_size(incy));
+  } else {
+    cblas_dgemv(CblasRowMajor, t, blas_size(rows), blas_size(cols), alpha, matrix, blas_size(ld), x, blas_size(incx),
+                beta, y, blas_size(incy));
+  }
+}
+
+// One tile. A tile of one row or one column (a batch-1 Gemm or MatMul, a convolution over a
+// 1x1 image such as a squeeze-excitation block's) is a matrix-vector product: gemm would pack
+// the whole matrix (the layer's weights) into a buffer first, which doubled the bytes read and
+// so the time (MobileNetV3's 960x1280 and 1280x1000 classifier).
 template <typename T>
 void gemm_tile(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
                std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+  if (m == 1) {  // c's row = op(b)^T op(a)'s row: b as stored [n x k] (trans_b) or [k x n]
+    gemv(!trans_b, trans_b ? n : k, trans_b ? k : n, alpha, b, ldb, a, trans_a ? lda : 1, beta, c, 1);
+    return;
+  }
+  if (n == 1) {  // c's column = op(a) op(b)'s column: a as stored [m x k] or [k x m] (trans_a)
+    gemv(trans_a, trans_a ? k : m, trans_a ? m : k, alpha, a, lda, b, trans_b ? 1 : ldb, beta, c, ldc);
+    return;
+  }
   const auto ta = trans_a ? CblasTrans : CblasNoTrans;
   const auto tb = trans_b ? CblasTrans : CblasNoTrans;
   if constexpr (std::is_same_v<T, float>) {

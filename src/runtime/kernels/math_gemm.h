@@ -25,7 +25,9 @@ namespace onnx_fp16::runtime::math {
 // The product is cut into tiles of a fixed size, whatever `threads` is, each computed by a
 // single-threaded OpenBLAS call, and the tiles are spread over `threads` threads. So the bits do
 // not depend on the thread count (a threaded OpenBLAS blocks its sums by the thread count), and
-// no process-wide BLAS setting changes while other runs are in flight.
+// no process-wide BLAS setting changes while other runs are in flight. A tile of one row or one
+// column is a matrix-vector product (cblas_sgemv): a batch-1 Gemm or MatMul, a convolution
+// over a 1x1 image.
 //
 // With `row_bias`, c[r][j] += row_bias[r] afterwards (a convolution's bias, one per output
 // channel): the same bits as a separate pass, done per tile while the tile is in cache and on
