@@ -3,12 +3,14 @@
 // dimension so that the loops over a run are plain (and vectorisable) loops.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <vector>
 
+#include "runtime/parallel.h"
 #include "runtime/tensor.h"
 
 namespace onnx_fp16::runtime {
@@ -39,7 +41,14 @@ class BroadcastLayout {
   // elements [out_offset, out_offset + count) of the output read, from input k, elements
   // in_offsets[k] + i * in_steps[k] (in_steps[k] is 0 for a repeated value, 1 otherwise).
   template <typename Run>
-  void for_each_run(Run&& run) const;
+  void for_each_run(Run&& run) const {
+    for_each_run(0, run_count(), run);
+  }
+  // The same for runs [first, last) of the run_count() runs (all of one length), so that
+  // threads can take ranges of them.
+  template <typename Run>
+  void for_each_run(std::size_t first, std::size_t last, Run&& run) const;
+  std::size_t run_count() const;
 
  private:
   void plan(std::span<const Shape> inputs);
@@ -50,12 +59,17 @@ class BroadcastLayout {
   std::vector<std::vector<std::int64_t>> strides_;  // per input, per merged dimension (0: broadcast)
 };
 
+inline std::size_t BroadcastLayout::run_count() const {
+  if (output_size_ == 0) return 0;
+  return dims_.empty() ? 1 : output_size_ / static_cast<std::size_t>(dims_.back());
+}
+
 template <typename Run>
-void BroadcastLayout::for_each_run(Run&& run) const {
+void BroadcastLayout::for_each_run(std::size_t first, std::size_t last, Run&& run) const {
   const std::size_t inputs = strides_.size();
   std::vector<std::size_t> offsets(inputs, 0);
   std::vector<std::size_t> steps(inputs, 0);
-  if (output_size_ == 0) return;
+  if (output_size_ == 0 || first >= last) return;
   if (dims_.empty()) {  // every dimension is 1: one element
     run(std::size_t{0}, std::size_t{1}, offsets.data(), steps.data());
     return;
@@ -63,9 +77,15 @@ void BroadcastLayout::for_each_run(Run&& run) const {
   const std::size_t outer_rank = dims_.size() - 1;
   const auto inner = static_cast<std::size_t>(dims_.back());
   for (std::size_t k = 0; k < inputs; ++k) steps[k] = static_cast<std::size_t>(strides_[k].back());
+  // The outer index of run `first` (mixed radix over the outer dimensions) and its offsets.
   std::vector<std::int64_t> index(outer_rank, 0);
-  for (std::size_t out = 0; out < output_size_; out += inner) {
-    run(out, inner, offsets.data(), steps.data());
+  for (std::size_t d = outer_rank, rest = first; d-- > 0;) {
+    index[d] = static_cast<std::int64_t>(rest % static_cast<std::size_t>(dims_[d]));
+    rest /= static_cast<std::size_t>(dims_[d]);
+    for (std::size_t k = 0; k < inputs; ++k) offsets[k] += static_cast<std::size_t>(strides_[k][d] * index[d]);
+  }
+  for (std::size_t r = first; r < last; ++r) {
+    run(r * inner, inner, offsets.data(), steps.data());
     for (std::size_t d = outer_rank; d-- > 0;) {
       if (++index[d] < dims_[d]) {
         for (std::size_t k = 0; k < inputs; ++k) offsets[k] += static_cast<std::size_t>(strides_[k][d]);
@@ -77,11 +97,12 @@ void BroadcastLayout::for_each_run(Run&& run) const {
   }
 }
 
-// out[i] = op(a[.], b[.]) over the broadcast of a and b (`out` has layout.output_size()).
+// out[i] = op(a[.], b[.]) over the broadcast of a and b (`out` has layout.output_size()), on up
+// to `threads` threads (each output element is computed alone, so `out` may alias an input).
 template <typename A, typename B, typename R, typename Op>
 void broadcast_binary(const BroadcastLayout& layout, std::span<const A> a, std::span<const B> b, std::span<R> out,
-                      Op&& op) {
-  layout.for_each_run([&](std::size_t o, std::size_t n, const std::size_t* offset, const std::size_t* step) {
+                      Op&& op, int threads = 1) {
+  const auto each_run = [&](std::size_t o, std::size_t n, const std::size_t* offset, const std::size_t* step) {
     const A* pa = a.data() + offset[0];
     const B* pb = b.data() + offset[1];
     R* pr = out.data() + o;
@@ -97,7 +118,13 @@ void broadcast_binary(const BroadcastLayout& layout, std::span<const A> a, std::
       const R value = op(*pa, *pb);
       for (std::size_t i = 0; i < n; ++i) pr[i] = value;
     }
-  });
+  };
+  const std::size_t runs = layout.run_count();
+  const std::size_t run_length = runs == 0 ? 1 : layout.output_size() / runs;
+  // Ranges of about kBroadcastGrain elements: below that a thread costs more than it saves.
+  constexpr std::size_t kBroadcastGrain = 1 << 15;
+  parallel_for(threads, runs, std::max<std::size_t>(1, kBroadcastGrain / run_length),
+               [&](std::size_t first, std::size_t last) { layout.for_each_run(first, last, each_run); });
 }
 
 // out[i] = op(a[.], b[.], c[.]) over the broadcast of three inputs (Where, Clip-like ops).

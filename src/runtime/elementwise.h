@@ -142,7 +142,7 @@ void binary_map(KernelContext& ctx, Op&& op) {
     const InputValues<S> x(a);
     const InputValues<S> y(b);
     OutputValues<R> out(layout.output_shape());
-    broadcast_binary(layout, x.span(), y.span(), out.span(), compute);
+    broadcast_binary(layout, x.span(), y.span(), out.span(), compute, ctx.threads());
     ctx.set_output(0, std::move(out).finish());
   });
 }

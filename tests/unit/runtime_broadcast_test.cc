@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <onnx_fp16/error.h>
 
+#include <array>
 #include <numeric>
 
 #include "runtime/broadcast.h"
@@ -72,6 +73,43 @@ TEST(RuntimeBroadcast, BinaryWalkMatchesNaiveIndexing) {
       ASSERT_EQ(out[i], expected) << onnx_fp16::shape_to_string(a_shape) << " + " << onnx_fp16::shape_to_string(b_shape)
                                   << " at " << i;
     }
+  }
+}
+
+// Threads take ranges of runs: a walk started at any run gives the same offsets as the walk
+// from the start (the outer index is rebuilt from the run number), and broadcast_binary on two
+// threads writes what the naive indexing says. [3, 5, 7, 2048] x [5, 1, 2048] is 105 runs of
+// 2048, more than one range of 32768 elements.
+TEST(RuntimeBroadcast, RangesOfRunsMatchTheWholeWalk) {
+  const Shape a_shape{3, 5, 7, 2048};
+  const Shape b_shape{5, 1, 2048};
+  const Shape shapes[] = {a_shape, b_shape};
+  const BroadcastLayout layout(shapes);
+  ASSERT_EQ(layout.run_count(), 105u);
+  std::vector<std::array<std::size_t, 3>> whole;
+  layout.for_each_run([&](std::size_t o, std::size_t, const std::size_t* offset, const std::size_t*) {
+    whole.push_back({o, offset[0], offset[1]});
+  });
+  for (const std::size_t first : {0u, 1u, 6u, 7u, 34u, 104u}) {
+    std::vector<std::array<std::size_t, 3>> part;
+    layout.for_each_run(first, first + 1, [&](std::size_t o, std::size_t, const std::size_t* offset, const std::size_t*) {
+      part.push_back({o, offset[0], offset[1]});
+    });
+    ASSERT_EQ(part.size(), 1u);
+    EXPECT_EQ(part[0], whole[first]) << "run " << first;
+  }
+  std::vector<std::int64_t> a(onnx_fp16::element_count(a_shape));
+  std::vector<std::int64_t> b(onnx_fp16::element_count(b_shape));
+  std::iota(a.begin(), a.end(), 0);
+  std::iota(b.begin(), b.end(), 1);
+  std::vector<std::int64_t> out(layout.output_size());
+  broadcast_binary(
+      layout, std::span<const std::int64_t>(a), std::span<const std::int64_t>(b), std::span<std::int64_t>(out),
+      [](std::int64_t x, std::int64_t y) { return x * 100000 + y; }, 2);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    ASSERT_EQ(out[i], a[naive_offset(a_shape, layout.output_shape(), i)] * 100000 +
+                          b[naive_offset(b_shape, layout.output_shape(), i)])
+        << "at " << i;
   }
 }
 
