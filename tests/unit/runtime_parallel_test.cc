@@ -157,7 +157,7 @@ TEST(RuntimeParallel, OpenBlasThreadCountIsGivenBackAfterARun) {
   g.input("x", onnx::TensorProto::FLOAT, {256, 256}).output("y", onnx::TensorProto::FLOAT, {256, 256});
   g.initializer("w", {256, 256}, std::vector<float>(256 * 256, 0.5f));
   g.node("MatMul", {"x", "w"}, {"y"}, "matmul");
-  const onnx_fp16::Evaluator evaluator(model, {.threads = 2});
+  const onnx_fp16::Evaluator evaluator(model, {.threads = 2, .keep = {}});
   const auto y = evaluator.run(
       {{"x", onnx_fp16::Tensor::from_vector<float>({256, 256}, std::vector<float>(256 * 256, 1.0f))}});
   EXPECT_EQ(y.at("y").data<float>()[0], 128.0f);
