@@ -348,6 +348,52 @@ TEST(RuntimeShapeOps, ScatterElementsReductionsAndNegativeIndices) {
                onnx_fp16::Error);
 }
 
+// Indices smaller than data on the other axes, every axis of a rank-4 tensor, int32 and int64
+// indices, negative ones: each update lands where the definition puts it (a naive reference),
+// and a repeated target keeps the last update.
+TEST(RuntimeShapeOps, ScatterElementsWritesEveryAxisOfARank4Tensor) {
+  const Shape data_shape{3, 4, 2, 5};
+  const Shape index_shape{2, 3, 2, 4};
+  const std::size_t count = 2 * 3 * 2 * 4;
+  Floats data(3 * 4 * 2 * 5);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(i);
+  for (std::int64_t axis = 0; axis < 4; ++axis) {
+    for (const bool wide : {false, true}) {
+      SCOPED_TRACE("axis " + std::to_string(axis) + (wide ? " int64" : " int32"));
+      const std::int64_t extent = data_shape[static_cast<std::size_t>(axis)];
+      Ints indices(count);
+      Floats updates(count);
+      for (std::size_t i = 0; i < count; ++i) {
+        // Some negative, and (i * 7) % extent repeats targets along the axis.
+        const std::int64_t k = static_cast<std::int64_t>(i * 7) % extent;
+        indices[i] = i % 3 == 0 ? k - extent : k;
+        updates[i] = 1000.0f + static_cast<float>(i);
+      }
+      Floats expected = data;
+      std::vector<std::int64_t> position(4, 0);
+      for (std::size_t i = 0; i < count; ++i) {
+        std::int64_t target = 0;
+        for (std::size_t d = 0; d < 4; ++d) {
+          const std::int64_t coordinate =
+              d == static_cast<std::size_t>(axis) ? (indices[i] + extent) % extent : position[d];
+          target = target * data_shape[d] + coordinate;
+        }
+        expected[static_cast<std::size_t>(target)] = updates[i];
+        for (std::size_t d = 4; d-- > 0;) {
+          if (++position[d] < index_shape[d]) break;
+          position[d] = 0;
+        }
+      }
+      std::vector<std::int32_t> narrow(indices.begin(), indices.end());
+      const Tensor index_tensor = wide ? int64s(index_shape, indices) : int32s(index_shape, narrow);
+      const auto y = run_y("ScatterElements",
+                           {{"d", floats(data_shape, data)}, {"i", index_tensor}, {"u", floats(index_shape, updates)}},
+                           [axis](onnx::NodeProto& n) { modelgen::attr_int(n, "axis", axis); });
+      EXPECT_EQ(values_of(y), expected);
+    }
+  }
+}
+
 // ---- Pad ----
 
 TEST(RuntimeShapeOps, PadModes) {

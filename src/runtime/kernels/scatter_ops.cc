@@ -121,13 +121,52 @@ void scatter_nd_kernel(KernelContext& ctx) {
   ctx.set_output(0, scatter(ctx, data, updates, targets, block, reduction_of(ctx)));
 }
 
+// Calls visit(i, target) for every element i of `indices` (shape `shape`, rank of `data_shape`)
+// in order: target is the data offset of i's position with its `axis` coordinate replaced by
+// indices[i]. Reads int32 or int64 indices in place and walks the positions row by row: a
+// detector's RoI pooling scatters 12.5M elements (1000 x 256 x 7 x 7) through here, and a
+// copy of the indices plus a table of targets were 200 MB of fresh memory a call.
+template <typename Visit>
+void for_each_scatter_target(const Tensor& indices, const Shape& data_shape, std::size_t axis, Visit&& visit) {
+  const Shape& shape = indices.shape();
+  const std::size_t rank = shape.size();
+  if (indices.size() == 0) return;
+  const auto strides = row_major_strides(data_shape);
+  const std::int64_t extent = data_shape[axis];
+  const std::int64_t axis_stride = strides[axis];
+  const auto inner = static_cast<std::size_t>(shape[rank - 1]);
+  // The last dimension's stride, unless it is the axis (then the index gives the coordinate).
+  const std::int64_t inner_stride = rank - 1 == axis ? 0 : strides[rank - 1];
+  dispatch<IntTypes>(indices.dtype(), [&]<typename I>(std::type_identity<I>) {
+    const I* values = indices.data<I>().data();
+    std::vector<std::int64_t> position(rank, 0);
+    std::int64_t row_base = 0;  // data offset of the row's position, axis and last coordinate left out
+    for (std::size_t i = 0; i < indices.size(); i += inner) {
+      for (std::size_t j = 0; j < inner; ++j) {
+        const std::int64_t index = static_cast<std::int64_t>(values[i + j]);
+        const std::int64_t wrapped = index >= 0 && index < extent ? index : wrap_index(index, extent);
+        visit(i + j, row_base + static_cast<std::int64_t>(j) * inner_stride + wrapped * axis_stride);
+      }
+      for (std::size_t d = rank - 1; d-- > 0;) {  // next row, row-major
+        const std::int64_t step = d == axis ? 0 : strides[d];
+        if (++position[d] < shape[d]) {
+          row_base += step;
+          break;
+        }
+        row_base -= step * (shape[d] - 1);
+        position[d] = 0;
+      }
+    }
+  });
+}
+
 // ScatterElements / Scatter: updates[p] goes to data at p with p[axis] replaced by indices[p].
 void scatter_elements_kernel(KernelContext& ctx) {
   const Tensor& data = ctx.input(0);
   const Tensor& indices = ctx.input(1);
   const Tensor& updates = ctx.input(2);
   const std::size_t rank = data.rank();
-  if (indices.rank() != rank || updates.shape() != indices.shape()) {
+  if (rank == 0 || indices.rank() != rank || updates.shape() != indices.shape()) {
     ctx.fail("indices " + shape_to_string(indices.shape()) + " and updates " + shape_to_string(updates.shape()) +
              " must have one shape, of the rank of data " + shape_to_string(data.shape()));
   }
@@ -139,22 +178,28 @@ void scatter_elements_kernel(KernelContext& ctx) {
                std::to_string(d));
     }
   }
-  const auto strides = row_major_strides(data.shape());
-  const auto values = to_int64_vector(indices);
-  std::vector<std::int64_t> targets(values.size());
-  std::vector<std::int64_t> position(rank, 0);
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    std::int64_t target = wrap_index(values[i], data.shape()[axis]) * strides[axis];
-    for (std::size_t d = 0; d < rank; ++d) {
-      if (d != axis) target += position[d] * strides[d];
-    }
-    targets[i] = target;
-    for (std::size_t d = rank; d-- > 0;) {  // next position, row-major
-      if (++position[d] < shape[d]) break;
-      position[d] = 0;
-    }
+  const Reduction reduction = reduction_of(ctx);
+  if (reduction != Reduction::kNone) {
+    std::vector<std::int64_t> targets(indices.size());
+    for_each_scatter_target(indices, data.shape(), axis, [&](std::size_t i, std::int64_t t) { targets[i] = t; });
+    ctx.set_output(0, scatter(ctx, data, updates, targets, 1, reduction));
+    return;
   }
-  ctx.set_output(0, scatter(ctx, data, updates, targets, 1, reduction_of(ctx)));
+  // Without a reduction: each update is written in order (a repeated target keeps the last).
+  if (updates.dtype() != data.dtype()) {
+    ctx.fail("updates are " + data_type_name(updates.dtype()) + ", data " + data_type_name(data.dtype()));
+  }
+  Tensor output = data;  // shares the buffer until written; mutable_data() then copies it
+  if (indices.size() == 0) {
+    ctx.set_output(0, std::move(output));
+    return;
+  }
+  dispatch<AllTypes>(data.dtype(), [&]<typename T>(std::type_identity<T>) {
+    T* out = output.mutable_data<T>().data();
+    const T* in = updates.data<T>().data();
+    for_each_scatter_target(indices, data.shape(), axis, [&](std::size_t i, std::int64_t t) { out[t] = in[i]; });
+  });
+  ctx.set_output(0, std::move(output));
 }
 
 }  // namespace
