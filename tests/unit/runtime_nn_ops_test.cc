@@ -7,6 +7,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <numeric>
 #include <string>
 #include <utility>
 #include <vector>
@@ -734,6 +735,54 @@ TEST(RuntimeNnOps, NonMaxSuppressionSuppressesOverlapsAndLimitsCount) {
   };
   EXPECT_EQ(nms(3), (std::vector<std::int64_t>{0, 0, 3, 0, 0, 0, 0, 0, 5}));
   EXPECT_EQ(nms(2), (std::vector<std::int64_t>{0, 0, 3, 0, 0, 0}));
+}
+
+// The kernel files kept boxes in a grid over x and checks a candidate only against those that
+// can intersect it; the selection must be what checking every kept box gives. 3,000 boxes
+// in 30 clusters offset per class as torchvision's batched NMS does (wide and narrow, some
+// degenerate, scores with ties), against a plain reference: IoU > 0.5 with any kept box.
+TEST(RuntimeNnOps, NonMaxSuppressionOverManyOffsetClustersMatchesThePlainScan) {
+  constexpr std::size_t kBoxes = 3000;
+  std::vector<float> boxes;
+  std::vector<float> scores;
+  std::uint32_t state = 12345;
+  const auto next = [&state] {
+    state = state * 1664525u + 1013904223u;
+    return static_cast<float>(state >> 8) / static_cast<float>(1u << 24);
+  };
+  for (std::size_t i = 0; i < kBoxes; ++i) {
+    const float offset = static_cast<float>(i % 30) * 1001.0f;  // per-class offset
+    const float y = next() * 60, x = next() * 60 + offset;
+    const float h = i % 97 == 0 ? 0.0f : 20 + next() * 40, w = i % 89 == 0 ? 0.0f : (20 + next() * 40) * (i % 7 == 0 ? 8 : 1);
+    boxes.insert(boxes.end(), {y, x, y + h, x + w});
+    scores.push_back(std::round(next() * 64) / 64);  // ties
+  }
+  std::vector<std::size_t> order(kBoxes);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return scores[a] > scores[b]; });
+  const auto iou = [&](std::size_t a, std::size_t b) {
+    const float* p = &boxes[a * 4];
+    const float* q = &boxes[b * 4];
+    const float ih = std::min(p[2], q[2]) - std::max(p[0], q[0]), iw = std::min(p[3], q[3]) - std::max(p[1], q[1]);
+    const float area_p = (p[2] - p[0]) * (p[3] - p[1]), area_q = (q[2] - q[0]) * (q[3] - q[1]);
+    if (ih <= 0 || iw <= 0 || area_p <= 0 || area_q <= 0) return 0.0f;
+    return ih * iw / (area_p + area_q - ih * iw);
+  };
+  std::vector<std::int64_t> expected;
+  std::vector<std::size_t> kept;
+  for (const std::size_t i : order) {
+    if (std::any_of(kept.begin(), kept.end(), [&](std::size_t k) { return iou(i, k) > 0.5f; })) continue;
+    kept.push_back(i);
+    expected.insert(expected.end(), {0, 0, static_cast<std::int64_t>(i)});
+  }
+  ASSERT_GT(kept.size(), 300u);
+  ASSERT_LT(kept.size(), kBoxes - 300);  // both outcomes are common
+  const auto selected = int64s(run_one("NonMaxSuppression",
+                                       {{"boxes", floats({1, kBoxes, 4}, boxes)},
+                                        {"scores", floats({1, 1, kBoxes}, scores)},
+                                        {"max", Tensor::from_vector<std::int64_t>({1}, {100000})},
+                                        {"iou", floats({1}, {0.5f})}}));
+  EXPECT_EQ(selected, expected);
 }
 
 TEST(RuntimeNnOps, RoiAlignCoordinateModes) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 #include <string>
+#include <vector>
 
 #include "runtime/element_types.h"
 #include "runtime/float_compute.h"
@@ -48,6 +49,61 @@ bool suppresses(const Box& a, const Box& b, float iou_threshold) {
   return intersection / union_area > iou_threshold;
 }
 
+// The boxes one (batch, class) has kept so far, filed by x_min in a 1-D grid, so that a
+// candidate is checked only against kept boxes that can intersect it: those with x_min below
+// its x_max and above its x_min less the widest kept box. Every other kept box is disjoint
+// from it, which suppresses() answers with false, so the decisions are those of checking
+// every kept box. Why: torchvision's batched NMS offsets every class to its own x range and
+// sends all of them through one class; Faster R-CNN's last NMS (150 proposals x 90 classes)
+// checked each of 13,500 boxes against thousands of kept ones (100 ms a run).
+class KeptBoxes {
+ public:
+  // Candidates lie in [x_lo, x_hi] (finite); `expected` is about how many there are.
+  KeptBoxes(double x_lo, double x_hi, std::size_t expected)
+      : x_lo_(x_lo), cells_(std::clamp<std::size_t>(expected / 4, 1, 1 << 16)) {
+    cell_width_ = (x_hi - x_lo) / static_cast<double>(cells_);
+    // A grid finer than the coordinates' rounding could misfile a box; one cell is the plain scan.
+    if (!(cell_width_ > 1e-9 * std::max(std::abs(x_lo), std::abs(x_hi)))) cells_ = 1;
+    grid_.assign(cells_, {});
+  }
+
+  std::size_t size() const { return count_; }
+
+  void add(const Box& b) {
+    grid_[cell(b.x_min)].push_back(b);
+    widest_ = std::max(widest_, static_cast<double>(b.x_max) - static_cast<double>(b.x_min));
+    ++count_;
+  }
+
+  bool any_suppresses(const Box& a, float iou_threshold) const {
+    // One cell of margin below for the rounding of x_min - widest; cell() is monotone, so a kept
+    // x_min below a.x_max is in a cell up to cell(a.x_max).
+    const std::size_t first = cell(static_cast<double>(a.x_min) - widest_);
+    const std::size_t last = cell(a.x_max);
+    for (std::size_t c = first == 0 ? 0 : first - 1; c <= last; ++c) {
+      for (const Box& k : grid_[c]) {
+        if (suppresses(a, k, iou_threshold)) return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  std::size_t cell(double x) const {
+    if (cells_ == 1) return 0;
+    const double position = std::floor((x - x_lo_) / cell_width_);
+    if (!(position > 0)) return 0;
+    return position >= static_cast<double>(cells_ - 1) ? cells_ - 1 : static_cast<std::size_t>(position);
+  }
+
+  double x_lo_;
+  std::size_t cells_;
+  double cell_width_ = 0;
+  double widest_ = 0;
+  std::size_t count_ = 0;
+  std::vector<std::vector<Box>> grid_;
+};
+
 // NonMaxSuppression: per batch and class, boxes by decreasing score (the lower index first on
 // ties), keeping each box that no kept box overlaps by more than iou_threshold, at most
 // max_output_boxes_per_class of them; scores must exceed score_threshold when it is given.
@@ -76,7 +132,6 @@ void non_max_suppression_kernel(KernelContext& ctx) {
   const auto classes = static_cast<std::size_t>(scores.shape()[1]);
   std::vector<std::int64_t> selected;
   std::vector<std::size_t> order;
-  std::vector<Box> kept;
   for (std::size_t b = 0; b < batches && max_per_class > 0; ++b) {
     std::vector<Box> all(count);
     for (std::size_t i = 0; i < count; ++i) all[i] = read_box(box_values.data() + (b * count + i) * 4, center_point);
@@ -87,13 +142,21 @@ void non_max_suppression_kernel(KernelContext& ctx) {
         if (!filter_scores || s[i] > score_threshold) order.push_back(i);
       }
       std::stable_sort(order.begin(), order.end(), [s](std::size_t i, std::size_t j) { return s[i] > s[j]; });
-      kept.clear();
+      // The grid needs finite coordinates; otherwise (or for a handful of boxes) one cell.
+      double x_lo = 0, x_hi = 0;
+      bool finite = true;
+      for (std::size_t n = 0; n < order.size(); ++n) {
+        const Box& box = all[order[n]];
+        finite = finite && std::isfinite(box.x_min) && std::isfinite(box.x_max) && std::isfinite(box.y_min) &&
+                 std::isfinite(box.y_max);
+        x_lo = n == 0 ? box.x_min : std::min<double>(x_lo, box.x_min);
+        x_hi = n == 0 ? box.x_max : std::max<double>(x_hi, box.x_max);
+      }
+      KeptBoxes kept(x_lo, x_hi, finite ? order.size() : 0);
       for (const std::size_t i : order) {
         if (static_cast<std::int64_t>(kept.size()) >= max_per_class) break;
-        const bool overlapped =
-            std::any_of(kept.begin(), kept.end(), [&](const Box& k) { return suppresses(all[i], k, iou_threshold); });
-        if (overlapped) continue;
-        kept.push_back(all[i]);
+        if (kept.any_suppresses(all[i], iou_threshold)) continue;
+        kept.add(all[i]);
         selected.insert(selected.end(),
                         {static_cast<std::int64_t>(b), static_cast<std::int64_t>(c), static_cast<std::int64_t>(i)});
       }
