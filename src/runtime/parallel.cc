@@ -29,14 +29,20 @@ void cpu_relax() {
 #endif
 }
 
-// Spins until ready() or kWatchFor has passed; returns ready().
+// Spins until ready() or kWatchFor has passed; returns ready(). Every 64 turns it yields the
+// processor: when the thread it waits for shares this one's processor, a pure spin held it
+// until the scheduler's tick (PP-OCR cls, 2 threads: half the processes ran at 10 ms instead
+// of 2 ms a run; yielding, all at 2.0-2.3 ms, MobileNetV3 unchanged).
 template <typename Ready>
 bool watch_for(Ready ready) {
   const auto until = std::chrono::steady_clock::now() + kWatchFor;
   for (unsigned i = 1;; ++i) {
     if (ready()) return true;
     cpu_relax();
-    if (i % 64 == 0 && std::chrono::steady_clock::now() > until) return ready();
+    if (i % 64 == 0) {
+      std::this_thread::yield();
+      if (std::chrono::steady_clock::now() > until) return ready();
+    }
   }
 }
 
