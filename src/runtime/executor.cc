@@ -1,5 +1,7 @@
 #include "runtime/executor.h"
 
+#include "runtime/kernels/math_gemm.h"
+
 #include <algorithm>
 #include <thread>
 
@@ -103,6 +105,7 @@ Executor::Executor(onnx::ModelProto&& model, const EvaluatorOptions& options, co
     initializer.clear_uint64_data();
     initializer.clear_string_data();
   }
+  math::prepare_blas(threads_);  // OpenBLAS's first-call costs at load, not in the first run
 }
 
 Executor::~Executor() = default;

@@ -167,6 +167,22 @@ template void blas_gemm<float>(int, bool, bool, std::size_t, std::size_t, std::s
 template void blas_gemm<double>(int, bool, bool, std::size_t, std::size_t, std::size_t, double, const double*,
                                 std::size_t, const double*, std::size_t, double, double*, std::size_t, const double*);
 
+void prepare_blas(int threads) {
+  static std::once_flag once;
+  std::call_once(once, [threads] {
+    const SingleThreadedBlas single_threaded;
+    const std::size_t k = 384;  // OpenBLAS's Haswell sgemm depth block: a whole packed panel
+    const std::vector<float> a(kTileRows * k, 1.0f), b(k * kTileCols, 1.0f);
+    parallel_for(threads, static_cast<std::size_t>(std::max(threads, 1)), 1, [&](std::size_t begin, std::size_t end) {
+      std::vector<float> c(kTileRows * kTileCols);
+      for (std::size_t i = begin; i < end; ++i) {
+        gemm_tile(false, false, kTileRows, kTileCols, k, 1.0f, a.data(), k, b.data(), kTileCols, 0.0f, c.data(),
+                  kTileCols);
+      }
+    });
+  });
+}
+
 void exact_integer_gemm(int threads, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
                         const float* b, std::size_t ldb, double largest_product, std::int32_t* c, std::size_t ldc) {
   constexpr double kExactBelow = 16777216.0;  // 2^24
