@@ -1,7 +1,5 @@
 #include "runtime/executor.h"
 
-#include "runtime/kernels/math_gemm.h"
-
 #include <algorithm>
 #include <thread>
 
@@ -9,6 +7,7 @@
 #include "graph/graph_index.h"
 #include "onnx_fp16/error.h"
 #include "runtime/feed_validation.h"
+#include "runtime/kernels/math_gemm.h"
 #include "tensor/memory_limit.h"
 
 namespace onnx_fp16::runtime {
