@@ -141,7 +141,6 @@ struct PhasedPlane {
 
 // Outputs [ow, ow + Width) of one output row: the accumulators stay in (vector) registers
 // across all taps instead of the row being read and written once per tap.
-// Outputs [ow, ow + Width) of one output row.
 template <typename C, std::int64_t Width>
 void sum_taps(const C* row_base, const std::vector<std::int64_t>& tap_offsets, const C* taps, std::int64_t ow,
               C* out) {
