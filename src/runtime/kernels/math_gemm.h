@@ -102,18 +102,25 @@ struct MatMulPlan {
 };
 MatMulPlan plan_matmul(const Shape& a, const Shape& b);
 
+// Calls product(rows, a_offset, b_offset, out_offset) for the products that make up the plan's
+// output: [rows x k] at a + a_offset by [k x n] at b + b_offset into out + out_offset. One of
+// batches * m rows when the stack folds, else one of m rows per output matrix.
+template <typename Product>
+void for_each_product(const MatMulPlan& plan, Product&& product) {
+  const std::size_t batches = plan.a_offsets.size();
+  if (plan.folds_into_one_product) {
+    product(batches * plan.m, std::size_t{0}, std::size_t{0}, std::size_t{0});
+    return;
+  }
+  for (std::size_t i = 0; i < batches; ++i) product(plan.m, plan.a_offsets[i], plan.b_offsets[i], i * plan.m * plan.n);
+}
+
 // out (plan.output) = a @ b in compute type C.
 template <typename C>
 void run_matmul(int threads, const MatMulPlan& plan, const C* a, const C* b, C* out) {
-  const std::size_t batches = plan.a_offsets.size();
-  if (plan.folds_into_one_product) {
-    matrix_product(threads, false, false, batches * plan.m, plan.n, plan.k, a, b, out);
-    return;
-  }
-  for (std::size_t i = 0; i < batches; ++i) {
-    matrix_product(threads, false, false, plan.m, plan.n, plan.k, a + plan.a_offsets[i], b + plan.b_offsets[i],
-                   out + i * plan.m * plan.n);
-  }
+  for_each_product(plan, [&](std::size_t rows, std::size_t a_offset, std::size_t b_offset, std::size_t out_offset) {
+    matrix_product(threads, false, false, rows, plan.n, plan.k, a + a_offset, b + b_offset, out + out_offset);
+  });
 }
 
 }  // namespace onnx_fp16::runtime::math

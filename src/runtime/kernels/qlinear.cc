@@ -99,15 +99,11 @@ void qlinear_matmul_kernel(KernelContext& ctx) {
   const std::int32_t largest_b = nn::shift_int8_values(ctx, b, b_zero, plan.n, 1, fb.get());
   const double largest_product = static_cast<double>(largest_a) * static_cast<double>(largest_b);
   std::vector<std::int32_t> sums(element_count(plan.output));
-  const std::size_t m = plan.m, k = plan.k, n = plan.n;
-  if (plan.folds_into_one_product && !sums.empty()) {  // one product of the stacked rows of a by b
-    math::exact_integer_gemm(ctx.threads(), plan.a_offsets.size() * m, n, k, fa.get(), k, fb.get(), n, largest_product,
-                             sums.data(), n);
-  } else {
-    for (std::size_t batch = 0; batch < plan.a_offsets.size() && !sums.empty(); ++batch) {
-      math::exact_integer_gemm(ctx.threads(), m, n, k, fa.get() + plan.a_offsets[batch], k, fb.get() + plan.b_offsets[batch],
-                               n, largest_product, sums.data() + batch * m * n, n);
-    }
+  if (!sums.empty()) {
+    math::for_each_product(plan, [&](std::size_t rows, std::size_t a_offset, std::size_t b_offset, std::size_t out_offset) {
+      math::exact_integer_gemm(ctx.threads(), rows, plan.n, plan.k, fa.get() + a_offset, plan.k, fb.get() + b_offset,
+                               plan.n, largest_product, sums.data() + out_offset, plan.n);
+    });
   }
   const OutputQuantization out = output_quantization(ctx, 6, 7);
   dispatch<QuantizedTypes>(out.type, [&]<typename Q>(std::type_identity<Q>) {
