@@ -56,13 +56,18 @@ C combine(Reduction reduction, C current, C update) {
   return update;
 }
 
+// Updates must have data's element type.
+void require_updates_type(const KernelContext& ctx, const Tensor& data, const Tensor& updates) {
+  if (updates.dtype() != data.dtype()) {
+    ctx.fail("updates are " + data_type_name(updates.dtype()) + ", data " + data_type_name(data.dtype()));
+  }
+}
+
 // data with block j of `updates` (elements [j * block, (j + 1) * block)) written or combined at
 // data elements [targets[j], targets[j] + block), in order.
 Tensor scatter(const KernelContext& ctx, const Tensor& data, const Tensor& updates,
                const std::vector<std::int64_t>& targets, std::size_t block, Reduction reduction) {
-  if (updates.dtype() != data.dtype()) {
-    ctx.fail("updates are " + data_type_name(updates.dtype()) + ", data " + data_type_name(data.dtype()));
-  }
+  require_updates_type(ctx, data, updates);
   if (updates.size() != targets.size() * block) {
     ctx.fail("updates " + shape_to_string(updates.shape()) + " do not match the indices");
   }
@@ -186,9 +191,7 @@ void scatter_elements_kernel(KernelContext& ctx) {
     return;
   }
   // Without a reduction: each update is written in order (a repeated target keeps the last).
-  if (updates.dtype() != data.dtype()) {
-    ctx.fail("updates are " + data_type_name(updates.dtype()) + ", data " + data_type_name(data.dtype()));
-  }
+  require_updates_type(ctx, data, updates);
   Tensor output = data;  // shares the buffer until written; mutable_data() then copies it
   if (indices.size() == 0) {
     ctx.set_output(0, std::move(output));
