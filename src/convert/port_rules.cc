@@ -1,5 +1,7 @@
 #include "convert/port_rules.h"
 
+#include <string_view>
+
 #include "graph/domain.h"
 #include "types/op_rules.h"
 #include "types/type_inference.h"
@@ -14,7 +16,7 @@ namespace {
 
 // A port belongs to a group of ports bound by one type parameter; the group converts only if
 // the parameter allows the target type and none of its ports is index-like.
-bool group_convertible(const Context& ctx, graph::NodeId n, const std::string& param) {
+bool group_convertible(const Context& ctx, graph::NodeId n, std::string_view param) {
   const types::PortSignature& sig = ctx.signatures[n];
   if (param.empty() || !sig.param_allows(param, elem_type(ctx.target))) return false;
   const onnx::NodeProto& proto = ctx.proto(n);

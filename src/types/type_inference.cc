@@ -8,7 +8,7 @@
 
 #include <onnx/shape_inference/implementation.h>
 
-#include <map>
+#include <string_view>
 #include <utility>
 
 namespace onnx_fp16::types {
@@ -45,35 +45,37 @@ SchemaProblem check_against_schemas(const graph::GraphIndex& index) {
     declared[v] = ValueType{ValueType::Kind::Tensor,
                             index.scope(value.scope).graph->initializer(value.initializer_index).data_type()};
   }
+  SchemaLookup schemas;
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
     const onnx::NodeProto& node = *index.node(n).proto;
     const auto range = known_versions.find(graph::canonical_domain(node.domain()));
     if (range == known_versions.end()) continue;
     const int opset = index.opset(node.domain());
     const bool own_opset = opset <= range->second.second;
-    const onnx::OpSchema* schema =
-        onnx::OpSchemaRegistry::Schema(node.op_type(), std::min(opset, range->second.second), node.domain());
+    // The registry answers with the newest schema up to the version asked for, so a newer
+    // opset than this ONNX knows gets its newest schema.
+    const PortSignature sig = port_signature(node, opset, schemas);
+    const onnx::OpSchema* schema = sig.schema;
     if (schema == nullptr) continue;
-    const std::string label = "node '" + index.node_label(n) + "' (" + node.op_type() + ")";
+    auto label = [&] { return "node '" + index.node_label(n) + "' (" + node.op_type() + ")"; };
     try {
       schema->Verify(node);
     } catch (const std::exception& e) {
-      return {label + " does not match its schema: " + e.what(), false};
+      return {label() + " does not match its schema: " + e.what(), false};
     }
-    const PortSignature sig = port_signature(node, std::min(opset, range->second.second));
     const auto& inputs = index.node(n).inputs;
     for (std::size_t i = 0; i < inputs.size() && i < sig.input_params.size(); ++i) {
       if (inputs[i] == graph::kNone) continue;
       const ValueType& type = declared[inputs[i]];
       if (type.kind != ValueType::Kind::Tensor || type.elem == 0) continue;
       bool allowed = true;
-      if (!sig.input_params[i].empty() && sig.allowed.count(sig.input_params[i])) {
+      if (!sig.input_params[i].empty() && sig.allowed_types(sig.input_params[i]) != nullptr) {
         allowed = sig.param_allows(sig.input_params[i], type.elem);
       } else if (!sig.input_fixed[i].empty()) {
         allowed = from_type_string(sig.input_fixed[i]) == ValueType{ValueType::Kind::Tensor, type.elem};
       }
       if (!allowed) {
-        return {label + " reads '" + index.value(inputs[i]).name + "' as input " + std::to_string(i) + ": " +
+        return {label() + " reads '" + index.value(inputs[i]).name + "' as input " + std::to_string(i) + ": " +
                     elem_name(type.elem) + ", which its schema (opset " + std::to_string(schema->since_version()) +
                     (own_opset ? "" : ", the newest this ONNX knows") + ") does not allow there",
                 own_opset};
@@ -194,23 +196,30 @@ class Propagator {
     }
     const PortSignature& sig = signatures_[id];
     if (!sig.known()) return;
-    std::map<std::string, ValueType> bound;
+    // The first known input type of each parameter (a node has a handful of ports).
+    std::vector<std::pair<std::string_view, ValueType>> bound;
+    auto bound_type = [&](std::string_view param) -> const ValueType* {
+      for (const auto& [p, t] : bound) {
+        if (p == param) return &t;
+      }
+      return nullptr;
+    };
     for (int port = 0; port < static_cast<int>(sig.input_params.size()); ++port) {
-      const std::string& param = sig.input_params[port];
+      const std::string_view param = sig.input_params[port];
       ValueType t = input_type(node, port);
-      if (!param.empty() && t.known()) {
+      if (!param.empty() && t.known() && bound_type(param) == nullptr) {
         t.static_elements = -1;
-        bound.emplace(param, t);
+        bound.emplace_back(param, t);
       }
     }
     for (int port = 0; port < static_cast<int>(node.outputs.size()); ++port) {
       if (node.outputs[port] == kNone || port >= static_cast<int>(sig.output_params.size())) continue;
-      const std::string& param = sig.output_params[port];
+      const std::string_view param = sig.output_params[port];
       if (!param.empty()) {
-        if (auto it = bound.find(param); it != bound.end()) {
-          learn(node.outputs[port], it->second);
-        } else if (auto allowed = sig.allowed.find(param); allowed != sig.allowed.end() && allowed->second.size() == 1) {
-          learn(node.outputs[port], from_type_string(allowed->second.front()));
+        if (const ValueType* t = bound_type(param)) {
+          learn(node.outputs[port], *t);
+        } else if (const auto* allowed = sig.allowed_types(param); allowed != nullptr && allowed->size() == 1) {
+          learn(node.outputs[port], from_type_string(allowed->front()));
         }
       } else if (!sig.output_fixed[port].empty()) {
         learn(node.outputs[port], from_type_string(sig.output_fixed[port]));
@@ -293,8 +302,9 @@ std::vector<ValueType> infer_value_types(const graph::GraphIndex& index, const s
 GraphTypes type_graph(const graph::GraphIndex& index) {
   GraphTypes typed;
   typed.signatures.reserve(index.nodes().size());
+  SchemaLookup schemas;
   for (const auto& node : index.nodes()) {
-    typed.signatures.push_back(port_signature(*node.proto, index.opset(node.proto->domain())));
+    typed.signatures.push_back(port_signature(*node.proto, index.opset(node.proto->domain()), schemas));
   }
   typed.values = infer_value_types(index, typed.signatures);
   return typed;

@@ -100,6 +100,14 @@ std::string tensor_type_string(std::int32_t elem) {
   return "tensor(?)";
 }
 
+std::string_view schema_type_name(std::int32_t elem) {
+  for (const auto& [text, type] : kSchemaNames) {
+    if (type == elem) return text;
+  }
+  return {};
+}
+
+
 std::string elem_name(std::int32_t elem) {
   if (elem == onnx::TensorProto::FLOAT) return "float32";
   if (elem == onnx::TensorProto::DOUBLE) return "float64";

@@ -27,6 +27,8 @@ ValueType from_type_proto(const onnx::TypeProto& type);
 ValueType from_type_string(std::string_view text);
 // "tensor(float16)" for a tensor element type, as the schemas spell it.
 std::string tensor_type_string(std::int32_t elem);
+// The schemas' name of an element type ("float16"); empty for none.
+std::string_view schema_type_name(std::int32_t elem);
 // A short name for messages: "float32", "float16", "int64", ...
 std::string elem_name(std::int32_t elem);
 
