@@ -1,5 +1,6 @@
 #include "io/proto_walk.h"
 
+#include <algorithm>
 #include <unordered_set>
 #include <vector>
 
@@ -37,19 +38,16 @@ const Message& child(const Message& parent, const Reflection* reflection, const 
   return index < 0 ? reflection->GetMessage(parent, field) : reflection->GetRepeatedMessage(parent, field, index);
 }
 
+// After `visit`, the message's fields are read again: a visit that changed them is followed.
 template <typename M, typename Visit>
 void walk(M& message, ContainmentIndex& index, const Visit& visit) {
   if (message.GetDescriptor() == index.target()) visit(message);
   const Reflection* reflection = message.GetReflection();
-  std::vector<const FieldDescriptor*> fields;
-  reflection->ListFields(message, &fields);
-  for (const FieldDescriptor* field : fields) {
-    if (field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) continue;
-    if (!index.can_contain(field->message_type())) continue;
+  for (const FieldDescriptor* field : index.fields_to_search(message.GetDescriptor())) {
     if (field->is_repeated()) {
       const int count = reflection->FieldSize(message, field);
       for (int i = 0; i < count; ++i) walk(child(message, reflection, field, i), index, visit);
-    } else {
+    } else if (reflection->HasField(message, field)) {
       walk(child(message, reflection, field, -1), index, visit);
     }
   }
@@ -63,6 +61,23 @@ bool ContainmentIndex::can_contain(const Descriptor* container) {
   const bool answer = search_can_contain(container, target_);
   answers_.emplace(container, answer);
   return answer;
+}
+
+const std::vector<const FieldDescriptor*>& ContainmentIndex::fields_to_search(const Descriptor* type) {
+  const auto found = fields_.find(type);
+  if (found != fields_.end()) return found->second;
+  std::vector<const FieldDescriptor*> fields;
+  for (int i = 0; i < type->field_count(); ++i) {
+    const FieldDescriptor* field = type->field(i);
+    if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE && can_contain(field->message_type())) {
+      fields.push_back(field);
+    }
+  }
+  // In field-number order, the order of Reflection::ListFields, which the walk used before: the
+  // order of visits decides, for one, where tensors land in an external data file.
+  std::sort(fields.begin(), fields.end(),
+            [](const FieldDescriptor* a, const FieldDescriptor* b) { return a->number() < b->number(); });
+  return fields_.emplace(type, std::move(fields)).first->second;
 }
 
 void for_each_nested(Message& root, const Descriptor* type, const std::function<void(Message&)>& visit) {
