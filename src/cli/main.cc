@@ -13,6 +13,7 @@
 #include "cli/auto_mixed_command.h"
 #include "cli/compare_command.h"
 #include "cli/convert_command.h"
+#include "cli/huge_page_heap.h"
 #include "cli/inspect_command.h"
 #include "cli/run_command.h"
 #include "cli/version.h"
@@ -37,6 +38,7 @@ std::string one_line(std::string message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  onnx_fp16::cli::restart_with_huge_page_heap(argv);
   CLI::App app{"Convert float32 ONNX models to float16, inspect their precision, run and compare them."};
   app.name("onnx-fp16");
   app.set_version_flag("--version", version_text());
