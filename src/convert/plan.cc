@@ -2,6 +2,8 @@
 
 #include <onnx_fp16/error.h>
 
+#include <deque>
+#include <string_view>
 #include <unordered_set>
 
 #include "convert/port_rules.h"
@@ -13,18 +15,21 @@ namespace {
 
 constexpr Precision kFloat = Precision::Float32;
 
+// Names not yet used in the model. `taken` views the model's names (GraphIndex::all_names), which
+// must stay unchanged while the generator lives; the names it makes it keeps itself.
 class NameGenerator {
  public:
-  explicit NameGenerator(const std::vector<std::string>& taken) : taken_(taken.begin(), taken.end()) {}
+  explicit NameGenerator(const std::vector<std::string_view>& taken) : taken_(taken.begin(), taken.end()) {}
   std::string fresh(const std::string& base) {
     std::string name = base;
     for (int i = 1; taken_.count(name); ++i) name = base + "_" + std::to_string(i);
-    taken_.insert(name);
+    taken_.insert(made_.emplace_back(name));
     return name;
   }
 
  private:
-  std::unordered_set<std::string> taken_;
+  std::unordered_set<std::string_view> taken_;
+  std::deque<std::string> made_;  // a deque: its strings never move as it grows
 };
 
 bool is_constant(const Context& ctx, graph::ValueId v) {

@@ -239,8 +239,8 @@ ScopeId GraphIndex::index_graph(const onnx::GraphProto* graph, ScopeId parent, N
   return scope;
 }
 
-std::vector<std::string> GraphIndex::all_names() const {
-  std::vector<std::string> names;
+std::vector<std::string_view> GraphIndex::all_names() const {
+  std::vector<std::string_view> names;
   names.reserve(values_.size() + nodes_.size());
   for (const auto& v : values_) names.push_back(v.name);
   for (const auto& n : nodes_) {

@@ -12,6 +12,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -97,8 +98,9 @@ class GraphIndex {
   int opset(const std::string& domain) const;
   // The value a name refers to when read in `scope` (lexical lookup), or kNone.
   ValueId find(const std::string& name, ScopeId scope) const { return resolve(name, scope); }
-  // Every value name and node name in the model, for choosing fresh names.
-  std::vector<std::string> all_names() const;
+  // Every value name and node name in the model, for choosing fresh names: views into the
+  // index and the model, valid while both are unchanged.
+  std::vector<std::string_view> all_names() const;
 
  private:
   ScopeId index_graph(const onnx::GraphProto* graph, ScopeId parent, NodeId owner, const std::string& attribute);
