@@ -3,6 +3,7 @@
 #include <functional>
 #include <queue>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace onnx_fp16::graph {
@@ -28,7 +29,8 @@ void for_each_read(const onnx::NodeProto& node, const std::function<void(const s
 
 std::vector<std::size_t> stable_topological_order(std::span<const onnx::NodeProto* const> nodes) {
   const std::size_t count = nodes.size();
-  std::unordered_map<std::string, std::size_t> producer;
+  // Views of the nodes' own output names: the nodes do not change while this runs.
+  std::unordered_map<std::string_view, std::size_t> producer;
   producer.reserve(count * 2);
   for (std::size_t i = 0; i < count; ++i) {
     for (const auto& out : nodes[i]->output()) {
