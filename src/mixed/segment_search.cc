@@ -63,6 +63,8 @@ std::vector<bool> SegmentSearch::kept_now() const {
 
 void SegmentSearch::passed(std::size_t trial) { segments_[trial].state = State::Good; }
 
+void SegmentSearch::abandon(std::size_t trial) { segments_[trial].state = State::Bad; }
+
 void SegmentSearch::failed(std::size_t trial) {
   Segment& s = segments_[trial];
   if (s.size == 1) {

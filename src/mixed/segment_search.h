@@ -43,6 +43,8 @@ class SegmentSearch {
   std::vector<bool> kept_now() const;
   void passed(std::size_t trial);
   void failed(std::size_t trial);
+  // The segment becomes bad as a whole, without an attempt (not worth one).
+  void abandon(std::size_t trial);
 
   const std::vector<Segment>& segments() const { return segments_; }
   std::size_t count(State state) const;  // positions in segments of that state

@@ -51,6 +51,7 @@ SchemaProblem check_against_schemas(const graph::GraphIndex& index) {
     const auto range = known_versions.find(graph::canonical_domain(node.domain()));
     if (range == known_versions.end()) continue;
     const int opset = index.opset(node.domain());
+    if (opset <= 0) continue;  // no opset import for the domain: no schema version to judge by
     const bool own_opset = opset <= range->second.second;
     // The registry answers with the newest schema up to the version asked for, so a newer
     // opset than this ONNX knows gets its newest schema.

@@ -124,6 +124,26 @@ TEST(MixedSegmentSearch, DefersPositionsUntilReleasedAndPrunesWithoutAnAttempt) 
   EXPECT_THROW(search.prune_next(), std::invalid_argument);
 }
 
+// A segment not worth an attempt (the fast mode's lightest ones) becomes bad whole, whatever its
+// size, and is not tried again.
+TEST(MixedSegmentSearch, AnAbandonedSegmentStaysKeptWhole) {
+  SegmentSearch search(4);
+  const auto all = search.next();
+  ASSERT_TRUE(all.has_value());
+  search.failed(*all);  // [?2][?2]
+  const auto first = search.next();
+  ASSERT_TRUE(first.has_value());
+  search.abandon(*first);  // [x2][?2]
+  EXPECT_EQ(search.sizes_text(), "[x2][?2]");
+  EXPECT_EQ(search.kept_now(), std::vector<bool>(4, true));
+  const auto second = search.next();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(search.segments()[*second].begin, 2u);
+  search.passed(*second);
+  EXPECT_FALSE(search.next().has_value());
+  EXPECT_EQ(search.kept_now(), (std::vector<bool>{true, true, false, false}));
+}
+
 onnx_fp16::MixedOptions tolerance(std::optional<double> rtol, std::optional<double> atol) {
   onnx_fp16::MixedOptions options;
   options.rtol = rtol;
