@@ -213,14 +213,18 @@ SearchOrder measured_order(CandidateEngine& engine, const AcceptanceTest& accept
                            const ConversionAnalysis& analysis, const MixedOptions& options, ProgressReporter& progress) {
   const double budget = options.runner ? 0.0 : options.sensitivity_budget;  // the caller's runtime: no partial runs
   const double start = progress.elapsed_seconds();
+  const CutPoints cuts(analysis.index());
   SearchOrder order = order_by_effect(engine, acceptance, units, candidates, reference.costs,
                                       reference.float32.outputs.at(0), budget, count_nodes(analysis.model().graph()),
-                                      reference.sensitivity);
+                                      reference.sensitivity, &cuts, options.skip_predicted_failures ? 0.5 : 1.0);
   if (order.measured > 0) {
-    char line[200];
-    std::snprintf(line, sizeof line, "order: measured %zu of %zu nodes converted alone in %.2f s, heaviest first%s",
-                  order.measured, candidates.size(), progress.elapsed_seconds() - start,
-                  order.measured < candidates.size() ? ", until --sensitivity-budget ran out" : "");
+    char line[240];
+    const std::size_t all = order.measured + order.measured_to_cut;
+    std::snprintf(line, sizeof line,
+                  "order: measured %zu of %zu nodes converted alone (%zu at the outputs, %zu up to a cut point) in %.2f s, "
+                  "heaviest first%s",
+                  all, candidates.size(), order.measured, order.measured_to_cut, progress.elapsed_seconds() - start,
+                  all < candidates.size() ? ", until --sensitivity-budget ran out" : "");
     progress.note(line);
   }
   return order;
@@ -258,7 +262,7 @@ void search_by_prediction(SegmentSearch& search, Attempt& attempt, double& accep
     const std::size_t u = order[position];
     outcome.predicted[u] = true;
     outcome.errors[u] = "predicted over the tolerance: converted alone about " + message_number(predicted[u]) + " of it (" +
-                        (outcome.order.effect[u] >= 0 ? "measured" : "estimated") + "), with what is converted (at " +
+                        (outcome.order.effect[u] >= 0 ? "measured" : outcome.order.to_cut[u] ? "measured up to a cut point" : "estimated") + "), with what is converted (at " +
                         message_number(std::sqrt(before)) + ") about " +
                         message_number(std::sqrt(before + model.scale() * model.squared(position))) + "; not tried";
   };

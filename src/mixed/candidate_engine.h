@@ -81,6 +81,16 @@ class CandidateEngine {
   // them, its outputs rounded), on the first sample, from the float32 state. Call right after
   // run_float32. nullopt: the engine cannot tell.
   virtual std::optional<std::vector<double>> local_errors() { return std::nullopt; }
+  // How far a change reaches a cut point (search_order.cc): the largest relative L2 distance,
+  // over the node's float outputs, between a run's value and the accepted state's, on the first
+  // sample, the evaluator's own float16. `distance_in_last_run`: in the last run (which must have
+  // computed the node; nullopt otherwise). `distance_up_to`: runs `kept_nodes` only up to
+  // `node` (the nodes after it are not evaluated; the last run is unchanged). nullopt: the
+  // engine cannot tell.
+  virtual std::optional<double> distance_in_last_run(graph::NodeId /*node*/) const { return std::nullopt; }
+  virtual std::optional<double> distance_up_to(const std::vector<bool>& /*kept_nodes*/, graph::NodeId /*node*/) {
+    return std::nullopt;
+  }
   virtual CandidateEngineKind kind() const = 0;
   const EngineStats& stats() const { return stats_; }
 

@@ -151,7 +151,10 @@ class IncrementalEngine final : public CandidateEngine {
     for (std::size_t slot = 0; slot < slot_value_.size(); ++slot) {
       slot_value_[slot] = index.find(plan_->slot_names[slot], graph::GraphIndex::main_scope());
     }
-    for (const auto& node : plan_->nodes) step_node_.push_back(analysis.node_id(*node.proto));
+    for (const auto& node : plan_->nodes) {
+      step_of_[analysis.node_id(*node.proto)] = step_node_.size();
+      step_node_.push_back(analysis.node_id(*node.proto));
+    }
     for (const auto& [slot, tensor] : plan_->constants) constants_[slot] = tensor;
 
     for (const Feeds& sample : samples) {
@@ -235,6 +238,20 @@ class IncrementalEngine final : public CandidateEngine {
 
   CandidateEngineKind kind() const override { return CandidateEngineKind::Incremental; }
 
+  std::optional<double> distance_in_last_run(graph::NodeId node) const override {
+    const State& evaluator = states_.front();
+    if (!has_base_ || evaluator.last.empty() || evaluator.last.front().empty()) return std::nullopt;
+    return distance_at(node, evaluator.last.front());
+  }
+
+  std::optional<double> distance_up_to(const std::vector<bool>& kept_nodes, graph::NodeId node) override {
+    const auto step = step_of_.find(node);
+    if (!has_base_ || inputs_.empty() || step == step_of_.end()) return std::nullopt;
+    const Config config = make_config(analysis_.decide(kept_nodes));
+    ++stats_.runs;
+    return distance_at(node, run_sample(config, 0, 0, &states_.front().base.front(), step->second));
+  }
+
   void accept_last() override {
     if (!last_complete_) throw Error("internal: accepting a run that stopped before its last sample");
     base_config_ = last_config_;
@@ -248,6 +265,20 @@ class IncrementalEngine final : public CandidateEngine {
     std::vector<std::vector<Tensor>> base;
     std::vector<std::vector<Tensor>> last;
   };
+
+  // The largest relative L2 distance between `slots`' and the accepted state's values of the
+  // node's outputs (first sample, the evaluator's own float16).
+  std::optional<double> distance_at(graph::NodeId node, const std::vector<Tensor>& slots) const {
+    const auto step = step_of_.find(node);
+    if (step == step_of_.end()) return std::nullopt;
+    const std::vector<Tensor>& base = states_.front().base.front();
+    double distance = 0;
+    for (const int slot : plan_->nodes[step->second].outputs) {
+      if (slot == runtime::kNoSlot || !slots[slot].defined() || slots[slot].dtype() != onnx::TensorProto::FLOAT) continue;
+      distance = std::max(distance, relative_l2_distance(slots[slot], base[slot]));
+    }
+    return distance;
+  }
 
   // Sample s's graph outputs from its slots. A float16 graph output of the converted model (its
   // producer's value, or the Cast the conversion adds for a float32 producer): rounding is the cast.
@@ -393,7 +424,9 @@ class IncrementalEngine final : public CandidateEngine {
 
   // Sample s under `config` and variant v. With `base` (the variant's accepted values, computed
   // under base_config_), only what differs from it is recomputed; without, everything.
-  std::vector<Tensor> run_sample(const Config& config, std::size_t s, std::size_t v, const std::vector<Tensor>* base) {
+  // `last_step`: the steps after it are not run (their slots keep the base's values).
+  std::vector<Tensor> run_sample(const Config& config, std::size_t s, std::size_t v, const std::vector<Tensor>* base,
+                                 std::size_t last_step = std::numeric_limits<std::size_t>::max()) {
     std::vector<Tensor> slots = base ? *base : std::vector<Tensor>(plan_->slot_names.size());
     std::vector<bool> changed(slots.size(), base == nullptr);
     auto store_differs = [&](int slot) { return base == nullptr || config.store[slot] != base_config_.store[slot]; };
@@ -411,7 +444,7 @@ class IncrementalEngine final : public CandidateEngine {
         changed[slot] = true;
       }
     }
-    for (std::size_t k = 0; k < plan_->nodes.size(); ++k) {
+    for (std::size_t k = 0; k < plan_->nodes.size() && k <= last_step; ++k) {
       const runtime::CompiledNode& node = plan_->nodes[k];
       if (base && !needs_run(config, k, changed)) continue;
       std::vector<Tensor> held(node.inputs.size());
@@ -465,6 +498,7 @@ class IncrementalEngine final : public CandidateEngine {
   std::unique_ptr<runtime::GraphPlan> plan_;
   std::vector<graph::ValueId> slot_value_;  // by slot: the value in the analysis's index
   std::vector<graph::NodeId> step_node_;    // by step: the node in the analysis's index
+  std::map<graph::NodeId, std::size_t> step_of_;  // its inverse
   std::map<int, Tensor> constants_;         // by slot: initializers as loaded
   std::map<std::pair<int, Rounding>, Tensor> rounded_constants_;
   std::vector<std::vector<Tensor>> inputs_;  // by sample, by graph input

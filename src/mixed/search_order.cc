@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 
 namespace onnx_fp16::mixed {
 
@@ -30,13 +31,15 @@ SearchOrder node_order(const SearchUnits& units, const std::vector<std::size_t>&
   order.weights.assign(candidates.size(), 1.0);
   order.effect.assign(units.size(), -1.0);
   order.predicted.assign(units.size(), -1.0);
+  order.to_cut.assign(units.size(), false);
   return order;
 }
 
 SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
                             const std::vector<std::size_t>& candidates, const std::vector<NodeCost>& costs,
                             const std::vector<Tensor>& reference, double budget, std::size_t nodes_per_run,
-                            const std::optional<std::vector<double>>& local_errors) {
+                            const std::optional<std::vector<double>>& local_errors, const CutPoints* cuts,
+                            double exact_share) {
   SearchOrder order = node_order(units, candidates);
   auto flops = [&](std::size_t u) { return costs[units.nodes[u]].flops; };
 
@@ -45,10 +48,34 @@ SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& accep
   std::stable_sort(by_weight.begin(), by_weight.end(), [&](std::size_t a, std::size_t b) { return flops(a) > flops(b); });
   const std::size_t start = engine.stats().nodes_evaluated;
   const double allowed = budget * static_cast<double>(nodes_per_run);
+  auto spent = [&] { return static_cast<double>(engine.stats().nodes_evaluated - start); };
+  // By cut point: effect at the outputs / distance at the point, from the units measured in full.
+  std::map<graph::NodeId, std::vector<double>> cut_gains;
+  auto gain_at = [&](graph::NodeId point) {
+    std::vector<double>& seen = cut_gains.at(point);
+    std::nth_element(seen.begin(), seen.begin() + static_cast<std::ptrdiff_t>(seen.size() / 2), seen.end());
+    return seen[seen.size() / 2];
+  };
   for (std::size_t u : by_weight) {
-    if (static_cast<double>(engine.stats().nodes_evaluated - start) >= allowed) break;
+    if (spent() >= allowed) break;
     std::vector<bool> kept(units.size(), true);
     kept[u] = false;
+    const std::vector<graph::NodeId> after = cuts ? cuts->after(units.nodes[u]) : std::vector<graph::NodeId>{};
+    // `exact_share` of the budget measures in full (and learns the cut points' gains on the way); then a unit
+    // with a cut point of known gain after it runs only up to that point, where that spares at
+    // least half the run (otherwise the exact measurement costs little more).
+    if (spent() >= allowed * exact_share) {
+      const auto point = std::find_if(after.begin(), after.end(), [&](graph::NodeId p) { return cut_gains.count(p) > 0; });
+      const int here = cuts->rank(units.nodes[u]);
+      if (point != after.end() && 2 * (cuts->rank(*point) - here) <= cuts->node_count() - here) {
+        if (const auto distance = engine.distance_up_to(units.kept_nodes(kept), *point)) {
+          order.predicted[u] = *distance * gain_at(*point);
+          order.to_cut[u] = true;
+          ++order.measured_to_cut;
+          continue;
+        }
+      }
+    }
     double effect = 0;
     // The first sample's evaluator outputs are all it needs: refusing them ends the run there,
     // and a refused run is never accepted, so the engine's state stays every unit kept.
@@ -58,6 +85,11 @@ SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& accep
     });
     order.effect[u] = effect;
     ++order.measured;
+    if (effect <= 0) continue;
+    for (graph::NodeId point : after) {
+      const auto distance = engine.distance_in_last_run(point);
+      if (distance && *distance > 0) cut_gains[point].push_back(effect / *distance);
+    }
   }
 
   // The unmeasured units' effects, predicted from their local errors: a local error grows into
@@ -77,6 +109,8 @@ SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& accep
   for (std::size_t u : candidates) {
     if (order.effect[u] >= 0) {
       order.predicted[u] = order.effect[u];
+    } else if (order.predicted[u] >= 0) {
+      continue;  // measured up to a cut point
     } else if (gain > 0 && local(u) >= 0) {
       order.predicted[u] = local(u) * gain;  // infinite where the node cannot even run converted
     }

@@ -5,10 +5,19 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
 #include <set>
 
+#include "graph/graph_index.h"
+#include "mixed/candidate_engine.h"
+#include "mixed/conversion_analysis.h"
+#include "mixed/cut_points.h"
+#include "mixed/incremental_engine.h"
+#include "mixed/search_order.h"
+#include "mixed/search_units.h"
 #include "mixed/segment_search.h"
 #include "mixed/acceptance.h"
+#include "support/planted_model.h"
 
 namespace {
 
@@ -142,6 +151,99 @@ TEST(MixedSegmentSearch, AnAbandonedSegmentStaysKeptWhole) {
   search.passed(*second);
   EXPECT_FALSE(search.next().has_value());
   EXPECT_EQ(search.kept_now(), (std::vector<bool>{true, true, false, false}));
+}
+
+// x -> a -> {b, c} -> d (Add) -> e -> y, and a's value also read by e: every path from b or c
+// to the output passes d and e, from a only e (a skips d), from e nothing but the output. The
+// nodes are listed out of order: cut points follow the data, not the list.
+TEST(MixedCutPoints, AreTheNodesEveryPathToTheOutputsPasses) {
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(17);
+  onnx::GraphProto& graph = *model.mutable_graph();
+  auto add = [&](const std::string& op, const std::string& name, std::vector<std::string> inputs, const std::string& output) {
+    onnx::NodeProto& node = *graph.add_node();
+    node.set_op_type(op);
+    node.set_name(name);
+    for (const auto& input : inputs) node.add_input(input);
+    node.add_output(output);
+  };
+  add("Add", "e", {"dv", "av"}, "y");
+  add("Relu", "a", {"x"}, "av");
+  add("Add", "d", {"bv", "cv"}, "dv");
+  add("Neg", "b", {"av"}, "bv");
+  add("Abs", "c", {"av"}, "cv");
+  graph.add_input()->set_name("x");
+  graph.add_output()->set_name("y");
+  const onnx_fp16::graph::GraphIndex index(std::as_const(model));
+  const onnx_fp16::mixed::CutPoints cuts(index);
+  auto names = [&](int node) {
+    std::vector<std::string> found;
+    for (const int p : cuts.after(node)) found.push_back(index.node_label(p));
+    return found;
+  };
+  // Nodes by their position in the list: e 0, a 1, d 2, b 3, c 4.
+  EXPECT_EQ(names(1), (std::vector<std::string>{"e"}));
+  EXPECT_EQ(names(3), (std::vector<std::string>{"d", "e"}));
+  EXPECT_EQ(names(4), (std::vector<std::string>{"d", "e"}));
+  EXPECT_EQ(names(2), (std::vector<std::string>{"e"}));
+  EXPECT_TRUE(names(0).empty());
+  EXPECT_LT(cuts.rank(1), cuts.rank(3));
+  EXPECT_LT(cuts.rank(2), cuts.rank(0));
+}
+
+// A unit measured only up to a cut point (its distance there times the gain that point showed
+// for the units measured at the outputs) lands near its effect at the outputs, for a fraction of
+// the work. A 16-layer chain of MatMul, Add, Tanh: every later node is a cut point of every
+// earlier one.
+TEST(MixedCutPoints, AMeasurementUpToOneEstimatesTheEffectAtTheOutputs) {
+  namespace mixed = onnx_fp16::mixed;
+  const onnx::ModelProto model = test_support::deep_chain_model(16);
+  onnx_fp16::Float16Options conversion;
+  conversion.keep_io_types = true;
+  const mixed::ConversionAnalysis analysis(model, conversion);
+  const mixed::SearchUnits units = mixed::find_search_units(analysis);
+  ASSERT_EQ(units.size(), 48u);
+  std::vector<std::size_t> candidates(units.size());
+  for (std::size_t u = 0; u < units.size(); ++u) candidates[u] = u;
+  // Heaviest first: the MatMuls, then the rest, each in node order.
+  std::vector<mixed::NodeCost> costs(analysis.index().nodes().size());
+  for (std::size_t u = 0; u < units.size(); ++u) {
+    costs[units.nodes[u]].flops = analysis.index().node(units.nodes[u]).proto->op_type() == "MatMul" ? 65536 : 512;
+  }
+  onnx_fp16::MixedOptions options;
+  options.atol = 1e-3;
+  const mixed::AcceptanceTest acceptance(options, {"y"});
+  const mixed::CutPoints cuts(analysis.index());
+  const std::size_t per_run = mixed::count_nodes(model.graph());
+
+  auto order_with = [&](double budget, double exact_share, std::size_t& evaluated) {
+    std::mt19937 rng(5);
+    const onnx_fp16::Feeds sample{{"x", Tensor::from_vector<float>({8, 64}, test_support::normal_values(8 * 64, 1.0f, rng))}};
+    auto engine = mixed::make_incremental_engine(analysis, {sample}, 1, {});
+    const std::vector<Tensor> reference = engine->run_float32({})->outputs.at(0);
+    const std::size_t before = engine->stats().nodes_evaluated;
+    mixed::SearchOrder order = mixed::order_by_effect(*engine, acceptance, units, candidates, costs, reference,
+                                                      budget, per_run, std::nullopt, &cuts, exact_share);
+    evaluated = engine->stats().nodes_evaluated - before;
+    return order;
+  };
+  std::size_t exact_work = 0, cut_work = 0;
+  // Every unit at the outputs (24.5 full runs' worth), against two measured there and the rest
+  // up to a cut point.
+  const mixed::SearchOrder exact = order_with(100, 1.0, exact_work);
+  const mixed::SearchOrder estimated = order_with(20, 0.1, cut_work);
+  EXPECT_EQ(exact.measured, units.size());
+  EXPECT_EQ(exact.measured_to_cut, 0u);
+  EXPECT_GT(estimated.measured_to_cut, units.size() / 2);
+  EXPECT_EQ(estimated.measured + estimated.measured_to_cut, units.size());
+  EXPECT_LT(cut_work * 3, exact_work) << "measuring up to cut points should take a fraction of the runs";
+  for (std::size_t u = 0; u < units.size(); ++u) {
+    if (!estimated.to_cut[u]) continue;
+    ASSERT_GT(exact.effect[u], 0.0) << units.labels[u];
+    EXPECT_LT(estimated.predicted[u], 3 * exact.effect[u]) << units.labels[u];
+    EXPECT_GT(estimated.predicted[u], exact.effect[u] / 3) << units.labels[u];
+  }
 }
 
 onnx_fp16::MixedOptions tolerance(std::optional<double> rtol, std::optional<double> atol) {
