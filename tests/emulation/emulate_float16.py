@@ -48,7 +48,7 @@ KERNELS.update({
     "BatchNormalization": ops.batch_normalization, "Transpose": ops.transpose, "Reshape": ops.reshape,
     "Concat": ops.concat, "Slice": ops.slice_, "Gather": ops.gather, "Unsqueeze": ops.unsqueeze,
     "Shape": ops.shape, "Flatten": ops.flatten, "Clip": ops.clip, "HardSigmoid": ops.hard_sigmoid,
-    "ConvTranspose": ops.conv_transpose, "Resize": ops.resize,
+    "ConvTranspose": ops.conv_transpose, "Resize": ops.resize, "Range": ops.range_,
 })
 REDUCTIONS = {"ReduceSum", "ReduceMean", "ReduceMax"}
 

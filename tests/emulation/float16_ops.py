@@ -372,6 +372,11 @@ def unsqueeze(op, inputs, attrs):
     return [np.expand_dims(inputs[0], [a % (inputs[0].ndim + len(axes)) for a in axes])]
 
 
+def range_(op, inputs, attrs):
+    start, limit, delta = (np.asarray(x).reshape(()) for x in inputs[:3])
+    return [np.arange(start, limit, delta).astype(start.dtype)]
+
+
 def shape(op, inputs, attrs):
     return [np.array(inputs[0].shape, dtype=np.int64)]
 
