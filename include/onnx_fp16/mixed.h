@@ -193,6 +193,7 @@ struct MixedReport {
   SearchStrategy strategy = SearchStrategy::Improved;
   SearchOrderKind order = SearchOrderKind::Node;  // Sensitivity when nodes were measured (sensitivity_budget)
   std::size_t nodes_measured = 0;                 // nodes whose output effect the order measured
+  std::size_t nodes_measured_to_cut = 0;          // nodes it measured only up to a cut point (skip_predicted_failures)
   CandidateEngineKind engine = CandidateEngineKind::Incremental;
   TargetType target = TargetType::Float16;
   std::string final_check;          // the final model's worst output against the float32 one

@@ -572,6 +572,7 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
                    progress);
   report.order = outcome.order.measured > 0 ? SearchOrderKind::Sensitivity : SearchOrderKind::Node;
   report.nodes_measured = outcome.order.measured;
+  report.nodes_measured_to_cut = outcome.order.measured_to_cut;
   report.attempts = outcome.attempts;
   const std::vector<bool> kept_nodes = units.kept_nodes(outcome.kept_units);
   if (acceptance.has_tolerance()) report.margins = measure_margins(*engine, acceptance, kept_nodes, float32, output_names);

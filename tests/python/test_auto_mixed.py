@@ -67,6 +67,7 @@ def test_skip_predicted_matches_the_cli_and_passes(example_model, example_files,
     assert result.SerializeToString() == onnx.load(str(out)).SerializeToString()
     cli_report = json.loads((tmp_path / "cli.json").read_text())
     assert [(n["name"], n["reason"]) for n in report["kept"]] == [(n["name"], n["reason"]) for n in cli_report["kept"]]
+    assert report["nodes_measured_to_cut"] == cli_report["nodes_measured_to_cut"]
     assert report["margins"][0]["robust_ratio"] <= 1.0
     assert set(node["reason"] for node in report["kept"]) <= {"search", "predicted", "follows_producer",
                                                                 "float16_overflow", "float16_underflow"}
