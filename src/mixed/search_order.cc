@@ -64,7 +64,7 @@ SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& accep
     // `exact_share` of the budget measures in full (and learns the cut points' gains on the way); then a unit
     // with a cut point of known gain after it runs only up to that point, where that spares at
     // least half the run (otherwise the exact measurement costs little more).
-    if (spent() >= allowed * exact_share) {
+    if (cuts != nullptr && spent() >= allowed * exact_share) {
       const auto point = std::find_if(after.begin(), after.end(), [&](graph::NodeId p) { return cut_gains.count(p) > 0; });
       const int here = cuts->rank(units.nodes[u]);
       if (point != after.end() && 2 * (cuts->rank(*point) - here) <= cuts->node_count() - here) {
