@@ -9,7 +9,9 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <optional>
+#include <vector>
 
 #include "cli/atomic_text_file.h"
 #include "frontend/convert_outcome.h"
@@ -37,6 +39,15 @@ std::uint64_t file_size_or_zero(const fs::path& path) {
   std::error_code error;
   const auto size = fs::file_size(path, error);
   return error ? 0 : size;
+}
+
+// The converted model is not freed: the command returns to main, which exits, and the operating
+// system takes the process's memory back at once, while freeing a graph's protos one by one costs
+// about a tenth of converting it (16,000 nodes: 100 of 1,035 million instructions). Held from a
+// pointer that is never freed, so it stays reachable and LeakSanitizer does not call it a leak.
+void leave_to_process_exit(io::StreamedModel&& streamed) {
+  static auto* const left = new std::vector<std::unique_ptr<io::StreamedModel>>();
+  left->push_back(std::make_unique<io::StreamedModel>(std::move(streamed)));
 }
 
 }  // namespace
@@ -136,6 +147,7 @@ int ConvertCommand::run() const {
   if (report_file) report_file->commit(frontend::json_text(frontend::report_json(outcome)));
   if (!a.quiet) std::cout << conversion_summary(outcome) << std::flush;
   for (const auto& warning : outcome.warnings) std::cerr << "onnx-fp16: warning: " << warning << "\n";
+  leave_to_process_exit(std::move(streamed));
   return 0;
 }
 
