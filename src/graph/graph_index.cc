@@ -38,11 +38,6 @@ onnx::GraphProto& GraphIndex::edit_graph(ScopeId id) const {
 // the node that holds the subgraph. Nodes left over are on or behind a cycle; walking back from
 // one of them through left-over producers finds the cycle, which the message spells out.
 void GraphIndex::check_acyclic() const {
-  // The node of scope `scope` that holds `node` (itself when it is in that scope), or kNone.
-  auto holder_in = [&](NodeId node, ScopeId scope) {
-    while (node != kNone && nodes_[node].scope != scope) node = scopes_[nodes_[node].scope].owner;
-    return node;
-  };
   struct Edge {
     NodeId from;
     ValueId value;
@@ -110,6 +105,11 @@ void GraphIndex::check_acyclic() const {
 int GraphIndex::opset(const std::string& domain) const {
   auto it = opsets_.find(canonical_domain(domain));
   return it == opsets_.end() ? 0 : it->second;
+}
+
+NodeId GraphIndex::holder_in(NodeId node, ScopeId scope) const {
+  while (node != kNone && nodes_[node].scope != scope) node = scopes_[nodes_[node].scope].owner;
+  return node;
 }
 
 std::string GraphIndex::node_label(NodeId id) const {

@@ -94,6 +94,9 @@ class GraphIndex {
 
   // The node's name, or "<op_type>#<index in its graph>" where it has none.
   std::string node_label(NodeId id) const;
+  // The node of `scope` that holds `node`: itself when it is in that scope, else the node whose
+  // subgraph (at some depth) holds it; kNone when no node of `scope` does.
+  NodeId holder_in(NodeId node, ScopeId scope) const;
   // Opset version the model imports for a domain ("" and "ai.onnx" are the same), 0 if none.
   int opset(const std::string& domain) const;
   // The value a name refers to when read in `scope` (lexical lookup), or kNone.

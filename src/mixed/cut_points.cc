@@ -4,15 +4,6 @@
 
 namespace onnx_fp16::mixed {
 
-namespace {
-
-graph::NodeId main_graph_ancestor(const graph::GraphIndex& index, graph::NodeId n) {
-  while (index.scope(index.node(n).scope).parent != graph::kNone) n = index.scope(index.node(n).scope).owner;
-  return n;
-}
-
-}  // namespace
-
 CutPoints::CutPoints(const graph::GraphIndex& index) {
   const std::size_t count = index.nodes().size();
   nearest_.assign(count, graph::kNone);
@@ -56,7 +47,7 @@ CutPoints::CutPoints(const graph::GraphIndex& index) {
       const graph::Value& value = index.value(v);
       if (!value.graph_output_positions.empty()) meet(kOutputs);
       for (const graph::PortRef& reader : value.consumers) {
-        const graph::NodeId successor = main_graph_ancestor(index, reader.node);
+        const graph::NodeId successor = index.holder_in(reader.node, graph::GraphIndex::main_scope());
         // A reader out of order (a cycle the index let through) has no rank after n: treat as output.
         if (successor == n || rank_[successor] <= rank_[n]) {
           meet(kOutputs);

@@ -5,16 +5,6 @@
 
 namespace onnx_fp16::mixed {
 
-namespace {
-
-// The main-graph node a node belongs to: itself, or the node whose subgraph holds it.
-graph::NodeId main_graph_ancestor(const graph::GraphIndex& index, graph::NodeId n) {
-  while (index.scope(index.node(n).scope).parent != graph::kNone) n = index.scope(index.node(n).scope).owner;
-  return n;
-}
-
-}  // namespace
-
 std::vector<bool> SearchUnits::kept_nodes(const std::vector<bool>& kept_units) const {
   std::vector<bool> kept(unit_of.size(), false);
   for (std::size_t n = 0; n < unit_of.size(); ++n) kept[n] = unit_of[n] >= 0 && kept_units[unit_of[n]];
@@ -29,7 +19,7 @@ SearchUnits find_search_units(const ConversionAnalysis& analysis) {
   // A main-graph node is a unit when it, or anything inside its subgraphs, converts.
   std::vector<bool> converts(count, false);
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(count); ++n) {
-    if (decisions[n].converted()) converts[main_graph_ancestor(index, n)] = true;
+    if (decisions[n].converted()) converts[index.holder_in(n, graph::GraphIndex::main_scope())] = true;
   }
 
   const std::vector<graph::NodeId>& main_nodes = index.scope(graph::GraphIndex::main_scope()).nodes;
@@ -47,7 +37,7 @@ SearchUnits find_search_units(const ConversionAnalysis& analysis) {
     units.labels.push_back(index.node_label(n));
   }
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(count); ++n) {
-    units.unit_of[n] = units.unit_of[main_graph_ancestor(index, n)];
+    units.unit_of[n] = units.unit_of[index.holder_in(n, graph::GraphIndex::main_scope())];
   }
   return units;
 }
