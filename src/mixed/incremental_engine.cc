@@ -46,6 +46,10 @@ struct Nudge {
   float spread = 0;
 };
 
+// Mixed into a read's nudge seed, so that a value's cast and its producer's own rounding move
+// independently.
+constexpr std::uint64_t kCastSeed = 0xCA57'0000'0000'0000ull;
+
 std::uint64_t mix(std::uint64_t x) {  // splitmix64's finaliser: a good 64-bit hash
   x += 0x9E3779B97F4A7C15ull;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -156,6 +160,8 @@ class IncrementalEngine final : public CandidateEngine {
       step_node_.push_back(analysis.node_id(*node.proto));
     }
     for (const auto& [slot, tensor] : plan_->constants) constants_[slot] = tensor;
+    is_input_slot_.assign(plan_->slot_names.size(), false);
+    for (const int slot : plan_->input_slots) is_input_slot_[slot] = true;
 
     for (const Feeds& sample : samples) {
       std::vector<Tensor> inputs(plan_->input_slots.size());
@@ -455,7 +461,15 @@ class IncrementalEngine final : public CandidateEngine {
         if (rounding != Rounding::None && constants_.count(slot) && config.store[slot] == Rounding::None) {
           held[i] = constant_as(slot, rounding);
         } else {
-          held[i] = rounder_.apply(slots[slot], rounding);
+          // A float32 value a node computed, cast to float16 for this reader: another
+          // implementation computes it a few float32 ulps away, which flips the cast's rounding
+          // where it lies near a boundary, as for a float16 node's own output. The nudge is the
+          // slot's (every reader shares the one Cast the conversion inserts). Sample data is
+          // the same everywhere: graph inputs are not nudged.
+          const Nudge nudge{mix((static_cast<std::uint64_t>(v) << 32) ^ static_cast<std::uint64_t>(slot) ^ kCastSeed),
+                            static_cast<float>(variants_.spread)};
+          const bool nudged = v > 0 && rounding == Rounding::Round && variants_.spread > 0 && !is_input_slot_[slot];
+          held[i] = rounder_.apply(slots[slot], rounding, nudged ? &nudge : nullptr);
         }
       }
       std::vector<Tensor> outputs = run_node(node, held);
@@ -497,6 +511,7 @@ class IncrementalEngine final : public CandidateEngine {
   VariantOptions variants_;
   std::unique_ptr<runtime::GraphPlan> plan_;
   std::vector<graph::ValueId> slot_value_;  // by slot: the value in the analysis's index
+  std::vector<bool> is_input_slot_;         // by slot: a graph input (the sample's data)
   std::vector<graph::NodeId> step_node_;    // by step: the node in the analysis's index
   std::map<graph::NodeId, std::size_t> step_of_;  // its inverse
   std::map<int, Tensor> constants_;         // by slot: initializers as loaded
