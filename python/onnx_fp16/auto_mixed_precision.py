@@ -18,6 +18,9 @@ from ._common import (as_feeds, conversion_options, model_like, model_source, na
                       print_progress, report_from)
 
 ValidateFn = Callable[[List[np.ndarray], List[np.ndarray]], bool]
+# The search's tunable defaults (variants, variant_spread, spread_safety, sensitivity_budget), as
+# the library and the CLI have them.
+_SEARCH_DEFAULTS = dict(_native.mixed_defaults())
 Samples = Union[Mapping[str, Any], Sequence[Mapping[str, Any]]]
 
 
@@ -95,8 +98,10 @@ def auto_convert_mixed_precision(model: Any, feed_dict: Samples, validate_fn: Op
                                  rtol: Optional[float] = None, atol: Optional[float] = None,
                                  keep_io_types: Union[bool, Sequence[str]] = False, *, verbose: bool = True,
                                  return_report: bool = False, target: str = "float16",
-                                 strategy: str = "improved", variants: int = 2, variant_spread: float = 2.0 ** -15,
-                                 spread_safety: float = 1.0, sensitivity_budget: float = 25.0,
+                                 strategy: str = "improved", variants: int = _SEARCH_DEFAULTS["variants"],
+                                 variant_spread: float = _SEARCH_DEFAULTS["variant_spread"],
+                                 spread_safety: float = _SEARCH_DEFAULTS["spread_safety"],
+                                 sensitivity_budget: float = _SEARCH_DEFAULTS["sensitivity_budget"],
                                  skip_predicted: bool = False,
                                  op_block_list: Optional[Iterable[str]] = None,
                                  node_block_list: Optional[Iterable[str]] = None, min_positive_val: float = 1e-7,
@@ -157,8 +162,7 @@ def auto_convert_mixed_precision_model_path(source_model_path: str, input_feed: 
     del provider  # the original's ONNX Runtime execution providers: onnx-fp16 needs none
     source = path_argument(source_model_path, "source_model_path")
     target = path_argument(target_model_path, "target_model_path")
-    defaults = dict(target="float16", strategy="improved", variants=2, variant_spread=2.0 ** -15, spread_safety=1.0,
-                    sensitivity_budget=25.0, skip_predicted=False, op_block_list=None, node_block_list=None, min_positive_val=1e-7, max_finite_val=1e4,
+    defaults = dict(target="float16", strategy="improved", **_SEARCH_DEFAULTS, skip_predicted=False, op_block_list=None, node_block_list=None, min_positive_val=1e-7, max_finite_val=1e4,
                     data_max=None, init_max=None, keep_ops=(), keep_node_pattern="", search=True, threads=0)
     unknown = set(options) - set(defaults)
     if unknown:

@@ -38,9 +38,9 @@ class AutoMixedCommand {
     std::string keep_node;
     std::string validate_cmd;
     int threads = 0;
-    int variants = 2;
-    double variant_spread = kDefaultVariantSpread;
-    double spread_safety = 1.0;
+    int variants = MixedOptions{}.float16_variants;
+    double variant_spread = MixedOptions{}.variant_spread;
+    double spread_safety = MixedOptions{}.spread_safety;
     double sensitivity_budget = MixedOptions{}.sensitivity_budget;
     bool skip_predicted = false;
   };

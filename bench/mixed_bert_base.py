@@ -1,0 +1,106 @@
+#!/usr/bin/python3
+"""auto-mixed on a BERT-base-shaped encoder: the search's cost in float32 inferences (issue 8's
+goal: at most 25) and what it keeps in float16, for the default search and the fast mode.
+
+    bench/mixed_bert_base.py [--cli build/release/src/onnx-fp16]
+                             [--modelgen build/release/tools/modelgen/onnx-fp16-modelgen]
+                             [--searches fast8,fast] [--work-dir DIR] [--no-emulation]
+
+The model is `onnx-fp16-modelgen bert-base` (hidden 768, 12 layers, 12 heads, random weights of
+trained-like scale); the sample: input_ids from numpy.random.default_rng(0).integers(0, 30522,
+(1, 128)), attention_mask ones with positions 100 and later zero. Tolerance rtol 0.01, atol
+0.001, --keep-io-types, robust acceptance (the default 4 simulated implementations). Searches:
+  default  every node tried (minutes: 596 attempts when measured; only when asked for);
+  fast     --skip-predicted;
+  fast8    --skip-predicted --sensitivity-budget 8.
+Printed per search: FLOPs and weight bytes in float16, attempts, full-run equivalents (node
+executions / nodes per run), seconds, seconds in float32 inferences (the evaluator's warm run,
+best of 3, measured in the same run), the accepted worst tolerance ratio, and the result's worst
+ratio on the numpy float16 emulation (numpy's float32 order, float64 accumulation) against the
+float32 model on the evaluator. A measurement: it exits 0 unless a tool fails.
+
+Needs Debian's python3-numpy and python3-onnx and a built onnx-fp16 and onnx-fp16-modelgen.
+"""
+import argparse
+import json
+import pathlib
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+import numpy as np
+
+from mixed_real_models import emulated, run_cli, worst_ratio  # the same emulation check
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+RTOL, ATOL = 0.01, 0.001
+SEARCHES = {"default": [], "fast": ["--skip-predicted"], "fast8": ["--skip-predicted", "--sensitivity-budget", "8"]}
+
+
+def inference_seconds(cli, model, sample, work):
+    """The evaluator's float32 run, best of 3 (onnx-fp16 run prints 'N nodes in S s')."""
+    best = float("inf")
+    for _ in range(3):
+        done = run_cli(cli, "run", str(model), "--input", str(sample), "--output", str(work / "float32.npz"))
+        out = done.stdout + done.stderr
+        found = re.search(r"nodes in ([0-9.]+) s", out)
+        if found:
+            best = min(best, float(found.group(1)))
+    return best
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cli", default=str(ROOT / "build" / "release" / "src" / "onnx-fp16"))
+    parser.add_argument("--modelgen", default=str(ROOT / "build" / "release" / "tools" / "modelgen" / "onnx-fp16-modelgen"))
+    parser.add_argument("--searches", default="fast8,fast", help="of " + ",".join(SEARCHES))
+    parser.add_argument("--work-dir")
+    parser.add_argument("--no-emulation", action="store_true", help="skip the numpy emulation (a minute per search)")
+    args = parser.parse_args()
+    work = pathlib.Path(args.work_dir or tempfile.mkdtemp(prefix="mixed_bert_"))
+    work.mkdir(parents=True, exist_ok=True)
+
+    model = work / "bert-base.onnx"
+    if not model.exists():
+        subprocess.run([args.modelgen, "bert-base", str(model)], check=True, capture_output=True)
+    ids = np.random.default_rng(0).integers(0, 30522, (1, 128)).astype(np.int64)
+    mask = np.ones((1, 128), np.int64)
+    mask[:, 100:] = 0
+    feeds = {"input_ids": ids, "attention_mask": mask}
+    sample = work / "sample.npz"
+    np.savez(sample, **feeds)
+    inference = inference_seconds(args.cli, model, sample, work)
+    reference = dict(np.load(work / "float32.npz"))
+
+    rows = []
+    for search in args.searches.split(","):
+        result, report_path = work / f"{search}.onnx", work / f"{search}.json"
+        print(f".. {search}", file=sys.stderr, flush=True)
+        start = time.monotonic()
+        run_cli(args.cli, "auto-mixed", str(model), str(result), "--input", str(sample), "--rtol", str(RTOL), "--atol",
+                str(ATOL), "--keep-io-types", "--quiet", "--report", str(report_path), *SEARCHES[search])
+        seconds = time.monotonic() - start
+        report = json.loads(report_path.read_text())
+        accepted = max((m["robust_ratio"] for m in report["margins"]), default=0.0)
+        emu = [None, None] if args.no_emulation else [emulated(result, feeds, work, search, f64) for f64 in (False, True)]
+        rows.append([search, f"{100 * report['flops_float16_share']:.1f}%", f"{100 * report['weight_bytes_float16_share']:.1f}%",
+                     str(report["attempts"]), f"{report['full_run_equivalents']:.1f}", f"{seconds:.1f}",
+                     f"{seconds / inference:.0f}", f"{accepted:.2f}"] +
+                    ["-" if e is None else f"{worst_ratio(reference, e, RTOL, ATOL):.2f}" for e in emu])
+
+    header = ["search", "FLOPs fp16", "weights fp16", "attempts", "full-run eq. (goal <= 25)", "seconds",
+              "inferences", "accepted ratio", "emu f32 order", "emu f64 acc"]
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    for row in [header] + rows:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+    print(f"\nfloat32 inference on the evaluator: {inference:.3f} s; rtol {RTOL}, atol {ATOL}; work: {work}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
