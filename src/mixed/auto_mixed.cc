@@ -125,17 +125,22 @@ double flops_share(const SearchUnits& units, const std::vector<NodeCost>& costs,
   return total > 0 ? converted / total : 0;
 }
 
+// The main graph's FLOPs and weight bytes: what the shares in the report and the search are of
+// (subgraph nodes are decided with the node that holds them).
+struct ModelTotals {
+  double flops = 0;
+  double weight_bytes = 0;
+};
+
 // By position in `order`: the unit's share of the model's FLOPs or of its weight bytes,
 // whichever is larger.
 std::vector<double> unit_worth(const SearchUnits& units, const std::vector<NodeCost>& costs,
-                               const std::vector<std::size_t>& order, double flops_total) {
-  double bytes_total = 0;
-  for (const NodeCost& cost : costs) bytes_total += cost.weight_bytes;
+                               const std::vector<std::size_t>& order, const ModelTotals& totals) {
   std::vector<double> worth;
   for (std::size_t u : order) {
     const NodeCost& cost = costs[units.nodes[u]];
-    worth.push_back(std::max(flops_total > 0 ? cost.flops / flops_total : 0.0,
-                             bytes_total > 0 ? cost.weight_bytes / bytes_total : 0.0));
+    worth.push_back(std::max(totals.flops > 0 ? cost.flops / totals.flops : 0.0,
+                             totals.weight_bytes > 0 ? cost.weight_bytes / totals.weight_bytes : 0.0));
   }
   return worth;
 }
@@ -154,6 +159,7 @@ struct Reference {
   Float32Run float32;
   bool made_by_engine = false;  // the engine ran it (counted in its stats), not Evaluators
   std::vector<NodeCost> costs;  // by NodeId
+  ModelTotals totals;           // of `costs` over the main graph
   std::optional<std::vector<double>> sensitivity;  // by NodeId: local error of each node alone
 };
 
@@ -164,6 +170,10 @@ Reference make_reference(CandidateEngine& engine, const ConversionAnalysis& anal
                                   need_ranges ? screened_value_names(analysis, units) : std::vector<std::string>{});
   reference.made_by_engine = engine.stats().runs > 0;
   reference.costs = measure_node_costs(analysis, reference.float32.values.at(0));
+  for (graph::NodeId n : analysis.index().scope(graph::GraphIndex::main_scope()).nodes) {
+    reference.totals.flops += reference.costs[n].flops;
+    reference.totals.weight_bytes += reference.costs[n].weight_bytes;
+  }
   if (options.strategy == SearchStrategy::Improved) reference.sensitivity = engine.local_errors();
   return reference;
 }
@@ -219,11 +229,11 @@ SearchOrder measured_order(CandidateEngine& engine, const AcceptanceTest& accept
                                       reference.sensitivity, &cuts, options.skip_predicted_failures ? 0.5 : 1.0);
   if (order.measured > 0) {
     char line[240];
-    const std::size_t all = order.measured + order.measured_to_cut;
+    const std::size_t all = order.measured + order.measured_to_cut();
     std::snprintf(line, sizeof line,
                   "order: measured %zu of %zu nodes converted alone (%zu at the outputs, %zu up to a cut point) in %.2f s, "
                   "heaviest first%s",
-                  all, candidates.size(), order.measured, order.measured_to_cut, progress.elapsed_seconds() - start,
+                  all, candidates.size(), order.measured, order.measured_to_cut(), progress.elapsed_seconds() - start,
                   all < candidates.size() ? ", until --sensitivity-budget ran out" : "");
     progress.note(line);
   }
@@ -311,7 +321,7 @@ void search_by_prediction(SegmentSearch& search, Attempt& attempt, double& accep
 // order and unit weights).
 SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
                            const std::vector<std::optional<ScreenVerdict>>& screened, const Reference& reference,
-                           const ConversionAnalysis& analysis, double flops_total, double accepted_ratio,
+                           const ConversionAnalysis& analysis, double accepted_ratio,
                            const MixedOptions& options, ProgressReporter& progress) {
   if (!(options.sensitivity_budget >= 0)) throw Error("sensitivity_budget must be >= 0");
   SearchOutcome outcome;
@@ -364,7 +374,7 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
       search.failed(trial);
     }
     progress.attempt(outcome.attempts, segment.size, passed, search,
-                     flops_share(units, reference.costs, kept_for(search.kept_now()), flops_total));
+                     flops_share(units, reference.costs, kept_for(search.kept_now()), reference.totals.flops));
   };
 
   SegmentSearch search(options.search ? candidates.size() : 0);
@@ -386,7 +396,7 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
       search = SegmentSearch(outcome.order.units.size(), outcome.order.weights, model.has_value());
       if (model) {
         search_by_prediction(search, attempt, accepted_ratio, *model,
-                             unit_worth(units, reference.costs, outcome.order.units, flops_total), outcome);
+                             unit_worth(units, reference.costs, outcome.order.units, reference.totals), outcome);
       } else if (const auto whole = search.next(); whole && outcome.order.failing_alone.empty()) {
         search.failed(*whole);  // the whole set just failed; without the units failing alone it is untried
       }
@@ -546,10 +556,8 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   const bool range_screen = options.strategy == SearchStrategy::Improved && conversion.target == TargetType::Float16;
   const bool need_ranges = range_screen || options.data_max.has_value();
   const Reference reference = make_reference(*engine, analysis, units, samples, options, need_ranges);
-  for (graph::NodeId n : analysis.index().scope(graph::GraphIndex::main_scope()).nodes) {
-    report.flops_total += reference.costs[n].flops;
-    report.weight_bytes_total += reference.costs[n].weight_bytes;
-  }
+  report.flops_total = reference.totals.flops;
+  report.weight_bytes_total = reference.totals.weight_bytes;
   const SampleOutputs& float32 = reference.float32.outputs;
 
   const std::vector<std::optional<ScreenVerdict>> screened =
@@ -568,11 +576,10 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   if (screened_count > 0) progress.note(std::to_string(screened_count) + " nodes kept by the screens before the search");
 
   const SearchOutcome outcome =
-      search_units(*engine, acceptance, units, screened, reference, analysis, report.flops_total, accepted_ratio, options,
-                   progress);
+      search_units(*engine, acceptance, units, screened, reference, analysis, accepted_ratio, options, progress);
   report.order = outcome.order.measured > 0 ? SearchOrderKind::Sensitivity : SearchOrderKind::Node;
   report.nodes_measured = outcome.order.measured;
-  report.nodes_measured_to_cut = outcome.order.measured_to_cut;
+  report.nodes_measured_to_cut = outcome.order.measured_to_cut();
   report.attempts = outcome.attempts;
   const std::vector<bool> kept_nodes = units.kept_nodes(outcome.kept_units);
   if (acceptance.has_tolerance()) report.margins = measure_margins(*engine, acceptance, kept_nodes, float32, output_names);

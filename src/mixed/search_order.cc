@@ -71,7 +71,6 @@ SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& accep
         if (const auto distance = engine.distance_up_to(units.kept_nodes(kept), *point)) {
           order.predicted[u] = *distance * gain_at(*point);
           order.to_cut[u] = true;
-          ++order.measured_to_cut;
           continue;
         }
       }

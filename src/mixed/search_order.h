@@ -9,17 +9,19 @@
 // Measuring at the outputs costs a run of everything downstream of the unit, so it is spent on
 // the heaviest units first, within a budget of full-run equivalents. With the error model
 // (--skip-predicted) only half the budget goes to it: there the predictions decide which units
-// are never tried, so every unit needs a fair estimate more than a few need an exact one. On the way
-// each such run records, at every cut point after the unit (cut_points.h: a node every path to
-// the outputs passes), the gain from the distance there to the effect at the outputs. Later
-// units run only up to the nearest cut point with a known gain, and their effect is that
+// are never tried, so every unit needs a fair estimate more than a few need an exact one. On
+// the way each such run records, at every cut point after the unit (cut_points.h: a node every
+// path to the outputs passes), the gain from the distance there to the effect at the outputs.
+// Later units run only up to the nearest cut point with a known gain, and their effect is that
 // distance times the gain (measured on a BERT-base against the effect at the outputs: within
-// 1.5x for 127 of 150 units, within 2x for 141, at most 3.5x off; a cut point a layer away costs
-// a layer's worth of nodes instead of the rest of the network). Units left when the budget is spent get their local error (what converting them
-// alone adds to their own outputs) times the median gain (effect / local error) of the units
-// measured at the outputs; units with neither follow in node order.
+// 1.5x for 127 of 150 units, within 2x for 141, at most 3.5x off; a cut point a layer away
+// costs a layer's worth of nodes instead of the rest of the network). Units left when the
+// budget is spent get their local error (what converting them alone adds to their own outputs)
+// times the median gain (effect / local error) of the units measured at the outputs; units
+// with neither follow in node order.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <vector>
@@ -39,7 +41,10 @@ struct SearchOrder {
   std::vector<double> predicted;   // by unit: `effect` where measured, else estimated; negative: unknown
   std::vector<bool> to_cut;        // by unit: `predicted` from a measurement up to a cut point
   std::size_t measured = 0;        // units measured at the outputs
-  std::size_t measured_to_cut = 0; // units measured up to a cut point (`predicted` only)
+  // Units measured up to a cut point (`predicted` only).
+  std::size_t measured_to_cut() const {
+    return static_cast<std::size_t>(std::count(to_cut.begin(), to_cut.end(), true));
+  }
   // Units that break the tolerance when converted alone (worst ratio above 1 on the evaluator's
   // own bits): kept without a search, since any attempt containing them would fail too. Not in
   // `units`. Only with a tolerance (a validation function's verdict is not a measure).

@@ -234,9 +234,9 @@ TEST(MixedCutPoints, AMeasurementUpToOneEstimatesTheEffectAtTheOutputs) {
   const mixed::SearchOrder exact = order_with(100, 1.0, exact_work);
   const mixed::SearchOrder estimated = order_with(20, 0.1, cut_work);
   EXPECT_EQ(exact.measured, units.size());
-  EXPECT_EQ(exact.measured_to_cut, 0u);
-  EXPECT_GT(estimated.measured_to_cut, units.size() / 2);
-  EXPECT_EQ(estimated.measured + estimated.measured_to_cut, units.size());
+  EXPECT_EQ(exact.measured_to_cut(), 0u);
+  EXPECT_GT(estimated.measured_to_cut(), units.size() / 2);
+  EXPECT_EQ(estimated.measured + estimated.measured_to_cut(), units.size());
   EXPECT_LT(cut_work * 3, exact_work) << "measuring up to cut points should take a fraction of the runs";
   for (std::size_t u = 0; u < units.size(); ++u) {
     if (!estimated.to_cut[u]) continue;
