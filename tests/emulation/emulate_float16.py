@@ -46,7 +46,7 @@ KERNELS.update({
     "MaxPool": ops.max_pool, "AveragePool": ops.average_pool, "GlobalAveragePool": ops.global_average_pool,
     "Softmax": ops.softmax, "LayerNormalization": ops.layer_normalization,
     "BatchNormalization": ops.batch_normalization, "Transpose": ops.transpose, "Reshape": ops.reshape,
-    "Concat": ops.concat, "Slice": ops.slice_, "Gather": ops.gather, "Unsqueeze": ops.unsqueeze,
+    "Concat": ops.concat, "Slice": ops.slice_, "Gather": ops.gather, "Unsqueeze": ops.unsqueeze, "Squeeze": ops.squeeze,
     "Shape": ops.shape, "Flatten": ops.flatten, "Clip": ops.clip, "HardSigmoid": ops.hard_sigmoid,
     "ConvTranspose": ops.conv_transpose, "Resize": ops.resize, "Range": ops.range_,
 })

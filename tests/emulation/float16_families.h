@@ -260,6 +260,26 @@ inline FamilyCase shape_ops() {
   return c;
 }
 
+// The attribute forms of opset 9 (paddle2onnx's exports use them): Slice-1's starts/ends/axes,
+// Squeeze's and Unsqueeze's axes.
+inline FamilyCase shape_ops_opset9() {
+  using namespace detail;
+  FamilyCase c = start("shape_ops_opset9", Agreement::BitExact);
+  c.model = modelgen::make_model(9, 8);
+  c.model.mutable_graph()->set_name(c.name);
+  GraphBuilder g(c.model.mutable_graph());
+  g.input("x", kFloat, {std::int64_t{2}, std::int64_t{1}, std::int64_t{6}});
+  auto& slice = g.node("Slice", {"x"}, {"s"});
+  modelgen::attr_ints(slice, "starts", {1});
+  modelgen::attr_ints(slice, "ends", {5});
+  modelgen::attr_ints(slice, "axes", {2});
+  modelgen::attr_ints(g.node("Squeeze", {"s"}, {"q"}), "axes", {1});
+  modelgen::attr_ints(g.node("Unsqueeze", {"q"}, {"u"}), "axes", {0});
+  g.node("Add", {"u", "u"}, {"doubled"});  // arithmetic on a moved tensor
+  for (const char* name : {"s", "q", "u", "doubled"}) out(g, name);
+  return c;
+}
+
 // Greater -> Where, with broadcasting of the condition and of both branches.
 inline FamilyCase where() {
   using namespace detail;
@@ -323,7 +343,7 @@ inline FamilyCase cast() {
 
 inline std::vector<FamilyCase (*)()> all_families() {
   return {elementwise_unary, elementwise_binary, matmul, gemm, conv, pooling, softmax,
-          layer_norm, reduce, shape_ops, where, pow_sqrt_erf, cast};
+          layer_norm, reduce, shape_ops, shape_ops_opset9, where, pow_sqrt_erf, cast};
 }
 
 // MatMul -> Tanh -> MatMul -> Mul on [8, 64]: the graph on which ONNX Runtime's CPU path is

@@ -354,9 +354,14 @@ def concat(op, inputs, attrs):
 
 def slice_(op, inputs, attrs):
     x = inputs[0]
-    starts, ends = inputs[1], inputs[2]
-    axes = inputs[3] if len(inputs) > 3 and inputs[3] is not None else np.arange(len(starts))
-    steps = inputs[4] if len(inputs) > 4 and inputs[4] is not None else np.ones(len(starts), np.int64)
+    if len(inputs) == 1:  # Slice-1: starts, ends and axes are attributes, no steps
+        starts, ends = attrs["starts"], attrs["ends"]
+        axes = attrs.get("axes", list(range(len(starts))))
+        steps = [1] * len(starts)
+    else:
+        starts, ends = inputs[1], inputs[2]
+        axes = inputs[3] if len(inputs) > 3 and inputs[3] is not None else np.arange(len(starts))
+        steps = inputs[4] if len(inputs) > 4 and inputs[4] is not None else np.ones(len(starts), np.int64)
     index = [slice(None)] * x.ndim
     for s, e, a, st in zip(starts, ends, axes, steps):
         index[int(a) % x.ndim] = slice(int(s), int(e), int(st))
@@ -368,8 +373,15 @@ def gather(op, inputs, attrs):
 
 
 def unsqueeze(op, inputs, attrs):
-    axes = [int(a) for a in inputs[1]]
+    axes = [int(a) for a in (inputs[1] if len(inputs) > 1 else attrs["axes"])]  # an attribute before opset 13
     return [np.expand_dims(inputs[0], [a % (inputs[0].ndim + len(axes)) for a in axes])]
+
+
+def squeeze(op, inputs, attrs):
+    axes = inputs[1] if len(inputs) > 1 and inputs[1] is not None else attrs.get("axes")  # an attribute before 13
+    if axes is None:
+        return [np.squeeze(inputs[0])]
+    return [np.squeeze(inputs[0], axis=tuple(int(a) % inputs[0].ndim for a in axes))]
 
 
 def range_(op, inputs, attrs):
