@@ -107,9 +107,9 @@ struct MixedOptions {
   // evaluator and on this many other faithful float16 implementations, simulated by nudging
   // every float16 value a node computes, and every float32 result cast to float16 for a float16
   // reader, by up to `variant_spread` (relative) before rounding, each variant with its own
-  // pattern. 0: the evaluator's bits alone, as the original accepts. 4 by default: with 2 and 3,
-  // PaddleOCR's detector was accepted at 0.94 and 0.99 of the tolerance and measured 1.09 and
-  // 1.14 on the numpy emulation with float64 accumulation; with 4, 0.86.
+  // pattern. 0: the evaluator's bits alone, as the original accepts. 4 by default: with 2,
+  // PaddleOCR's detector and recogniser were accepted at 0.94 and 0.89 of the tolerance and
+  // measured 1.09 and 1.28 on the numpy emulation (docs/benchmarks.md); with 4 both pass.
   // Not used with `runner` (the caller's runtime is the judge) nor by the rebuild engine.
   // With a tolerance, an element passes only when the evaluator's error plus `spread_safety`
   // times the variants' largest deviation from the evaluator stays within atol + rtol * |x|: the
