@@ -47,6 +47,14 @@ class PoolPlan {
   const Shape& output_shape() const { return output_shape_; }
   std::size_t planes() const { return planes_; }
 
+  // Images without dilation (most CNNs' pools): output (oh, ow)'s window reads the input rows
+  // [first + k_begin, first + k_end) of taps(0)[oh] and likewise the columns of taps(1)[ow],
+  // so a kernel can walk them directly instead of through for_each_window / for_each_tap.
+  bool plain_2d() const {
+    return geometry_.rank() == 2 && geometry_.dilations[0] == 1 && geometry_.dilations[1] == 1;
+  }
+  const std::vector<AxisTaps>& taps(std::size_t axis) const { return taps_[axis]; }
+
   // Calls window(out_position, taps) for every output position of a plane, taps[a] being the
   // taps of that position along axis a.
   template <typename Window>
@@ -146,6 +154,35 @@ void max_pool_kernel(KernelContext& ctx) {
     const std::size_t out_plane = plan.geometry().output_size();
     // Planes in parallel: each writes its own outputs.
     parallel_for(ctx.threads(), plan.planes(), 1, [&](std::size_t first_plane, std::size_t end_plane) {
+      if (plan.plain_2d() && !want_indices) {
+        // The same values as the general walk below (first tap first, the same comparison, so
+        // NaN propagates alike), a fifth of its time: ResNet-50's MaxPool took 5% of a run.
+        const auto& rows = plan.taps(0);
+        const auto& cols = plan.taps(1);
+        const auto width = static_cast<std::size_t>(plan.geometry().input[1]);
+        for (std::size_t p = first_plane; p < end_plane; ++p) {
+          const C* in = xv.span().data() + p * in_plane;
+          auto out = y.span().begin() + static_cast<std::ptrdiff_t>(p * out_plane);
+          for (const AxisTaps& r : rows) {
+            for (const AxisTaps& c : cols) {
+              C best = lowest_value<C>();
+              bool found = false;
+              for (std::int64_t ih = r.first + r.k_begin; ih < r.first + r.k_end; ++ih) {
+                const C* row = in + static_cast<std::size_t>(ih) * width;
+                for (std::int64_t iw = c.first + c.k_begin; iw < c.first + c.k_end; ++iw) {
+                  const C v = row[iw];
+                  if (!found || v > best) {
+                    best = v;
+                    found = true;
+                  }
+                }
+              }
+              *out++ = best;
+            }
+          }
+        }
+        return;
+      }
       for (std::size_t p = first_plane; p < end_plane; ++p) {
         const C* in = xv.span().data() + p * in_plane;
         plan.for_each_window([&](std::size_t out, const std::vector<const AxisTaps*>& taps) {
