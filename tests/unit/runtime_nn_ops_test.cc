@@ -421,6 +421,42 @@ TEST(RuntimeNnOps, MaxPoolIndicesRowAndColumnMajor) {
   EXPECT_EQ(int64s(pool(1).at("i")), (std::vector<std::int64_t>{5, 13, 7, 15, 21, 29, 23, 31}));
 }
 
+// An image pool without the Indices output takes a direct row/column walk; with it, the general
+// window walk. Both must give the same values: padding, ceil_mode's partial window, a NaN and
+// -inf in a window, negative values only.
+TEST(RuntimeNnOps, MaxPoolOverImagesGivesTheSameValuesWithAndWithoutIndices) {
+  std::vector<float> values(2 * 7 * 6);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = -static_cast<float>((i * 37) % 23) - 0.5f;
+  values[2] = std::numeric_limits<float>::quiet_NaN();  // a window's first tap: the NaN wins there
+  values[9] = std::numeric_limits<float>::quiet_NaN();  // never a first tap: ignored by both walks
+  values[50] = -std::numeric_limits<float>::infinity();
+  const Tensor x = floats({1, 2, 7, 6}, values);
+  auto pool = [&](const std::vector<std::string>& outputs) {
+    return run_node("MaxPool", {{"x", x}}, outputs, [](onnx::NodeProto& node) {
+      modelgen::attr_ints(node, "kernel_shape", {3, 3});
+      modelgen::attr_ints(node, "strides", {2, 2});
+      modelgen::attr_ints(node, "pads", {1, 0, 1, 1});
+      modelgen::attr_int(node, "ceil_mode", 1);
+    }).at("y");
+  };
+  const Tensor direct = pool({"y"});
+  const Tensor general = pool({"y", "i"});
+  ASSERT_EQ(direct.shape(), (Shape{1, 2, 4, 3}));
+  ASSERT_EQ(general.shape(), direct.shape());
+  const auto a = direct.data<float>();
+  const auto b = general.data<float>();
+  std::size_t nans = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::isnan(b[i])) {
+      ++nans;
+      EXPECT_TRUE(std::isnan(a[i])) << i;
+      continue;
+    }
+    EXPECT_EQ(a[i], b[i]) << i;
+  }
+  EXPECT_GT(nans, 0u) << "the NaN should reach an output";
+}
+
 TEST(RuntimeNnOps, MaxPoolDilationsAndCeilMode) {
   const Tensor y = run_one("MaxPool", {{"x", floats({1, 1, 5}, {1, 5, 2, 4, 3})}}, [](onnx::NodeProto& node) {
     modelgen::attr_ints(node, "kernel_shape", {2});
