@@ -35,7 +35,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import numpy as np
 
-from mixed_real_models import emulated, run_cli, worst_ratio  # the same emulation check
+from mixed_real_models import emulated, print_table, run_cli, worst_ratio  # the same emulation check
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RTOL, ATOL = 0.01, 0.001
@@ -95,9 +95,7 @@ def main():
 
     header = ["search", "FLOPs fp16", "weights fp16", "attempts", "full-run eq. (goal <= 25)", "seconds",
               "inferences", "accepted ratio", "emu f32 order", "emu f64 acc"]
-    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-    for row in [header] + rows:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+    print_table(header, rows)
     print(f"\nfloat32 inference on the evaluator: {inference:.3f} s; rtol {RTOL}, atol {ATOL}; work: {work}")
     return 0
 

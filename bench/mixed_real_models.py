@@ -114,6 +114,13 @@ def emulated(model_path, feeds, work, tag, accumulate_float64):
     return result
 
 
+def print_table(header, rows):
+    """Left-aligned columns as wide as their widest cell."""
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    for row in [header] + rows:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+
+
 def worst_ratio(reference, candidate, rtol, atol):
     worst = 0.0
     for name, ref in reference.items():
@@ -167,9 +174,7 @@ def main():
 
     header = ["model", "search", "fp16 nodes", "FLOPs fp16", "weights fp16", "attempts", "full-run eq.", "seconds",
               "accepted ratio", "emu f32 order", "emu f64 acc"]
-    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-    for row in [header] + rows:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+    print_table(header, rows)
     print(f"\n{PACKAGE}; tolerances: det rtol 0.01 atol 0.01, cls and rec rtol 0.01 atol 0.001; work: {work}")
     return 0
 
