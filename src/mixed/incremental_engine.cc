@@ -8,6 +8,7 @@
 #include <limits>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "convert/port_rules.h"
@@ -484,10 +485,8 @@ class IncrementalEngine final : public CandidateEngine {
           // where it lies near a boundary, as for a float16 node's own output. The nudge is the
           // slot's (every reader shares the one Cast the conversion inserts). Sample data is
           // the same everywhere: graph inputs are not nudged.
-          const Nudge nudge{mix((static_cast<std::uint64_t>(v) << 32) ^ static_cast<std::uint64_t>(slot) ^ kCastSeed),
-                            static_cast<float>(variants_.spread)};
-          const bool nudged = v > 0 && rounding == Rounding::Round && variants_.spread > 0 && !is_input_slot_[slot];
-          held[i] = rounder_.apply(slots[slot], rounding, nudged ? &nudge : nullptr);
+          const auto nudge = is_input_slot_[slot] ? std::nullopt : nudge_for(v, slot, rounding, kCastSeed);
+          held[i] = rounder_.apply(slots[slot], rounding, nudge ? &*nudge : nullptr);
         }
       }
       std::vector<Tensor> outputs = run_node(node, held);
@@ -495,10 +494,8 @@ class IncrementalEngine final : public CandidateEngine {
         const int slot = node.outputs[j];
         if (slot == runtime::kNoSlot) continue;
         // Variants nudge what a node computes in float16 (Round), never a constant's conversion.
-        const Nudge nudge{mix((static_cast<std::uint64_t>(v) << 32) ^ static_cast<std::uint64_t>(slot)),
-                          static_cast<float>(variants_.spread)};
-        const bool nudged = v > 0 && config.store[slot] == Rounding::Round && variants_.spread > 0;
-        Tensor value = rounder_.apply(outputs[j], config.store[slot], nudged ? &nudge : nullptr);
+        const auto nudge = nudge_for(v, slot, config.store[slot], 0);
+        Tensor value = rounder_.apply(outputs[j], config.store[slot], nudge ? &*nudge : nullptr);
         if (base && same_bits(value, (*base)[slot])) {
           slots[slot] = (*base)[slot];  // same numbers: readers need not run again
         } else {
@@ -508,6 +505,15 @@ class IncrementalEngine final : public CandidateEngine {
       }
     }
     return slots;
+  }
+
+  // Variant v's nudge where it rounds `slot`'s values (`salt` tells a cast of the value from the
+  // producer's own rounding): none for the evaluator, without a spread, or for a rounding other
+  // than Round (constants and clamps are the same in every implementation).
+  std::optional<Nudge> nudge_for(std::size_t v, int slot, Rounding rounding, std::uint64_t salt) const {
+    if (v == 0 || rounding != Rounding::Round || !(variants_.spread > 0)) return std::nullopt;
+    return Nudge{mix((static_cast<std::uint64_t>(v) << 32) ^ static_cast<std::uint64_t>(slot) ^ salt),
+                 static_cast<float>(variants_.spread)};
   }
 
   // Whether step k must run again: an input changed or is read with another rounding, or an
