@@ -143,7 +143,8 @@ struct MixedOptions {
 // Why the search left a node in float32.
 enum class MixedKeepReason {
   Search,            // converting it alone broke the tolerance
-  Predicted,         // predicted to break the tolerance with what is converted; not tried (skip_predicted_failures)
+  Predicted,         // not tried: predicted to break the tolerance with what is converted (by default only nodes
+                     // under 0.1% of the model), or too light for an attempt (skip_predicted_failures)
   FollowsProducer,   // it only moves or exactly maps its producer's values, and that producer stays float32 (improved strategy)
   Float16Overflow,   // a float32 value it reads or writes exceeds float16's largest (65504) on a sample
   Float16Underflow,  // a float32 tensor it writes is nonzero but wholly below float16's normals

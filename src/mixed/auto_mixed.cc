@@ -240,42 +240,89 @@ SearchOrder measured_order(CandidateEngine& engine, const AcceptanceTest& accept
   return order;
 }
 
+// A segment worth less than kLightestAttempt of the model (its share of the FLOPs or of the
+// weight bytes, whichever is larger) is light: an attempt costs up to a few full runs whatever
+// it converts, and once the heavy nodes are decided the tolerance is nearly spent, so most such
+// attempts fail. Measured on BERT-base: in the fast mode, attempts 8-42 of 42 took 46% of the
+// search and added 0.8 points of FLOPs (one or two Adds or LayerNorms, 0.004% each, at a time);
+// in the default search, attempts 219-600 of 600 (90 of 160 s) added none.
+constexpr double kLightestAttempt = 0.001;
+
+// Records why a unit is kept without an attempt: the error model predicts it breaks the
+// tolerance, or it is too light to be worth one.
+class KeptUntried {
+ public:
+  KeptUntried(const ErrorModel& model, const std::vector<double>& worth, SearchOutcome& outcome)
+      : model_(model), worth_(worth), outcome_(outcome) {}
+
+  // The segment's share of the model (positions in the order).
+  double share(const SegmentSearch::Segment& segment) const {
+    double sum = 0;
+    for (std::size_t p = segment.begin; p < segment.begin + segment.size; ++p) sum += worth_[p];
+    return sum;
+  }
+  bool light(const SegmentSearch::Segment& segment) const { return share(segment) < kLightestAttempt; }
+
+  void keep_light(const SegmentSearch::Segment& segment) {
+    const double percent = 100 * share(segment);
+    for (std::size_t p = segment.begin; p < segment.begin + segment.size; ++p) {
+      const std::size_t u = outcome_.order.units[p];
+      outcome_.predicted[u] = true;
+      outcome_.errors[u] =
+          "not tried: " +
+          (segment.size == 1 ? std::string() : "with the " + std::to_string(segment.size - 1) + " nodes it came with, ") +
+          message_number(percent) + "% of the model's FLOPs and weight bytes, too light for an attempt";
+    }
+  }
+
+  // The unit at `position` in the order, predicted over the tolerance on top of an accepted
+  // state whose squared ratio is `before`.
+  void keep_predicted(std::size_t position, double before) {
+    const std::size_t u = outcome_.order.units[position];
+    const SearchOrder& order = outcome_.order;
+    outcome_.predicted[u] = true;
+    outcome_.errors[u] = "predicted over the tolerance: converted alone about " + message_number(order.predicted[u]) +
+                         " of it (" +
+                         (order.effect[u] >= 0 ? "measured" : order.to_cut[u] ? "measured up to a cut point" : "estimated") +
+                         "), with what is converted (at " + message_number(std::sqrt(before)) + ") about " +
+                         message_number(std::sqrt(before + model_.scale() * model_.squared(position))) + "; not tried";
+  }
+
+ private:
+  const ErrorModel& model_;
+  const std::vector<double>& worth_;
+  SearchOutcome& outcome_;
+};
+
+// Tries the next segment unless the error model predicts that it fails and `predictions_apply`
+// to it: then a segment is split, or a single unit kept, without an attempt. Every attempt
+// teaches the model. `attempt(search, trial)` tries a segment and leaves the accepted state's
+// ratio in `accepted_ratio`.
+template <typename Attempt, typename Applies>
+void attempt_unless_predicted(SegmentSearch& search, std::size_t trial, Attempt& attempt, double& accepted_ratio,
+                              ErrorModel& model, KeptUntried& untried, const Applies& predictions_apply) {
+  const SegmentSearch::Segment segment = search.segments()[trial];
+  const double sum = model.segment_squared(segment);
+  const double now = accepted_ratio;
+  if (predictions_apply(segment) && model.predicts_failure(now, sum)) {
+    if (segment.size == 1) untried.keep_predicted(segment.begin, now * now);
+    search.failed(trial);
+    return;
+  }
+  attempt(search, trial);
+  model.learn(now, sum, search.segments()[trial].state == SegmentSearch::State::Good, accepted_ratio);
+}
+
 // The improved search with MixedOptions::skip_predicted_failures (the error model:
 // mixed/error_model.h). The order (best value first) is handed to the bisection in runs the
 // model says fill half the room left below 1; before each attempt the segment is judged again,
 // and one predicted to go over 1 is split without an attempt, or, a single unit, kept without
-// one. A unit with no prediction always fits (the bisection finds out).
-// A segment worth less than kLightestAttempt of the model (its share of the FLOPs or of the
-// weight bytes, whichever is larger) is kept without an attempt: an attempt costs up to a few
-// full runs, and once the heavy nodes are decided the tolerance is nearly spent, so most such
-// attempts fail. Measured on BERT-base: attempts 8-42 of 42 took 46% of the search and added
-// 0.8 points of FLOPs, one or two Adds or LayerNorms (0.004% each) at a time.
-constexpr double kLightestAttempt = 0.001;
-
-// `attempt(search, trial)` tries a segment and leaves the accepted state's ratio in `accepted_ratio`.
-// `worth`: by position in the order, the unit's share of the model (FLOPs or weight bytes).
+// one. A unit with no prediction always fits (the bisection finds out). A light segment is kept
+// without an attempt, whatever the prediction.
 template <typename Attempt>
 void search_by_prediction(SegmentSearch& search, Attempt& attempt, double& accepted_ratio, ErrorModel& model,
-                          const std::vector<double>& worth, SearchOutcome& outcome) {
-  const std::vector<std::size_t>& order = outcome.order.units;
-  const std::vector<double>& predicted = outcome.order.predicted;
-  auto keep_light = [&](const SegmentSearch::Segment& segment, double share) {
-    for (std::size_t p = segment.begin; p < segment.begin + segment.size; ++p) {
-      outcome.predicted[order[p]] = true;
-      outcome.errors[order[p]] =
-          "not tried: " +
-          (segment.size == 1 ? std::string() : "with the " + std::to_string(segment.size - 1) + " nodes it came with, ") +
-          message_number(100 * share) + "% of the model's FLOPs and weight bytes, too light for an attempt";
-    }
-  };
-  auto keep_predicted = [&](std::size_t position, double before) {
-    const std::size_t u = order[position];
-    outcome.predicted[u] = true;
-    outcome.errors[u] = "predicted over the tolerance: converted alone about " + message_number(predicted[u]) + " of it (" +
-                        (outcome.order.effect[u] >= 0 ? "measured" : outcome.order.to_cut[u] ? "measured up to a cut point" : "estimated") + "), with what is converted (at " +
-                        message_number(std::sqrt(before)) + ") about " +
-                        message_number(std::sqrt(before + model.scale() * model.squared(position))) + "; not tried";
-  };
+                          KeptUntried& untried, const std::vector<std::size_t>& order) {
+  const auto always = [](const SegmentSearch::Segment&) { return true; };
   while (search.deferred_from() < order.size()) {
     const std::size_t begin = search.deferred_from();
     const double before = accepted_ratio * accepted_ratio;
@@ -288,29 +335,18 @@ void search_by_prediction(SegmentSearch& search, Attempt& attempt, double& accep
     }
     if (end == begin && !model.predicts_failure(accepted_ratio, model.squared(begin))) ++end;  // fits, alone
     if (end == begin) {
-      keep_predicted(begin, before);
+      untried.keep_predicted(begin, before);
       search.prune_next();
       continue;
     }
     search.release(end);
     while (const auto trial = search.next()) {
-      const SegmentSearch::Segment segment = search.segments()[*trial];
-      double share = 0;
-      for (std::size_t p = segment.begin; p < segment.begin + segment.size; ++p) share += worth[p];
-      if (share < kLightestAttempt) {
-        keep_light(segment, share);
+      if (untried.light(search.segments()[*trial])) {
+        untried.keep_light(search.segments()[*trial]);
         search.abandon(*trial);
         continue;
       }
-      const double sum = model.segment_squared(segment);
-      const double now = accepted_ratio;
-      if (model.predicts_failure(now, sum)) {  // split, or keep a single unit, without an attempt
-        if (segment.size == 1) keep_predicted(segment.begin, now * now);
-        search.failed(*trial);
-        continue;
-      }
-      attempt(search, *trial);
-      model.learn(now, sum, search.segments()[*trial].state == SegmentSearch::State::Good, accepted_ratio);
+      attempt_unless_predicted(search, *trial, attempt, accepted_ratio, model, untried, always);
     }
   }
 }
@@ -378,6 +414,9 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
   };
 
   SegmentSearch search(options.search ? candidates.size() : 0);
+  std::optional<ErrorModel> model;  // the improved strategy's, once the order is measured
+  std::vector<double> worth;        // by position in the order: the unit's share of the model
+  std::optional<KeptUntried> untried;
   progress.search_starting();
   if (const auto all = search.next()) {
     attempt(search, *all);
@@ -390,19 +429,30 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
         outcome.errors[u] =
             "converted alone: worst element at " + message_number(outcome.order.effect[u]) + " of the tolerance";
       }
-      std::optional<ErrorModel> model;
-      if (acceptance.has_tolerance() && options.skip_predicted_failures) model.emplace(outcome.order, all_ratio);
+      if (acceptance.has_tolerance()) model.emplace(outcome.order, all_ratio);
       if (model && !model->predicts_anything()) model.reset();
-      search = SegmentSearch(outcome.order.units.size(), outcome.order.weights, model.has_value());
-      if (model) {
-        search_by_prediction(search, attempt, accepted_ratio, *model,
-                             unit_worth(units, reference.costs, outcome.order.units, reference.totals), outcome);
+      worth = unit_worth(units, reference.costs, outcome.order.units, reference.totals);
+      if (model) untried.emplace(*model, worth, outcome);
+      const bool by_prediction = model && options.skip_predicted_failures;
+      search = SegmentSearch(outcome.order.units.size(), outcome.order.weights, by_prediction);
+      if (by_prediction) {
+        search_by_prediction(search, attempt, accepted_ratio, *model, *untried, outcome.order.units);
       } else if (const auto whole = search.next(); whole && outcome.order.failing_alone.empty()) {
         search.failed(*whole);  // the whole set just failed; without the units failing alone it is untried
       }
     }
   }
-  while (const auto trial = search.next()) attempt(search, *trial);
+  // The default search tries every segment but a light one the error model predicts to fail
+  // (kLightestAttempt): heavy segments are always tried, where the model's rough predictions
+  // near the edge would cost float16 that counts.
+  const auto light = [&](const SegmentSearch::Segment& segment) { return untried->light(segment); };
+  while (const auto trial = search.next()) {
+    if (model) {
+      attempt_unless_predicted(search, *trial, attempt, accepted_ratio, *model, *untried, light);
+    } else {
+      attempt(search, *trial);
+    }
+  }
   outcome.kept_units = kept_for(search.kept_now());
   return outcome;
 }
