@@ -141,7 +141,7 @@ class IncrementalEngine final : public CandidateEngine {
     if (!(variants_.spread >= 0 && variants_.spread <= 0x1.0p-13)) {
       throw Error("the float16 variants' spread must be between 0 and 2^-13 (1.22e-4)");
     }
-    states_.resize(1 + static_cast<std::size_t>(variants_.count));
+    variant_values_.resize(static_cast<std::size_t>(variants_.count));
     const onnx::ModelProto& model = analysis.model();
     runtime::PlanOptions plan_options;
     plan_options.registry = &runtime::KernelRegistry::builtin();
@@ -171,13 +171,13 @@ class IncrementalEngine final : public CandidateEngine {
       }
       inputs_.push_back(std::move(inputs));
     }
-    for (std::size_t v = 1; v < states_.size(); ++v) {
-      states_[v].base.resize(inputs_.size());  // no values yet: the first run computes everything
-      states_[v].config.resize(inputs_.size());
+    for (VariantValues& variant : variant_values_) {
+      variant.values.resize(inputs_.size());  // no values yet: the first run computes everything
+      variant.config.resize(inputs_.size());
     }
   }
 
-  std::size_t variant_count() const override { return states_.size(); }
+  std::size_t variant_count() const override { return 1 + variant_values_.size(); }
 
   bool run_checked(const std::vector<bool>& kept_nodes, const SampleCheck& check) override {
     last_config_ = make_config(analysis_.decide(kept_nodes));
@@ -188,10 +188,10 @@ class IncrementalEngine final : public CandidateEngine {
     last_config_ = plain_config();  // nothing rounded anywhere: the float32 model itself
     Float32Run run;
     run_last_config([&](std::size_t, const VariantOutputs& outputs) {
-      if (outputs.size() == states_.size()) run.outputs.push_back(outputs.front());
+      if (outputs.size() == variant_count()) run.outputs.push_back(outputs.front());
       return true;
     });
-    run.values = named_values(states_.front().last, names);
+    run.values = named_values(evaluator_.last, names);
     accept_last();
 
     // The range screen's values: the float32 model with its constants clamped as the full
@@ -202,7 +202,7 @@ class IncrementalEngine final : public CandidateEngine {
       const Config screen = clamped_constants_config(make_config(analysis_.full_conversion()));
       std::vector<std::vector<Tensor>> screen_slots;
       for (std::size_t s = 0; s < inputs_.size(); ++s) {
-        screen_slots.push_back(run_sample(screen, s, 0, &states_.front().base[s], base_config_));
+        screen_slots.push_back(run_sample(screen, s, 0, &evaluator_.accepted[s], accepted_config_));
       }
       run.screen_values = named_values(screen_slots, names);
     }
@@ -210,11 +210,11 @@ class IncrementalEngine final : public CandidateEngine {
   }
 
   std::optional<std::vector<double>> local_errors() override {
-    if (!has_base_ || inputs_.empty()) return std::nullopt;
+    if (!has_accepted_ || inputs_.empty()) return std::nullopt;
     const convert::Plan& full = analysis_.full_conversion();
     const Config config = make_config(full);
     const convert::Decisions& decisions = full.decisions;
-    const std::vector<Tensor>& float32 = states_.front().base.front();
+    const std::vector<Tensor>& float32 = evaluator_.accepted.front();
     std::vector<double> errors(analysis_.index().nodes().size(), 0.0);
     for (std::size_t k = 0; k < plan_->nodes.size(); ++k) {
       const runtime::CompiledNode& node = plan_->nodes[k];
@@ -250,38 +250,43 @@ class IncrementalEngine final : public CandidateEngine {
   CandidateEngineKind kind() const override { return CandidateEngineKind::Incremental; }
 
   std::optional<double> distance_in_last_run(graph::NodeId node) const override {
-    const State& evaluator = states_.front();
-    if (!has_base_ || evaluator.last.empty() || evaluator.last.front().empty()) return std::nullopt;
-    return distance_at(node, evaluator.last.front());
+    if (!has_accepted_ || evaluator_.last.empty() || evaluator_.last.front().empty()) return std::nullopt;
+    return distance_at(node, evaluator_.last.front());
   }
 
   std::optional<double> distance_up_to(const std::vector<bool>& kept_nodes, graph::NodeId node) override {
     const auto step = step_of_.find(node);
-    if (!has_base_ || inputs_.empty() || step == step_of_.end()) return std::nullopt;
+    if (!has_accepted_ || inputs_.empty() || step == step_of_.end()) return std::nullopt;
     const Config config = make_config(analysis_.decide(kept_nodes));
     ++stats_.runs;
-    return distance_at(node, run_sample(config, 0, 0, &states_.front().base.front(), base_config_, step->second));
+    return distance_at(node, run_sample(config, 0, 0, &evaluator_.accepted.front(), accepted_config_, step->second));
   }
 
   void accept_last() override {
     if (!last_complete_) throw Error("internal: accepting a run that stopped before its last sample");
-    base_config_ = last_config_;
-    states_.front().base = states_.front().last;  // the variants' values already follow it
-    has_base_ = true;
+    accepted_config_ = last_config_;
+    evaluator_.accepted = evaluator_.last;  // the variants' values already follow it
+    has_accepted_ = true;
   }
 
  private:
-  // One implementation's values, by sample, by slot. The evaluator's (variant 0): the accepted
-  // state `base` (under base_config_) and the last run's `last`, which accept_last() makes the
-  // base. A variant's: only `base`, the values of the last configuration it ran (`config`, by
-  // sample), accepted or not. An incremental run needs values and the configuration they were
-  // computed under, nothing more, so a variant's run replaces its values at once instead of
-  // being kept beside them until the verdict (BERT-base, 4 variants: peak 3.4 -> 2.8 GB, same
-  // result; PaddleOCR det 2.1 -> 1.7 GB). A variant that ran a refused candidate recomputes
-  // from there: about 6% more full-run equivalents on PaddleOCR.
-  struct State {
-    std::vector<std::vector<Tensor>> base;
+  // The values of one implementation, by sample, by slot. An incremental run needs values and
+  // the configuration they were computed under, nothing more.
+  //
+  // The evaluator's own float16 (variant 0): the accepted state (under accepted_config_), the base
+  // of every run and of the distances the order measures, and the last run's values, which
+  // accept_last() makes the accepted state.
+  struct EvaluatorValues {
+    std::vector<std::vector<Tensor>> accepted;
     std::vector<std::vector<Tensor>> last;
+  };
+  // A simulated implementation's: only the values of the last configuration it ran (`config`,
+  // by sample), accepted or not, so its run replaces its values at once instead of keeping them
+  // beside the accepted ones until the verdict (BERT-base, 4 variants: peak 3.4 -> 2.8 GB, same
+  // result; PaddleOCR det 2.1 -> 1.7 GB). A variant that ran a refused candidate recomputes from
+  // there: about 6% more full-run equivalents on PaddleOCR.
+  struct VariantValues {
+    std::vector<std::vector<Tensor>> values;
     std::vector<Config> config;
   };
 
@@ -290,7 +295,7 @@ class IncrementalEngine final : public CandidateEngine {
   std::optional<double> distance_at(graph::NodeId node, const std::vector<Tensor>& slots) const {
     const auto step = step_of_.find(node);
     if (step == step_of_.end()) return std::nullopt;
-    const std::vector<Tensor>& base = states_.front().base.front();
+    const std::vector<Tensor>& base = evaluator_.accepted.front();
     double distance = 0;
     for (const int slot : plan_->nodes[step->second].outputs) {
       if (slot == runtime::kNoSlot || !slots[slot].defined() || slots[slot].dtype() != onnx::TensorProto::FLOAT) continue;
@@ -317,28 +322,27 @@ class IncrementalEngine final : public CandidateEngine {
   // share its values.
   bool run_last_config(const SampleCheck& check) {
     last_complete_ = false;
-    State& evaluator = states_.front();
-    evaluator.last.assign(inputs_.size(), {});
+    evaluator_.last.assign(inputs_.size(), {});
     bool any_rounding = false;
     for (const Rounding r : last_config_.store) any_rounding = any_rounding || r == Rounding::Round;
     for (std::size_t s = 0; s < inputs_.size(); ++s) {
       VariantOutputs outputs;
-      for (std::size_t v = 0; v < states_.size(); ++v) {
-        State& state = states_[v];
+      for (std::size_t v = 0; v < variant_count(); ++v) {
         if (v == 0) {
-          evaluator.last[s] = run_sample(last_config_, s, 0, has_base_ ? &evaluator.base[s] : nullptr, base_config_);
+          evaluator_.last[s] = run_sample(last_config_, s, 0, has_accepted_ ? &evaluator_.accepted[s] : nullptr, accepted_config_);
           ++stats_.runs;
-          outputs.push_back(graph_outputs(evaluator.last[s]));
+          outputs.push_back(graph_outputs(evaluator_.last[s]));
         } else {
+          VariantValues& variant = variant_values_[v - 1];
           if (!any_rounding) {
-            state.base[s] = evaluator.last[s];  // no float16 value: the evaluator's, shared
+            variant.values[s] = evaluator_.last[s];  // no float16 value: the evaluator's, shared
           } else {
-            const bool has_values = !state.base[s].empty();
-            state.base[s] = run_sample(last_config_, s, v, has_values ? &state.base[s] : nullptr, state.config[s]);
+            const bool has_values = !variant.values[s].empty();
+            variant.values[s] = run_sample(last_config_, s, v, has_values ? &variant.values[s] : nullptr, variant.config[s]);
             ++stats_.runs;
           }
-          state.config[s] = last_config_;
-          outputs.push_back(graph_outputs(state.base[s]));
+          variant.config[s] = last_config_;
+          outputs.push_back(graph_outputs(variant.values[s]));
         }
         // Judged after every variant: a refusal spares running the rest (the evaluator's own
         // verdict comes first; a spread too wide with two variants stays too wide with three).
@@ -545,11 +549,12 @@ class IncrementalEngine final : public CandidateEngine {
   std::map<std::pair<int, Rounding>, Tensor> rounded_constants_;
   std::vector<std::vector<Tensor>> inputs_;  // by sample, by graph input
 
-  bool has_base_ = false;
+  bool has_accepted_ = false;
   bool last_complete_ = false;  // the last run reached its last sample
-  Config base_config_;   // the accepted state's configuration
+  Config accepted_config_;   // the accepted state's configuration
   Config last_config_;   // the last run's
-  std::vector<State> states_;  // by variant; 0: the evaluator's own float16
+  EvaluatorValues evaluator_;
+  std::vector<VariantValues> variant_values_;  // variant v > 0 at v - 1
 };
 
 }  // namespace
