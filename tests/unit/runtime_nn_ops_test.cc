@@ -994,22 +994,25 @@ TEST(RuntimeNnOps, ConvIntegerSubtractsZeroPoints) {
 }  // namespace
 
 // im2col against its definition, element by element: cols[(c * taps + tap) * outputs + o] is
-// x[c] at o * stride - pad + k * dilation along each axis, or the pad value outside. Strides,
-// dilations and pads (larger than the kernel, uneven) decide where the copied interval of each
-// row starts and ends; every thread count must give the same columns.
+// x[c] at o * stride - pad + k * dilation along each axis, or the pad value outside. Strides
+// (different per axis), dilations and pads (larger than the kernel, uneven) decide where the
+// copied interval of each row starts and ends; every thread count must give the same columns,
+// and so must the general path (the same geometry with a leading axis of 1: three axes) that
+// the two-axis path shortcuts.
 namespace {
 
 TEST(RuntimeNnOps, Im2colMatchesItsDefinitionForEveryGeometry) {
   using onnx_fp16::runtime::nn::WindowGeometry;
   int checked = 0;
   for (std::int64_t stride : {1, 2, 3}) {
+    const std::int64_t stride_h = stride == 2 ? 1 : stride;  // one case strides the rows only
     for (std::int64_t dilation : {1, 2}) {
       for (std::int64_t pad : {0, 1, 4}) {
         for (std::int64_t kernel : {1, 3}) {
           WindowGeometry g;
           g.input = {5, 7};
           g.kernel = {kernel, kernel};
-          g.strides = {stride, stride};
+          g.strides = {stride_h, stride};
           g.dilations = {dilation, dilation};
           g.pads_begin = {pad, pad};
           g.pads_end = {pad + 1, pad + 1};
@@ -1029,7 +1032,7 @@ TEST(RuntimeNnOps, Im2colMatchesItsDefinitionForEveryGeometry) {
               for (std::int64_t kw = 0; kw < kernel; ++kw) {
                 for (std::int64_t oh = 0; oh < g.output[0]; ++oh) {
                   for (std::int64_t ow = 0; ow < g.output[1]; ++ow) {
-                    const std::int64_t ih = oh * stride - pad + kh * dilation;
+                    const std::int64_t ih = oh * stride_h - pad + kh * dilation;
                     const std::int64_t iw = ow * stride - pad + kw * dilation;
                     const bool inside = ih >= 0 && ih < g.input[0] && iw >= 0 && iw < g.input[1];
                     const std::size_t tap = static_cast<std::size_t>(kh * kernel + kw);
@@ -1041,11 +1044,20 @@ TEST(RuntimeNnOps, Im2colMatchesItsDefinitionForEveryGeometry) {
               }
             }
           }
-          for (int threads : {1, 2, 3}) {
-            std::vector<float> cols(expected.size(), 99.0f);
-            onnx_fp16::runtime::nn::im2col(x.data(), channels, g, -1.0f, cols.data(), threads);
-            ASSERT_EQ(cols, expected) << "stride " << stride << " dilation " << dilation << " pad " << pad << " kernel "
-                                      << kernel << " threads " << threads;
+          WindowGeometry three_axes = g;  // the same columns through the general path
+          for (auto* axis : {&three_axes.input, &three_axes.kernel, &three_axes.strides, &three_axes.dilations,
+                             &three_axes.output}) {
+            axis->insert(axis->begin(), 1);
+          }
+          three_axes.pads_begin.insert(three_axes.pads_begin.begin(), 0);
+          three_axes.pads_end.insert(three_axes.pads_end.begin(), 0);
+          for (const WindowGeometry* geometry : {&g, &three_axes}) {
+            for (int threads : {1, 2, 3}) {
+              std::vector<float> cols(expected.size(), 99.0f);
+              onnx_fp16::runtime::nn::im2col(x.data(), channels, *geometry, -1.0f, cols.data(), threads);
+              ASSERT_EQ(cols, expected) << geometry->rank() << " axes, stride " << stride << " dilation " << dilation
+                                        << " pad " << pad << " kernel " << kernel << " threads " << threads;
+            }
           }
           ++checked;
         }
