@@ -285,7 +285,8 @@ class KeptUntried {
                          " of it (" +
                          (order.effect[u] >= 0 ? "measured" : order.to_cut[u] ? "measured up to a cut point" : "estimated") +
                          "), with what is converted (at " + message_number(std::sqrt(before)) + ") about " +
-                         message_number(std::sqrt(before + model_.scale() * model_.squared(position))) + "; not tried";
+                         message_number(std::sqrt(before + model_.scale() * model_.squared(position))) + "; not tried (" +
+                         message_number(100 * worth_[position]) + "% of the model's FLOPs or weight bytes)";
   }
 
  private:
