@@ -15,6 +15,7 @@ namespace onnx_fp16::cli {
 namespace {
 
 constexpr std::string_view kTunable = "glibc.malloc.hugetlb";
+constexpr std::string_view kTopPad = "glibc.malloc.top_pad";
 
 bool sanitized_build() {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -42,7 +43,9 @@ std::optional<std::string> huge_page_tunables(const char* current, std::string_v
     return std::nullopt;
   }
   if (thp_mode.find("[madvise]") == std::string_view::npos) return std::nullopt;
-  return (set.empty() ? "" : std::string(set) + ":") + std::string(kTunable) + "=1";
+  std::string wanted = (set.empty() ? "" : std::string(set) + ":") + std::string(kTunable) + "=1";
+  if (set.find(kTopPad) == std::string_view::npos) wanted += ":" + std::string(kTopPad) + "=67108864";
+  return wanted;
 }
 
 void restart_with_huge_page_heap(char** argv) {

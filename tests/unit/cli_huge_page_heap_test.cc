@@ -2,6 +2,8 @@
 // decision, on the environments it meets. The restart itself is an execv of the same arguments.
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "cli/huge_page_heap.h"
 
 namespace {
@@ -10,13 +12,17 @@ using onnx_fp16::cli::huge_page_tunables;
 
 constexpr const char* kMadvise = "always [madvise] never";
 
+constexpr const char* kOurs = "glibc.malloc.hugetlb=1:glibc.malloc.top_pad=67108864";
+
 TEST(HugePageHeap, AddsTheTunableWhereTheKernelGivesHugePagesOnRequest) {
-  EXPECT_EQ(huge_page_tunables(nullptr, "2.36", kMadvise), "glibc.malloc.hugetlb=1");
-  EXPECT_EQ(huge_page_tunables("", "2.35", kMadvise), "glibc.malloc.hugetlb=1");
-  // Other tunables of the user's are kept.
+  EXPECT_EQ(huge_page_tunables(nullptr, "2.36", kMadvise), kOurs);
+  EXPECT_EQ(huge_page_tunables("", "2.35", kMadvise), kOurs);
+  // Other tunables of the user's are kept, and so is the user's own top_pad.
   EXPECT_EQ(huge_page_tunables("glibc.malloc.tcache_count=0", "2.36", kMadvise),
-            "glibc.malloc.tcache_count=0:glibc.malloc.hugetlb=1");
-  EXPECT_EQ(huge_page_tunables(nullptr, "3.0", kMadvise), "glibc.malloc.hugetlb=1");
+            std::string("glibc.malloc.tcache_count=0:") + kOurs);
+  EXPECT_EQ(huge_page_tunables("glibc.malloc.top_pad=0", "2.36", kMadvise),
+            "glibc.malloc.top_pad=0:glibc.malloc.hugetlb=1");
+  EXPECT_EQ(huge_page_tunables(nullptr, "3.0", kMadvise), kOurs);
 }
 
 TEST(HugePageHeap, KeepsTheUsersChoiceAndSoNeverRestartsTwice) {
