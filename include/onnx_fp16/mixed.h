@@ -78,7 +78,7 @@ struct MixedProgress {
   std::string segments;           // the segment sizes along the node order, e.g. "[=12][?6][x1][?5]"
   std::string bar;                // the same as a fixed-width bar: '=' good, 'x' kept, '.' untried
   double elapsed_seconds = 0;
-  double estimated_seconds_left = 0;
+  double estimated_seconds_left = 0;  // about how long the search still takes (an estimate, often off by 2x)
   std::string line;               // all of the above as one line of text
 };
 

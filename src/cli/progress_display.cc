@@ -12,7 +12,7 @@ namespace {
 std::string live_text(const MixedProgress& p) {
   char text[256];
   const double rate = p.elapsed_seconds > 0 ? p.attempt / p.elapsed_seconds : 0;
-  std::snprintf(text, sizeof text, "attempt %d |%s| good %zu, kept %zu, untried %zu | %.1f%% FLOPs in float16 | %.2f it/s, %.1f s, ETA >= %.1f s",
+  std::snprintf(text, sizeof text, "attempt %d |%s| good %zu, kept %zu, untried %zu | %.1f%% FLOPs in float16 | %.2f it/s, %.1f s, ETA ~%.1f s",
                 p.attempt, p.bar.c_str(), p.good, p.kept, p.untried, 100 * p.flops_float16_share, rate, p.elapsed_seconds,
                 p.estimated_seconds_left);
   return text;

@@ -38,8 +38,31 @@ void ProgressReporter::note(const std::string& text) {
   emit(std::move(progress));
 }
 
+double attempts_left_estimate(const SegmentSearch& search, int attempts, const std::vector<bool>& kept_untried,
+                              const std::vector<bool>& will_try) {
+  auto at = [](const std::vector<bool>& flags, std::size_t p, bool otherwise) {
+    return p < flags.size() ? static_cast<bool>(flags[p]) : otherwise;
+  };
+  std::size_t decided = 0;  // positions decided by attempts
+  std::size_t to_try = 0;   // open positions that will be tried
+  std::size_t open_segments = 0;
+  for (const auto& segment : search.segments()) {
+    const bool open = segment.state == SegmentSearch::State::Untried || segment.state == SegmentSearch::State::Deferred;
+    open_segments += open;
+    for (std::size_t p = segment.begin; p < segment.begin + segment.size; ++p) {
+      if (open) {
+        to_try += at(will_try, p, true);
+      } else if (segment.state == SegmentSearch::State::Good || !at(kept_untried, p, false)) {
+        ++decided;
+      }
+    }
+  }
+  if (decided == 0) return static_cast<double>(open_segments);
+  return static_cast<double>(attempts) / static_cast<double>(decided) * static_cast<double>(to_try);
+}
+
 void ProgressReporter::attempt(int number, std::size_t tried, bool passed, const SegmentSearch& search,
-                               double flops_float16_share) {
+                               double flops_float16_share, double attempts_left) {
   MixedProgress progress;
   progress.attempt = number;
   progress.tried_nodes = tried;
@@ -52,13 +75,9 @@ void ProgressReporter::attempt(int number, std::size_t tried, bool passed, const
   progress.untried = search.count(SegmentSearch::State::Untried) + search.count(SegmentSearch::State::Deferred);
   progress.flops_float16_share = flops_float16_share;
   progress.elapsed_seconds = elapsed_seconds();
-  // Every untried segment needs at least one more attempt; at the average cost so far.
-  std::size_t untried_segments = 0;
-  for (const auto& s : search.segments()) {
-    untried_segments += s.state == SegmentSearch::State::Untried || s.state == SegmentSearch::State::Deferred;
-  }
+  // The attempts the search expects, at the average cost so far.
   const double per_attempt = std::chrono::duration<double>(Clock::now() - search_start_).count() / number;
-  progress.estimated_seconds_left = per_attempt * static_cast<double>(untried_segments);
+  progress.estimated_seconds_left = per_attempt * attempts_left;
 
   progress.line = "attempt " + std::to_string(number) + ": " + std::to_string(tried) + " node" + (tried == 1 ? "" : "s") +
                   (passed ? " converted" : " failed") + "  |" + progress.bar + "|  good " +
@@ -67,7 +86,7 @@ void ProgressReporter::attempt(int number, std::size_t tried, bool passed, const
                   std::to_string(progress.untried) + ", " + percent(flops_float16_share) + " of FLOPs in float16  " +
                   progress.segments + "  " +
                   seconds_text(progress.elapsed_seconds) +
-                  (untried_segments > 0 ? ", >= " + seconds_text(progress.estimated_seconds_left) + " left" : "");
+                  (progress.untried > 0 ? ", about " + seconds_text(progress.estimated_seconds_left) + " left" : "");
   emit(std::move(progress));
 }
 

@@ -13,6 +13,7 @@
 #include "mixed/conversion_analysis.h"
 #include "mixed/cut_points.h"
 #include "mixed/incremental_engine.h"
+#include "mixed/progress.h"
 #include "mixed/search_order.h"
 #include "mixed/search_units.h"
 #include "mixed/segment_search.h"
@@ -151,6 +152,56 @@ TEST(MixedSegmentSearch, AnAbandonedSegmentStaysKeptWhole) {
   search.passed(*second);
   EXPECT_FALSE(search.next().has_value());
   EXPECT_EQ(search.kept_now(), (std::vector<bool>{true, true, false, false}));
+}
+
+// The time-left estimate: the positions the search will still try, at the attempts each
+// position decided by an attempt has taken so far; nodes kept on a prediction cost nothing and
+// do not count as decided. Before any decision: one attempt per open segment.
+TEST(MixedSegmentSearch, EstimatesTheAttemptsLeftFromTheRateSoFar) {
+  using onnx_fp16::mixed::attempts_left_estimate;
+  SegmentSearch fresh(8);
+  EXPECT_EQ(attempts_left_estimate(fresh, 0, {}, {}), 1.0);
+
+  SegmentSearch search(16);
+  search.failed(*search.next());  // [?8][?8]
+  EXPECT_EQ(attempts_left_estimate(search, 1, {}, {}), 2.0) << "nothing decided yet";
+  search.passed(*search.next());  // [=8][?8]: 2 attempts decided 8 positions
+  EXPECT_DOUBLE_EQ(attempts_left_estimate(search, 2, {}, {}), 2.0 / 8 * 8);
+  std::vector<bool> will_try(16, true);
+  for (std::size_t p = 8; p < 12; ++p) will_try[p] = false;  // kept on a prediction when their turn comes
+  EXPECT_DOUBLE_EQ(attempts_left_estimate(search, 2, {}, will_try), 2.0 / 8 * 4);
+  EXPECT_EQ(attempts_left_estimate(search, 2, {}, std::vector<bool>(16, false)), 0.0);
+  // Bad positions count as decided by attempts unless kept without one.
+  search.failed(*search.next());  // [=8][?4][?4]
+  search.abandon(*search.next());  // [=8][x4][?4]: abandoned, as a light segment is
+  std::vector<bool> kept_untried(16, false);
+  for (std::size_t p = 8; p < 12; ++p) kept_untried[p] = true;
+  EXPECT_DOUBLE_EQ(attempts_left_estimate(search, 3, kept_untried, {}), 3.0 / 8 * 4);
+  EXPECT_DOUBLE_EQ(attempts_left_estimate(search, 3, {}, {}), 3.0 / 12 * 4);
+
+  // Against the oracle search: 64 positions, 4 failing alone. Halfway through, the estimate is
+  // within a factor of two of the attempts actually left, and nothing is left at the end.
+  SegmentSearch oracle(64);
+  const std::set<std::size_t> bad{5, 20, 41, 58};
+  std::vector<double> estimates;
+  int attempts = 0;
+  while (const auto trial = oracle.next()) {
+    const std::vector<bool> kept = oracle.kept_while_trying(*trial);
+    bool passes = true;
+    for (std::size_t p : bad) passes = passes && kept[p];
+    ++attempts;
+    if (passes) {
+      oracle.passed(*trial);
+    } else {
+      oracle.failed(*trial);
+    }
+    estimates.push_back(attempts_left_estimate(oracle, attempts, {}, {}));
+  }
+  const std::size_t half = estimates.size() / 2;
+  const double actual = static_cast<double>(estimates.size() - 1 - half);
+  EXPECT_GT(estimates[half], actual / 2) << estimates.size() << " attempts";
+  EXPECT_LT(estimates[half], actual * 2) << estimates.size() << " attempts";
+  EXPECT_EQ(estimates.back(), 0.0);
 }
 
 // x -> a -> {b, c} -> d (Add) -> e -> y, and a's value also read by e: every path from b or c
