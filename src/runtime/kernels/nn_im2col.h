@@ -19,6 +19,32 @@ namespace onnx_fp16::runtime::nn {
 
 namespace detail {
 
+// The outputs j of a row, [lo, hi), whose input column first + j * stride lies inside
+// [0, in_last); `count` outputs in all.
+struct RowInterval {
+  std::int64_t lo = 0;
+  std::int64_t hi = 0;
+};
+inline RowInterval inside_interval(std::int64_t first, std::int64_t stride, std::int64_t in_last, std::int64_t count) {
+  const std::int64_t lo = std::clamp<std::int64_t>(first >= 0 ? 0 : (-first + stride - 1) / stride, 0, count);
+  const std::int64_t hi =
+      std::clamp<std::int64_t>(in_last - first <= 0 ? 0 : (in_last - first + stride - 1) / stride, lo, count);
+  return {lo, hi};
+}
+
+// One row of columns: src[first + j * stride] for j in `inside`, the pad value elsewhere.
+template <typename T>
+void copy_row(const T* src, std::int64_t first, std::int64_t stride, RowInterval inside, std::int64_t count,
+              T pad_value, T* dst) {
+  std::fill(dst, dst + inside.lo, pad_value);
+  if (stride == 1) {
+    std::copy(src + first + inside.lo, src + first + inside.hi, dst + inside.lo);
+  } else {
+    for (std::int64_t j = inside.lo; j < inside.hi; ++j) dst[j] = src[first + j * stride];
+  }
+  std::fill(dst + inside.hi, dst + count, pad_value);
+}
+
 // Calls visit(tap, out_base, in_base, valid, k_last) for every kernel tap and every row of the
 // output (all output axes but the innermost, which the caller walks): out_base is the row's
 // first output position, in_base the flattened input offset of the row's outer coordinates
@@ -81,10 +107,7 @@ void im2col_2d(const T* x, std::size_t channels, const WindowGeometry& g, T pad_
     const auto tap = static_cast<std::int64_t>(unit % taps);
     const std::int64_t first_row = (tap / kernel_width) * g.dilations[0] - g.pads_begin[0];
     const std::int64_t first = (tap % kernel_width) * g.dilations[1] - g.pads_begin[1];
-    // lo: the first j with first + j * stride_w >= 0; hi: one past the last with < width.
-    const std::int64_t lo = std::clamp<std::int64_t>(first >= 0 ? 0 : (-first + stride_w - 1) / stride_w, 0, out_width);
-    const std::int64_t hi =
-        std::clamp<std::int64_t>(width - first <= 0 ? 0 : (width - first + stride_w - 1) / stride_w, lo, out_width);
+    const detail::RowInterval inside = detail::inside_interval(first, stride_w, width, out_width);
     const T* src_plane = x + c * plane;
     T* dst = cols + unit * out_size;
     for (std::int64_t oh = 0; oh < out_height; ++oh, dst += out_width) {
@@ -93,14 +116,7 @@ void im2col_2d(const T* x, std::size_t channels, const WindowGeometry& g, T pad_
         std::fill(dst, dst + out_width, pad_value);
         continue;
       }
-      const T* src = src_plane + ih * width;
-      std::fill(dst, dst + lo, pad_value);
-      if (stride_w == 1) {
-        std::copy(src + first + lo, src + first + hi, dst + lo);
-      } else {
-        for (std::int64_t j = lo; j < hi; ++j) dst[j] = src[first + j * stride_w];
-      }
-      std::fill(dst + hi, dst + out_width, pad_value);
+      detail::copy_row(src_plane + ih * width, first, stride_w, inside, out_width, pad_value, dst);
     }
   };
   // Below about 64K values per share, splitting costs more than it saves.
@@ -137,19 +153,9 @@ void im2col(const T* x, std::size_t channels, const WindowGeometry& g, T pad_val
             std::fill(dst, dst + inner, pad_value);
             return;
           }
-          const T* src = x + c * plane + in_base;
           const std::int64_t first = k_last * g.dilations[rank - 1] - g.pads_begin[rank - 1];
-          // lo: the first j with first + j * stride >= 0; hi: one past the last with < in_last.
-          const std::int64_t lo = std::clamp<std::int64_t>(first >= 0 ? 0 : (-first + stride - 1) / stride, 0, inner);
-          const std::int64_t hi =
-              std::clamp<std::int64_t>(in_last - first <= 0 ? 0 : (in_last - first + stride - 1) / stride, lo, inner);
-          std::fill(dst, dst + lo, pad_value);
-          if (stride == 1) {
-            std::copy(src + first + lo, src + first + hi, dst + lo);
-          } else {
-            for (std::int64_t j = lo; j < hi; ++j) dst[j] = src[first + j * stride];
-          }
-          std::fill(dst + hi, dst + inner, pad_value);
+          detail::copy_row(x + c * plane + in_base, first, stride, detail::inside_interval(first, stride, in_last, inner),
+                           inner, pad_value, dst);
         });
   };
   // Below about 64K values per channel, splitting costs more than it saves.
