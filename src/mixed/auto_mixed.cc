@@ -245,7 +245,7 @@ SearchOrder measured_order(CandidateEngine& engine, const AcceptanceTest& accept
 // it converts, and once the heavy nodes are decided the tolerance is nearly spent, so most such
 // attempts fail. Measured on BERT-base: in the fast mode, attempts 8-42 of 42 took 46% of the
 // search and added 0.8 points of FLOPs (one or two Adds or LayerNorms, 0.004% each, at a time);
-// in the default search, attempts 219-600 of 600 (90 of 160 s) added none.
+// in the default search, attempts 219-591 of 591 (90 of 167 s) added none.
 constexpr double kLightestAttempt = 0.001;
 
 // Records why a unit is kept without an attempt: the error model predicts it breaks the
