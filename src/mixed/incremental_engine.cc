@@ -202,7 +202,7 @@ class IncrementalEngine final : public CandidateEngine {
       const Config screen = clamped_constants_config(make_config(analysis_.full_conversion()));
       std::vector<std::vector<Tensor>> screen_slots;
       for (std::size_t s = 0; s < inputs_.size(); ++s) {
-        screen_slots.push_back(run_sample(screen, s, 0, &evaluator_.accepted[s], accepted_config_));
+        screen_slots.push_back(run_sample(screen, s, 0, evaluator_.accepted[s], accepted_config_));
       }
       run.screen_values = named_values(screen_slots, names);
     }
@@ -259,7 +259,7 @@ class IncrementalEngine final : public CandidateEngine {
     if (!has_accepted_ || inputs_.empty() || step == step_of_.end()) return std::nullopt;
     const Config config = make_config(analysis_.decide(kept_nodes));
     ++stats_.runs;
-    return distance_at(node, run_sample(config, 0, 0, &evaluator_.accepted.front(), accepted_config_, step->second));
+    return distance_at(node, run_sample(config, 0, 0, evaluator_.accepted.front(), accepted_config_, step->second));
   }
 
   void accept_last() override {
@@ -329,7 +329,9 @@ class IncrementalEngine final : public CandidateEngine {
       VariantOutputs outputs;
       for (std::size_t v = 0; v < variant_count(); ++v) {
         if (v == 0) {
-          evaluator_.last[s] = run_sample(last_config_, s, 0, has_accepted_ ? &evaluator_.accepted[s] : nullptr, accepted_config_);
+          // From a copy of the accepted state's handles: it stays the base until the verdict.
+          evaluator_.last[s] = run_sample(last_config_, s, 0, has_accepted_ ? evaluator_.accepted[s] : std::vector<Tensor>{},
+                                          accepted_config_);
           ++stats_.runs;
           outputs.push_back(graph_outputs(evaluator_.last[s]));
         } else {
@@ -337,8 +339,11 @@ class IncrementalEngine final : public CandidateEngine {
           if (!any_rounding) {
             variant.values[s] = evaluator_.last[s];  // no float16 value: the evaluator's, shared
           } else {
-            const bool has_values = !variant.values[s].empty();
-            variant.values[s] = run_sample(last_config_, s, v, has_values ? &variant.values[s] : nullptr, variant.config[s]);
+            // Its values move through the run: each is released as soon as it is replaced. A
+            // run cut short by an error leaves none (the next run computes everything).
+            std::vector<Tensor> values = std::move(variant.values[s]);
+            variant.values[s].clear();
+            variant.values[s] = run_sample(last_config_, s, v, std::move(values), variant.config[s]);
             ++stats_.runs;
           }
           variant.config[s] = last_config_;
@@ -450,19 +455,23 @@ class IncrementalEngine final : public CandidateEngine {
     return outputs;
   }
 
-  // Sample s under `config` and variant v. With `base` (values of variant v computed under
-  // `base_config`), only what differs from it is recomputed; without, everything.
-  // `last_step`: the steps after it are not run (their slots keep the base's values).
-  std::vector<Tensor> run_sample(const Config& config, std::size_t s, std::size_t v, const std::vector<Tensor>* base,
+  // Sample s under `config` and variant v. `slots` are the values of variant v computed under
+  // `base_config`, updated in place: only what differs is recomputed, and a value replaced is
+  // released at once, so a run that changes everything never holds two full states (the
+  // caller moves in values it will not need again, or copies the handles). Empty `slots`:
+  // everything is computed. `last_step`: the steps after it are not run (their slots keep
+  // the base's values).
+  std::vector<Tensor> run_sample(const Config& config, std::size_t s, std::size_t v, std::vector<Tensor> slots,
                                  const Config& base_config,
                                  std::size_t last_step = std::numeric_limits<std::size_t>::max()) {
-    std::vector<Tensor> slots = base ? *base : std::vector<Tensor>(plan_->slot_names.size());
-    std::vector<bool> changed(slots.size(), base == nullptr);
-    auto store_differs = [&](int slot) { return base == nullptr || config.store[slot] != base_config.store[slot]; };
+    const bool incremental = !slots.empty();
+    if (!incremental) slots.resize(plan_->slot_names.size());
+    std::vector<bool> changed(slots.size(), !incremental);
+    auto store_differs = [&](int slot) { return !incremental || config.store[slot] != base_config.store[slot]; };
     for (const auto& [slot, tensor] : constants_) {
       if (!store_differs(slot)) continue;
       Tensor value = constant_as(slot, config.store[slot]);
-      if (base && same_bits(value, (*base)[slot])) continue;  // same numbers (a clamp that changed nothing)
+      if (incremental && same_bits(value, slots[slot])) continue;  // same numbers (a clamp that changed nothing)
       slots[slot] = std::move(value);
       changed[slot] = true;
     }
@@ -475,7 +484,7 @@ class IncrementalEngine final : public CandidateEngine {
     }
     for (std::size_t k = 0; k < plan_->nodes.size() && k <= last_step; ++k) {
       const runtime::CompiledNode& node = plan_->nodes[k];
-      if (base && !needs_run(config, base_config, k, changed)) continue;
+      if (incremental && !needs_run(config, base_config, k, changed)) continue;
       std::vector<Tensor> held(node.inputs.size());
       for (std::size_t i = 0; i < node.inputs.size(); ++i) {
         const int slot = node.inputs[i];
@@ -500,9 +509,8 @@ class IncrementalEngine final : public CandidateEngine {
         // Variants nudge what a node computes in float16 (Round), never a constant's conversion.
         const auto nudge = nudge_for(v, slot, config.store[slot], 0);
         Tensor value = rounder_.apply(outputs[j], config.store[slot], nudge ? &*nudge : nullptr);
-        if (base && same_bits(value, (*base)[slot])) {
-          slots[slot] = (*base)[slot];  // same numbers: readers need not run again
-        } else {
+        // Same numbers: the value stays and readers need not run again.
+        if (!incremental || !same_bits(value, slots[slot])) {
           slots[slot] = std::move(value);
           changed[slot] = true;
         }
