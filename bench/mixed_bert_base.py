@@ -12,10 +12,12 @@ trained-like scale); the sample: input_ids from numpy.random.default_rng(0).inte
 0.001, --keep-io-types, robust acceptance (the default 4 simulated implementations). Searches:
   default  every node tried (minutes: 596 attempts when measured; only when asked for);
   fast     --skip-predicted;
-  fast8    --skip-predicted --sensitivity-budget 8.
+  fast8    --skip-predicted --sensitivity-budget 8;
+  fast8_k1 fast8 with --spread-safety 1 (the default before 2026-12-04's eleventh session).
 Printed per search: FLOPs and weight bytes in float16, attempts, full-run equivalents (node
 executions / nodes per run), seconds, seconds in float32 inferences (the evaluator's warm run,
-best of 3, measured in the same run), the accepted worst tolerance ratio, and the result's worst
+best of 3, measured in the same run), the accepted worst tolerance ratio, the result's worst ratio
+on 16 simulated implementations (12 the search never ran; as bench/mixed_real_models.py), and its worst
 ratio on the numpy float16 emulation (numpy's float32 order, float64 accumulation) against the
 float32 model on the evaluator. A measurement: it exits 0 unless a tool fails.
 
@@ -35,11 +37,12 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import numpy as np
 
-from mixed_real_models import emulated, print_table, run_cli, worst_ratio  # the same emulation check
+from mixed_real_models import emulated, print_table, run_cli, unseen_variants_ratio, worst_ratio  # the same checks
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RTOL, ATOL = 0.01, 0.001
-SEARCHES = {"default": [], "fast": ["--skip-predicted"], "fast8": ["--skip-predicted", "--sensitivity-budget", "8"]}
+SEARCHES = {"default": [], "fast": ["--skip-predicted"], "fast8": ["--skip-predicted", "--sensitivity-budget", "8"],
+            "fast8_k1": ["--skip-predicted", "--sensitivity-budget", "8", "--spread-safety", "1"]}
 
 
 def inference_seconds(cli, model, sample, work):
@@ -87,14 +90,15 @@ def main():
         seconds = time.monotonic() - start
         report = json.loads(report_path.read_text())
         accepted = max((m["robust_ratio"] for m in report["margins"]), default=0.0)
+        unseen = unseen_variants_ratio(args.cli, model, report, sample, RTOL, ATOL, work, search)
         emu = [None, None] if args.no_emulation else [emulated(result, feeds, work, search, f64) for f64 in (False, True)]
         rows.append([search, f"{100 * report['flops_float16_share']:.1f}%", f"{100 * report['weight_bytes_float16_share']:.1f}%",
                      str(report["attempts"]), f"{report['full_run_equivalents']:.1f}", f"{seconds:.1f}",
-                     f"{seconds / inference:.0f}", f"{accepted:.2f}"] +
+                     f"{seconds / inference:.0f}", f"{accepted:.2f}", f"{unseen:.2f}"] +
                     ["-" if e is None else f"{worst_ratio(reference, e, RTOL, ATOL):.2f}" for e in emu])
 
     header = ["search", "FLOPs fp16", "weights fp16", "attempts", "full-run eq. (goal <= 25)", "seconds",
-              "inferences", "accepted ratio", "emu f32 order", "emu f64 acc"]
+              "inferences", "accepted ratio", "16 variants", "emu f32 order", "emu f64 acc"]
     print_table(header, rows)
     print(f"\nfloat32 inference on the evaluator: {inference:.3f} s; rtol {RTOL}, atol {ATOL}; work: {work}")
     return 0

@@ -12,20 +12,25 @@ does. For each model the searches asked for (by default the first three) run thr
 --keep-io-types:
   baseline   the original's search (--strategy baseline), accepted on the evaluator's bits;
   improved0  the improved strategy with --variants 0 (the same acceptance as baseline);
-  improved   the default: robust acceptance with 4 simulated float16 implementations;
+  improved   the default: robust acceptance with 4 simulated float16 implementations, spread
+             safety 1.5;
+  improved_k1  (only when asked for) improved with --spread-safety 1 (the default before
+             2026-12-04's eleventh session);
   improved2  (only when asked for) improved with 2 (the default before 2026-12-04);
   fast, fast2  (only when asked for) improved and improved2 with --skip-predicted.
 Printed per search: nodes, FLOPs and weight bytes in float16, attempts, full-run equivalents,
-seconds, the accepted worst tolerance ratio, and the worst ratio of the result on the numpy float16
-emulation (tests/emulation) with numpy's float32 summation order and with float64 accumulation,
-each against the float32 model on the evaluator ('-' where the emulation lacks an operator). A
-ratio above 1 fails the tolerance. A measurement: it exits 0 unless a search or tool fails.
+seconds, the accepted worst tolerance ratio, the worst ratio of the result on 16 simulated float16
+implementations (the search's 4 and 12 it never saw: `--no-search --keep-node <its kept nodes>
+--variants 16`), and the worst ratio on the numpy float16 emulation (tests/emulation) with numpy's
+float32 summation order and with float64 accumulation, each against the float32 model on the
+evaluator ('-' where the emulation lacks an operator). A ratio above 1 fails the tolerance. A measurement: it exits 0 unless a search or tool fails.
 
 Needs Debian's python3-numpy and python3-onnx, npm, and a built onnx-fp16.
 """
 import argparse
 import json
 import pathlib
+import re
 import subprocess
 import sys
 import tarfile
@@ -47,6 +52,7 @@ MODELS = {
     "rec": ("ch_PP-OCRv4_rec_infer.onnx", 48, 320, "half", 0.01, 0.001),
 }
 SEARCHES = {"baseline": ["--strategy", "baseline"], "improved0": ["--variants", "0"], "improved": [],
+            "improved_k1": ["--spread-safety", "1"],
             "improved2": ["--variants", "2"], "fast": ["--skip-predicted"],
             "fast2": ["--skip-predicted", "--variants", "2"]}
 
@@ -114,6 +120,17 @@ def emulated(model_path, feeds, work, tag, accumulate_float64):
     return result
 
 
+def unseen_variants_ratio(cli, model, report, sample_path, rtol, atol, work, tag):
+    """The result's worst tolerance ratio on 16 simulated implementations, 12 of which the search
+    never ran: the kept nodes kept again, nothing searched."""
+    kept = "|".join(re.escape(node["name"]) for node in report["kept"])
+    check = work / f"{tag}_variants16.json"
+    run_cli(cli, "auto-mixed", str(model), str(work / f"{tag}_variants16.onnx"), "--input", str(sample_path), "--rtol",
+            str(rtol), "--atol", str(atol), "--keep-io-types", "--quiet", "--no-search", "--keep-node", kept,
+            "--variants", "16", "--report", str(check))
+    return max((m["worst_ratio"] for m in json.loads(check.read_text())["margins"]), default=0.0)
+
+
 def print_table(header, rows):
     """Left-aligned columns as wide as their widest cell."""
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
@@ -165,15 +182,16 @@ def main():
             seconds = time.monotonic() - start
             report = json.loads(report_path.read_text())
             accepted = max((m["robust_ratio"] for m in report["margins"]), default=0.0)
+            unseen = unseen_variants_ratio(args.cli, model, report, sample_path, rtol, atol, work, tag)
             emu = [emulated(result, feeds, work, tag, f64) for f64 in (False, True)]
             rows.append([name, search, f"{report['converted_nodes']}/{report['candidate_nodes']}",
                          f"{100 * report['flops_float16_share']:.1f}%", f"{100 * report['weight_bytes_float16_share']:.1f}%",
                          str(report["attempts"]), f"{report['full_run_equivalents']:.1f}", f"{seconds:.1f}",
-                         f"{accepted:.2f}"] +
+                         f"{accepted:.2f}", f"{unseen:.2f}"] +
                         ["-" if e is None else f"{worst_ratio(reference, e, rtol, atol):.2f}" for e in emu])
 
     header = ["model", "search", "fp16 nodes", "FLOPs fp16", "weights fp16", "attempts", "full-run eq.", "seconds",
-              "accepted ratio", "emu f32 order", "emu f64 acc"]
+              "accepted ratio", "16 variants", "emu f32 order", "emu f64 acc"]
     print_table(header, rows)
     print(f"\n{PACKAGE}; tolerances: det rtol 0.01 atol 0.01, cls and rec rtol 0.01 atol 0.001; work: {work}")
     return 0
