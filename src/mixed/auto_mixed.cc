@@ -404,8 +404,8 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
     std::vector<bool> will_try(count, true);
     for (std::size_t p = 0; p < count; ++p) {
       kept_untried[p] = outcome.predicted[outcome.order.units[p]];
-      if (!model || p >= worth.size()) continue;
-      will_try[p] = worth[p] >= kLightestAttempt &&
+      if (!model || !untried || p >= worth.size()) continue;
+      will_try[p] = !untried->light({p, 1}) &&
                     !(options.skip_predicted_failures && model->predicts_failure(accepted_ratio, model->squared(p)));
     }
     return attempts_left_estimate(now, outcome.attempts, kept_untried, will_try);
