@@ -8,6 +8,12 @@
 // graph of many small nodes does not extend and advise its heap thousands of times: 16,000-node
 // conversion 0.23 -> 0.20 s (medians of 20 interleaved runs; pinned to one CPU, 30 runs: 0.27 ->
 // 0.24 s), BERT-base conversion 0.36 -> 0.35 s, peak memory within 2 MB.
+// A side effect to keep in mind: setting top_pad turns off glibc's dynamic mmap threshold, so
+// every malloc of 128 KB or more that the heap's top cannot hold is mapped fresh and unmapped on
+// free. Large buffers belong in the buffer pool (tensor/buffer_pool.h) or in storage reused
+// across calls: a 4 MiB staging block per weight cost auto-mixed up to 3 s here (80e1f92).
+// Pinning glibc.malloc.mmap_threshold at 32 MB as well was measured (2026-12-04): BERT-base
+// auto-mixed 7.0-7.5 s against 7.2-10.0 s, but `run` 45 MB more peak memory; not set.
 #pragma once
 
 #include <optional>
