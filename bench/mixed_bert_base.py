@@ -13,7 +13,7 @@ trained-like scale); the sample: input_ids from numpy.random.default_rng(0).inte
   default  every node tried (minutes: 596 attempts when measured; only when asked for);
   fast     --skip-predicted;
   fast8    --skip-predicted --sensitivity-budget 8;
-  fast8_k1 fast8 with --spread-safety 1 (the default before 2026-12-04's eleventh session).
+  fast8_k1 fast8 with --spread-safety 1 (no margin beyond the implementations' own spread).
 Printed per search: FLOPs and weight bytes in float16, attempts, full-run equivalents (node
 executions / nodes per run), seconds, seconds in float32 inferences (the evaluator's warm run,
 best of 3, measured in the same run), the accepted worst tolerance ratio, the result's worst ratio

@@ -13,9 +13,9 @@ does. For each model the searches asked for (by default the first three) run thr
   baseline   the original's search (--strategy baseline), accepted on the evaluator's bits;
   improved0  the improved strategy with --variants 0 (the same acceptance as baseline);
   improved   the default: robust acceptance with 4 simulated float16 implementations, spread
-             safety 1.5;
-  improved_k1  (only when asked for) improved with --spread-safety 1 (the default before
-             2026-12-04's eleventh session);
+             safety 2.5 around their mean;
+  improved_k1  (only when asked for) improved with --spread-safety 1 (no margin beyond the
+             implementations' own spread);
   improved2  (only when asked for) improved with 2 (the default before 2026-12-04);
   fast, fast2  (only when asked for) improved and improved2 with --skip-predicted.
 Printed per search: nodes, FLOPs and weight bytes in float16, attempts, full-run equivalents,

@@ -148,7 +148,7 @@ AutoMixedCommand::AutoMixedCommand(CLI::App& app) {
       ->check(CLI::Range(0, 16))
       ->capture_default_str();
   command_->add_option("--spread-safety", a.spread_safety,
-                       "An element's error counts the variants' largest deviation times this (>= 1)")
+                       "An element's error counts the implementations' largest deviation from their mean times this (>= 1)")
       ->check(CLI::Range(1.0, 100.0))
       ->capture_default_str();
   command_->add_option("--variant-spread", a.variant_spread, "Their relative spread before rounding, at most 2^-13")

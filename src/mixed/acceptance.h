@@ -42,8 +42,10 @@ class AcceptanceTest {
   // numpy.allclose test as a ratio (<= 1 passes; infinite for a NaN/inf mismatch or a shape
   // difference; 0 for strings, which check() compares for equality). Needs a tolerance.
   std::vector<double> tolerance_ratios(const std::vector<Tensor>& reference, const std::vector<Tensor>& candidate) const;
-  // Per output, with variants: the worst element's (|reference - evaluator| + spread_safety *
-  // max over variants |variant - evaluator|) / (atol + rtol * |evaluator|). Needs a tolerance.
+  // Per output, with variants: the worst element's (|reference - c| + spread_safety *
+  // max over implementations |x - c|) / (atol + rtol * |evaluator|), where the implementations
+  // are the evaluator (by_variant[0]) and the variants, and c is their mean. With
+  // spread_safety >= 1 it bounds every implementation's own ratio. Needs a tolerance.
   std::vector<double> robust_ratios(const std::vector<Tensor>& reference,
                                     const std::vector<std::vector<Tensor>>& by_variant) const;
   // The largest ratio over the outputs: robust_ratios with variants, else tolerance_ratios. Needs

@@ -505,13 +505,14 @@ TEST(MixedAuto, ImprovedOrderMeasuresNodesAloneWithinItsBudget) {
 TEST(MixedAuto, TheErrorModelKeepsNodesPredictedToFailWithoutTryingThem) {
   std::mt19937 rng(3);
   const Feeds sample{{"x", Tensor::from_vector<float>({8, 64}, test_support::normal_values(8 * 64, 1.0f, rng))}};
-  // The tolerance: half the plain float16 model's error, so only part of it fits (a third left
-  // no light node undecided once the variants nudged casts too).
+  // The tolerance: 60% of the plain float16 model's error, so only part of it fits (less left no
+  // light node undecided: a third once the variants nudged casts too, a half once the spread
+  // counted 2.5 times).
   const double plain_error = plain_float16_error(test_support::deep_chain_model(16), sample);
   ASSERT_GT(plain_error, 0.0);
   auto search = [&](bool skip_predicted) {
     onnx::ModelProto model = test_support::deep_chain_model(16);
-    MixedOptions options = tolerances(0, plain_error / 2);
+    MixedOptions options = tolerances(0, plain_error * 0.6);
     options.keep_io_types = true;
     options.sensitivity_budget = 100;  // every node measured
     options.skip_predicted_failures = skip_predicted;

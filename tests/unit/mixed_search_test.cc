@@ -336,6 +336,40 @@ TEST(MixedAcceptance, FollowsNumpyAllcloseWithTheOriginalsDefaults) {
   EXPECT_NE(verdict.detail.find("sample 3, output 'y'"), std::string::npos) << verdict.detail;
 }
 
+// The spread is measured from the mean of the implementations (the evaluator and the variants),
+// so an evaluator whose own draw lies off to one side is not counted as spread K times, while
+// variants scattering both ways are.
+TEST(MixedAcceptance, TheSpreadIsMeasuredFromTheImplementationsMean) {
+  onnx_fp16::MixedOptions options = tolerance(0.0, 1.0);
+  options.spread_safety = 2.5;
+  const AcceptanceTest acceptance(options, {"y"});
+  auto implementations = [](float evaluator, std::vector<float> variants) {
+    std::vector<std::vector<Tensor>> by_variant{one(evaluator)};
+    for (float v : variants) by_variant.push_back(one(v));
+    return by_variant;
+  };
+  // float32 0; evaluator 0.5, its four variants all at 0.3, nearer float32: the mean is 0.34,
+  // the largest deviation from it 0.16, so 0.34 + 2.5 * 0.16 = 0.74. Measured from the
+  // evaluator it would be 0.5 + 2.5 * 0.2 = 1.0: the evaluator's offset counted as spread.
+  const auto offset = implementations(0.5f, {0.3f, 0.3f, 0.3f, 0.3f});
+  EXPECT_NEAR(acceptance.robust_ratios(one(0.0f), offset).at(0), 0.74, 1e-6);
+  EXPECT_TRUE(acceptance.check_variants(one(0.0f), offset, 0, 0).ok);
+  // Variants scattering both ways: mean 0.2, largest deviation 0.3 (the evaluator's 0.5 and
+  // the variant at -0.1), 0.2 + 2.5 * 0.3 = 0.95, passes; one more step out fails, naming the
+  // output and the margin although every implementation alone is within the tolerance.
+  EXPECT_NEAR(acceptance.robust_ratios(one(0.0f), implementations(0.5f, {-0.1f, 0.2f, 0.2f, 0.2f})).at(0), 0.95, 1e-6);
+  const auto scattered = implementations(0.5f, {-0.2f, 0.2f, 0.2f, 0.2f});  // mean 0.18, 0.18 + 2.5 * 0.38 = 1.13
+  EXPECT_NEAR(acceptance.robust_ratios(one(0.0f), scattered).at(0), 1.13, 1e-6);
+  const auto verdict = acceptance.check_variants(one(0.0f), scattered, 0, 0);
+  EXPECT_FALSE(verdict.ok);
+  EXPECT_NE(verdict.detail.find("output 'y'"), std::string::npos) << verdict.detail;
+  EXPECT_NE(verdict.detail.find("1.13 of the tolerance"), std::string::npos) << verdict.detail;
+  // Every implementation's own ratio stays within the bound (spread_safety >= 1).
+  for (const auto& outputs : scattered) {
+    EXPECT_LE(acceptance.tolerance_ratios(one(0.0f), outputs).at(0), acceptance.robust_ratios(one(0.0f), scattered).at(0));
+  }
+}
+
 TEST(MixedAcceptance, TheFunctionMustAgreeToo) {
   onnx_fp16::MixedOptions options = tolerance(0.1, 0.1);
   int calls = 0;
