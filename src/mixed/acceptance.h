@@ -45,7 +45,10 @@ class AcceptanceTest {
   // Per output, with variants: the worst element's (|reference - c| + spread_safety *
   // max over implementations |x - c|) / (atol + rtol * |evaluator|), where the implementations
   // are the evaluator (by_variant[0]) and the variants, and c is their mean. With
-  // spread_safety >= 1 it bounds every implementation's own ratio. Needs a tolerance.
+  // spread_safety >= 1 it bounds every implementation's own ratio. The engine adds one variant
+  // at a time and check_variants refuses on the first ratio over 1, so an accepted candidate
+  // passed on every prefix of the implementations, each with its own mean: stricter than on all
+  // of them alone, and measured safer (docs/mixed.md "Robust acceptance"). Needs a tolerance.
   std::vector<double> robust_ratios(const std::vector<Tensor>& reference,
                                     const std::vector<std::vector<Tensor>>& by_variant) const;
   // The largest ratio over the outputs: robust_ratios with variants, else tolerance_ratios. Needs
