@@ -133,7 +133,11 @@ def unseen_variants_ratio(cli, model, report, sample_path, rtol, atol, work, tag
     run_cli(cli, "auto-mixed", str(model), str(work / f"{tag}_variants16.onnx"), "--input", str(sample_path), "--rtol",
             str(rtol), "--atol", str(atol), "--keep-io-types", "--quiet", "--no-search", "--keep-node", kept,
             "--variants", "16", "--report", str(check))
-    return max((m["worst_ratio"] for m in json.loads(check.read_text())["margins"]), default=0.0)
+    checked = json.loads(check.read_text())
+    if checked["converted_nodes"] != report["converted_nodes"]:
+        raise RuntimeError(f"--keep-node did not rebuild the result: {checked['converted_nodes']} nodes in float16, "
+                           f"the search's {report['converted_nodes']}")
+    return max((m["worst_ratio"] for m in checked["margins"]), default=0.0)
 
 
 def print_table(header, rows):

@@ -23,8 +23,13 @@ def _tool(variable):
 
 
 @pytest.fixture(scope="session")
-def cli():
-    path = _tool("ONNX_FP16_CLI")
+def cli_path():
+    return _tool("ONNX_FP16_CLI")
+
+
+@pytest.fixture(scope="session")
+def cli(cli_path):
+    path = cli_path
 
     def run(*args, check=True):
         result = subprocess.run([path, *map(str, args)], capture_output=True, text=True)
