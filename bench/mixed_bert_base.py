@@ -90,7 +90,7 @@ def main():
         seconds = time.monotonic() - start
         report = json.loads(report_path.read_text())
         accepted = max((m["robust_ratio"] for m in report["margins"]), default=0.0)
-        unseen = unseen_variants_ratio(args.cli, model, report, sample, RTOL, ATOL, work, search)
+        unseen = unseen_variants_ratio(args.cli, model, report, sample, RTOL, ATOL, work, search, SEARCHES[search])
         emu = [None, None] if args.no_emulation else [emulated(result, feeds, work, search, f64) for f64 in (False, True)]
         rows.append([search, f"{100 * report['flops_float16_share']:.1f}%", f"{100 * report['weight_bytes_float16_share']:.1f}%",
                      str(report["attempts"]), f"{report['full_run_equivalents']:.1f}", f"{seconds:.1f}",

@@ -125,14 +125,18 @@ def emulated(model_path, feeds, work, tag, accumulate_float64):
     return result
 
 
-def unseen_variants_ratio(cli, model, report, sample_path, rtol, atol, work, tag):
+def unseen_variants_ratio(cli, model, report, sample_path, rtol, atol, work, tag, search_options=()):
     """The result's worst tolerance ratio on 16 simulated implementations, 12 of which the search
-    never ran: the kept nodes kept again, nothing searched."""
+    never ran: the kept nodes kept again, nothing searched. The search's strategy goes with them:
+    the improved strategy's rules (nodes that follow their producer) would keep more than the
+    baseline's result did."""
     kept = "|".join(re.escape(node["name"]) for node in report["kept"])
+    strategy = [option for index, option in enumerate(search_options)
+                if option == "--strategy" or (index > 0 and search_options[index - 1] == "--strategy")]
     check = work / f"{tag}_variants16.json"
     run_cli(cli, "auto-mixed", str(model), str(work / f"{tag}_variants16.onnx"), "--input", str(sample_path), "--rtol",
             str(rtol), "--atol", str(atol), "--keep-io-types", "--quiet", "--no-search", "--keep-node", kept,
-            "--variants", "16", "--report", str(check))
+            "--variants", "16", "--report", str(check), *strategy)
     checked = json.loads(check.read_text())
     if checked["converted_nodes"] != report["converted_nodes"]:
         raise RuntimeError(f"--keep-node did not rebuild the result: {checked['converted_nodes']} nodes in float16, "
@@ -191,7 +195,7 @@ def main():
             seconds = time.monotonic() - start
             report = json.loads(report_path.read_text())
             accepted = max((m["robust_ratio"] for m in report["margins"]), default=0.0)
-            unseen = unseen_variants_ratio(args.cli, model, report, sample_path, rtol, atol, work, tag)
+            unseen = unseen_variants_ratio(args.cli, model, report, sample_path, rtol, atol, work, tag, options)
             emu = [emulated(result, feeds, work, tag, f64) for f64 in (False, True)]
             rows.append([name, search, f"{report['converted_nodes']}/{report['candidate_nodes']}",
                          f"{100 * report['flops_float16_share']:.1f}%", f"{100 * report['weight_bytes_float16_share']:.1f}%",
