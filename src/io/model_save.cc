@@ -86,12 +86,29 @@ class DeferredWriter {
   const SaveProgress& progress_;
 };
 
+// The places a streamed model defers tensors (io/streamed_model.h): the main graph's
+// initializers and its nodes' tensor attributes. InlineLayout writes around exactly these.
+template <typename Visit>
+void for_each_deferrable_place(const onnx::ModelProto& model, Visit&& visit) {
+  for (const auto& tensor : model.graph().initializer()) visit(tensor);
+  for (const auto& node : model.graph().node()) {
+    for (const auto& attribute : node.attribute()) {
+      if (attribute.has_t()) visit(attribute.t());
+    }
+  }
+}
+
 std::uint64_t deferred_total(const onnx::ModelProto& model) {
   std::uint64_t total = 0;
-  for (const auto& tensor : model.graph().initializer()) {
+  for_each_deferrable_place(model, [&](const onnx::TensorProto& tensor) {
     if (is_deferred(tensor)) total += saved_length(deferred_payload(tensor));
-  }
+  });
   return total;
+}
+
+bool has_deferred_attribute(const onnx::NodeProto& node) {
+  return std::any_of(node.attribute().begin(), node.attribute().end(),
+                     [](const onnx::AttributeProto& a) { return a.has_t() && is_deferred(a.t()); });
 }
 
 std::string serialize_deterministic(const google::protobuf::Message& message) {
@@ -160,14 +177,7 @@ class InlineLayout {
         add_bytes(field.whole);
         continue;
       }
-      const std::size_t header = pieces_.size();
-      add_bytes({});  // the graph's tag and length, known once its pieces are
-      const std::uint64_t graph_size = add_graph(field.value);
-      std::string& head = own({});
-      append_varint(head, wire::tag(wire::kModelGraph, wire::kLengthDelimited));
-      append_varint(head, graph_size);
-      pieces_[header].bytes = head;
-      size_ += head.size();
+      add_nested(wire::kModelGraph, [&] { return add_graph(field.value); });
     }
   }
 
@@ -213,39 +223,86 @@ class InlineLayout {
     size_ += bytes.size();
   }
 
+  // A message field whose value holds deferred payloads: its tag and length, which are known
+  // once `add_value` has laid out the value's pieces and returned their size.
+  template <typename AddValue>
+  void add_nested(std::uint32_t field, AddValue&& add_value) {
+    const std::size_t header = pieces_.size();
+    add_bytes({});
+    const std::uint64_t value_size = add_value();
+    std::string& head = own({});
+    append_varint(head, wire::tag(field, wire::kLengthDelimited));
+    append_varint(head, value_size);
+    pieces_[header].bytes = head;
+    size_ += head.size();
+  }
+
   std::uint64_t add_graph(std::string_view graph) {
     const std::uint64_t before = size_;
     int initializer = 0;
+    int node = 0;
     for (const WireField& field : split_fields(graph)) {
-      if (field.number != wire::kGraphInitializer) {
-        add_bytes(field.whole);
-        continue;
+      if (field.number == wire::kGraphInitializer) {
+        const onnx::TensorProto& tensor = model_.graph().initializer(initializer++);
+        if (is_deferred(tensor)) {
+          add_deferred(wire::kGraphInitializer, tensor);
+          continue;
+        }
+      } else if (field.number == wire::kGraphNode) {
+        const onnx::NodeProto& proto = model_.graph().node(node++);
+        if (has_deferred_attribute(proto)) {
+          add_nested(wire::kGraphNode, [&] { return add_node(field.value, proto); });
+          continue;
+        }
       }
-      const onnx::TensorProto& tensor = model_.graph().initializer(initializer++);
-      if (!is_deferred(tensor)) {
-        add_bytes(field.whole);
-        continue;
-      }
-      add_deferred(tensor);
+      add_bytes(field.whole);
     }
     return size_ - before;
   }
 
-  // tag, length, the fields before raw_data, raw_data's tag and length | payload | the rest.
-  void add_deferred(const onnx::TensorProto& tensor) {
+  std::uint64_t add_node(std::string_view bytes, const onnx::NodeProto& node) {
+    const std::uint64_t before = size_;
+    int attribute = 0;
+    for (const WireField& field : split_fields(bytes)) {
+      if (field.number == wire::kNodeAttribute) {
+        const onnx::AttributeProto& proto = node.attribute(attribute++);
+        if (proto.has_t() && is_deferred(proto.t())) {
+          add_nested(wire::kNodeAttribute, [&] { return add_attribute(field.value, proto.t()); });
+          continue;
+        }
+      }
+      add_bytes(field.whole);
+    }
+    return size_ - before;
+  }
+
+  std::uint64_t add_attribute(std::string_view bytes, const onnx::TensorProto& tensor) {
+    const std::uint64_t before = size_;
+    for (const WireField& field : split_fields(bytes)) {
+      if (field.number == wire::kAttributeTensor) {
+        add_deferred(wire::kAttributeTensor, tensor);
+      } else {
+        add_bytes(field.whole);
+      }
+    }
+    return size_ - before;
+  }
+
+  // `field`'s tag, length, the fields before raw_data, raw_data's tag and length | payload | the rest.
+  void add_deferred(std::uint32_t field, const onnx::TensorProto& tensor) {
     const std::uint64_t length = saved_length(deferred_payload(tensor));
     std::string& form = own(serialize_deterministic(saved_form(tensor)));
     std::size_t split = form.size();
-    for (const WireField& field : split_fields(form)) {
-      if (field.number > wire::kTensorRawData) {
-        split = static_cast<std::size_t>(field.whole.data() - form.data());
+    for (const WireField& part : split_fields(form)) {
+      if (part.number > wire::kTensorRawData) {
+        split = static_cast<std::size_t>(part.whole.data() - form.data());
         break;
       }
     }
     const std::uint64_t raw_tag = wire::tag(wire::kTensorRawData, wire::kLengthDelimited);
     const std::uint64_t tensor_size = form.size() + varint_size(raw_tag) + varint_size(length) + length;
     std::string& head = own({});
-    append_varint(head, wire::tag(wire::kGraphInitializer, wire::kLengthDelimited));
+    append_varint(head, wire::tag(field, wire::kLengthDelimited));
     append_varint(head, tensor_size);
     head.append(form, 0, split);
     append_varint(head, raw_tag);
@@ -265,9 +322,9 @@ class InlineLayout {
 
 // Deferred tensors may sit only where InlineLayout looks for them: all `deferred` of them.
 void check_deferred_placement(const onnx::ModelProto& model, std::size_t deferred, const fs::path& path) {
-  std::size_t top_level = 0;
-  for (const auto& tensor : model.graph().initializer()) top_level += is_deferred(tensor);
-  if (deferred != top_level) fail(path, "internal: a deferred tensor outside the main graph's initializers");
+  std::size_t placed = 0;
+  for_each_deferrable_place(model, [&](const onnx::TensorProto& tensor) { placed += is_deferred(tensor); });
+  if (deferred != placed) fail(path, "internal: a deferred tensor outside the main graph's initializers and node attributes");
 }
 
 void save_with_external_data(const onnx::ModelProto& model, const fs::path& path, const std::string& data_name,

@@ -19,8 +19,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using wire::kAttributeTensor;
 using wire::kGraphInitializer;
+using wire::kGraphNode;
 using wire::kLengthDelimited;
+using wire::kNodeAttribute;
 using wire::kModelGraph;
 using wire::kTensorRawData;
 
@@ -167,11 +170,61 @@ class Scanner {
       const Tag tag = read_tag(wire_);
       if (tag.field == kGraphInitializer && tag.wire_type == kLengthDelimited) {
         initializers_.push_back(scan_tensor(message_end(wire_, end)));
+      } else if (tag.field == kGraphNode && tag.wire_type == kLengthDelimited) {
+        const std::uint64_t node_end = message_end(wire_, end);
+        bool deferred = false;
+        // A node smaller than the threshold holds no payload to defer: not taken apart.
+        std::string node = node_end - wire_.pos >= defer_bytes_ ? scan_node(node_end, deferred) : std::string();
+        if (deferred) {
+          append_message(kGraphNode, node, graph_rest_);
+        } else {
+          wire_.pos = node_end;
+          wire_.append(tag.start, node_end, graph_rest_);  // as it was in the file
+        }
       } else {
         wire_.skip_value(tag.wire_type, end);
         wire_.append(tag.start, wire_.pos, graph_rest_);
       }
     }
+  }
+
+  // A main-graph node's bytes with its tensor attributes scanned like initializers (exporters
+  // such as paddle2onnx store every weight as a Constant node's `value`); `deferred` is set when
+  // one was deferred. Sub-graphs stay as they are.
+  std::string scan_node(std::uint64_t end, bool& deferred) {
+    std::string bytes;
+    while (wire_.pos < end) {
+      const Tag tag = read_tag(wire_);
+      if (tag.field == kNodeAttribute && tag.wire_type == kLengthDelimited) {
+        append_message(kNodeAttribute, scan_attribute(message_end(wire_, end), deferred), bytes);
+      } else {
+        wire_.skip_value(tag.wire_type, end);
+        wire_.append(tag.start, wire_.pos, bytes);
+      }
+    }
+    return bytes;
+  }
+
+  std::string scan_attribute(std::uint64_t end, bool& deferred) {
+    std::string bytes;
+    while (wire_.pos < end) {
+      const Tag tag = read_tag(wire_);
+      if (tag.field == kAttributeTensor && tag.wire_type == kLengthDelimited) {
+        const onnx::TensorProto tensor = scan_tensor(message_end(wire_, end));
+        deferred = deferred || is_deferred(tensor);
+        append_message(kAttributeTensor, tensor.SerializeAsString(), bytes);
+      } else {
+        wire_.skip_value(tag.wire_type, end);
+        wire_.append(tag.start, wire_.pos, bytes);
+      }
+    }
+    return bytes;
+  }
+
+  static void append_message(std::uint32_t field, const std::string& message, std::string& out) {
+    wire::append_varint(out, wire::tag(field, kLengthDelimited));
+    wire::append_varint(out, message.size());
+    out += message;
   }
 
   onnx::TensorProto scan_tensor(std::uint64_t end) {

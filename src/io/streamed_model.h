@@ -3,8 +3,9 @@
 // tensor records where its bytes are). Peak memory is the graph's structure plus one block,
 // whatever the weights weigh.
 //
-// Only the main graph's initializers are deferred; tensors elsewhere (Constant nodes, sub-graphs,
-// functions) and initializers the loader cannot defer (typed fields instead of raw_data, int32 /
+// Only the main graph's initializers and its nodes' tensor attributes (a Constant node's `value`:
+// paddle2onnx stores every weight so) are deferred; tensors elsewhere (sub-graphs, functions,
+// external data of attributes) and tensors the loader cannot defer (typed fields instead of raw_data, int32 /
 // int64 data that shape inference may read, sizes that disagree with their dims) are loaded as
 // load_model loads them.
 #pragma once
@@ -32,7 +33,8 @@ struct StreamedModel {
   std::vector<std::filesystem::path> data_files;  // external data files it refers to (resolved)
 };
 
-// Loads `path` with every main-graph initializer of `defer_bytes` or more deferred. Same errors
+// Loads `path` with every main-graph initializer and node tensor attribute of `defer_bytes` or
+// more deferred. Same errors
 // as load_model (missing, empty, truncated, non-ONNX files; external data escaping the folder or
 // past the end of its file), and the same model once the deferred bytes are put back.
 StreamedModel load_model_streamed(const std::filesystem::path& path, std::uint64_t defer_bytes = kDeferBytesDefault);

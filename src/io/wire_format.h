@@ -10,7 +10,10 @@
 namespace onnx_fp16::io::wire {
 
 inline constexpr std::uint32_t kModelGraph = 7;        // ModelProto.graph
+inline constexpr std::uint32_t kGraphNode = 1;         // GraphProto.node
 inline constexpr std::uint32_t kGraphInitializer = 5;  // GraphProto.initializer
+inline constexpr std::uint32_t kNodeAttribute = 5;     // NodeProto.attribute
+inline constexpr std::uint32_t kAttributeTensor = 5;   // AttributeProto.t
 inline constexpr std::uint32_t kTensorRawData = 9;     // TensorProto.raw_data
 inline constexpr std::uint32_t kLengthDelimited = 2;   // the wire type of messages and bytes
 

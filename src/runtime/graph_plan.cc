@@ -103,7 +103,7 @@ class Compiler {
       for (const auto& attribute : proto.attribute()) {
         if (attribute.has_t() || attribute.type() == onnx::AttributeProto::TENSOR) {
           try {
-            node.attribute_tensors.emplace(attribute.name(), Tensor::from_proto(attribute.t()));
+            node.attribute_tensors.emplace(attribute.name(), initializer_tensor(attribute.t()));
           } catch (const Error& e) {
             throw Error(node.label + ": attribute '" + attribute.name() + "': " + e.what());
           }
@@ -203,6 +203,7 @@ class Compiler {
     }
   }
 
+  // An initializer's or a tensor attribute's values (a streamed model's wait in their file).
   Tensor initializer_tensor(const onnx::TensorProto& initializer) const {
     if (!io::is_deferred(initializer)) return Tensor::from_proto(initializer);
     if (!options_.payloads) throw Error("its data was left in a file that is not open (internal)");

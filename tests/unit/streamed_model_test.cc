@@ -77,6 +77,32 @@ onnx::ModelProto weights_model() {
   return model;
 }
 
+// `model` with its float initializers moved into Constant nodes at the front, as paddle2onnx
+// exports store every weight (the loader defers those like initializers).
+onnx::ModelProto as_constant_nodes(onnx::ModelProto model) {
+  onnx::GraphProto& graph = *model.mutable_graph();
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+  google::protobuf::RepeatedPtrField<TensorProto> kept;
+  for (TensorProto& tensor : *graph.mutable_initializer()) {
+    if (tensor.data_type() != TensorProto::FLOAT) {
+      *kept.Add() = std::move(tensor);
+      continue;
+    }
+    onnx::NodeProto& node = *nodes.Add();
+    node.set_op_type("Constant");
+    node.set_name(tensor.name() + "_constant");
+    node.add_output(tensor.name());
+    onnx::AttributeProto& value = *node.add_attribute();
+    value.set_name("value");
+    value.set_type(onnx::AttributeProto::TENSOR);
+    *value.mutable_t() = std::move(tensor);
+  }
+  for (onnx::NodeProto& node : *graph.mutable_node()) *nodes.Add() = std::move(node);
+  graph.mutable_node()->Swap(&nodes);
+  graph.mutable_initializer()->Swap(&kept);
+  return model;
+}
+
 struct Written {
   std::string model;
   std::string data;  // the external data file, if one was written
@@ -135,11 +161,27 @@ TEST(StreamedModel, DefersLargeWeightsAndKeepsShapesInMemory) {
   // bias and shared (16 bytes) are under the threshold; shape is int64 (shape inference reads it).
   EXPECT_EQ(deferred, (std::vector<std::string>{"W", "clampy"}));
   EXPECT_TRUE(loaded.data_files.empty());
+
+  // The same weights as Constant nodes' values: deferred the same way.
+  onnx_fp16::save_model(as_constant_nodes(weights_model()), dir / "constants.onnx");
+  const auto constants = onnx_fp16::io::load_model_streamed(dir / "constants.onnx", 1024);
+  deferred.clear();
+  for (const auto& node : constants.model.graph().node()) {
+    for (const auto& attribute : node.attribute()) {
+      if (attribute.has_t() && onnx_fp16::io::is_deferred(attribute.t())) {
+        deferred.push_back(node.output(0));
+        EXPECT_FALSE(attribute.t().has_raw_data()) << node.name();
+      }
+    }
+  }
+  EXPECT_EQ(deferred, (std::vector<std::string>{"W", "clampy"}));
+  EXPECT_EQ(onnx_fp16::io::count_deferred(constants.model), 2u);
 }
 
 TEST(StreamedModel, ConversionWritesTheBytesOfTheWholeModelPath) {
   const fs::path dir = test_support::fresh_temp_dir("streamed_same");
   onnx_fp16::save_model(weights_model(), dir / "m.onnx");
+  onnx_fp16::save_model(as_constant_nodes(weights_model()), dir / "constants.onnx");
   Float16Options keep_io;
   keep_io.keep_io_types = true;
   Float16Options duplicates;
@@ -153,12 +195,14 @@ TEST(StreamedModel, ConversionWritesTheBytesOfTheWholeModelPath) {
       {"default", {}}, {"keep_io", keep_io}, {"duplicates", duplicates}, {"bfloat16", bfloat16}, {"clamp", tight_clamp}};
   const std::vector<std::pair<std::string, SaveOptions>> layouts{
       {"inline", {}}, {"external", external()}, {"external_all", external(1)}};
-  for (const auto& [option_name, options] : option_sets) {
-    for (const auto& [layout_name, save] : layouts) {
-      const std::string what = option_name + "/" + layout_name;
-      const Written expected = whole(dir / "m.onnx", options, save, "same");
-      expect_same(streamed(dir / "m.onnx", options, save, "same"), expected, what);
-      expect_same(streamed(dir / "m.onnx", options, save, "same", 20000), expected, what + " (threshold 20000)");
+  for (const std::string input : {"m.onnx", "constants.onnx"}) {
+    for (const auto& [option_name, options] : option_sets) {
+      for (const auto& [layout_name, save] : layouts) {
+        const std::string what = input + " " + option_name + "/" + layout_name;
+        const Written expected = whole(dir / input, options, save, "same");
+        expect_same(streamed(dir / input, options, save, "same"), expected, what);
+        expect_same(streamed(dir / input, options, save, "same", 20000), expected, what + " (threshold 20000)");
+      }
     }
   }
   // The clamping rule changed values (counted as they stream past), the tight one many more.
@@ -332,7 +376,7 @@ TEST(StreamedModel, CliWriteFailureHalfWayLeavesNothing) {
 }
 
 // An Evaluator made from a path reads the weights from the files into its tensors; it computes
-// exactly what an Evaluator of the loaded model computes, for inline and external weights, in
+// exactly what an Evaluator of the loaded model computes, for inline, Constant-node and external weights, in
 // float32 and float16.
 TEST(StreamedModel, EvaluatorFromAPathComputesWhatTheLoadedModelDoes) {
   const fs::path dir = test_support::fresh_temp_dir("streamed_evaluator");
@@ -340,9 +384,11 @@ TEST(StreamedModel, EvaluatorFromAPathComputesWhatTheLoadedModelDoes) {
   onnx::ModelProto converted = weights_model();
   onnx_fp16::convert_float_to_float16(converted);
   onnx_fp16::save_model(converted, dir / "float16.onnx");
+  onnx_fp16::save_model(as_constant_nodes(weights_model()), dir / "constants.onnx");
   std::vector<float> x(3000);
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(static_cast<float>(i));
-  for (const fs::path& model : {dir / "inline.onnx", dir / "float16.onnx", external_layout("per_tensor")}) {
+  for (const fs::path& model :
+       {dir / "inline.onnx", dir / "float16.onnx", dir / "constants.onnx", external_layout("per_tensor")}) {
     const onnx_fp16::Evaluator from_path(model);
     const onnx_fp16::Evaluator from_proto(onnx_fp16::load_model(model));
     const bool half = from_proto.inputs()[0].type == TensorProto::FLOAT16;
@@ -469,6 +515,7 @@ TEST(StreamedModel, CliPeakMemoryDoesNotGrowWithTheWeights) {
     const onnx::ModelProto model = modelgen::transformer_model(spec);
     onnx_fp16::save_model(model, dir / "big.onnx");
     weights = onnx_fp16::initializer_bytes(model);
+    onnx_fp16::save_model(as_constant_nodes(model), dir / "big_constants.onnx");  // as paddle2onnx stores weights
   }
   ASSERT_GT(weights, 150'000'000u);
   onnx_fp16::save_model(weights_model(), dir / "tiny.onnx");
@@ -487,6 +534,9 @@ TEST(StreamedModel, CliPeakMemoryDoesNotGrowWithTheWeights) {
   EXPECT_LT(peak, floor + weights / 4) << "peak " << peak / 1'000'000 << " MB (tiny model: " << floor / 1'000'000
                                        << " MB) for " << weights / 1'000'000 << " MB of weights";
   EXPECT_GT(fs::file_size(dir / "big16.onnx"), weights / 2);
+  const std::uint64_t constants_peak = peak_converting("big_constants");
+  EXPECT_LT(constants_peak, floor + weights / 4) << "Constant nodes: peak " << constants_peak / 1'000'000 << " MB";
+  EXPECT_GT(fs::file_size(dir / "big_constants16.onnx"), weights / 2);
 }
 
 }  // namespace
