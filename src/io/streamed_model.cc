@@ -341,41 +341,75 @@ StreamedModel load_model_streamed(const fs::path& path, std::uint64_t defer_byte
   return result;
 }
 
+namespace {
+// 4 MiB of float32 in, 2 MiB of float16 out: large enough for few system calls, small enough
+// to stay in cache-friendly reuse.
+constexpr std::size_t kBlockValues = 1 << 20;
+}  // namespace
+
+float* PayloadStreamer::staging(std::size_t bytes) {
+  const std::size_t values = (bytes + sizeof(float) - 1) / sizeof(float);
+  if (in_capacity_ < values) {
+    in_.reset(new float[values]);  // default-initialised: no zero fill
+    in_capacity_ = values;
+  }
+  return in_.get();
+}
+
+std::size_t PayloadStreamer::convert(const DeferredPayload& payload, std::span<const float> values,
+                                     std::span<std::uint16_t> out) {
+  if (*payload.convert_to == onnx::TensorProto::FLOAT16) return half::floats_to_halves_clamped(values, out, payload.clamp);
+  half::floats_to_bfloat16s(values, out);
+  return 0;
+}
+
 std::size_t PayloadStreamer::stream(const DeferredPayload& payload, const Sink& sink) {
-  // 4 MiB of float32 in, 2 MiB of float16 out: large enough for few system calls, small
-  // enough to stay in cache-friendly reuse.
-  constexpr std::size_t kBlockValues = 1 << 20;
-  const bool convert = payload.convert_to.has_value();
-  if (convert && payload.length % sizeof(float) != 0) throw Error("deferred float32 data of odd length");
+  const bool converting = payload.convert_to.has_value();
+  if (converting && payload.length % sizeof(float) != 0) throw Error("deferred float32 data of odd length");
   std::size_t clamped = 0;
   std::uint64_t done = 0;
   while (done < payload.length) {
     const std::size_t bytes = static_cast<std::size_t>(std::min<std::uint64_t>(payload.length - done, kBlockValues * sizeof(float)));
-    // Grown to what the payloads so far needed, not to a full block for a small tensor.
-    const std::size_t block_values = (bytes + sizeof(float) - 1) / sizeof(float);
-    if (in_.size() < block_values) in_.resize(block_values);
-    char* in = reinterpret_cast<char*>(in_.data());
-    sources_.read(payload.source, payload.offset + done, in, bytes);
-    if (!convert) {
-      sink(in, bytes);
+    float* in = staging(bytes);
+    sources_.read(payload.source, payload.offset + done, reinterpret_cast<char*>(in), bytes);
+    if (!converting) {
+      sink(reinterpret_cast<const char*>(in), bytes);
     } else {
       const std::size_t values = bytes / sizeof(float);
-      if (out_.size() < values) out_.resize(values);
-      std::span<const float> from(in_.data(), values);
-      std::span<std::uint16_t> to(out_.data(), values);
-      if (*payload.convert_to == onnx::TensorProto::FLOAT16) {
-        clamped += half::floats_to_halves_clamped(from, to, payload.clamp);
-      } else {
-        half::floats_to_bfloat16s(from, to);
+      if (out_capacity_ < values) {
+        out_.reset(new std::uint16_t[values]);
+        out_capacity_ = values;
       }
-      sink(reinterpret_cast<const char*>(out_.data()), values * sizeof(std::uint16_t));
+      clamped += convert(payload, {in, values}, {out_.get(), values});
+      sink(reinterpret_cast<const char*>(out_.get()), values * sizeof(std::uint16_t));
     }
     done += bytes;
   }
   return clamped;
 }
 
-Tensor read_deferred_tensor(const onnx::TensorProto& tensor, const PayloadSources& sources) {
+void PayloadStreamer::read_into(const DeferredPayload& payload, std::span<std::byte> destination) {
+  if (destination.size() != saved_length(payload)) throw Error("internal: a deferred tensor read into the wrong size");
+  if (!payload.convert_to) {
+    // Straight into the destination: a staging block per tensor would fault in 4 MiB of fresh
+    // memory each time (BERT-base's 164 weights: 660 MB, about 0.8 s here).
+    sources_.read(payload.source, payload.offset, reinterpret_cast<char*>(destination.data()), destination.size());
+    return;
+  }
+  if (payload.length % sizeof(float) != 0) throw Error("deferred float32 data of odd length");
+  auto* out = reinterpret_cast<std::uint16_t*>(destination.data());
+  std::uint64_t done = 0;
+  while (done < payload.length) {
+    const std::size_t bytes = static_cast<std::size_t>(std::min<std::uint64_t>(payload.length - done, kBlockValues * sizeof(float)));
+    float* in = staging(bytes);
+    sources_.read(payload.source, payload.offset + done, reinterpret_cast<char*>(in), bytes);
+    const std::size_t values = bytes / sizeof(float);
+    convert(payload, {in, values}, {out + done / sizeof(float), values});
+    done += bytes;
+  }
+}
+
+Tensor read_deferred_tensor(const onnx::TensorProto& tensor, const PayloadSources& sources, PayloadStreamer* streamer) {
   const DeferredPayload payload = deferred_payload(tensor);
   Shape shape(tensor.dims().begin(), tensor.dims().end());
   Tensor result = Tensor::uninitialized(static_cast<DataType>(tensor.data_type()), std::move(shape));
@@ -384,17 +418,11 @@ Tensor read_deferred_tensor(const onnx::TensorProto& tensor, const PayloadSource
     throw Error("deferred tensor '" + tensor.name() + "': " + std::to_string(saved_length(payload)) +
                 " bytes of data for " + std::to_string(bytes.size()) + " bytes of values");
   }
-  if (!payload.convert_to) {
-    // Straight into the tensor: a staging block per tensor would fault in 4 MiB of fresh
-    // memory each time (BERT-base's 164 weights: 660 MB, about 0.8 s here).
-    sources.read(payload.source, payload.offset, reinterpret_cast<char*>(bytes.data()), bytes.size());
-    return result;
+  if (streamer != nullptr) {
+    streamer->read_into(payload, bytes);
+  } else {
+    PayloadStreamer(sources).read_into(payload, bytes);
   }
-  std::size_t filled = 0;
-  PayloadStreamer(sources).stream(payload, [&](const char* data, std::size_t size) {
-    std::memcpy(bytes.data() + filled, data, size);
-    filled += size;
-  });
   return result;
 }
 

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
+#include <span>
 #include <vector>
 
 #include "io/deferred_tensor.h"
@@ -40,7 +42,8 @@ struct StreamedModel {
 StreamedModel load_model_streamed(const std::filesystem::path& path, std::uint64_t defer_bytes = kDeferBytesDefault);
 
 // Streams the bytes a deferred tensor saves (converted if a conversion is pending) to `sink`
-// in blocks, reusing its buffers from tensor to tensor: fresh pages cost ~1.2 ms per MB here.
+// in blocks, reusing its staging block from tensor to tensor: fresh pages cost ~1.2 ms per MB
+// here, so one streamer serves a whole save or a whole plan.
 class PayloadStreamer {
  public:
   using Sink = std::function<void(const char* data, std::size_t size)>;
@@ -49,15 +52,30 @@ class PayloadStreamer {
   // Returns how many values the float16 clamping changed.
   std::size_t stream(const DeferredPayload& payload, const Sink& sink);
 
+  // The saved bytes straight into `destination` (exactly saved_length(payload) bytes): a
+  // conversion writes there from the staging block, without a second buffer.
+  void read_into(const DeferredPayload& payload, std::span<std::byte> destination);
+
  private:
+  // The staging block for `bytes` of stored values: grown to what the payloads so far needed,
+  // never zero-filled (every byte used is read from the file first).
+  float* staging(std::size_t bytes);
+  // Converts `values` into `out` as the payload records; returns the values clamped.
+  static std::size_t convert(const DeferredPayload& payload, std::span<const float> values, std::span<std::uint16_t> out);
+
   const PayloadSources& sources_;
-  std::vector<float> in_;
-  std::vector<std::uint16_t> out_;
+  std::unique_ptr<float[]> in_;
+  std::size_t in_capacity_ = 0;  // floats
+  std::unique_ptr<std::uint16_t[]> out_;
+  std::size_t out_capacity_ = 0;
 };
 
-// The tensor a deferred initializer holds (converted as recorded), its bytes read from `sources`
-// straight into the Tensor's buffer: the weights are never held twice.
-Tensor read_deferred_tensor(const onnx::TensorProto& tensor, const PayloadSources& sources);
+// The tensor a deferred initializer or tensor attribute holds (converted as recorded), its
+// bytes read from `sources` straight into the Tensor's buffer: the weights are never held
+// twice. `streamer` (over the same sources), when given, lends its staging block to a
+// conversion, so that reading many converted tensors touches no fresh staging memory each time.
+Tensor read_deferred_tensor(const onnx::TensorProto& tensor, const PayloadSources& sources,
+                            PayloadStreamer* streamer = nullptr);
 
 // Puts every deferred tensor's bytes back into raw_data: the model load_model would have given,
 // converted as recorded. Returns the values clamped.

@@ -1,6 +1,7 @@
 #include "runtime/graph_plan.h"
 
 #include <algorithm>
+#include <optional>
 #include <unordered_set>
 
 #include "graph/domain.h"
@@ -204,13 +205,17 @@ class Compiler {
   }
 
   // An initializer's or a tensor attribute's values (a streamed model's wait in their file).
-  Tensor initializer_tensor(const onnx::TensorProto& initializer) const {
+  // One streamer for the whole plan: converted weights (a float16 model's) pass through its
+  // staging block, allocated once instead of fresh for each tensor.
+  Tensor initializer_tensor(const onnx::TensorProto& initializer) {
     if (!io::is_deferred(initializer)) return Tensor::from_proto(initializer);
     if (!options_.payloads) throw Error("its data was left in a file that is not open (internal)");
-    return io::read_deferred_tensor(initializer, *options_.payloads);
+    if (!streamer_) streamer_.emplace(*options_.payloads);
+    return io::read_deferred_tensor(initializer, *options_.payloads, &*streamer_);
   }
 
   const PlanOptions& options_;
+  std::optional<io::PayloadStreamer> streamer_;
 };
 
 }  // namespace
