@@ -228,3 +228,22 @@ def test_converted_model_runs_in_onnx_runtime(example_model, sample, tmp_path, o
     assert set(outputs) == set(reference)
     for name in ("logits", "feature_map"):
         np.testing.assert_allclose(outputs[name], reference[name], rtol=0.05, atol=0.05)
+
+
+TESTDATA = "/usr/share/libonnx-testdata/data/node"
+
+
+@pytest.mark.parametrize("case", ["test_layer_normalization_4d_axis0_expanded", "test_reshape_extended_dims"])
+def test_value_info_is_what_the_originals_shape_inference_gives(case):
+    # The original runs onnx.shape_inference.infer_shapes(model) with its defaults (no data
+    # propagation). With data propagation the first model's SuffixShape would get dims [4]
+    # instead of a symbolic one: the shapes must be the original's, only float types change.
+    path = f"{TESTDATA}/{case}/model.onnx"
+    try:
+        model = onnx.load(path)
+    except FileNotFoundError:
+        pytest.skip(f"libonnx-testdata is not installed ({path})")
+    expected = {vi.name: vi.type.tensor_type.shape for vi in onnx.shape_inference.infer_shapes(model).graph.value_info}
+    converted = float16.convert_float_to_float16(model)
+    actual = {vi.name: vi.type.tensor_type.shape for vi in converted.graph.value_info}
+    assert actual == expected
