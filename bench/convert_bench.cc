@@ -1,15 +1,15 @@
 // convert_bench: how fast `onnx-fp16 convert` is and how much memory it takes, on a ~1 GB
-// transformer, on graphs of 25k..200k small nodes and (with --huge) on a model larger than
+// transformer, on graphs of 16k..200k small nodes and (with --huge) on a model larger than
 // memory, printed against the project's goals: >= 1 GB/s of float32 weights on one core, peak
 // RSS <= 256 MB + the largest tensor whatever the weights weigh, time near the disk's floor
-// (`dd conv=fsync` of the input), and a 200k-node graph in under 5 s with time linear in the
-// node count.
+// (`dd conv=fsync` of the input), a 16k-node graph 100x faster than the original took, and a
+// 200k-node graph in under 5 s with time linear in the node count.
 //
 // Each model is generated into a scratch folder and converted by the real CLI in a child
 // process (wall time and ru_maxrss from wait4); then the library is timed step by step on the
 // transformer. A measurement, not a test: missed goals still exit 0; failures exit 1.
 //
-//   convert_bench [--quick] [--weight-bytes N|200MB|1GB] [--nodes 25000,50000,...] [--work-dir DIR] [--keep]
+//   convert_bench [--quick] [--weight-bytes N|200MB|1GB] [--nodes 16000,25000,...] [--work-dir DIR] [--keep]
 //                 [--cli PATH] [--all-cores] [--repeat N] [--huge 30GB]
 #include <CLI/CLI.hpp>
 
@@ -38,7 +38,7 @@ namespace {
 struct Options {
   bool quick = false;
   std::uint64_t weight_bytes = 0;        // 0: 1 GB, or 20 MB with --quick
-  std::vector<std::int64_t> wide_nodes;  // empty: 25k..200k, or 1k..8k with --quick
+  std::vector<std::int64_t> wide_nodes;  // empty: 16k..200k, or 1k..8k with --quick
   std::string work_dir;
   bool keep = false;
   std::string cli = ONNX_FP16_CLI_PATH;
@@ -50,7 +50,7 @@ struct Options {
     if (weight_bytes == 0) weight_bytes = quick ? 20'000'000 : 1'000'000'000;
     if (wide_nodes.empty()) {
       wide_nodes = quick ? std::vector<std::int64_t>{1'000, 2'000, 4'000, 8'000}
-                         : std::vector<std::int64_t>{25'000, 50'000, 100'000, 200'000};
+                         : std::vector<std::int64_t>{16'000, 25'000, 50'000, 100'000, 200'000};
     }
     std::sort(wide_nodes.begin(), wide_nodes.end());  // the scaling table compares with the smallest
     wide_nodes.erase(std::unique(wide_nodes.begin(), wide_nodes.end()), wide_nodes.end());
@@ -201,7 +201,8 @@ void print_header(const Options& options, const bench::WorkFolder& work, const b
             << (results.pinned_cpu ? "children pinned to CPU " + std::to_string(*results.pinned_cpu) : "not pinned")
             << "\n"
             << "  goals:       >= 1 GB/s of float32 weights on one core; peak RSS <= 256 MB + the largest tensor;\n"
-            << "               time near the disk's floor; 200k-node graph < 5 s, time linear in nodes\n";
+            << "               time near the disk's floor; 16k-node graph >= 100x the original;\n"
+            << "               200k-node graph < 5 s, time linear in nodes\n";
 }
 
 int run(const Options& options) {
@@ -239,7 +240,7 @@ int main(int argc, char** argv) {
   app.add_flag("--quick", options.quick, "Small sizes (20 MB transformer, 1k..8k nodes): a smoke run of seconds");
   app.add_option("--weight-bytes", options.weight_bytes, "Float32 weight bytes of the transformer (default 1GB = 1e9)")
       ->transform(CLI::AsSizeValue(true));
-  app.add_option("--nodes", options.wide_nodes, "Node counts of the wide graphs (default 25000,50000,100000,200000)")
+  app.add_option("--nodes", options.wide_nodes, "Node counts of the wide graphs (default 16000,25000,50000,100000,200000)")
       ->delimiter(',')
       ->check(CLI::Range(1, 100'000'000));
   app.add_option("--work-dir", options.work_dir, "Where to put the models (default: the temporary folder)");
