@@ -112,7 +112,8 @@ Tag read_tag(WireFile& wire) {
 // The end of the length-delimited value whose tag was just read.
 std::uint64_t message_end(WireFile& wire, std::uint64_t outer_end) {
   const std::uint64_t length = wire.varint();
-  if (length > outer_end - wire.pos) throw NotStreamable{};
+  // The length itself may run past the enclosing message (then outer_end - pos would wrap).
+  if (wire.pos > outer_end || length > outer_end - wire.pos) throw NotStreamable{};
   return wire.pos + length;
 }
 
