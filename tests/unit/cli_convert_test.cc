@@ -268,6 +268,40 @@ TEST_F(CliConvert, DeclaredTypeTheSchemaForbidsIsRefused) {
   EXPECT_EQ(without_inference.exit_code, 0) << without_inference.err;
 }
 
+// ONNX 1.12's Conv-family inference reads the weights' dims by the input's rank, and
+// LayerNormalization's sizes its Mean by an unchecked axis: such models crashed it (a
+// segmentation fault; found by fuzz_convert). The guards turn that into a refusal naming the
+// node, whether the input's rank is declared or inferred (here from a Reshape, which only shape
+// inference knows), in convert and inspect alike.
+TEST_F(CliConvert, ShapesOnnxInferenceCannotTakeAreRefusedNotACrash) {
+  auto declared = modelgen::make_model(13);
+  GraphBuilder d(declared.mutable_graph());
+  d.input("X", F32, {1, 1, 3}).initializer("W", {1, 1, 3, 3}, std::vector<float>(9, 1.0f)).output("Y", F32, {});
+  d.node("Conv", {"X", "W"}, {"Y"}, "conv");
+  auto inferred = modelgen::make_model(13);
+  GraphBuilder i(inferred.mutable_graph());
+  i.input("X", F32, {1, 1, 3}).initializer("W", {1, 1, 3}, std::vector<float>(3, 1.0f)).output("Y", F32, {});
+  i.initializer_i64("shape", {2}, {1, 3});
+  i.node("Reshape", {"X", "shape"}, {"r"}, "reshape");
+  i.node("ConvTranspose", {"r", "W"}, {"Y"}, "deconv");
+  auto layer_norm = modelgen::make_model(17);  // its inference sized Mean by an unchecked axis
+  GraphBuilder l(layer_norm.mutable_graph());
+  l.input("X", F32, {2, 3, 5}).initializer("scale", {5}, std::vector<float>(5, 1.0f)).output("Y", F32, {});
+  l.output("mean", F32, {});
+  modelgen::attr_int(l.node("LayerNormalization", {"X", "scale"}, {"Y", "mean"}, "norm"), "axis", -120);
+  const std::vector<std::pair<onnx::ModelProto, std::string>> cases{
+      {declared, "node 'conv' (Conv) reads weights 'W' of rank 4 for 'X' of rank 3: Conv needs the same rank"},
+      {layer_norm, "node 'norm' (LayerNormalization) has axis -120 for 'X' of rank 3: LayerNormalization needs one in [-3, 3)"},
+      {inferred, "node 'deconv' (ConvTranspose) reads weights 'W' of rank 3 for 'r' of rank 2: ConvTranspose needs the same rank"}};
+  for (const auto& [model, message] : cases) {
+    const fs::path bad = dir_ / "bad_conv.onnx";
+    onnx_fp16::save_model(model, bad);
+    expect_one_error_line(run_cli({"convert", bad.string(), output_.string()}), message);
+    EXPECT_FALSE(fs::exists(output_));
+    expect_one_error_line(run_cli({"inspect", bad.string()}), message);
+  }
+}
+
 TEST_F(CliConvert, MissingOutputFolderWritesNothing) {
   const fs::path report_path = dir_ / "report.json";
   const fs::path output = dir_ / "no_such_folder" / "out.onnx";

@@ -1,0 +1,159 @@
+#include "types/inference_guards.h"
+
+#include <onnx/defs/shape_inference.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <mutex>
+#include <string_view>
+
+#include "graph/domain.h"
+#include "graph/node_label.h"
+
+namespace onnx_fp16::types {
+
+namespace {
+
+// What an op's inference function relies on without checking it, as ONNX 1.12 has it (each
+// found crashing by fuzz_convert or by probing every schema with out-of-range values):
+// - `weights` >= 0: that input has the rank of input `data` (Conv's family reads kernel sizes
+//   from the weights' dims past the second and matches them with per-axis attributes sized by
+//   the data's rank);
+// - `axis` named: that attribute (default `axis_default`) lies in [-rank, rank) of input `data`
+//   (LayerNormalization sizes its Mean and InvStdDev outputs by it).
+struct Guard {
+  std::string_view op_type;
+  int data = 0;
+  int weights = -1;
+  std::string_view axis;
+  std::int64_t axis_default = 0;
+};
+constexpr Guard kGuards[] = {
+    {"Conv", 0, 1, {}, 0},          {"ConvTranspose", 0, 1, {}, 0},          {"ConvInteger", 0, 1, {}, 0},
+    {"QLinearConv", 0, 3, {}, 0},   {"LayerNormalization", 0, -1, "axis", -1},
+};
+
+const Guard* find_guard(std::string_view domain, std::string_view op_type) {
+  if (graph::canonical_domain(std::string(domain)) != graph::canonical_domain("")) return nullptr;
+  for (const Guard& guard : kGuards) {
+    if (guard.op_type == op_type) return &guard;
+  }
+  return nullptr;
+}
+
+// The breach of `guard`'s contract, worded for a message ("reads weights 'W' of rank 4 for
+// 'X' of rank 3: ..."), or "" when it holds or the ranks are unknown. `rank(i)` is input i's
+// rank or -1, `name(i)` its name; `axis` the attribute's value when the node sets it.
+template <typename Rank, typename Name>
+std::string breach(const Guard& guard, Rank&& rank, Name&& name, std::optional<std::int64_t> axis) {
+  const int data = rank(guard.data);
+  if (data < 0) return "";
+  if (guard.weights >= 0) {
+    const int weights = rank(guard.weights);
+    if (weights >= 0 && weights != data) {
+      return "reads weights '" + name(guard.weights) + "' of rank " + std::to_string(weights) + " for '" +
+             name(guard.data) + "' of rank " + std::to_string(data) + ": " + std::string(guard.op_type) +
+             " needs the same rank (the model is invalid)";
+    }
+  }
+  if (!guard.axis.empty()) {
+    const std::int64_t value = axis.value_or(guard.axis_default);
+    if (value < -data || value >= data) {
+      return "has " + std::string(guard.axis) + " " + std::to_string(value) + " for '" + name(guard.data) +
+             "' of rank " + std::to_string(data) + ": " + std::string(guard.op_type) + " needs one in [" +
+             std::to_string(-data) + ", " + std::to_string(data) + ") (the model is invalid)";
+    }
+  }
+  return "";
+}
+
+// The rank of input `i` as inference knows it, or -1.
+int input_rank(onnx::InferenceContext& ctx, int i) {
+  if (i >= static_cast<int>(ctx.getNumInputs())) return -1;
+  const onnx::TypeProto* type = ctx.getInputType(static_cast<std::size_t>(i));
+  if (type == nullptr || !type->has_tensor_type() || !type->tensor_type().has_shape()) return -1;
+  return type->tensor_type().shape().dim_size();
+}
+
+class GuardedRegistry final : public onnx::ISchemaRegistry {
+ public:
+  const onnx::OpSchema* GetSchema(const std::string& key, const int max_inclusive_version,
+                                  const std::string& domain) const override {
+    const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(key, max_inclusive_version, domain);
+    const Guard* guard = schema != nullptr ? find_guard(domain, key) : nullptr;
+    if (guard == nullptr) return schema;
+    const std::lock_guard lock(mutex_);
+    std::unique_ptr<onnx::OpSchema>& guarded = guarded_[schema];
+    if (!guarded) {
+      guarded = std::make_unique<onnx::OpSchema>(*schema);
+      const onnx::InferenceFunction inner = schema->GetTypeAndShapeInferenceFunction();
+      guarded->TypeAndShapeInferenceFunction([inner, guard](onnx::InferenceContext& ctx) {
+        const onnx::AttributeProto* axis = guard->axis.empty() ? nullptr : ctx.getAttribute(std::string(guard->axis));
+        const std::string problem = breach(
+            *guard, [&](int i) { return input_rank(ctx, i); }, [](int i) { return "input " + std::to_string(i); },
+            axis != nullptr ? std::optional<std::int64_t>(axis->i()) : std::nullopt);
+        if (!problem.empty()) fail_shape_inference(problem);  // recorded and passed over, not a crash
+        if (inner) inner(ctx);
+      });
+    }
+    return guarded.get();
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::map<const onnx::OpSchema*, std::unique_ptr<onnx::OpSchema>> guarded_;
+};
+
+using Ranks = std::map<std::string, int>;
+
+void add_ranks(const google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>& values, Ranks& ranks) {
+  for (const auto& value : values) {
+    if (value.type().has_tensor_type() && value.type().tensor_type().has_shape()) {
+      ranks[value.name()] = value.type().tensor_type().shape().dim_size();
+    }
+  }
+}
+
+std::string graph_problem(const onnx::GraphProto& graph, Ranks ranks) {
+  add_ranks(graph.input(), ranks);
+  add_ranks(graph.value_info(), ranks);
+  add_ranks(graph.output(), ranks);
+  for (const auto& initializer : graph.initializer()) ranks[initializer.name()] = initializer.dims_size();
+  for (int position = 0; position < graph.node_size(); ++position) {
+    const onnx::NodeProto& node = graph.node(position);
+    if (const Guard* guard = find_guard(node.domain(), node.op_type())) {
+      auto rank_of = [&](int i) {
+        if (i >= node.input_size()) return -1;
+        const auto found = ranks.find(node.input(i));
+        return found == ranks.end() ? -1 : found->second;
+      };
+      std::optional<std::int64_t> axis;
+      for (const auto& attribute : node.attribute()) {
+        if (!guard->axis.empty() && attribute.name() == guard->axis) axis = attribute.i();
+      }
+      const std::string problem = breach(*guard, rank_of, [&](int i) { return node.input(i); }, axis);
+      if (!problem.empty()) return graph::describe_node(node, position) + " " + problem;
+    }
+    for (const auto& attribute : node.attribute()) {
+      if (attribute.has_g()) {
+        if (std::string problem = graph_problem(attribute.g(), ranks); !problem.empty()) return problem;
+      }
+      for (const auto& body : attribute.graphs()) {
+        if (std::string problem = graph_problem(body, ranks); !problem.empty()) return problem;
+      }
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+const onnx::ISchemaRegistry& guarded_schema_registry() {
+  static const GuardedRegistry registry;
+  return registry;
+}
+
+std::string shape_contract_problem(const onnx::ModelProto& model) { return graph_problem(model.graph(), {}); }
+
+}  // namespace onnx_fp16::types
