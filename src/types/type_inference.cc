@@ -32,6 +32,14 @@ struct SchemaProblem {
 };
 
 SchemaProblem check_against_schemas(const graph::GraphIndex& index) {
+  // The main graph's inputs must say what they are, as ONNX's checker requires (sub-graph inputs
+  // may leave it to inference): on a node reading an input without a type, ONNX's inference
+  // dereferenced a null type (found by fuzz_convert).
+  for (const auto& input : index.scope(graph::GraphIndex::main_scope()).graph->input()) {
+    if (!input.has_type() || input.type().value_case() == onnx::TypeProto::VALUE_NOT_SET) {
+      return {"graph input '" + input.name() + "' declares no type (the model is invalid)", true};
+    }
+  }
   const auto& known_versions = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
   std::vector<ValueType> declared(index.values().size());
   for (graph::ScopeId sc = 0; sc < static_cast<graph::ScopeId>(index.scopes().size()); ++sc) {

@@ -268,9 +268,10 @@ TEST_F(CliConvert, DeclaredTypeTheSchemaForbidsIsRefused) {
   EXPECT_EQ(without_inference.exit_code, 0) << without_inference.err;
 }
 
-// ONNX 1.12's Conv-family inference reads the weights' dims by the input's rank, and
-// LayerNormalization's sizes its Mean by an unchecked axis: such models crashed it (a
-// segmentation fault; found by fuzz_convert). The guards turn that into a refusal naming the
+// ONNX 1.12's Conv-family inference reads the weights' dims by the input's rank,
+// LayerNormalization's sizes its Mean by an unchecked axis, and EyeLike's dereferences the type
+// of an input that declares none: such models crashed it (a segmentation fault; found by
+// fuzz_convert). The guards turn that into a refusal naming the
 // node, whether the input's rank is declared or inferred (here from a Reshape, which only shape
 // inference knows), in convert and inspect alike.
 TEST_F(CliConvert, ShapesOnnxInferenceCannotTakeAreRefusedNotACrash) {
@@ -289,7 +290,13 @@ TEST_F(CliConvert, ShapesOnnxInferenceCannotTakeAreRefusedNotACrash) {
   l.input("X", F32, {2, 3, 5}).initializer("scale", {5}, std::vector<float>(5, 1.0f)).output("Y", F32, {});
   l.output("mean", F32, {});
   modelgen::attr_int(l.node("LayerNormalization", {"X", "scale"}, {"Y", "mean"}, "norm"), "axis", -120);
+  auto untyped = modelgen::make_model(13);  // its inference dereferenced the missing type
+  GraphBuilder u(untyped.mutable_graph());
+  u.input("x", F32, {3, 4}).output("y", F32, {3, 4});
+  u.node("EyeLike", {"x"}, {"y"}, "eye");
+  untyped.mutable_graph()->mutable_input(0)->clear_type();
   const std::vector<std::pair<onnx::ModelProto, std::string>> cases{
+      {untyped, "graph input 'x' declares no type (the model is invalid)"},
       {declared, "node 'conv' (Conv) reads weights 'W' of rank 4 for 'X' of rank 3: Conv needs the same rank"},
       {layer_norm, "node 'norm' (LayerNormalization) has axis -120 for 'X' of rank 3: LayerNormalization needs one in [-3, 3)"},
       {inferred, "node 'deconv' (ConvTranspose) reads weights 'W' of rank 3 for 'r' of rank 2: ConvTranspose needs the same rank"}};
