@@ -52,14 +52,17 @@ class WireFile {
 
   // Moves past the value of a field with wire type `wire_type`, whose tag was just read.
   void skip_value(std::uint32_t wire_type, std::uint64_t end) {
+    std::uint64_t length = 0;
     switch (wire_type) {
       case 0: varint(); break;
-      case 1: pos += 8; break;
-      case 2: pos += varint(); break;
-      case 5: pos += 4; break;
+      case 1: length = 8; break;
+      case 2: length = varint(); break;
+      case 5: length = 4; break;
       default: throw NotStreamable{};  // groups: not in ONNX
     }
-    if (pos > end) throw NotStreamable{};
+    // Compared before adding: a length near 2^64 would wrap the position back into the file.
+    if (pos > end || length > end - pos) throw NotStreamable{};
+    pos += length;
   }
 
   // Appends bytes [from, to) of the file to `out`.
