@@ -9,7 +9,9 @@
 
 #include <onnx/shape_inference/implementation.h>
 
+#include <algorithm>
 #include <string_view>
+#include <vector>
 #include <utility>
 
 namespace onnx_fp16::types {
@@ -26,6 +28,27 @@ namespace {
 // model is invalid for certain (a type the schema of the model's own opset forbids) or merely
 // not safe for ONNX's inference (the rest, and anything judged by the newest schema this ONNX
 // knows, standing in for a newer opset that may allow more).
+// "a map" for a declared value that is not a tensor (nor unknown), "" otherwise.
+std::string_view kind_name(ValueType::Kind kind) {
+  switch (kind) {
+    case ValueType::Kind::SparseTensor: return "a sparse tensor";
+    case ValueType::Kind::Sequence: return "a sequence";
+    case ValueType::Kind::Optional: return "an optional";
+    case ValueType::Kind::Map: return "a map";
+    default: return "";
+  }
+}
+
+// The kind a schema type string names, by its spelling: "tensor(", "seq(", "map(", ...
+ValueType::Kind kind_of(std::string_view type) {
+  if (type.starts_with("tensor(")) return ValueType::Kind::Tensor;
+  if (type.starts_with("sparse_tensor(")) return ValueType::Kind::SparseTensor;
+  if (type.starts_with("seq(")) return ValueType::Kind::Sequence;
+  if (type.starts_with("optional(")) return ValueType::Kind::Optional;
+  if (type.starts_with("map(")) return ValueType::Kind::Map;
+  return ValueType::Kind::Other;
+}
+
 struct SchemaProblem {
   std::string message;
   bool refuse = false;
@@ -77,6 +100,25 @@ SchemaProblem check_against_schemas(const graph::GraphIndex& index) {
     for (std::size_t i = 0; i < inputs.size() && i < sig.input_params.size(); ++i) {
       if (inputs[i] == graph::kNone) continue;
       const ValueType& type = declared[inputs[i]];
+      if (const std::string_view kind = kind_name(type.kind); !kind.empty()) {
+        // A map, sequence... where the schema takes only other kinds: inference functions read
+        // it as a tensor (MaxUnpool's crashed on a map; found by fuzz_convert).
+        std::vector<std::string_view> allowed_types;
+        if (!sig.input_params[i].empty() && sig.allowed_types(sig.input_params[i]) != nullptr) {
+          for (const std::string& t : *sig.allowed_types(sig.input_params[i])) allowed_types.push_back(t);
+        } else if (!sig.input_fixed[i].empty()) {
+          allowed_types.push_back(sig.input_fixed[i]);
+        }
+        const bool kind_allowed = allowed_types.empty() || std::any_of(allowed_types.begin(), allowed_types.end(),
+                                                                       [&](std::string_view t) { return kind_of(t) == type.kind; });
+        if (!kind_allowed) {
+          return {label() + " reads '" + index.value(inputs[i]).name + "' as input " + std::to_string(i) + ": " +
+                      std::string(kind) + ", which its schema (opset " + std::to_string(schema->since_version()) +
+                      (own_opset ? "" : ", the newest this ONNX knows") + ") does not allow there",
+                  own_opset};
+        }
+        continue;
+      }
       if (type.kind != ValueType::Kind::Tensor || type.elem == 0) continue;
       bool allowed = true;
       if (!sig.input_params[i].empty() && sig.allowed_types(sig.input_params[i]) != nullptr) {

@@ -269,8 +269,8 @@ TEST_F(CliConvert, DeclaredTypeTheSchemaForbidsIsRefused) {
 }
 
 // ONNX 1.12's Conv-family inference reads the weights' dims by the input's rank,
-// LayerNormalization's sizes its Mean by an unchecked axis, and EyeLike's dereferences the type
-// of an input that declares none: such models crashed it (a segmentation fault; found by
+// LayerNormalization's sizes its Mean by an unchecked axis, EyeLike's dereferences the type of
+// an input that declares none and MaxUnpool's reads a map as a tensor: such models crashed it (a segmentation fault; found by
 // fuzz_convert). The guards turn that into a refusal naming the
 // node, whether the input's rank is declared or inferred (here from a Reshape, which only shape
 // inference knows), in convert and inspect alike.
@@ -295,8 +295,16 @@ TEST_F(CliConvert, ShapesOnnxInferenceCannotTakeAreRefusedNotACrash) {
   u.input("x", F32, {3, 4}).output("y", F32, {3, 4});
   u.node("EyeLike", {"x"}, {"y"}, "eye");
   untyped.mutable_graph()->mutable_input(0)->clear_type();
+  auto map_input = modelgen::make_model(11);  // its inference read the map as a tensor
+  GraphBuilder m(map_input.mutable_graph());
+  m.input("x", F32, {1, 1, 2, 2}).input("indices", onnx::TensorProto::INT64, {1, 1, 2, 2}).output("y", F32, {});
+  modelgen::attr_ints(m.node("MaxUnpool", {"x", "indices"}, {"y"}, "unpool"), "kernel_shape", {2, 2});
+  onnx::TypeProto_Map& map = *map_input.mutable_graph()->mutable_input(1)->mutable_type()->mutable_map_type();
+  map.set_key_type(onnx::TensorProto::INT64);
+  map.mutable_value_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::INT32);
   const std::vector<std::pair<onnx::ModelProto, std::string>> cases{
       {untyped, "graph input 'x' declares no type (the model is invalid)"},
+      {map_input, "node 'unpool' (MaxUnpool) reads 'indices' as input 1: a map, which its schema (opset 11) does not allow there"},
       {declared, "node 'conv' (Conv) reads weights 'W' of rank 4 for 'X' of rank 3: Conv needs the same rank"},
       {layer_norm, "node 'norm' (LayerNormalization) has axis -120 for 'X' of rank 3: LayerNormalization needs one in [-3, 3)"},
       {inferred, "node 'deconv' (ConvTranspose) reads weights 'W' of rank 3 for 'r' of rank 2: ConvTranspose needs the same rank"}};
