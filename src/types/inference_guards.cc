@@ -21,17 +21,19 @@ namespace {
 //   from the weights' dims past the second and matches them with per-axis attributes sized by
 //   the data's rank);
 // - `axis` named: that attribute (default `axis_default`) lies in [-rank, rank) of input `data`
-//   (LayerNormalization sizes its Mean and InvStdDev outputs by it).
+//   (LayerNormalization sizes its Mean and InvStdDev outputs by it);
+// - `data_rank` > 0: input `data` has exactly that rank (STFT reads the signal's dims 1 and 2).
 struct Guard {
   std::string_view op_type;
   int data = 0;
   int weights = -1;
   std::string_view axis;
   std::int64_t axis_default = 0;
+  int data_rank = 0;
 };
 constexpr Guard kGuards[] = {
-    {"Conv", 0, 1, {}, 0},          {"ConvTranspose", 0, 1, {}, 0},          {"ConvInteger", 0, 1, {}, 0},
-    {"QLinearConv", 0, 3, {}, 0},   {"LayerNormalization", 0, -1, "axis", -1},
+    {"Conv", 0, 1, {}, 0, 0},        {"ConvTranspose", 0, 1, {}, 0, 0},          {"ConvInteger", 0, 1, {}, 0, 0},
+    {"QLinearConv", 0, 3, {}, 0, 0}, {"LayerNormalization", 0, -1, "axis", -1, 0}, {"STFT", 0, -1, {}, 0, 3},
 };
 
 const Guard* find_guard(std::string_view domain, std::string_view op_type) {
@@ -49,6 +51,10 @@ template <typename Rank, typename Name>
 std::string breach(const Guard& guard, Rank&& rank, Name&& name, std::optional<std::int64_t> axis) {
   const int data = rank(guard.data);
   if (data < 0) return "";
+  if (guard.data_rank > 0 && data != guard.data_rank) {
+    return "reads '" + name(guard.data) + "' of rank " + std::to_string(data) + ": " + std::string(guard.op_type) +
+           " needs rank " + std::to_string(guard.data_rank) + " there (the model is invalid)";
+  }
   if (guard.weights >= 0) {
     const int weights = rank(guard.weights);
     if (weights >= 0 && weights != data) {
