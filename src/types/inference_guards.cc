@@ -17,23 +17,24 @@ namespace {
 
 // What an op's inference function relies on without checking it, as ONNX 1.12 has it (each
 // found crashing by fuzz_convert or by probing every schema with out-of-range values):
-// - `weights` >= 0: that input has the rank of input `data` (Conv's family reads kernel sizes
+// - `same_rank` >= 0: that input has the rank of input `data` (Conv's family reads kernel sizes
 //   from the weights' dims past the second and matches them with per-axis attributes sized by
-//   the data's rank);
+//   the data's rank; MaxUnpool reads its indices' dims by the data's rank);
 // - `axis` named: that attribute (default `axis_default`) lies in [-rank, rank) of input `data`
 //   (LayerNormalization sizes its Mean and InvStdDev outputs by it);
 // - `data_rank` > 0: input `data` has exactly that rank (STFT reads the signal's dims 1 and 2).
 struct Guard {
   std::string_view op_type;
   int data = 0;
-  int weights = -1;
+  int same_rank = -1;
   std::string_view axis;
   std::int64_t axis_default = 0;
   int data_rank = 0;
 };
 constexpr Guard kGuards[] = {
     {"Conv", 0, 1, {}, 0, 0},        {"ConvTranspose", 0, 1, {}, 0, 0},          {"ConvInteger", 0, 1, {}, 0, 0},
-    {"QLinearConv", 0, 3, {}, 0, 0}, {"LayerNormalization", 0, -1, "axis", -1, 0}, {"STFT", 0, -1, {}, 0, 3},
+    {"QLinearConv", 0, 3, {}, 0, 0}, {"MaxUnpool", 0, 1, {}, 0, 0},              {"LayerNormalization", 0, -1, "axis", -1, 0},
+    {"STFT", 0, -1, {}, 0, 3},
 };
 
 const Guard* find_guard(std::string_view domain, std::string_view op_type) {
@@ -44,8 +45,8 @@ const Guard* find_guard(std::string_view domain, std::string_view op_type) {
   return nullptr;
 }
 
-// The breach of `guard`'s contract, worded for a message ("reads weights 'W' of rank 4 for
-// 'X' of rank 3: ..."), or "" when it holds or the ranks are unknown. `rank(i)` is input i's
+// The breach of `guard`'s contract, worded for a message ("reads 'W' of rank 4 with 'X' of
+// rank 3: ..."), or "" when it holds or the ranks are unknown. `rank(i)` is input i's
 // rank or -1, `name(i)` its name; `axis` the attribute's value when the node sets it.
 template <typename Rank, typename Name>
 std::string breach(const Guard& guard, Rank&& rank, Name&& name, std::optional<std::int64_t> axis) {
@@ -55,12 +56,12 @@ std::string breach(const Guard& guard, Rank&& rank, Name&& name, std::optional<s
     return "reads '" + name(guard.data) + "' of rank " + std::to_string(data) + ": " + std::string(guard.op_type) +
            " needs rank " + std::to_string(guard.data_rank) + " there (the model is invalid)";
   }
-  if (guard.weights >= 0) {
-    const int weights = rank(guard.weights);
-    if (weights >= 0 && weights != data) {
-      return "reads weights '" + name(guard.weights) + "' of rank " + std::to_string(weights) + " for '" +
-             name(guard.data) + "' of rank " + std::to_string(data) + ": " + std::string(guard.op_type) +
-             " needs the same rank (the model is invalid)";
+  if (guard.same_rank >= 0) {
+    const int other = rank(guard.same_rank);
+    if (other >= 0 && other != data) {
+      return "reads '" + name(guard.same_rank) + "' of rank " + std::to_string(other) + " with '" + name(guard.data) +
+             "' of rank " + std::to_string(data) + ": " + std::string(guard.op_type) +
+             " needs them of the same rank (the model is invalid)";
     }
   }
   if (!guard.axis.empty()) {

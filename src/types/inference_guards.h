@@ -3,7 +3,8 @@
 // (type_inference.cc) declared types; shapes are only known during inference, and some of
 // ONNX 1.12's functions index by them unchecked, crashing (a segmentation fault, in onnx-fp16
 // and in Python's onnx.shape_inference alike): Conv, ConvTranspose, ConvInteger and QLinearConv
-// when the weights' rank is not the input's, LayerNormalization on an axis below -rank, STFT on
+// and MaxUnpool when the weights' (indices') rank is not the input's, LayerNormalization on an
+// axis below -rank, STFT on
 // a signal of another rank than 3 (found by fuzz_convert, then by probing every schema with
 // out-of-range axes and inputs of ranks 0, 1, 3 and 4). The table of what each op relies on is
 // in inference_guards.cc.

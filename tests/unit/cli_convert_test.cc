@@ -305,9 +305,9 @@ TEST_F(CliConvert, ShapesOnnxInferenceCannotTakeAreRefusedNotACrash) {
   const std::vector<std::pair<onnx::ModelProto, std::string>> cases{
       {untyped, "graph input 'x' declares no type (the model is invalid)"},
       {map_input, "node 'unpool' (MaxUnpool) reads 'indices' as input 1: a map, which its schema (opset 11) does not allow there"},
-      {declared, "node 'conv' (Conv) reads weights 'W' of rank 4 for 'X' of rank 3: Conv needs the same rank"},
+      {declared, "node 'conv' (Conv) reads 'W' of rank 4 with 'X' of rank 3: Conv needs them of the same rank"},
       {layer_norm, "node 'norm' (LayerNormalization) has axis -120 for 'X' of rank 3: LayerNormalization needs one in [-3, 3)"},
-      {inferred, "node 'deconv' (ConvTranspose) reads weights 'W' of rank 3 for 'r' of rank 2: ConvTranspose needs the same rank"}};
+      {inferred, "node 'deconv' (ConvTranspose) reads 'W' of rank 3 with 'r' of rank 2: ConvTranspose needs them of the same rank"}};
   for (const auto& [model, message] : cases) {
     const fs::path bad = dir_ / "bad_conv.onnx";
     onnx_fp16::save_model(model, bad);
