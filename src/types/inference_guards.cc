@@ -22,7 +22,9 @@ namespace {
 //   the data's rank; MaxUnpool reads its indices' dims by the data's rank);
 // - `axis` named: that attribute (default `axis_default`) lies in [-rank, rank) of input `data`
 //   (LayerNormalization sizes its Mean and InvStdDev outputs by it);
-// - `data_rank` > 0: input `data` has exactly that rank (STFT reads the signal's dims 1 and 2).
+// - `data_rank` > 0: input `data` has exactly that rank (STFT reads the signal's dims 1 and 2);
+// - `positive_strides`: every value of the `strides` attribute is at least 1 (the shared
+//   convolution and pooling inference divides by them: a stride of 0 raised SIGFPE).
 struct Guard {
   std::string_view op_type;
   int data = 0;
@@ -30,11 +32,13 @@ struct Guard {
   std::string_view axis;
   std::int64_t axis_default = 0;
   int data_rank = 0;
+  bool positive_strides = false;
 };
 constexpr Guard kGuards[] = {
-    {"Conv", 0, 1, {}, 0, 0},        {"ConvTranspose", 0, 1, {}, 0, 0},          {"ConvInteger", 0, 1, {}, 0, 0},
-    {"QLinearConv", 0, 3, {}, 0, 0}, {"MaxUnpool", 0, 1, {}, 0, 0},              {"LayerNormalization", 0, -1, "axis", -1, 0},
-    {"STFT", 0, -1, {}, 0, 3},
+    {"Conv", 0, 1, {}, 0, 0, true},        {"ConvInteger", 0, 1, {}, 0, 0, true}, {"QLinearConv", 0, 3, {}, 0, 0, true},
+    {"ConvTranspose", 0, 1, {}, 0, 0, false}, {"MaxUnpool", 0, 1, {}, 0, 0, false},
+    {"MaxPool", 0, -1, {}, 0, 0, true},    {"AveragePool", 0, -1, {}, 0, 0, true}, {"LpPool", 0, -1, {}, 0, 0, true},
+    {"LayerNormalization", 0, -1, "axis", -1, 0, false},                          {"STFT", 0, -1, {}, 0, 3, false},
 };
 
 const Guard* find_guard(std::string_view domain, std::string_view op_type) {
@@ -47,9 +51,19 @@ const Guard* find_guard(std::string_view domain, std::string_view op_type) {
 
 // The breach of `guard`'s contract, worded for a message ("reads 'W' of rank 4 with 'X' of
 // rank 3: ..."), or "" when it holds or the ranks are unknown. `rank(i)` is input i's
-// rank or -1, `name(i)` its name; `axis` the attribute's value when the node sets it.
+// rank or -1, `name(i)` its name; `axis` and `strides` the attributes' values when the node sets
+// them.
 template <typename Rank, typename Name>
-std::string breach(const Guard& guard, Rank&& rank, Name&& name, std::optional<std::int64_t> axis) {
+std::string breach(const Guard& guard, Rank&& rank, Name&& name, std::optional<std::int64_t> axis,
+                   const google::protobuf::RepeatedField<std::int64_t>* strides) {
+  if (guard.positive_strides && strides != nullptr) {
+    for (const std::int64_t stride : *strides) {
+      if (stride < 1) {
+        return "has a stride of " + std::to_string(stride) + ": " + std::string(guard.op_type) +
+               " needs strides of at least 1 (the model is invalid)";
+      }
+    }
+  }
   const int data = rank(guard.data);
   if (data < 0) return "";
   if (guard.data_rank > 0 && data != guard.data_rank) {
@@ -97,9 +111,11 @@ class GuardedRegistry final : public onnx::ISchemaRegistry {
       const onnx::InferenceFunction inner = schema->GetTypeAndShapeInferenceFunction();
       guarded->TypeAndShapeInferenceFunction([inner, guard](onnx::InferenceContext& ctx) {
         const onnx::AttributeProto* axis = guard->axis.empty() ? nullptr : ctx.getAttribute(std::string(guard->axis));
+        const onnx::AttributeProto* strides = ctx.getAttribute("strides");
         const std::string problem = breach(
             *guard, [&](int i) { return input_rank(ctx, i); }, [](int i) { return "input " + std::to_string(i); },
-            axis != nullptr ? std::optional<std::int64_t>(axis->i()) : std::nullopt);
+            axis != nullptr ? std::optional<std::int64_t>(axis->i()) : std::nullopt,
+            strides != nullptr ? &strides->ints() : nullptr);
         if (!problem.empty()) fail_shape_inference(problem);  // recorded and passed over, not a crash
         if (inner) inner(ctx);
       });
@@ -136,10 +152,12 @@ std::string graph_problem(const onnx::GraphProto& graph, Ranks ranks) {
         return found == ranks.end() ? -1 : found->second;
       };
       std::optional<std::int64_t> axis;
+      const google::protobuf::RepeatedField<std::int64_t>* strides = nullptr;
       for (const auto& attribute : node.attribute()) {
         if (!guard->axis.empty() && attribute.name() == guard->axis) axis = attribute.i();
+        if (attribute.name() == "strides") strides = &attribute.ints();
       }
-      const std::string problem = breach(*guard, rank_of, [&](int i) { return node.input(i); }, axis);
+      const std::string problem = breach(*guard, rank_of, [&](int i) { return node.input(i); }, axis, strides);
       if (!problem.empty()) return graph::describe_node(node, position) + " " + problem;
     }
     for (const auto& attribute : node.attribute()) {

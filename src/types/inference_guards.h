@@ -1,13 +1,13 @@
 // Guards around ONNX's shape inference where its per-op functions trust what no check before
 // them establishes. OpSchema::Verify checks attributes and arity, check_against_schemas
 // (type_inference.cc) declared types; shapes are only known during inference, and some of
-// ONNX 1.12's functions index by them unchecked, crashing (a segmentation fault, in onnx-fp16
-// and in Python's onnx.shape_inference alike): Conv, ConvTranspose, ConvInteger and QLinearConv
-// and MaxUnpool when the weights' (indices') rank is not the input's, LayerNormalization on an
-// axis below -rank, STFT on
-// a signal of another rank than 3 (found by fuzz_convert, then by probing every schema with
-// out-of-range axes and inputs of ranks 0, 1, 3 and 4). The table of what each op relies on is
-// in inference_guards.cc.
+// ONNX 1.12's functions index by them unchecked, crashing (a segmentation fault or SIGFPE, in
+// onnx-fp16 and in Python's onnx.shape_inference alike): Conv's family and MaxUnpool when the
+// weights' (indices') rank is not the input's, LayerNormalization on an axis below -rank, STFT
+// on a signal of another rank than 3, convolution and pooling on a stride of 0. Found by
+// fuzz_convert, then by probing every schema with out-of-range axes, inputs of ranks 0, 1, 3
+// and 4, and zero or negative window attributes. The table of what each op relies on is in
+// inference_guards.cc.
 #pragma once
 
 #include <onnx/defs/schema.h>

@@ -270,7 +270,8 @@ TEST_F(CliConvert, DeclaredTypeTheSchemaForbidsIsRefused) {
 
 // ONNX 1.12's Conv-family inference reads the weights' dims by the input's rank,
 // LayerNormalization's sizes its Mean by an unchecked axis, EyeLike's dereferences the type of
-// an input that declares none and MaxUnpool's reads a map as a tensor: such models crashed it (a segmentation fault; found by
+// an input that declares none, MaxUnpool's reads a map as a tensor and pooling divides by its
+// strides: such models crashed it (a segmentation fault; found by
 // fuzz_convert). The guards turn that into a refusal naming the
 // node, whether the input's rank is declared or inferred (here from a Reshape, which only shape
 // inference knows), in convert and inspect alike.
@@ -302,8 +303,15 @@ TEST_F(CliConvert, ShapesOnnxInferenceCannotTakeAreRefusedNotACrash) {
   onnx::TypeProto_Map& map = *map_input.mutable_graph()->mutable_input(1)->mutable_type()->mutable_map_type();
   map.set_key_type(onnx::TensorProto::INT64);
   map.mutable_value_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::INT32);
+  auto zero_stride = modelgen::make_model(12);  // its inference divided by the stride (SIGFPE)
+  GraphBuilder z(zero_stride.mutable_graph());
+  z.input("x", F32, {1, 1, 5, 5}).output("y", F32, {});
+  onnx::NodeProto& pool = z.node("MaxPool", {"x"}, {"y"}, "pool");
+  modelgen::attr_ints(pool, "kernel_shape", {3, 3});
+  modelgen::attr_ints(pool, "strides", {0, 2});
   const std::vector<std::pair<onnx::ModelProto, std::string>> cases{
       {untyped, "graph input 'x' declares no type (the model is invalid)"},
+      {zero_stride, "node 'pool' (MaxPool) has a stride of 0: MaxPool needs strides of at least 1"},
       {map_input, "node 'unpool' (MaxUnpool) reads 'indices' as input 1: a map, which its schema (opset 11) does not allow there"},
       {declared, "node 'conv' (Conv) reads 'W' of rank 4 with 'X' of rank 3: Conv needs them of the same rank"},
       {layer_norm, "node 'norm' (LayerNormalization) has axis -120 for 'X' of rank 3: LayerNormalization needs one in [-3, 3)"},
