@@ -6,6 +6,12 @@
 #include <onnx_fp16/evaluator.h>
 #include <onnx_fp16/model_io.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <string>
+
 #include "fuzz_input.h"
 
 namespace {
@@ -33,16 +39,44 @@ onnx_fp16::Feeds zero_feeds(const onnx::ModelProto& model) {
   return feeds;
 }
 
+// Outputs by name and their bytes, or nothing when the evaluator refused the model or feeds.
+template <typename Make>
+std::optional<std::map<std::string, std::string>> outputs_of(Make&& make, const onnx_fp16::Feeds& feeds) {
+  try {
+    const onnx_fp16::Evaluator evaluator = make();
+    std::map<std::string, std::string> outputs;
+    for (const auto& [name, tensor] : evaluator.run(feeds)) {
+      const auto bytes = tensor.bytes();
+      outputs[name] = std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    }
+    return outputs;
+  } catch (const onnx_fp16::Error&) {
+    return std::nullopt;  // a clear refusal: the expected answer to a bad model or feed
+  }
+}
+
 }  // namespace
 
+// The evaluator made from the loaded model and from the file (as `onnx-fp16 run` makes it: the
+// streamed loader, weights read from the file into the plan) must agree: both refuse, or both
+// compute the same bytes. A disagreement is a finding.
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace onnx_fp16;
+  const std::filesystem::path path = fuzz::write_input("model.onnx", data, size);
+  std::optional<onnx::ModelProto> model;
   try {
-    const onnx::ModelProto model = load_model(fuzz::write_input("model.onnx", data, size));
-    const Evaluator evaluator(model, {.threads = 1, .keep = {}, .memory_limit = 64u << 20, .max_loop_iterations = 1000});
-    evaluator.run(zero_feeds(model));
+    model = load_model(path);
   } catch (const Error&) {
-    // a clear refusal: the expected answer to a bad model or feed
+    return 0;  // not a model: fuzz_convert compares the loaders
+  }
+  const EvaluatorOptions options{.threads = 1, .keep = {}, .memory_limit = 64u << 20, .max_loop_iterations = 1000};
+  const Feeds feeds = zero_feeds(*model);
+  const auto loaded = outputs_of([&] { return Evaluator(*model, options); }, feeds);
+  const auto from_file = outputs_of([&] { return Evaluator(path, options); }, feeds);
+  if (loaded.has_value() != from_file.has_value() || (loaded && *loaded != *from_file)) {
+    std::fprintf(stderr, "the evaluator from the file %s where the one from the loaded model %s\n",
+                 from_file ? "ran" : "refused", loaded ? (from_file ? "computed other bytes" : "ran") : "refused");
+    std::abort();
   }
   return 0;
 }

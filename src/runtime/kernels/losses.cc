@@ -100,7 +100,9 @@ void softmax_cross_entropy_loss(KernelContext& ctx) {
     using C = compute_t<S>;
     const InputValues<S> x(scores);
     std::vector<C> log_prob(x.size());
-    for (std::int64_t b = 0; b < l.n; ++b) {
+    // No classes (C = 0): nothing to normalise; any target not ignored is then out of range,
+    // which write_loss refuses (found by fuzz_evaluator: the maximum read a value past the end).
+    for (std::int64_t b = 0; b < l.n && l.c > 0; ++b) {
       for (std::int64_t k = 0; k < l.d; ++k) {
         auto at = [&](std::int64_t c) { return static_cast<std::size_t>((b * l.c + c) * l.d + k); };
         C max = x[at(0)];
