@@ -309,7 +309,23 @@ TEST_F(CliConvert, ShapesOnnxInferenceCannotTakeAreRefusedNotACrash) {
   onnx::NodeProto& pool = z.node("MaxPool", {"x"}, {"y"}, "pool");
   modelgen::attr_ints(pool, "kernel_shape", {3, 3});
   modelgen::attr_ints(pool, "strides", {0, 2});
+  auto in_branch = modelgen::make_model(13);  // the Conv in a sub-graph, reading the main graph's values
+  GraphBuilder b(in_branch.mutable_graph());
+  b.input("c", onnx::TensorProto::BOOL, {}).input("X", F32, {1, 1, 3});
+  b.initializer("W", {1, 1, 3, 3}, std::vector<float>(9, 1.0f)).output("Y", F32, {});
+  onnx::NodeProto& branch_if = b.node("If", {"c"}, {"Y"}, "choose");
+  for (const std::string branch : {"then_branch", "else_branch"}) {
+    onnx::AttributeProto& attribute = *branch_if.add_attribute();
+    attribute.set_name(branch);
+    attribute.set_type(onnx::AttributeProto::GRAPH);
+    GraphBuilder body(attribute.mutable_g());
+    body.output_untyped(branch + "_y");
+    body.node(branch == "then_branch" ? "Conv" : "Identity",
+              branch == "then_branch" ? std::vector<std::string>{"X", "W"} : std::vector<std::string>{"X"},
+              {branch + "_y"}, branch == "then_branch" ? "branch_conv" : "branch_identity");
+  }
   const std::vector<std::pair<onnx::ModelProto, std::string>> cases{
+      {in_branch, "node 'branch_conv' (Conv) reads 'W' of rank 4 with 'X' of rank 3: Conv needs them of the same rank"},
       {untyped, "graph input 'x' declares no type (the model is invalid)"},
       {zero_stride, "node 'pool' (MaxPool) has a stride of 0: MaxPool needs strides of at least 1"},
       {map_input, "node 'unpool' (MaxUnpool) reads 'indices' as input 1: a map, which its schema (opset 11) does not allow there"},
