@@ -11,8 +11,8 @@
 
 #include <algorithm>
 #include <string_view>
-#include <vector>
 #include <utility>
+#include <vector>
 
 namespace onnx_fp16::types {
 
@@ -20,14 +20,6 @@ using graph::kNone;
 
 namespace {
 
-// Before ONNX's shape inference: its per-op inference functions trust that a node matches its
-// schema (STFT's crashed on an int64 signal, Scan's without num_scan_inputs; found by
-// fuzz_convert, fuzz/regressions/convert). Each node with a schema is checked against it: its
-// attributes and arity (OpSchema::Verify), and the declared type of each graph input or
-// initializer it reads. Returns the first problem, empty when none. `refuse` tells whether the
-// model is invalid for certain (a type the schema of the model's own opset forbids) or merely
-// not safe for ONNX's inference (the rest, and anything judged by the newest schema this ONNX
-// knows, standing in for a newer opset that may allow more).
 // "a map" for a declared value that is not a tensor (nor unknown), "" otherwise.
 std::string_view kind_name(ValueType::Kind kind) {
   switch (kind) {
@@ -49,6 +41,14 @@ ValueType::Kind kind_of(std::string_view type) {
   return ValueType::Kind::Other;
 }
 
+// Before ONNX's shape inference: its per-op inference functions trust that a node matches its
+// schema (STFT's crashed on an int64 signal, Scan's without num_scan_inputs; found by
+// fuzz_convert, fuzz/regressions/convert). Each node with a schema is checked against it: its
+// attributes and arity (OpSchema::Verify), and the declared type of each graph input or
+// initializer it reads. Returns the first problem, empty when none. `refuse` tells whether the
+// model is invalid for certain (a type the schema of the model's own opset forbids) or merely
+// not safe for ONNX's inference (the rest, and anything judged by the newest schema this ONNX
+// knows, standing in for a newer opset that may allow more).
 struct SchemaProblem {
   std::string message;
   bool refuse = false;
@@ -100,36 +100,28 @@ SchemaProblem check_against_schemas(const graph::GraphIndex& index) {
     for (std::size_t i = 0; i < inputs.size() && i < sig.input_params.size(); ++i) {
       if (inputs[i] == graph::kNone) continue;
       const ValueType& type = declared[inputs[i]];
-      if (const std::string_view kind = kind_name(type.kind); !kind.empty()) {
-        // A map, sequence... where the schema takes only other kinds: inference functions read
-        // it as a tensor (MaxUnpool's crashed on a map; found by fuzz_convert).
-        std::vector<std::string_view> allowed_types;
-        if (!sig.input_params[i].empty() && sig.allowed_types(sig.input_params[i]) != nullptr) {
-          for (const std::string& t : *sig.allowed_types(sig.input_params[i])) allowed_types.push_back(t);
-        } else if (!sig.input_fixed[i].empty()) {
-          allowed_types.push_back(sig.input_fixed[i]);
-        }
-        const bool kind_allowed = allowed_types.empty() || std::any_of(allowed_types.begin(), allowed_types.end(),
-                                                                       [&](std::string_view t) { return kind_of(t) == type.kind; });
-        if (!kind_allowed) {
-          return {label() + " reads '" + index.value(inputs[i]).name + "' as input " + std::to_string(i) + ": " +
-                      std::string(kind) + ", which its schema (opset " + std::to_string(schema->since_version()) +
-                      (own_opset ? "" : ", the newest this ONNX knows") + ") does not allow there",
-                  own_opset};
-        }
-        continue;
-      }
-      if (type.kind != ValueType::Kind::Tensor || type.elem == 0) continue;
+      // A tensor of a known element type is judged by its element type; a map, sequence... by
+      // its kind (inference functions read it as a tensor: MaxUnpool's crashed on a map; found
+      // by fuzz_convert).
+      const bool tensor = type.kind == ValueType::Kind::Tensor && type.elem != 0;
+      const std::string_view kind = kind_name(type.kind);
+      if (!tensor && kind.empty()) continue;
+      const std::vector<std::string>* param_types =
+          sig.input_params[i].empty() ? nullptr : sig.allowed_types(sig.input_params[i]);
       bool allowed = true;
-      if (!sig.input_params[i].empty() && sig.allowed_types(sig.input_params[i]) != nullptr) {
-        allowed = sig.param_allows(sig.input_params[i], type.elem);
+      if (param_types != nullptr) {
+        allowed = tensor ? sig.param_allows(sig.input_params[i], type.elem)
+                         : param_types->empty() || std::any_of(param_types->begin(), param_types->end(),
+                                                               [&](std::string_view t) { return kind_of(t) == type.kind; });
       } else if (!sig.input_fixed[i].empty()) {
-        allowed = from_type_string(sig.input_fixed[i]) == ValueType{ValueType::Kind::Tensor, type.elem};
+        allowed = tensor ? from_type_string(sig.input_fixed[i]) == ValueType{ValueType::Kind::Tensor, type.elem}
+                         : kind_of(sig.input_fixed[i]) == type.kind;
       }
       if (!allowed) {
         return {label() + " reads '" + index.value(inputs[i]).name + "' as input " + std::to_string(i) + ": " +
-                    elem_name(type.elem) + ", which its schema (opset " + std::to_string(schema->since_version()) +
-                    (own_opset ? "" : ", the newest this ONNX knows") + ") does not allow there",
+                    (tensor ? elem_name(type.elem) : std::string(kind)) + ", which its schema (opset " +
+                    std::to_string(schema->since_version()) + (own_opset ? "" : ", the newest this ONNX knows") +
+                    ") does not allow there",
                 own_opset};
       }
     }
