@@ -196,27 +196,24 @@ class Scanner {
   // such as paddle2onnx store every weight as a Constant node's `value`); `deferred` is set when
   // one was deferred. Sub-graphs stay as they are.
   std::string scan_node(std::uint64_t end, bool& deferred) {
-    std::string bytes;
-    while (wire_.pos < end) {
-      const Tag tag = read_tag(wire_);
-      if (tag.field == kNodeAttribute && tag.wire_type == kLengthDelimited) {
-        append_message(kNodeAttribute, scan_attribute(message_end(wire_, end), deferred), bytes);
-      } else {
-        wire_.skip_value(tag.wire_type, end);
-        wire_.append(tag.start, wire_.pos, bytes);
-      }
-    }
-    return bytes;
+    return scan_fields(end, kNodeAttribute, [&](std::uint64_t attribute_end) {
+      return scan_fields(attribute_end, kAttributeTensor, [&](std::uint64_t tensor_end) {
+        const onnx::TensorProto tensor = scan_tensor(tensor_end);
+        deferred = deferred || is_deferred(tensor);
+        return tensor.SerializeAsString();
+      });
+    });
   }
 
-  std::string scan_attribute(std::uint64_t end, bool& deferred) {
+  // The bytes of the message ending at `end`, every length-delimited field `field` replaced by
+  // what `scan_value(its end)` makes of its value, every other field copied.
+  template <typename ScanValue>
+  std::string scan_fields(std::uint64_t end, std::uint32_t field, ScanValue&& scan_value) {
     std::string bytes;
     while (wire_.pos < end) {
       const Tag tag = read_tag(wire_);
-      if (tag.field == kAttributeTensor && tag.wire_type == kLengthDelimited) {
-        const onnx::TensorProto tensor = scan_tensor(message_end(wire_, end));
-        deferred = deferred || is_deferred(tensor);
-        append_message(kAttributeTensor, tensor.SerializeAsString(), bytes);
+      if (tag.field == field && tag.wire_type == kLengthDelimited) {
+        append_message(field, scan_value(message_end(wire_, end)), bytes);
       } else {
         wire_.skip_value(tag.wire_type, end);
         wire_.append(tag.start, wire_.pos, bytes);
@@ -367,28 +364,34 @@ std::size_t PayloadStreamer::convert(const DeferredPayload& payload, std::span<c
   return 0;
 }
 
-std::size_t PayloadStreamer::stream(const DeferredPayload& payload, const Sink& sink) {
-  const bool converting = payload.convert_to.has_value();
-  if (converting && payload.length % sizeof(float) != 0) throw Error("deferred float32 data of odd length");
-  std::size_t clamped = 0;
+template <typename UseBlock>
+void PayloadStreamer::for_each_block(const DeferredPayload& payload, UseBlock&& use_block) {
+  if (payload.convert_to && payload.length % sizeof(float) != 0) throw Error("deferred float32 data of odd length");
   std::uint64_t done = 0;
   while (done < payload.length) {
     const std::size_t bytes = static_cast<std::size_t>(std::min<std::uint64_t>(payload.length - done, kBlockValues * sizeof(float)));
     float* in = staging(bytes);
     sources_.read(payload.source, payload.offset + done, reinterpret_cast<char*>(in), bytes);
-    if (!converting) {
-      sink(reinterpret_cast<const char*>(in), bytes);
-    } else {
-      const std::size_t values = bytes / sizeof(float);
-      if (out_capacity_ < values) {
-        out_.reset(new std::uint16_t[values]);
-        out_capacity_ = values;
-      }
-      clamped += convert(payload, {in, values}, {out_.get(), values});
-      sink(reinterpret_cast<const char*>(out_.get()), values * sizeof(std::uint16_t));
-    }
+    use_block(in, bytes, done);
     done += bytes;
   }
+}
+
+std::size_t PayloadStreamer::stream(const DeferredPayload& payload, const Sink& sink) {
+  std::size_t clamped = 0;
+  for_each_block(payload, [&](const float* in, std::size_t bytes, std::uint64_t) {
+    if (!payload.convert_to) {
+      sink(reinterpret_cast<const char*>(in), bytes);
+      return;
+    }
+    const std::size_t values = bytes / sizeof(float);
+    if (out_capacity_ < values) {
+      out_.reset(new std::uint16_t[values]);
+      out_capacity_ = values;
+    }
+    clamped += convert(payload, {in, values}, {out_.get(), values});
+    sink(reinterpret_cast<const char*>(out_.get()), values * sizeof(std::uint16_t));
+  });
   return clamped;
 }
 
@@ -400,17 +403,11 @@ void PayloadStreamer::read_into(const DeferredPayload& payload, std::span<std::b
     sources_.read(payload.source, payload.offset, reinterpret_cast<char*>(destination.data()), destination.size());
     return;
   }
-  if (payload.length % sizeof(float) != 0) throw Error("deferred float32 data of odd length");
   auto* out = reinterpret_cast<std::uint16_t*>(destination.data());
-  std::uint64_t done = 0;
-  while (done < payload.length) {
-    const std::size_t bytes = static_cast<std::size_t>(std::min<std::uint64_t>(payload.length - done, kBlockValues * sizeof(float)));
-    float* in = staging(bytes);
-    sources_.read(payload.source, payload.offset + done, reinterpret_cast<char*>(in), bytes);
+  for_each_block(payload, [&](const float* in, std::size_t bytes, std::uint64_t done) {
     const std::size_t values = bytes / sizeof(float);
     convert(payload, {in, values}, {out + done / sizeof(float), values});
-    done += bytes;
-  }
+  });
 }
 
 Tensor read_deferred_tensor(const onnx::TensorProto& tensor, const PayloadSources& sources, PayloadStreamer* streamer) {

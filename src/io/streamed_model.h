@@ -5,9 +5,9 @@
 //
 // Only the main graph's initializers and its nodes' tensor attributes (a Constant node's `value`:
 // paddle2onnx stores every weight so) are deferred; tensors elsewhere (sub-graphs, functions,
-// external data of attributes) and tensors the loader cannot defer (typed fields instead of raw_data, int32 /
-// int64 data that shape inference may read, sizes that disagree with their dims) are loaded as
-// load_model loads them.
+// external data of attributes) and tensors the loader cannot defer (typed fields instead of
+// raw_data, int32 / int64 data that shape inference may read, sizes that disagree with their
+// dims) are loaded as load_model loads them.
 #pragma once
 
 #include <onnx/onnx_pb.h>
@@ -36,9 +36,9 @@ struct StreamedModel {
 };
 
 // Loads `path` with every main-graph initializer and node tensor attribute of `defer_bytes` or
-// more deferred. Same errors
-// as load_model (missing, empty, truncated, non-ONNX files; external data escaping the folder or
-// past the end of its file), and the same model once the deferred bytes are put back.
+// more deferred. Same errors as load_model (missing, empty, truncated, non-ONNX files; external
+// data escaping the folder or past the end of its file), and the same model once the deferred
+// bytes are put back.
 StreamedModel load_model_streamed(const std::filesystem::path& path, std::uint64_t defer_bytes = kDeferBytesDefault);
 
 // Streams the bytes a deferred tensor saves (converted if a conversion is pending) to `sink`
@@ -60,6 +60,10 @@ class PayloadStreamer {
   // The staging block for `bytes` of stored values: grown to what the payloads so far needed,
   // never zero-filled (every byte used is read from the file first).
   float* staging(std::size_t bytes);
+  // Reads the payload block by block into the staging block and calls
+  // use_block(values, bytes, offset of the block in the payload) for each.
+  template <typename UseBlock>
+  void for_each_block(const DeferredPayload& payload, UseBlock&& use_block);
   // Converts `values` into `out` as the payload records; returns the values clamped.
   static std::size_t convert(const DeferredPayload& payload, std::span<const float> values, std::span<std::uint16_t> out);
 
