@@ -53,6 +53,7 @@ OrtTiming time_in_ort(const std::filesystem::path& script, const std::filesystem
     for (const auto& ms : result["run_ms"]) timing.run_seconds.push_back(ms.get<double>() / 1000);
     timing.median_seconds = result["median_ms"].get<double>() / 1000;
     timing.load_seconds = result["load_ms"].get<double>() / 1000;
+    timing.first_seconds = result.value("first_ms", 0.0) / 1000;
     timing.ort_version = result.value("ort_version", "");
   }
   return timing;

@@ -19,6 +19,7 @@ struct OrtTiming {
   std::vector<double> run_seconds;
   double median_seconds = 0;
   double load_seconds = 0;
+  double first_seconds = 0;  // the session's first run
   std::string ort_version;
   std::string error;  // why there is no timing (node or ORT missing, the model failed); empty on success
   bool ok() const { return error.empty(); }
