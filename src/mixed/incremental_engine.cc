@@ -17,6 +17,7 @@
 #include "mixed/acceptance.h"
 #include "runtime/graph_plan.h"
 #include "runtime/kernel_registry.h"
+#include "runtime/float_compute.h"
 #include "runtime/tensor_cast.h"
 
 namespace onnx_fp16::mixed {
@@ -58,11 +59,30 @@ std::uint64_t mix(std::uint64_t x) {  // splitmix64's finaliser: a good 64-bit h
   return x ^ (x >> 31);
 }
 
+bool is_16bit_float(const Tensor& tensor) {
+  return tensor.defined() &&
+         (tensor.dtype() == onnx::TensorProto::FLOAT16 || tensor.dtype() == onnx::TensorProto::BFLOAT16);
+}
+
+// A value as the float32 kernels read it: a value stored in the target type (Rounder::store)
+// widened, exactly; any other as it is.
+Tensor as_float32(const Tensor& tensor) {
+  if (!is_16bit_float(tensor)) return tensor;
+  Tensor out = Tensor::uninitialized(onnx::TensorProto::FLOAT, tensor.shape());
+  if (tensor.dtype() == onnx::TensorProto::FLOAT16) {
+    runtime::widen_to_float(tensor.data<Float16>(), out.mutable_data<float>());
+  } else {
+    runtime::widen_to_float(tensor.data<BFloat16>(), out.mutable_data<float>());
+  }
+  return out;
+}
+
 // Rounding to the conversion's target type, as the converted model rounds.
 class Rounder {
  public:
   Rounder(std::int32_t target, half::ClampRule rule) : bfloat16_(target == onnx::TensorProto::BFLOAT16), rule_(rule) {}
 
+  // `tensor` as a reader of the converted model sees it, in float32.
   Tensor apply(const Tensor& tensor, Rounding rounding, const Nudge* nudge = nullptr) const {
     if (rounding == Rounding::None || !tensor.defined() || tensor.dtype() != onnx::TensorProto::FLOAT) return tensor;
     if (rounding == Rounding::ClampLarge && bfloat16_) return tensor;  // bfloat16 has float32's range: no clamping
@@ -82,6 +102,38 @@ class Rounder {
       for (std::size_t i = 0; i < in.size(); ++i) result[i] = clamp_large(in[i]);
       return out;
     }
+    round_chunks(in, rounding, nudge, [&](std::size_t begin, std::span<const std::uint16_t> bits) {
+      if (bfloat16_) {
+        half::bfloat16s_to_floats(bits, result.subspan(begin, bits.size()));
+      } else {
+        half::halves_to_floats(bits, result.subspan(begin, bits.size()));
+      }
+    });
+    return out;
+  }
+
+  // The same values, stored as the converted model stores them: for Round and ClampRound, a
+  // tensor of the target type (half the memory of float32: the search holds a whole model's
+  // values per implementation, and on a virtual machine first touches of fresh memory were
+  // most of its time); as_float32() gives apply()'s tensor back, bit for bit.
+  Tensor store(const Tensor& tensor, Rounding rounding, const Nudge* nudge = nullptr) const {
+    if ((rounding != Rounding::Round && rounding != Rounding::ClampRound) || !tensor.defined() ||
+        tensor.dtype() != onnx::TensorProto::FLOAT) {
+      return apply(tensor, rounding, nudge);
+    }
+    Tensor out = Tensor::uninitialized(bfloat16_ ? onnx::TensorProto::BFLOAT16 : onnx::TensorProto::FLOAT16, tensor.shape());
+    auto* const out_bits = reinterpret_cast<std::uint16_t*>(out.mutable_bytes().data());
+    round_chunks(tensor.data<float>(), rounding, nudge, [&](std::size_t begin, std::span<const std::uint16_t> bits) {
+      std::copy(bits.begin(), bits.end(), out_bits + begin);
+    });
+    return out;
+  }
+
+ private:
+  // Rounds `in` (moved by `nudge` first) chunk by chunk into the target type's bits, handing
+  // each chunk to sink(first index, bits).
+  template <typename Sink>
+  void round_chunks(std::span<const float> in, Rounding rounding, const Nudge* nudge, Sink&& sink) const {
     constexpr std::size_t kChunk = 4096;
     float moved[kChunk];
     std::uint16_t bits[kChunk];
@@ -99,20 +151,15 @@ class Rounder {
       const std::span<std::uint16_t> chunk(bits, count);
       if (bfloat16_) {
         half::floats_to_bfloat16s(values, chunk);
-        half::bfloat16s_to_floats(chunk, result.subspan(begin, count));
-        continue;
-      }
-      if (rounding == Rounding::ClampRound) {
+      } else if (rounding == Rounding::ClampRound) {
         half::floats_to_halves_clamped(values, chunk, rule_);
       } else {
         half::floats_to_halves(values, chunk);
       }
-      half::halves_to_floats(chunk, result.subspan(begin, count));
+      sink(begin, std::span<const std::uint16_t>(chunk));
     }
-    return out;
   }
 
- private:
   bool bfloat16_;
   half::ClampRule rule_;
 };
@@ -228,7 +275,7 @@ class IncrementalEngine final : public CandidateEngine {
         const Rounding stored = config.store[slot];
         const Rounding rounding = stored != Rounding::None ? stored : config.read[k][i];
         // A constant's rounding is the one the search will read too: computed once, kept.
-        held[i] = constants_.count(slot) ? constant_as(slot, rounding) : rounder_.apply(float32[slot], rounding);
+        held[i] = constants_.count(slot) ? constant_as(slot, rounding) : rounder_.apply(as_float32(float32[slot]), rounding);
       }
       std::vector<Tensor> outputs;
       try {
@@ -298,8 +345,10 @@ class IncrementalEngine final : public CandidateEngine {
     const std::vector<Tensor>& base = evaluator_.accepted.front();
     double distance = 0;
     for (const int slot : plan_->nodes[step->second].outputs) {
-      if (slot == runtime::kNoSlot || !slots[slot].defined() || slots[slot].dtype() != onnx::TensorProto::FLOAT) continue;
-      distance = std::max(distance, relative_l2_distance(slots[slot], base[slot]));
+      if (slot == runtime::kNoSlot) continue;
+      const Tensor& value = slots[slot];  // float32, or stored in the target type
+      if (!value.defined() || !(value.dtype() == onnx::TensorProto::FLOAT || is_16bit_float(value))) continue;
+      distance = std::max(distance, relative_l2_distance(value, base[slot]));
     }
     return distance;
   }
@@ -311,7 +360,7 @@ class IncrementalEngine final : public CandidateEngine {
     const auto target = static_cast<DataType>(convert::elem_type(analysis_.context().target));
     for (std::size_t o = 0; o < plan_->output_slots.size(); ++o) {
       const Tensor& value = slots[plan_->output_slots[o]];
-      outputs.push_back(last_config_.float16_outputs[o] ? runtime::cast_tensor(value, target) : value);
+      outputs.push_back(last_config_.float16_outputs[o] ? runtime::cast_tensor(value, target) : as_float32(value));
     }
     return outputs;
   }
@@ -478,7 +527,7 @@ class IncrementalEngine final : public CandidateEngine {
     for (std::size_t i = 0; i < plan_->input_slots.size(); ++i) {
       const int slot = plan_->input_slots[i];
       if (inputs_[s][i].defined() && store_differs(slot)) {
-        slots[slot] = rounder_.apply(inputs_[s][i], config.store[slot]);
+        slots[slot] = rounder_.store(inputs_[s][i], config.store[slot]);
         changed[slot] = true;
       }
     }
@@ -499,7 +548,7 @@ class IncrementalEngine final : public CandidateEngine {
           // slot's (every reader shares the one Cast the conversion inserts). Sample data is
           // the same everywhere: graph inputs are not nudged.
           const auto nudge = is_input_slot_[slot] ? std::nullopt : nudge_for(v, slot, rounding, kCastSeed);
-          held[i] = rounder_.apply(slots[slot], rounding, nudge ? &*nudge : nullptr);
+          held[i] = rounder_.apply(as_float32(slots[slot]), rounding, nudge ? &*nudge : nullptr);
         }
       }
       std::vector<Tensor> outputs = run_node(node, held);
@@ -508,7 +557,7 @@ class IncrementalEngine final : public CandidateEngine {
         if (slot == runtime::kNoSlot) continue;
         // Variants nudge what a node computes in float16 (Round), never a constant's conversion.
         const auto nudge = nudge_for(v, slot, config.store[slot], 0);
-        Tensor value = rounder_.apply(outputs[j], config.store[slot], nudge ? &*nudge : nullptr);
+        Tensor value = rounder_.store(outputs[j], config.store[slot], nudge ? &*nudge : nullptr);
         // Same numbers: the value stays and readers need not run again.
         if (!incremental || !same_bits(value, slots[slot])) {
           slots[slot] = std::move(value);
