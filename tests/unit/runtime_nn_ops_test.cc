@@ -287,6 +287,22 @@ TEST(RuntimeNnOps, Conv1dAndConv3d) {
                             .pads = {1, 0, 1, 0, 1, 1}});
 }
 
+// Conv builds its column matrix one band of output rows at a time, at most 4 MB each
+// (convolution.cc): these column matrices are 10, 25 and 31 MB, cut into uneven bands (2-D: 50
+// output rows, 40 per band; 1-D: 3,276 positions per band of 20,000; 3-D: 5 of 40 planes), with
+// strides, dilations and asymmetric pads on the banded axis.
+TEST(RuntimeNnOps, ConvOverManyColumnBandsMatchesTheDefinition) {
+  check_conv_against_naive(
+      {.x = {1, 32, 100, 90}, .w = {4, 32, 3, 3}, .group = 1, .strides = {2, 1}, .dilations = {2, 1}, .pads = {1, 0, 2, 1}});
+  check_conv_against_naive({.x = {1, 64, 20000}, .w = {2, 64, 5}, .group = 1, .strides = {1}, .dilations = {1}, .pads = {3, 1}});
+  check_conv_against_naive({.x = {1, 8, 40, 30, 30},
+                            .w = {2, 8, 3, 3, 3},
+                            .group = 1,
+                            .strides = {1, 1, 1},
+                            .dilations = {1, 1, 1},
+                            .pads = {1, 1, 1, 1, 1, 1}});
+}
+
 TEST(RuntimeNnOps, ConvSameLowerPutsTheOddPadAtTheBeginning) {
   // in 7, kernel 4, stride 2: out 4, total padding 3 -> 2 before, 1 after.
   const ConvParams p{.x = {1, 1, 7}, .w = {1, 1, 4}, .group = 1, .strides = {2}, .dilations = {1}, .pads = {2, 1}};
