@@ -22,10 +22,11 @@ namespace onnx_fp16::runtime::math {
 // are the stored rows' lengths. beta == 0 ignores c's previous values (NaN included). T is float
 // or double (cblas_sgemm / cblas_dgemm): the only place the evaluator calls BLAS.
 //
-// The product is cut into tiles of a fixed size, whatever `threads` is, each computed by a
-// single-threaded OpenBLAS call, and the tiles are spread over `threads` threads. So the bits do
-// not depend on the thread count (a threaded OpenBLAS blocks its sums by the thread count), and
-// no process-wide BLAS setting changes while other runs are in flight. A tile of one row or one
+// The product is cut into tiles whose sizes follow from its shape alone, whatever `threads` is
+// (math_gemm.cc says how), each computed by a single-threaded OpenBLAS call, and the tiles are
+// spread over `threads` threads. So the bits do not depend on the thread count (a threaded
+// OpenBLAS blocks its sums by the thread count), and no process-wide BLAS setting changes while
+// other runs are in flight. A tile of one row or one
 // column is a matrix-vector product (cblas_sgemv): a batch-1 Gemm or MatMul, a convolution
 // over a 1x1 image.
 //
