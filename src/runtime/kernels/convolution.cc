@@ -13,6 +13,7 @@
 #include "runtime/float_compute.h"
 #include "runtime/kernel_registry.h"
 #include "runtime/parallel.h"
+#include "runtime/kernels/depthwise_rows.h"
 #include "runtime/kernels/math_gemm.h"
 #include "runtime/kernels/nn_im2col.h"
 #include "tensor/buffer_pool.h"
@@ -158,9 +159,20 @@ template <typename C, std::int64_t Width>
 void depthwise_plane_padded(const C* padded, const PhasedPlane& p, const C* taps, const C* bias,
                             const WindowGeometry& g, C* row, C* out) {
   const std::int64_t out_h = g.output[0], out_w = g.output[1];
+  bool avx512 = false;
+  if constexpr (std::is_same_v<C, float>) avx512 = nn::cpu_has_avx512f();
   for (std::int64_t oh = 0; oh < out_h; ++oh) {
     const C* row_base = padded + oh * g.strides[0] * p.columns;
-    for (std::int64_t ow = 0; ow < p.row_width; ow += Width) sum_taps<C, Width>(row_base, p.tap_offsets, taps, ow, row);
+#if defined(ONNX_FP16_HAVE_AVX512_DEPTHWISE)
+    if constexpr (std::is_same_v<C, float>) {
+      if (avx512) {
+        nn::depthwise_row_avx512(row_base, p.tap_offsets.data(), p.tap_offsets.size(), taps, p.row_width, row);
+      }
+    }
+#endif
+    if (!avx512) {
+      for (std::int64_t ow = 0; ow < p.row_width; ow += Width) sum_taps<C, Width>(row_base, p.tap_offsets, taps, ow, row);
+    }
     C* out_row = out + oh * out_w;
     if (bias == nullptr) {
       std::copy(row, row + out_w, out_row);
