@@ -6,6 +6,7 @@
 //   onnx-fp16-modelgen transformer OUT.onnx [--weight-bytes N|500MB|1GB] [--hidden N] [--layers N] [--vocab N]
 //   onnx-fp16-modelgen wide        OUT.onnx --nodes N
 //   onnx-fp16-modelgen resnet50    OUT.onnx [--image-size N] [--classes N]
+//   onnx-fp16-modelgen mobilenet-v3 OUT.onnx [--image-size N] [--classes N]
 //   onnx-fp16-modelgen bert-base   OUT.onnx
 //   onnx-fp16-modelgen gpt         OUT.onnx [--hidden N] [--layers N] [--vocab N]
 //   onnx-fp16-modelgen external-chain OUT.onnx [--weight-bytes N|8GB|30GB] [--width N] [--external-data FILE]
@@ -35,6 +36,7 @@
 #include "modelgen/example_model.h"
 #include "modelgen/external_chain_model.h"
 #include "modelgen/gpt_model.h"
+#include "modelgen/mobilenet_model.h"
 #include "modelgen/resnet_model.h"
 #include "modelgen/sensitive_models.h"
 #include "modelgen/transformer_model.h"
@@ -123,6 +125,12 @@ int main(int argc, char** argv) {
   resnet->add_option("--image-size", resnet_spec.image_size, "Input height and width")->capture_default_str();
   resnet->add_option("--classes", resnet_spec.classes, "Classifier outputs")->capture_default_str();
   resnet->callback([&] { generate(output, [&] { return modelgen::resnet50_model(resnet_spec); }); });
+
+  modelgen::MobileNetSpec mobilenet_spec;
+  auto* mobilenet = add_model_command(app, "mobilenet-v3", "A MobileNetV3-large-shaped CNN with random weights", output);
+  mobilenet->add_option("--image-size", mobilenet_spec.image_size, "Input height and width")->capture_default_str();
+  mobilenet->add_option("--classes", mobilenet_spec.classes, "Classifier outputs")->capture_default_str();
+  mobilenet->callback([&] { generate(output, [&] { return modelgen::mobilenet_v3_large_model(mobilenet_spec); }); });
 
   add_model_command(app, "bert-base", "A BERT-base-shaped encoder (768 hidden, 12 layers, 12 heads)", output)
       ->callback([&] { generate(output, [] { return modelgen::transformer_model(modelgen::bert_base_spec()); }); });
