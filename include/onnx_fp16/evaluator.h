@@ -50,6 +50,14 @@ struct RunStats {
   std::size_t peak_live_tensors = 0;
   std::size_t peak_live_bytes = 0;
   std::size_t nodes_run = 0;  // including nodes of subgraphs, once per execution
+  // Wall-clock seconds of each main-graph node, in the order they ran (a node with subgraphs,
+  // such as If or Loop, includes them): where a run's time goes (`onnx-fp16 run --profile`).
+  struct NodeTime {
+    std::string name;
+    std::string op_type;
+    double seconds = 0;
+  };
+  std::vector<NodeTime> node_times;
 };
 
 // A graph input as the model declares it.

@@ -32,6 +32,8 @@ class RunCommand {
   std::vector<std::string> keep_;
   bool compress_ = false;
   bool quiet_ = false;
+  int repeat_ = 1;
+  bool profile_ = false;
 };
 
 }  // namespace onnx_fp16::cli

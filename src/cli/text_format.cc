@@ -25,6 +25,18 @@ std::string seconds_text(double seconds) {
   return text;
 }
 
+std::string duration_text(double seconds) {
+  char text[32];
+  if (seconds < 1e-3) {
+    std::snprintf(text, sizeof text, "%.0f us", seconds * 1e6);
+  } else if (seconds < 1) {
+    std::snprintf(text, sizeof text, "%.2f ms", seconds * 1e3);
+  } else {
+    return seconds_text(seconds);
+  }
+  return text;
+}
+
 std::string count_of(std::uint64_t count, const std::string& singular, const std::string& plural) {
   return std::to_string(count) + " " + (count == 1 ? singular : plural);
 }

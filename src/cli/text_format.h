@@ -10,6 +10,8 @@ namespace onnx_fp16::cli {
 std::string human_bytes(std::uint64_t bytes);
 // "0.42 s", "12.3 s".
 std::string seconds_text(double seconds);
+// A duration at the scale of a model run: "850 us", "3.21 ms", "0.42 s".
+std::string duration_text(double seconds);
 // "1 value" / "3 values": counts in sentences read better with the right plural.
 std::string count_of(std::uint64_t count, const std::string& singular, const std::string& plural);
 // `text` padded with spaces on the right (or left) to `width` characters.

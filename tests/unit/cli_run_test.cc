@@ -90,6 +90,38 @@ TEST(CliRun, RunsTheModelAndWritesOutputsAndKeptValues) {
   EXPECT_NE(run.out.find("3 nodes"), std::string::npos) << run.out;
 }
 
+// --repeat runs the model N times and reports the first run apart from the others; --profile
+// shows each op type of the main graph with its node count, and the slowest nodes by name.
+TEST(CliRun, RepeatAndProfileShowWhereTheTimeGoes) {
+  const fs::path dir = fresh_temp_dir("cli_run_profile");
+  const fs::path model = save_two_input_model(dir);
+  onnx_fp16::write_npz(dir / "in.npz", {{"x", kX}, {"scale", kScale}});
+  const CliRun run = run_cli({"run", model.string(), "--input", (dir / "in.npz").string(), "--output",
+                              (dir / "out.npz").string(), "--repeat", "4", "--profile"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("Ran 4 times: first "), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find(", then median "), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("Time by op type (per run, the runs after the first"), std::string::npos) << run.out;
+  // One row per op type, with how many nodes of that type the graph has.
+  for (const char* op : {"Mul", "Add", "Relu"}) {
+    const auto row = run.out.find("\n  " + std::string(op) + " ");
+    ASSERT_NE(row, std::string::npos) << op << " missing in: " << run.out;
+    const std::string line = run.out.substr(row + 1, run.out.find('\n', row + 1) - row - 1);
+    EXPECT_NE(line.find(" 1  "), std::string::npos) << line;
+  }
+  for (const char* node : {"'mul' (Mul)", "'add' (Add)", "'relu' (Relu)"}) {
+    EXPECT_NE(run.out.find(node), std::string::npos) << node << " missing in: " << run.out;
+  }
+  // The outputs are still written, once.
+  EXPECT_EQ(floats(onnx_fp16::read_tensors(dir / "out.npz").at("y")), (std::vector<float>{2.5f, 0, 1.5f, 0, 0, 0}));
+  // Without the options: neither block.
+  const CliRun plain = run_cli({"run", model.string(), "--input", (dir / "in.npz").string(), "--output",
+                                (dir / "plain.npz").string()});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(plain.out.find("times:"), std::string::npos) << plain.out;
+  EXPECT_EQ(plain.out.find("Time by op type"), std::string::npos) << plain.out;
+}
+
 TEST(CliRun, MergesInputFilesAndReadsNpyAndPb) {
   const fs::path dir = fresh_temp_dir("cli_run_merge");
   const fs::path model = save_two_input_model(dir);
