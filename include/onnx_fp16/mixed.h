@@ -132,6 +132,15 @@ struct MixedOptions {
   // are spent; the search then tries nodes by FLOPs per squared effect and halves segments by
   // FLOPs. 0: node order (still halved by FLOPs). Not used with `runner`.
   double sensitivity_budget = 25;
+  // The most full-run equivalents the whole search may spend (the float32 reference, the order's
+  // measurements and the attempts, every sample and implementation variant counted); 0: no
+  // limit. No attempt starts once it is spent: the nodes not decided by then stay float32
+  // (MixedKeepReason::Budget) and the result is the last accepted state, which passes like any
+  // other. The attempt under way and the final check come on top (a few equivalents); the
+  // order's measurements take at most what is left. For a bounded search time: the cost of an
+  // unbounded one depends on where its attempts happen to fail (BERT-base's fast search, the
+  // same options, 19.8 or 55.6 equivalents with two BLAS builds' last bits; docs/mixed.md).
+  double search_budget = 0;
   // Faster, usually less float16 (docs/mixed.md "Skipping predicted failures"): the improved
   // search hands nodes to the bisection in runs its error model predicts to fit the tolerance
   // (effects alone add in quadrature, corrected by every attempt) and keeps without an attempt
@@ -154,6 +163,7 @@ enum class MixedKeepReason {
   Predicted,         // not tried: predicted to break the tolerance with what is converted (by default only nodes
                      // under 0.1% of the model), or too light for an attempt (skip_predicted_failures)
   FollowsProducer,   // it only moves or exactly maps its producer's values, and that producer stays float32 (improved strategy)
+  Budget,            // not tried: the search_budget was spent before the search came to it
   Float16Overflow,   // a float32 value it reads or writes exceeds float16's largest (65504) on a sample
   Float16Underflow,  // a float32 tensor it writes is nonzero but wholly below float16's normals
   DataMax,           // --data-max
@@ -202,6 +212,7 @@ struct MixedReport {
   int evaluator_runs = 0;           // model runs on one sample, full or partial, checks included
   std::size_t nodes_evaluated = 0;  // node executions over all runs (partial runs skip nodes)
   double full_run_equivalents = 0;  // nodes_evaluated / nodes per full run
+  bool budget_spent = false;        // the search stopped at search_budget with nodes undecided
   double seconds = 0;
   SearchStrategy strategy = SearchStrategy::Improved;
   SearchOrderKind order = SearchOrderKind::Node;  // Sensitivity when nodes were measured (sensitivity_budget)

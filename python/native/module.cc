@@ -301,6 +301,7 @@ PYBIND11_MODULE(_native, m) {
     d["variant_spread"] = defaults.variant_spread;
     d["spread_safety"] = defaults.spread_safety;
     d["sensitivity_budget"] = defaults.sensitivity_budget;
+    d["search_budget"] = defaults.search_budget;
     return d;
   });
   m.def("convert", &convert_model);

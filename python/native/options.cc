@@ -55,6 +55,7 @@ MixedOptions mixed_options(const py::dict& options) {
   result.variant_spread = get<double>(options, "variant_spread");
   result.spread_safety = get<double>(options, "spread_safety");
   result.sensitivity_budget = get<double>(options, "sensitivity_budget");
+  result.search_budget = get<double>(options, "search_budget");
   result.skip_predicted_failures = get<bool>(options, "skip_predicted_failures");
   result.threads = get<int>(options, "threads");
   return result;

@@ -18,8 +18,8 @@ from ._common import (as_feeds, conversion_options, model_like, model_source, na
                       print_progress, report_from)
 
 ValidateFn = Callable[[List[np.ndarray], List[np.ndarray]], bool]
-# The search's tunable defaults (variants, variant_spread, spread_safety, sensitivity_budget), as
-# the library and the CLI have them.
+# The search's tunable defaults (variants, variant_spread, spread_safety, sensitivity_budget,
+# search_budget), as the library and the CLI have them.
 _SEARCH_DEFAULTS = dict(_native.mixed_defaults())
 Samples = Union[Mapping[str, Any], Sequence[Mapping[str, Any]]]
 
@@ -64,6 +64,9 @@ def _search(model: Any, feed_dict: Samples, validate_fn: Optional[ValidateFn], r
     budget = float(extras.pop("sensitivity_budget"))
     if not math.isfinite(budget) or budget < 0:
         raise ValueError(f"sensitivity_budget must be a finite number >= 0, got {budget!r}")
+    search_budget = float(extras.pop("search_budget"))
+    if not math.isfinite(search_budget) or search_budget < 0:
+        raise ValueError(f"search_budget must be a finite number >= 0 (0: no limit), got {search_budget!r}")
     keep_node_pattern = extras.pop("keep_node_pattern")
     if not isinstance(keep_node_pattern, str):
         raise TypeError("keep_node_pattern must be a str (a regular expression)")
@@ -83,6 +86,7 @@ def _search(model: Any, feed_dict: Samples, validate_fn: Optional[ValidateFn], r
         "variant_spread": spread,
         "spread_safety": safety,
         "sensitivity_budget": budget,
+        "search_budget": search_budget,
         "skip_predicted_failures": bool(extras.pop("skip_predicted")),
         "threads": int(extras.pop("threads")),
     }
@@ -102,6 +106,7 @@ def auto_convert_mixed_precision(model: Any, feed_dict: Samples, validate_fn: Op
                                  variant_spread: float = _SEARCH_DEFAULTS["variant_spread"],
                                  spread_safety: float = _SEARCH_DEFAULTS["spread_safety"],
                                  sensitivity_budget: float = _SEARCH_DEFAULTS["sensitivity_budget"],
+                                 search_budget: float = _SEARCH_DEFAULTS["search_budget"],
                                  skip_predicted: bool = False,
                                  op_block_list: Optional[Iterable[str]] = None,
                                  node_block_list: Optional[Iterable[str]] = None, min_positive_val: float = 1e-7,
@@ -122,9 +127,9 @@ def auto_convert_mixed_precision(model: Any, feed_dict: Samples, validate_fn: Op
         verbose: print the search's progress lines on stderr, as the CLI does.
         return_report: also return the report, a dict as ``onnx-fp16 auto-mixed --report`` writes
             it (kept nodes with reason and error, attempts, margins, FLOP shares).
-        target, strategy, variants, variant_spread, spread_safety, sensitivity_budget, skip_predicted, op_block_list,
-        node_block_list, min_positive_val, max_finite_val, data_max, init_max, keep_ops, keep_node_pattern, search,
-        threads: the CLI's options of the same names (docs/cli.md, docs/mixed.md).
+        target, strategy, variants, variant_spread, spread_safety, sensitivity_budget, search_budget, skip_predicted,
+        op_block_list, node_block_list, min_positive_val, max_finite_val, data_max, init_max, keep_ops,
+        keep_node_pattern, search, threads: the CLI's options of the same names (docs/cli.md, docs/mixed.md).
 
     Returns:
         The mixed-precision ``onnx.ModelProto``, or ``(model, report)`` with ``return_report``.
@@ -135,7 +140,8 @@ def auto_convert_mixed_precision(model: Any, feed_dict: Samples, validate_fn: Op
         KeyboardInterrupt: Ctrl-C, between two attempts.
     """
     extras = dict(target=target, strategy=strategy, variants=variants, variant_spread=variant_spread,
-                  spread_safety=spread_safety, sensitivity_budget=sensitivity_budget, skip_predicted=skip_predicted,
+                  spread_safety=spread_safety, sensitivity_budget=sensitivity_budget, search_budget=search_budget,
+                  skip_predicted=skip_predicted,
                   op_block_list=op_block_list,
                   node_block_list=node_block_list,
                   min_positive_val=min_positive_val, max_finite_val=max_finite_val, data_max=data_max,

@@ -159,6 +159,11 @@ AutoMixedCommand::AutoMixedCommand(CLI::App& app) {
                        "the most FLOPs per unit of error first (0: node order)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  command_->add_option("--search-budget", a.search_budget,
+                       "Full-run equivalents the whole search may spend; then the nodes not decided stay float32 "
+                       "(0: no limit)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   command_->add_flag("--skip-predicted", a.skip_predicted,
                      "Faster, usually less float16: keep without an attempt every node the improved search's error "
                      "model predicts to break the tolerance (by default only those under 0.1% of the model), and "
@@ -194,6 +199,7 @@ MixedOptions AutoMixedCommand::mixed_options() const {
   options.variant_spread = a.variant_spread;
   options.spread_safety = a.spread_safety;
   options.sensitivity_budget = a.sensitivity_budget;
+  options.search_budget = a.search_budget;
   options.skip_predicted_failures = a.skip_predicted;
   if (!a.validate_cmd.empty()) options.runner = make_command_runner(a.validate_cmd);
   if (!a.quiet) {

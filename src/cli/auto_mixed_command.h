@@ -42,6 +42,7 @@ class AutoMixedCommand {
     double variant_spread = MixedOptions{}.variant_spread;
     double spread_safety = MixedOptions{}.spread_safety;
     double sensitivity_budget = MixedOptions{}.sensitivity_budget;
+    double search_budget = MixedOptions{}.search_budget;
     bool skip_predicted = false;
   };
 

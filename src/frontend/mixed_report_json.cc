@@ -21,6 +21,7 @@ nlohmann::ordered_json mixed_report_json(const MixedReport& report, const std::s
   json["order"] = to_string(report.order);
   json["nodes_measured"] = report.nodes_measured;
   json["nodes_measured_to_cut"] = report.nodes_measured_to_cut;
+  json["budget_spent"] = report.budget_spent;
   json["target"] = to_string(report.target);
   json["candidate_nodes"] = report.candidate_nodes;
   json["converted_nodes"] = report.converted_nodes;

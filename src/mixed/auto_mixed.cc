@@ -46,6 +46,7 @@ const char* to_string(MixedKeepReason reason) {
     case MixedKeepReason::Search: return "search";
     case MixedKeepReason::Predicted: return "predicted";
     case MixedKeepReason::FollowsProducer: return "follows_producer";
+    case MixedKeepReason::Budget: return "budget";
     case MixedKeepReason::Float16Overflow: return "float16_overflow";
     case MixedKeepReason::Float16Underflow: return "float16_underflow";
     case MixedKeepReason::DataMax: return "data_max";
@@ -210,6 +211,8 @@ double check_endpoints(CandidateEngine& engine, const AcceptanceTest& acceptance
 struct SearchOutcome {
   std::vector<bool> kept_units;
   std::vector<bool> predicted;  // by unit: kept by the error model's prediction, without an attempt
+  std::vector<bool> unreached;  // by unit: still undecided when the search budget was spent
+  bool budget_spent = false;
   std::vector<int> follows;     // by unit: the unit whose decision it takes (find_followers), or -1
   std::vector<std::string> errors;
   int attempts = 0;
@@ -220,8 +223,10 @@ struct SearchOutcome {
 // budget, and the units are ordered by FLOPs per squared output effect.
 SearchOrder measured_order(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
                            const std::vector<std::size_t>& candidates, const Reference& reference,
-                           const ConversionAnalysis& analysis, const MixedOptions& options, ProgressReporter& progress) {
-  const double budget = options.runner ? 0.0 : options.sensitivity_budget;  // the caller's runtime: no partial runs
+                           const ConversionAnalysis& analysis, const MixedOptions& options, double search_budget_left,
+                           ProgressReporter& progress) {
+  // The caller's runtime: no partial runs. The measurements take at most what the search budget leaves.
+  const double budget = options.runner ? 0.0 : std::min(options.sensitivity_budget, search_budget_left);
   const double start = progress.elapsed_seconds();
   const CutPoints cuts(analysis.index());
   SearchOrder order = order_by_effect(engine, acceptance, units, candidates, reference.costs,
@@ -320,11 +325,11 @@ void attempt_unless_predicted(SegmentSearch& search, std::size_t trial, Attempt&
 // and one predicted to go over 1 is split without an attempt, or, a single unit, kept without
 // one. A unit with no prediction always fits (the bisection finds out). A light segment is kept
 // without an attempt, whatever the prediction.
-template <typename Attempt>
+template <typename Attempt, typename Stop>
 void search_by_prediction(SegmentSearch& search, Attempt& attempt, double& accepted_ratio, ErrorModel& model,
-                          KeptUntried& untried, const std::vector<std::size_t>& order) {
+                          KeptUntried& untried, const std::vector<std::size_t>& order, const Stop& budget_spent) {
   const auto always = [](const SegmentSearch::Segment&) { return true; };
-  while (search.deferred_from() < order.size()) {
+  while (search.deferred_from() < order.size() && !budget_spent()) {
     const std::size_t begin = search.deferred_from();
     const double before = accepted_ratio * accepted_ratio;
     // A round fills half the room left, so the scale is measured again before the edge.
@@ -341,7 +346,9 @@ void search_by_prediction(SegmentSearch& search, Attempt& attempt, double& accep
       continue;
     }
     search.release(end);
-    while (const auto trial = search.next()) {
+    while (!budget_spent()) {
+      const auto trial = search.next();
+      if (!trial) break;
       if (untried.light(search.segments()[*trial])) {
         untried.keep_light(search.segments()[*trial]);
         search.abandon(*trial);
@@ -361,9 +368,17 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
                            const ConversionAnalysis& analysis, double accepted_ratio,
                            const MixedOptions& options, ProgressReporter& progress) {
   if (!(options.sensitivity_budget >= 0)) throw Error("sensitivity_budget must be >= 0");
+  if (!(options.search_budget >= 0)) throw Error("search_budget must be >= 0");
   SearchOutcome outcome;
   outcome.errors.resize(units.size());
   outcome.predicted.assign(units.size(), false);
+  outcome.unreached.assign(units.size(), false);
+  // Full-run equivalents spent so far, as the report counts them (node executions over the
+  // nodes of one run).
+  const double nodes_per_run = static_cast<double>(std::max<std::size_t>(1, count_nodes(analysis.model().graph())));
+  auto spent = [&] { return static_cast<double>(engine.stats().nodes_evaluated) / nodes_per_run; };
+  const bool budgeted = options.search_budget > 0;
+  auto budget_spent = [&] { return budgeted && spent() >= options.search_budget; };
   // The improved strategy decides units that only move their producer's values with that
   // producer; the baseline tries every node, as the spec's bisection does.
   std::vector<bool> is_screened(units.size());
@@ -439,13 +454,14 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
   };
 
   progress.search_starting();
-  if (const auto all = search.next()) {
+  if (const auto all = budget_spent() ? std::nullopt : search.next()) {
     attempt(search, *all);
     const double all_ratio = last_ratio;
     const bool reorder = options.strategy == SearchStrategy::Improved && search.count(SegmentSearch::State::Good) == 0 &&
                          candidates.size() > 1;
     if (reorder) {
-      outcome.order = measured_order(engine, acceptance, units, candidates, reference, analysis, options, progress);
+      const double left = budgeted ? std::max(0.0, options.search_budget - spent()) : options.sensitivity_budget;
+      outcome.order = measured_order(engine, acceptance, units, candidates, reference, analysis, options, left, progress);
       for (std::size_t u : outcome.order.failing_alone) {
         outcome.errors[u] =
             "converted alone: worst element at " + message_number(outcome.order.effect[u]) + " of the tolerance";
@@ -457,7 +473,7 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
       const bool by_prediction = model && options.skip_predicted_failures;
       search = SegmentSearch(outcome.order.units.size(), outcome.order.weights, by_prediction);
       if (by_prediction) {
-        search_by_prediction(search, attempt, accepted_ratio, *model, *untried, outcome.order.units);
+        search_by_prediction(search, attempt, accepted_ratio, *model, *untried, outcome.order.units, budget_spent);
       } else if (const auto whole = search.next(); whole && outcome.order.failing_alone.empty()) {
         search.failed(*whole);  // the whole set just failed; without the units failing alone it is untried
       }
@@ -467,11 +483,29 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
   // (kLightestAttempt): heavy segments are always tried, where the model's rough predictions
   // near the edge would cost float16 that counts.
   const auto light = [&](const SegmentSearch::Segment& segment) { return untried->light(segment); };
-  while (const auto trial = search.next()) {
+  while (!budget_spent()) {
+    const auto trial = search.next();
+    if (!trial) break;
     if (model) {
       attempt_unless_predicted(search, *trial, attempt, accepted_ratio, *model, *untried, light);
     } else {
       attempt(search, *trial);
+    }
+  }
+  // What the budget left undecided stays float32, and says so.
+  if (budget_spent()) {
+    for (const auto& segment : search.segments()) {
+      if (segment.state != SegmentSearch::State::Untried && segment.state != SegmentSearch::State::Deferred) continue;
+      for (std::size_t p = segment.begin; p < segment.begin + segment.size; ++p) {
+        const std::size_t u = outcome.order.units[p];
+        if (outcome.predicted[u]) continue;
+        outcome.unreached[u] = true;
+        outcome.budget_spent = true;
+        char text[160];
+        std::snprintf(text, sizeof text, "not tried: the search budget of %s full-run equivalents was spent (%.1f)",
+                      message_number(options.search_budget).c_str(), spent());
+        outcome.errors[u] = text;
+      }
     }
   }
   outcome.kept_units = kept_for(search.kept_now());
@@ -563,6 +597,7 @@ void account_nodes(const ConversionAnalysis& analysis, const SearchUnits& units,
     MixedKeptNode kept{units.labels[u], node.op_type(), MixedKeepReason::Search, outcome.errors[u], cost.flops,
                        reference.sensitivity ? (*reference.sensitivity)[n] : -1.0, outcome.order.effect[u]};
     if (outcome.predicted[u]) kept.reason = MixedKeepReason::Predicted;
+    if (outcome.unreached[u]) kept.reason = MixedKeepReason::Budget;
     if (const int followed = outcome.follows[u]; followed >= 0) {
       kept.reason = MixedKeepReason::FollowsProducer;
       kept.detail = "it only moves or exactly maps the values of '" + units.labels[followed] +
@@ -652,6 +687,7 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   report.nodes_measured = outcome.order.measured;
   report.nodes_measured_to_cut = outcome.order.measured_to_cut();
   report.attempts = outcome.attempts;
+  report.budget_spent = outcome.budget_spent;
   const std::vector<bool> kept_nodes = units.kept_nodes(outcome.kept_units);
   if (acceptance.has_tolerance()) report.margins = measure_margins(*engine, acceptance, kept_nodes, float32, output_names);
 

@@ -73,6 +73,21 @@ def test_skip_predicted_matches_the_cli_and_passes(example_model, example_files,
                                                                 "float16_overflow", "float16_underflow"}
 
 
+def test_search_budget_matches_the_cli_and_stops_the_search(example_model, example_files, sample, tmp_path, cli):
+    result, report = auto_mixed_precision.auto_convert_mixed_precision(
+        example_model, sample, rtol=0.001, atol=0.0003, keep_io_types=True, verbose=False, return_report=True,
+        search_budget=2)
+    out = tmp_path / "cli.onnx"
+    cli("auto-mixed", example_files[0], out, "--input", example_files[1], "--rtol", "0.001", "--atol", "0.0003",
+        "--keep-io-types", "--search-budget", "2", "--quiet", "--report", tmp_path / "cli.json")
+    assert result.SerializeToString() == onnx.load(str(out)).SerializeToString()
+    cli_report = json.loads((tmp_path / "cli.json").read_text())
+    assert report["budget_spent"] and cli_report["budget_spent"]
+    assert [(n["name"], n["reason"]) for n in report["kept"]] == [(n["name"], n["reason"]) for n in cli_report["kept"]]
+    assert "budget" in {node["reason"] for node in report["kept"]}
+    assert report["margins"][0]["robust_ratio"] <= 1.0
+
+
 def test_validate_fn_receives_two_lists_of_arrays_and_decides(example_model, sample):
     calls = []
 
@@ -146,6 +161,7 @@ def test_ctrl_c_stops_the_search_cleanly(example_model, sample):
     ({"rtol": 0.01, "strategy": "fastest"}, ValueError, "strategy"),
     ({"rtol": 0.01, "variant_spread": 0.5}, ValueError, "variant_spread"),
     ({"rtol": 0.01, "sensitivity_budget": -1}, ValueError, "sensitivity_budget"),
+    ({"rtol": 0.01, "search_budget": -1}, ValueError, "search_budget"),
 ])
 def test_bad_arguments_raise_clear_errors(example_model, sample, kwargs, error, match):
     with pytest.raises(error, match=match):

@@ -554,6 +554,47 @@ TEST(MixedAuto, TheErrorModelKeepsNodesPredictedToFailWithoutTryingThem) {
   }
 }
 
+// search_budget bounds what the search spends: no attempt starts once it is spent, the nodes
+// not decided by then stay float32 with reason Budget, and the result (the last accepted state)
+// passes like any other. The report's total overshoots by at most the attempt under way and the
+// final check. 0 is no limit.
+TEST(MixedAuto, TheSearchBudgetStopsTheSearchAndTheResultStillPasses) {
+  std::mt19937 rng(3);
+  const Feeds sample{{"x", Tensor::from_vector<float>({8, 64}, test_support::normal_values(8 * 64, 1.0f, rng))}};
+  const double plain_error = plain_float16_error(test_support::deep_chain_model(16), sample);
+  ASSERT_GT(plain_error, 0.0);
+  auto search = [&](double budget) {
+    onnx::ModelProto model = test_support::deep_chain_model(16);
+    MixedOptions options = tolerances(0, plain_error * 0.6);
+    options.keep_io_types = true;
+    options.search_budget = budget;
+    return onnx_fp16::auto_convert_mixed_precision(model, {sample}, options);
+  };
+  const MixedReport unbounded = search(0);
+  EXPECT_FALSE(unbounded.budget_spent);
+  for (const auto& node : unbounded.kept_nodes) EXPECT_NE(node.reason, MixedKeepReason::Budget) << node.name;
+  ASSERT_GT(unbounded.full_run_equivalents, 8.0) << "too cheap a search to cut short";
+
+  const double budget = unbounded.full_run_equivalents / 3;
+  const MixedReport bounded = search(budget);
+  EXPECT_TRUE(bounded.budget_spent);
+  EXPECT_LT(bounded.attempts, unbounded.attempts);
+  // The attempt under way (the evaluator and 4 variants, one sample) and the final check on top.
+  EXPECT_LE(bounded.full_run_equivalents, budget + 5 + 1);
+  std::size_t unreached = 0;
+  for (const auto& node : bounded.kept_nodes) {
+    if (node.reason != MixedKeepReason::Budget) continue;
+    ++unreached;
+    EXPECT_NE(node.detail.find("the search budget of"), std::string::npos) << node.detail;
+  }
+  EXPECT_GT(unreached, 0u);
+  EXPECT_EQ(bounded.final_check.rfind("passes", 0), 0u) << bounded.final_check;
+  ASSERT_FALSE(bounded.margins.empty());
+  EXPECT_LE(bounded.margins[0].robust_ratio, 1.0);
+  EXPECT_LE(bounded.flops_float16, unbounded.flops_float16);
+  EXPECT_NE(error_of([&] { search(-1); }).find("search_budget"), std::string::npos);
+}
+
 // Nodes that only move or exactly map their producer's values (Reshape, Transpose, Relu) are
 // decided with that producer by the improved search: in float16 they round nothing the producer
 // has not, so alone they are not worth an attempt, and kept alone beside a converted producer
