@@ -4,7 +4,7 @@ goal: at most 25) and what it keeps in float16, for the default search and the f
 
     bench/mixed_bert_base.py [--cli build/release/src/onnx-fp16]
                              [--modelgen build/release/tools/modelgen/onnx-fp16-modelgen]
-                             [--searches fast8,fast] [--work-dir DIR] [--no-emulation]
+                             [--searches fast4,fast8] [--work-dir DIR] [--no-emulation]
 
 The model is `onnx-fp16-modelgen bert-base` (hidden 768, 12 layers, 12 heads, random weights of
 trained-like scale); the sample: input_ids from numpy.random.default_rng(0).integers(0, 30522,
@@ -12,6 +12,10 @@ trained-like scale); the sample: input_ids from numpy.random.default_rng(0).inte
 0.001, --keep-io-types, robust acceptance (the default 4 simulated implementations). Searches:
   default  every node tried (minutes: 596 attempts when measured; only when asked for);
   fast     --skip-predicted;
+  fast4    --skip-predicted --sensitivity-budget 4 (19.0-22.1 equivalents over four BLAS builds'
+           last bits, where fast8 took 19.8-55.6: docs/mixed.md "A bounded search");
+  fast4_b22 fast4 with --search-budget 22 (a bound by construction: the attempt under way and
+           the final check come on top);
   fast8    --skip-predicted --sensitivity-budget 8;
   fast8_k1 fast8 with --spread-safety 1 (no margin beyond the implementations' own spread).
 Printed per search: FLOPs and weight bytes in float16, attempts, full-run equivalents (node
@@ -41,7 +45,10 @@ from mixed_real_models import emulated, print_table, run_cli, unseen_variants_ra
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RTOL, ATOL = 0.01, 0.001
-SEARCHES = {"default": [], "fast": ["--skip-predicted"], "fast8": ["--skip-predicted", "--sensitivity-budget", "8"],
+SEARCHES = {"default": [], "fast": ["--skip-predicted"],
+            "fast4": ["--skip-predicted", "--sensitivity-budget", "4"],
+            "fast4_b22": ["--skip-predicted", "--sensitivity-budget", "4", "--search-budget", "22"],
+            "fast8": ["--skip-predicted", "--sensitivity-budget", "8"],
             "fast8_k1": ["--skip-predicted", "--sensitivity-budget", "8", "--spread-safety", "1"]}
 
 
@@ -61,7 +68,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cli", default=str(ROOT / "build" / "release" / "src" / "onnx-fp16"))
     parser.add_argument("--modelgen", default=str(ROOT / "build" / "release" / "tools" / "modelgen" / "onnx-fp16-modelgen"))
-    parser.add_argument("--searches", default="fast8,fast", help="of " + ",".join(SEARCHES))
+    parser.add_argument("--searches", default="fast4,fast8", help="of " + ",".join(SEARCHES))
     parser.add_argument("--work-dir")
     parser.add_argument("--no-emulation", action="store_true", help="skip the numpy emulation (a minute per search)")
     args = parser.parse_args()
