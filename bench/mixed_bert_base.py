@@ -41,7 +41,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import numpy as np
 
-from mixed_real_models import emulated, print_table, run_cli, unseen_variants_ratio, worst_ratio  # the same checks
+from mixed_real_models import (emulated, holdout_ratio, print_table, run_cli, unseen_variants_ratio,  # the same checks
+                               worst_ratio)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RTOL, ATOL = 0.01, 0.001
@@ -101,11 +102,11 @@ def main():
         emu = [None, None] if args.no_emulation else [emulated(result, feeds, work, search, f64) for f64 in (False, True)]
         rows.append([search, f"{100 * report['flops_float16_share']:.1f}%", f"{100 * report['weight_bytes_float16_share']:.1f}%",
                      str(report["attempts"]), f"{report['full_run_equivalents']:.1f}", f"{seconds:.1f}",
-                     f"{seconds / inference:.0f}", f"{accepted:.2f}", f"{unseen:.2f}"] +
+                     f"{seconds / inference:.0f}", f"{accepted:.2f}", holdout_ratio(report), f"{unseen:.2f}"] +
                     ["-" if e is None else f"{worst_ratio(reference, e, RTOL, ATOL):.2f}" for e in emu])
 
     header = ["search", "FLOPs fp16", "weights fp16", "attempts", "full-run eq. (goal <= 25)", "seconds",
-              "inferences", "accepted ratio", "16 variants", "emu f32 order", "emu f64 acc"]
+              "inferences", "accepted ratio", "holdout", "16 variants", "emu f32 order", "emu f64 acc"]
     print_table(header, rows)
     print(f"\nfloat32 inference on the evaluator: {inference:.3f} s; rtol {RTOL}, atol {ATOL}; work: {work}")
     return 0

@@ -20,9 +20,10 @@ does. For each model the searches asked for (by default the first three) run thr
   improved2  (only when asked for) improved with 2 (the default before 2026-12-04);
   fast, fast2  (only when asked for) improved and improved2 with --skip-predicted.
 Printed per search: nodes, FLOPs and weight bytes in float16, attempts, full-run equivalents,
-seconds, the accepted worst tolerance ratio, the worst ratio of the result on 16 simulated float16
-implementations (the search's 4 and 12 it never saw: `--no-search --keep-node <its kept nodes>
---variants 16`), and the worst ratio on the numpy float16 emulation (tests/emulation) with numpy's
+seconds, the accepted worst tolerance ratio, the search's own holdout ratio (4 implementations it
+never ran, other patterns than the next column's: `--holdout`), the worst ratio of the result on 16
+simulated float16 implementations (the search's 4 and 12 it never saw: `--no-search --keep-node <its
+kept nodes> --variants 16`), and the worst ratio on the numpy float16 emulation (tests/emulation) with numpy's
 float32 summation order and with float64 accumulation, each against the float32 model on the
 evaluator ('-' where the emulation lacks an operator). A ratio above 1 fails the tolerance. A measurement: it exits 0 unless a search or tool fails.
 
@@ -136,12 +137,19 @@ def unseen_variants_ratio(cli, model, report, sample_path, rtol, atol, work, tag
     check = work / f"{tag}_variants16.json"
     run_cli(cli, "auto-mixed", str(model), str(work / f"{tag}_variants16.onnx"), "--input", str(sample_path), "--rtol",
             str(rtol), "--atol", str(atol), "--keep-io-types", "--quiet", "--no-search", "--keep-node", kept,
-            "--variants", "16", "--report", str(check), *strategy)
+            "--variants", "16", "--holdout", "0", "--report", str(check), *strategy)
     checked = json.loads(check.read_text())
     if checked["converted_nodes"] != report["converted_nodes"]:
         raise RuntimeError(f"--keep-node did not rebuild the result: {checked['converted_nodes']} nodes in float16, "
                            f"the search's {report['converted_nodes']}")
     return max((m["worst_ratio"] for m in checked["margins"]), default=0.0)
+
+
+def holdout_ratio(report):
+    """The result's worst ratio on the implementations the search never ran (--holdout), as the
+    search itself reported it; "-" when it ran none."""
+    ratios = [m["holdout_ratio"] for m in report["margins"] if "holdout_ratio" in m]
+    return f"{max(ratios):.2f}" if ratios else "-"
 
 
 def print_table(header, rows):
@@ -200,11 +208,11 @@ def main():
             rows.append([name, search, f"{report['converted_nodes']}/{report['candidate_nodes']}",
                          f"{100 * report['flops_float16_share']:.1f}%", f"{100 * report['weight_bytes_float16_share']:.1f}%",
                          str(report["attempts"]), f"{report['full_run_equivalents']:.1f}", f"{seconds:.1f}",
-                         f"{accepted:.2f}", f"{unseen:.2f}"] +
+                         f"{accepted:.2f}", holdout_ratio(report), f"{unseen:.2f}"] +
                         ["-" if e is None else f"{worst_ratio(reference, e, rtol, atol):.2f}" for e in emu])
 
     header = ["model", "search", "fp16 nodes", "FLOPs fp16", "weights fp16", "attempts", "full-run eq.", "seconds",
-              "accepted ratio", "16 variants", "emu f32 order", "emu f64 acc"]
+              "accepted ratio", "holdout", "16 variants", "emu f32 order", "emu f64 acc"]
     print_table(header, rows)
     print(f"\n{PACKAGE}; tolerances: det rtol 0.01 atol 0.01, cls and rec rtol 0.01 atol 0.001; work: {work}")
     return 0

@@ -19,7 +19,7 @@ from ._common import (as_feeds, conversion_options, model_like, model_source, na
 
 ValidateFn = Callable[[List[np.ndarray], List[np.ndarray]], bool]
 # The search's tunable defaults (variants, variant_spread, spread_safety, sensitivity_budget,
-# search_budget), as the library and the CLI have them.
+# search_budget, holdout), as the library and the CLI have them.
 _SEARCH_DEFAULTS = dict(_native.mixed_defaults())
 Samples = Union[Mapping[str, Any], Sequence[Mapping[str, Any]]]
 
@@ -61,6 +61,9 @@ def _search(model: Any, feed_dict: Samples, validate_fn: Optional[ValidateFn], r
     safety = float(extras.pop("spread_safety"))
     if not math.isfinite(safety) or safety < 1:
         raise ValueError(f"spread_safety must be a finite number >= 1, got {safety!r}")
+    holdout = int(extras.pop("holdout"))
+    if not 0 <= holdout <= 64:
+        raise ValueError(f"holdout must be between 0 and 64, got {holdout}")
     budget = float(extras.pop("sensitivity_budget"))
     if not math.isfinite(budget) or budget < 0:
         raise ValueError(f"sensitivity_budget must be a finite number >= 0, got {budget!r}")
@@ -85,6 +88,7 @@ def _search(model: Any, feed_dict: Samples, validate_fn: Optional[ValidateFn], r
         "float16_variants": variants,
         "variant_spread": spread,
         "spread_safety": safety,
+        "holdout_variants": holdout,
         "sensitivity_budget": budget,
         "search_budget": search_budget,
         "skip_predicted_failures": bool(extras.pop("skip_predicted")),
@@ -105,6 +109,7 @@ def auto_convert_mixed_precision(model: Any, feed_dict: Samples, validate_fn: Op
                                  strategy: str = "improved", variants: int = _SEARCH_DEFAULTS["variants"],
                                  variant_spread: float = _SEARCH_DEFAULTS["variant_spread"],
                                  spread_safety: float = _SEARCH_DEFAULTS["spread_safety"],
+                                 holdout: int = _SEARCH_DEFAULTS["holdout"],
                                  sensitivity_budget: float = _SEARCH_DEFAULTS["sensitivity_budget"],
                                  search_budget: float = _SEARCH_DEFAULTS["search_budget"],
                                  skip_predicted: bool = False,
@@ -127,7 +132,8 @@ def auto_convert_mixed_precision(model: Any, feed_dict: Samples, validate_fn: Op
         verbose: print the search's progress lines on stderr, as the CLI does.
         return_report: also return the report, a dict as ``onnx-fp16 auto-mixed --report`` writes
             it (kept nodes with reason and error, attempts, margins, FLOP shares).
-        target, strategy, variants, variant_spread, spread_safety, sensitivity_budget, search_budget, skip_predicted,
+        target, strategy, variants, variant_spread, spread_safety, holdout, sensitivity_budget, search_budget,
+        skip_predicted,
         op_block_list, node_block_list, min_positive_val, max_finite_val, data_max, init_max, keep_ops,
         keep_node_pattern, search, threads: the CLI's options of the same names (docs/cli.md, docs/mixed.md).
 
@@ -140,7 +146,8 @@ def auto_convert_mixed_precision(model: Any, feed_dict: Samples, validate_fn: Op
         KeyboardInterrupt: Ctrl-C, between two attempts.
     """
     extras = dict(target=target, strategy=strategy, variants=variants, variant_spread=variant_spread,
-                  spread_safety=spread_safety, sensitivity_budget=sensitivity_budget, search_budget=search_budget,
+                  spread_safety=spread_safety, holdout=holdout, sensitivity_budget=sensitivity_budget,
+                  search_budget=search_budget,
                   skip_predicted=skip_predicted,
                   op_block_list=op_block_list,
                   node_block_list=node_block_list,

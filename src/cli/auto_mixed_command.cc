@@ -91,8 +91,14 @@ std::string summary(const MixedReport& report, const std::string& output) {
                                          : std::string("on the evaluator alone")) +
             ":";
     for (const auto& margin : report.margins) {
-      char item[200];
-      if (report.variants_checked > 1) {
+      char item[320];
+      if (report.variants_checked > 1 && margin.holdout_ratio >= 0) {
+        std::snprintf(item, sizeof item,
+                      " %s %.2f (evaluator %.2f, worst variant %.2f, variants %.2g apart; %.2f on %d implementations the "
+                      "search never ran)",
+                      margin.name.c_str(), margin.robust_ratio, margin.evaluator_ratio, margin.worst_ratio,
+                      margin.variant_distance, margin.holdout_ratio, report.holdout_variants);
+      } else if (report.variants_checked > 1) {
         std::snprintf(item, sizeof item, " %s %.2f (evaluator %.2f, worst variant %.2f, variants %.2g apart)",
                       margin.name.c_str(), margin.robust_ratio, margin.evaluator_ratio, margin.worst_ratio,
                       margin.variant_distance);
@@ -154,6 +160,11 @@ AutoMixedCommand::AutoMixedCommand(CLI::App& app) {
   command_->add_option("--variant-spread", a.variant_spread, "Their relative spread before rounding, at most 2^-13")
       ->check(CLI::Range(0.0, 0x1.0p-13))
       ->capture_default_str();
+  command_->add_option("--holdout", a.holdout,
+                       "After the search, check the result on this many simulated float16 implementations it never "
+                       "ran, and warn when one fails (0: none)")
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
   command_->add_option("--sensitivity-budget", a.sensitivity_budget,
                        "Full-run equivalents the improved search spends measuring each node's effect alone, to try "
                        "the most FLOPs per unit of error first (0: node order)")
@@ -198,6 +209,7 @@ MixedOptions AutoMixedCommand::mixed_options() const {
   options.float16_variants = a.variants;
   options.variant_spread = a.variant_spread;
   options.spread_safety = a.spread_safety;
+  options.holdout_variants = a.holdout;
   options.sensitivity_budget = a.sensitivity_budget;
   options.search_budget = a.search_budget;
   options.skip_predicted_failures = a.skip_predicted;

@@ -41,6 +41,7 @@ class AutoMixedCommand {
     int variants = MixedOptions{}.float16_variants;
     double variant_spread = MixedOptions{}.variant_spread;
     double spread_safety = MixedOptions{}.spread_safety;
+    int holdout = MixedOptions{}.holdout_variants;
     double sensitivity_budget = MixedOptions{}.sensitivity_budget;
     double search_budget = MixedOptions{}.search_budget;
     bool skip_predicted = false;

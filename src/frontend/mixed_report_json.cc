@@ -34,13 +34,16 @@ nlohmann::ordered_json mixed_report_json(const MixedReport& report, const std::s
   json["final_check"] = report.final_check;
   json["float16_variants_checked"] = report.variants_checked;
   json["variant_spread"] = report.variant_spread;
+  json["holdout_variants"] = report.holdout_variants;
   nlohmann::ordered_json margins = nlohmann::ordered_json::array();
   for (const auto& margin : report.margins) {
-    margins.push_back({{"output", margin.name},
-                       {"evaluator_ratio", finite_or_text(margin.evaluator_ratio)},
-                       {"worst_ratio", finite_or_text(margin.worst_ratio)},
-                       {"robust_ratio", finite_or_text(margin.robust_ratio)},
-                       {"variant_distance", finite_or_text(margin.variant_distance)}});
+    nlohmann::ordered_json item = {{"output", margin.name},
+                                   {"evaluator_ratio", finite_or_text(margin.evaluator_ratio)},
+                                   {"worst_ratio", finite_or_text(margin.worst_ratio)},
+                                   {"robust_ratio", finite_or_text(margin.robust_ratio)},
+                                   {"variant_distance", finite_or_text(margin.variant_distance)}};
+    if (margin.holdout_ratio >= 0) item["holdout_ratio"] = finite_or_text(margin.holdout_ratio);
+    margins.push_back(std::move(item));
   }
   json["margins"] = std::move(margins);
   json["flops_total"] = report.flops_total;

@@ -544,6 +544,36 @@ std::vector<OutputMargin> measure_margins(CandidateEngine& engine, const Accepta
   return margins;
 }
 
+// The result on `count` implementations the search never ran: each output's worst plain
+// tolerance ratio into its margin, and a warning for an output that fails on one. Returns how
+// many were run (0: the engine simulates none).
+int check_holdout(CandidateEngine& engine, const AcceptanceTest& acceptance, const std::vector<bool>& kept_nodes,
+                  const SampleOutputs& reference, int count, std::vector<OutputMargin>& margins,
+                  ProgressReporter& progress) {
+  const std::vector<SampleOutputs> outputs = engine.holdout_outputs(kept_nodes, count);
+  if (outputs.empty()) return 0;
+  for (auto& margin : margins) margin.holdout_ratio = 0;
+  for (const SampleOutputs& implementation : outputs) {
+    for (std::size_t s = 0; s < implementation.size() && s < reference.size(); ++s) {
+      const std::vector<double> ratios = acceptance.tolerance_ratios(reference[s], implementation[s]);
+      for (std::size_t o = 0; o < ratios.size() && o < margins.size(); ++o) {
+        margins[o].holdout_ratio = std::max(margins[o].holdout_ratio, ratios[o]);
+      }
+    }
+  }
+  for (const auto& margin : margins) {
+    if (!(margin.holdout_ratio > 1)) continue;
+    char text[400];
+    std::snprintf(text, sizeof text,
+                  "warning: on %zu float16 implementations the search never ran, '%s' reaches %.2f of the tolerance: "
+                  "the result may fail on some float16 runtimes; raise --spread-safety or --variants, or validate "
+                  "on the target with --validate-cmd",
+                  outputs.size(), margin.name.c_str(), margin.holdout_ratio);
+    progress.note(text);
+  }
+  return static_cast<int>(outputs.size());
+}
+
 // The result converted for real and validated once more (on the caller's runner when there is
 // one). A failure is an internal error, unless the user chose the nodes (no search): then the
 // report says how the result does.
@@ -620,7 +650,16 @@ void note_summary(const MixedReport& report, TargetType target, ProgressReporter
     std::snprintf(margin, sizeof margin, "margin: worst element at %.2f of the tolerance %s", worst,
                   report.variants_checked == 1 ? "on the evaluator alone"
                                                : "with the implementation spread (evaluator error + safety x variant deviation)");
-    progress.note(margin);
+    std::string line = margin;
+    if (report.holdout_variants > 0) {
+      double holdout = 0;
+      for (const auto& m : report.margins) holdout = std::max(holdout, m.holdout_ratio);
+      char text[120];
+      std::snprintf(text, sizeof text, "; %.2f on %d implementations the search never ran", holdout,
+                    report.holdout_variants);
+      line += text;
+    }
+    progress.note(line);
   }
   char summary[320];
   std::snprintf(summary, sizeof summary,
@@ -690,6 +729,10 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   report.budget_spent = outcome.budget_spent;
   const std::vector<bool> kept_nodes = units.kept_nodes(outcome.kept_units);
   if (acceptance.has_tolerance()) report.margins = measure_margins(*engine, acceptance, kept_nodes, float32, output_names);
+  if (acceptance.has_tolerance() && options.holdout_variants > 0 && engine->variant_count() > 1) {
+    report.holdout_variants = check_holdout(*engine, acceptance, kept_nodes, float32, options.holdout_variants,
+                                            report.margins, progress);
+  }
 
   const EngineStats stats = engine->stats();
   engine.reset();  // its values and compiled model are no longer needed: free them before converting

@@ -91,6 +91,12 @@ class CandidateEngine {
   virtual std::optional<double> distance_up_to(const std::vector<bool>& /*kept_nodes*/, graph::NodeId /*node*/) {
     return std::nullopt;
   }
+  // Outputs by holdout implementation, by sample, of the model with `kept_nodes` in float32,
+  // under `count` simulated implementations none of the search's runs used (computed from
+  // scratch, nothing kept). Empty: the engine simulates none.
+  virtual std::vector<SampleOutputs> holdout_outputs(const std::vector<bool>& /*kept_nodes*/, int /*count*/) {
+    return {};
+  }
   virtual CandidateEngineKind kind() const = 0;
   const EngineStats& stats() const { return stats_; }
 

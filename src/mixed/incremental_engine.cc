@@ -48,6 +48,11 @@ struct Nudge {
   float spread = 0;
 };
 
+// The holdout implementations' variant numbers (CandidateEngine::holdout_outputs): far beyond
+// any the search or a re-check with --variants uses (at most 16), so their nudges are patterns
+// no accepted candidate was selected on.
+constexpr std::size_t kFirstHoldoutVariant = std::size_t{1} << 20;
+
 // Mixed into a read's nudge seed, so that a value's cast and its producer's own rounding move
 // independently.
 constexpr std::uint64_t kCastSeed = 0xCA57'0000'0000'0000ull;
@@ -294,6 +299,20 @@ class IncrementalEngine final : public CandidateEngine {
     return errors;
   }
 
+  std::vector<SampleOutputs> holdout_outputs(const std::vector<bool>& kept_nodes, int count) override {
+    if (!(variants_.spread > 0) || count <= 0) return {};
+    const Config config = make_config(analysis_.decide(kept_nodes));
+    std::vector<SampleOutputs> outputs(static_cast<std::size_t>(count));
+    for (int h = 0; h < count; ++h) {
+      for (std::size_t s = 0; s < inputs_.size(); ++s) {
+        const std::vector<Tensor> slots = run_sample(config, s, kFirstHoldoutVariant + static_cast<std::size_t>(h), {}, config);
+        ++stats_.runs;
+        outputs[static_cast<std::size_t>(h)].push_back(graph_outputs(slots, config));
+      }
+    }
+    return outputs;
+  }
+
   CandidateEngineKind kind() const override { return CandidateEngineKind::Incremental; }
 
   std::optional<double> distance_in_last_run(graph::NodeId node) const override {
@@ -355,12 +374,13 @@ class IncrementalEngine final : public CandidateEngine {
 
   // Sample s's graph outputs from its slots. A float16 graph output of the converted model (its
   // producer's value, or the Cast the conversion adds for a float32 producer): rounding is the cast.
-  std::vector<Tensor> graph_outputs(const std::vector<Tensor>& slots) const {
+  std::vector<Tensor> graph_outputs(const std::vector<Tensor>& slots) const { return graph_outputs(slots, last_config_); }
+  std::vector<Tensor> graph_outputs(const std::vector<Tensor>& slots, const Config& config) const {
     std::vector<Tensor> outputs;
     const auto target = static_cast<DataType>(convert::elem_type(analysis_.context().target));
     for (std::size_t o = 0; o < plan_->output_slots.size(); ++o) {
       const Tensor& value = slots[plan_->output_slots[o]];
-      outputs.push_back(last_config_.float16_outputs[o] ? runtime::cast_tensor(value, target) : as_float32(value));
+      outputs.push_back(config.float16_outputs[o] ? runtime::cast_tensor(value, target) : as_float32(value));
     }
     return outputs;
   }

@@ -86,6 +86,9 @@ def test_search_budget_matches_the_cli_and_stops_the_search(example_model, examp
     assert [(n["name"], n["reason"]) for n in report["kept"]] == [(n["name"], n["reason"]) for n in cli_report["kept"]]
     assert "budget" in {node["reason"] for node in report["kept"]}
     assert report["margins"][0]["robust_ratio"] <= 1.0
+    # The result checked on implementations the search never ran, the same in both front ends.
+    assert report["holdout_variants"] == cli_report["holdout_variants"] == 4
+    assert report["margins"][0]["holdout_ratio"] == cli_report["margins"][0]["holdout_ratio"] >= 0
 
 
 def test_validate_fn_receives_two_lists_of_arrays_and_decides(example_model, sample):
@@ -162,6 +165,7 @@ def test_ctrl_c_stops_the_search_cleanly(example_model, sample):
     ({"rtol": 0.01, "variant_spread": 0.5}, ValueError, "variant_spread"),
     ({"rtol": 0.01, "sensitivity_budget": -1}, ValueError, "sensitivity_budget"),
     ({"rtol": 0.01, "search_budget": -1}, ValueError, "search_budget"),
+    ({"rtol": 0.01, "holdout": -1}, ValueError, "holdout"),
 ])
 def test_bad_arguments_raise_clear_errors(example_model, sample, kwargs, error, match):
     with pytest.raises(error, match=match):

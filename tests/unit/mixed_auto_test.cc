@@ -445,6 +445,47 @@ TEST(MixedAuto, ReportsFlopAndWeightSharesAndMargins) {
   for (const auto& node : report.kept_nodes) EXPECT_GE(node.sensitivity, 0.0) << node.name << ": measured by the improved strategy";
 }
 
+// The result is checked once more on implementations the search never ran (holdout_variants):
+// other nudge patterns than its own variants, so their worst ratio differs from the variants';
+// an output over the tolerance there gets a warning line. Without variants, or with 0, none.
+TEST(MixedAuto, TheResultIsCheckedOnImplementationsTheSearchNeverRan) {
+  std::mt19937 rng(3);
+  const Feeds sample{{"x", Tensor::from_vector<float>({8, 64}, test_support::normal_values(8 * 64, 1.0f, rng))}};
+  const double plain_error = plain_float16_error(test_support::deep_chain_model(16), sample);
+  ASSERT_GT(plain_error, 0.0);
+  auto search = [&](int variants, int holdout) {
+    onnx::ModelProto model = test_support::deep_chain_model(16);
+    MixedOptions options = tolerances(0, plain_error * 0.6);
+    options.keep_io_types = true;
+    options.float16_variants = variants;
+    options.holdout_variants = holdout;
+    return onnx_fp16::auto_convert_mixed_precision(model, {sample}, options);
+  };
+  const MixedReport checked = search(4, 3);
+  EXPECT_EQ(checked.holdout_variants, 3);
+  ASSERT_FALSE(checked.margins.empty());
+  for (const auto& margin : checked.margins) {
+    EXPECT_GT(margin.holdout_ratio, 0.0) << margin.name;
+    // Another draw of the same spread: not the search's own implementations' worst, but near it
+    // (measured: variants 0.58, holdout 0.63, the evaluator alone 0.42).
+    EXPECT_NE(margin.holdout_ratio, margin.worst_ratio) << margin.name << ": the search's own implementations";
+    EXPECT_LT(std::abs(margin.holdout_ratio - margin.worst_ratio), 0.5 * margin.worst_ratio) << margin.name;
+  }
+  // A warning names each output over the tolerance there.
+  bool warned = false;
+  for (const auto& line : checked.log) warned = warned || line.rfind("warning: on 3 float16 implementations", 0) == 0;
+  bool over = false;
+  for (const auto& margin : checked.margins) over = over || margin.holdout_ratio > 1;
+  EXPECT_EQ(warned, over);
+
+  // Each holdout implementation is one full run per sample.
+  const MixedReport unchecked = search(4, 0);
+  EXPECT_EQ(unchecked.holdout_variants, 0);
+  for (const auto& margin : unchecked.margins) EXPECT_LT(margin.holdout_ratio, 0.0) << margin.name;
+  EXPECT_NEAR(checked.full_run_equivalents - unchecked.full_run_equivalents, 3.0, 0.01);
+  EXPECT_EQ(search(0, 3).holdout_variants, 0) << "no variants: the evaluator's bits alone, nothing to hold out";
+}
+
 TEST(MixedAuto, ImprovedNeverKeepsMoreFlopsInFloat32ThanBaseline) {
   for (const double tolerance : {1e-2, 3e-2}) {
     onnx::ModelProto baseline_model = planted_overflow_model();
