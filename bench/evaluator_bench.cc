@@ -102,20 +102,12 @@ std::vector<float> uniform(std::size_t count, float low, float high, std::uint32
 
 // --quick shrinks the models (64x64 images; 2 layers, sequence 32) to check the harness fast.
 BenchModel make_model(const std::string& name, const Options& options) {
-  if (name == "resnet50") {
-    modelgen::ResNetSpec spec;
-    if (options.quick) spec.image_size = 64;
-    const std::int64_t size = spec.image_size;
-    return {name, modelgen::resnet50_model(spec),
-            {{"image", Tensor::from_vector<float>({1, 3, size, size}, uniform(3 * size * size, -1, 1, 5))}}};
-  }
-  if (name == "mobilenet-v3") {
-    modelgen::MobileNetSpec spec;
-    if (options.quick) spec.image_size = 64;
-    const std::int64_t size = spec.image_size;
-    return {name, modelgen::mobilenet_v3_large_model(spec),
-            {{"image", Tensor::from_vector<float>({1, 3, size, size}, uniform(3 * size * size, -1, 1, 5))}}};
-  }
+  // The CNNs: 224x224 (64x64 with --quick), one image of uniform values.
+  const int image_size = options.quick ? 64 : 224;
+  const Feeds image{{"image", Tensor::from_vector<float>({1, 3, image_size, image_size},
+                                                         uniform(3 * image_size * image_size, -1, 1, 5))}};
+  if (name == "resnet50") return {name, modelgen::resnet50_model({.image_size = image_size}), image};
+  if (name == "mobilenet-v3") return {name, modelgen::mobilenet_v3_large_model({.image_size = image_size}), image};
   if (name == "bert-base") {
     modelgen::TransformerSpec spec = modelgen::bert_base_spec();
     if (options.quick) spec.layers = 2;

@@ -8,6 +8,7 @@
 #include <onnx_fp16/checker.h>
 
 #include <algorithm>
+#include <functional>
 #include <random>
 #include <set>
 
@@ -58,6 +59,19 @@ double plain_float16_error(const onnx::ModelProto& model, const Feeds& sample) {
   keep_io.keep_io_types = true;
   onnx_fp16::convert_float_to_float16(plain, keep_io);
   return onnx_fp16::compare_tensors(expected, onnx_fp16::Evaluator(plain).run(sample).at("y"), {0, 1}).max_abs_error;
+}
+
+// The deep chain's search at 60% of its plain float16 error (only part of it fits), on one
+// sample of normal values; `adjust` sets the options a test varies.
+MixedReport search_deep_chain(const std::function<void(MixedOptions&)>& adjust) {
+  std::mt19937 rng(3);
+  const Feeds sample{{"x", Tensor::from_vector<float>({8, 64}, test_support::normal_values(8 * 64, 1.0f, rng))}};
+  static const double plain_error = plain_float16_error(test_support::deep_chain_model(16), sample);
+  onnx::ModelProto model = test_support::deep_chain_model(16);
+  MixedOptions options = tolerances(0, plain_error * 0.6);
+  options.keep_io_types = true;
+  adjust(options);
+  return onnx_fp16::auto_convert_mixed_precision(model, {sample}, options);
 }
 
 const std::set<std::string> kPlanted{"planted/square", "planted/normalize"};
@@ -449,17 +463,11 @@ TEST(MixedAuto, ReportsFlopAndWeightSharesAndMargins) {
 // other nudge patterns than its own variants, so their worst ratio differs from the variants';
 // an output over the tolerance there gets a warning line. Without variants, or with 0, none.
 TEST(MixedAuto, TheResultIsCheckedOnImplementationsTheSearchNeverRan) {
-  std::mt19937 rng(3);
-  const Feeds sample{{"x", Tensor::from_vector<float>({8, 64}, test_support::normal_values(8 * 64, 1.0f, rng))}};
-  const double plain_error = plain_float16_error(test_support::deep_chain_model(16), sample);
-  ASSERT_GT(plain_error, 0.0);
-  auto search = [&](int variants, int holdout) {
-    onnx::ModelProto model = test_support::deep_chain_model(16);
-    MixedOptions options = tolerances(0, plain_error * 0.6);
-    options.keep_io_types = true;
-    options.float16_variants = variants;
-    options.holdout_variants = holdout;
-    return onnx_fp16::auto_convert_mixed_precision(model, {sample}, options);
+  auto search = [](int variants, int holdout) {
+    return search_deep_chain([&](MixedOptions& options) {
+      options.float16_variants = variants;
+      options.holdout_variants = holdout;
+    });
   };
   const MixedReport checked = search(4, 3);
   EXPECT_EQ(checked.holdout_variants, 3);
@@ -544,20 +552,14 @@ TEST(MixedAuto, ImprovedOrderMeasuresNodesAloneWithinItsBudget) {
 // the spec's bisection, and a light one only when the model does not predict it to fail. Both
 // results pass; skipping costs fewer attempts.
 TEST(MixedAuto, TheErrorModelKeepsNodesPredictedToFailWithoutTryingThem) {
-  std::mt19937 rng(3);
-  const Feeds sample{{"x", Tensor::from_vector<float>({8, 64}, test_support::normal_values(8 * 64, 1.0f, rng))}};
-  // The tolerance: 60% of the plain float16 model's error, so only part of it fits (less left no
-  // light node undecided: a third once the variants nudged casts too, a half once the spread
-  // counted 2.5 times).
-  const double plain_error = plain_float16_error(test_support::deep_chain_model(16), sample);
-  ASSERT_GT(plain_error, 0.0);
-  auto search = [&](bool skip_predicted) {
-    onnx::ModelProto model = test_support::deep_chain_model(16);
-    MixedOptions options = tolerances(0, plain_error * 0.6);
-    options.keep_io_types = true;
-    options.sensitivity_budget = 100;  // every node measured
-    options.skip_predicted_failures = skip_predicted;
-    return onnx_fp16::auto_convert_mixed_precision(model, {sample}, options);
+  // search_deep_chain's tolerance, 60% of the plain float16 model's error, lets only part of it
+  // fit (less left no light node undecided: a third once the variants nudged casts too, a half
+  // once the spread counted 2.5 times).
+  auto search = [](bool skip_predicted) {
+    return search_deep_chain([&](MixedOptions& options) {
+      options.sensitivity_budget = 100;  // every node measured
+      options.skip_predicted_failures = skip_predicted;
+    });
   };
   const MixedReport predicted = search(true);
   const MixedReport tried = search(false);
@@ -600,16 +602,8 @@ TEST(MixedAuto, TheErrorModelKeepsNodesPredictedToFailWithoutTryingThem) {
 // passes like any other. The report's total overshoots by at most the attempt under way and the
 // final check. 0 is no limit.
 TEST(MixedAuto, TheSearchBudgetStopsTheSearchAndTheResultStillPasses) {
-  std::mt19937 rng(3);
-  const Feeds sample{{"x", Tensor::from_vector<float>({8, 64}, test_support::normal_values(8 * 64, 1.0f, rng))}};
-  const double plain_error = plain_float16_error(test_support::deep_chain_model(16), sample);
-  ASSERT_GT(plain_error, 0.0);
-  auto search = [&](double budget) {
-    onnx::ModelProto model = test_support::deep_chain_model(16);
-    MixedOptions options = tolerances(0, plain_error * 0.6);
-    options.keep_io_types = true;
-    options.search_budget = budget;
-    return onnx_fp16::auto_convert_mixed_precision(model, {sample}, options);
+  auto search = [](double budget) {
+    return search_deep_chain([&](MixedOptions& options) { options.search_budget = budget; });
   };
   const MixedReport unbounded = search(0);
   EXPECT_FALSE(unbounded.budget_spent);
