@@ -35,6 +35,8 @@ nlohmann::ordered_json mixed_report_json(const MixedReport& report, const std::s
   json["float16_variants_checked"] = report.variants_checked;
   json["variant_spread"] = report.variant_spread;
   json["holdout_variants"] = report.holdout_variants;
+  json["searched_again"] = report.searched_again;
+  json["spread_safety"] = report.spread_safety_used;
   nlohmann::ordered_json margins = nlohmann::ordered_json::array();
   for (const auto& margin : report.margins) {
     nlohmann::ordered_json item = {{"output", margin.name},

@@ -544,13 +544,19 @@ std::vector<OutputMargin> measure_margins(CandidateEngine& engine, const Accepta
   return margins;
 }
 
-// The result on `count` implementations the search never ran: each output's worst plain
-// tolerance ratio into its margin, and a warning for an output that fails on one. Returns how
-// many were run (0: the engine simulates none).
+// How much a search that failed on the holdout widens its margin when it searches again.
+constexpr double kHoldoutRetrySafety = 1.4;
+
+bool holdout_failed(const std::vector<OutputMargin>& margins) {
+  return std::any_of(margins.begin(), margins.end(), [](const OutputMargin& m) { return m.holdout_ratio > 1; });
+}
+
+// The result on `count` implementations the search never ran (a `round` of its own: a search
+// made again is checked on others): each output's worst plain tolerance ratio into its margin.
+// Returns how many were run (0: the engine simulates none).
 int check_holdout(CandidateEngine& engine, const AcceptanceTest& acceptance, const std::vector<bool>& kept_nodes,
-                  const SampleOutputs& reference, int count, std::vector<OutputMargin>& margins,
-                  ProgressReporter& progress) {
-  const std::vector<SampleOutputs> outputs = engine.holdout_outputs(kept_nodes, count);
+                  const SampleOutputs& reference, int count, int round, std::vector<OutputMargin>& margins) {
+  const std::vector<SampleOutputs> outputs = engine.holdout_outputs(kept_nodes, count, round);
   if (outputs.empty()) return 0;
   for (auto& margin : margins) margin.holdout_ratio = 0;
   for (const SampleOutputs& implementation : outputs) {
@@ -561,17 +567,21 @@ int check_holdout(CandidateEngine& engine, const AcceptanceTest& acceptance, con
       }
     }
   }
+  return static_cast<int>(outputs.size());
+}
+
+// A warning for each output of the final result over the tolerance on the holdout.
+void warn_holdout(const std::vector<OutputMargin>& margins, int count, ProgressReporter& progress) {
   for (const auto& margin : margins) {
     if (!(margin.holdout_ratio > 1)) continue;
     char text[400];
     std::snprintf(text, sizeof text,
-                  "warning: on %zu float16 implementations the search never ran, '%s' reaches %.2f of the tolerance: "
+                  "warning: on %d float16 implementations the search never ran, '%s' reaches %.2f of the tolerance: "
                   "the result may fail on some float16 runtimes; raise --spread-safety or --variants, or validate "
                   "on the target with --validate-cmd",
-                  outputs.size(), margin.name.c_str(), margin.holdout_ratio);
+                  count, margin.name.c_str(), margin.holdout_ratio);
     progress.note(text);
   }
-  return static_cast<int>(outputs.size());
 }
 
 // The result converted for real and validated once more (on the caller's runner when there is
@@ -695,6 +705,7 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   report.engine = engine->kind();
   report.target = conversion.target;
   report.variants_checked = static_cast<int>(engine->variant_count());
+  report.spread_safety_used = options.spread_safety;
   report.variant_spread = engine->variant_count() > 1 ? options.variant_spread : 0;
 
   // bfloat16 has float32's range: nothing for the range screen to find.
@@ -720,19 +731,47 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
       static_cast<std::size_t>(std::count_if(screened.begin(), screened.end(), [](const auto& v) { return v.has_value(); }));
   if (screened_count > 0) progress.note(std::to_string(screened_count) + " nodes kept by the screens before the search");
 
-  const SearchOutcome outcome =
+  SearchOutcome outcome =
       search_units(*engine, acceptance, units, screened, reference, analysis, accepted_ratio, options, progress);
+  std::vector<bool> kept_nodes = units.kept_nodes(outcome.kept_units);
+  if (acceptance.has_tolerance()) report.margins = measure_margins(*engine, acceptance, kept_nodes, float32, output_names);
+  const bool holdout = acceptance.has_tolerance() && options.holdout_variants > 0 && engine->variant_count() > 1;
+  if (holdout) {
+    report.holdout_variants =
+        check_holdout(*engine, acceptance, kept_nodes, float32, options.holdout_variants, 0, report.margins);
+  }
+  // A result that fails on the holdout is searched for once more with a wider margin (not with a
+  // search budget: the first search may have spent it), and that result is checked on other
+  // implementations again. Measured (PaddleOCR det, OpenBLAS's own kernels): 83.4% of the FLOPs
+  // in float16, 1.10 on the holdout and 1.81 on 12 unseen; with spread_safety 3.5, 74.2% and 0.72.
+  int attempts_before = 0;
+  if (holdout && report.holdout_variants > 0 && holdout_failed(report.margins) && options.search_budget <= 0) {
+    MixedOptions wider = options;
+    wider.spread_safety = options.spread_safety * kHoldoutRetrySafety;
+    const AcceptanceTest stricter(wider, output_names);
+    double worst = 0;
+    for (const auto& margin : report.margins) worst = std::max(worst, margin.holdout_ratio);
+    char text[200];
+    std::snprintf(text, sizeof text,
+                  "the result reaches %.2f of the tolerance on %d implementations the search never ran: searching "
+                  "again with spread_safety %.3g",
+                  worst, report.holdout_variants, wider.spread_safety);
+    progress.note(text);
+    attempts_before = outcome.attempts;
+    const double ratio = check_endpoints(*engine, stricter, units, float32, conversion.keep_io_types);
+    outcome = search_units(*engine, stricter, units, screened, reference, analysis, ratio, wider, progress);
+    kept_nodes = units.kept_nodes(outcome.kept_units);
+    report.margins = measure_margins(*engine, stricter, kept_nodes, float32, output_names);
+    check_holdout(*engine, stricter, kept_nodes, float32, options.holdout_variants, 1, report.margins);
+    report.searched_again = true;
+    report.spread_safety_used = wider.spread_safety;
+  }
+  if (report.holdout_variants > 0) warn_holdout(report.margins, report.holdout_variants, progress);
   report.order = outcome.order.measured > 0 ? SearchOrderKind::Sensitivity : SearchOrderKind::Node;
   report.nodes_measured = outcome.order.measured;
   report.nodes_measured_to_cut = outcome.order.measured_to_cut();
-  report.attempts = outcome.attempts;
+  report.attempts = attempts_before + outcome.attempts;
   report.budget_spent = outcome.budget_spent;
-  const std::vector<bool> kept_nodes = units.kept_nodes(outcome.kept_units);
-  if (acceptance.has_tolerance()) report.margins = measure_margins(*engine, acceptance, kept_nodes, float32, output_names);
-  if (acceptance.has_tolerance() && options.holdout_variants > 0 && engine->variant_count() > 1) {
-    report.holdout_variants = check_holdout(*engine, acceptance, kept_nodes, float32, options.holdout_variants,
-                                            report.margins, progress);
-  }
 
   const EngineStats stats = engine->stats();
   engine.reset();  // its values and compiled model are no longer needed: free them before converting

@@ -92,9 +92,11 @@ class CandidateEngine {
     return std::nullopt;
   }
   // Outputs by holdout implementation, by sample, of the model with `kept_nodes` in float32,
-  // under `count` simulated implementations none of the search's runs used (computed from
-  // scratch, nothing kept). Empty: the engine simulates none.
-  virtual std::vector<SampleOutputs> holdout_outputs(const std::vector<bool>& /*kept_nodes*/, int /*count*/) {
+  // under `count` (at most 64) simulated implementations none of the search's runs used,
+  // another set for each `round` (computed from scratch, nothing kept). Empty: the engine
+  // simulates none.
+  virtual std::vector<SampleOutputs> holdout_outputs(const std::vector<bool>& /*kept_nodes*/, int /*count*/,
+                                                     int /*round*/) {
     return {};
   }
   virtual CandidateEngineKind kind() const = 0;

@@ -299,13 +299,14 @@ class IncrementalEngine final : public CandidateEngine {
     return errors;
   }
 
-  std::vector<SampleOutputs> holdout_outputs(const std::vector<bool>& kept_nodes, int count) override {
-    if (!(variants_.spread > 0) || count <= 0) return {};
+  std::vector<SampleOutputs> holdout_outputs(const std::vector<bool>& kept_nodes, int count, int round) override {
+    if (!(variants_.spread > 0) || count <= 0 || count > 64 || round < 0) return {};
+    const std::size_t first = kFirstHoldoutVariant + 64 * static_cast<std::size_t>(round);
     const Config config = make_config(analysis_.decide(kept_nodes));
     std::vector<SampleOutputs> outputs(static_cast<std::size_t>(count));
     for (int h = 0; h < count; ++h) {
       for (std::size_t s = 0; s < inputs_.size(); ++s) {
-        const std::vector<Tensor> slots = run_sample(config, s, kFirstHoldoutVariant + static_cast<std::size_t>(h), {}, config);
+        const std::vector<Tensor> slots = run_sample(config, s, first + static_cast<std::size_t>(h), {}, config);
         ++stats_.runs;
         outputs[static_cast<std::size_t>(h)].push_back(graph_outputs(slots, config));
       }

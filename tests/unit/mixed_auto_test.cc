@@ -494,6 +494,42 @@ TEST(MixedAuto, TheResultIsCheckedOnImplementationsTheSearchNeverRan) {
   EXPECT_EQ(search(0, 3).holdout_variants, 0) << "no variants: the evaluator's bits alone, nothing to hold out";
 }
 
+// A result that fails on the holdout is searched for once more with spread_safety x1.4, from
+// scratch: the second result is the one a search with the wider margin finds, checked on other
+// held-out implementations. With a search budget it is not searched again: the warning stays.
+TEST(MixedAuto, AResultThatFailsTheHoldoutIsSearchedForAgainWithAWiderMargin) {
+  auto search = [](double safety, int holdout, double budget) {
+    return search_deep_chain([&](MixedOptions& options) {
+      options.spread_safety = safety;
+      options.holdout_variants = holdout;
+      options.search_budget = budget;
+    });
+  };
+  // K = 1 keeps what its own 4 variants pass: measured 1.20 on the holdout.
+  const MixedReport retried = search(1.0, 4, 0);
+  ASSERT_TRUE(retried.searched_again);
+  EXPECT_DOUBLE_EQ(retried.spread_safety_used, 1.4);
+  auto logged = [](const MixedReport& report, const std::string& text) {
+    return std::any_of(report.log.begin(), report.log.end(),
+                       [&](const std::string& line) { return line.find(text) != std::string::npos; });
+  };
+  EXPECT_TRUE(logged(retried, "on 4 implementations the search never ran: searching again with spread_safety 1.4"));
+  ASSERT_FALSE(retried.margins.empty());
+  EXPECT_LE(retried.margins[0].holdout_ratio, 1.0) << "measured 0.85";
+  EXPECT_FALSE(logged(retried, "warning:"));
+
+  const MixedReport first = search(1.0, 0, 0);   // the first search alone
+  const MixedReport wider = search(1.4, 0, 0);   // the second, from scratch
+  EXPECT_FALSE(first.searched_again);
+  EXPECT_EQ(retried.attempts, first.attempts + wider.attempts);
+  EXPECT_EQ(retried.flops_float16, wider.flops_float16);
+  EXPECT_LE(retried.flops_float16, first.flops_float16);
+
+  const MixedReport budgeted = search(1.0, 4, 1000);
+  EXPECT_FALSE(budgeted.searched_again);
+  EXPECT_TRUE(logged(budgeted, "warning: on 4 float16 implementations the search never ran"));
+}
+
 TEST(MixedAuto, ImprovedNeverKeepsMoreFlopsInFloat32ThanBaseline) {
   for (const double tolerance : {1e-2, 3e-2}) {
     onnx::ModelProto baseline_model = planted_overflow_model();
