@@ -52,6 +52,7 @@ struct RunStats {
   std::size_t nodes_run = 0;  // including nodes of subgraphs, once per execution
   // Wall-clock seconds of each main-graph node, in the order they ran (a node with subgraphs,
   // such as If or Loop, includes them): where a run's time goes (`onnx-fp16 run --profile`).
+  // Measured only for a run given a RunStats.
   struct NodeTime {
     std::string name;
     std::string op_type;
