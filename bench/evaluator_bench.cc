@@ -104,10 +104,12 @@ std::vector<float> uniform(std::size_t count, float low, float high, std::uint32
 BenchModel make_model(const std::string& name, const Options& options) {
   // The CNNs: 224x224 (64x64 with --quick), one image of uniform values.
   const int image_size = options.quick ? 64 : 224;
-  const Feeds image{{"image", Tensor::from_vector<float>({1, 3, image_size, image_size},
-                                                         uniform(3 * image_size * image_size, -1, 1, 5))}};
-  if (name == "resnet50") return {name, modelgen::resnet50_model({.image_size = image_size}), image};
-  if (name == "mobilenet-v3") return {name, modelgen::mobilenet_v3_large_model({.image_size = image_size}), image};
+  auto image = [&] {
+    return Feeds{{"image", Tensor::from_vector<float>({1, 3, image_size, image_size},
+                                                      uniform(3 * image_size * image_size, -1, 1, 5))}};
+  };
+  if (name == "resnet50") return {name, modelgen::resnet50_model({.image_size = image_size}), image()};
+  if (name == "mobilenet-v3") return {name, modelgen::mobilenet_v3_large_model({.image_size = image_size}), image()};
   if (name == "bert-base") {
     modelgen::TransformerSpec spec = modelgen::bert_base_spec();
     if (options.quick) spec.layers = 2;
