@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -650,6 +652,32 @@ TEST(RuntimeMathOps, ResultsDoNotDependOnTheThreadCount) {
       EXPECT_TRUE(std::equal(a.begin(), a.end(), b.begin(), b.end())) << c.op << " output " << name;
     }
   }
+}
+
+}  // namespace
+
+namespace {
+
+// Pow with the exponent 2 (a variance written out, as ConvNeXt's export does) is the base times
+// itself, the correctly rounded square, signs, infinities and NaN included; another exponent
+// still goes through pow.
+TEST(RuntimeMathOps, PowByTwoIsTheCorrectlyRoundedSquare) {
+  const float inf = std::numeric_limits<float>::infinity();
+  // 1 + 2^-12 squares to 1 + 2^-11 + 2^-24: exactly half a float ulp above 1 + 2^-11, so the
+  // square rounds to even.
+  const std::vector<float> x = {0.0f, -0.0f, 1.5f, -3.25f, 1.0f + 0x1.0p-12f, 1e20f, -1e-30f, inf, -inf, std::nanf("")};
+  const auto y = values_of(run_node("Pow", {{"x", floats({10}, x)}, {"e", floats({}, {2.0f})}}, {"y"}, {}, 13).at("y"));
+  ASSERT_EQ(y.size(), x.size());
+  for (std::size_t i = 0; i + 1 < x.size(); ++i) {
+    const float expected = x[i] * x[i];
+    EXPECT_EQ(std::memcmp(&y[i], &expected, sizeof(float)), 0) << x[i] << " squared gave " << y[i];
+  }
+  EXPECT_TRUE(std::isnan(y.back()));
+  EXPECT_EQ(y[4], 1.0f + 0x1.0p-11f);
+  // The exponent as float64 too (opset 12 lets it have its own type), and 3 is not a square.
+  const auto cube = values_of(run_node("Pow", {{"x", floats({2}, {2.0f, -1.5f})},
+                                               {"e", Tensor::from_vector<double>({}, {3.0})}}, {"y"}, {}, 13).at("y"));
+  EXPECT_EQ(cube, (std::vector<float>{8.0f, -3.375f}));
 }
 
 }  // namespace

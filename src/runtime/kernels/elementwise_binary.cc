@@ -123,8 +123,18 @@ void pow_kernel(KernelContext& ctx) {
     using C = compute_t<S>;
     const InputValues<S> x(base);
     OutputValues<S> out(layout.output_shape());
+    // A float base squared (LayerNorm and variance written out, as ConvNeXt's export does):
+    // a * a, the correctly rounded square, where std::pow cost ~20 ns a value (a quarter of
+    // ConvNeXt-tiny's run).
+    const auto* doubles = std::get_if<std::vector<double>>(&exponents);
+    const bool square = std::is_floating_point_v<C> && doubles != nullptr && doubles->size() == 1 && (*doubles)[0] == 2.0;
     std::visit(
         [&]<typename W>(const std::vector<W>& y) {
+          if (square) {
+            broadcast_binary(layout, x.span(), std::span<const W>(y), out.span(), [](C a, W) { return a * a; },
+                             ctx.threads());
+            return;
+          }
           broadcast_binary(
               layout, x.span(), std::span<const W>(y), out.span(), [](C a, W b) { return power<C, W>(a, b); },
               ctx.threads());
