@@ -681,3 +681,36 @@ TEST(RuntimeMathOps, PowByTwoIsTheCorrectlyRoundedSquare) {
 }
 
 }  // namespace
+
+namespace {
+
+// A reduction over the innermost axes folds rows side by side and over the threads (reduce.cc):
+// each output is still its row summed in order, the same bits as the sequential definition,
+// whatever the thread count; a row count not divisible by the side-by-side width included.
+TEST(RuntimeMathOps, ReductionsOverInnermostAxesSumEachRowInOrder) {
+  const Shape shape{3, 37, 5, 50};  // 111 rows of 250 after axes 2 and 3
+  std::vector<float> x(onnx_fp16::element_count(shape));
+  std::uint32_t seed = 7;
+  for (auto& v : x) {
+    seed = seed * 1664525u + 1013904223u;
+    v = static_cast<float>(seed >> 8) / static_cast<float>(1u << 24) * 2.0f - 1.0f;
+  }
+  const std::size_t row = 250;
+  for (int threads : {1, 2, 3}) {
+    const auto axes = [](onnx::NodeProto& node) { modelgen::attr_ints(node, "axes", {2, -1}); };
+    const auto mean = values_of(run_node("ReduceMean", {{"x", floats(shape, x)}}, {"y"}, axes, 13, "", threads).at("y"));
+    const auto l2 = values_of(run_node("ReduceL2", {{"x", floats(shape, x)}}, {"y"}, axes, 13, "", threads).at("y"));
+    ASSERT_EQ(mean.size(), x.size() / row);
+    for (std::size_t r = 0; r < mean.size(); ++r) {
+      float sum = 0, squares = 0;
+      for (std::size_t i = 0; i < row; ++i) {
+        sum += x[r * row + i];
+        squares += x[r * row + i] * x[r * row + i];
+      }
+      ASSERT_EQ(mean[r], sum / static_cast<float>(row)) << "row " << r << ", " << threads << " threads";
+      ASSERT_EQ(l2[r], std::sqrt(squares)) << "row " << r << ", " << threads << " threads";
+    }
+  }
+}
+
+}  // namespace

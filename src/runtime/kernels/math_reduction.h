@@ -33,6 +33,13 @@ class ReductionWalk {
   template <typename Run>
   void for_each_run(Run&& run) const;
 
+  // Whether the walk is rows of group_size() contiguous elements, row r folding into output r
+  // (the innermost axes reduced, as LayerNorm's mean and variance written out are): the rows
+  // can then be summed side by side, each in its own order.
+  bool folds_contiguous_rows() const {
+    return !dims_.empty() && out_strides_.back() == 0 && (dims_.size() == 1 || (dims_.size() == 2 && out_strides_[0] == 1));
+  }
+
  private:
   Shape output_shape_;
   std::size_t output_size_ = 0;

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "runtime/element_types.h"
@@ -18,6 +19,7 @@
 #include "runtime/float_compute.h"
 #include "runtime/kernel_registry.h"
 #include "runtime/kernels/math_reduction.h"
+#include "runtime/parallel.h"
 #include "runtime/value_conversion.h"
 
 namespace onnx_fp16::runtime {
@@ -212,11 +214,42 @@ std::vector<bool> reduced_axes(const KernelContext& ctx, std::size_t rank, bool 
   return math::axes_mask(*axes, rank);
 }
 
+// Rows `begin`..`end` of `row` elements each folded into out[r]: four rows side by side, so
+// that four independent chains of additions overlap (one chain waits on each addition), each
+// row still summed in its own order, so the bits are those of the walk.
+template <typename Op, typename A, typename C, typename Out>
+void fold_rows(std::span<const C> in, std::size_t row, std::size_t begin, std::size_t end, std::size_t group, Out& out) {
+  constexpr std::size_t kSide = 4;
+  std::size_t r = begin;
+  for (; r + kSide <= end; r += kSide) {
+    A acc[kSide];
+    for (std::size_t k = 0; k < kSide; ++k) acc[k] = Op::template init<A>();
+    const C* base = in.data() + r * row;
+    for (std::size_t i = 0; i < row; ++i) {
+      for (std::size_t k = 0; k < kSide; ++k) acc[k] = Op::step(acc[k], static_cast<A>(base[k * row + i]));
+    }
+    for (std::size_t k = 0; k < kSide; ++k) out[r + k] = convert_value<C>(Op::template finish<A>(acc[k], group));
+  }
+  for (; r < end; ++r) {
+    A acc = Op::template init<A>();
+    for (std::size_t i = 0; i < row; ++i) acc = Op::step(acc, static_cast<A>(in[r * row + i]));
+    out[r] = convert_value<C>(Op::template finish<A>(acc, group));
+  }
+}
+
 template <typename Op, typename S>
-void reduce_values(const Tensor& x, const math::ReductionWalk& walk, OutputValues<S>& out) {
+void reduce_values(const Tensor& x, const math::ReductionWalk& walk, OutputValues<S>& out, int threads) {
   using C = compute_t<S>;
   using A = std::conditional_t<Op::real && !std::is_floating_point_v<C>, double, C>;
   const InputValues<S> in(x);
+  if (walk.folds_contiguous_rows() && walk.group_size() > 0) {
+    // Measured: ConvNeXt-tiny's 46 ReduceMeans over channels, 12.0 ms a run one element at a time.
+    const std::size_t row = walk.group_size();
+    parallel_for(threads, walk.output_size(), math::rows_per_task(row), [&](std::size_t begin, std::size_t end) {
+      fold_rows<Op, A>(in.span(), row, begin, end, walk.group_size(), out);
+    });
+    return;
+  }
   std::vector<A> acc(walk.output_size(), Op::template init<A>());
   walk.for_each_run([&](std::size_t from, std::size_t to, std::size_t count, std::size_t step) {
     for (std::size_t i = 0; i < count; ++i) {
@@ -267,7 +300,7 @@ Kernel reduce_kernel(int axes_input_since) {
       if constexpr (kLogSumExp) {
         reduce_log_sum_exp<S>(x, walk, out);
       } else {
-        reduce_values<Op, S>(x, walk, out);
+        reduce_values<Op, S>(x, walk, out, ctx.threads());
       }
       ctx.set_output(0, std::move(out).finish());
     });
