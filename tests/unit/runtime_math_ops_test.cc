@@ -714,3 +714,35 @@ TEST(RuntimeMathOps, ReductionsOverInnermostAxesSumEachRowInOrder) {
 }
 
 }  // namespace
+
+namespace {
+
+// Sigmoid within 3 float32 ulps of the exact value (double precision) from -110 to 110, on the
+// AVX-512 path where the CPU has it and the portable one elsewhere; below float32's normals
+// (x < -87.3) both give 0, as exp(-x) overflows; NaN stays NaN, +-inf give 1 and 0.
+TEST(RuntimeMathOps, SigmoidIsWithinThreeUlpsEverywhere) {
+  std::vector<float> x;
+  for (int i = -110000; i <= 110000; i += 7) x.push_back(static_cast<float>(i) / 1000.0f);
+  for (float v : {0.0f, -0.0f, 1e-30f, -1e-30f, 88.5f, -88.5f, 103.9f, -103.9f, 1e10f, -1e10f}) x.push_back(v);
+  const float inf = std::numeric_limits<float>::infinity();
+  x.insert(x.end(), {inf, -inf, std::nanf("")});
+  const std::size_t n = x.size();
+  for (int threads : {1, 2}) {
+    const auto y = values_of(
+        run_node("Sigmoid", {{"x", floats({static_cast<std::int64_t>(n)}, x)}}, {"y"}, {}, 13, "", threads).at("y"));
+    ASSERT_EQ(y.size(), n);
+    for (std::size_t i = 0; i + 3 < n; ++i) {
+      const double exact = 1.0 / (1.0 + std::exp(-static_cast<double>(x[i])));
+      const float expected = static_cast<float>(exact);
+      const float ulp = std::nextafter(expected, inf) - expected;
+      const double allowed = std::max(3.0 * ulp, static_cast<double>(std::numeric_limits<float>::min()));
+      ASSERT_LE(std::abs(static_cast<double>(y[i]) - exact), allowed)
+          << "sigmoid(" << x[i] << ") = " << y[i] << ", exactly " << exact;
+    }
+    EXPECT_EQ(y[n - 3], 1.0f);
+    EXPECT_EQ(y[n - 2], 0.0f);
+    EXPECT_TRUE(std::isnan(y[n - 1]));
+  }
+}
+
+}  // namespace

@@ -13,7 +13,7 @@
 #include "runtime/float_compute.h"
 #include "runtime/kernel_registry.h"
 #include "runtime/parallel.h"
-#include "runtime/kernels/depthwise_rows.h"
+#include "runtime/kernels/avx512.h"
 #include "runtime/kernels/math_gemm.h"
 #include "runtime/kernels/nn_im2col.h"
 #include "tensor/buffer_pool.h"
@@ -158,7 +158,7 @@ void sum_taps(const C* row_base, const std::vector<std::int64_t>& tap_offsets, c
 // CPU has them (`avx512`, cpu_has_avx512f()), the portable loop otherwise; the same bits.
 template <typename C, std::int64_t Width>
 void sum_row(const C* row_base, const PhasedPlane& p, const C* taps, bool avx512, C* row) {
-#if defined(ONNX_FP16_HAVE_AVX512_DEPTHWISE)
+#if defined(ONNX_FP16_HAVE_AVX512)
   if constexpr (std::is_same_v<C, float>) {
     if (avx512) return nn::depthwise_row_avx512(row_base, p.tap_offsets.data(), p.tap_offsets.size(), taps, p.row_width, row);
   }

@@ -5,11 +5,41 @@
 #include <limits>
 
 #include "runtime/elementwise.h"
+#include "runtime/float_compute.h"
+#include "runtime/kernels/avx512.h"
+#include "runtime/parallel.h"
 #include "runtime/kernel_registry.h"
 
 namespace onnx_fp16::runtime {
 
 namespace {
+
+// Sigmoid: 1 / (1 + exp(-x)). Float32 compute (float32, float16, bfloat16) in AVX-512 vectors
+// where the CPU has them (avx512.h): the scalar std::exp was 53% of torchvision's
+// EfficientNet-B0 (65 Sigmoids of its SiLUs, 7.5 of 14.1 ms).
+void sigmoid_kernel(KernelContext& ctx) {
+  const auto scalar = [](auto x) {
+    using T = decltype(x);
+    return T{1} / (T{1} + std::exp(-x));
+  };
+  const Tensor& x = ctx.input(0);
+#if defined(ONNX_FP16_HAVE_AVX512)
+  if (nn::cpu_has_avx512f() && x.dtype() != onnx::TensorProto::DOUBLE) {
+    dispatch<FloatTypes>(x.dtype(), [&]<typename S>(std::type_identity<S>) {
+      if constexpr (std::is_same_v<compute_t<S>, float>) {
+        const InputValues<S> in(x);
+        OutputValues<S> out(x.shape());
+        parallel_for(ctx.threads(), in.size(), kElementwiseGrain, [&](std::size_t begin, std::size_t end) {
+          nn::sigmoid_avx512(in.span().data() + begin, out.span().data() + begin, end - begin);
+        });
+        ctx.set_output(0, std::move(out).finish());
+      }
+    });
+    return;
+  }
+#endif
+  unary_map<FloatTypes>(ctx, scalar);
+}
 
 template <typename T>
 T sign_of(T x) {
@@ -52,10 +82,7 @@ void register_float_math(KernelRegistry& r) {
   // Halves to even, as the spec says (nearbyint in the default rounding mode).
   r.add("Round", 11, unary_kernel<FloatTypes>([](auto x) { return std::nearbyint(x); }));
   r.add("Reciprocal", 1, unary_kernel<FloatTypes>([](auto x) { return decltype(x){1} / x; }));
-  r.add("Sigmoid", 1, unary_kernel<FloatTypes>([](auto x) {
-          using T = decltype(x);
-          return T{1} / (T{1} + std::exp(-x));
-        }));
+  r.add("Sigmoid", 1, sigmoid_kernel);
   r.add("Softplus", 1, unary_kernel<FloatTypes>([](auto x) { return softplus(x); }));
   r.add("Softsign", 1, unary_kernel<FloatTypes>([](auto x) { return x / (decltype(x){1} + std::fabs(x)); }));
 }

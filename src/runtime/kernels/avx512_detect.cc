@@ -1,6 +1,6 @@
-#include "runtime/kernels/depthwise_rows.h"
+#include "runtime/kernels/avx512.h"
 
-#if defined(ONNX_FP16_HAVE_AVX512_DEPTHWISE)
+#if defined(ONNX_FP16_HAVE_AVX512)
 #include <cpuid.h>
 #endif
 
@@ -8,7 +8,7 @@ namespace onnx_fp16::runtime::nn {
 
 namespace {
 
-#if defined(ONNX_FP16_HAVE_AVX512_DEPTHWISE)
+#if defined(ONNX_FP16_HAVE_AVX512)
 // CPUID leaf 7 for AVX-512F, and XGETBV for the OS saving the registers it uses (SSE, AVX, the
 // mask registers and both halves of the 32 ZMM registers).
 bool detect_avx512f() {
@@ -25,7 +25,7 @@ bool detect_avx512f() {
 }  // namespace
 
 bool cpu_has_avx512f() {
-#if defined(ONNX_FP16_HAVE_AVX512_DEPTHWISE)
+#if defined(ONNX_FP16_HAVE_AVX512)
   static const bool has = detect_avx512f();
   return has;
 #else

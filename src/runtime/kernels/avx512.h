@@ -1,0 +1,32 @@
+// Kernels' inner loops in AVX-512 vectors (avx512_kernels.cc, the one file compiled with
+// -mavx512f), for CPUs that have it: the callers check cpu_has_avx512f() (avx512_detect.cc)
+// at run time and keep a portable loop for the others.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace onnx_fp16::runtime::nn {
+
+// Whether the functions below may run here (AVX-512F, and the OS saves its registers).
+bool cpu_has_avx512f();
+
+#if defined(__x86_64__)
+#define ONNX_FP16_HAVE_AVX512 1
+
+// The depthwise convolution (convolution.cc): one output row of a zero-padded input plane.
+// out[j] = sum over t in order of taps[t] * row_base[tap_offsets[t] + j] for j < width, each
+// sum a float32 that starts at +0, every product rounded before it is added (no fused
+// multiply-add): the same bits as the portable loop. width is a multiple of 8; every read lies
+// inside the padded plane.
+void depthwise_row_avx512(const float* row_base, const std::int64_t* tap_offsets, std::size_t taps_count,
+                          const float* taps, std::int64_t width, float* out);
+
+// Sigmoid, out[i] = 1 / (1 + exp(-in[i])), with exp evaluated in vectors (range reduction by
+// ln 2 and a degree-6 polynomial, within 2 float32 ulps of the exact exp; the portable path
+// calls std::exp): not the portable path's bits, as another runtime's are not. NaN stays NaN,
+// +-inf give 1 and 0.
+void sigmoid_avx512(const float* in, float* out, std::size_t count);
+#endif
+
+}  // namespace onnx_fp16::runtime::nn

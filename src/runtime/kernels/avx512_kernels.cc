@@ -1,0 +1,87 @@
+// Compiled with -mavx512f (src/CMakeLists.txt); the kernels call these only after
+// cpu_has_avx512f() said yes, so no AVX-512 instruction runs on a CPU without it. Also with
+// -ffp-contract=off: GCC otherwise fuses the separate multiply and add intrinsics below into one
+// fused multiply-add (measured: the depthwise bit-for-bit test failed).
+#include "runtime/kernels/avx512.h"
+
+#if defined(ONNX_FP16_HAVE_AVX512)
+// GCC 12's AVX-512 intrinsics (min, max, roundscale, scalef) start from _mm512_undefined_ps(),
+// which -Wmaybe-uninitialized reports as a use of an uninitialised value: a known false
+// positive of that header.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+namespace onnx_fp16::runtime::nn {
+
+namespace {
+
+// Outputs [j, j + 16 * Vectors): the accumulators stay in registers across all taps. Multiply
+// and add are separate instructions on purpose: a fused multiply-add rounds once where the
+// portable loop rounds twice, and the bits must not depend on the CPU's features.
+template <int Vectors>
+void sum_taps(const float* row_base, const std::int64_t* tap_offsets, std::size_t taps_count, const float* taps,
+              std::int64_t j, float* out) {
+  __m512 acc[Vectors];
+  for (int v = 0; v < Vectors; ++v) acc[v] = _mm512_setzero_ps();
+  for (std::size_t t = 0; t < taps_count; ++t) {
+    const __m512 tap = _mm512_set1_ps(taps[t]);
+    const float* src = row_base + tap_offsets[t] + j;
+    for (int v = 0; v < Vectors; ++v) acc[v] = _mm512_add_ps(acc[v], _mm512_mul_ps(tap, _mm512_loadu_ps(src + 16 * v)));
+  }
+  for (int v = 0; v < Vectors; ++v) _mm512_storeu_ps(out + j + 16 * v, acc[v]);
+}
+
+// The last 8 outputs of a row whose width is not a multiple of 16.
+void sum_taps_8(const float* row_base, const std::int64_t* tap_offsets, std::size_t taps_count, const float* taps,
+                std::int64_t j, float* out) {
+  __m256 acc = _mm256_setzero_ps();
+  for (std::size_t t = 0; t < taps_count; ++t) {
+    acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_set1_ps(taps[t]), _mm256_loadu_ps(row_base + tap_offsets[t] + j)));
+  }
+  _mm256_storeu_ps(out + j, acc);
+}
+
+}  // namespace
+
+void depthwise_row_avx512(const float* row_base, const std::int64_t* tap_offsets, std::size_t taps_count,
+                          const float* taps, std::int64_t width, float* out) {
+  std::int64_t j = 0;
+  for (; j + 64 <= width; j += 64) sum_taps<4>(row_base, tap_offsets, taps_count, taps, j, out);
+  for (; j + 16 <= width; j += 16) sum_taps<1>(row_base, tap_offsets, taps_count, taps, j, out);
+  if (j < width) sum_taps_8(row_base, tap_offsets, taps_count, taps, j, out);
+}
+
+void sigmoid_avx512(const float* in, float* out, std::size_t count) {
+  // exp(-x) = 2^n * exp(r), n = round(-x / ln 2), r = -x - n ln 2 (ln 2 split in two so that
+  // n ln 2 is exact for |n| < 2^12), exp(r) by its Taylor polynomial to degree 6 on
+  // |r| <= ln 2 / 2 (truncation below 2^-28 relative). -x is clamped to [-104, 89]: beyond,
+  // exp underflows to 0 or overflows to inf in float32 anyway, and the sigmoid is 1 or 0.
+  const __m512 ln2_hi = _mm512_set1_ps(0.693145752f), ln2_lo = _mm512_set1_ps(1.42860677e-06f);
+  const __m512 log2e = _mm512_set1_ps(1.44269504f), one = _mm512_set1_ps(1.0f);
+  const __m512 lo = _mm512_set1_ps(-104.0f), hi = _mm512_set1_ps(89.0f);
+  const __m512 c6 = _mm512_set1_ps(1.0f / 720), c5 = _mm512_set1_ps(1.0f / 120), c4 = _mm512_set1_ps(1.0f / 24);
+  const __m512 c3 = _mm512_set1_ps(1.0f / 6), c2 = _mm512_set1_ps(0.5f);
+  auto sigmoid = [&](__m512 x) {
+    // max/min return their second operand when one is NaN: a NaN x stays NaN through both.
+    const __m512 t = _mm512_max_ps(lo, _mm512_min_ps(hi, _mm512_sub_ps(_mm512_setzero_ps(), x)));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(t, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512 r = _mm512_sub_ps(_mm512_sub_ps(t, _mm512_mul_ps(n, ln2_hi)), _mm512_mul_ps(n, ln2_lo));
+    __m512 p = _mm512_add_ps(_mm512_mul_ps(c6, r), c5);
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), c4);
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), c3);
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), c2);
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), one);
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), one);
+    const __m512 e = _mm512_scalef_ps(p, n);  // p * 2^n, to inf or 0 where it leaves float32
+    return _mm512_div_ps(one, _mm512_add_ps(one, e));
+  };
+  std::size_t i = 0;
+  for (; i + 16 <= count; i += 16) _mm512_storeu_ps(out + i, sigmoid(_mm512_loadu_ps(in + i)));
+  if (i < count) {
+    const __mmask16 mask = static_cast<__mmask16>((1u << (count - i)) - 1);
+    _mm512_mask_storeu_ps(out + i, mask, sigmoid(_mm512_maskz_loadu_ps(mask, in + i)));
+  }
+}
+
+}  // namespace onnx_fp16::runtime::nn
+#endif
