@@ -207,8 +207,9 @@ TEST(RuntimeNnOps, DepthwiseConv2d) {
 
 // The depthwise kernel's contract, bit for bit: each output sums its taps in kernel order
 // (row, then column) into a float32 accumulator from zero, skipping taps in the padding, and
-// then adds the bias. Widths of 19 and 3 take its blocks of 8 and 4 and the single tail;
-// strides, dilations and pads wider than the window take its column phases and padded rows.
+// then adds the bias (or not, without one). Widths of 70, 21, 19 and 3 take its blocks of
+// 64, 16 and 8 and partial tails; strides, dilations and pads wider than the window take its
+// column phases and padded rows.
 TEST(RuntimeNnOps, DepthwiseConv2dSumsTapsInKernelOrderBitForBit) {
   const std::vector<ConvParams> cases = {
       {.x = {2, 3, 19, 21}, .w = {3, 1, 3, 3}, .group = 3, .strides = {1, 1}, .dilations = {1, 1}, .pads = {1, 1, 1, 1}},
@@ -216,40 +217,45 @@ TEST(RuntimeNnOps, DepthwiseConv2dSumsTapsInKernelOrderBitForBit) {
       {.x = {1, 2, 17, 40}, .w = {2, 1, 3, 3}, .group = 2, .strides = {3, 2}, .dilations = {2, 3}, .pads = {0, 4, 3, 1}},
       {.x = {1, 2, 3, 3}, .w = {2, 1, 3, 3}, .group = 2, .strides = {1, 1}, .dilations = {1, 1}, .pads = {4, 4, 4, 4}},
       {.x = {1, 3, 12, 9}, .w = {3, 1, 2, 4}, .group = 3, .strides = {1, 3}, .dilations = {1, 1}, .pads = {0, 0, 1, 2}},
+      {.x = {1, 2, 5, 70}, .w = {2, 1, 3, 3}, .group = 2, .strides = {1, 1}, .dilations = {1, 1}, .pads = {1, 1, 1, 1}},
   };
   for (const auto& p : cases) {
-    SCOPED_TRACE(onnx_fp16::shape_to_string(p.x) + " kernel " + onnx_fp16::shape_to_string(p.w));
-    const auto x = pseudo_random(count_of(p.x), 11);
-    const auto w = pseudo_random(count_of(p.w), 12);
-    const auto b = pseudo_random(static_cast<std::size_t>(p.w[0]), 13);
-    Shape shape;
-    naive_conv(p, x, w, b, shape);
-    const std::int64_t in_h = p.x[2], in_w = p.x[3], k_h = p.w[2], k_w = p.w[3];
-    std::vector<float> expected;
-    for (std::int64_t plane = 0; plane < p.x[0] * p.x[1]; ++plane) {
-      const std::int64_t c = plane % p.x[1];
-      for (std::int64_t oh = 0; oh < shape[2]; ++oh) {
-        for (std::int64_t ow = 0; ow < shape[3]; ++ow) {
-          float sum = 0.0f;
-          for (std::int64_t kh = 0; kh < k_h; ++kh) {
-            for (std::int64_t kw = 0; kw < k_w; ++kw) {
-              const std::int64_t ih = oh * p.strides[0] - p.pads[0] + kh * p.dilations[0];
-              const std::int64_t iw = ow * p.strides[1] - p.pads[1] + kw * p.dilations[1];
-              if (ih < 0 || ih >= in_h || iw < 0 || iw >= in_w) continue;
-              sum += w[static_cast<std::size_t>((c * k_h + kh) * k_w + kw)] *
-                     x[static_cast<std::size_t>((plane * in_h + ih) * in_w + iw)];
+    for (const bool with_bias : {true, false}) {
+      SCOPED_TRACE(onnx_fp16::shape_to_string(p.x) + " kernel " + onnx_fp16::shape_to_string(p.w) +
+                   (with_bias ? " with bias" : " without bias"));
+      const auto x = pseudo_random(count_of(p.x), 11);
+      const auto w = pseudo_random(count_of(p.w), 12);
+      const auto b = pseudo_random(static_cast<std::size_t>(p.w[0]), 13);
+      Shape shape;
+      naive_conv(p, x, w, b, shape);
+      const std::int64_t in_h = p.x[2], in_w = p.x[3], k_h = p.w[2], k_w = p.w[3];
+      std::vector<float> expected;
+      for (std::int64_t plane = 0; plane < p.x[0] * p.x[1]; ++plane) {
+        const std::int64_t c = plane % p.x[1];
+        for (std::int64_t oh = 0; oh < shape[2]; ++oh) {
+          for (std::int64_t ow = 0; ow < shape[3]; ++ow) {
+            float sum = 0.0f;
+            for (std::int64_t kh = 0; kh < k_h; ++kh) {
+              for (std::int64_t kw = 0; kw < k_w; ++kw) {
+                const std::int64_t ih = oh * p.strides[0] - p.pads[0] + kh * p.dilations[0];
+                const std::int64_t iw = ow * p.strides[1] - p.pads[1] + kw * p.dilations[1];
+                if (ih < 0 || ih >= in_h || iw < 0 || iw >= in_w) continue;
+                sum += w[static_cast<std::size_t>((c * k_h + kh) * k_w + kw)] *
+                       x[static_cast<std::size_t>((plane * in_h + ih) * in_w + iw)];
+              }
             }
+            expected.push_back(with_bias ? sum + b[static_cast<std::size_t>(c)] : sum);
           }
-          expected.push_back(sum + b[static_cast<std::size_t>(c)]);
         }
       }
+      std::vector<Input> inputs = {{"x", floats(p.x, x)}, {"w", floats(p.w, w)}};
+      if (with_bias) inputs.push_back({"b", floats({p.w[0]}, b)});
+      const Tensor y = run_one("Conv", inputs, conv_attributes(p));
+      ASSERT_EQ(y.shape(), shape);
+      const auto got = values_of(y);
+      ASSERT_EQ(got.size(), expected.size());
+      for (std::size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], expected[i]) << "output " << i;
     }
-    const Tensor y = run_one("Conv", {{"x", floats(p.x, x)}, {"w", floats(p.w, w)}, {"b", floats({p.w[0]}, b)}},
-                             conv_attributes(p));
-    ASSERT_EQ(y.shape(), shape);
-    const auto got = values_of(y);
-    ASSERT_EQ(got.size(), expected.size());
-    for (std::size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], expected[i]) << "output " << i;
   }
 }
 
