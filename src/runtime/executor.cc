@@ -9,6 +9,7 @@
 #include "onnx_fp16/error.h"
 #include "runtime/feed_validation.h"
 #include "runtime/kernels/math_gemm.h"
+#include "runtime/plan_fusion.h"
 #include "tensor/memory_limit.h"
 
 namespace onnx_fp16::runtime {
@@ -96,6 +97,7 @@ Executor::Executor(onnx::ModelProto&& model, const EvaluatorOptions& options, co
   plan_options.keep = keep_;
   plan_options.payloads = payloads;
   main_ = compile_main_graph(model_.graph(), plan_options);
+  fuse_gated_activations(*main_);  // the same values, fewer passes over memory
   // The plan holds the initializers as tensors now; the copies in our model are dead weight.
   for (auto& initializer : *model_.mutable_graph()->mutable_initializer()) {
     initializer.clear_raw_data();
@@ -159,7 +161,9 @@ Executor::Frame Executor::run_graph(const GraphPlan& plan, std::vector<Tensor> i
     const auto start = std::chrono::steady_clock::now();
     run_node(node, plan, frame, state);
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-    state.stats.node_times.push_back({node.proto->name(), node.proto->op_type(), took.count()});
+    std::string op_type = node.proto->op_type();
+    if (node.fused_reader != nullptr) op_type += "+" + node.fused_reader->op_type();
+    state.stats.node_times.push_back({node.proto->name(), std::move(op_type), took.count()});
   }
   return frame;
 }
@@ -182,7 +186,7 @@ void Executor::run_node(const CompiledNode& node, const GraphPlan& plan, Frame& 
   std::vector<Tensor> outputs = run_compiled_node(
       node, plan, std::move(inputs),
       {.threads = threads_, .subgraphs = &subgraphs, .max_loop_iterations = max_loop_iterations_});
-  ++state.stats.nodes_run;
+  state.stats.nodes_run += node.fused_reader != nullptr ? 2 : 1;  // the model's nodes, fused or not
   for (std::size_t i = 0; i < node.outputs.size(); ++i) {
     const int slot = node.outputs[i];
     if (slot == kNoSlot) continue;

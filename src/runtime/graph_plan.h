@@ -29,6 +29,8 @@ struct GraphPlan;
 
 struct CompiledNode {
   const onnx::NodeProto* proto = nullptr;
+  // A node fused into this one (plan_fusion.h): the Mul of a gated activation; nullptr: none.
+  const onnx::NodeProto* fused_reader = nullptr;
   std::string label;  // "node 'name' (Op)", for messages
   const Kernel* kernel = nullptr;
   int opset = 0;

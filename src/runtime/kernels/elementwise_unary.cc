@@ -1,12 +1,14 @@
 // Elementwise math on one tensor: y = f(x), same type and shape. Float ops compute in float32
 // for float16/bfloat16 (double for float64) and round once at the output; every op here has
 // the same semantics at every opset from its first one (later versions only added types).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "runtime/elementwise.h"
 #include "runtime/float_compute.h"
 #include "runtime/kernels/avx512.h"
+#include "runtime/kernels/gated_activation.h"
 #include "runtime/parallel.h"
 #include "runtime/kernel_registry.h"
 
@@ -14,31 +16,44 @@ namespace onnx_fp16::runtime {
 
 namespace {
 
-// Sigmoid: 1 / (1 + exp(-x)). Float32 compute (float32, float16, bfloat16) in AVX-512 vectors
-// where the CPU has them (avx512.h): the scalar std::exp was 53% of torchvision's
-// EfficientNet-B0 (65 Sigmoids of its SiLUs, 7.5 of 14.1 ms).
-void sigmoid_kernel(KernelContext& ctx) {
-  const auto scalar = [](auto x) {
-    using T = decltype(x);
-    return T{1} / (T{1} + std::exp(-x));
-  };
-  const Tensor& x = ctx.input(0);
+// Sigmoid, 1 / (1 + exp(-x)), over float32 values: in AVX-512 vectors where the CPU has them
+// (avx512.h; the scalar std::exp was 53% of torchvision's EfficientNet-B0, 65 Sigmoids of its
+// SiLUs, 7.5 of 14.1 ms), else one std::exp per value. The Sigmoid kernel and the gated one
+// below both compute it here.
+void sigmoid_values(const float* in, float* out, std::size_t count) {
 #if defined(ONNX_FP16_HAVE_AVX512)
-  if (nn::cpu_has_avx512f() && x.dtype() != onnx::TensorProto::DOUBLE) {
-    dispatch<FloatTypes>(x.dtype(), [&]<typename S>(std::type_identity<S>) {
-      if constexpr (std::is_same_v<compute_t<S>, float>) {
-        const InputValues<S> in(x);
-        OutputValues<S> out(x.shape());
-        parallel_for(ctx.threads(), in.size(), kElementwiseGrain, [&](std::size_t begin, std::size_t end) {
-          nn::sigmoid_avx512(in.span().data() + begin, out.span().data() + begin, end - begin);
-        });
-        ctx.set_output(0, std::move(out).finish());
-      }
-    });
-    return;
-  }
+  if (nn::cpu_has_avx512f()) return nn::sigmoid_avx512(in, out, count);
 #endif
-  unary_map<FloatTypes>(ctx, scalar);
+  for (std::size_t i = 0; i < count; ++i) out[i] = 1.0f / (1.0f + std::exp(-in[i]));
+}
+double sigmoid_value(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+// HardSigmoid, max(0, min(1, alpha * x + beta)), in the compute type.
+struct HardSigmoid {
+  float alpha = 0.2f;
+  float beta = 0.5f;
+  explicit HardSigmoid(const KernelContext& ctx)
+      : alpha(ctx.attr_float("alpha", 0.2f)), beta(ctx.attr_float("beta", 0.5f)) {}
+  template <typename T>
+  T operator()(T x) const {
+    return std::max(T{0}, std::min(T{1}, static_cast<T>(alpha) * x + static_cast<T>(beta)));
+  }
+};
+
+// Float32 compute (float32, float16, bfloat16) a block at a time; float64 per value.
+void sigmoid_kernel(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  if (x.dtype() == onnx::TensorProto::DOUBLE) return unary_map<TypeList<double>>(ctx, sigmoid_value);
+  dispatch<FloatTypes>(x.dtype(), [&]<typename S>(std::type_identity<S>) {
+    if constexpr (std::is_same_v<compute_t<S>, float>) {
+      const InputValues<S> in(x);
+      OutputValues<S> out(x.shape());
+      parallel_for(ctx.threads(), in.size(), kElementwiseGrain, [&](std::size_t begin, std::size_t end) {
+        sigmoid_values(in.span().data() + begin, out.span().data() + begin, end - begin);
+      });
+      ctx.set_output(0, std::move(out).finish());
+    }
+  });
 }
 
 template <typename T>
@@ -112,14 +127,7 @@ void register_activations(KernelRegistry& r) {
             return x > T{0} ? static_cast<T>(gamma) * x : static_cast<T>(gamma) * static_cast<T>(alpha) * std::expm1(x);
           };
         }));
-  r.add("HardSigmoid", 1, unary_kernel_with<FloatTypes>([](const KernelContext& ctx) {
-          const float alpha = ctx.attr_float("alpha", 0.2f);
-          const float beta = ctx.attr_float("beta", 0.5f);
-          return [alpha, beta](auto x) {
-            using T = decltype(x);
-            return std::max(T{0}, std::min(T{1}, static_cast<T>(alpha) * x + static_cast<T>(beta)));
-          };
-        }));
+  r.add("HardSigmoid", 1, unary_kernel_with<FloatTypes>([](const KernelContext& ctx) { return HardSigmoid(ctx); }));
 }
 
 void register_sign_ops(KernelRegistry& r) {
@@ -134,6 +142,53 @@ void register_elementwise_unary_kernels(KernelRegistry& registry) {
   register_float_math(registry);
   register_activations(registry);
   register_sign_ops(registry);
+}
+
+bool is_gating_activation(std::string_view op_type) { return op_type == "Sigmoid" || op_type == "HardSigmoid"; }
+
+void gated_activation_kernel(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const bool sigmoid = ctx.op_type() == "Sigmoid";
+  if (!sigmoid && ctx.op_type() != "HardSigmoid") ctx.fail("cannot gate with " + ctx.op_type() + " (internal)");
+  const HardSigmoid hard_sigmoid(ctx);
+  dispatch<FloatTypes>(x.dtype(), [&]<typename S>(std::type_identity<S>) {
+    using C = compute_t<S>;
+    constexpr std::size_t kBlock = 1024;  // values per step: x, the gate and y stay in L1
+    Tensor out = Tensor::uninitialized(x.dtype(), x.shape());
+    const auto in = x.data<S>();
+    const auto y = out.mutable_data<S>();
+    parallel_for(ctx.threads(), in.size(), kElementwiseGrain, [&](std::size_t begin, std::size_t end) {
+      C values[kBlock];
+      C gate[kBlock];
+      S stored[kBlock];
+      for (std::size_t start = begin; start < end; start += kBlock) {
+        const std::size_t n = std::min(kBlock, end - start);
+        if constexpr (detail::is_half_storage_v<S>) {
+          widen_to_float(in.subspan(start, n), std::span<float>(values, n));
+        } else {
+          std::copy_n(in.begin() + static_cast<std::ptrdiff_t>(start), n, values);
+        }
+        if (!sigmoid) {
+          for (std::size_t i = 0; i < n; ++i) gate[i] = hard_sigmoid(values[i]);
+        } else if constexpr (std::is_same_v<C, float>) {
+          sigmoid_values(values, gate, n);
+        } else {
+          for (std::size_t i = 0; i < n; ++i) gate[i] = sigmoid_value(values[i]);
+        }
+        if constexpr (detail::is_half_storage_v<S>) {  // the gate as the activation's output holds it
+          round_from_float(std::span<const float>(gate, n), std::span<S>(stored, n));
+          widen_to_float(std::span<const S>(stored, n), std::span<float>(gate, n));
+        }
+        for (std::size_t i = 0; i < n; ++i) gate[i] = values[i] * gate[i];  // the Mul, in its compute type
+        if constexpr (detail::is_half_storage_v<S>) {
+          round_from_float(std::span<const float>(gate, n), y.subspan(start, n));
+        } else {
+          std::copy_n(gate, n, y.begin() + static_cast<std::ptrdiff_t>(start));
+        }
+      }
+    });
+    ctx.set_output(0, std::move(out));
+  });
 }
 
 }  // namespace onnx_fp16::runtime
