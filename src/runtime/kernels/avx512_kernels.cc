@@ -51,36 +51,49 @@ void depthwise_row_avx512(const float* row_base, const std::int64_t* tap_offsets
   }
 }
 
-void sigmoid_avx512(const float* in, float* out, std::size_t count) {
-  // exp(-x) = 2^n * exp(r), n = round(-x / ln 2), r = -x - n ln 2 (ln 2 split in two so that
-  // n ln 2 is exact for |n| < 2^12), exp(r) by its Taylor polynomial to degree 6 on
-  // |r| <= ln 2 / 2 (truncation below 2^-28 relative). -x is clamped to [-104, 89]: beyond,
-  // exp underflows to 0 or overflows to inf in float32 anyway, and the sigmoid is 1 or 0.
+namespace {
+
+// 16 sigmoids. exp(-x) = 2^n * exp(r), n = round(-x / ln 2), r = -x - n ln 2 (ln 2 split in
+// two so that n ln 2 is exact for |n| < 2^12), exp(r) by its Taylor polynomial to degree 6 on
+// |r| <= ln 2 / 2 (truncation below 2^-28 relative). -x is clamped to [-104, 89]: beyond, exp
+// underflows to 0 or overflows to inf in float32 anyway, and the sigmoid is 1 or 0.
+__m512 sigmoid16(__m512 x) {
   const __m512 ln2_hi = _mm512_set1_ps(0.693145752f), ln2_lo = _mm512_set1_ps(1.42860677e-06f);
   const __m512 log2e = _mm512_set1_ps(1.44269504f), one = _mm512_set1_ps(1.0f);
   const __m512 lo = _mm512_set1_ps(-104.0f), hi = _mm512_set1_ps(89.0f);
   const __m512 c6 = _mm512_set1_ps(1.0f / 720), c5 = _mm512_set1_ps(1.0f / 120), c4 = _mm512_set1_ps(1.0f / 24);
   const __m512 c3 = _mm512_set1_ps(1.0f / 6), c2 = _mm512_set1_ps(0.5f);
-  auto sigmoid = [&](__m512 x) {
-    // max/min return their second operand when one is NaN: a NaN x stays NaN through both.
-    const __m512 t = _mm512_max_ps(lo, _mm512_min_ps(hi, _mm512_sub_ps(_mm512_setzero_ps(), x)));
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(t, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const __m512 r = _mm512_sub_ps(_mm512_sub_ps(t, _mm512_mul_ps(n, ln2_hi)), _mm512_mul_ps(n, ln2_lo));
-    __m512 p = _mm512_add_ps(_mm512_mul_ps(c6, r), c5);
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), c4);
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), c3);
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), c2);
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), one);
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), one);
-    const __m512 e = _mm512_scalef_ps(p, n);  // p * 2^n, to inf or 0 where it leaves float32
-    return _mm512_div_ps(one, _mm512_add_ps(one, e));
-  };
+  // max/min return their second operand when one is NaN: a NaN x stays NaN through both.
+  const __m512 t = _mm512_max_ps(lo, _mm512_min_ps(hi, _mm512_sub_ps(_mm512_setzero_ps(), x)));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(t, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 r = _mm512_sub_ps(_mm512_sub_ps(t, _mm512_mul_ps(n, ln2_hi)), _mm512_mul_ps(n, ln2_lo));
+  __m512 p = _mm512_add_ps(_mm512_mul_ps(c6, r), c5);
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), c4);
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), c3);
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), c2);
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), one);
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), one);
+  const __m512 e = _mm512_scalef_ps(p, n);  // p * 2^n, to inf or 0 where it leaves float32
+  return _mm512_div_ps(one, _mm512_add_ps(one, e));
+}
+
+// out[i] = f(in[i]) for 16 values at a time, a masked last vector for the rest.
+template <typename F>
+void map16(const float* in, float* out, std::size_t count, F f) {
   std::size_t i = 0;
-  for (; i + 16 <= count; i += 16) _mm512_storeu_ps(out + i, sigmoid(_mm512_loadu_ps(in + i)));
+  for (; i + 16 <= count; i += 16) _mm512_storeu_ps(out + i, f(_mm512_loadu_ps(in + i)));
   if (i < count) {
-    const __mmask16 mask = static_cast<__mmask16>((1u << (count - i)) - 1);
-    _mm512_mask_storeu_ps(out + i, mask, sigmoid(_mm512_maskz_loadu_ps(mask, in + i)));
+    const auto mask = static_cast<__mmask16>((1u << (count - i)) - 1);
+    _mm512_mask_storeu_ps(out + i, mask, f(_mm512_maskz_loadu_ps(mask, in + i)));
   }
+}
+
+}  // namespace
+
+void sigmoid_avx512(const float* in, float* out, std::size_t count) { map16(in, out, count, sigmoid16); }
+
+void silu_avx512(const float* in, float* out, std::size_t count) {
+  map16(in, out, count, [](__m512 x) { return _mm512_mul_ps(x, sigmoid16(x)); });
 }
 
 }  // namespace onnx_fp16::runtime::nn

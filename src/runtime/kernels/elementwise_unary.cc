@@ -151,6 +151,17 @@ void gated_activation_kernel(KernelContext& ctx) {
   const bool sigmoid = ctx.op_type() == "Sigmoid";
   if (!sigmoid && ctx.op_type() != "HardSigmoid") ctx.fail("cannot gate with " + ctx.op_type() + " (internal)");
   const HardSigmoid hard_sigmoid(ctx);
+#if defined(ONNX_FP16_HAVE_AVX512)
+  if (sigmoid && x.dtype() == onnx::TensorProto::FLOAT && nn::cpu_has_avx512f()) {  // one pass in vectors
+    Tensor out = Tensor::uninitialized(x.dtype(), x.shape());
+    const float* in = x.data<float>().data();
+    float* y = out.mutable_data<float>().data();
+    parallel_for(ctx.threads(), x.size(), kElementwiseGrain, [&](std::size_t begin, std::size_t end) {
+      nn::silu_avx512(in + begin, y + begin, end - begin);
+    });
+    return ctx.set_output(0, std::move(out));
+  }
+#endif
   dispatch<FloatTypes>(x.dtype(), [&]<typename S>(std::type_identity<S>) {
     using C = compute_t<S>;
     constexpr std::size_t kBlock = 1024;  // values per step: x, the gate and y stay in L1
