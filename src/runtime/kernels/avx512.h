@@ -14,13 +14,15 @@ bool cpu_has_avx512f();
 #if defined(__x86_64__)
 #define ONNX_FP16_HAVE_AVX512 1
 
-// The depthwise convolution (convolution.cc): one output row of a zero-padded input plane.
-// out[j] = sum over t in order of taps[t] * row_base[tap_offsets[t] + j], then + *bias where
-// bias is not nullptr, for j < width; each sum a float32 that starts at +0, every product
-// rounded before it is added (no fused multiply-add): the same bits as the portable loop.
-// Reads only row_base[tap_offsets[t] + j] for j < width, writes only out[0, width).
-void depthwise_row_avx512(const float* row_base, const std::int64_t* tap_offsets, std::size_t taps_count,
-                          const float* taps, std::int64_t width, const float* bias, float* out);
+// The depthwise convolution (convolution.cc): `rows` output rows of a zero-padded input plane,
+// row r read from base + r * row_step and written to out + r * out_step.
+// out[j] = sum over t in order of taps[t] * row[tap_offsets[t] + j], then + *bias where bias
+// is not nullptr, for j < width; each sum a float32 that starts at +0, every product rounded
+// before it is added (no fused multiply-add): the same bits as the portable loop. Reads only
+// row[tap_offsets[t] + j] for j < width, writes only out[0, width) of each row.
+void depthwise_rows_avx512(const float* base, std::int64_t row_step, std::int64_t rows,
+                           const std::int64_t* tap_offsets, std::size_t taps_count, const float* taps,
+                           std::int64_t width, const float* bias, float* out, std::int64_t out_step);
 
 // Sigmoid, out[i] = 1 / (1 + exp(-in[i])), with exp evaluated in vectors (range reduction by
 // ln 2 and a degree-6 polynomial, within 2 float32 ulps of the exact exp; the portable path

@@ -15,39 +15,79 @@ namespace onnx_fp16::runtime::nn {
 
 namespace {
 
-// Outputs [j, j + 16 * Vectors), plus the bias where there is one, stored to out: the
-// accumulators stay in registers across all taps. Multiply and add are separate instructions
-// on purpose: a fused multiply-add rounds once where the portable loop rounds twice, and the
-// bits must not depend on the CPU's features. `mask` selects the columns of a last, partial
-// vector (Vectors == 1): the others are neither read nor written.
-template <int Vectors>
-void sum_taps(const float* row_base, const std::int64_t* tap_offsets, std::size_t taps_count, const float* taps,
-              std::int64_t j, const float* bias, float* out, __mmask16 mask = 0xFFFF) {
-  __m512 acc[Vectors];
-  for (int v = 0; v < Vectors; ++v) acc[v] = _mm512_setzero_ps();
+// Columns [j, j + 16 * Vectors) of `Rows` output rows (row r reads from base + r * row_step and
+// writes out + r * out_step), plus the bias where there is one: every accumulator stays in a
+// register across all taps, and Rows x Vectors independent sums hide the add's latency (one
+// 16-wide row, as a 14x14 plane has, was a chain of dependent adds). Multiply and add are
+// separate instructions on purpose: a fused multiply-add rounds once where the portable loop
+// rounds twice, and the bits must not depend on the CPU's features. `last` selects the columns
+// of the last vector: the others are neither read nor written.
+// Loops over the accumulators unrolled, so that each one stays in a register: rolled, GCC kept
+// acc[][] on the stack and every add waited on a store and a load.
+#define UNROLL _Pragma("GCC unroll 16")
+
+template <int Rows, int Vectors>
+void sum_taps(const float* base, std::int64_t row_step, const std::int64_t* tap_offsets, std::size_t taps_count,
+              const float* taps, std::int64_t j, __mmask16 last, const float* bias, float* out,
+              std::int64_t out_step) {
+  __m512 acc[Rows][Vectors];
+  UNROLL for (int r = 0; r < Rows; ++r) {
+    UNROLL for (int v = 0; v < Vectors; ++v) acc[r][v] = _mm512_setzero_ps();
+  }
   for (std::size_t t = 0; t < taps_count; ++t) {
     const __m512 tap = _mm512_set1_ps(taps[t]);
-    const float* src = row_base + tap_offsets[t] + j;
-    for (int v = 0; v < Vectors; ++v) {
-      acc[v] = _mm512_add_ps(acc[v], _mm512_mul_ps(tap, _mm512_maskz_loadu_ps(mask, src + 16 * v)));
+    UNROLL for (int r = 0; r < Rows; ++r) {
+      const float* src = base + r * row_step + tap_offsets[t] + j;
+      UNROLL for (int v = 0; v < Vectors; ++v) {
+        const __mmask16 mask = v + 1 == Vectors ? last : __mmask16{0xFFFF};
+        acc[r][v] = _mm512_add_ps(acc[r][v], _mm512_mul_ps(tap, _mm512_maskz_loadu_ps(mask, src + 16 * v)));
+      }
     }
   }
-  if (bias != nullptr) {
-    for (int v = 0; v < Vectors; ++v) acc[v] = _mm512_add_ps(acc[v], _mm512_set1_ps(*bias));
+  UNROLL for (int r = 0; r < Rows; ++r) {
+    UNROLL for (int v = 0; v < Vectors; ++v) {
+      if (bias != nullptr) acc[r][v] = _mm512_add_ps(acc[r][v], _mm512_set1_ps(*bias));
+      const __mmask16 mask = v + 1 == Vectors ? last : __mmask16{0xFFFF};
+      _mm512_mask_storeu_ps(out + r * out_step + j + 16 * v, mask, acc[r][v]);
+    }
   }
-  for (int v = 0; v < Vectors; ++v) _mm512_mask_storeu_ps(out + j + 16 * v, mask, acc[v]);
+}
+
+// `Rows` output rows, all their columns: 64 at a time, then the rest in 1 to 4 vectors.
+template <int Rows>
+void sum_rows(const float* base, std::int64_t row_step, const std::int64_t* tap_offsets, std::size_t taps_count,
+              const float* taps, std::int64_t width, const float* bias, float* out, std::int64_t out_step) {
+  std::int64_t j = 0;
+  for (; j + 64 <= width; j += 64) {
+    sum_taps<Rows, 4>(base, row_step, tap_offsets, taps_count, taps, j, 0xFFFF, bias, out, out_step);
+  }
+  const std::int64_t rest = width - j;
+  if (rest == 0) return;
+  const auto last = static_cast<__mmask16>(rest % 16 == 0 ? 0xFFFF : (1u << (rest % 16)) - 1);
+  switch ((rest + 15) / 16) {
+    case 1: return sum_taps<Rows, 1>(base, row_step, tap_offsets, taps_count, taps, j, last, bias, out, out_step);
+    case 2: return sum_taps<Rows, 2>(base, row_step, tap_offsets, taps_count, taps, j, last, bias, out, out_step);
+    case 3: return sum_taps<Rows, 3>(base, row_step, tap_offsets, taps_count, taps, j, last, bias, out, out_step);
+    default: return sum_taps<Rows, 4>(base, row_step, tap_offsets, taps_count, taps, j, last, bias, out, out_step);
+  }
 }
 
 }  // namespace
 
-void depthwise_row_avx512(const float* row_base, const std::int64_t* tap_offsets, std::size_t taps_count,
-                          const float* taps, std::int64_t width, const float* bias, float* out) {
-  std::int64_t j = 0;
-  for (; j + 64 <= width; j += 64) sum_taps<4>(row_base, tap_offsets, taps_count, taps, j, bias, out);
-  for (; j + 16 <= width; j += 16) sum_taps<1>(row_base, tap_offsets, taps_count, taps, j, bias, out);
-  if (j < width) {
-    const auto mask = static_cast<__mmask16>((1u << (width - j)) - 1);
-    sum_taps<1>(row_base, tap_offsets, taps_count, taps, j, bias, out, mask);
+void depthwise_rows_avx512(const float* base, std::int64_t row_step, std::int64_t rows,
+                           const std::int64_t* tap_offsets, std::size_t taps_count, const float* taps,
+                           std::int64_t width, const float* bias, float* out, std::int64_t out_step) {
+  std::int64_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    sum_rows<4>(base + r * row_step, row_step, tap_offsets, taps_count, taps, width, bias, out + r * out_step, out_step);
+  }
+  base += r * row_step;
+  out += r * out_step;
+  switch (rows - r) {  // the rows left over, side by side too
+    case 3: return sum_rows<3>(base, row_step, tap_offsets, taps_count, taps, width, bias, out, out_step);
+    case 2: return sum_rows<2>(base, row_step, tap_offsets, taps_count, taps, width, bias, out, out_step);
+    case 1: return sum_rows<1>(base, row_step, tap_offsets, taps_count, taps, width, bias, out, out_step);
+    default: return;
   }
 }
 
