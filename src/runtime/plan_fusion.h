@@ -12,9 +12,17 @@ namespace onnx_fp16::runtime {
 // x * Sigmoid(x) (SiLU, as exporters write Swish) and x * HardSigmoid(x) (HardSwish before
 // opset 14): the activation node whose only reader is a Mul of its output with its own input
 // becomes one node at the Mul's place, running the gated-activation kernel
-// (kernels/gated_activation.h) on the activation's proto, the Mul's proto in `fused_reader`.
+// (kernels/fused_kernels.h) on the activation's proto, the Mul's proto in `fused_reader`.
 // One pass over the tensor instead of three: EfficientNet-B0's 16 large SiLUs wrote the gate,
 // then read it and x back for the product. Main-graph nodes only.
 void fuse_gated_activations(GraphPlan& plan);
+
+// Conv -> Relu and Add -> Relu (a residual block's end) where the producer's output has no
+// other reader and is neither kept nor a graph output: one node at the Relu's place running
+// conv_relu_kernel or add_relu_kernel (kernels/fused_kernels.h) on the producer's proto and
+// inputs, the Relu's proto in `fused_reader`. The Relu is applied to each product tile,
+// depthwise plane or sum as it is made instead of in a pass of its own over a new tensor.
+// Main-graph nodes only.
+void fuse_relu(GraphPlan& plan);
 
 }  // namespace onnx_fp16::runtime

@@ -148,3 +148,129 @@ TEST(RuntimeFusion, OnlyTheActivationsOwnInputIsGated) {
 }
 
 }  // namespace
+
+namespace {
+
+struct ConvCase {
+  std::string name;
+  std::vector<std::int64_t> x, w;
+  std::int64_t group = 1;
+  std::int64_t pad = 0;
+};
+
+// x -> Conv(w, b) -> c -> Relu -> y, weights and bias of both signs, in `type`.
+onnx::ModelProto conv_relu_model(const ConvCase& p, int type, bool conv_output_read_again = false) {
+  auto model = modelgen::make_model(13);
+  GraphBuilder g(model.mutable_graph());
+  const auto dims = [](const std::vector<std::int64_t>& shape) { return std::vector<modelgen::Dim>(shape.begin(), shape.end()); };
+  g.input("x", type, dims(p.x)).input("w", type, dims(p.w)).input("b", type, {p.w[0]}).output_untyped("y");
+  auto& conv = g.node("Conv", {"x", "w", "b"}, {"c"}, "conv");
+  modelgen::attr_int(conv, "group", p.group);
+  modelgen::attr_ints(conv, "pads", {p.pad, p.pad, p.pad, p.pad});
+  g.node("Relu", {"c"}, {"y"}, "relu");
+  if (conv_output_read_again) {
+    g.node("Neg", {"c"}, {"z"}, "other_reader");
+    g.output_untyped("z");
+  }
+  return model;
+}
+
+Tensor signed_values(const std::vector<std::int64_t>& shape, int seed, int type) {
+  std::size_t count = 1;
+  for (const auto d : shape) count *= static_cast<std::size_t>(d);
+  std::vector<float> v(count);
+  for (std::size_t i = 0; i < count; ++i) v[i] = std::sin(0.7f * static_cast<float>(i) + static_cast<float>(seed));
+  return onnx_fp16::runtime::cast_tensor(Tensor::from_vector<float>(shape, v), static_cast<onnx_fp16::DataType>(type));
+}
+
+}  // namespace
+
+// Every path of the convolution (a product per tile, im2col bands, depthwise planes) with the
+// Relu applied inside: the two nodes' bits, and about half the outputs clamped to zero.
+TEST(RuntimeFusion, ConvFollowedByReluRunsAsOneNodeWithTheBitsOfTwo) {
+  const std::vector<ConvCase> cases = {
+      {"pointwise", {1, 24, 30, 30}, {40, 24, 1, 1}},
+      {"3x3 in bands", {1, 8, 200, 300}, {16, 8, 3, 3}, 1, 1},
+      {"depthwise", {1, 12, 19, 21}, {12, 1, 5, 5}, 12, 2},
+  };
+  for (const auto& p : cases) {
+    for (const int type : {onnx::TensorProto::FLOAT, onnx::TensorProto::FLOAT16, onnx::TensorProto::DOUBLE}) {
+      SCOPED_TRACE(p.name + " type " + std::to_string(type));
+      const auto model = conv_relu_model(p, type);
+      const std::map<std::string, Tensor> feeds = {{"x", signed_values(p.x, 1, type)},
+                                                   {"w", signed_values(p.w, 2, type)},
+                                                   {"b", signed_values({p.w[0]}, 3, type)}};
+      const auto run_with = [&](std::vector<std::string> keep, std::vector<std::string>& op_types) {
+        const Evaluator evaluator(model, {.threads = 2, .keep = std::move(keep)});
+        onnx_fp16::RunStats stats;
+        auto outputs = evaluator.run(feeds, &stats);
+        for (const auto& node : stats.node_times) op_types.push_back(node.op_type);
+        return outputs.at("y");
+      };
+      std::vector<std::string> fused_ops, apart_ops;
+      const Tensor fused = run_with({}, fused_ops);
+      const Tensor apart = run_with({"c"}, apart_ops);
+      EXPECT_EQ(fused_ops, std::vector<std::string>{"Conv+Relu"});
+      EXPECT_EQ(apart_ops, (std::vector<std::string>{"Conv", "Relu"}));
+      EXPECT_TRUE(same_values(fused, apart));
+      const Tensor wide = onnx_fp16::runtime::cast_tensor(fused, onnx::TensorProto::DOUBLE);
+      std::size_t zeros = 0;
+      for (const double v : wide.data<double>()) zeros += v == 0.0 ? 1 : 0;
+      EXPECT_GT(zeros, wide.size() / 4);
+      EXPECT_LT(zeros, wide.size() * 3 / 4);
+    }
+  }
+}
+
+TEST(RuntimeFusion, ConvOutputsOthersReadAreNotFused) {
+  const ConvCase p{"pointwise", {1, 4, 5, 5}, {6, 4, 1, 1}};
+  const Evaluator evaluator(conv_relu_model(p, onnx::TensorProto::FLOAT, true), {.threads = 1, .keep = {}});
+  onnx_fp16::RunStats stats;
+  const auto outputs = evaluator.run({{"x", signed_values(p.x, 1, onnx::TensorProto::FLOAT)},
+                                      {"w", signed_values(p.w, 2, onnx::TensorProto::FLOAT)},
+                                      {"b", signed_values({6}, 3, onnx::TensorProto::FLOAT)}},
+                                     &stats);
+  std::vector<std::string> op_types;
+  for (const auto& node : stats.node_times) op_types.push_back(node.op_type);
+  EXPECT_EQ(op_types, (std::vector<std::string>{"Conv", "Relu", "Neg"}));
+  // z = -c and y = relu(c): where c is positive they cancel.
+  for (std::size_t i = 0; i < outputs.at("y").size(); ++i) {
+    const float y = outputs.at("y").data<float>()[i], z = outputs.at("z").data<float>()[i];
+    EXPECT_EQ(y, z < 0 ? -z : 0.0f);
+  }
+}
+
+// A residual block's end: Add (broadcasting here) then Relu, in float and integer types.
+TEST(RuntimeFusion, AddFollowedByReluRunsAsOneNodeWithTheBitsOfTwo) {
+  for (const int type : {onnx::TensorProto::FLOAT, onnx::TensorProto::FLOAT16, onnx::TensorProto::INT32}) {
+    SCOPED_TRACE("type " + std::to_string(type));
+    auto model = modelgen::make_model(13);
+    GraphBuilder g(model.mutable_graph());
+    g.input("a", type, {3, 50, 400}).input("b", type, {400}).output_untyped("y");
+    g.node("Add", {"a", "b"}, {"s"}, "residual");
+    g.node("Relu", {"s"}, {"y"}, "relu");
+    const auto values = [&](const std::vector<std::int64_t>& shape, int seed) {
+      Tensor t = signed_values(shape, seed, onnx::TensorProto::FLOAT);
+      if (type == onnx::TensorProto::INT32) {  // -10..10
+        std::vector<std::int32_t> v;
+        for (const float f : t.data<float>()) v.push_back(static_cast<std::int32_t>(std::lround(f * 10)));
+        return Tensor::from_vector<std::int32_t>(shape, v);
+      }
+      return onnx_fp16::runtime::cast_tensor(t, static_cast<onnx_fp16::DataType>(type));
+    };
+    const std::map<std::string, Tensor> feeds = {{"a", values({3, 50, 400}, 4)}, {"b", values({400}, 5)}};
+    const auto run_with = [&](std::vector<std::string> keep, std::vector<std::string>& op_types) {
+      const Evaluator evaluator(model, {.threads = 2, .keep = std::move(keep)});
+      onnx_fp16::RunStats stats;
+      auto outputs = evaluator.run(feeds, &stats);
+      for (const auto& node : stats.node_times) op_types.push_back(node.op_type);
+      return outputs.at("y");
+    };
+    std::vector<std::string> fused_ops, apart_ops;
+    const Tensor fused = run_with({}, fused_ops);
+    const Tensor apart = run_with({"s"}, apart_ops);
+    EXPECT_EQ(fused_ops, std::vector<std::string>{"Add+Relu"});
+    EXPECT_EQ(apart_ops, (std::vector<std::string>{"Add", "Relu"}));
+    EXPECT_TRUE(same_values(fused, apart));
+  }
+}

@@ -14,6 +14,7 @@
 #include "runtime/kernel_registry.h"
 #include "runtime/parallel.h"
 #include "runtime/kernels/avx512.h"
+#include "runtime/kernels/fused_kernels.h"
 #include "runtime/kernels/math_gemm.h"
 #include "runtime/kernels/nn_im2col.h"
 #include "tensor/buffer_pool.h"
@@ -216,9 +217,10 @@ void depthwise_plane_direct(const C* in, const C* taps, const C* bias, const Win
 
 // y = the convolution of x [planes = batch x channels planes] with w [channels kernels] plus
 // bias [channels] (empty: none).
+// With `relu`, each plane's outputs go through relu_of while the plane is in cache.
 template <typename C>
 void depthwise_conv_2d(const C* x, const C* w, const std::vector<C>& bias, C* y, std::size_t planes,
-                       std::size_t channels, const WindowGeometry& g, int threads) {
+                       std::size_t channels, const WindowGeometry& g, int threads, bool relu) {
   const PhasedPlane layout(g);
   const std::size_t taps_per_plane = g.kernel_size();
   const std::size_t in_plane = g.input_size(), out_plane = g.output_size();
@@ -241,6 +243,9 @@ void depthwise_conv_2d(const C* x, const C* w, const std::vector<C>& bias, C* y,
         }
       } else {
         depthwise_plane_direct(in, taps, plane_bias, g, out);
+      }
+      if (relu) {
+        for (std::size_t i = 0; i < out_plane; ++i) out[i] = relu_of(out[i]);
       }
     }
   });
@@ -278,7 +283,9 @@ WindowGeometry output_band(const WindowGeometry& g, std::int64_t first, std::int
   return band;
 }
 
-void conv_kernel(KernelContext& ctx) {
+// Conv, and with `relu` a Relu of its output (conv_relu_kernel): every product tile, band or
+// depthwise plane put through relu_of as it is finished.
+void convolve(KernelContext& ctx, bool relu) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(1);
   const Tensor* b = ctx.optional_input(2);
@@ -299,7 +306,7 @@ void conv_kernel(KernelContext& ctx) {
     const std::size_t depth = cg * g.kernel_size();  // the product's inner dimension
     if (is_depthwise_2d(layout)) {
       depthwise_conv_2d<C>(xv.span().data(), wv.span().data(), bias, y.span().data(),
-                           layout.batch * layout.out_channels, layout.out_channels, g, ctx.threads());
+                           layout.batch * layout.out_channels, layout.out_channels, g, ctx.threads(), relu);
       ctx.set_output(0, std::move(y).finish());
       return;
     }
@@ -317,7 +324,7 @@ void conv_kernel(KernelContext& ctx) {
         C* yg = y.span().data() + (n * layout.out_channels + grp * mg) * out_size;
         if (pointwise) {  // the input is the column matrix
           math::blas_gemm<C>(ctx.threads(), false, false, mg, out_size, depth, C{1}, wg, depth, xg, out_size, C{0}, yg,
-                             out_size, bg);
+                             out_size, bg, relu);
           continue;
         }
         for (std::int64_t first = 0; first < g.output[0]; first += static_cast<std::int64_t>(bands.rows)) {
@@ -325,13 +332,15 @@ void conv_kernel(KernelContext& ctx) {
           const std::size_t band_size = band.output_size();
           nn::im2col(xg, cg, band, C{0}, cols.get(), ctx.threads());
           math::blas_gemm<C>(ctx.threads(), false, false, mg, band_size, depth, C{1}, wg, depth, cols.get(), band_size,
-                             C{0}, yg + static_cast<std::size_t>(first) * bands.row_size, out_size, bg);
+                             C{0}, yg + static_cast<std::size_t>(first) * bands.row_size, out_size, bg, relu);
         }
       }
     }
     ctx.set_output(0, std::move(y).finish());
   });
 }
+
+void conv_kernel(KernelContext& ctx) { convolve(ctx, false); }
 
 // floor(a / 2) for any sign: the spec's pads formulas are written with Python's division, and a
 // negative total padding (output_shape larger than the natural output) must extend the end.
@@ -452,6 +461,8 @@ void conv_integer_kernel(KernelContext& ctx) {
 }
 
 }  // namespace
+
+void conv_relu_kernel(KernelContext& ctx) { convolve(ctx, true); }
 
 void register_convolution_kernels(KernelRegistry& r) {
   r.add("Conv", 1, conv_kernel);

@@ -7,6 +7,7 @@
 
 #include "runtime/elementwise.h"
 #include "runtime/kernel_registry.h"
+#include "runtime/kernels/fused_kernels.h"
 #include "runtime/value_conversion.h"
 
 namespace onnx_fp16::runtime {
@@ -221,10 +222,21 @@ void clip_kernel(KernelContext& ctx) {
   });
 }
 
+// Add's rule, in the Add kernel and in Add followed by Relu.
+template <typename T>
+T add_of(T a, T b) {
+  return wrapping_add(a, b);
+}
+
 }  // namespace
 
+void add_relu_kernel(KernelContext& ctx) {
+  // The types both nodes take: Relu refuses unsigned ones.
+  binary_map<SignedNumericTypes, SameType>(ctx, [](auto a, auto b) { return relu_of(add_of(a, b)); });
+}
+
 void register_elementwise_binary_kernels(KernelRegistry& r) {
-  r.add("Add", 1, binary_kernel<NumericTypes>([](auto a, auto b) { return wrapping_add(a, b); }));
+  r.add("Add", 1, binary_kernel<NumericTypes>([](auto a, auto b) { return add_of(a, b); }));
   r.add("Sub", 1, binary_kernel<NumericTypes>([](auto a, auto b) { return wrapping_sub(a, b); }));
   r.add("Mul", 1, binary_kernel<NumericTypes>([](auto a, auto b) { return wrapping_mul(a, b); }));
   r.add("Div", 1, binary_kernel<NumericTypes>([](auto a, auto b) { return divide(a, b); }));

@@ -8,7 +8,7 @@
 #include "runtime/elementwise.h"
 #include "runtime/float_compute.h"
 #include "runtime/kernels/avx512.h"
-#include "runtime/kernels/gated_activation.h"
+#include "runtime/kernels/fused_kernels.h"
 #include "runtime/parallel.h"
 #include "runtime/kernel_registry.h"
 
@@ -104,7 +104,7 @@ void register_float_math(KernelRegistry& r) {
 
 void register_activations(KernelRegistry& r) {
   // Relu took integer types at opset 14; accepting them earlier is harmless.
-  r.add("Relu", 1, unary_kernel<SignedNumericTypes>([](auto x) { return x > decltype(x){0} ? x : decltype(x){0}; }));
+  r.add("Relu", 1, unary_kernel<SignedNumericTypes>([](auto x) { return relu_of(x); }));
   r.add("LeakyRelu", 1, unary_kernel_with<FloatTypes>([](const KernelContext& ctx) {
           const float alpha = ctx.attr_float("alpha", 0.01f);
           return [alpha](auto x) {

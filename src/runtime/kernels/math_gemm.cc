@@ -9,6 +9,7 @@
 #include <string>
 
 #include "runtime/broadcast.h"
+#include "runtime/kernels/fused_kernels.h"
 #include "runtime/parallel.h"
 #include "tensor/buffer_pool.h"
 
@@ -163,13 +164,15 @@ std::vector<std::size_t> broadcast_strides(const Shape& shape, std::size_t rank)
 template <typename T>
 void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
                const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc,
-               const T* row_bias) {
+               const T* row_bias, bool relu) {
   if (m == 0 || n == 0) return;
   if (k == 0) {  // an empty sum: BLAS rejects the zero leading dimensions
     for (std::size_t r = 0; r < m; ++r) {
       for (std::size_t col = 0; col < n; ++col) {
-        c[r * ldc + col] = beta == T{0} ? T{0} : beta * c[r * ldc + col];
-        if (row_bias != nullptr) c[r * ldc + col] += row_bias[r];
+        T& value = c[r * ldc + col];
+        value = beta == T{0} ? T{0} : beta * value;
+        if (row_bias != nullptr) value += row_bias[r];
+        if (relu) value = relu_of(value);
       }
     }
     return;
@@ -188,19 +191,27 @@ void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size
       const T* b_tile = trans_b ? b + c0 * ldb : b + c0;
       T* c_tile = c + r0 * ldc + c0;
       gemm_tile(trans_a, trans_b, rows, cols, k, alpha, a_tile, lda, b_tile, ldb, beta, c_tile, ldc);
-      if (row_bias == nullptr) continue;
-      for (std::size_t r = 0; r < rows; ++r) {
-        const T bias = row_bias[r0 + r];
-        for (std::size_t col = 0; col < cols; ++col) c_tile[r * ldc + col] += bias;
+      if (row_bias != nullptr) {
+        for (std::size_t r = 0; r < rows; ++r) {
+          const T bias = row_bias[r0 + r];
+          for (std::size_t col = 0; col < cols; ++col) c_tile[r * ldc + col] += bias;
+        }
+      }
+      if (relu) {
+        for (std::size_t r = 0; r < rows; ++r) {
+          T* row = c_tile + r * ldc;
+          for (std::size_t col = 0; col < cols; ++col) row[col] = relu_of(row[col]);
+        }
       }
     }
   });
 }
 
 template void blas_gemm<float>(int, bool, bool, std::size_t, std::size_t, std::size_t, float, const float*, std::size_t,
-                               const float*, std::size_t, float, float*, std::size_t, const float*);
+                               const float*, std::size_t, float, float*, std::size_t, const float*, bool);
 template void blas_gemm<double>(int, bool, bool, std::size_t, std::size_t, std::size_t, double, const double*,
-                                std::size_t, const double*, std::size_t, double, double*, std::size_t, const double*);
+                                std::size_t, const double*, std::size_t, double, double*, std::size_t, const double*,
+                                bool);
 
 void prepare_blas(int threads) {
   static std::once_flag once;

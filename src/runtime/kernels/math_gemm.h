@@ -38,12 +38,13 @@ namespace onnx_fp16::runtime::math {
 void prepare_blas(int threads);
 
 // With `row_bias`, c[r][j] += row_bias[r] afterwards (a convolution's bias, one per output
-// channel): the same bits as a separate pass, done per tile while the tile is in cache and on
-// the tile's thread instead of in one serial pass over c.
+// channel), and with `relu`, c[r][j] = c[r][j] > 0 ? c[r][j] : 0 after that (a Relu fused into
+// its convolution, plan_fusion.h): the same bits as separate passes, done per tile while the
+// tile is in cache and on the tile's thread instead of in serial passes over c.
 template <typename T>
 void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
                const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc,
-               const T* row_bias = nullptr);
+               const T* row_bias = nullptr, bool relu = false);
 
 // The same for contiguous matrices.
 template <typename T>
