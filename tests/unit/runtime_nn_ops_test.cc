@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <onnx_fp16/evaluator.h>
 
+#include <bit>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -479,6 +480,49 @@ TEST(RuntimeNnOps, MaxPoolOverImagesGivesTheSameValuesWithAndWithoutIndices) {
     EXPECT_EQ(a[i], b[i]) << i;
   }
   EXPECT_GT(nans, 0u) << "the NaN should reach an output";
+}
+
+// Rows wide enough for the vector path (16 windows at a time, strides 1 and 2) and the scalar
+// windows beside it: the same bits as the general walk, ties between +0 and -0 and NaNs in
+// every position of a window included.
+TEST(RuntimeNnOps, MaxPoolOverWideRowsGivesTheSameBitsWithAndWithoutIndices) {
+  struct Case {
+    std::int64_t width, kernel, stride, pad;
+  };
+  for (const Case& c : {Case{80, 3, 2, 1}, Case{50, 3, 1, 1}, Case{67, 2, 2, 0}, Case{41, 5, 1, 2}}) {
+    SCOPED_TRACE("width " + std::to_string(c.width) + " kernel " + std::to_string(c.kernel) + " stride " +
+                 std::to_string(c.stride));
+    const std::int64_t height = 9;
+    std::vector<float> values(static_cast<std::size_t>(3 * height * c.width));
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const std::size_t k = (i * 37) % 29;
+      values[i] = k == 0 ? 0.0f : k == 1 ? -0.0f : k == 2 ? std::numeric_limits<float>::quiet_NaN()
+                                                          : static_cast<float>(k % 7) - 3.0f;
+    }
+    const Tensor x = floats({1, 3, height, c.width}, values);
+    auto pool = [&](const std::vector<std::string>& outputs) {
+      return run_node("MaxPool", {{"x", x}}, outputs, [&](onnx::NodeProto& node) {
+        modelgen::attr_ints(node, "kernel_shape", {c.kernel, c.kernel});
+        modelgen::attr_ints(node, "strides", {c.stride, c.stride});
+        modelgen::attr_ints(node, "pads", {c.pad, c.pad, c.pad, c.pad});
+      }).at("y");
+    };
+    const Tensor direct = pool({"y"});
+    const Tensor general = pool({"y", "i"});
+    ASSERT_EQ(direct.shape(), general.shape());
+    const auto a = direct.data<float>();
+    const auto b = general.data<float>();
+    std::size_t nans = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (std::isnan(b[i])) {
+        ++nans;
+        EXPECT_TRUE(std::isnan(a[i])) << i;
+        continue;
+      }
+      EXPECT_EQ(std::bit_cast<std::uint32_t>(a[i]), std::bit_cast<std::uint32_t>(b[i])) << i;
+    }
+    EXPECT_GT(nans, 0u);
+  }
 }
 
 TEST(RuntimeNnOps, MaxPoolDilationsAndCeilMode) {

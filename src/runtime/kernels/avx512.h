@@ -24,6 +24,15 @@ void depthwise_rows_avx512(const float* base, std::int64_t row_step, std::int64_
                            const std::int64_t* tap_offsets, std::size_t taps_count, const float* taps,
                            std::int64_t width, const float* bias, float* out, std::int64_t out_step);
 
+// MaxPool without dilation, 16 * vectors outputs of one row whose windows lie inside the input
+// along the row: output j's window reads input rows [row_begin, row_end) and, in each, the
+// kernel_width columns from column + j * stride (stride 1 or 2). Taps in row-major order, the
+// first taken as the maximum and a later one replacing it only when larger (ties keep the
+// first, a NaN counts only as the first): the portable WindowMax, bit for bit.
+void max_pool_row_avx512(const float* in, std::int64_t width, std::int64_t row_begin, std::int64_t row_end,
+                         std::int64_t column, std::int64_t stride, std::int64_t kernel_width, std::int64_t vectors,
+                         float* out);
+
 // Sigmoid, out[i] = 1 / (1 + exp(-in[i])), with exp evaluated in vectors (range reduction by
 // ln 2 and a degree-6 polynomial, within 2 float32 ulps of the exact exp; the portable path
 // calls std::exp): not the portable path's bits, as another runtime's are not. NaN stays NaN,

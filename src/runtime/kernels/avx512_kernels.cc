@@ -130,6 +130,30 @@ void map16(const float* in, float* out, std::size_t count, F f) {
 
 }  // namespace
 
+void max_pool_row_avx512(const float* in, std::int64_t width, std::int64_t row_begin, std::int64_t row_end,
+                         std::int64_t column, std::int64_t stride, std::int64_t kernel_width, std::int64_t vectors,
+                         float* out) {
+  // Every second value of p[0, 31) in one vector: lanes j <- p[2j]; p[31] is never read (it may
+  // lie past the plane).
+  const __m512i evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const auto load = [&](const float* p) {
+    if (stride == 1) return _mm512_loadu_ps(p);
+    return _mm512_permutex2var_ps(_mm512_loadu_ps(p), evens, _mm512_maskz_loadu_ps(0x7FFF, p + 16));
+  };
+  for (std::int64_t v = 0; v < vectors; ++v) {
+    const float* start = in + column + v * 16 * stride;
+    __m512 best = load(start + row_begin * width);
+    for (std::int64_t ih = row_begin; ih < row_end; ++ih) {
+      for (std::int64_t kw = ih == row_begin ? 1 : 0; kw < kernel_width; ++kw) {
+        const __m512 value = load(start + ih * width + kw);
+        // A later tap replaces the maximum only when larger: false for NaN on either side.
+        best = _mm512_mask_mov_ps(best, _mm512_cmp_ps_mask(value, best, _CMP_GT_OQ), value);
+      }
+    }
+    _mm512_storeu_ps(out + v * 16, best);
+  }
+}
+
 void sigmoid_avx512(const float* in, float* out, std::size_t count) { map16(in, out, count, sigmoid16); }
 
 void silu_avx512(const float* in, float* out, std::size_t count) {

@@ -12,6 +12,7 @@
 #include "runtime/element_types.h"
 #include "runtime/float_compute.h"
 #include "runtime/kernel_registry.h"
+#include "runtime/kernels/avx512.h"
 #include "runtime/kernels/nn_window.h"
 #include "runtime/parallel.h"
 
@@ -171,22 +172,48 @@ void max_pool_kernel(KernelContext& ctx) {
     parallel_for(ctx.threads(), plan.planes(), 1, [&](std::size_t first_plane, std::size_t end_plane) {
       if (plan.plain_2d() && !want_indices) {
         // The same values as the general walk below (first tap first, the same WindowMax), a
-        // fifth of its time: ResNet-50's MaxPool took 5% of a run.
+        // fifth of its time: ResNet-50's MaxPool took 5% of a run. With AVX-512 (float32,
+        // strides 1 and 2) the windows inside the input along a row go 16 at a time.
         const auto& rows = plan.taps(0);
         const auto& cols = plan.taps(1);
         const auto width = static_cast<std::size_t>(plan.geometry().input[1]);
+        const std::int64_t kernel_w = plan.geometry().kernel[1], stride_w = plan.geometry().strides[1];
+        const std::size_t inside_begin = static_cast<std::size_t>(
+            std::find_if(cols.begin(), cols.end(), [&](const AxisTaps& c) { return c.k_begin == 0 && c.k_end == kernel_w; }) -
+            cols.begin());
+        std::size_t inside_end = inside_begin;
+        while (inside_end < cols.size() && cols[inside_end].k_begin == 0 && cols[inside_end].k_end == kernel_w) ++inside_end;
+        bool vectors = false;
+#if defined(ONNX_FP16_HAVE_AVX512)
+        vectors = std::is_same_v<C, float> && (stride_w == 1 || stride_w == 2) && nn::cpu_has_avx512f();
+#endif
+        const std::size_t vector_count = vectors ? (inside_end - inside_begin) / 16 : 0;
         for (std::size_t p = first_plane; p < end_plane; ++p) {
           const C* in = xv.span().data() + p * in_plane;
-          auto out = y.span().begin() + static_cast<std::ptrdiff_t>(p * out_plane);
+          C* out = y.span().data() + p * out_plane;
           for (const AxisTaps& r : rows) {
-            for (const AxisTaps& c : cols) {
+            const auto window_max = [&](const AxisTaps& c) {
               WindowMax<C> window;
               for (std::int64_t ih = r.first + r.k_begin; ih < r.first + r.k_end; ++ih) {
                 const C* row = in + static_cast<std::size_t>(ih) * width;
                 for (std::int64_t iw = c.first + c.k_begin; iw < c.first + c.k_end; ++iw) window.take(row[iw]);
               }
-              *out++ = window.best;
+              return window.best;
+            };
+            std::size_t j = 0;
+#if defined(ONNX_FP16_HAVE_AVX512)
+            if constexpr (std::is_same_v<C, float>) {
+              if (vector_count > 0 && r.k_end > r.k_begin) {
+                for (; j < inside_begin; ++j) out[j] = window_max(cols[j]);
+                nn::max_pool_row_avx512(in, static_cast<std::int64_t>(width), r.first + r.k_begin, r.first + r.k_end,
+                                        cols[inside_begin].first, stride_w, kernel_w,
+                                        static_cast<std::int64_t>(vector_count), out + inside_begin);
+                j = inside_begin + 16 * vector_count;
+              }
             }
+#endif
+            for (; j < cols.size(); ++j) out[j] = window_max(cols[j]);
+            out += cols.size();
           }
         }
         return;
