@@ -551,6 +551,13 @@ std::vector<OutputMargin> measure_margins(CandidateEngine& engine, const Accepta
 // How much a search that failed on the holdout widens its margin when it searches again.
 constexpr double kHoldoutRetrySafety = 1.4;
 
+// The most of the tolerance a result may reach on the holdout. Not 1: the holdout's figure is
+// the worst of a few draws, and one more implementation (the user's GPU) can land beyond it.
+// Measured on seven PaddleOCR results (2026-12-05, two sets of OpenBLAS kernels; holdout of 4
+// -> worst of 12-16 other implementations): the two that failed elsewhere had 1.10 -> 1.81 and
+// 0.89 -> 1.22, the five that held 0.45-0.64 -> 0.50-0.86 (docs/mixed.md, "The holdout check").
+constexpr double kHoldoutLimit = 0.8;
+
 // The worst output's ratio on the holdout (negative: not measured).
 double worst_holdout(const std::vector<OutputMargin>& margins) {
   double worst = -1;
@@ -580,13 +587,13 @@ int check_holdout(CandidateEngine& engine, const AcceptanceTest& acceptance, con
 // A warning for each output of the final result over the tolerance on the holdout.
 void warn_holdout(const std::vector<OutputMargin>& margins, int count, ProgressReporter& progress) {
   for (const auto& margin : margins) {
-    if (!(margin.holdout_ratio > 1)) continue;
+    if (!(margin.holdout_ratio > kHoldoutLimit)) continue;
     char text[400];
     std::snprintf(text, sizeof text,
-                  "warning: on %d float16 implementations the search never ran, '%s' reaches %.2f of the tolerance: "
-                  "the result may fail on some float16 runtimes; raise --spread-safety or --variants, or validate "
-                  "on the target with --validate-cmd",
-                  count, margin.name.c_str(), margin.holdout_ratio);
+                  "warning: on %d float16 implementations the search never ran, '%s' reaches %.2f of the tolerance "
+                  "(over %.2f): the result may fail on some float16 runtimes; raise --spread-safety or --variants, "
+                  "or validate on the target with --validate-cmd",
+                  count, margin.name.c_str(), margin.holdout_ratio, kHoldoutLimit);
     progress.note(text);
   }
 }
@@ -745,20 +752,21 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
     report.holdout_variants =
         check_holdout(*engine, acceptance, kept_nodes, float32, options.holdout_variants, 0, report.margins);
   }
-  // A result that fails on the holdout is searched for once more with a wider margin (not with a
-  // search budget: the first search may have spent it), and that result is checked on other
-  // implementations again. Measured (PaddleOCR det, OpenBLAS's own kernels): 83.4% of the FLOPs
+  // A result over kHoldoutLimit on the holdout is searched for once more with a wider margin (not
+  // with a search budget: the first search may have spent it), and that result is checked on
+  // other implementations again. Measured (PaddleOCR det, OpenBLAS's own kernels): 83.4% of the FLOPs
   // in float16, 1.10 on the holdout and 1.81 on 12 unseen; with spread_safety 3.5, 74.2% and 0.72.
   int attempts_before = 0;
-  if (holdout && report.holdout_variants > 0 && worst_holdout(report.margins) > 1 && options.search_budget <= 0) {
+  if (holdout && report.holdout_variants > 0 && worst_holdout(report.margins) > kHoldoutLimit &&
+      options.search_budget <= 0) {
     MixedOptions wider = options;
     wider.spread_safety = options.spread_safety * kHoldoutRetrySafety;
     const AcceptanceTest stricter(wider, output_names);
     char text[200];
     std::snprintf(text, sizeof text,
-                  "the result reaches %.2f of the tolerance on %d implementations the search never ran: searching "
-                  "again with spread_safety %.3g",
-                  worst_holdout(report.margins), report.holdout_variants, wider.spread_safety);
+                  "the result reaches %.2f of the tolerance (over %.2f) on %d implementations the search never ran: "
+                  "searching again with spread_safety %.3g",
+                  worst_holdout(report.margins), kHoldoutLimit, report.holdout_variants, wider.spread_safety);
     progress.note(text);
     attempts_before = outcome.attempts;
     const double ratio = check_endpoints(*engine, stricter, units, float32, conversion.keep_io_types);

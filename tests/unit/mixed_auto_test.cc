@@ -461,7 +461,7 @@ TEST(MixedAuto, ReportsFlopAndWeightSharesAndMargins) {
 
 // The result is checked once more on implementations the search never ran (holdout_variants):
 // other nudge patterns than its own variants, so their worst ratio differs from the variants';
-// an output over the tolerance there gets a warning line. Without variants, or with 0, none.
+// an output over 0.8 of the tolerance there gets a warning line. Without variants, or with 0, none.
 TEST(MixedAuto, TheResultIsCheckedOnImplementationsTheSearchNeverRan) {
   auto search = [](int variants, int holdout) {
     return search_deep_chain([&](MixedOptions& options) {
@@ -483,7 +483,7 @@ TEST(MixedAuto, TheResultIsCheckedOnImplementationsTheSearchNeverRan) {
   bool warned = false;
   for (const auto& line : checked.log) warned = warned || line.rfind("warning: on 3 float16 implementations", 0) == 0;
   bool over = false;
-  for (const auto& margin : checked.margins) over = over || margin.holdout_ratio > 1;
+  for (const auto& margin : checked.margins) over = over || margin.holdout_ratio > 0.8;
   EXPECT_EQ(warned, over);
 
   // Each holdout implementation is one full run per sample.
@@ -494,8 +494,8 @@ TEST(MixedAuto, TheResultIsCheckedOnImplementationsTheSearchNeverRan) {
   EXPECT_EQ(search(0, 3).holdout_variants, 0) << "no variants: the evaluator's bits alone, nothing to hold out";
 }
 
-// A result that fails on the holdout is searched for once more with spread_safety x1.4, from
-// scratch: the second result is the one a search with the wider margin finds, checked on other
+// A result over 0.8 of the tolerance on the holdout is searched for once more with
+// spread_safety x1.4, from scratch: the second result is the one a search with the wider margin finds, checked on other
 // held-out implementations. With a search budget it is not searched again: the warning stays.
 TEST(MixedAuto, AResultThatFailsTheHoldoutIsSearchedForAgainWithAWiderMargin) {
   auto search = [](double safety, int holdout, double budget) {
@@ -516,7 +516,20 @@ TEST(MixedAuto, AResultThatFailsTheHoldoutIsSearchedForAgainWithAWiderMargin) {
   EXPECT_TRUE(logged(retried, "on 4 implementations the search never ran: searching again with spread_safety 1.4"));
   ASSERT_FALSE(retried.margins.empty());
   EXPECT_LE(retried.margins[0].holdout_ratio, 1.0) << "measured 0.85";
-  EXPECT_FALSE(logged(retried, "warning:"));
+  // Over 0.8, the most a result may reach on the holdout: the second result gets the warning.
+  EXPECT_EQ(logged(retried, "warning:"), retried.margins[0].holdout_ratio > 0.8);
+  // Under the tolerance there but over 0.8 is searched for again too: with K = 1.4 the first
+  // result reaches 0.95 (measured; kept as it is when a search budget rules out a second search,
+  // with the warning), searched again 0.73.
+  const MixedReport near_edge = search(1.4, 4, 1000);
+  ASSERT_FALSE(near_edge.margins.empty());
+  EXPECT_GT(near_edge.margins[0].holdout_ratio, 0.8);
+  EXPECT_LE(near_edge.margins[0].holdout_ratio, 1.0);
+  EXPECT_TRUE(logged(near_edge, "warning: on 4 float16 implementations the search never ran"));
+  const MixedReport near_edge_again = search(1.4, 4, 0);
+  EXPECT_TRUE(near_edge_again.searched_again);
+  ASSERT_FALSE(near_edge_again.margins.empty());
+  EXPECT_LE(near_edge_again.margins[0].holdout_ratio, 0.8);
 
   const MixedReport first = search(1.0, 0, 0);   // the first search alone
   const MixedReport wider = search(1.4, 0, 0);   // the second, from scratch
