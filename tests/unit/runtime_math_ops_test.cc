@@ -745,4 +745,36 @@ TEST(RuntimeMathOps, SigmoidIsWithinThreeUlpsEverywhere) {
   }
 }
 
+// Erf within 3 float32 ulps of the exact value (double precision) from -6 to 6, across the
+// AVX-512 path's two ranges (0.921875 and the tail, +-1 from 3.92 on) where the CPU has it and
+// std::erf elsewhere; NaN stays NaN, +-inf give +-1, -0 gives -0.
+TEST(RuntimeMathOps, ErfIsWithinThreeUlpsEverywhere) {
+  std::vector<float> x;
+  for (int i = -60000; i <= 60000; i += 3) x.push_back(static_cast<float>(i) / 10000.0f);
+  for (float v : {1e-30f, -1e-30f, 1e-3f, 0.921875f, -0.921875f, 0.92187494f, 3.92f, 3.9200001f, 1e10f, -1e10f}) {
+    x.push_back(v);
+  }
+  const float inf = std::numeric_limits<float>::infinity();
+  x.insert(x.end(), {-0.0f, inf, -inf, std::nanf("")});
+  const std::size_t n = x.size();
+  for (int threads : {1, 2}) {
+    const auto y = values_of(
+        run_node("Erf", {{"x", floats({static_cast<std::int64_t>(n)}, x)}}, {"y"}, {}, 13, "", threads).at("y"));
+    ASSERT_EQ(y.size(), n);
+    for (std::size_t i = 0; i + 4 < n; ++i) {
+      const double exact = std::erf(static_cast<double>(x[i]));
+      const float expected = static_cast<float>(exact);
+      const float ulp = std::nextafter(std::fabs(expected), inf) - std::fabs(expected);
+      const double allowed = std::max(3.0 * ulp, static_cast<double>(std::numeric_limits<float>::min()));
+      ASSERT_LE(std::abs(static_cast<double>(y[i]) - exact), allowed)
+          << "erf(" << x[i] << ") = " << y[i] << ", exactly " << exact;
+    }
+    EXPECT_EQ(y[n - 4], 0.0f);
+    EXPECT_TRUE(std::signbit(y[n - 4]));
+    EXPECT_EQ(y[n - 3], 1.0f);
+    EXPECT_EQ(y[n - 2], -1.0f);
+    EXPECT_TRUE(std::isnan(y[n - 1]));
+  }
+}
+
 }  // namespace

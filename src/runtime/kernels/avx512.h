@@ -39,6 +39,11 @@ void max_pool_row_avx512(const float* in, std::int64_t width, std::int64_t row_b
 // +-inf give 1 and 0.
 void sigmoid_avx512(const float* in, float* out, std::size_t count);
 
+// Erf, within 3 float32 ulps (a polynomial near 0, 1 - e^(-x^2) times a polynomial beyond;
+// the portable path calls std::erf): not the portable path's bits. NaN stays NaN, +-inf give
+// +-1, -0 gives -0.
+void erf_avx512(const float* in, float* out, std::size_t count);
+
 // SiLU, out[i] = in[i] * sigmoid(in[i]) with the sigmoid above: the same bits as
 // sigmoid_avx512 followed by the float32 product, in one pass.
 void silu_avx512(const float* in, float* out, std::size_t count);

@@ -28,6 +28,28 @@ void sigmoid_values(const float* in, float* out, std::size_t count) {
 }
 double sigmoid_value(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
+// Erf, float32 compute in AVX-512 vectors where the CPU has them (std::erf per value was 22% of
+// torchvision's ConvNeXt-tiny, its GELUs), std::erf otherwise and for float64.
+void erf_kernel(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+#if defined(ONNX_FP16_HAVE_AVX512)
+  if (nn::cpu_has_avx512f() && x.dtype() != onnx::TensorProto::DOUBLE) {
+    dispatch<FloatTypes>(x.dtype(), [&]<typename S>(std::type_identity<S>) {
+      if constexpr (std::is_same_v<compute_t<S>, float>) {
+        const InputValues<S> in(x);
+        OutputValues<S> out(x.shape());
+        parallel_for(ctx.threads(), in.size(), kElementwiseGrain, [&](std::size_t begin, std::size_t end) {
+          nn::erf_avx512(in.span().data() + begin, out.span().data() + begin, end - begin);
+        });
+        ctx.set_output(0, std::move(out).finish());
+      }
+    });
+    return;
+  }
+#endif
+  unary_map<FloatTypes>(ctx, [](auto v) { return std::erf(v); });
+}
+
 // HardSigmoid, max(0, min(1, alpha * x + beta)), in the compute type.
 struct HardSigmoid {
   float alpha = 0.2f;
@@ -89,7 +111,7 @@ void register_float_math(KernelRegistry& r) {
   r.add("Exp", 1, unary_kernel<FloatTypes>([](auto x) { return std::exp(x); }));
   r.add("Log", 1, unary_kernel<FloatTypes>([](auto x) { return std::log(x); }));
   r.add("Tanh", 1, unary_kernel<FloatTypes>([](auto x) { return std::tanh(x); }));
-  r.add("Erf", 9, unary_kernel<FloatTypes>([](auto x) { return std::erf(x); }));
+  r.add("Erf", 9, erf_kernel);
   r.add("Sin", 7, unary_kernel<FloatTypes>([](auto x) { return std::sin(x); }));
   r.add("Cos", 7, unary_kernel<FloatTypes>([](auto x) { return std::cos(x); }));
   r.add("Floor", 1, unary_kernel<FloatTypes>([](auto x) { return std::floor(x); }));
