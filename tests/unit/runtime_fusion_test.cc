@@ -63,13 +63,19 @@ struct RunResult {
   std::vector<std::string> op_types;  // per main-graph node run, as the profile names them
 };
 
-RunResult run(const onnx::ModelProto& model, int type, std::vector<std::string> keep = {}) {
+// Runs `model` on two threads (keeping `keep`) and returns its output y and the op types run.
+RunResult run(const onnx::ModelProto& model, const std::map<std::string, Tensor>& feeds,
+              std::vector<std::string> keep = {}) {
   const Evaluator evaluator(model, {.threads = 2, .keep = std::move(keep)});
   onnx_fp16::RunStats stats;
-  auto outputs = evaluator.run({{"x", sample_input(type)}}, &stats);
+  auto outputs = evaluator.run(feeds, &stats);
   RunResult result{outputs.at("y"), {}};
   for (const auto& node : stats.node_times) result.op_types.push_back(node.op_type);
   return result;
+}
+
+RunResult run(const onnx::ModelProto& model, int type, std::vector<std::string> keep = {}) {
+  return run(model, {{"x", sample_input(type)}}, std::move(keep));
 }
 
 // The same bits everywhere, except that any NaN matches any NaN: which NaN a product of two
@@ -114,14 +120,7 @@ TEST(RuntimeFusion, GatedActivationsRunAsOneNodeWithTheBitsOfTwo) {
 }
 
 TEST(RuntimeFusion, GatesOthersCanSeeAreNotFused) {
-  const auto op_types_of = [](const Gated& p) {
-    const Evaluator evaluator(gated_model(p), {.threads = 1, .keep = {}});
-    onnx_fp16::RunStats stats;
-    const auto outputs = evaluator.run({{"x", sample_input(p.type)}}, &stats);
-    std::vector<std::string> op_types;
-    for (const auto& node : stats.node_times) op_types.push_back(node.op_type);
-    return op_types;
-  };
+  const auto op_types_of = [](const Gated& p) { return run(gated_model(p), p.type).op_types; };
   EXPECT_EQ(op_types_of({.gate_read_again = true}), (std::vector<std::string>{"Sigmoid", "Mul", "Neg"}));
   EXPECT_EQ(op_types_of({.gate_is_output = true}), (std::vector<std::string>{"Sigmoid", "Mul"}));
   EXPECT_EQ(op_types_of({.activation = "HardSigmoid", .gate_is_output = true}),
@@ -200,20 +199,12 @@ TEST(RuntimeFusion, ConvFollowedByReluRunsAsOneNodeWithTheBitsOfTwo) {
       const std::map<std::string, Tensor> feeds = {{"x", signed_values(p.x, 1, type)},
                                                    {"w", signed_values(p.w, 2, type)},
                                                    {"b", signed_values({p.w[0]}, 3, type)}};
-      const auto run_with = [&](std::vector<std::string> keep, std::vector<std::string>& op_types) {
-        const Evaluator evaluator(model, {.threads = 2, .keep = std::move(keep)});
-        onnx_fp16::RunStats stats;
-        auto outputs = evaluator.run(feeds, &stats);
-        for (const auto& node : stats.node_times) op_types.push_back(node.op_type);
-        return outputs.at("y");
-      };
-      std::vector<std::string> fused_ops, apart_ops;
-      const Tensor fused = run_with({}, fused_ops);
-      const Tensor apart = run_with({"c"}, apart_ops);
-      EXPECT_EQ(fused_ops, std::vector<std::string>{"Conv+Relu"});
-      EXPECT_EQ(apart_ops, (std::vector<std::string>{"Conv", "Relu"}));
-      EXPECT_TRUE(same_values(fused, apart));
-      const Tensor wide = onnx_fp16::runtime::cast_tensor(fused, onnx::TensorProto::DOUBLE);
+      const RunResult fused = run(model, feeds);
+      const RunResult apart = run(model, feeds, {"c"});
+      EXPECT_EQ(fused.op_types, std::vector<std::string>{"Conv+Relu"});
+      EXPECT_EQ(apart.op_types, (std::vector<std::string>{"Conv", "Relu"}));
+      EXPECT_TRUE(same_values(fused.y, apart.y));
+      const Tensor wide = onnx_fp16::runtime::cast_tensor(fused.y, onnx::TensorProto::DOUBLE);
       std::size_t zeros = 0;
       for (const double v : wide.data<double>()) zeros += v == 0.0 ? 1 : 0;
       EXPECT_GT(zeros, wide.size() / 4);
@@ -259,18 +250,10 @@ TEST(RuntimeFusion, AddFollowedByReluRunsAsOneNodeWithTheBitsOfTwo) {
       return onnx_fp16::runtime::cast_tensor(t, static_cast<onnx_fp16::DataType>(type));
     };
     const std::map<std::string, Tensor> feeds = {{"a", values({3, 50, 400}, 4)}, {"b", values({400}, 5)}};
-    const auto run_with = [&](std::vector<std::string> keep, std::vector<std::string>& op_types) {
-      const Evaluator evaluator(model, {.threads = 2, .keep = std::move(keep)});
-      onnx_fp16::RunStats stats;
-      auto outputs = evaluator.run(feeds, &stats);
-      for (const auto& node : stats.node_times) op_types.push_back(node.op_type);
-      return outputs.at("y");
-    };
-    std::vector<std::string> fused_ops, apart_ops;
-    const Tensor fused = run_with({}, fused_ops);
-    const Tensor apart = run_with({"s"}, apart_ops);
-    EXPECT_EQ(fused_ops, std::vector<std::string>{"Add+Relu"});
-    EXPECT_EQ(apart_ops, (std::vector<std::string>{"Add", "Relu"}));
-    EXPECT_TRUE(same_values(fused, apart));
+    const RunResult fused = run(model, feeds);
+    const RunResult apart = run(model, feeds, {"s"});
+    EXPECT_EQ(fused.op_types, std::vector<std::string>{"Add+Relu"});
+    EXPECT_EQ(apart.op_types, (std::vector<std::string>{"Add", "Relu"}));
+    EXPECT_TRUE(same_values(fused.y, apart.y));
   }
 }
