@@ -162,7 +162,8 @@ AutoMixedCommand::AutoMixedCommand(CLI::App& app) {
       ->capture_default_str();
   command_->add_option("--holdout", a.holdout,
                        "After the search, check the result on this many simulated float16 implementations it never "
-                       "ran, and warn when one fails (0: none)")
+                       "ran; over 0.8 of the tolerance there, search once more with a 1.4x wider margin, and warn "
+                       "if still over (0: none)")
       ->check(CLI::Range(0, 64))
       ->capture_default_str();
   command_->add_option("--sensitivity-budget", a.sensitivity_budget,
