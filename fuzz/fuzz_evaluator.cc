@@ -16,29 +16,6 @@
 
 namespace {
 
-onnx_fp16::Feeds zero_feeds(const onnx::ModelProto& model) {
-  onnx_fp16::Feeds feeds;
-  for (const auto& input : model.graph().input()) {
-    if (!input.type().has_tensor_type()) continue;
-    const auto& tensor_type = input.type().tensor_type();
-    onnx_fp16::Shape shape;
-    std::int64_t elements = 1;
-    for (const auto& dim : tensor_type.shape().dim()) {
-      const std::int64_t extent = dim.has_dim_value() ? dim.dim_value() : 1;
-      if (extent < 0 || extent > 4096) return feeds;
-      elements *= extent;
-      if (elements > 4096) return feeds;
-      shape.push_back(extent);
-    }
-    try {
-      feeds[input.name()] = onnx_fp16::Tensor(static_cast<onnx_fp16::DataType>(tensor_type.elem_type()), shape);
-    } catch (const onnx_fp16::Error&) {
-      // a type the Tensor cannot hold: left unfed
-    }
-  }
-  return feeds;
-}
-
 // Outputs by name and their bytes, or nothing when the evaluator refused the model or feeds.
 template <typename Make>
 std::optional<std::map<std::string, std::string>> outputs_of(Make&& make, const onnx_fp16::Feeds& feeds) {
@@ -70,7 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;  // not a model: fuzz_convert compares the loaders
   }
   const EvaluatorOptions options{.threads = 1, .keep = {}, .memory_limit = 64u << 20, .max_loop_iterations = 1000};
-  const Feeds feeds = zero_feeds(*model);
+  const Feeds feeds = fuzz::sample_feeds(*model, false);
   const auto loaded = outputs_of([&] { return Evaluator(*model, options); }, feeds);
   const auto from_file = outputs_of([&] { return Evaluator(path, options); }, feeds);
   if (loaded.has_value() != from_file.has_value() || (loaded && *loaded != *from_file)) {

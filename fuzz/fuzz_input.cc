@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <fstream>
+
+#include <onnx_fp16/error.h>
 #include <stdexcept>
 #include <vector>
 
@@ -41,6 +43,37 @@ std::filesystem::path write_input(const std::string& name, const std::uint8_t* d
   file.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   if (!file) throw std::runtime_error("fuzz: cannot write " + path.string());
   return path;
+}
+
+Feeds sample_feeds(const onnx::ModelProto& model, bool varied) {
+  Feeds feeds;
+  std::uint32_t state = 12345;
+  for (const auto& input : model.graph().input()) {
+    if (!input.type().has_tensor_type()) continue;
+    const auto& tensor_type = input.type().tensor_type();
+    Shape shape;
+    std::int64_t elements = 1;
+    for (const auto& dim : tensor_type.shape().dim()) {
+      const std::int64_t extent = dim.has_dim_value() ? dim.dim_value() : 1;
+      if (extent < 0 || extent > 4096) return feeds;
+      elements *= extent;
+      if (elements > 4096) return feeds;
+      shape.push_back(extent);
+    }
+    try {
+      Tensor value(static_cast<DataType>(tensor_type.elem_type()), shape);
+      if (varied && value.dtype() == onnx::TensorProto::FLOAT) {
+        for (float& v : value.mutable_data<float>()) {
+          state = state * 1664525u + 1013904223u;
+          v = static_cast<float>(state >> 8) / static_cast<float>(1u << 23) - 1.0f;
+        }
+      }
+      feeds[input.name()] = std::move(value);
+    } catch (const Error&) {
+      // a type the Tensor cannot hold: left unfed
+    }
+  }
+  return feeds;
 }
 
 }  // namespace onnx_fp16::fuzz

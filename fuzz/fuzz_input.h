@@ -9,6 +9,9 @@
 #include <filesystem>
 #include <string>
 
+#include <onnx/onnx_pb.h>
+#include <onnx_fp16/evaluator.h>
+
 namespace onnx_fp16::fuzz {
 
 // A folder of this process's own, created once (the data file a model's external data may
@@ -17,5 +20,11 @@ const std::filesystem::path& scratch_folder();
 
 // Writes `size` bytes to scratch_folder() / name and returns the path.
 std::filesystem::path write_input(const std::string& name, const std::uint8_t* data, std::size_t size);
+
+// A value for each tensor input the model declares, of its type and shape (symbolic dimensions
+// as 1): zeros, or with `varied` float inputs of pseudo-random values in [-1, 1) (a fixed
+// sequence), other types zeros. Inputs beyond 4096 elements are not fed (the feed check must
+// refuse that clearly), nor inputs of a type a Tensor cannot hold.
+Feeds sample_feeds(const onnx::ModelProto& model, bool varied);
 
 }  // namespace onnx_fp16::fuzz
