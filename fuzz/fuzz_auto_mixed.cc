@@ -67,16 +67,11 @@ onnx_fp16::Feeds feeds_for(const onnx::ModelProto& model, const onnx_fp16::Feeds
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace onnx_fp16;
-  const std::filesystem::path path = fuzz::write_input("model.onnx", data, size);
-  std::optional<onnx::ModelProto> model;
-  try {
-    model = load_model(path);
-  } catch (const Error&) {
-    return 0;  // not a model: fuzz_convert covers the loader
-  }
-  if (model->graph().node_size() > 64) return 0;  // a search per input, not a benchmark
+  std::filesystem::path path;
+  const std::optional<onnx::ModelProto> model = fuzz::load_fuzzed_model(data, size, path);
+  if (!model || model->graph().node_size() > 64) return 0;  // a search per input, not a benchmark
   const Feeds sample = fuzz::sample_feeds(*model, true);
-  const EvaluatorOptions limits{.threads = 1, .keep = {}, .memory_limit = 64u << 20, .max_loop_iterations = 1000};
+  const EvaluatorOptions& limits = fuzz::kFuzzEvaluatorLimits;
   std::map<std::string, Tensor> reference;
   try {
     reference = Evaluator(*model, limits).run(sample);

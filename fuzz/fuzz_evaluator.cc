@@ -39,14 +39,10 @@ std::optional<std::map<std::string, std::string>> outputs_of(Make&& make, const 
 // compute the same bytes. A disagreement is a finding.
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace onnx_fp16;
-  const std::filesystem::path path = fuzz::write_input("model.onnx", data, size);
-  std::optional<onnx::ModelProto> model;
-  try {
-    model = load_model(path);
-  } catch (const Error&) {
-    return 0;  // not a model: fuzz_convert compares the loaders
-  }
-  const EvaluatorOptions options{.threads = 1, .keep = {}, .memory_limit = 64u << 20, .max_loop_iterations = 1000};
+  std::filesystem::path path;
+  const std::optional<onnx::ModelProto> model = fuzz::load_fuzzed_model(data, size, path);
+  if (!model) return 0;
+  const EvaluatorOptions& options = fuzz::kFuzzEvaluatorLimits;
   const Feeds feeds = fuzz::sample_feeds(*model, false);
   const auto loaded = outputs_of([&] { return Evaluator(*model, options); }, feeds);
   const auto from_file = outputs_of([&] { return Evaluator(path, options); }, feeds);

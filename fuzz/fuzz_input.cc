@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include <onnx_fp16/error.h>
+#include <onnx_fp16/model_io.h>
 #include <stdexcept>
 #include <vector>
 
@@ -43,6 +44,16 @@ std::filesystem::path write_input(const std::string& name, const std::uint8_t* d
   file.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   if (!file) throw std::runtime_error("fuzz: cannot write " + path.string());
   return path;
+}
+
+std::optional<onnx::ModelProto> load_fuzzed_model(const std::uint8_t* data, std::size_t size,
+                                                  std::filesystem::path& path) {
+  path = write_input("model.onnx", data, size);
+  try {
+    return load_model(path);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
 }
 
 Feeds sample_feeds(const onnx::ModelProto& model, bool varied) {

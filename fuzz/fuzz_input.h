@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include <onnx/onnx_pb.h>
@@ -20,6 +21,16 @@ const std::filesystem::path& scratch_folder();
 
 // Writes `size` bytes to scratch_folder() / name and returns the path.
 std::filesystem::path write_input(const std::string& name, const std::uint8_t* data, std::size_t size);
+
+// The fuzzed bytes written as model.onnx and loaded, or nothing when they are not a model (a
+// clear onnx_fp16::Error: fuzz_convert is the target that compares the loaders). `path` gets
+// the file's path.
+std::optional<onnx::ModelProto> load_fuzzed_model(const std::uint8_t* data, std::size_t size,
+                                                  std::filesystem::path& path);
+
+// The evaluator's limits while fuzzing: one thread, 64 MB of tensors, 1000 Loop iterations.
+inline const EvaluatorOptions kFuzzEvaluatorLimits{
+    .threads = 1, .keep = {}, .memory_limit = 64u << 20, .max_loop_iterations = 1000};
 
 // A value for each tensor input the model declares, of its type and shape (symbolic dimensions
 // as 1): zeros, or with `varied` float inputs of pseudo-random values in [-1, 1) (a fixed

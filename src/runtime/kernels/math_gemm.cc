@@ -191,15 +191,14 @@ void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size
       const T* b_tile = trans_b ? b + c0 * ldb : b + c0;
       T* c_tile = c + r0 * ldc + c0;
       gemm_tile(trans_a, trans_b, rows, cols, k, alpha, a_tile, lda, b_tile, ldb, beta, c_tile, ldc);
-      if (row_bias != nullptr) {
-        for (std::size_t r = 0; r < rows; ++r) {
+      if (row_bias == nullptr && !relu) continue;
+      for (std::size_t r = 0; r < rows; ++r) {  // the epilogue, one pass over the tile
+        T* row = c_tile + r * ldc;
+        if (row_bias != nullptr) {
           const T bias = row_bias[r0 + r];
-          for (std::size_t col = 0; col < cols; ++col) c_tile[r * ldc + col] += bias;
+          for (std::size_t col = 0; col < cols; ++col) row[col] += bias;
         }
-      }
-      if (relu) {
-        for (std::size_t r = 0; r < rows; ++r) {
-          T* row = c_tile + r * ldc;
+        if (relu) {
           for (std::size_t col = 0; col < cols; ++col) row[col] = relu_of(row[col]);
         }
       }
