@@ -159,8 +159,10 @@ class Cache {
     trim();
     // Kept buffers in regions still partly in use: their pages go back (the region stays mapped;
     // they are dropped from the cache, as a region keeps no list of its free space).
-    for (auto& [allocated, list] : free_) {
-      std::erase_if(list, [&](void* bytes) {
+    // Not a structured binding: clang 14 (scripts/fuzz.sh) cannot capture one in a lambda.
+    for (auto& entry : free_) {
+      const std::size_t allocated = entry.first;
+      std::erase_if(entry.second, [&](void* bytes) {
         if (region_of(bytes) == nullptr) return false;
         unpoison(bytes, allocated);
         ::madvise(bytes, carved_bytes(allocated), MADV_DONTNEED);
@@ -223,8 +225,9 @@ class Cache {
       auto it = std::upper_bound(idle.begin(), idle.end(), address);
       return it != idle.begin() && address < *(it - 1) + kRegionBytes;
     };
-    for (auto& [allocated, list] : free_) {
-      std::erase_if(list, [&](void* bytes) {
+    for (auto& entry : free_) {
+      const std::size_t allocated = entry.first;  // (as in clear(): clang 14 and lambdas)
+      std::erase_if(entry.second, [&](void* bytes) {
         if (!in_idle(bytes)) return false;
         unpoison(bytes, allocated);
         cached_ -= allocated;

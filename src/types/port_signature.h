@@ -54,7 +54,17 @@ class SchemaLookup {
   const onnx::OpSchema* find(const onnx::NodeProto& node, int opset);
 
  private:
-  std::map<std::tuple<std::string, std::string, int>, const onnx::OpSchema*, std::less<>> found_;
+  // Orders keys of std::string and of std::string_view alike, so a lookup builds no string.
+  // Spelled out because clang 14's C++20 mode cannot compare tuples of the two string types.
+  struct KeyLess {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return std::tuple(std::string_view(std::get<0>(a)), std::string_view(std::get<1>(a)), std::get<2>(a)) <
+             std::tuple(std::string_view(std::get<0>(b)), std::string_view(std::get<1>(b)), std::get<2>(b));
+    }
+  };
+  std::map<std::tuple<std::string, std::string, int>, const onnx::OpSchema*, KeyLess> found_;
 };
 
 // `opset` is the model's import version for the node's domain (0: use the newest known).
