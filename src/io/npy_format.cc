@@ -3,6 +3,7 @@
 #include <onnx_fp16/error.h>
 
 #include <bit>
+#include <charconv>
 #include <cctype>
 #include <cstdint>
 #include <cstring>
@@ -138,7 +139,12 @@ class HeaderParser {
       const std::size_t start = pos_;
       while (std::isdigit(static_cast<unsigned char>(peek()))) ++pos_;
       if (pos_ == start) fail("expected a dimension");
-      shape.push_back(std::stoll(std::string(text_.substr(start, pos_ - start))));
+      std::int64_t dim = 0;
+      const char* const first = text_.data() + start;
+      if (std::from_chars(first, text_.data() + pos_, dim).ec != std::errc()) {
+        fail("dimension " + std::string(text_.substr(start, pos_ - start)) + " is too large");
+      }
+      shape.push_back(dim);
       if (peek() == 'L') ++pos_;
       if (!accept(',')) {
         expect(')');

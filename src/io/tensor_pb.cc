@@ -2,6 +2,7 @@
 // lays them out (test_data_set_0/input_0.pb, input_1.pb, ...).
 #include <onnx_fp16/error.h>
 
+#include <charconv>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -34,7 +35,13 @@ std::map<std::string, Tensor> read_pb_folder(const std::filesystem::path& folder
   for (const auto& entry : std::filesystem::directory_iterator(folder)) {
     std::smatch match;
     const std::string name = entry.path().filename().string();
-    if (entry.is_regular_file() && std::regex_match(name, match, input_file)) files[std::stoul(match[1])] = entry.path();
+    if (!entry.is_regular_file() || !std::regex_match(name, match, input_file)) continue;
+    std::size_t position = 0;
+    const std::string digits = match[1];
+    if (std::from_chars(digits.data(), digits.data() + digits.size(), position).ec != std::errc()) {
+      throw Error(entry.path().string() + ": input number " + digits + " is too large");
+    }
+    files[position] = entry.path();
   }
   if (files.empty()) throw Error("folder '" + folder.string() + "' holds no input_<N>.pb files");
 

@@ -439,6 +439,25 @@ TEST(RuntimeShapeOps, RangeCountsLikeArange) {
   EXPECT_EQ(none.shape(), (Shape{0}));
 }
 
+// Found by libFuzzer: a float range of 1e34 elements was converted to a count (undefined
+// behaviour); an int64 range from the lowest to the highest value has 2^64 - 1 elements.
+TEST(RuntimeShapeOps, RangeTooLongForACountIsRefused) {
+  const auto message_of = [](const std::vector<Input>& inputs) {
+    try {
+      run_y("Range", inputs);
+    } catch (const onnx_fp16::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string huge = message_of({{"s", floats({}, {0})}, {"l", floats({}, {1e34f})}, {"d", floats({}, {1})}});
+  EXPECT_NE(huge.find("more than 2^63 elements"), std::string::npos) << huge;
+  const std::int64_t lowest = std::numeric_limits<std::int64_t>::min();
+  const std::int64_t highest = std::numeric_limits<std::int64_t>::max();
+  const std::string wide = message_of({{"s", int64s({}, {lowest})}, {"l", int64s({}, {highest})}, {"d", int64s({}, {1})}});
+  EXPECT_NE(wide.find("more than 2^63 elements"), std::string::npos) << wide;
+}
+
 TEST(RuntimeShapeOps, OneHotNegativeIndicesAndAxis) {
   // Index -1 is depth - 1; 3 and -4 are outside [-3, 3) and select nothing.
   const auto y = run_y("OneHot", {{"i", int64s({4}, {-1, 0, 3, -4})}, {"d", int64s({}, {3})}, {"v", floats({2}, {0, 5})}},

@@ -175,6 +175,9 @@ TEST(TensorIo, NpyErrorsNameTheFileAndTheProblem) {
        "shape [3] of FLOAT needs more than the 8 bytes of data the file holds"},
       {npy_image(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000,), }", data),
        "needs more than the 8 bytes"},
+      // Found by libFuzzer: a dimension past int64 escaped as std::out_of_range.
+      {npy_image(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999, 2), }", data),
+       "dimension 99999999999999999999999 is too large"},
       {std::string("\x93NUMPY\x02\x00\xff\xff\xff\x7f{'descr'", 20), "the header length says 2147483647 bytes, but only 8 follow"},
       {npy_image(1, "{'descr': '<f4', 'shape': (2,), }", data), "needs 'descr', 'fortran_order' and 'shape'"},
       {npy_image(4, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", data), "version 4.0"},
@@ -227,6 +230,14 @@ TEST(TensorIo, ReadsTensorProtoFilesAndTestDataFolders) {
 
   const std::string message = error_of([&] { onnx_fp16::read_tensors(data, {"a", "b"}); });
   EXPECT_NE(message.find("input_2.pb' holds an unnamed tensor"), std::string::npos) << message;
+  // An input number past size_t: an error naming the file, not std::out_of_range.
+  const fs::path numbered = dir / "numbered";
+  fs::create_directory(numbered);
+  write_proto(numbered / "input_99999999999999999999999.pb", x.to_proto("x"));
+  const std::string too_large = error_of([&] { onnx_fp16::read_tensors(numbered); });
+  EXPECT_NE(too_large.find("input_99999999999999999999999.pb: input number 99999999999999999999999 is too large"),
+            std::string::npos)
+      << too_large;
   write_bytes(dir / "junk.pb", "\xff\xff\xff");
   EXPECT_NE(error_of([&] { onnx_fp16::read_tensors(dir / "junk.pb"); }).find("not an ONNX TensorProto"), std::string::npos);
 }

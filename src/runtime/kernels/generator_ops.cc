@@ -2,6 +2,7 @@
 // on a diagonal) and OneHot (an on value at each index, an off value elsewhere).
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -40,10 +41,13 @@ void range_kernel(KernelContext& ctx) {
       const __int128 step = delta;
       __int128 n = span / step;
       if (n * step != span && ((span > 0) == (step > 0))) ++n;
+      if (n > std::numeric_limits<std::int64_t>::max()) ctx.fail("the range has more than 2^63 elements");
       count = static_cast<std::int64_t>(std::max<__int128>(n, 0));
     } else {
       const double n = std::ceil((static_cast<double>(limit) - static_cast<double>(start)) / static_cast<double>(delta));
       if (!std::isfinite(n) && n > 0) ctx.fail("the range has no end");
+      // 2^63 is a double; anything from it on would not convert to a count (undefined behaviour).
+      if (n >= 0x1.0p63) ctx.fail("the range has more than 2^63 elements (" + std::to_string(n) + ")");
       count = n > 0 ? static_cast<std::int64_t>(n) : 0;
     }
     Tensor output = Tensor::uninitialized(start_t.dtype(), {count});
