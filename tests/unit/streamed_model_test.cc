@@ -507,6 +507,11 @@ TEST(StreamedModel, EveryTestdataModelConvertsToTheSameBytes) {
 // peak, and the sanitizer build's own floor (its 100 MB binary, shadow memory) is measured by
 // the tiny model.
 TEST(StreamedModel, CliPeakMemoryDoesNotGrowWithTheWeights) {
+#if defined(__SANITIZE_THREAD__)
+  // Its shadow memory grows with every byte the CLI touches, the staging blocks of the weights
+  // streamed through included: the peak says nothing about what is held (scripts/tsan.sh).
+  GTEST_SKIP() << "no memory peak to judge under ThreadSanitizer";
+#endif
   const fs::path dir = test_support::fresh_temp_dir("streamed_rss");
   std::uint64_t weights = 0;
   {
