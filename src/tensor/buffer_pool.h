@@ -17,12 +17,15 @@
 // - release(p, n) takes back what acquire(n) returned, with the same n.
 // - Below kPooledFromBytes: operator new/delete, which reuses small blocks well.
 // - From kPooledFromBytes: size classes (four per power of two, so a buffer is at most 25%
-//   larger than asked). Below kRegionBlockLimit they are carved from huge-page regions of
-//   kRegionBytes; above it they are allocated alone, 2 MB aligned and advised to use huge pages.
-//   Freed buffers are kept by size class for the next request of that class, or, when it has
-//   none, of a class down to half their size (a first run asks for many sizes once). When more than the cap
-//   (kCacheCapBytes, or a sixteenth of the machine's memory if less) is kept, buffers allocated
-//   alone go back to the system and so do regions none of whose buffers is in use.
+//   larger than asked). Below kRegionBlockLimit they come from huge-page regions of
+//   kRegionBytes, in whole 4 KB pages: from the smallest free block that holds them (freed
+//   buffers are free blocks, merged with free neighbours; the rest of a block stays free), else
+//   fresh from the current region's front (with the free block just below it), else from a new
+//   region. Above it they are allocated alone, 2 MB aligned and advised to use huge pages, and
+//   kept when freed by size class for the next request of that class, or, when it has none, of
+//   a class down to half their size. When more than the cap (kCacheCapBytes, or a sixteenth of
+//   the machine's memory if less) is kept, buffers allocated alone go back to the system and so
+//   do regions none of whose buffers is in use.
 // - Thread-safe. The cache is process-wide: buffers freed by one evaluator serve the next.
 // - Under AddressSanitizer there are no regions (every buffer is its own allocation, so ASan
 //   checks its bounds) and a kept buffer is poisoned until it is handed out again, so a use
@@ -47,7 +50,7 @@ std::size_t cached_bytes();
 // Whether medium buffers come from huge-page regions (not under ASan).
 bool carves_from_regions();
 // Returns what is kept to the system: every buffer allocated alone, every region none of whose
-// buffers is in use, and the pages of kept buffers in the other regions (those buffers leave
+// buffers is in use, and the pages of free blocks in the other regions (those blocks leave
 // the cache). Returns the bytes of the buffers given back.
 std::size_t clear_cache();
 

@@ -122,24 +122,63 @@ TEST(BufferPool, MediumBuffersShareHugePageRegionsThatGoBackWhenIdle) {
   EXPECT_EQ(buffers::cached_bytes(), 0u);
 }
 
-// A first run asks for many sizes once: a kept buffer up to twice the size asked for serves a
-// request whose own size class has none, and goes back under its own size when released.
+// Buffers allocated alone (from kRegionBlockLimit on; every size under ASan): a kept buffer up
+// to twice the size asked for serves a request whose own size class has none, and goes back
+// under its own size when released.
 TEST(BufferPool, AKeptBufferServesSizeClassesUpToHalfItsSize) {
   buffers::clear_cache();
-  void* big = buffers::acquire(1 << 20);
-  buffers::release(big, 1 << 20);
-  void* smaller = buffers::acquire(700 << 10);  // class 768 KB: empty, and 1 MB is within twice that
+  constexpr std::size_t kMiB = std::size_t{1} << 20;
+  void* big = buffers::acquire(24 * kMiB);
+  buffers::release(big, 24 * kMiB);
+  void* smaller = buffers::acquire(11 * kMiB);  // class 12 MiB: empty, and 24 MiB is within twice that
   EXPECT_EQ(smaller, big);
   EXPECT_EQ(buffers::cached_bytes(), 0u);
-  buffers::release(smaller, 700 << 10);
-  EXPECT_EQ(buffers::cached_bytes(), 1u << 20);  // kept as the 1 MB buffer it is
-  void* tiny = buffers::acquire(400 << 10);      // class 448 KB: 1 MB is more than twice that
-  EXPECT_NE(tiny, big);
-  void* again = buffers::acquire(1 << 20);
+  buffers::release(smaller, 11 * kMiB);
+  EXPECT_EQ(buffers::cached_bytes(), 24 * kMiB);  // kept as the 24 MiB buffer it is
+  void* other = buffers::acquire(9 * kMiB);        // class 10 MiB: 24 MiB is more than twice that
+  EXPECT_NE(other, big);
+  void* again = buffers::acquire(24 * kMiB);
   EXPECT_EQ(again, big);
-  buffers::release(again, 1 << 20);
-  buffers::release(tiny, 400 << 10);
+  buffers::release(again, 24 * kMiB);
+  buffers::release(other, 9 * kMiB);
   buffers::clear_cache();
+}
+
+// Medium buffers: memory freed in a region is split to the size asked for and merged with its
+// free neighbours, and only what no free block holds is carved fresh (with the free block just
+// below the front). A first run asks for many sizes once; this is what spares it fresh pages.
+TEST(BufferPool, RegionMemoryIsSplitAndMergedBeforeFreshPagesAreCarved) {
+  if (!buffers::carves_from_regions()) GTEST_SKIP() << "no regions under AddressSanitizer";
+  buffers::clear_cache();
+  constexpr std::size_t kKiB = 1024;
+  constexpr std::size_t kMiB = 1024 * kKiB;
+  auto* a = static_cast<std::byte*>(buffers::acquire(kMiB));
+  void* b = buffers::acquire(kMiB);
+  void* c = buffers::acquire(kMiB);
+  ASSERT_EQ(b, a + kMiB);
+  ASSERT_EQ(c, a + 2 * kMiB);
+  buffers::release(a, kMiB);
+  buffers::release(b, kMiB);
+  EXPECT_EQ(buffers::cached_bytes(), 2 * kMiB);      // one free block of 2 MiB
+  void* d = buffers::acquire(kMiB + kMiB / 2);        // split from it
+  EXPECT_EQ(d, a);
+  void* e = buffers::acquire(256 * kKiB);              // from its rest
+  EXPECT_EQ(e, a + kMiB + kMiB / 2);
+  EXPECT_EQ(buffers::cached_bytes(), 256 * kKiB);
+  buffers::release(c, kMiB);                           // merges with the 256 KiB below it
+  EXPECT_EQ(buffers::cached_bytes(), kMiB + 256 * kKiB);
+  void* f = buffers::acquire(2 * kMiB);                // no free block that large: that one, and fresh pages
+  EXPECT_EQ(f, a + kMiB + kMiB / 2 + 256 * kKiB);
+  EXPECT_EQ(buffers::cached_bytes(), 0u);
+  buffers::release(e, 256 * kKiB);
+  buffers::release(d, kMiB + kMiB / 2);
+  buffers::release(f, 2 * kMiB);
+  EXPECT_EQ(buffers::cached_bytes(), 3 * kMiB + 3 * kMiB / 4);
+  void* most = buffers::acquire(3 * kMiB + kMiB / 2);  // everything merged back into one block
+  EXPECT_EQ(most, a);
+  buffers::release(most, 3 * kMiB + kMiB / 2);
+  EXPECT_EQ(buffers::clear_cache(), 3 * kMiB + 3 * kMiB / 4);
+  EXPECT_EQ(buffers::cached_bytes(), 0u);
 }
 
 TEST(BufferPool, ScratchBuffersComeFromThePoolAndGoBack) {
