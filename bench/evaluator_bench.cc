@@ -45,6 +45,7 @@
 #include "modelgen/mobilenet_model.h"
 #include "modelgen/resnet_model.h"
 #include "modelgen/transformer_model.h"
+#include "runtime/kernels/avx512.h"
 #include "support/ort_timer.h"
 #include "support/table.h"
 #include "support/units.h"
@@ -222,11 +223,15 @@ int run_bench(const Options& options) {
             << "(CPU, median of " << options.runs << " runs after " << options.warmup << " warm-up"
             << (options.quick ? "; --quick: reduced models" : "") << ")\n";
   table.print(std::cout);
-  // The kernels OpenBLAS chose decide most of the evaluator's time on CNNs and transformers: on
+  // The matrix-product kernels decide most of the evaluator's time on CNNs and transformers: on
   // an AVX-512 machine whose environment sets OPENBLAS_CORETYPE=Haswell, ResNet-50 on one thread
-  // took 118 ms against 74 ms with the AVX-512 kernels OpenBLAS picks by itself.
+  // took 118 ms with OpenBLAS's kernels against 74 ms with the AVX-512 kernels OpenBLAS picks by
+  // itself. The evaluator's own AVX-512 product (runtime/kernels/avx512.h) takes OpenBLAS's place
+  // for float32 matrix-matrix products where the CPU has AVX-512.
   const char* forced = std::getenv("OPENBLAS_CORETYPE");
-  std::cout << "OpenBLAS kernels: " << openblas_get_corename()
+  std::cout << "float32 matrix products: "
+            << (onnx_fp16::runtime::nn::cpu_has_avx512f() ? "own AVX-512 kernel; matrix-vector products: " : "")
+            << "OpenBLAS " << openblas_get_corename()
             << (forced != nullptr ? std::string(" (OPENBLAS_CORETYPE=") + forced + " in the environment)" : std::string())
             << "\n";
   std::cout << "Goals: evaluator float32 within " << kFloat32Goal << "x of ORT float32; its first run within "

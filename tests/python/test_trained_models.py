@@ -54,23 +54,32 @@ def worst_on_16_implementations(detector, report, work, cli_path):
     return bench.unseen_variants_ratio(cli_path, DETECTOR, report, detector[2], RTOL, ATOL, work, "check")
 
 
-def test_without_a_margin_the_result_fails_implementations_the_search_never_ran(detector, tmp_path, cli_path):
-    # Measured: 95.6% of the FLOPs in float16, and the worst of the 12 unseen implementations at 1.36
-    # of the tolerance. This is what the margin is for; if it passes, the next test proves little.
-    # Without the holdout check, which would search again (measured there: 1.11-1.51, so it does).
+def test_without_a_margin_implementations_the_search_never_ran_land_beyond_its_own(detector, tmp_path, cli_path):
+    # The search keeps what passes its own 4 simulated implementations, so with no margin its
+    # result sits at their edge, and implementations it never ran land further out: measured
+    # 0.82 of the tolerance on its own, 0.98 on 16 (1.36, a failure, with the products'
+    # accumulation order of OpenBLAS's kernels). Which side of 1.0 they land on is a draw; that
+    # they go beyond the search's own is what the margin is for. Without the holdout check,
+    # which would search again.
     _, report = search(detector, spread_safety=1.0, holdout=0)
     assert not report["searched_again"]
-    assert worst_on_16_implementations(detector, report, tmp_path, cli_path) > 1.0
+    own = max(margin["worst_ratio"] for margin in report["margins"])
+    assert own <= 1.0
+    assert worst_on_16_implementations(detector, report, tmp_path, cli_path) > 1.1 * own
 
 
 def test_the_default_result_holds_on_unseen_implementations_and_the_emulation(detector, tmp_path, cli_path, ort_run):
     result, report = search(detector)
-    assert report["flops_float16_share"] > 0.5  # measured 85.9%
+    assert report["flops_float16_share"] > 0.5  # measured 85.9%; 73.2% when searched again
     assert max(margin["robust_ratio"] for margin in report["margins"]) <= 1.0
-    # Checked on 4 implementations the search never ran, held there: no second search.
-    assert report["holdout_variants"] == 4 and not report["searched_again"]
-    assert max(margin["holdout_ratio"] for margin in report["margins"]) <= 1.0  # measured 0.51-0.62
-    assert worst_on_16_implementations(detector, report, tmp_path, cli_path) <= 1.0  # measured 0.70
+    # Checked on 4 implementations the search never ran, and held there: at most 0.8 of the
+    # tolerance, or searched again with a wider margin (measured: 0.51-0.62 without; searched
+    # again, 0.56, since the products' own AVX-512 kernel replaced OpenBLAS's).
+    assert report["holdout_variants"] == 4
+    assert max(margin["holdout_ratio"] for margin in report["margins"]) <= 1.0
+    if report["searched_again"]:
+        assert report["spread_safety"] > 2.5  # the default, widened
+    assert worst_on_16_implementations(detector, report, tmp_path, cli_path) <= 1.0  # measured 0.69-0.70
     _, feeds, _ = detector
     reference = ort_run(DETECTOR, feeds)  # float32 in ONNX Runtime
     result_path = tmp_path / "mixed.onnx"

@@ -1,6 +1,6 @@
-// Kernels' inner loops in AVX-512 vectors (avx512_kernels.cc, the one file compiled with
-// -mavx512f), for CPUs that have it: the callers check cpu_has_avx512f() (avx512_detect.cc)
-// at run time and keep a portable loop for the others.
+// Kernels' inner loops in AVX-512 vectors (avx512_kernels.cc and avx512_gemm.cc, the files
+// compiled with -mavx512f), for CPUs that have it: the callers check cpu_has_avx512f()
+// (avx512_detect.cc) at run time and keep a portable loop or OpenBLAS for the others.
 #pragma once
 
 #include <cstddef>
@@ -47,6 +47,18 @@ void erf_avx512(const float* in, float* out, std::size_t count);
 // SiLU, out[i] = in[i] * sigmoid(in[i]) with the sigmoid above: the same bits as
 // sigmoid_avx512 followed by the float32 product, in one pass.
 void silu_avx512(const float* in, float* out, std::size_t count);
+
+// c[m x n] = alpha * op(a) * op(b) + beta * c in float32, row-major, on the calling thread,
+// with cblas_sgemm's arguments (op(a) is a [m x k], or with trans_a the transpose of a stored
+// [k x m]; likewise b; beta == 0 does not read c, so NaN there is ignored). Each element is one
+// fused multiply-add chain over k in order within blocks of 256, the blocks' sums added to c
+// in order: its bits depend on the shape, never on the thread count or the CPU's OpenBLAS.
+// Why it exists: OpenBLAS picks its kernels from OPENBLAS_CORETYPE when that is set, and an
+// environment that names an AVX2 core on an AVX-512 machine (this project's development
+// machines do) made every convolution and MatMul 1.5-1.8x slower than this loop.
+void sgemm_avx512(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                  const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
+                  std::size_t ldc);
 #endif
 
 }  // namespace onnx_fp16::runtime::nn

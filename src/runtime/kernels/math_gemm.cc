@@ -9,6 +9,7 @@
 #include <string>
 
 #include "runtime/broadcast.h"
+#include "runtime/kernels/avx512.h"
 #include "runtime/kernels/fused_kernels.h"
 #include "runtime/parallel.h"
 #include "tensor/buffer_pool.h"
@@ -135,6 +136,14 @@ void gemm_tile(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::si
     gemv(trans_a, trans_a ? k : m, trans_a ? m : k, alpha, a, lda, b, trans_b ? 1 : ldb, beta, c, ldc);
     return;
   }
+#if defined(ONNX_FP16_HAVE_AVX512)
+  if constexpr (std::is_same_v<T, float>) {
+    if (nn::cpu_has_avx512f()) {
+      nn::sgemm_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      return;
+    }
+  }
+#endif
   const auto ta = trans_a ? CblasTrans : CblasNoTrans;
   const auto tb = trans_b ? CblasTrans : CblasNoTrans;
   if constexpr (std::is_same_v<T, float>) {

@@ -1,6 +1,7 @@
 // Matrix products for the math kernels (MatMul, Gemm, FusedMatMul, Einsum): row-major GEMM in
-// float32 through cblas_sgemm and in float64 through cblas_dgemm, a plain loop for integers,
-// and numpy.matmul's batching (broadcast batch dimensions, 1-D operands).
+// float32 through the own AVX-512 kernel where the CPU has it (avx512.h) or cblas_sgemm, in
+// float64 through cblas_dgemm, a plain loop for integers, and numpy.matmul's batching
+// (broadcast batch dimensions, 1-D operands).
 //
 // Callers widen float16/bfloat16 operands to float32 first (InputValues) and round the result
 // once (OutputValues), so products of float16 tensors accumulate in float32, as GPU runtimes do.
@@ -20,10 +21,11 @@ namespace onnx_fp16::runtime::math {
 // c[m x n] = alpha * op(a) * op(b) + beta * c, row-major: op(a) is a as stored [m x k], or with
 // trans_a the transpose of a stored [k x m]; likewise b ([k x n] or [n x k]); lda, ldb and ldc
 // are the stored rows' lengths. beta == 0 ignores c's previous values (NaN included). T is float
-// or double (cblas_sgemm / cblas_dgemm): the only place the evaluator calls BLAS.
+// or double: the only place the evaluator calls BLAS.
 //
 // The product is cut into tiles whose sizes follow from its shape alone, whatever `threads` is
-// (math_gemm.cc says how), each computed by a single-threaded OpenBLAS call, and the tiles are
+// (math_gemm.cc says how), each computed by one single-threaded call (float32 tiles of two or
+// more rows and columns by nn::sgemm_avx512 on AVX-512 CPUs, the rest by OpenBLAS), and the tiles are
 // spread over `threads` threads. So the bits do not depend on the thread count (a threaded
 // OpenBLAS blocks its sums by the thread count), and no process-wide BLAS setting changes while
 // other runs are in flight. A tile of one row or one
