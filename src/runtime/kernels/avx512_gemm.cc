@@ -1,11 +1,14 @@
 // The float32 matrix product in AVX-512 vectors (avx512.h says when it is used and why).
 //
-// The classic blocked scheme: op(b) is copied ("packed") kKc rows by up to kNc columns at a time
-// into panels kNr columns wide, op(a) kMc rows by kKc columns into panels kMr rows high, and a
-// register-blocked kernel multiplies one a panel by one b panel: kMr x kNr sums held in 16
-// vector registers, each b row loaded once per kMr rows, each a element broadcast once per
-// kNr columns. Sizes for a 48 KB L1 and a 1 MB L2 (a b panel of kKc x kNr floats is 32 KB and
-// stays in L1 while every a panel of the block passes by; the packed a block is 128 KB).
+// A blocked scheme: op(b) is copied ("packed") kKc rows by up to kNc columns at a time into
+// panels kNr columns wide, and a register-blocked kernel multiplies kMr rows of op(a) by one b
+// panel: kMr x kNr sums held in 16 vector registers, each b row loaded once per kMr rows, each a
+// element broadcast once per kNr columns. Sizes for a 48 KB L1 and a 1 MB L2: a b panel of
+// kKc x kNr floats is 32 KB and stays in L1 while every kMr rows of the block's kMc pass by
+// (kMc x kKc of a, 128 KB, stay in L2). op(a) is read where it lies, kMr rows (or columns, when
+// transposed) at once, not packed: on a convolution over a 7x7 map (ResNet-50's last stage:
+// 49 columns, 4608 deep) packing a cost as much as the product itself (100 -> 135 GF/s on one
+// core without it), and elsewhere it gained nothing.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -23,10 +26,10 @@ namespace {
 constexpr std::size_t kMr = 8;    // rows of a kernel's block of c
 constexpr std::size_t kNr = 32;   // columns of a kernel's block of c: two vectors
 constexpr std::size_t kKc = 256;  // depth of a packed block
-constexpr std::size_t kMc = 128;  // rows of a packed a block
+constexpr std::size_t kMc = 128;  // rows of a block of a
 constexpr std::size_t kNc = 512;  // columns of a packed b block
 
-// Each thread's packing buffers, allocated at its first product and kept: the pages are touched
+// Each thread's packing buffer, allocated at its first product and kept: the pages are touched
 // once per thread, not once per product.
 struct AlignedFloats {
   float* data = nullptr;
@@ -37,37 +40,9 @@ struct AlignedFloats {
   AlignedFloats& operator=(const AlignedFloats&) = delete;
 };
 
-float* packed_a_buffer() {
-  thread_local AlignedFloats buffer(kMc * kKc);
-  return buffer.data;
-}
 float* packed_b_buffer() {
   thread_local AlignedFloats buffer(kKc * kNc);
   return buffer.data;
-}
-
-// op(a)'s rows [0, rows) and columns [0, depth) (a points at the block's first element) into
-// panels of kMr rows, each stored depth-major (kMr values per depth step), rows past `rows`
-// zero.
-void pack_a(bool trans, const float* a, std::size_t lda, std::size_t rows, std::size_t depth, float* out) {
-  for (std::size_t i0 = 0; i0 < rows; i0 += kMr) {
-    float* panel = out + i0 * depth;
-    const std::size_t height = std::min(kMr, rows - i0);
-    if (!trans) {
-      for (std::size_t i = 0; i < height; ++i) {
-        const float* row = a + (i0 + i) * lda;
-        for (std::size_t p = 0; p < depth; ++p) panel[p * kMr + i] = row[p];
-      }
-      for (std::size_t i = height; i < kMr; ++i) {
-        for (std::size_t p = 0; p < depth; ++p) panel[p * kMr + i] = 0.0f;
-      }
-    } else {
-      for (std::size_t p = 0; p < depth; ++p) {
-        const float* column = a + p * lda + i0;
-        for (std::size_t i = 0; i < kMr; ++i) panel[p * kMr + i] = i < height ? column[i] : 0.0f;
-      }
-    }
-  }
 }
 
 // op(b)'s rows [0, depth) and columns [0, cols) into panels of kNr columns, each stored
@@ -106,11 +81,12 @@ void pack_b(bool trans, const float* b, std::size_t ldb, std::size_t depth, std:
 }
 
 // c's block of R rows and V vectors (the last one masked by last_mask) = alpha times the sum
-// over depth of a panel's column times b panel's row, plus beta * c (beta 0: c not read) or,
+// over depth of a's column (element r at a[p * a_depth_step + r * a_row_step]) times the b
+// panel's row, plus beta * c (beta 0: c not read) or,
 // with `accumulate`, plus c (a later depth block of the same product).
 template <int R, int V>
-void kernel(std::size_t depth, const float* a, const float* b, float* c, std::size_t ldc, __mmask16 last_mask,
-            float alpha, float beta, bool accumulate) {
+void kernel(std::size_t depth, const float* a, std::size_t a_row_step, std::size_t a_depth_step, const float* b,
+            float* c, std::size_t ldc, __mmask16 last_mask, float alpha, float beta, bool accumulate) {
   __m512 sum[R][V];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
@@ -124,7 +100,7 @@ void kernel(std::size_t depth, const float* a, const float* b, float* c, std::si
     for (int v = 0; v < V; ++v) row[v] = _mm512_load_ps(b + p * kNr + 16 * v);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      const __m512 x = _mm512_set1_ps(a[p * kMr + r]);
+      const __m512 x = _mm512_set1_ps(a[p * a_depth_step + r * a_row_step]);
 #pragma GCC unroll 2
       for (int v = 0; v < V; ++v) sum[r][v] = _mm512_fmadd_ps(x, row[v], sum[r][v]);
     }
@@ -148,7 +124,8 @@ void kernel(std::size_t depth, const float* a, const float* b, float* c, std::si
   }
 }
 
-using Kernel = void (*)(std::size_t, const float*, const float*, float*, std::size_t, __mmask16, float, float, bool);
+using Kernel = void (*)(std::size_t, const float*, std::size_t, std::size_t, const float*, float*, std::size_t,
+                        __mmask16, float, float, bool);
 
 // kKernels[rows - 1][vectors - 1].
 template <int... R>
@@ -162,7 +139,6 @@ constexpr auto kKernels = kernel_table(std::make_integer_sequence<int, static_ca
 void sgemm_avx512(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
                   const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
                   std::size_t ldc) {
-  float* const packed_a = packed_a_buffer();
   float* const packed_b = packed_b_buffer();
   for (std::size_t jc = 0; jc < n; jc += kNc) {
     const std::size_t cols = std::min(kNc, n - jc);
@@ -171,7 +147,7 @@ void sgemm_avx512(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
       pack_b(trans_b, trans_b ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, depth, cols, packed_b);
       for (std::size_t ic = 0; ic < m; ic += kMc) {
         const std::size_t rows = std::min(kMc, m - ic);
-        pack_a(trans_a, trans_a ? a + pc * lda + ic : a + ic * lda + pc, lda, rows, depth, packed_a);
+        const float* a_block = trans_a ? a + pc * lda + ic : a + ic * lda + pc;
         for (std::size_t jr = 0; jr < cols; jr += kNr) {
           const std::size_t width = std::min(kNr, cols - jr);
           const std::size_t vectors = width > 16 ? 2 : 1;
@@ -179,7 +155,8 @@ void sgemm_avx512(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
           const auto last_mask = static_cast<__mmask16>(last == 16 ? 0xFFFF : (1u << last) - 1);
           for (std::size_t ir = 0; ir < rows; ir += kMr) {
             const std::size_t height = std::min(kMr, rows - ir);
-            kKernels[height - 1][vectors - 1](depth, packed_a + ir * depth, packed_b + jr * depth,
+            const float* a_panel = trans_a ? a_block + ir : a_block + ir * lda;
+            kKernels[height - 1][vectors - 1](depth, a_panel, trans_a ? 1 : lda, trans_a ? lda : 1, packed_b + jr * depth,
                                               c + (ic + ir) * ldc + jc + jr, ldc, last_mask, alpha, beta, pc > 0);
           }
         }
