@@ -80,13 +80,26 @@ void pack_b(bool trans, const float* b, std::size_t ldb, std::size_t depth, std:
   }
 }
 
-// c's block of R rows and V vectors (the last one masked by last_mask) = alpha times the sum
-// over depth of a's column (element r at a[p * a_depth_step + r * a_row_step]) times the b
-// panel's row, plus beta * c (beta 0: c not read) or,
-// with `accumulate`, plus c (a later depth block of the same product).
+// How a kernel's sums reach c: c's block of R rows and V vectors (the last one masked by
+// last_mask) = alpha * sums + beta * c (beta 0: c not read) or, with `accumulate`, c + alpha *
+// sums (a later depth block of the same product). On the product's last depth block, then
+// + row_bias[r] where row_bias is not nullptr, then max(value, 0) with `relu`: the bits of the
+// separate passes blas_gemm's epilogue makes for OpenBLAS (math_gemm.h).
+struct BlockStore {
+  float* c;
+  std::size_t ldc;
+  __mmask16 last_mask;
+  float alpha, beta;
+  bool accumulate;
+  const float* row_bias;  // this block's first row's, or nullptr
+  bool relu;
+};
+
+// The sums over depth of a's column (element r at a[p * a_depth_step + r * a_row_step]) times
+// the b panel's row, stored as `store` says.
 template <int R, int V>
 void kernel(std::size_t depth, const float* a, std::size_t a_row_step, std::size_t a_depth_step, const float* b,
-            float* c, std::size_t ldc, __mmask16 last_mask, float alpha, float beta, bool accumulate) {
+            const BlockStore& store) {
   __m512 sum[R][V];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
@@ -105,27 +118,31 @@ void kernel(std::size_t depth, const float* a, std::size_t a_row_step, std::size
       for (int v = 0; v < V; ++v) sum[r][v] = _mm512_fmadd_ps(x, row[v], sum[r][v]);
     }
   }
-  const __m512 alphas = _mm512_set1_ps(alpha);
-  const __m512 betas = _mm512_set1_ps(beta);
+  const __m512 alphas = _mm512_set1_ps(store.alpha);
+  const __m512 betas = _mm512_set1_ps(store.beta);
+  const __m512 zeros = _mm512_setzero_ps();
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 2
     for (int v = 0; v < V; ++v) {
-      const __mmask16 mask = v == V - 1 ? last_mask : static_cast<__mmask16>(0xFFFF);
-      float* out = c + r * ldc + 16 * v;
-      __m512 value = alpha == 1.0f ? sum[r][v] : _mm512_mul_ps(sum[r][v], alphas);
-      if (accumulate) {
+      const __mmask16 mask = v == V - 1 ? store.last_mask : static_cast<__mmask16>(0xFFFF);
+      float* out = store.c + r * store.ldc + 16 * v;
+      __m512 value = store.alpha == 1.0f ? sum[r][v] : _mm512_mul_ps(sum[r][v], alphas);
+      if (store.accumulate) {
         value = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, out), value);
-      } else if (beta != 0.0f) {
+      } else if (store.beta != 0.0f) {
         value = _mm512_add_ps(_mm512_mul_ps(betas, _mm512_maskz_loadu_ps(mask, out)), value);
       }
+      if (store.row_bias != nullptr) value = _mm512_add_ps(value, _mm512_set1_ps(store.row_bias[r]));
+      // max returns its second operand for a NaN: relu_of's x > 0 ? x : 0, -0 included. (The
+      // masked form: GCC 12 warns that the plain one's undefined pass-through is uninitialised.)
+      if (store.relu) value = _mm512_maskz_max_ps(static_cast<__mmask16>(0xFFFF), value, zeros);
       _mm512_mask_storeu_ps(out, mask, value);
     }
   }
 }
 
-using Kernel = void (*)(std::size_t, const float*, std::size_t, std::size_t, const float*, float*, std::size_t,
-                        __mmask16, float, float, bool);
+using Kernel = void (*)(std::size_t, const float*, std::size_t, std::size_t, const float*, const BlockStore&);
 
 // kKernels[rows - 1][vectors - 1].
 template <int... R>
@@ -138,7 +155,7 @@ constexpr auto kKernels = kernel_table(std::make_integer_sequence<int, static_ca
 
 void sgemm_avx512(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
                   const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
-                  std::size_t ldc) {
+                  std::size_t ldc, const float* row_bias, bool relu) {
   float* const packed_b = packed_b_buffer();
   for (std::size_t jc = 0; jc < n; jc += kNc) {
     const std::size_t cols = std::min(kNc, n - jc);
@@ -156,8 +173,11 @@ void sgemm_avx512(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
           for (std::size_t ir = 0; ir < rows; ir += kMr) {
             const std::size_t height = std::min(kMr, rows - ir);
             const float* a_panel = trans_a ? a_block + ir : a_block + ir * lda;
-            kKernels[height - 1][vectors - 1](depth, a_panel, trans_a ? 1 : lda, trans_a ? lda : 1, packed_b + jr * depth,
-                                              c + (ic + ir) * ldc + jc + jr, ldc, last_mask, alpha, beta, pc > 0);
+            const bool last_block = pc + depth == k;
+            const BlockStore store{c + (ic + ir) * ldc + jc + jr, ldc, last_mask, alpha, beta, pc > 0,
+                                   last_block && row_bias != nullptr ? row_bias + ic + ir : nullptr, last_block && relu};
+            kKernels[height - 1][vectors - 1](depth, a_panel, trans_a ? 1 : lda, trans_a ? lda : 1,
+                                              packed_b + jr * depth, store);
           }
         }
       }

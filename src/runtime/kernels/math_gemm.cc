@@ -126,7 +126,7 @@ void gemv(bool trans, std::size_t rows, std::size_t cols, T alpha, const T* matr
 // the whole matrix (the layer's weights) into a buffer first, which doubled the bytes read and
 // so the time (MobileNetV3's 960x1280 and 1280x1000 classifier).
 template <typename T>
-void gemm_tile(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
+void blas_tile(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
                std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
   if (m == 1) {  // c's row = op(b)^T op(a)'s row: b as stored [n x k] (trans_b) or [k x n]
     gemv(!trans_b, trans_b ? n : k, trans_b ? k : n, alpha, b, ldb, a, trans_a ? lda : 1, beta, c, 1);
@@ -136,14 +136,6 @@ void gemm_tile(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::si
     gemv(trans_a, trans_a ? k : m, trans_a ? m : k, alpha, a, lda, b, trans_b ? 1 : ldb, beta, c, ldc);
     return;
   }
-#if defined(ONNX_FP16_HAVE_AVX512)
-  if constexpr (std::is_same_v<T, float>) {
-    if (nn::cpu_has_avx512f()) {
-      nn::sgemm_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-      return;
-    }
-  }
-#endif
   const auto ta = trans_a ? CblasTrans : CblasNoTrans;
   const auto tb = trans_b ? CblasTrans : CblasNoTrans;
   if constexpr (std::is_same_v<T, float>) {
@@ -152,6 +144,35 @@ void gemm_tile(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::si
   } else {
     cblas_dgemm(CblasRowMajor, ta, tb, blas_size(m), blas_size(n), blas_size(k), alpha, a, blas_size(lda), b,
                 blas_size(ldb), beta, c, blas_size(ldc));
+  }
+}
+
+// A tile with its epilogue (blas_gemm's row_bias and relu): float32 tiles of two or more rows
+// and columns on AVX-512 CPUs by the own kernel, which applies the epilogue as it stores,
+// everything else by OpenBLAS and then one pass over the tile while it is in cache.
+template <typename T>
+void gemm_tile(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
+               std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc, const T* row_bias,
+               bool relu) {
+#if defined(ONNX_FP16_HAVE_AVX512)
+  if constexpr (std::is_same_v<T, float>) {
+    if (m > 1 && n > 1 && nn::cpu_has_avx512f()) {
+      nn::sgemm_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, row_bias, relu);
+      return;
+    }
+  }
+#endif
+  blas_tile(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (row_bias == nullptr && !relu) return;
+  for (std::size_t r = 0; r < m; ++r) {
+    T* row = c + r * ldc;
+    if (row_bias != nullptr) {
+      const T bias = row_bias[r];
+      for (std::size_t col = 0; col < n; ++col) row[col] += bias;
+    }
+    if (relu) {
+      for (std::size_t col = 0; col < n; ++col) row[col] = relu_of(row[col]);
+    }
   }
 }
 
@@ -199,18 +220,8 @@ void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size
       const T* a_tile = trans_a ? a + r0 : a + r0 * lda;
       const T* b_tile = trans_b ? b + c0 * ldb : b + c0;
       T* c_tile = c + r0 * ldc + c0;
-      gemm_tile(trans_a, trans_b, rows, cols, k, alpha, a_tile, lda, b_tile, ldb, beta, c_tile, ldc);
-      if (row_bias == nullptr && !relu) continue;
-      for (std::size_t r = 0; r < rows; ++r) {  // the epilogue, one pass over the tile
-        T* row = c_tile + r * ldc;
-        if (row_bias != nullptr) {
-          const T bias = row_bias[r0 + r];
-          for (std::size_t col = 0; col < cols; ++col) row[col] += bias;
-        }
-        if (relu) {
-          for (std::size_t col = 0; col < cols; ++col) row[col] = relu_of(row[col]);
-        }
-      }
+      gemm_tile(trans_a, trans_b, rows, cols, k, alpha, a_tile, lda, b_tile, ldb, beta, c_tile, ldc,
+                row_bias != nullptr ? row_bias + r0 : nullptr, relu);
     }
   });
 }
@@ -225,13 +236,14 @@ void prepare_blas(int threads) {
   static std::once_flag once;
   std::call_once(once, [threads] {
     const SingleThreadedBlas single_threaded;
-    const std::size_t k = 384;  // OpenBLAS's Haswell sgemm depth block: a whole packed panel
+    // A whole packed block of OpenBLAS's Haswell sgemm (384 deep) and of the own AVX-512 kernel (256).
+    const std::size_t k = 384;
     const std::vector<float> a(kTileRows * k, 1.0f), b(k * kTileCols, 1.0f);
     parallel_for(threads, static_cast<std::size_t>(std::max(threads, 1)), 1, [&](std::size_t begin, std::size_t end) {
       std::vector<float> c(kTileRows * kTileCols);
       for (std::size_t i = begin; i < end; ++i) {
         gemm_tile(false, false, kTileRows, kTileCols, k, 1.0f, a.data(), k, b.data(), kTileCols, 0.0f, c.data(),
-                  kTileCols);
+                  kTileCols, static_cast<const float*>(nullptr), false);
       }
     });
   });

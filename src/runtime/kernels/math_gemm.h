@@ -32,10 +32,10 @@ namespace onnx_fp16::runtime::math {
 // column is a matrix-vector product (cblas_sgemv): a batch-1 Gemm or MatMul, a convolution
 // over a 1x1 image.
 //
-// Pays OpenBLAS's first-call costs at load instead of in a model's first run: once per process,
-// one product per thread of the pool, concurrently, of a tile's full size (OpenBLAS allocates a
-// packing buffer per concurrent caller on first use and its pages are touched as they are
-// packed into). Without it, PP-OCR cls's first run was 2.4x its warm run (5 vs 2.1 ms), its
+// Pays the products' first-call costs at load instead of in a model's first run: once per
+// process, one product per thread of the pool, concurrently, of a tile's full size (OpenBLAS
+// allocates a packing buffer per concurrent caller on first use, the own AVX-512 kernel one per
+// thread, and their pages are touched as they are packed into). Without it, PP-OCR cls's first run was 2.4x its warm run (5 vs 2.1 ms), its
 // first two convolutions alone 2.6 ms.
 void prepare_blas(int threads);
 
