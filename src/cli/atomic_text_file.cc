@@ -22,7 +22,7 @@ namespace {
 
 AtomicTextFile::AtomicTextFile(std::filesystem::path target) : target_(std::move(target)) {
   const std::filesystem::path folder = target_.has_parent_path() ? target_.parent_path() : std::filesystem::path(".");
-  std::string pattern = (folder / ("." + target_.filename().string() + ".XXXXXX")).string();
+  std::string pattern = (folder / std::string(".").append(target_.filename().string()).append(".XXXXXX")).string();
   fd_ = ::mkstemp(pattern.data());
   if (fd_ < 0) fail(target_, std::strerror(errno));
   temp_path_ = pattern;

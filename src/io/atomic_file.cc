@@ -41,8 +41,12 @@ AtomicFile::AtomicFile(std::filesystem::path target) : target_(std::move(target)
   }
   // O_EXCL: a name collision (or a planted symlink) fails instead of writing elsewhere.
   for (int attempt = 0; attempt < 8 && !fd_.valid(); ++attempt) {
-    temp_path_ = folder_of(target_) / ("." + target_.filename().string() + ".tmp-" + std::to_string(::getpid()) +
-                                       "-" + random_suffix());
+    temp_path_ = folder_of(target_) / std::string(".")
+                                          .append(target_.filename().string())
+                                          .append(".tmp-")
+                                          .append(std::to_string(::getpid()))
+                                          .append("-")
+                                          .append(random_suffix());
     fd_ = UniqueFd(::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
     if (!fd_.valid() && errno != EEXIST) break;
   }

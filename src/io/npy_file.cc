@@ -13,7 +13,7 @@
 namespace onnx_fp16 {
 
 Tensor read_npy(const std::filesystem::path& path) {
-  const std::string where = "'" + path.string() + "'";
+  const std::string where = std::string("'").append(path.string()).append("'");
   io::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) throw Error("cannot read " + where + ": " + io::error_text(errno));
   std::uint64_t offset = 0;

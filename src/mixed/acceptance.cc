@@ -22,6 +22,10 @@ void check_tolerance(const char* name, double value) {
 
 }  // namespace
 
+std::string AcceptanceTest::output_label(std::size_t i) const {
+  return i < output_names_.size() ? output_names_[i] : std::string("#").append(std::to_string(i));
+}
+
 AcceptanceTest::AcceptanceTest(const MixedOptions& options, std::vector<std::string> output_names)
     : spread_safety_(options.spread_safety), function_(options.validate), output_names_(std::move(output_names)) {
   if (!(options.spread_safety >= 1) || !std::isfinite(options.spread_safety)) {
@@ -54,7 +58,7 @@ Verdict AcceptanceTest::check(const std::vector<Tensor>& reference, const std::v
       // scales with the candidate's magnitude.
       const TensorDifference d = compare_tensors(reference[i], candidate[i], {rtol_, atol_});
       if (d.close) continue;
-      const std::string name = i < output_names_.size() ? output_names_[i] : "#" + std::to_string(i);
+      const std::string name = output_label(i);
       if (!d.problem.empty()) return {false, where + ", output '" + name + "': " + d.problem};
       std::string detail = where + ", output '" + name + "': " + std::to_string(d.not_close) + "/" +
                            std::to_string(d.count) + " not close, max abs error " + message_number(d.max_abs_error);
@@ -80,7 +84,7 @@ Verdict AcceptanceTest::check_variants(const std::vector<Tensor>& reference,
   const std::vector<double> ratios = robust_ratios(reference, by_variant);
   for (std::size_t o = 0; o < ratios.size(); ++o) {
     if (ratios[o] <= 1) continue;
-    const std::string name = o < output_names_.size() ? output_names_[o] : "#" + std::to_string(o);
+    const std::string name = output_label(o);
     return {false, "sample " + std::to_string(sample) + ", output '" + name + "': with the float16 implementations' spread (" +
                        message_number(spread_safety_) + "x their largest deviation from their mean) the worst element is at " +
                        message_number(ratios[o]) + " of the tolerance"};

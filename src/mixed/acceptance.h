@@ -56,6 +56,9 @@ class AcceptanceTest {
   double worst_ratio(const std::vector<Tensor>& reference, const std::vector<std::vector<Tensor>>& by_variant) const;
 
  private:
+  // The name a message gives output i: its graph name, or "#i" where none was given.
+  std::string output_label(std::size_t i) const;
+
   bool use_tolerance_ = false;
   double rtol_ = 0;
   double atol_ = 0;

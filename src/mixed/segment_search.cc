@@ -95,7 +95,7 @@ std::size_t SegmentSearch::count(State state) const {
 std::string SegmentSearch::sizes_text(std::size_t max_items) const {
   auto item = [](const Segment& s) {
     const char mark = s.state == State::Good ? '=' : s.state == State::Bad ? 'x' : '?';  // deferred: untried
-    return "[" + std::string(1, mark) + std::to_string(s.size) + "]";
+    return std::string("[").append(1, mark).append(std::to_string(s.size)).append("]");
   };
   std::string text;
   const std::size_t n = segments_.size();
