@@ -54,7 +54,7 @@ MixedOptions mixed_options(const py::dict& options) {
   result.float16_variants = get<int>(options, "float16_variants");
   result.variant_spread = get<double>(options, "variant_spread");
   result.spread_safety = get<double>(options, "spread_safety");
-  result.holdout_variants = get<int>(options, "holdout_variants");
+  result.holdout_variants = get_optional<int>(options, "holdout_variants");
   result.sensitivity_budget = get<double>(options, "sensitivity_budget");
   result.search_budget = get<double>(options, "search_budget");
   result.skip_predicted_failures = get<bool>(options, "skip_predicted_failures");

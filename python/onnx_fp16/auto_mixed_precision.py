@@ -61,9 +61,11 @@ def _search(model: Any, feed_dict: Samples, validate_fn: Optional[ValidateFn], r
     safety = float(extras.pop("spread_safety"))
     if not math.isfinite(safety) or safety < 1:
         raise ValueError(f"spread_safety must be a finite number >= 1, got {safety!r}")
-    holdout = int(extras.pop("holdout"))
-    if not 0 <= holdout <= 64:
-        raise ValueError(f"holdout must be between 0 and 64, got {holdout}")
+    holdout = extras.pop("holdout")  # None: as many as a tenth of the search's full runs, 4 to 16
+    if holdout is not None:
+        holdout = int(holdout)
+        if not 0 <= holdout <= 64:
+            raise ValueError(f"holdout must be between 0 and 64, got {holdout}")
     budget = float(extras.pop("sensitivity_budget"))
     if not math.isfinite(budget) or budget < 0:
         raise ValueError(f"sensitivity_budget must be a finite number >= 0, got {budget!r}")
@@ -109,7 +111,7 @@ def auto_convert_mixed_precision(model: Any, feed_dict: Samples, validate_fn: Op
                                  strategy: str = "improved", variants: int = _SEARCH_DEFAULTS["variants"],
                                  variant_spread: float = _SEARCH_DEFAULTS["variant_spread"],
                                  spread_safety: float = _SEARCH_DEFAULTS["spread_safety"],
-                                 holdout: int = _SEARCH_DEFAULTS["holdout"],
+                                 holdout: Optional[int] = _SEARCH_DEFAULTS["holdout"],
                                  sensitivity_budget: float = _SEARCH_DEFAULTS["sensitivity_budget"],
                                  search_budget: float = _SEARCH_DEFAULTS["search_budget"],
                                  skip_predicted: bool = False,

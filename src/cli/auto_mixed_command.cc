@@ -160,12 +160,12 @@ AutoMixedCommand::AutoMixedCommand(CLI::App& app) {
   command_->add_option("--variant-spread", a.variant_spread, "Their relative spread before rounding, at most 2^-13")
       ->check(CLI::Range(0.0, 0x1.0p-13))
       ->capture_default_str();
-  command_->add_option("--holdout", a.holdout,
-                       "After the search, check the result on this many simulated float16 implementations it never "
-                       "ran; over 0.8 of the tolerance there, search once more with a 1.4x wider margin, and warn "
-                       "if still over (0: none)")
-      ->check(CLI::Range(0, 64))
-      ->capture_default_str();
+  holdout_option_ = command_->add_option("--holdout", a.holdout,
+                                         "After the search, check the result on this many simulated float16 "
+                                         "implementations it never ran; over 0.8 of the tolerance there, search once "
+                                         "more with a 1.4x wider margin, and warn if still over (0: none; default: a "
+                                         "tenth of the search's full runs, 4 to 16)")
+                        ->check(CLI::Range(0, 64));
   command_->add_option("--sensitivity-budget", a.sensitivity_budget,
                        "Full-run equivalents the improved search spends measuring each node's effect alone, to try "
                        "the most FLOPs per unit of error first (0: node order)")
@@ -210,7 +210,7 @@ MixedOptions AutoMixedCommand::mixed_options() const {
   options.float16_variants = a.variants;
   options.variant_spread = a.variant_spread;
   options.spread_safety = a.spread_safety;
-  options.holdout_variants = a.holdout;
+  if (holdout_option_->count() > 0) options.holdout_variants = a.holdout;
   options.sensitivity_budget = a.sensitivity_budget;
   options.search_budget = a.search_budget;
   options.skip_predicted_failures = a.skip_predicted;

@@ -41,7 +41,7 @@ class AutoMixedCommand {
     int variants = MixedOptions{}.float16_variants;
     double variant_spread = MixedOptions{}.variant_spread;
     double spread_safety = MixedOptions{}.spread_safety;
-    int holdout = MixedOptions{}.holdout_variants;
+    int holdout = 0;  // only when given: MixedOptions' default scales with the search
     double sensitivity_budget = MixedOptions{}.sensitivity_budget;
     double search_budget = MixedOptions{}.search_budget;
     bool skip_predicted = false;
@@ -55,6 +55,7 @@ class AutoMixedCommand {
   CLI::Option* rtol_option_ = nullptr;
   CLI::Option* atol_option_ = nullptr;
   CLI::Option* data_max_option_ = nullptr;
+  CLI::Option* holdout_option_ = nullptr;
   CLI::Option* init_max_option_ = nullptr;
   CLI::Option* report_option_ = nullptr;
 };

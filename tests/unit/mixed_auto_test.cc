@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -494,6 +495,36 @@ TEST(MixedAuto, TheResultIsCheckedOnImplementationsTheSearchNeverRan) {
   EXPECT_EQ(search(0, 3).holdout_variants, 0) << "no variants: the evaluator's bits alone, nothing to hold out";
 }
 
+// Unless told how many, the holdout gets a tenth of the search's own full runs, from 4 to 16: a
+// search that ran long affords more draws of the user's runtime, and a rare bad one (1 in 12 on
+// PaddleOCR det's default result) needs them. A count outside 0-64 is refused.
+TEST(MixedAuto, TheHoldoutScalesWithTheSearchUnlessItsCountIsGiven) {
+  auto search = [](std::optional<int> holdout, double spread_safety) {
+    return search_deep_chain([&](MixedOptions& options) {
+      options.holdout_variants = holdout;
+      options.spread_safety = spread_safety;
+    });
+  };
+  for (const double safety : {2.5, 1.5}) {
+    const MixedReport unchecked = search(0, safety);
+    const MixedReport automatic = search(std::nullopt, safety);
+    ASSERT_FALSE(automatic.searched_again) << "the deep chain's result holds on its holdout; K " << safety;
+    // The search's own full runs: all but the final check (and the float32 run, when the engine
+    // did not make it), one sample.
+    const double search_runs = unchecked.full_run_equivalents;
+    const long lowest = std::clamp(std::lround(0.1 * (search_runs - 2)), 4l, 16l);
+    const long highest = std::clamp(std::lround(0.1 * search_runs), 4l, 16l);
+    EXPECT_GE(automatic.holdout_variants, lowest) << search_runs << " full runs, K " << safety;
+    EXPECT_LE(automatic.holdout_variants, highest) << search_runs << " full runs, K " << safety;
+    EXPECT_NEAR(automatic.full_run_equivalents - unchecked.full_run_equivalents, automatic.holdout_variants, 0.01);
+    EXPECT_EQ(search(5, safety).holdout_variants, 5) << "a count given is the count run";
+  }
+  EXPECT_NE(error_of([&] { search(65, 2.5); }).find("holdout_variants must be between 0 and 64 (got 65)"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { search(-1, 2.5); }).find("holdout_variants must be between 0 and 64 (got -1)"),
+            std::string::npos);
+}
+
 // A result over 0.8 of the tolerance on the holdout is searched for once more with
 // spread_safety x1.4, from scratch: the second result is the one a search with the wider margin finds, checked on other
 // held-out implementations. With a search budget it is not searched again: the warning stays.
@@ -673,8 +704,11 @@ TEST(MixedAuto, TheSearchBudgetStopsTheSearchAndTheResultStillPasses) {
   const MixedReport bounded = search(budget);
   EXPECT_TRUE(bounded.budget_spent);
   EXPECT_LT(bounded.attempts, unbounded.attempts);
-  // The attempt under way (the evaluator and 4 variants, one sample) and the final check on top.
-  EXPECT_LE(bounded.full_run_equivalents, budget + 5 + 1);
+  // The attempt under way (the evaluator and 4 variants, one sample), the holdout check (a tenth
+  // of the search's runs, at least 4) and the final check on top.
+  EXPECT_GE(bounded.holdout_variants, std::clamp(std::lround(0.1 * budget), 4l, 16l));
+  EXPECT_LE(bounded.holdout_variants, std::clamp(std::lround(0.1 * (budget + 5)), 4l, 16l));
+  EXPECT_LE(bounded.full_run_equivalents, budget + 5 + bounded.holdout_variants + 1);
   std::size_t unreached = 0;
   for (const auto& node : bounded.kept_nodes) {
     if (node.reason != MixedKeepReason::Budget) continue;
