@@ -36,6 +36,8 @@ int UniqueFd::close() {
 
 std::string error_text(int error) { return std::strerror(error); }
 
+std::string quoted(const std::filesystem::path& path) { return std::string("'").append(path.string()).append("'"); }
+
 std::size_t read_at(int fd, char* buffer, std::size_t size, std::uint64_t offset, const std::filesystem::path& path) {
   std::size_t done = 0;
   while (done < size) {

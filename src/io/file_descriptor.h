@@ -32,6 +32,9 @@ class UniqueFd {
 // The text of errno `error`, for messages.
 std::string error_text(int error);
 
+// How a message names a file: its path in single quotes.
+std::string quoted(const std::filesystem::path& path);
+
 // Reads up to `size` bytes at `offset` into `buffer`; fewer only at the end of the file.
 // Throws onnx_fp16::Error naming `path` on a read error.
 std::size_t read_at(int fd, char* buffer, std::size_t size, std::uint64_t offset, const std::filesystem::path& path);

@@ -13,7 +13,7 @@
 namespace onnx_fp16 {
 
 Tensor read_npy(const std::filesystem::path& path) {
-  const std::string where = std::string("'").append(path.string()).append("'");
+  const std::string where = io::quoted(path);
   io::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) throw Error("cannot read " + where + ": " + io::error_text(errno));
   std::uint64_t offset = 0;
@@ -28,7 +28,7 @@ Tensor read_npy(const std::filesystem::path& path) {
 }
 
 void write_npy(const std::filesystem::path& path, const Tensor& tensor) {
-  const Tensor storable = io::npy_storable(tensor, "'" + path.string() + "'");
+  const Tensor storable = io::npy_storable(tensor, io::quoted(path));
   io::AtomicFile file(path);
   const std::string header = io::npy_header(storable);
   file.write(header.data(), header.size());

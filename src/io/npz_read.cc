@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "io/file_descriptor.h"
 #include "io/npy_format.h"
 #include "io/tensor_files.h"
 #include "io/zip_archive.h"
@@ -13,7 +14,7 @@
 namespace onnx_fp16::io {
 
 std::map<std::string, Tensor> read_npz(const std::filesystem::path& path) {
-  const std::string file = "'" + path.string() + "'";
+  const std::string file = io::quoted(path);
   int code = 0;
   std::unique_ptr<zip_t, ZipDiscarder> archive(zip_open(path.c_str(), ZIP_RDONLY, &code));
   if (!archive) throw Error("cannot read " + file + " as .npz: " + zip_error_text(code));

@@ -130,7 +130,7 @@ void sync_file(const std::filesystem::path& path) {
 
 void write_npz(const std::filesystem::path& path, const std::map<std::string, Tensor>& tensors,
                NpzCompression compression) {
-  const std::string file = "'" + path.string() + "'";
+  const std::string file = io::quoted(path);
   io::AtomicFile temp(path);
   if (tensors.empty()) {
     temp.write(kEmptyZip, sizeof kEmptyZip);

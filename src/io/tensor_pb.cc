@@ -7,12 +7,13 @@
 #include <regex>
 #include <sstream>
 
+#include "io/file_descriptor.h"
 #include "io/tensor_files.h"
 
 namespace onnx_fp16::io {
 
 std::pair<std::string, Tensor> read_tensor_pb(const std::filesystem::path& path) {
-  const std::string file = "'" + path.string() + "'";
+  const std::string file = io::quoted(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot read " + file + ": cannot open it");
   std::ostringstream bytes;

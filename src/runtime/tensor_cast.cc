@@ -28,12 +28,12 @@ std::string numpy_style(bool negative, const std::string& digits, int exponent) 
         text += digits.substr(0, whole) + "." + digits.substr(whole);
       }
     } else {
-      text += "0." + std::string(static_cast<std::size_t>(-exponent - 1), '0') + digits;
+      text.append("0.").append(static_cast<std::size_t>(-exponent - 1), '0').append(digits);
     }
     return text;
   }
   text += digits.substr(0, 1);
-  if (digits.size() > 1) text += "." + digits.substr(1);
+  if (digits.size() > 1) text.append(".").append(digits, 1);
   char exponent_text[16];
   std::snprintf(exponent_text, sizeof exponent_text, "e%c%02d", exponent < 0 ? '-' : '+', std::abs(exponent));
   return text + exponent_text;

@@ -69,7 +69,7 @@ TEST(ByteProgress, DrawsInPlaceOnATerminalForLargeWritesOnly) {
     progress(large, large);          // the end is always drawn, then a newline
   });
   // A pseudo-terminal turns "\n" into "\r\n".
-  const std::string first = "\r" + progress_bar_text(large / 3, large, 0).substr(0, 50);
+  const std::string first = std::string("\r").append(progress_bar_text(large / 3, large, 0), 0, 50);
   EXPECT_EQ(drawn.find(first), 0u) << drawn;
   std::size_t draws = 0;
   for (std::size_t at = drawn.find("\r  Writing weights"); at != std::string::npos; at = drawn.find("\r  Writing weights", at + 1)) {
