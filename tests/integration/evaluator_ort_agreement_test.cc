@@ -96,13 +96,13 @@ class Net {
     return constant(dims, uniform(static_cast<std::size_t>(count), low, high));
   }
   std::string constant(const std::vector<std::int64_t>& dims, const std::vector<float>& values) {
-    const std::string name = "c" + std::to_string(counter_++);
+    const std::string name = fresh_name("c");
     g_.initializer(name, dims, values);
     return name;
   }
   std::string scalar(float value) { return constant({}, {value}); }
   std::string ints(const std::vector<std::int64_t>& dims, const std::vector<std::int64_t>& values) {
-    const std::string name = "c" + std::to_string(counter_++);
+    const std::string name = fresh_name("c");
     g_.initializer_i64(name, dims, values);
     return name;
   }
@@ -110,7 +110,7 @@ class Net {
   std::string int_scalar(std::int64_t value) { return ints({}, {value}); }
   // An 8-bit initializer (UINT8 or INT8 `type`), values given as ints.
   std::string bytes(int type, const std::vector<std::int64_t>& dims, const std::vector<int>& values) {
-    const std::string name = "c" + std::to_string(counter_++);
+    const std::string name = fresh_name("c");
     onnx::TensorProto* t = g_.proto()->add_initializer();
     t->set_name(name);
     t->set_data_type(type);
@@ -135,7 +135,7 @@ class Net {
   std::vector<std::string> ops(const std::string& type, const std::vector<std::string>& inputs, int outputs,
                                const std::function<void(onnx::NodeProto&)>& attrs = {}) {
     std::vector<std::string> names;
-    const std::string base = "v" + std::to_string(counter_++) + "_" + type;
+    const std::string base = fresh_name("v").append("_").append(type);
     for (int i = 0; i < outputs; ++i) names.push_back(outputs == 1 ? base : base + "_" + std::to_string(i));
     auto& node = g_.node(type, inputs, names, base);
     if (attrs) attrs(node);
@@ -180,6 +180,9 @@ class Net {
 
  private:
   static std::vector<modelgen::Dim> dims_of(const onnx_fp16::Shape& shape) { return {shape.begin(), shape.end()}; }
+
+  // A value name no other value of the net has: `prefix` and a running number.
+  std::string fresh_name(const char* prefix) { return std::string(prefix).append(std::to_string(counter_++)); }
 
   onnx::ModelProto model_;
   modelgen::GraphBuilder g_;

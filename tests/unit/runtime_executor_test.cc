@@ -31,7 +31,7 @@ onnx::ModelProto relu_chain(int length, std::int64_t n) {
   g.input("x", F32, {n}).output("y", F32, {n});
   std::string previous = "x";
   for (int i = 0; i < length; ++i) {
-    const std::string next = i + 1 == length ? "y" : "t" + std::to_string(i);
+    const std::string next = i + 1 == length ? "y" : std::string("t").append(std::to_string(i));
     g.node("Relu", {previous}, {next}, "relu" + std::to_string(i));
     previous = next;
   }
