@@ -766,9 +766,9 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
       search_units(*engine, acceptance, units, screened, reference, analysis, accepted_ratio, options, progress);
   std::vector<bool> kept_nodes = units.kept_nodes(outcome.kept_units);
   if (acceptance.has_tolerance()) report.margins = measure_margins(*engine, acceptance, kept_nodes, float32, output_names);
-  const int holdout_variants = holdout_count(
-      options, full_run_equivalents(engine->stats().nodes_evaluated, count_nodes(analysis.model().graph())),
-      samples.size());
+  const std::size_t nodes_per_run = count_nodes(analysis.model().graph());
+  const int holdout_variants =
+      holdout_count(options, full_run_equivalents(engine->stats().nodes_evaluated, nodes_per_run), samples.size());
   const bool holdout = acceptance.has_tolerance() && holdout_variants > 0 && engine->variant_count() > 1;
   if (holdout) {
     report.holdout_variants = check_holdout(*engine, acceptance, kept_nodes, float32, holdout_variants, 0, report.margins);
@@ -814,7 +814,6 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   // Besides the engine's runs: the final check, and the float32 run when an Evaluator made it.
   const int extra_passes = 1 + (reference.made_by_engine ? 0 : 1);
   report.evaluator_runs = stats.runs + static_cast<int>(samples.size()) * extra_passes;
-  const std::size_t nodes_per_run = count_nodes(analysis.model().graph());
   report.nodes_evaluated = stats.nodes_evaluated + samples.size() * nodes_per_run * extra_passes;
   report.full_run_equivalents = full_run_equivalents(report.nodes_evaluated, nodes_per_run);
   report.seconds = progress.elapsed_seconds();
