@@ -67,6 +67,8 @@ const char* to_string(SearchOrderKind order);
 
 // The default relative spread of the simulated float16 implementations (MixedOptions).
 inline constexpr double kDefaultVariantSpread = 0x1.0p-15;
+// The most held-out implementations a result can be checked on (MixedOptions::holdout_variants).
+inline constexpr int kMaxHoldoutVariants = 64;
 
 // One line of progress, given after each attempt (and once at the start and end).
 struct MixedProgress {
@@ -132,9 +134,10 @@ struct MixedOptions {
   // on unseen ones, as the user's GPU is (PaddleOCR det and rec, 2026-12-04: two of twelve
   // results accepted at K = 2.5 reached 1.22 and 1.81 on twelve unseen). When an output reaches
   // over 0.8 of the tolerance there (the worst of a few draws: one more can land beyond it), the
-  // search runs once more with spread_safety x1.4 (MixedReport::searched_again; not with a
-  // search_budget) and its result is checked on other held-out implementations; an output still
-  // over 0.8 gets a warning. About one full run each, per sample. 0: none. Only with a
+  // search runs once more on twice as many simulated implementations, at most 16 (with 16
+  // already: spread_safety x1.4 instead; MixedReport::searched_again; not with a search_budget,
+  // nor without a search) and its result is checked on other held-out implementations; an output
+  // still over 0.8 gets a warning. About one full run each, per sample. 0: none. Only with a
   // tolerance and float16_variants > 0 on the incremental engine.
   // Not set (the default): a tenth of the full runs the search itself made, from 4 to 16. The
   // holdout's worst is the worst of a few draws, so a rare bad implementation slips past a small
@@ -221,6 +224,9 @@ struct OutputMargin {
   // The worst element's plain tolerance ratio over MixedOptions::holdout_variants implementations
   // the search never ran; negative: not measured.
   double holdout_ratio = -1;
+  // Per held-out implementation, in the order run: its worst element's ratio over the samples
+  // (holdout_ratio is their largest). How they spread says more than the worst of a few draws.
+  std::vector<double> holdout_ratios;
 };
 
 struct MixedReport {
@@ -242,8 +248,8 @@ struct MixedReport {
   std::string final_check;          // the final model's worst output against the float32 one
   int variants_checked = 1;         // float16 implementations every accepted candidate passed on
   int holdout_variants = 0;         // implementations the search never ran, the result checked on
-  bool searched_again = false;      // the first result failed on them: searched once more with a wider margin
-  double spread_safety_used = 0;    // the spread_safety of the result (MixedOptions' unless searched again)
+  bool searched_again = false;      // the first result failed on them: searched once more on more implementations
+  double spread_safety_used = 0;    // the spread_safety of the result (x1.4 when searched again on 16 implementations)
   double variant_spread = 0;        // their relative spread (0: the evaluator alone)
   std::vector<OutputMargin> margins;  // with a tolerance: per graph output, for the result
   // What the result holds in float16, of the main graph's FLOPs and float32 weight bytes

@@ -21,6 +21,7 @@ ValidateFn = Callable[[List[np.ndarray], List[np.ndarray]], bool]
 # The search's tunable defaults (variants, variant_spread, spread_safety, sensitivity_budget,
 # search_budget, holdout), as the library and the CLI have them.
 _SEARCH_DEFAULTS = dict(_native.mixed_defaults())
+_MAX_HOLDOUT = _SEARCH_DEFAULTS.pop("max_holdout")  # a bound, not an argument's default
 Samples = Union[Mapping[str, Any], Sequence[Mapping[str, Any]]]
 
 
@@ -64,8 +65,8 @@ def _search(model: Any, feed_dict: Samples, validate_fn: Optional[ValidateFn], r
     holdout = extras.pop("holdout")  # None: as many as a tenth of the search's full runs, 4 to 16
     if holdout is not None:
         holdout = int(holdout)
-        if not 0 <= holdout <= 64:
-            raise ValueError(f"holdout must be between 0 and 64, got {holdout}")
+        if not 0 <= holdout <= _MAX_HOLDOUT:
+            raise ValueError(f"holdout must be between 0 and {_MAX_HOLDOUT}, got {holdout}")
     budget = float(extras.pop("sensitivity_budget"))
     if not math.isfinite(budget) or budget < 0:
         raise ValueError(f"sensitivity_budget must be a finite number >= 0, got {budget!r}")

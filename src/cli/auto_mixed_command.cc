@@ -163,9 +163,9 @@ AutoMixedCommand::AutoMixedCommand(CLI::App& app) {
   holdout_option_ = command_->add_option("--holdout", a.holdout,
                                          "After the search, check the result on this many simulated float16 "
                                          "implementations it never ran; over 0.8 of the tolerance there, search once "
-                                         "more with a 1.4x wider margin, and warn if still over (0: none; default: a "
-                                         "tenth of the search's full runs, 4 to 16)")
-                        ->check(CLI::Range(0, 64));
+                                         "more on twice as many simulated implementations (up to 16), and warn if "
+                                         "still over (0: none; default: a tenth of the search's full runs, 4 to 16)")
+                        ->check(CLI::Range(0, kMaxHoldoutVariants));
   command_->add_option("--sensitivity-budget", a.sensitivity_budget,
                        "Full-run equivalents the improved search spends measuring each node's effect alone, to try "
                        "the most FLOPs per unit of error first (0: node order)")

@@ -44,7 +44,12 @@ nlohmann::ordered_json mixed_report_json(const MixedReport& report, const std::s
                                    {"worst_ratio", finite_or_text(margin.worst_ratio)},
                                    {"robust_ratio", finite_or_text(margin.robust_ratio)},
                                    {"variant_distance", finite_or_text(margin.variant_distance)}};
-    if (margin.holdout_ratio >= 0) item["holdout_ratio"] = finite_or_text(margin.holdout_ratio);
+    if (margin.holdout_ratio >= 0) {
+      item["holdout_ratio"] = finite_or_text(margin.holdout_ratio);
+      nlohmann::ordered_json each = nlohmann::ordered_json::array();
+      for (const double ratio : margin.holdout_ratios) each.push_back(finite_or_text(ratio));
+      item["holdout_ratios"] = std::move(each);
+    }
     margins.push_back(std::move(item));
   }
   json["margins"] = std::move(margins);

@@ -99,6 +99,10 @@ class CandidateEngine {
                                                      int /*round*/) {
     return {};
   }
+  // Adds `count` simulated implementations after the present ones (the search made again checks
+  // its candidates on old and new alike); their values are computed from scratch by the next
+  // run. False, changing nothing: the engine simulates none.
+  virtual bool add_variants(int /*count*/) { return false; }
   virtual CandidateEngineKind kind() const = 0;
   const EngineStats& stats() const { return stats_; }
 

@@ -300,8 +300,8 @@ class IncrementalEngine final : public CandidateEngine {
   }
 
   std::vector<SampleOutputs> holdout_outputs(const std::vector<bool>& kept_nodes, int count, int round) override {
-    if (!(variants_.spread > 0) || count <= 0 || count > 64 || round < 0) return {};
-    const std::size_t first = kFirstHoldoutVariant + 64 * static_cast<std::size_t>(round);
+    if (!(variants_.spread > 0) || count <= 0 || count > kMaxHoldoutVariants || round < 0) return {};
+    const std::size_t first = kFirstHoldoutVariant + kMaxHoldoutVariants * static_cast<std::size_t>(round);
     const Config config = make_config(analysis_.decide(kept_nodes));
     std::vector<SampleOutputs> outputs(static_cast<std::size_t>(count));
     for (int h = 0; h < count; ++h) {
@@ -312,6 +312,17 @@ class IncrementalEngine final : public CandidateEngine {
       }
     }
     return outputs;
+  }
+
+  bool add_variants(int count) override {
+    if (!(variants_.spread > 0) || variant_values_.empty() || count <= 0) return false;
+    variant_values_.resize(variant_values_.size() + static_cast<std::size_t>(count));
+    for (VariantValues& variant : variant_values_) {
+      variant.values.resize(inputs_.size());  // the new ones: no values yet, the next run computes them
+      variant.config.resize(inputs_.size());
+    }
+    variants_.count = static_cast<int>(variant_values_.size());
+    return true;
   }
 
   CandidateEngineKind kind() const override { return CandidateEngineKind::Incremental; }
