@@ -554,8 +554,8 @@ std::vector<OutputMargin> measure_margins(CandidateEngine& engine, const Accepta
 // because the failures are rare single elements, not a spread 4 draws measure too narrowly
 // (2026-12-06, PaddleOCR det, 64 held-out implementations each: searched again with K x1.4 it
 // kept 71.5% of its FLOPs in float16 and failed 3 of them, up to 1.48; with 8 implementations at
-// K 2.5, 71.5% and none over 0.80, in 40% fewer full runs; rec 50.1% -> 55.8%, both holding;
-// docs/mixed.md "Searching again").
+// K 2.5, 71.5% and none over 0.80, for 16% more full runs in all; rec 50.1% -> 55.8%, both
+// holding; docs/mixed.md "Searching again").
 constexpr int kRetryVariantsMax = 16;
 constexpr double kHoldoutRetrySafety = 1.4;
 
@@ -749,7 +749,8 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   const AcceptanceTest acceptance(options, output_names);
   check_samples(model, samples);
   if (options.holdout_variants && !(*options.holdout_variants >= 0 && *options.holdout_variants <= kMaxHoldoutVariants)) {
-    throw Error("holdout_variants must be between 0 and " + std::to_string(kMaxHoldoutVariants) + " (got " + std::to_string(*options.holdout_variants) + ")");
+    throw Error("holdout_variants must be between 0 and " + std::to_string(kMaxHoldoutVariants) + " (got " +
+                std::to_string(*options.holdout_variants) + ")");
   }
 
   const Float16Options conversion = conversion_options(options);
@@ -798,10 +799,9 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   if (holdout) {
     report.holdout_variants = check_holdout(*engine, acceptance, kept_nodes, float32, holdout_variants, 0, report.margins);
   }
-  // A result over kHoldoutLimit on the holdout is searched for once more with a wider margin (not
-  // with a search budget: the first search may have spent it), and that result is checked on
-  // other implementations again. Measured (PaddleOCR det, OpenBLAS's own kernels): 83.4% of the FLOPs
-  // in float16, 1.10 on the holdout and 1.81 on 12 unseen; with spread_safety 3.5, 74.2% and 0.72.
+  // A result over kHoldoutLimit on the holdout is searched for once more on more implementations
+  // (widened_for_retry; not with a search budget: the first search may have spent it), and that
+  // result is checked on other held-out implementations (round 1).
   int attempts_before = 0;
   // Without a search (the caller chose the nodes) there is nothing to search again: the report
   // and the warning say how the chosen nodes do.
