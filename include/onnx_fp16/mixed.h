@@ -141,8 +141,8 @@ struct MixedOptions {
   // tolerance and float16_variants > 0 on the incremental engine.
   // Not set (the default): a tenth of the full runs the search itself made, from 4 to 16. The
   // holdout's worst is the worst of a few draws, so a rare bad implementation slips past a small
-  // one: PaddleOCR det's default result (2026-12-05, own AVX-512 products) reached 0.75 on 4,
-  // 0.79 on 8, 1.10 on 16 and 1.27 on 64 held-out implementations. A search of 177 full runs
+  // one: PaddleOCR det's first result (own AVX-512 products) reached 0.75 on 4, 0.79 on 8, 0.96
+  // on 16 and 1.17 on 64 held-out implementations (2 of 64 over 1). A search of 177 full runs
   // affords 16 more; BERT-base with a search budget of 25 keeps 4.
   std::optional<int> holdout_variants;
 

@@ -581,8 +581,8 @@ constexpr double kHoldoutLimit = 0.8;
 // How many held-out implementations check a result when MixedOptions::holdout_variants is not
 // set: kHoldoutShare of the full runs the search made (one implementation is a full run per
 // sample), from kHoldoutMin to kHoldoutMax. The count decides what the holdout can see: where one
-// implementation in about 12 fails (PaddleOCR det's default result, 2026-12-05: 0.75 on 4 held
-// out, 1.10 on 16), 4 draws miss it most of the time and 16 rarely. A tenth keeps the check's
+// implementation in about 12 fails (PaddleOCR det's first result on the bench's 16, 2026-12-05;
+// 0.75 on 4 held out, 0.96 on 16, 1.17 on 64), 4 draws miss it most of the time and 16 rarely. A tenth keeps the check's
 // cost in proportion: BERT-base's 25-run search keeps 4, the OCR models' 90-320-run ones get 9-16.
 constexpr double kHoldoutShare = 0.1;
 constexpr int kHoldoutMin = 4;
