@@ -993,55 +993,63 @@ TEST(RuntimeNnOps, QLinearMatMulIsExactOverLongSums) {
 // ConvInteger runs as float32 products over slices of its inner dimension, added in int64: exact
 // only if no slice's sums reach 2^24. Extreme values (255 x 255 products, 576 and 288 of them per
 // output: several slices) against the definition, with one group and with two, and with int8
-// values and zero points.
+// values and zero points; and over a map wide enough that its column matrix is built in several
+// bands of output rows (576 x 1000 floats per row: one 2.3 MB row per 4 MB band, 6 bands).
 TEST(RuntimeNnOps, ConvIntegerIsExactOverLongSums) {
   std::uint32_t seed = 7;
   auto next = [&] {
     seed = seed * 1664525u + 1013904223u;
     return seed >> 24;
   };
-  for (const std::int64_t group : {1, 2}) {
-    for (const bool signed_values : {false, true}) {
-      const std::int64_t c = 64, m = 4, h = 5, wd = 5;
-      const std::int64_t cg = c / group, mg = m / group;
-      std::vector<std::int32_t> xv(static_cast<std::size_t>(c * h * wd)), wv(static_cast<std::size_t>(m * cg * 9));
-      // Mostly the extremes, so that the sums are as large as they get.
-      for (auto& v : xv) v = signed_values ? (next() % 4 == 0 ? -128 : 127) : (next() % 4 == 0 ? 0 : 255);
-      for (auto& v : wv) v = signed_values ? (next() % 4 == 0 ? -128 : 127) : (next() % 4 == 0 ? 0 : 255);
-      const std::int32_t xz = signed_values ? 5 : 0, wz = signed_values ? -3 : 0;
-      auto tensor = [&](const std::vector<std::int32_t>& v, onnx_fp16::Shape shape) {
-        if (signed_values) return Tensor::from_vector<std::int8_t>(std::move(shape), std::vector<std::int8_t>(v.begin(), v.end()));
-        return Tensor::from_vector<std::uint8_t>(std::move(shape), std::vector<std::uint8_t>(v.begin(), v.end()));
-      };
-      auto scalar = [&](std::int32_t v) { return tensor({v}, {}); };
-      const Tensor y = run_one("ConvInteger",
-                               {{"x", tensor(xv, {1, c, h, wd})}, {"w", tensor(wv, {m, cg, 3, 3})}, {"xz", scalar(xz)},
-                                {"wz", scalar(wz)}},
-                               [&](onnx::NodeProto& node) {
-                                 modelgen::attr_ints(node, "pads", {1, 1, 1, 1});
-                                 modelgen::attr_int(node, "group", group);
-                               });
-      const auto got = y.data<std::int32_t>();
-      ASSERT_EQ(got.size(), static_cast<std::size_t>(m * h * wd));
-      for (std::int64_t oc = 0; oc < m; ++oc) {
-        const std::int64_t grp = oc / mg;
-        for (std::int64_t oy = 0; oy < h; ++oy) {
-          for (std::int64_t ox = 0; ox < wd; ++ox) {
-            std::int64_t sum = 0;
-            for (std::int64_t ic = 0; ic < cg; ++ic) {
-              for (std::int64_t ky = 0; ky < 3; ++ky) {
-                for (std::int64_t kx = 0; kx < 3; ++kx) {
-                  const std::int64_t iy = oy - 1 + ky, ix = ox - 1 + kx;
-                  if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
-                  const std::int64_t xval = xv[static_cast<std::size_t>(((grp * cg + ic) * h + iy) * wd + ix)] - xz;
-                  const std::int64_t wval = wv[static_cast<std::size_t>(((oc * cg + ic) * 3 + ky) * 3 + kx)] - wz;
-                  sum += xval * wval;
-                }
+  struct Case {
+    std::int64_t group;
+    bool signed_values;
+    std::int64_t h, wd;
+  };
+  for (const Case& one : {Case{1, false, 5, 5}, Case{1, true, 5, 5}, Case{2, false, 5, 5}, Case{2, true, 5, 5},
+                          Case{1, true, 6, 1000}}) {
+    const std::int64_t group = one.group;
+    const bool signed_values = one.signed_values;
+    const std::int64_t c = 64, m = 4, h = one.h, wd = one.wd;
+    const std::int64_t cg = c / group, mg = m / group;
+    std::vector<std::int32_t> xv(static_cast<std::size_t>(c * h * wd)), wv(static_cast<std::size_t>(m * cg * 9));
+    // Mostly the extremes, so that the sums are as large as they get.
+    for (auto& v : xv) v = signed_values ? (next() % 4 == 0 ? -128 : 127) : (next() % 4 == 0 ? 0 : 255);
+    for (auto& v : wv) v = signed_values ? (next() % 4 == 0 ? -128 : 127) : (next() % 4 == 0 ? 0 : 255);
+    const std::int32_t xz = signed_values ? 5 : 0, wz = signed_values ? -3 : 0;
+    auto tensor = [&](const std::vector<std::int32_t>& v, onnx_fp16::Shape shape) {
+      if (signed_values) return Tensor::from_vector<std::int8_t>(std::move(shape), std::vector<std::int8_t>(v.begin(), v.end()));
+      return Tensor::from_vector<std::uint8_t>(std::move(shape), std::vector<std::uint8_t>(v.begin(), v.end()));
+    };
+    auto scalar = [&](std::int32_t v) { return tensor({v}, {}); };
+    const Tensor y = run_one("ConvInteger",
+                             {{"x", tensor(xv, {1, c, h, wd})}, {"w", tensor(wv, {m, cg, 3, 3})}, {"xz", scalar(xz)},
+                              {"wz", scalar(wz)}},
+                             [&](onnx::NodeProto& node) {
+                               modelgen::attr_ints(node, "pads", {1, 1, 1, 1});
+                               modelgen::attr_int(node, "group", group);
+                             });
+    const auto got = y.data<std::int32_t>();
+    ASSERT_EQ(got.size(), static_cast<std::size_t>(m * h * wd));
+    for (std::int64_t oc = 0; oc < m; ++oc) {
+      const std::int64_t grp = oc / mg;
+      for (std::int64_t oy = 0; oy < h; ++oy) {
+        for (std::int64_t ox = 0; ox < wd; ++ox) {
+          std::int64_t sum = 0;
+          for (std::int64_t ic = 0; ic < cg; ++ic) {
+            for (std::int64_t ky = 0; ky < 3; ++ky) {
+              for (std::int64_t kx = 0; kx < 3; ++kx) {
+                const std::int64_t iy = oy - 1 + ky, ix = ox - 1 + kx;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+                const std::int64_t xval = xv[static_cast<std::size_t>(((grp * cg + ic) * h + iy) * wd + ix)] - xz;
+                const std::int64_t wval = wv[static_cast<std::size_t>(((oc * cg + ic) * 3 + ky) * 3 + kx)] - wz;
+                sum += xval * wval;
               }
             }
-            ASSERT_EQ(got[static_cast<std::size_t>((oc * h + oy) * wd + ox)], static_cast<std::int32_t>(sum))
-                << "group " << group << (signed_values ? " int8" : " uint8") << " at " << oc << "," << oy << "," << ox;
           }
+          ASSERT_EQ(got[static_cast<std::size_t>((oc * h + oy) * wd + ox)], static_cast<std::int32_t>(sum))
+              << "group " << group << (signed_values ? " int8" : " uint8") << " " << h << "x" << wd << " at " << oc
+              << "," << oy << "," << ox;
         }
       }
     }

@@ -251,38 +251,6 @@ void depthwise_conv_2d(const C* x, const C* w, const std::vector<C>& bias, C* y,
   });
 }
 
-// The column matrix of a convolution is built and multiplied one band of output rows (along
-// the first spatial axis) at a time, each band's columns at most kColumnBandBytes, instead of
-// whole: PP-OCRv4 det's 3x3 convolutions over 96 channels at 80x80 had a 22 MB column matrix,
-// written by im2col and read back by the product from beyond the caches, and faulted in fresh
-// on a first run. Measured (2 threads, warm): det 14.5 -> 13.8 ms; ResNet-50 the same with
-// 4 MB bands, 3% slower with 2 MB ones. The band depends on the shapes alone (never on the
-// thread count), so the bits do not either.
-constexpr std::size_t kColumnBandBytes = std::size_t{4} << 20;
-
-struct ColumnBands {
-  std::size_t rows = 1;      // output rows (first spatial axis) per band
-  std::size_t row_size = 0;  // output positions per row
-};
-
-ColumnBands column_bands(const WindowGeometry& g, std::size_t column_bytes) {
-  ColumnBands bands;
-  const auto first_axis = static_cast<std::size_t>(std::max<std::int64_t>(g.output[0], 1));
-  bands.row_size = g.output_size() / first_axis;
-  const std::size_t row_bytes = std::max<std::size_t>(1, bands.row_size * column_bytes);
-  bands.rows = std::clamp<std::size_t>(kColumnBandBytes / row_bytes, 1, first_axis);
-  return bands;
-}
-
-// The geometry of output rows [first, first + rows) of g's first spatial axis (fewer at the
-// end): the same windows, the padding moved so that output row 0 is g's row `first`.
-WindowGeometry output_band(const WindowGeometry& g, std::int64_t first, std::int64_t rows) {
-  WindowGeometry band = g;
-  band.output[0] = std::min(rows, g.output[0] - first);
-  band.pads_begin[0] = g.pads_begin[0] - first * g.strides[0];
-  return band;
-}
-
 // Conv, and with `relu` a Relu of its output (conv_relu_kernel): every product tile, band or
 // depthwise plane put through relu_of as it is finished.
 void convolve(KernelContext& ctx, bool relu) {
@@ -311,7 +279,7 @@ void convolve(KernelContext& ctx, bool relu) {
       return;
     }
     const bool pointwise = is_pointwise(g);
-    const ColumnBands bands = column_bands(g, depth * sizeof(C));
+    const nn::ColumnBands bands = nn::column_bands(g, depth * sizeof(C));
     // Not value-initialised: im2col writes every element (padding included), and zeroing a
     // buffer this size on every call was a fifth of a detector's first run. From the buffer
     // pool: the next Conv of the same size reuses it instead of faulting fresh pages in.
@@ -328,7 +296,7 @@ void convolve(KernelContext& ctx, bool relu) {
           continue;
         }
         for (std::int64_t first = 0; first < g.output[0]; first += static_cast<std::int64_t>(bands.rows)) {
-          const WindowGeometry band = output_band(g, first, static_cast<std::int64_t>(bands.rows));
+          const WindowGeometry band = nn::output_band(g, first, static_cast<std::int64_t>(bands.rows));
           const std::size_t band_size = band.output_size();
           nn::im2col(xg, cg, band, C{0}, cols.get(), ctx.threads());
           math::blas_gemm<C>(ctx.threads(), false, false, mg, band_size, depth, C{1}, wg, depth, cols.get(), band_size,
