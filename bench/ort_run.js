@@ -15,7 +15,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const DTYPES = {
-  1: ['float32', Float32Array], 6: ['int32', Int32Array], 7: ['int64', BigInt64Array],
+  1: ['float32', Float32Array], 2: ['uint8', Uint8Array], 3: ['int8', Int8Array], 6: ['int32', Int32Array],
+  7: ['int64', BigInt64Array],
   9: ['bool', Uint8Array], 10: ['float16', Uint16Array], 11: ['float64', Float64Array],
 };
 const DTYPE_BY_ORT_NAME = Object.fromEntries(Object.entries(DTYPES).map(([n, [name]]) => [name, Number(n)]));

@@ -7,6 +7,7 @@
 //   onnx-fp16-modelgen wide        OUT.onnx --nodes N
 //   onnx-fp16-modelgen resnet50    OUT.onnx [--image-size N] [--classes N]
 //   onnx-fp16-modelgen mobilenet-v3 OUT.onnx [--image-size N] [--classes N]
+//   onnx-fp16-modelgen quantized-unet OUT.onnx [--image-size N]
 //   onnx-fp16-modelgen bert-base   OUT.onnx
 //   onnx-fp16-modelgen gpt         OUT.onnx [--hidden N] [--layers N] [--vocab N]
 //   onnx-fp16-modelgen external-chain OUT.onnx [--weight-bytes N|8GB|30GB] [--width N] [--external-data FILE]
@@ -37,6 +38,7 @@
 #include "modelgen/external_chain_model.h"
 #include "modelgen/gpt_model.h"
 #include "modelgen/mobilenet_model.h"
+#include "modelgen/quantized_unet_model.h"
 #include "modelgen/resnet_model.h"
 #include "modelgen/sensitive_models.h"
 #include "modelgen/transformer_model.h"
@@ -131,6 +133,12 @@ int main(int argc, char** argv) {
   mobilenet->add_option("--image-size", mobilenet_spec.image_size, "Input height and width")->capture_default_str();
   mobilenet->add_option("--classes", mobilenet_spec.classes, "Classifier outputs")->capture_default_str();
   mobilenet->callback([&] { generate(output, [&] { return modelgen::mobilenet_v3_large_model(mobilenet_spec); }); });
+
+  modelgen::QuantizedUNetSpec unet_spec;
+  auto* unet = add_model_command(app, "quantized-unet",
+                                 "A dynamically quantized U2-Net-shaped segmentation model (ConvInteger, uint8 weights)", output);
+  unet->add_option("--image-size", unet_spec.image_size, "Input height and width")->capture_default_str();
+  unet->callback([&] { generate(output, [&] { return modelgen::quantized_unet_model(unet_spec); }); });
 
   add_model_command(app, "bert-base", "A BERT-base-shaped encoder (768 hidden, 12 layers, 12 heads)", output)
       ->callback([&] { generate(output, [] { return modelgen::transformer_model(modelgen::bert_base_spec()); }); });
