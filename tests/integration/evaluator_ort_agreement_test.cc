@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "modelgen/builder.h"
+#include "modelgen/quantized_unet_model.h"
 #include "support/conversion.h"
 #include "support/ort_client.h"
 #include "support/paths.h"
@@ -1032,6 +1033,67 @@ TEST_P(EvaluatorOrtAgreement, Float16ConversionCloseToOrt) {
                                          c.float16_rounding_dependent);
   std::printf("[ort-agreement] %-22s float16: %3zu outputs, max |evaluator - ORT| %.3g (%d float16 value_infos, %zu nodes kept in float32)\n",
               label(p).c_str(), agreement.compared, agreement.max_abs, half_nodes, converted.report.kept_nodes.size());
+}
+
+// Where the spec leaves the float arithmetic open and a dynamically quantized model amplifies an
+// ulp (DynamicQuantizeLinear derives the whole tensor's scale from its extremes), the evaluator
+// computes as ORT does, bit for bit: bilinear Resize (resampling.cc). Before, a generated
+// quantized U2-Net's mask differed from ORT's by up to 0.6.
+class EvaluatorOrtBits : public ::testing::Test {
+ protected:
+  void SetUp() override { ONNX_FP16_REQUIRE_ORT_OR_SKIP(); }
+};
+
+constexpr Tolerance kExact{.rtol = 0.0, .atol = 0.0, .scale = 0.0};
+
+TEST_F(EvaluatorOrtBits, BilinearResizeMatchesOrtExactly) {
+  Net n(13, 909);
+  const auto x = n.input("x", {1, 3, 13, 17}, -3.f, 3.f);
+  // sizes (the scales are output / input in float), up and down, odd ratios, and one axis alone.
+  struct Sized {
+    const char* mode;
+    std::vector<std::int64_t> sizes;
+  };
+  for (const Sized& r : {Sized{"pytorch_half_pixel", {1, 3, 40, 31}}, Sized{"half_pixel", {1, 3, 26, 34}},
+                         Sized{"align_corners", {1, 3, 7, 9}}, Sized{"asymmetric", {1, 3, 29, 50}},
+                         Sized{"pytorch_half_pixel", {1, 3, 13, 60}}, Sized{"pytorch_half_pixel", {1, 3, 1, 5}}}) {
+    n.output(n.op("Resize", {x, "", "", n.ints(r.sizes)}, [&](auto& nd) {
+      modelgen::attr_string(nd, "mode", "linear");
+      modelgen::attr_string(nd, "coordinate_transformation_mode", r.mode);
+    }));
+  }
+  // scales given: the float values themselves.
+  n.output(n.op("Resize", {x, "", n.constant({4}, {1.f, 1.f, 2.5f, 1.7f}), ""}, [&](auto& nd) {
+    modelgen::attr_string(nd, "mode", "linear");
+    modelgen::attr_string(nd, "coordinate_transformation_mode", "half_pixel");
+  }));
+  const Case c = n.finish();
+  const auto agreement = compare_outputs(c.model, c.feeds, "bilinear_bits", kExact, {}, {});
+  EXPECT_EQ(agreement.compared, static_cast<std::size_t>(c.model.graph().output_size()));
+}
+
+TEST_F(EvaluatorOrtBits, QuantizedUNetMatchesOrtUpToTheFinalSigmoid) {
+  onnx::ModelProto model = modelgen::quantized_unet_model({.image_size = 64});
+  // Every ConvInteger's int32 sums are outputs too: they must be equal, not close.
+  std::vector<std::string> sums;
+  for (const auto& node : model.graph().node()) {
+    if (node.op_type() == "ConvInteger") sums.push_back(node.output(0));
+  }
+  ASSERT_GT(sums.size(), 100u);
+  for (const auto& name : sums) {
+    auto* output = model.mutable_graph()->add_output();
+    output->set_name(name);
+    output->mutable_type()->mutable_tensor_type()->set_elem_type(TensorProto::INT32);
+  }
+  std::mt19937 gen(31);
+  std::uniform_real_distribution<float> pixel(-1.f, 1.f);
+  std::vector<float> image(3 * 64 * 64);
+  for (auto& v : image) v = pixel(gen);
+  const TensorMap feeds{{"image", Tensor::from_vector<float>({1, 3, 64, 64}, image)}};
+  // The mask is a Sigmoid, which ORT evaluates with its own approximation: a few float32 ulps.
+  const std::map<std::string, Tolerance> mask_tolerance{{"mask", Tolerance{.rtol = 0.0, .atol = 1e-6, .scale = 0.0}}};
+  const auto agreement = compare_outputs(model, feeds, "quantized_unet_bits", kExact, mask_tolerance, {});
+  EXPECT_EQ(agreement.compared, sums.size() + 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, EvaluatorOrtAgreement,
