@@ -955,6 +955,35 @@ TEST(RuntimeNnOps, DynamicQuantizeLinearSpecExample) {
   EXPECT_EQ(out.at("zero").data<std::uint8_t>()[0], 153);
 }
 
+// Over a tensor of several shares (the range is reduced share by share, the extremes in the
+// last one), every value as the spec defines it: saturate(round_half_even(x / scale) + zero), in
+// float32 division; quotients at exact ties (k + 0.5) round to even, NaN gives the zero point.
+TEST(RuntimeNnOps, DynamicQuantizeLinearRoundsEveryValueAsTheSpecDefines) {
+  const std::size_t count = 200000;
+  std::vector<float> x(count);
+  for (std::size_t i = 0; i < count; ++i) x[i] = static_cast<float>(static_cast<int>(i % 2001) - 1000) / 997.0f;
+  x[count - 2] = -2.55f;  // the minimum and the maximum, past the first shares
+  x[count - 1] = 7.65f;   // range 10.2: scale 0.04, zero point 64 (2.55 / 0.04 = 63.75)
+  x[5] = std::nanf("");
+  x[6] = 0.02f;   // quotient 0.5: even (0) + 64
+  x[7] = 0.06f;   // 1.5 -> 2
+  x[8] = -0.1f;   // -2.5 -> -2
+  const auto out = run_node("DynamicQuantizeLinear", {{"x", floats({static_cast<std::int64_t>(count)}, x)}},
+                            {"y", "scale", "zero"});
+  const float scale = out.at("scale").data<float>()[0];
+  const int zero = out.at("zero").data<std::uint8_t>()[0];
+  EXPECT_EQ(scale, (7.65f - -2.55f) / 255.0f);
+  EXPECT_EQ(zero, 64);
+  const auto y = out.at("y").data<std::uint8_t>();
+  ASSERT_EQ(y.size(), count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const float q = x[i] / scale;
+    const double rounded = std::isnan(q) ? 0.0 : std::nearbyint(static_cast<double>(q));
+    const int expected = static_cast<int>(std::clamp(rounded + zero, 0.0, 255.0));
+    ASSERT_EQ(static_cast<int>(y[i]), expected) << "value " << i << " = " << x[i];
+  }
+}
+
 TEST(RuntimeNnOps, QLinearMatMulRequantizes) {
   // (130-128)*(129-128) + (128-128)*(126-128) = 2; 2 * 0.5 * 0.25 / 0.125 = 2; + 10.
   const Tensor y = run_one("QLinearMatMul", {{"a", Tensor::from_vector<std::uint8_t>({1, 2}, {130, 128})},
