@@ -1085,6 +1085,83 @@ TEST(RuntimeNnOps, ConvIntegerIsExactOverLongSums) {
   }
 }
 
+// The shapes dynamically quantized exports give ConvInteger (uint8 input; uint8 or int8 weights,
+// per-tensor or per-channel zero points) over the geometries that move the window: strides,
+// dilations, uneven pads, channel counts that are not multiples of 4 and output channel counts
+// that are not multiples of 16 (some over 64), widths that leave partial blocks of positions, a
+// batch of two. Against the definition, value by value. (On AVX-512 VNNI CPUs these take the
+// direct u8 x s8 path of nn_integer_conv.cc; elsewhere the float32 products.)
+TEST(RuntimeNnOps, ConvIntegerMatchesTheDefinitionOverQuantizedExportShapes) {
+  struct Case {
+    std::int64_t batch, c, m, h, w, kernel, stride, dilation;
+    std::vector<std::int64_t> pads;
+    bool int8_weights, per_channel;
+  };
+  std::uint32_t seed = 11;
+  auto next = [&] {
+    seed = seed * 1664525u + 1013904223u;
+    return static_cast<int>(seed >> 24);
+  };
+  for (const Case& k : {Case{1, 3, 16, 9, 13, 3, 2, 1, {1, 1, 1, 1}, false, false},
+                        Case{2, 5, 20, 7, 11, 3, 1, 2, {2, 0, 1, 3}, true, true},
+                        Case{1, 17, 70, 6, 8, 1, 1, 1, {0, 0, 0, 0}, false, true},
+                        Case{1, 8, 1, 5, 19, 3, 1, 3, {3, 3, 3, 3}, true, false},
+                        Case{1, 12, 130, 4, 7, 2, 2, 1, {0, 1, 1, 0}, false, false}}) {
+    std::vector<std::uint8_t> x(static_cast<std::size_t>(k.batch * k.c * k.h * k.w));
+    for (auto& v : x) v = static_cast<std::uint8_t>(next());
+    std::vector<int> w(static_cast<std::size_t>(k.m * k.c * k.kernel * k.kernel));
+    for (auto& v : w) v = k.int8_weights ? next() - 128 : next();
+    const int x_zero = next();
+    std::vector<int> w_zero(k.per_channel ? static_cast<std::size_t>(k.m) : 1);
+    for (auto& v : w_zero) v = k.int8_weights ? next() - 128 : next();
+    auto weights = [&](const std::vector<int>& v, onnx_fp16::Shape shape) {
+      if (k.int8_weights) return Tensor::from_vector<std::int8_t>(std::move(shape), std::vector<std::int8_t>(v.begin(), v.end()));
+      return Tensor::from_vector<std::uint8_t>(std::move(shape), std::vector<std::uint8_t>(v.begin(), v.end()));
+    };
+    const Tensor y = run_one(
+        "ConvInteger",
+        {{"x", Tensor::from_vector<std::uint8_t>({k.batch, k.c, k.h, k.w}, x)},
+         {"w", weights(w, {k.m, k.c, k.kernel, k.kernel})},
+         {"xz", Tensor::from_vector<std::uint8_t>({}, {static_cast<std::uint8_t>(x_zero)})},
+         {"wz", weights(w_zero, k.per_channel ? onnx_fp16::Shape{k.m} : onnx_fp16::Shape{})}},
+        [&](onnx::NodeProto& node) {
+          modelgen::attr_ints(node, "pads", k.pads);
+          modelgen::attr_ints(node, "strides", {k.stride, k.stride});
+          modelgen::attr_ints(node, "dilations", {k.dilation, k.dilation});
+        });
+    const std::int64_t extent = (k.kernel - 1) * k.dilation + 1;
+    const std::int64_t oh = (k.h + k.pads[0] + k.pads[2] - extent) / k.stride + 1;
+    const std::int64_t ow = (k.w + k.pads[1] + k.pads[3] - extent) / k.stride + 1;
+    ASSERT_EQ(y.shape(), (onnx_fp16::Shape{k.batch, k.m, oh, ow}));
+    const auto got = y.data<std::int32_t>();
+    for (std::int64_t n = 0; n < k.batch; ++n) {
+      for (std::int64_t oc = 0; oc < k.m; ++oc) {
+        const int zw = w_zero[k.per_channel ? static_cast<std::size_t>(oc) : 0];
+        for (std::int64_t oy = 0; oy < oh; ++oy) {
+          for (std::int64_t ox = 0; ox < ow; ++ox) {
+            std::int64_t sum = 0;
+            for (std::int64_t ic = 0; ic < k.c; ++ic) {
+              for (std::int64_t ky = 0; ky < k.kernel; ++ky) {
+                for (std::int64_t kx = 0; kx < k.kernel; ++kx) {
+                  const std::int64_t iy = oy * k.stride - k.pads[0] + ky * k.dilation;
+                  const std::int64_t ix = ox * k.stride - k.pads[1] + kx * k.dilation;
+                  if (iy < 0 || iy >= k.h || ix < 0 || ix >= k.w) continue;
+                  const int xv = x[static_cast<std::size_t>(((n * k.c + ic) * k.h + iy) * k.w + ix)] - x_zero;
+                  const int wv = w[static_cast<std::size_t>(((oc * k.c + ic) * k.kernel + ky) * k.kernel + kx)] - zw;
+                  sum += static_cast<std::int64_t>(xv) * wv;
+                }
+              }
+            }
+            ASSERT_EQ(got[static_cast<std::size_t>(((n * k.m + oc) * oh + oy) * ow + ox)], static_cast<std::int32_t>(sum))
+                << k.c << "->" << k.m << " channels, kernel " << k.kernel << ", stride " << k.stride << ", dilation "
+                << k.dilation << " at " << n << "," << oc << "," << oy << "," << ox;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(RuntimeNnOps, ConvIntegerSubtractsZeroPoints) {
   // A 2x2 input with zero point 1 under a 1x1 kernel of 3 with zero point 1: (x - 1) * 2.
   const Tensor y = run_one("ConvInteger", {{"x", Tensor::from_vector<std::uint8_t>({1, 1, 2, 2}, {1, 2, 3, 4})},

@@ -1,6 +1,7 @@
-// Kernels' inner loops in AVX-512 vectors (avx512_kernels.cc and avx512_gemm.cc, the files
-// compiled with -mavx512f), for CPUs that have it: the callers check cpu_has_avx512f()
-// (avx512_detect.cc) at run time and keep a portable loop or OpenBLAS for the others.
+// Kernels' inner loops in AVX-512 vectors (avx512_kernels.cc, avx512_gemm.cc and
+// avx512_vnni_conv.cc, the files compiled with -mavx512f), for CPUs that have it: the callers
+// check cpu_has_avx512f() or cpu_has_avx512_vnni() (avx512_detect.cc) at run time and keep a
+// portable loop or OpenBLAS for the others.
 #pragma once
 
 #include <cstddef>
@@ -10,6 +11,8 @@ namespace onnx_fp16::runtime::nn {
 
 // Whether the functions below may run here (AVX-512F, and the OS saves its registers).
 bool cpu_has_avx512f();
+// Whether u8s8_conv_row_avx512vnni may run here: AVX-512F and AVX-512 VNNI.
+bool cpu_has_avx512_vnni();
 
 #if defined(__x86_64__)
 #define ONNX_FP16_HAVE_AVX512 1
@@ -48,6 +51,13 @@ void erf_avx512(const float* in, float* out, std::size_t count);
 // sigmoid_avx512 followed by the float32 product, in one pass.
 void silu_avx512(const float* in, float* out, std::size_t count);
 
+// DynamicQuantizeLinear's two passes (quantization.cc), 16 values at a time. range_avx512
+// lowers `low` and raises `high` to the minimum and maximum of in[0, count), NaN ignored.
+// quantize_u8_avx512 writes out[i] = saturate(round_half_even(in[i] / scale) + zero) with the
+// float32 quotient (NaN gives `zero`), for scale > 0: the portable loop's bits.
+void range_avx512(const float* in, std::size_t count, float& low, float& high);
+void quantize_u8_avx512(const float* in, std::size_t count, float scale, std::uint8_t zero, std::uint8_t* out);
+
 // c[m x n] = alpha * op(a) * op(b) + beta * c in float32, row-major, on the calling thread,
 // with cblas_sgemm's arguments (op(a) is a [m x k], or with trans_a the transpose of a stored
 // [k x m]; likewise b; beta == 0 does not read c, so NaN there is ignored). Each element is one
@@ -61,6 +71,17 @@ void silu_avx512(const float* in, float* out, std::size_t count);
 void sgemm_avx512(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
                   const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
                   std::size_t ldc, const float* row_bias = nullptr, bool relu = false);
+
+// One output row of a 2-D convolution of unsigned bytes by signed bytes into int32 sums
+// (avx512_vnni_conv.cc; the integer convolution of nn_integer_conv.h builds its operands):
+//   out[j * m16 + m] = sum over t < taps, q < quads, i < 4 of
+//                      in[tap_offsets[t] + j * position_step + 4 q + i] * weights[((t * quads + q) * m16 + m) * 4 + i]
+// for positions j < count and channels m < m16 (a multiple of 16), in int32 arithmetic that
+// wraps (exact: a sum of integer products modulo 2^32, whatever the order). Reads only those
+// input bytes and weights; writes out[0, count * m16).
+void u8s8_conv_row_avx512vnni(const std::uint8_t* in, std::int64_t position_step, const std::int64_t* tap_offsets,
+                              std::size_t taps, std::size_t quads, const std::int8_t* weights, std::size_t m16,
+                              std::int64_t count, std::int32_t* out);
 #endif
 
 }  // namespace onnx_fp16::runtime::nn

@@ -20,9 +20,24 @@ bool detect_avx512f() {
   constexpr unsigned kAvx512State = 0xE6;  // bits 1, 2, 5, 6, 7
   return (xcr0_low & kAvx512State) == kAvx512State;
 }
+
+// CPUID leaf 7, ECX bit 11: AVX512_VNNI.
+bool detect_avx512_vnni() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) != 0 && (ecx & (1u << 11)) != 0;
+}
 #endif
 
 }  // namespace
+
+bool cpu_has_avx512_vnni() {
+#if defined(ONNX_FP16_HAVE_AVX512)
+  static const bool has = cpu_has_avx512f() && detect_avx512_vnni();
+  return has;
+#else
+  return false;
+#endif
+}
 
 bool cpu_has_avx512f() {
 #if defined(ONNX_FP16_HAVE_AVX512)
