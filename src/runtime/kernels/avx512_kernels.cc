@@ -11,6 +11,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
+
 namespace onnx_fp16::runtime::nn {
 
 namespace {
@@ -202,6 +204,57 @@ void erf_avx512(const float* in, float* out, std::size_t count) { map16(in, out,
 
 void silu_avx512(const float* in, float* out, std::size_t count) {
   map16(in, out, count, [](__m512 x) { return _mm512_mul_ps(x, sigmoid16(x)); });
+}
+
+void range_avx512(const float* in, std::size_t count, float& low, float& high) {
+  // min/max with the running value second: x86 returns the second operand when either is NaN,
+  // so a NaN input leaves the range as it was (std::min/std::max with the running value first).
+  __m512 lo = _mm512_set1_ps(low);
+  __m512 hi = _mm512_set1_ps(high);
+  std::size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    const __m512 v = _mm512_loadu_ps(in + i);
+    lo = _mm512_min_ps(v, lo);
+    hi = _mm512_max_ps(v, hi);
+  }
+  if (i < count) {
+    const auto mask = static_cast<__mmask16>((1u << (count - i)) - 1);
+    const __m512 v = _mm512_maskz_loadu_ps(mask, in + i);
+    lo = _mm512_mask_min_ps(lo, mask, v, lo);
+    hi = _mm512_mask_max_ps(hi, mask, v, hi);
+  }
+  // The lanes one by one (GCC 12's _mm512_reduce_min_ps trips -Wuninitialized in its header).
+  alignas(64) float lows[16];
+  alignas(64) float highs[16];
+  _mm512_store_ps(lows, lo);
+  _mm512_store_ps(highs, hi);
+  for (int lane = 0; lane < 16; ++lane) {
+    low = std::min(low, lows[lane]);
+    high = std::max(high, highs[lane]);
+  }
+}
+
+void quantize_u8_avx512(const float* in, std::size_t count, float scale, std::uint8_t zero, std::uint8_t* out) {
+  const __m512 divisor = _mm512_set1_ps(scale);
+  const __m512 below = _mm512_set1_ps(-static_cast<float>(zero));
+  const __m512 above = _mm512_set1_ps(255.0f - static_cast<float>(zero));
+  const __m512i zeros = _mm512_set1_epi32(zero);
+  auto quantize16 = [&](__m512 v) {
+    __m512 q = _mm512_div_ps(v, divisor);
+    const __mmask16 nan = _mm512_cmp_ps_mask(q, q, _CMP_UNORD_Q);
+    q = _mm512_min_ps(_mm512_max_ps(q, below), above);
+    q = _mm512_mask_mov_ps(q, nan, _mm512_setzero_ps());
+    const __m512i rounded = _mm512_cvt_roundps_epi32(q, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    return _mm512_add_epi32(rounded, zeros);  // in [0, 255]
+  };
+  std::size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm512_cvtusepi32_epi8(quantize16(_mm512_loadu_ps(in + i))));
+  }
+  if (i < count) {
+    const auto mask = static_cast<__mmask16>((1u << (count - i)) - 1);
+    _mm512_mask_cvtusepi32_storeu_epi8(out + i, mask, quantize16(_mm512_maskz_loadu_ps(mask, in + i)));
+  }
 }
 
 }  // namespace onnx_fp16::runtime::nn

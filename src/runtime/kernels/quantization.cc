@@ -8,6 +8,7 @@
 #include "runtime/element_types.h"
 #include "runtime/float_compute.h"
 #include "runtime/kernel_registry.h"
+#include "runtime/kernels/avx512.h"
 #include "runtime/kernels/nn_quantize.h"
 #include "runtime/parallel.h"
 #include "runtime/tensor_cast.h"
@@ -96,10 +97,15 @@ void dynamic_quantize_linear_kernel(KernelContext& ctx) {
   parallel_for(ctx.threads(), shares, 1, [&](std::size_t begin, std::size_t end) {
     for (std::size_t share = begin; share < end; ++share) {
       float low = 0.0f, high = 0.0f;
-      const std::size_t last = std::min(values.size(), (share + 1) * kGrain);
-      for (std::size_t i = share * kGrain; i < last; ++i) {
-        low = std::min(low, values[i]);
-        high = std::max(high, values[i]);
+      const std::size_t first = share * kGrain;
+      const std::size_t last = std::min(values.size(), first + kGrain);
+      if (nn::cpu_has_avx512f()) {
+        nn::range_avx512(values.data() + first, last - first, low, high);
+      } else {
+        for (std::size_t i = first; i < last; ++i) {
+          low = std::min(low, values[i]);
+          high = std::max(high, values[i]);
+        }
       }
       lows[share] = low;
       highs[share] = high;
@@ -116,6 +122,10 @@ void dynamic_quantize_linear_kernel(KernelContext& ctx) {
   const float above = 255.0f - static_cast<float>(zero);  // and at or above to 255
   constexpr float kRound = 12582912.0f;                   // 1.5 x 2^23
   parallel_for(ctx.threads(), values.size(), kGrain, [&](std::size_t begin, std::size_t end) {
+    if (scale != 0 && nn::cpu_has_avx512f()) {
+      nn::quantize_u8_avx512(values.data() + begin, end - begin, scale, zero, out + begin);
+      return;
+    }
     for (std::size_t i = begin; i < end; ++i) {
       float q = scale == 0 ? 0.0f : values[i] / scale;  // float32 division, as the spec writes it
       q = q != q ? 0.0f : std::min(std::max(q, below), above);  // NaN gives the zero point
