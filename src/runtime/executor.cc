@@ -99,6 +99,7 @@ Executor::Executor(onnx::ModelProto&& model, const EvaluatorOptions& options, co
   main_ = compile_main_graph(model_.graph(), plan_options);
   // The same values in fewer passes over memory (plan_fusion.h).
   fuse_gated_activations(*main_);
+  fuse_integer_conv_rescale(*main_);  // before fuse_relu, which would take the chain's Add -> Relu
   fuse_relu(*main_);
   // The plan holds the initializers as tensors now; the copies in our model are dead weight.
   for (auto& initializer : *model_.mutable_graph()->mutable_initializer()) {
@@ -164,7 +165,7 @@ Executor::Frame Executor::run_graph(const GraphPlan& plan, std::vector<Tensor> i
     run_node(node, plan, frame, state);
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     std::string op_type = node.proto->op_type();
-    if (node.fused_reader != nullptr) op_type += "+" + node.fused_reader->op_type();
+    for (const auto* reader : node.fused_readers) op_type += "+" + reader->op_type();
     state.stats.node_times.push_back({node.proto->name(), std::move(op_type), took.count()});
   }
   return frame;
@@ -188,7 +189,7 @@ void Executor::run_node(const CompiledNode& node, const GraphPlan& plan, Frame& 
   std::vector<Tensor> outputs = run_compiled_node(
       node, plan, std::move(inputs),
       {.threads = threads_, .subgraphs = &subgraphs, .max_loop_iterations = max_loop_iterations_});
-  state.stats.nodes_run += node.fused_reader != nullptr ? 2 : 1;  // the model's nodes, fused or not
+  state.stats.nodes_run += 1 + node.fused_readers.size();  // the model's nodes, fused or not
   for (std::size_t i = 0; i < node.outputs.size(); ++i) {
     const int slot = node.outputs[i];
     if (slot == kNoSlot) continue;

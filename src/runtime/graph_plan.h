@@ -29,8 +29,9 @@ struct GraphPlan;
 
 struct CompiledNode {
   const onnx::NodeProto* proto = nullptr;
-  // A node fused into this one (plan_fusion.h): the Mul of a gated activation; nullptr: none.
-  const onnx::NodeProto* fused_reader = nullptr;
+  // The nodes fused into this one, in order (plan_fusion.h): the Mul of a gated activation, the
+  // Relu after a Conv, the Cast, Mul, Add and Relu after a ConvInteger; empty: none.
+  std::vector<const onnx::NodeProto*> fused_readers;
   std::string label;  // "node 'name' (Op)", for messages
   const Kernel* kernel = nullptr;
   int opset = 0;

@@ -13,6 +13,8 @@ namespace {
 const Kernel kGatedActivation = gated_activation_kernel;
 const Kernel kConvRelu = conv_relu_kernel;
 const Kernel kAddRelu = add_relu_kernel;
+const Kernel kConvIntegerRescale = conv_integer_rescale_kernel;
+const Kernel kConvIntegerRescaleRelu = conv_integer_rescale_relu_kernel;
 
 bool in_default_domain(const onnx::NodeProto& node) { return graph::canonical_domain(node.domain()).empty(); }
 
@@ -59,7 +61,7 @@ CompiledNode fused_pair(const CompiledNode& first, const CompiledNode& second, i
                         std::vector<int> inputs) {
   CompiledNode fused;
   fused.proto = first.proto;
-  fused.fused_reader = second.proto;
+  fused.fused_readers = {second.proto};
   fused.label = first.label + " and " + second.label + ", fused";
   fused.kernel = &kernel;
   fused.opset = first.opset;
@@ -100,6 +102,78 @@ void fuse_gated_activations(GraphPlan& plan) {
     if (mul.inputs != std::vector<int>{x, gate} && mul.inputs != std::vector<int>{gate, x}) continue;
     mul = fused_pair(activation, mul, gate, kGatedActivation, {x});
     folded[a] = true;
+  }
+  drop_folded(plan, folded);
+}
+
+void fuse_integer_conv_rescale(GraphPlan& plan) {
+  const std::vector<int> reads = reads_per_slot(plan);
+  std::vector<bool> folded(plan.nodes.size(), false);
+  // The node after `at` that reads its one output, if it is an `op` of the default domain at
+  // opset `min_opset` or later and that output's only reader: its position; else nodes.size().
+  auto sole_reader = [&](std::size_t at, const char* op, int min_opset) {
+    const std::size_t r = reader_of(plan, plan.nodes[at].outputs.empty() ? kNoSlot : plan.nodes[at].outputs[0], at + 1);
+    if (r == plan.nodes.size()) return r;
+    const CompiledNode& reader = plan.nodes[r];
+    if (!in_default_domain(*reader.proto) || reader.proto->op_type() != op || reader.opset < min_opset) {
+      return plan.nodes.size();
+    }
+    return sole_link(plan.nodes[at], reader, reads) == kNoSlot ? plan.nodes.size() : r;
+  };
+  // The input of a binary node that is not `slot` (slot must be exactly one of its two).
+  auto other_operand = [](const CompiledNode& node, int slot) {
+    if (node.inputs.size() != 2) return kNoSlot;
+    if (node.inputs[0] == slot && node.inputs[1] != slot) return node.inputs[1];
+    if (node.inputs[1] == slot && node.inputs[0] != slot) return node.inputs[0];
+    return kNoSlot;
+  };
+  for (std::size_t p = 0; p < plan.nodes.size(); ++p) {
+    const CompiledNode& conv = plan.nodes[p];
+    if (!in_default_domain(*conv.proto) || conv.proto->op_type() != "ConvInteger" || conv.outputs.size() != 1) continue;
+    const std::size_t c = sole_reader(p, "Cast", 1);
+    if (c == plan.nodes.size()) continue;
+    const auto& to = plan.nodes[c].proto->attribute();
+    const bool to_float = std::any_of(to.begin(), to.end(), [](const onnx::AttributeProto& a) {
+      return a.name() == "to" && a.i() == onnx::TensorProto::FLOAT;
+    });
+    if (!to_float) continue;
+    const std::size_t m = sole_reader(c, "Mul", 7);
+    if (m == plan.nodes.size()) continue;
+    const int scale = other_operand(plan.nodes[m], plan.nodes[c].outputs[0]);
+    if (scale == kNoSlot) continue;
+    std::vector<std::size_t> chain = {p, c, m};
+    int bias = kNoSlot;
+    if (const std::size_t a = sole_reader(m, "Add", 7); a != plan.nodes.size()) {
+      bias = other_operand(plan.nodes[a], plan.nodes[m].outputs[0]);
+      if (bias != kNoSlot) chain.push_back(a);
+    }
+    const std::size_t r = sole_reader(chain.back(), "Relu", 6);
+    const bool relu = r != plan.nodes.size() && plan.nodes[r].inputs == std::vector<int>{plan.nodes[chain.back()].outputs[0]};
+    if (relu) chain.push_back(r);
+    // One node at the chain's last place: the ConvInteger's proto and inputs (padded to its four),
+    // then the scale and the bias; the last node's outputs; every release but the chain's own values.
+    CompiledNode fused;
+    fused.proto = conv.proto;
+    fused.label = conv.label + " and the Cast, Mul" + std::string(bias != kNoSlot ? ", Add" : "") +
+                  (relu ? ", Relu" : "") + " after it, fused";
+    fused.kernel = relu ? &kConvIntegerRescaleRelu : &kConvIntegerRescale;
+    fused.opset = conv.opset;
+    fused.inputs = conv.inputs;
+    fused.inputs.resize(4, kNoSlot);
+    fused.inputs.push_back(scale);
+    fused.inputs.push_back(bias);
+    fused.outputs = plan.nodes[chain.back()].outputs;
+    std::vector<int> inner;
+    for (std::size_t k = 0; k + 1 < chain.size(); ++k) inner.push_back(plan.nodes[chain[k]].outputs[0]);
+    for (std::size_t k = 0; k < chain.size(); ++k) {
+      const CompiledNode& node = plan.nodes[chain[k]];
+      if (k > 0) fused.fused_readers.push_back(node.proto);
+      for (const int slot : node.release_after) {
+        if (std::find(inner.begin(), inner.end(), slot) == inner.end()) fused.release_after.push_back(slot);
+      }
+    }
+    for (std::size_t k = 0; k + 1 < chain.size(); ++k) folded[chain[k]] = true;
+    plan.nodes[chain.back()] = std::move(fused);
   }
   drop_folded(plan, folded);
 }

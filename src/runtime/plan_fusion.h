@@ -25,4 +25,13 @@ void fuse_gated_activations(GraphPlan& plan);
 // Main-graph nodes only.
 void fuse_relu(GraphPlan& plan);
 
+// ConvInteger -> Cast(to float) -> Mul(by a scale) [-> Add(a bias)] [-> Relu], what ONNX
+// Runtime's quantize_dynamic writes for every Conv, where each value between them has no other
+// reader and is neither kept nor a graph output: one node at the chain's last place running
+// conv_integer_rescale(_relu)_kernel (kernels/fused_kernels.h) on the ConvInteger's proto, its
+// four inputs (absent ones kNoSlot), the scale and the bias (kNoSlot without an Add); the other
+// nodes' protos in `fused_readers`. The int32 sums become the float output in one pass instead
+// of four tensors written and read back (a quantized U2-Net's ~110 MB of intermediates).
+void fuse_integer_conv_rescale(GraphPlan& plan);
+
 }  // namespace onnx_fp16::runtime

@@ -257,3 +257,70 @@ TEST(RuntimeFusion, AddFollowedByReluRunsAsOneNodeWithTheBitsOfTwo) {
     EXPECT_TRUE(same_values(fused.y, apart.y));
   }
 }
+
+// What quantize_dynamic writes for a Conv: DynamicQuantizeLinear, ConvInteger, Cast to float,
+// Mul by (input scale x weight scale), Add of the bias, Relu. The chain after the ConvInteger
+// runs as one node with the bits of the nodes apart, whichever operand order the Mul and the Add
+// have; a value someone keeps ends the chain before it.
+TEST(RuntimeFusion, QuantizedConvRescaleChainRunsAsOneNodeWithTheBitsOfTheNodesApart) {
+  struct Chain {
+    bool scale_first = false;  // Mul(scale, sums) instead of Mul(sums, scale)
+    bool bias_first = false;
+    bool add = true;
+    bool relu = true;
+  };
+  for (const Chain& chain : {Chain{}, Chain{true, true, true, true}, Chain{false, false, false, true},
+                             Chain{false, true, true, false}}) {
+    SCOPED_TRACE(std::string("scale first ") + (chain.scale_first ? "yes" : "no") + ", add " + (chain.add ? "yes" : "no") +
+                 ", relu " + (chain.relu ? "yes" : "no"));
+    auto model = modelgen::make_model(13);
+    GraphBuilder g(model.mutable_graph());
+    g.input("x", onnx::TensorProto::FLOAT, {1, 6, 40, 50}).output_untyped("y");
+    std::vector<std::uint8_t> weights(10 * 6 * 9);
+    for (std::size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<std::uint8_t>((i * 37 + 11) % 256);
+    onnx::TensorProto& w = *model.mutable_graph()->add_initializer();
+    w = Tensor::from_vector<std::uint8_t>({10, 6, 3, 3}, weights).to_proto("w");
+    *model.mutable_graph()->add_initializer() = Tensor::from_vector<std::uint8_t>({}, {131}).to_proto("wz");
+    *model.mutable_graph()->add_initializer() = Tensor::from_vector<float>({}, {0.0071f}).to_proto("ws");
+    *model.mutable_graph()->add_initializer() = signed_values({10, 1, 1}, 9, onnx::TensorProto::FLOAT).to_proto("b");
+    g.node("DynamicQuantizeLinear", {"x"}, {"xq", "xs", "xz"}, "quantize");
+    g.node("Mul", {"xs", "ws"}, {"scale"}, "scales");
+    auto& conv = g.node("ConvInteger", {"xq", "w", "xz", "wz"}, {"s"}, "conv");
+    modelgen::attr_ints(conv, "pads", {1, 1, 1, 1});
+    modelgen::attr_int(g.node("Cast", {"s"}, {"f"}, "cast"), "to", onnx::TensorProto::FLOAT);
+    g.node("Mul", chain.scale_first ? std::vector<std::string>{"scale", "f"} : std::vector<std::string>{"f", "scale"},
+           {"m"}, "rescale");
+    std::string last = "m";
+    if (chain.add) {
+      g.node("Add", chain.bias_first ? std::vector<std::string>{"b", "m"} : std::vector<std::string>{"m", "b"}, {"a"},
+             "bias");
+      last = "a";
+    }
+    if (chain.relu) {
+      g.node("Relu", {last}, {"y"}, "relu");
+    } else {
+      model.mutable_graph()->mutable_node()->rbegin()->set_output(0, "y");
+    }
+    const std::map<std::string, Tensor> feeds = {{"x", signed_values({1, 6, 40, 50}, 1, onnx::TensorProto::FLOAT)}};
+    const RunResult fused = run(model, feeds);
+    const RunResult apart = run(model, feeds, {"s"});
+    std::string chained = "ConvInteger+Cast+Mul";
+    std::vector<std::string> separate = {"ConvInteger", "Cast", "Mul"};
+    if (chain.add) chained += "+Add";
+    if (chain.relu) chained += "+Relu";
+    if (chain.add && chain.relu) separate.push_back("Add+Relu");
+    if (chain.add && !chain.relu) separate.push_back("Add");
+    if (!chain.add && chain.relu) separate.push_back("Relu");
+    EXPECT_EQ(fused.op_types, (std::vector<std::string>{"DynamicQuantizeLinear", "Mul", chained}));
+    std::vector<std::string> expected_apart = {"DynamicQuantizeLinear", "Mul"};
+    expected_apart.insert(expected_apart.end(), separate.begin(), separate.end());
+    EXPECT_EQ(apart.op_types, expected_apart);
+    EXPECT_TRUE(same_values(fused.y, apart.y));
+    // Kept after the Mul: the chain stops there, and the Add and Relu fuse as their own pair.
+    if (chain.add && chain.relu) {
+      const RunResult partial = run(model, feeds, {"m"});
+      EXPECT_EQ(partial.op_types, (std::vector<std::string>{"DynamicQuantizeLinear", "Mul", "ConvInteger+Cast+Mul", "Add+Relu"}));
+      EXPECT_TRUE(same_values(partial.y, apart.y));
+    }
+  }
+}

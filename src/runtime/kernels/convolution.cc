@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "runtime/broadcast.h"
 #include "runtime/element_types.h"
 #include "runtime/float_compute.h"
 #include "runtime/kernel_registry.h"
@@ -428,9 +429,56 @@ void conv_integer_kernel(KernelContext& ctx) {
   ctx.set_output(0, std::move(result.sums));
 }
 
+// The ConvInteger -> Cast -> Mul [-> Add] [-> Relu] chain (plan_fusion.h): y = float(sum) *
+// scale, + bias, relu_of, each step rounded to float32 as the node apart rounds it, over the
+// three operands' broadcast, the runs split over the threads.
+void rescale_integer_sums(KernelContext& ctx, bool relu) {
+  nn::IntegerConv conv = nn::integer_conv(ctx, ctx.input(0), ctx.optional_input(2), ctx.input(1), ctx.optional_input(3));
+  const Tensor& scale = ctx.input(4);
+  const Tensor* bias = ctx.optional_input(5);
+  for (const Tensor* operand : {&scale, bias}) {
+    if (operand != nullptr && operand->dtype() != onnx::TensorProto::FLOAT) {
+      ctx.fail("the rescaling after the ConvInteger reads " + data_type_name(operand->dtype()) + ", not float");
+    }
+  }
+  std::vector<Shape> shapes = {conv.sums.shape(), scale.shape()};
+  if (bias != nullptr) shapes.push_back(bias->shape());
+  const BroadcastLayout layout(shapes);
+  Tensor y = Tensor::uninitialized(onnx::TensorProto::FLOAT, layout.output_shape());
+  const std::int32_t* sums = conv.sums.data<std::int32_t>().data();
+  const float* scales = scale.data<float>().data();
+  const float* biases = bias != nullptr ? bias->data<float>().data() : nullptr;
+  float* out = y.mutable_data<float>().data();
+  const auto each_run = [&](std::size_t o, std::size_t n, const std::size_t* offset, const std::size_t* step) {
+    if (step[0] == 1 && step[1] == 0 && (biases == nullptr || step[2] == 0)) {  // one channel's plane: the usual case
+      const std::int32_t* in = sums + offset[0];
+      const float scale_value = scales[offset[1]];
+      const float bias_value = biases != nullptr ? biases[offset[2]] : 0.0f;
+      for (std::size_t i = 0; i < n; ++i) {
+        float v = static_cast<float>(in[i]) * scale_value;
+        if (biases != nullptr) v = v + bias_value;
+        out[o + i] = relu ? relu_of(v) : v;
+      }
+      return;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      float v = static_cast<float>(sums[offset[0] + i * step[0]]) * scales[offset[1] + i * step[1]];
+      if (biases != nullptr) v = v + biases[offset[2] + i * step[2]];
+      out[o + i] = relu ? relu_of(v) : v;
+    }
+  };
+  const std::size_t runs = layout.run_count();
+  const std::size_t run_length = runs == 0 ? 1 : layout.output_size() / runs;
+  parallel_for(ctx.threads(), runs, std::max<std::size_t>(1, (std::size_t{1} << 15) / run_length),
+               [&](std::size_t first, std::size_t last) { layout.for_each_run(first, last, each_run); });
+  ctx.set_output(0, std::move(y));
+}
+
 }  // namespace
 
 void conv_relu_kernel(KernelContext& ctx) { convolve(ctx, true); }
+void conv_integer_rescale_kernel(KernelContext& ctx) { rescale_integer_sums(ctx, false); }
+void conv_integer_rescale_relu_kernel(KernelContext& ctx) { rescale_integer_sums(ctx, true); }
 
 void register_convolution_kernels(KernelRegistry& r) {
   r.add("Conv", 1, conv_kernel);

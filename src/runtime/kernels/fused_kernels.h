@@ -28,6 +28,13 @@ void gated_activation_kernel(KernelContext& ctx);
 // nodes: Relu commutes with rounding to float16 or bfloat16.
 void conv_relu_kernel(KernelContext& ctx);
 
+// ConvInteger, then Cast to float, Mul by input 4, Add of input 5 (when given) and, for the
+// _relu kernel, Relu (convolution.cc): the ConvInteger's node and inputs 0-3, the chain's
+// float32 output in one pass over the int32 sums, each value float(sum) * scale rounded, then
+// + bias rounded, then relu_of: the same bits as the nodes apart, with their broadcasting.
+void conv_integer_rescale_kernel(KernelContext& ctx);
+void conv_integer_rescale_relu_kernel(KernelContext& ctx);
+
 // Add followed by Relu (elementwise_binary.cc): the Add's node and inputs, y = relu_of(a + b)
 // per element in the compute type, rounded once: the same bits as the two nodes.
 void add_relu_kernel(KernelContext& ctx);
