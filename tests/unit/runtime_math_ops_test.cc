@@ -11,6 +11,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -307,6 +308,61 @@ TEST(RuntimeMathOps, MatMulIntegerSubtractsZeroPoints) {
 // as the hardware's do: 40,000 products of 255 x 255 are 2,601,000,000 (beyond what float32
 // holds exactly), which int32 holds as 2,601,000,000 - 2^32. A stack of matrices with per-row
 // and per-column zero points comes out as the definition says.
+// What a dynamically quantized transformer multiplies: uint8 activations (a stack of rows, a
+// per-tensor zero point) by one uint8 or int8 weight matrix (zero point per tensor or per
+// column), with inner sizes that are not multiples of 4 and widths that are not multiples of 16
+// (on AVX-512 VNNI CPUs the direct path of nn_integer_conv.h; elsewhere float32 slices). Against
+// the definition, value by value.
+TEST(RuntimeMathOps, MatMulIntegerMatchesTheDefinitionOnQuantizedTransformerShapes) {
+  struct Case {
+    std::vector<std::int64_t> a_shape;
+    std::int64_t n;
+    bool int8_weights, per_column;
+  };
+  std::uint32_t seed = 5;
+  auto next = [&] {
+    seed = seed * 1664525u + 1013904223u;
+    return static_cast<int>(seed >> 24);
+  };
+  for (const Case& c : {Case{{2, 5, 37}, 70, false, true}, Case{{7, 64}, 33, true, false}, Case{{130, 12}, 16, false, false},
+                        Case{{3}, 129, true, true}}) {
+    const std::int64_t k = c.a_shape.back();
+    std::vector<std::uint8_t> a(static_cast<std::size_t>(std::accumulate(c.a_shape.begin(), c.a_shape.end(), std::int64_t{1},
+                                                                         std::multiplies<>())));
+    for (auto& v : a) v = static_cast<std::uint8_t>(next());
+    std::vector<int> b(static_cast<std::size_t>(k * c.n));
+    for (auto& v : b) v = c.int8_weights ? next() - 128 : next();
+    const int az = next();
+    std::vector<int> bz(c.per_column ? static_cast<std::size_t>(c.n) : 1);
+    for (auto& v : bz) v = c.int8_weights ? next() - 128 : next();
+    auto weights = [&](const std::vector<int>& v, onnx_fp16::Shape shape) {
+      if (c.int8_weights) return Tensor::from_vector<std::int8_t>(std::move(shape), std::vector<std::int8_t>(v.begin(), v.end()));
+      return Tensor::from_vector<std::uint8_t>(std::move(shape), std::vector<std::uint8_t>(v.begin(), v.end()));
+    };
+    const auto y = run_node("MatMulInteger",
+                            {{"a", Tensor::from_vector<std::uint8_t>(c.a_shape, a)},
+                             {"b", weights(b, {k, c.n})},
+                             {"az", Tensor::from_vector<std::uint8_t>({}, {static_cast<std::uint8_t>(az)})},
+                             {"bz", weights(bz, c.per_column ? onnx_fp16::Shape{c.n} : onnx_fp16::Shape{})}},
+                            {"y"})
+                       .at("y");
+    const auto got = y.data<std::int32_t>();
+    const std::size_t rows = a.size() / static_cast<std::size_t>(k);
+    ASSERT_EQ(got.size(), rows * static_cast<std::size_t>(c.n));
+    for (std::size_t r = 0; r < rows; ++r) {
+      for (std::int64_t j = 0; j < c.n; ++j) {
+        std::int64_t sum = 0;
+        for (std::int64_t p = 0; p < k; ++p) {
+          sum += static_cast<std::int64_t>(a[r * static_cast<std::size_t>(k) + static_cast<std::size_t>(p)] - az) *
+                 (b[static_cast<std::size_t>(p * c.n + j)] - bz[c.per_column ? static_cast<std::size_t>(j) : 0]);
+        }
+        ASSERT_EQ(got[r * static_cast<std::size_t>(c.n) + static_cast<std::size_t>(j)], static_cast<std::int32_t>(sum))
+            << "k " << k << ", n " << c.n << " at " << r << "," << j;
+      }
+    }
+  }
+}
+
 TEST(RuntimeMathOps, MatMulIntegerIsExactAndWrapsBeyondInt32) {
   const std::size_t k = 40000;
   const auto a = Tensor::from_vector<std::uint8_t>({1, static_cast<std::int64_t>(k)}, std::vector<std::uint8_t>(k, 255));

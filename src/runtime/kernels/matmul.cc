@@ -16,6 +16,7 @@
 #include "runtime/kernel_registry.h"
 #include "runtime/kernels/math_gemm.h"
 #include "runtime/kernels/math_permute.h"
+#include "runtime/kernels/nn_integer_conv.h"
 #include "runtime/value_conversion.h"
 #include "tensor/buffer_pool.h"
 
@@ -141,6 +142,23 @@ void matmul_integer_kernel(KernelContext& ctx) {
   using Int8Types = TypeList<std::uint8_t, std::int8_t>;
   Tensor out = Tensor::uninitialized(onnx::TensorProto::INT32, plan.output);
   auto result = out.mutable_data<std::int32_t>();
+  // A dynamically quantized model's product: uint8 activations (a stack of rows) by one weight
+  // matrix, per-tensor a zero point: the direct u8 x s8 path where the CPU has it.
+  if (plan.folds_into_one_product && nn::direct_integer_gemm_applies(a, b) && (a_zero == nullptr || a_zero->size() == 1) &&
+      (b_zero == nullptr || b_zero->size() == 1 || b_zero->size() == plan.n)) {
+    std::vector<std::int32_t> b_zeros;
+    if (b_zero == nullptr) b_zeros.push_back(0);
+    dispatch<Int8Types>(b.dtype(), [&]<typename TB>(std::type_identity<TB>) {
+      if (b_zero != nullptr) {
+        for (const TB v : b_zero->data<TB>()) b_zeros.push_back(v);
+      }
+    });
+    const std::size_t rows = a.size() / std::max<std::size_t>(1, plan.k);
+    nn::direct_integer_gemm(ctx, a.data<std::uint8_t>().data(), rows, plan.k, zero_point_at<std::uint8_t>(a_zero, 0), b,
+                            b_zeros, result.data());
+    ctx.set_output(0, std::move(out));
+    return;
+  }
   dispatch<Int8Types>(a.dtype(), [&]<typename TA>(std::type_identity<TA>) {
     dispatch<Int8Types>(b.dtype(), [&]<typename TB>(std::type_identity<TB>) {
       const auto x = a.data<TA>();

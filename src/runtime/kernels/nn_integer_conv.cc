@@ -1,5 +1,7 @@
 #include "runtime/kernels/nn_integer_conv.h"
 
+#include <emmintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -71,37 +73,77 @@ bool direct_path_applies(const ConvLayout& layout, const Tensor& x, const Tensor
 
 std::int32_t wrap_to_int32(std::int64_t v) { return static_cast<std::int32_t>(static_cast<std::uint32_t>(v)); }
 
+// Weights for u8s8_conv_row_avx512vnni: [tap][channel quad][output][4] signed bytes w - offset
+// (offset 128 for uint8 weights, 0 for int8; zero where padded), and per output the sum of
+// (w - zero point) over its channels and taps. `value(output, channel, tap)` reads a weight.
+struct PackedWeights {
+  buffers::Scratch<std::int8_t> bytes;
+  std::vector<std::int64_t> sums;  // per output: sum of (w - zw)
+  std::size_t quads = 0;
+  std::size_t m16 = 0;  // outputs rounded up to 16
+  std::int32_t offset = 0;
+};
+
+template <typename Value>
+PackedWeights pack_weights(int threads, std::size_t taps, std::size_t channels, std::size_t outputs,
+                           bool unsigned_weights, const std::vector<std::int32_t>& zero, Value&& value) {
+  PackedWeights packed;
+  packed.quads = (channels + 3) / 4;
+  packed.m16 = (outputs + 15) / 16 * 16;
+  packed.offset = unsigned_weights ? 128 : 0;
+  const std::size_t size = taps * packed.quads * packed.m16 * 4;
+  packed.bytes = buffers::Scratch<std::int8_t>(size);
+  std::fill(packed.bytes.get(), packed.bytes.get() + size, std::int8_t{0});
+  // Local pointers: the byte stores may alias anything, and through the vector the compiler
+  // reloaded its data pointer at every element (half of a product's time).
+  packed.sums.assign(outputs, 0);
+  std::int64_t* const sums = packed.sums.data();
+  std::int8_t* const bytes = packed.bytes.get();
+  const std::int32_t offset = packed.offset;
+  // Split by ranges of outputs: each thread writes its own bytes and sums.
+  constexpr std::size_t kOutputsPerShare = 64;
+  const std::size_t shares = (outputs + kOutputsPerShare - 1) / kOutputsPerShare;
+  const std::size_t grain = std::max<std::size_t>(1, (std::size_t{1} << 16) / std::max<std::size_t>(1, taps * channels * kOutputsPerShare));
+  parallel_for(threads, shares, grain, [&](std::size_t begin, std::size_t end) {
+    const std::size_t first = begin * kOutputsPerShare;
+    const std::size_t last = std::min(outputs, end * kOutputsPerShare);
+    for (std::size_t t = 0; t < taps; ++t) {
+      for (std::size_t c = 0; c < channels; ++c) {
+        std::int8_t* const row = bytes + ((t * packed.quads + c / 4) * packed.m16) * 4 + c % 4;
+        for (std::size_t m = first; m < last; ++m) {
+          const std::int32_t v = value(m, c, t);
+          row[m * 4] = static_cast<std::int8_t>(v - offset);
+          sums[m] += v;
+        }
+      }
+    }
+  });
+  const auto count = static_cast<std::int64_t>(taps * channels);
+  for (std::size_t m = 0; m < outputs; ++m) sums[m] -= count * zero[zero.size() == 1 ? 0 : m];
+  return packed;
+}
+
 IntegerConv direct_integer_conv(const KernelContext& ctx, const ConvLayout& layout, const Tensor& x,
                                 std::int32_t x_zero, const Tensor& w, const std::vector<std::int32_t>& w_zero) {
   const WindowGeometry& g = layout.geometry;
   const std::size_t channels = layout.in_channels;
-  const std::size_t quads = (channels + 3) / 4;
-  const std::size_t padded_channels = quads * 4;
   const std::size_t outputs = layout.out_channels;
-  const std::size_t m16 = (outputs + 15) / 16 * 16;
   const std::int64_t kh = g.kernel[0], kw = g.kernel[1];
   const auto taps = static_cast<std::size_t>(kh * kw);
   const bool unsigned_weights = w.dtype() == onnx::TensorProto::UINT8;
-  const std::int32_t offset = unsigned_weights ? 128 : 0;
-  auto weight = [&](std::size_t i) -> std::int32_t {
-    return unsigned_weights ? w.data<std::uint8_t>()[i] : w.data<std::int8_t>()[i];
-  };
   auto weight_zero = [&](std::size_t m) { return w_zero.size() == 1 ? w_zero[0] : w_zero[m]; };
-
-  // Weights as [tap][channel quad][output channel][4] signed bytes (zero where padded), and
-  // sum (w - zw) per output channel.
-  buffers::Scratch<std::int8_t> packed(taps * quads * m16 * 4);
-  std::fill(packed.get(), packed.get() + taps * quads * m16 * 4, std::int8_t{0});
-  std::vector<std::int64_t> weight_sums(outputs, 0);
-  for (std::size_t m = 0; m < outputs; ++m) {
-    for (std::size_t c = 0; c < channels; ++c) {
-      for (std::size_t t = 0; t < taps; ++t) {
-        const std::int32_t v = weight((m * channels + c) * taps + t);
-        packed.get()[((t * quads + c / 4) * m16 + m) * 4 + c % 4] = static_cast<std::int8_t>(v - offset);
-        weight_sums[m] += v - weight_zero(m);
-      }
-    }
-  }
+  const std::uint8_t* const w_unsigned = unsigned_weights ? w.data<std::uint8_t>().data() : nullptr;
+  const std::int8_t* const w_signed = unsigned_weights ? nullptr : w.data<std::int8_t>().data();
+  const PackedWeights packed =
+      pack_weights(ctx.threads(), taps, channels, outputs, unsigned_weights, w_zero, [&](std::size_t m, std::size_t c, std::size_t t) {
+        const std::size_t i = (m * channels + c) * taps + t;
+        return w_unsigned != nullptr ? std::int32_t{w_unsigned[i]} : std::int32_t{w_signed[i]};
+      });
+  const std::size_t quads = packed.quads;
+  const std::size_t padded_channels = quads * 4;
+  const std::size_t m16 = packed.m16;
+  const std::int32_t offset = packed.offset;
+  const std::vector<std::int64_t>& weight_sums = packed.sums;
 
   // The padded input grid: output (oy, ox) reads grid row oy * stride + ky * dilation.
   const std::int64_t pad_top = g.pads_begin[0], pad_left = g.pads_begin[1];
@@ -164,7 +206,7 @@ IntegerConv direct_integer_conv(const KernelContext& ctx, const ConvLayout& layo
       for (std::size_t oy = begin; oy < end; ++oy) {
         const std::int64_t grid_row = static_cast<std::int64_t>(oy) * g.strides[0];
         u8s8_conv_row_avx512vnni(grid.get() + static_cast<std::size_t>(grid_row * grid_w) * padded_channels, position_step,
-                                 tap_offsets.data(), taps, quads, packed.get(), m16, out_w, row_sums.get());
+                                 tap_offsets.data(), taps, quads, packed.bytes.get(), m16, out_w, row_sums.get());
         for (std::size_t ox = 0; ox < width; ++ox) {
           std::int64_t window = 0;
           for (std::int64_t ky = 0; ky < kh; ++ky) {
@@ -211,6 +253,118 @@ std::vector<std::int32_t> zero_point_values(const KernelContext& ctx, const Tens
 }
 
 }  // namespace
+
+// pack_weights for a [k x n] matrix (k channels, n outputs, one tap), 16 columns at a time: four
+// rows' 16 bytes interleaved into 16 quads by two rounds of unpacking (SSE2, which every x86-64
+// has), uint8 weights shifted to int8 by flipping the top bit (v - 128). A weight matrix is
+// packed on every call (nothing is kept between runs): done a value at a time, this was most of
+// a quantized transformer's products.
+PackedWeights pack_matrix(int threads, const Tensor& b, const std::vector<std::int32_t>& zero) {
+  const auto k = static_cast<std::size_t>(b.shape()[0]);
+  const auto n = static_cast<std::size_t>(b.shape()[1]);
+  const bool unsigned_weights = b.dtype() == onnx::TensorProto::UINT8;
+  const auto* const rows = reinterpret_cast<const std::uint8_t*>(b.bytes().data());
+  PackedWeights packed;
+  packed.quads = (k + 3) / 4;
+  packed.m16 = (n + 15) / 16 * 16;
+  packed.offset = unsigned_weights ? 128 : 0;
+  const std::size_t size = packed.quads * packed.m16 * 4;
+  packed.bytes = buffers::Scratch<std::int8_t>(size);
+  auto* const bytes = reinterpret_cast<std::uint8_t*>(packed.bytes.get());
+  const std::uint8_t flip = unsigned_weights ? 0x80 : 0x00;
+  const std::vector<std::uint8_t> zeros(n, unsigned_weights ? 0x80 : 0x00);  // rows past k: weight 0 once shifted
+  parallel_for(threads, packed.quads, 16, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t q = begin; q < end; ++q) {
+      const std::uint8_t* r[4];
+      for (std::size_t i = 0; i < 4; ++i) r[i] = 4 * q + i < k ? rows + (4 * q + i) * n : zeros.data();
+      std::uint8_t* dst = bytes + q * packed.m16 * 4;
+      const __m128i flips = _mm_set1_epi8(static_cast<char>(flip));
+      std::size_t j = 0;
+      for (; j + 16 <= n; j += 16) {
+        const __m128i r0 = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r[0] + j)), flips);
+        const __m128i r1 = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r[1] + j)), flips);
+        const __m128i r2 = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r[2] + j)), flips);
+        const __m128i r3 = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r[3] + j)), flips);
+        const __m128i low01 = _mm_unpacklo_epi8(r0, r1), high01 = _mm_unpackhi_epi8(r0, r1);
+        const __m128i low23 = _mm_unpacklo_epi8(r2, r3), high23 = _mm_unpackhi_epi8(r2, r3);
+        auto* out = reinterpret_cast<__m128i*>(dst + j * 4);
+        _mm_storeu_si128(out, _mm_unpacklo_epi16(low01, low23));
+        _mm_storeu_si128(out + 1, _mm_unpackhi_epi16(low01, low23));
+        _mm_storeu_si128(out + 2, _mm_unpacklo_epi16(high01, high23));
+        _mm_storeu_si128(out + 3, _mm_unpackhi_epi16(high01, high23));
+      }
+      for (; j < packed.m16; ++j) {
+        for (std::size_t i = 0; i < 4; ++i) dst[j * 4 + i] = j < n ? static_cast<std::uint8_t>(r[i][j] ^ flip) : 0;
+      }
+    }
+  });
+  // Per column: the sum of (w - zero point) over its k values.
+  packed.sums.assign(n, 0);
+  std::vector<std::int64_t>& sums = packed.sums;
+  parallel_for(threads, (n + 255) / 256, 1, [&](std::size_t begin, std::size_t end) {
+    const std::size_t first = begin * 256, last = std::min(n, end * 256);
+    std::vector<std::int32_t> totals(last - first, 0);
+    for (std::size_t p = 0; p < k; ++p) {
+      const std::uint8_t* row = rows + p * n;
+      if (unsigned_weights) {
+        for (std::size_t j = first; j < last; ++j) totals[j - first] += row[j];
+      } else {
+        for (std::size_t j = first; j < last; ++j) totals[j - first] += static_cast<std::int8_t>(row[j]);
+      }
+    }
+    for (std::size_t j = first; j < last; ++j) {
+      sums[j] = totals[j - first] - static_cast<std::int64_t>(k) * zero[zero.size() == 1 ? 0 : j];
+    }
+  });
+  return packed;
+}
+
+bool direct_integer_gemm_applies(const Tensor& a, const Tensor& b) {
+  return cpu_has_avx512_vnni() && a.dtype() == onnx::TensorProto::UINT8 && b.rank() == 2 &&
+         (b.dtype() == onnx::TensorProto::UINT8 || b.dtype() == onnx::TensorProto::INT8) && b.shape()[0] > 0 &&
+         b.shape()[1] > 0;
+}
+
+// The product is the direct convolution's 1x1 case: a's rows are positions, its k values their
+// channels (already adjacent), b's columns the outputs.
+void direct_integer_gemm(const KernelContext& ctx, const std::uint8_t* a, std::size_t rows, std::size_t k,
+                         std::int32_t a_zero, const Tensor& b, const std::vector<std::int32_t>& b_zero, std::int32_t* c) {
+  const auto n = static_cast<std::size_t>(b.shape()[1]);
+  const PackedWeights packed = pack_matrix(ctx.threads(), b, b_zero);
+  const std::size_t padded_k = packed.quads * 4;
+  // a's rows padded to whole quads with zeros (they add nothing to either sum) when k needs it.
+  buffers::Scratch<std::uint8_t> padded(padded_k == k ? 0 : rows * padded_k);
+  if (padded_k != k) {
+    for (std::size_t r = 0; r < rows; ++r) {
+      std::copy(a + r * k, a + (r + 1) * k, padded.get() + r * padded_k);
+      std::fill(padded.get() + r * padded_k + k, padded.get() + (r + 1) * padded_k, std::uint8_t{0});
+    }
+  }
+  const std::uint8_t* const rows_in = padded_k == k ? a : padded.get();
+  const std::int64_t tap = 0;
+  constexpr std::size_t kRowsPerTask = 48;
+  parallel_for(ctx.threads(), (rows + kRowsPerTask - 1) / kRowsPerTask, 1, [&](std::size_t begin, std::size_t end) {
+    buffers::Scratch<std::int32_t> products(kRowsPerTask * packed.m16);
+    for (std::size_t task = begin; task < end; ++task) {
+      const std::size_t first = task * kRowsPerTask;
+      const std::size_t count = std::min(kRowsPerTask, rows - first);
+      u8s8_conv_row_avx512vnni(rows_in + first * padded_k, static_cast<std::int64_t>(padded_k), &tap, 1, packed.quads,
+                               packed.bytes.get(), packed.m16, static_cast<std::int64_t>(count), products.get());
+      for (std::size_t r = 0; r < count; ++r) {
+        const std::uint8_t* row = a + (first + r) * k;
+        std::uint32_t row_sum = 0;
+        for (std::size_t p = 0; p < k; ++p) row_sum += row[p];
+        const std::int32_t* sums = products.get() + r * packed.m16;
+        std::int32_t* out = c + (first + r) * n;
+        for (std::size_t j = 0; j < n; ++j) {
+          const auto per_input = static_cast<std::uint32_t>(packed.offset - b_zero[b_zero.size() == 1 ? 0 : j]);
+          const auto constant = static_cast<std::uint32_t>(wrap_to_int32(-static_cast<std::int64_t>(a_zero) * packed.sums[j]));
+          out[j] = static_cast<std::int32_t>(static_cast<std::uint32_t>(sums[j]) + per_input * row_sum + constant);
+        }
+      }
+    }
+  });
+}
 
 IntegerConv integer_conv(const KernelContext& ctx, const Tensor& x, const Tensor* x_zero_point, const Tensor& w,
                          const Tensor* w_zero_point) {

@@ -21,6 +21,14 @@ struct IntegerConv {
 IntegerConv integer_conv(const KernelContext& ctx, const Tensor& x, const Tensor* x_zero_point, const Tensor& w,
                          const Tensor* w_zero_point);
 
+// MatMulInteger's usual case, on CPUs with AVX-512 VNNI (the direct path of integer_conv, as a
+// product): c[r][j] = sum over p of (a[r][p] - a_zero)(b[p][j] - b_zero[j or 0]) for r < rows,
+// a uint8 [rows x k] row-major, b a uint8 or int8 matrix [k x n]; int32 sums that wrap (exact
+// modulo 2^32). direct_integer_gemm_applies says whether it may run (the CPU, the types, b 2-D).
+bool direct_integer_gemm_applies(const Tensor& a, const Tensor& b);
+void direct_integer_gemm(const KernelContext& ctx, const std::uint8_t* a, std::size_t rows, std::size_t k,
+                         std::int32_t a_zero, const Tensor& b, const std::vector<std::int32_t>& b_zero, std::int32_t* c);
+
 // An 8-bit integer tensor's values minus its zero point, written as floats into `out`
 // (values.size() of them; integers of magnitude at most 255, exact in float32, as
 // math::exact_integer_gemm takes them). The zero point is absent, one value, or one value per
