@@ -2,8 +2,9 @@
 // (onnxruntime-node, same intra-op thread count), and of the evaluator on the float16-converted
 // model, on a ResNet-50-shaped CNN (224x224, batch 1), a MobileNetV3-large-shaped one (depthwise
 // convolutions, squeeze-excitation, hardswish; 224x224), a dynamically quantized U2-Net-shaped
-// segmentation model (DynamicQuantizeLinear + ConvInteger, 320x320) and a BERT-base-shaped
-// encoder (12 layers, hidden 768, sequence 128, batch 1), all with random weights. Goals: the evaluator's float32
+// segmentation model (DynamicQuantizeLinear + ConvInteger, 320x320), a BERT-base-shaped encoder
+// (12 layers, hidden 768, sequence 128, batch 1) and the same encoder with its weight products
+// dynamically quantized (DynamicQuantizeLinear + MatMulInteger), all with random weights. Goals: the evaluator's float32
 // time within 2x of ORT's, its float16 time within 3x of ORT's float32 time (float16 pays a
 // conversion on every read and write, and ORT's float32 is the speed users compare with).
 //
@@ -13,7 +14,7 @@
 // child `node bench/ort_time.js` that does the same. A measurement, not a test: missed goals
 // still exit 0; failures (a model that does not load or run) exit 1.
 //
-//   evaluator_bench [--quick] [--models resnet50,mobilenet-v3,quantized-unet,bert-base] [--threads 1,2] [--runs N] [--warmup N]
+//   evaluator_bench [--quick] [--models resnet50,mobilenet-v3,quantized-unet,bert-base,bert-base-quantized] [--threads 1,2] [--runs N] [--warmup N]
 //                   [--sequence N] [--no-float16] [--work-dir DIR] [--keep] [--ort-script PATH]
 //                   [--model-file MODEL.onnx@INPUT.npz ...]
 //
@@ -44,6 +45,7 @@
 #include <vector>
 
 #include "modelgen/mobilenet_model.h"
+#include "modelgen/quantize_dynamic.h"
 #include "modelgen/quantized_unet_model.h"
 #include "modelgen/resnet_model.h"
 #include "modelgen/transformer_model.h"
@@ -64,7 +66,7 @@ constexpr double kFirstRunGoal = 1.3;  // evaluator's first run / its warm run
 
 struct Options {
   bool quick = false;
-  std::vector<std::string> models{"resnet50", "mobilenet-v3", "quantized-unet", "bert-base"};
+  std::vector<std::string> models{"resnet50", "mobilenet-v3", "quantized-unet", "bert-base", "bert-base-quantized"};
   std::vector<int> threads{1, 2};
   int runs = 0;  // 0: 5, or 2 with --quick
   int warmup = 1;
@@ -119,7 +121,7 @@ BenchModel make_model(const std::string& name, const Options& options) {
     return {name, modelgen::quantized_unet_model({.image_size = unet_size}),
             {{"image", Tensor::from_vector<float>({1, 3, unet_size, unet_size}, uniform(3 * unet_size * unet_size, -1, 1, 5))}}};
   }
-  if (name == "bert-base") {
+  if (name == "bert-base" || name == "bert-base-quantized") {
     modelgen::TransformerSpec spec = modelgen::bert_base_spec();
     if (options.quick) spec.layers = 2;
     const std::int64_t sequence = options.quick ? 32 : options.sequence;
@@ -127,11 +129,14 @@ BenchModel make_model(const std::string& name, const Options& options) {
     std::uniform_int_distribution<std::int64_t> token(0, spec.vocab_size - 1);
     std::vector<std::int64_t> ids(sequence);
     for (auto& id : ids) id = token(gen);
-    return {name, modelgen::transformer_model(spec),
+    onnx::ModelProto model = modelgen::transformer_model(spec);
+    if (name == "bert-base-quantized") modelgen::quantize_dynamic_matmuls(model);
+    return {name, std::move(model),
             {{"input_ids", Tensor::from_vector<std::int64_t>({1, sequence}, ids)},
              {"attention_mask", Tensor::from_vector<std::int64_t>({1, sequence}, std::vector<std::int64_t>(sequence, 1))}}};
   }
-  throw std::runtime_error("unknown model '" + name + "' (resnet50, mobilenet-v3, quantized-unet, bert-base)");
+  throw std::runtime_error("unknown model '" + name +
+                           "' (resnet50, mobilenet-v3, quantized-unet, bert-base, bert-base-quantized)");
 }
 
 // A model file and its input (--model-file MODEL.onnx@INPUT.npz), named after the file.
@@ -253,7 +258,9 @@ int main(int argc, char** argv) {
   CLI::App app{"Times the CPU evaluator against ONNX Runtime on ResNet-50- and BERT-base-shaped models"};
   Options options;
   app.add_flag("--quick", options.quick, "Reduced models and 2 runs: a fast check of the harness");
-  app.add_option("--models", options.models, "Models to time: resnet50, mobilenet-v3, quantized-unet, bert-base")->delimiter(',');
+  app.add_option("--models", options.models,
+                 "Models to time: resnet50, mobilenet-v3, quantized-unet, bert-base, bert-base-quantized")
+      ->delimiter(',');
   app.add_option("--threads", options.threads, "Thread counts (the evaluator's and ORT's intra-op threads)")->delimiter(',');
   app.add_option("--runs", options.runs, "Timed runs per measurement (median reported)");
   app.add_option("--warmup", options.warmup, "Untimed runs before timing")->capture_default_str();

@@ -8,6 +8,7 @@
 //   onnx-fp16-modelgen resnet50    OUT.onnx [--image-size N] [--classes N]
 //   onnx-fp16-modelgen mobilenet-v3 OUT.onnx [--image-size N] [--classes N]
 //   onnx-fp16-modelgen quantized-unet OUT.onnx [--image-size N]
+//   onnx-fp16-modelgen bert-base-quantized OUT.onnx
 //   onnx-fp16-modelgen bert-base   OUT.onnx
 //   onnx-fp16-modelgen gpt         OUT.onnx [--hidden N] [--layers N] [--vocab N]
 //   onnx-fp16-modelgen external-chain OUT.onnx [--weight-bytes N|8GB|30GB] [--width N] [--external-data FILE]
@@ -38,6 +39,7 @@
 #include "modelgen/external_chain_model.h"
 #include "modelgen/gpt_model.h"
 #include "modelgen/mobilenet_model.h"
+#include "modelgen/quantize_dynamic.h"
 #include "modelgen/quantized_unet_model.h"
 #include "modelgen/resnet_model.h"
 #include "modelgen/sensitive_models.h"
@@ -142,6 +144,16 @@ int main(int argc, char** argv) {
 
   add_model_command(app, "bert-base", "A BERT-base-shaped encoder (768 hidden, 12 layers, 12 heads)", output)
       ->callback([&] { generate(output, [] { return modelgen::transformer_model(modelgen::bert_base_spec()); }); });
+  add_model_command(app, "bert-base-quantized",
+                    "bert-base with every weight product dynamically quantized (DynamicQuantizeLinear + MatMulInteger)",
+                    output)
+      ->callback([&] {
+        generate(output, [] {
+          auto model = modelgen::transformer_model(modelgen::bert_base_spec());
+          modelgen::quantize_dynamic_matmuls(model);
+          return model;
+        });
+      });
 
   modelgen::GptSpec gpt_spec;
   auto* gpt = add_model_command(app, "gpt", "A GPT-2-shaped decoder (pre-LayerNorm, causal mask) with random weights", output);
