@@ -76,12 +76,14 @@ void sgemm_avx512(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
 // (avx512_vnni_conv.cc; the integer convolution of nn_integer_conv.h builds its operands):
 //   out[j * m16 + m] = sum over t < taps, q < quads, i < 4 of
 //                      in[tap_offsets[t] + j * position_step + 4 q + i] * weights[((t * quads + q) * m16 + m) * 4 + i]
-// for positions j < count and channels m < m16 (a multiple of 16), in int32 arithmetic that
-// wraps (exact: a sum of integer products modulo 2^32, whatever the order). Reads only those
-// input bytes and weights; writes out[0, count * m16).
+// for positions j < count and channels m in [channel_begin, channel_end) (multiples of 16;
+// by default all m16, a multiple of 16), in int32 arithmetic that wraps (exact: a sum of integer
+// products modulo 2^32, whatever the order). Reads only those input bytes and weights; writes
+// only out[j * m16 + m] for those j and m.
 void u8s8_conv_row_avx512vnni(const std::uint8_t* in, std::int64_t position_step, const std::int64_t* tap_offsets,
                               std::size_t taps, std::size_t quads, const std::int8_t* weights, std::size_t m16,
-                              std::int64_t count, std::int32_t* out);
+                              std::int64_t count, std::int32_t* out, std::size_t channel_begin = 0,
+                              std::size_t channel_end = SIZE_MAX);
 #endif
 
 }  // namespace onnx_fp16::runtime::nn

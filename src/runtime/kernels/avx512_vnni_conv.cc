@@ -72,10 +72,12 @@ void row(const std::uint8_t* in, std::int64_t position_step, const std::int64_t*
 
 void u8s8_conv_row_avx512vnni(const std::uint8_t* in, std::int64_t position_step, const std::int64_t* tap_offsets,
                               std::size_t taps, std::size_t quads, const std::int8_t* weights, std::size_t m16,
-                              std::int64_t count, std::int32_t* out) {
+                              std::int64_t count, std::int32_t* out, std::size_t channel_begin,
+                              std::size_t channel_end) {
   // Output channels in chunks of up to four vectors (64 channels).
-  for (std::size_t channel = 0; channel < m16; channel += 64) {
-    switch ((m16 - channel >= 64 ? 64 : m16 - channel) / 16) {
+  if (channel_end > m16) channel_end = m16;
+  for (std::size_t channel = channel_begin; channel < channel_end; channel += 64) {
+    switch ((channel_end - channel >= 64 ? 64 : channel_end - channel) / 16) {
       case 4: row<4>(in, position_step, tap_offsets, taps, quads, weights, m16, channel, count, out); break;
       case 3: row<3>(in, position_step, tap_offsets, taps, quads, weights, m16, channel, count, out); break;
       case 2: row<2>(in, position_step, tap_offsets, taps, quads, weights, m16, channel, count, out); break;
