@@ -1,6 +1,7 @@
 #include "runtime/plan_fusion.h"
 
 #include <algorithm>
+#include <string_view>
 #include <vector>
 
 #include "graph/domain.h"
@@ -54,22 +55,44 @@ int sole_link(const CompiledNode& producer, const CompiledNode& reader, const st
   return middle;
 }
 
-// The node that replaces `first` and `second` at second's place: first's proto (the kernel
-// reads its attributes), `kernel` on `inputs`, second's outputs, both nodes' releases but the
-// value between them, which is never made.
-CompiledNode fused_pair(const CompiledNode& first, const CompiledNode& second, int middle, const Kernel& kernel,
-                        std::vector<int> inputs) {
+// The position of the node after `at` that reads its one output, if that node is an `op` of the
+// default domain at opset `min_opset` or later and `at`'s output reaches nothing else
+// (sole_link); plan.nodes.size() otherwise.
+std::size_t sole_reader(const GraphPlan& plan, const std::vector<int>& reads, std::size_t at, std::string_view op,
+                        int min_opset) {
+  const CompiledNode& producer = plan.nodes[at];
+  if (producer.outputs.size() != 1) return plan.nodes.size();
+  const std::size_t r = reader_of(plan, producer.outputs[0], at + 1);
+  if (r == plan.nodes.size()) return r;
+  const CompiledNode& reader = plan.nodes[r];
+  if (!in_default_domain(*reader.proto) || reader.proto->op_type() != op || reader.opset < min_opset) return plan.nodes.size();
+  return sole_link(producer, reader, reads) == kNoSlot ? plan.nodes.size() : r;
+}
+
+// The node that replaces `chain` (each node the sole reader of the one before) at the last one's
+// place: the first's proto (the kernel reads its attributes), `kernel` on `inputs`, the last's
+// outputs, the others' protos in fused_readers, every node's releases but the values between
+// them, which are never made.
+CompiledNode fused_chain(const std::vector<const CompiledNode*>& chain, const Kernel& kernel, std::vector<int> inputs) {
+  const CompiledNode& first = *chain.front();
   CompiledNode fused;
   fused.proto = first.proto;
-  fused.fused_readers = {second.proto};
-  fused.label = first.label + " and " + second.label + ", fused";
+  fused.label = first.label + " and ";
+  for (std::size_t k = 1; k < chain.size(); ++k) {
+    fused.fused_readers.push_back(chain[k]->proto);
+    fused.label += chain[k]->label + ", ";
+  }
+  fused.label += "fused";
   fused.kernel = &kernel;
   fused.opset = first.opset;
   fused.inputs = std::move(inputs);
-  fused.outputs = second.outputs;
-  fused.release_after = first.release_after;
-  for (const int slot : second.release_after) {
-    if (slot != middle) fused.release_after.push_back(slot);
+  fused.outputs = chain.back()->outputs;
+  std::vector<int> between;
+  for (std::size_t k = 0; k + 1 < chain.size(); ++k) between.push_back(chain[k]->outputs[0]);
+  for (const CompiledNode* node : chain) {
+    for (const int slot : node->release_after) {
+      if (std::find(between.begin(), between.end(), slot) == between.end()) fused.release_after.push_back(slot);
+    }
   }
   return fused;
 }
@@ -93,14 +116,12 @@ void fuse_gated_activations(GraphPlan& plan) {
     if (!in_default_domain(*activation.proto) || !is_gating_activation(activation.proto->op_type())) continue;
     if (activation.inputs.size() != 1 || activation.inputs[0] == kNoSlot || activation.outputs.size() != 1) continue;
     const int x = activation.inputs[0];
-    const std::size_t m = reader_of(plan, activation.outputs[0], a + 1);
+    const std::size_t m = sole_reader(plan, reads, a, "Mul", 7);
     if (m == plan.nodes.size()) continue;
     CompiledNode& mul = plan.nodes[m];
-    if (!in_default_domain(*mul.proto) || mul.proto->op_type() != "Mul" || mul.opset < 7) continue;
-    const int gate = sole_link(activation, mul, reads);
-    if (gate == kNoSlot) continue;
+    const int gate = activation.outputs[0];
     if (mul.inputs != std::vector<int>{x, gate} && mul.inputs != std::vector<int>{gate, x}) continue;
-    mul = fused_pair(activation, mul, gate, kGatedActivation, {x});
+    mul = fused_chain({&activation, &mul}, kGatedActivation, {x});
     folded[a] = true;
   }
   drop_folded(plan, folded);
@@ -109,17 +130,7 @@ void fuse_gated_activations(GraphPlan& plan) {
 void fuse_integer_conv_rescale(GraphPlan& plan) {
   const std::vector<int> reads = reads_per_slot(plan);
   std::vector<bool> folded(plan.nodes.size(), false);
-  // The node after `at` that reads its one output, if it is an `op` of the default domain at
-  // opset `min_opset` or later and that output's only reader: its position; else nodes.size().
-  auto sole_reader = [&](std::size_t at, const char* op, int min_opset) {
-    const std::size_t r = reader_of(plan, plan.nodes[at].outputs.empty() ? kNoSlot : plan.nodes[at].outputs[0], at + 1);
-    if (r == plan.nodes.size()) return r;
-    const CompiledNode& reader = plan.nodes[r];
-    if (!in_default_domain(*reader.proto) || reader.proto->op_type() != op || reader.opset < min_opset) {
-      return plan.nodes.size();
-    }
-    return sole_link(plan.nodes[at], reader, reads) == kNoSlot ? plan.nodes.size() : r;
-  };
+  const std::size_t none = plan.nodes.size();
   // The input of a binary node that is not `slot` (slot must be exactly one of its two).
   auto other_operand = [](const CompiledNode& node, int slot) {
     if (node.inputs.size() != 2) return kNoSlot;
@@ -129,49 +140,35 @@ void fuse_integer_conv_rescale(GraphPlan& plan) {
   };
   for (std::size_t p = 0; p < plan.nodes.size(); ++p) {
     const CompiledNode& conv = plan.nodes[p];
-    if (!in_default_domain(*conv.proto) || conv.proto->op_type() != "ConvInteger" || conv.outputs.size() != 1) continue;
-    const std::size_t c = sole_reader(p, "Cast", 1);
-    if (c == plan.nodes.size()) continue;
+    if (!in_default_domain(*conv.proto) || conv.proto->op_type() != "ConvInteger") continue;
+    const std::size_t c = sole_reader(plan, reads, p, "Cast", 1);
+    if (c == none) continue;
     const auto& to = plan.nodes[c].proto->attribute();
     const bool to_float = std::any_of(to.begin(), to.end(), [](const onnx::AttributeProto& a) {
       return a.name() == "to" && a.i() == onnx::TensorProto::FLOAT;
     });
     if (!to_float) continue;
-    const std::size_t m = sole_reader(c, "Mul", 7);
-    if (m == plan.nodes.size()) continue;
+    const std::size_t m = sole_reader(plan, reads, c, "Mul", 7);
+    if (m == none) continue;
     const int scale = other_operand(plan.nodes[m], plan.nodes[c].outputs[0]);
     if (scale == kNoSlot) continue;
     std::vector<std::size_t> chain = {p, c, m};
     int bias = kNoSlot;
-    if (const std::size_t a = sole_reader(m, "Add", 7); a != plan.nodes.size()) {
+    if (const std::size_t a = sole_reader(plan, reads, m, "Add", 7); a != none) {
       bias = other_operand(plan.nodes[a], plan.nodes[m].outputs[0]);
       if (bias != kNoSlot) chain.push_back(a);
     }
-    const std::size_t r = sole_reader(chain.back(), "Relu", 6);
-    const bool relu = r != plan.nodes.size() && plan.nodes[r].inputs == std::vector<int>{plan.nodes[chain.back()].outputs[0]};
+    const std::size_t r = sole_reader(plan, reads, chain.back(), "Relu", 6);
+    const bool relu = r != none && plan.nodes[r].inputs == std::vector<int>{plan.nodes[chain.back()].outputs[0]};
     if (relu) chain.push_back(r);
-    // One node at the chain's last place: the ConvInteger's proto and inputs (padded to its four),
-    // then the scale and the bias; the last node's outputs; every release but the chain's own values.
-    CompiledNode fused;
-    fused.proto = conv.proto;
-    fused.label = conv.label + " and the Cast, Mul" + std::string(bias != kNoSlot ? ", Add" : "") +
-                  (relu ? ", Relu" : "") + " after it, fused";
-    fused.kernel = relu ? &kConvIntegerRescaleRelu : &kConvIntegerRescale;
-    fused.opset = conv.opset;
-    fused.inputs = conv.inputs;
-    fused.inputs.resize(4, kNoSlot);
-    fused.inputs.push_back(scale);
-    fused.inputs.push_back(bias);
-    fused.outputs = plan.nodes[chain.back()].outputs;
-    std::vector<int> inner;
-    for (std::size_t k = 0; k + 1 < chain.size(); ++k) inner.push_back(plan.nodes[chain[k]].outputs[0]);
-    for (std::size_t k = 0; k < chain.size(); ++k) {
-      const CompiledNode& node = plan.nodes[chain[k]];
-      if (k > 0) fused.fused_readers.push_back(node.proto);
-      for (const int slot : node.release_after) {
-        if (std::find(inner.begin(), inner.end(), slot) == inner.end()) fused.release_after.push_back(slot);
-      }
-    }
+    // The ConvInteger's inputs (padded to its four), then the scale and the bias.
+    std::vector<int> inputs = conv.inputs;
+    inputs.resize(4, kNoSlot);
+    inputs.push_back(scale);
+    inputs.push_back(bias);
+    std::vector<const CompiledNode*> nodes;
+    for (const std::size_t k : chain) nodes.push_back(&plan.nodes[k]);
+    CompiledNode fused = fused_chain(nodes, relu ? kConvIntegerRescaleRelu : kConvIntegerRescale, std::move(inputs));
     for (std::size_t k = 0; k + 1 < chain.size(); ++k) folded[chain[k]] = true;
     plan.nodes[chain.back()] = std::move(fused);
   }
@@ -185,14 +182,12 @@ void fuse_relu(GraphPlan& plan) {
     const CompiledNode& producer = plan.nodes[p];
     const std::string& op = producer.proto->op_type();
     const Kernel* kernel = op == "Conv" ? &kConvRelu : op == "Add" ? &kAddRelu : nullptr;
-    if (kernel == nullptr || !in_default_domain(*producer.proto) || producer.outputs.size() != 1) continue;
-    const std::size_t r = reader_of(plan, producer.outputs[0], p + 1);
+    if (kernel == nullptr || !in_default_domain(*producer.proto)) continue;
+    const std::size_t r = sole_reader(plan, reads, p, "Relu", 1);
     if (r == plan.nodes.size()) continue;
     CompiledNode& relu = plan.nodes[r];
-    if (!in_default_domain(*relu.proto) || relu.proto->op_type() != "Relu") continue;
-    const int y = sole_link(producer, relu, reads);
-    if (y == kNoSlot || relu.inputs != std::vector<int>{y}) continue;
-    relu = fused_pair(producer, relu, y, *kernel, producer.inputs);
+    if (relu.inputs != std::vector<int>{producer.outputs[0]}) continue;
+    relu = fused_chain({&producer, &relu}, *kernel, producer.inputs);
     folded[p] = true;
   }
   drop_folded(plan, folded);
