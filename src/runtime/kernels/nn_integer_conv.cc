@@ -71,8 +71,6 @@ bool direct_path_applies(const ConvLayout& layout, const Tensor& x, const Tensor
          layout.out_channels > 0 && layout.geometry.output_size() > 0;
 }
 
-std::int32_t wrap_to_int32(std::int64_t v) { return static_cast<std::int32_t>(static_cast<std::uint32_t>(v)); }
-
 // Weights for u8s8_conv_row_avx512vnni: [tap][channel quad][output][4] signed bytes w - offset
 // (offset 128 for uint8 weights, 0 for int8; zero where padded), and per output the sum of
 // (w - zero point) over its channels and taps. `value(output, channel, tap)` reads a weight.
@@ -123,6 +121,26 @@ PackedWeights pack_weights(int threads, std::size_t taps, std::size_t channels, 
   return packed;
 }
 
+// What turns the kernel's sum of x b (b = w - offset) over a window into the sum of
+// (x - zx)(w - zw), per output m: (offset - zw[m]) times the window's sum of x, plus
+// -zx x sum(w - zw). In uint32, whose arithmetic is int32's wrap-around without overflow.
+struct Corrections {
+  std::vector<std::uint32_t> per_input;
+  std::vector<std::uint32_t> constant;
+  std::uint32_t apply(std::size_t m, std::int32_t product, std::uint32_t input_sum) const {
+    return static_cast<std::uint32_t>(product) + per_input[m] * input_sum + constant[m];
+  }
+};
+
+Corrections corrections(const PackedWeights& packed, const std::vector<std::int32_t>& zero, std::int32_t input_zero) {
+  Corrections result;
+  for (std::size_t m = 0; m < packed.sums.size(); ++m) {
+    result.per_input.push_back(static_cast<std::uint32_t>(packed.offset - zero[zero.size() == 1 ? 0 : m]));
+    result.constant.push_back(static_cast<std::uint32_t>(-static_cast<std::int64_t>(input_zero) * packed.sums[m]));
+  }
+  return result;
+}
+
 IntegerConv direct_integer_conv(const KernelContext& ctx, const ConvLayout& layout, const Tensor& x,
                                 std::int32_t x_zero, const Tensor& w, const std::vector<std::int32_t>& w_zero) {
   const WindowGeometry& g = layout.geometry;
@@ -131,7 +149,6 @@ IntegerConv direct_integer_conv(const KernelContext& ctx, const ConvLayout& layo
   const std::int64_t kh = g.kernel[0], kw = g.kernel[1];
   const auto taps = static_cast<std::size_t>(kh * kw);
   const bool unsigned_weights = w.dtype() == onnx::TensorProto::UINT8;
-  auto weight_zero = [&](std::size_t m) { return w_zero.size() == 1 ? w_zero[0] : w_zero[m]; };
   const std::uint8_t* const w_unsigned = unsigned_weights ? w.data<std::uint8_t>().data() : nullptr;
   const std::int8_t* const w_signed = unsigned_weights ? nullptr : w.data<std::int8_t>().data();
   const PackedWeights packed =
@@ -142,8 +159,7 @@ IntegerConv direct_integer_conv(const KernelContext& ctx, const ConvLayout& layo
   const std::size_t quads = packed.quads;
   const std::size_t padded_channels = quads * 4;
   const std::size_t m16 = packed.m16;
-  const std::int32_t offset = packed.offset;
-  const std::vector<std::int64_t>& weight_sums = packed.sums;
+  const Corrections correction = corrections(packed, w_zero, x_zero);
 
   // The padded input grid: output (oy, ox) reads grid row oy * stride + ky * dilation.
   const std::int64_t pad_top = g.pads_begin[0], pad_left = g.pads_begin[1];
@@ -216,16 +232,12 @@ IntegerConv direct_integer_conv(const KernelContext& ctx, const ConvLayout& layo
           }
           windows[ox] = static_cast<std::uint32_t>(window);
         }
-        // Channel by channel, so that the output (NCHW) is written in runs; unsigned arithmetic
-        // is the int32 wrap-around without overflow.
+        // Channel by channel, so that the output (NCHW) is written in runs.
         for (std::size_t m = 0; m < outputs; ++m) {
-          const auto per_input = static_cast<std::uint32_t>(offset - weight_zero(m));
-          const auto constant = static_cast<std::uint32_t>(wrap_to_int32(-static_cast<std::int64_t>(x_zero) * weight_sums[m]));
           const std::int32_t* products = row_sums.get() + m;
           std::int32_t* dst = image_sums + m * out_plane + oy * width;
           for (std::size_t ox = 0; ox < width; ++ox) {
-            dst[ox] = static_cast<std::int32_t>(static_cast<std::uint32_t>(products[ox * m16]) + per_input * windows[ox] +
-                                                constant);
+            dst[ox] = static_cast<std::int32_t>(correction.apply(m, products[ox * m16], windows[ox]));
           }
         }
       }
@@ -331,6 +343,7 @@ void direct_integer_gemm(const KernelContext& ctx, const std::uint8_t* a, std::s
                          std::int32_t a_zero, const Tensor& b, const std::vector<std::int32_t>& b_zero, std::int32_t* c) {
   const auto n = static_cast<std::size_t>(b.shape()[1]);
   const PackedWeights packed = pack_matrix(ctx.threads(), b, b_zero);
+  const Corrections correction = corrections(packed, b_zero, a_zero);
   const std::size_t padded_k = packed.quads * 4;
   // a's rows padded to whole quads with zeros (they add nothing to either sum) when k needs it.
   buffers::Scratch<std::uint8_t> padded(padded_k == k ? 0 : rows * padded_k);
@@ -371,9 +384,7 @@ void direct_integer_gemm(const KernelContext& ctx, const std::uint8_t* a, std::s
         const std::int32_t* sums = products.get() + r * packed.m16;
         std::int32_t* out = c + (first + r) * n;
         for (std::size_t j = column_begin; j < std::min(n, column_end); ++j) {
-          const auto per_input = static_cast<std::uint32_t>(packed.offset - b_zero[b_zero.size() == 1 ? 0 : j]);
-          const auto constant = static_cast<std::uint32_t>(wrap_to_int32(-static_cast<std::int64_t>(a_zero) * packed.sums[j]));
-          out[j] = static_cast<std::int32_t>(static_cast<std::uint32_t>(sums[j]) + per_input * row_sum + constant);
+          out[j] = static_cast<std::int32_t>(correction.apply(j, sums[j], row_sum));
         }
       }
     }
