@@ -12,7 +12,10 @@ ErrorModel::ErrorModel(const SearchOrder& order, double all_ratio) : order_(orde
     any_prediction_ = any_prediction_ || order.predicted[order.units[p]] >= 0;
   }
   // The first calibration: every unit converted at once (the attempt that failed) against the
-  // sum of all the predictions.
+  // sum of all the predictions, the units that fail alone included: they were converted in that
+  // attempt too, and left out they made the scale the ratio of their error to everyone else's
+  // (a GPT-shaped model with a planted cancellation: 1000, every unit then predicted to fail).
+  for (std::size_t u : order.failing_alone) all_predicted += order.effect[u] * order.effect[u];
   if (std::isfinite(all_ratio) && all_ratio > 0 && all_predicted > 0) {
     scale_ = std::clamp(all_ratio * all_ratio / all_predicted, 0.1, 1000.0);
   }
