@@ -14,11 +14,12 @@ does. For each model the searches asked for (by default the first three) run thr
   baseline   the original's search (--strategy baseline), accepted on the evaluator's bits;
   improved0  the improved strategy with --variants 0 (the same acceptance as baseline);
   improved   the default: robust acceptance with 4 simulated float16 implementations, spread
-             safety 2.5 around their mean;
+             safety 2.5 around their mean; no attempt for a node the error model predicts to
+             fail (--skip-predicted, the default since 2026-12-05);
+  every      (only when asked for) improved with --try-every-node (the default before);
   improved_k1  (only when asked for) improved with --spread-safety 1 (no margin beyond the
              implementations' own spread);
-  improved2  (only when asked for) improved with 2 (the default before 2026-12-04);
-  fast, fast2  (only when asked for) improved and improved2 with --skip-predicted.
+  improved2  (only when asked for) improved with 2 (the default before 2026-12-04).
 Printed per search: nodes, FLOPs and weight bytes in float16, attempts, full-run equivalents,
 seconds, the accepted worst tolerance ratio, the search's own holdout ratio (4 implementations it
 never ran, other patterns than the next column's: `--holdout`), the worst ratio of the result on 16
@@ -56,8 +57,7 @@ MODELS = {
 }
 SEARCHES = {"baseline": ["--strategy", "baseline"], "improved0": ["--variants", "0"], "improved": [],
             "improved_k1": ["--spread-safety", "1"],
-            "improved2": ["--variants", "2"], "fast": ["--skip-predicted"],
-            "fast2": ["--skip-predicted", "--variants", "2"]}
+            "improved2": ["--variants", "2"], "every": ["--try-every-node"]}
 
 
 def document(height, width, seed):
@@ -177,7 +177,7 @@ def main():
     parser.add_argument("--work-dir")
     parser.add_argument("--threads", default="0")
     parser.add_argument("--searches", default="baseline,improved0,improved",
-                        help="of " + ",".join(SEARCHES) + " (fast: improved with --skip-predicted)")
+                        help="of " + ",".join(SEARCHES) + " (every: improved with --try-every-node)")
     args = parser.parse_args()
     work = pathlib.Path(args.work_dir or tempfile.mkdtemp(prefix="mixed_real_"))
     work.mkdir(parents=True, exist_ok=True)

@@ -302,6 +302,7 @@ PYBIND11_MODULE(_native, m) {
     d["spread_safety"] = defaults.spread_safety;
     d["sensitivity_budget"] = defaults.sensitivity_budget;
     d["search_budget"] = defaults.search_budget;
+    d["skip_predicted"] = defaults.skip_predicted_failures;
     d["max_holdout"] = kMaxHoldoutVariants;
     d["holdout"] = defaults.holdout_variants ? py::object(py::int_(*defaults.holdout_variants)) : py::object(py::none());
     return d;

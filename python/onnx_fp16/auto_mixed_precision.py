@@ -115,7 +115,7 @@ def auto_convert_mixed_precision(model: Any, feed_dict: Samples, validate_fn: Op
                                  holdout: Optional[int] = _SEARCH_DEFAULTS["holdout"],
                                  sensitivity_budget: float = _SEARCH_DEFAULTS["sensitivity_budget"],
                                  search_budget: float = _SEARCH_DEFAULTS["search_budget"],
-                                 skip_predicted: bool = False,
+                                 skip_predicted: bool = _SEARCH_DEFAULTS["skip_predicted"],
                                  op_block_list: Optional[Iterable[str]] = None,
                                  node_block_list: Optional[Iterable[str]] = None, min_positive_val: float = 1e-7,
                                  max_finite_val: float = 1e4, data_max: Optional[float] = None,
@@ -178,7 +178,7 @@ def auto_convert_mixed_precision_model_path(source_model_path: str, input_feed: 
     del provider  # the original's ONNX Runtime execution providers: onnx-fp16 needs none
     source = path_argument(source_model_path, "source_model_path")
     target = path_argument(target_model_path, "target_model_path")
-    defaults = dict(target="float16", strategy="improved", **_SEARCH_DEFAULTS, skip_predicted=False, op_block_list=None, node_block_list=None, min_positive_val=1e-7, max_finite_val=1e4,
+    defaults = dict(target="float16", strategy="improved", **_SEARCH_DEFAULTS, op_block_list=None, node_block_list=None, min_positive_val=1e-7, max_finite_val=1e4,
                     data_max=None, init_max=None, keep_ops=(), keep_node_pattern="", search=True, threads=0)
     unknown = set(options) - set(defaults)
     if unknown:

@@ -176,10 +176,10 @@ AutoMixedCommand::AutoMixedCommand(CLI::App& app) {
                        "(0: no limit)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  command_->add_flag("--skip-predicted", a.skip_predicted,
-                     "Faster, usually less float16: keep without an attempt every node the improved search's error "
-                     "model predicts to break the tolerance (by default only those under 0.1% of the model), and "
-                     "every segment under 0.1% (see docs/mixed.md)");
+  command_->add_flag("--skip-predicted,!--try-every-node", a.skip_predicted,
+                     "The default: the improved search keeps without an attempt every node its error model predicts "
+                     "to break the tolerance, and every segment under 0.1% of the model (see docs/mixed.md). "
+                     "--try-every-node: try every node over 0.1% (slower; on the models measured, less float16)");
   command_->add_flag("--no-search", a.no_search, "Only the screens below: keep what they select, convert the rest");
   data_max_option_ = command_->add_option("--data-max", a.data_max, "Keep nodes reading or writing float32 values above this magnitude");
   init_max_option_ = command_->add_option("--init-max", a.init_max, "Keep nodes reading initializers above this magnitude");

@@ -44,7 +44,7 @@ class AutoMixedCommand {
     int holdout = 0;  // only when given: MixedOptions' default scales with the search
     double sensitivity_budget = MixedOptions{}.sensitivity_budget;
     double search_budget = MixedOptions{}.search_budget;
-    bool skip_predicted = false;
+    bool skip_predicted = MixedOptions{}.skip_predicted_failures;
   };
 
   MixedOptions mixed_options() const;

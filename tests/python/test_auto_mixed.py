@@ -55,19 +55,22 @@ def test_result_equals_the_cli_output(example_model, example_files, sample, tmp_
     # The same order, measured the same way (sensitivity_budget's default is the CLI's).
     assert report["order"] == cli_report["order"]
     assert report["nodes_measured"] == cli_report["nodes_measured"]
+    # By default (skip_predicted) part of the order is measured only up to a cut point.
+    assert report["nodes_measured_to_cut"] == cli_report["nodes_measured_to_cut"] > 0
 
 
-def test_skip_predicted_matches_the_cli_and_passes(example_model, example_files, sample, tmp_path, cli):
+def test_trying_every_node_matches_the_cli_and_passes(example_model, example_files, sample, tmp_path, cli):
+    # skip_predicted=True is the default (the test above); False is the CLI's --try-every-node.
     result, report = auto_mixed_precision.auto_convert_mixed_precision(
         example_model, sample, rtol=0.001, atol=0.0003, keep_io_types=True, verbose=False, return_report=True,
-        skip_predicted=True)
+        skip_predicted=False)
     out = tmp_path / "cli.onnx"
     cli("auto-mixed", example_files[0], out, "--input", example_files[1], "--rtol", "0.001", "--atol", "0.0003",
-        "--keep-io-types", "--skip-predicted", "--quiet", "--report", tmp_path / "cli.json")
+        "--keep-io-types", "--try-every-node", "--quiet", "--report", tmp_path / "cli.json")
     assert result.SerializeToString() == onnx.load(str(out)).SerializeToString()
     cli_report = json.loads((tmp_path / "cli.json").read_text())
     assert [(n["name"], n["reason"]) for n in report["kept"]] == [(n["name"], n["reason"]) for n in cli_report["kept"]]
-    assert report["nodes_measured_to_cut"] == cli_report["nodes_measured_to_cut"]
+    assert report["nodes_measured_to_cut"] == cli_report["nodes_measured_to_cut"] == 0  # all at the outputs
     assert report["margins"][0]["robust_ratio"] <= 1.0
     assert set(node["reason"] for node in report["kept"]) <= {"search", "predicted", "follows_producer",
                                                                 "float16_overflow", "float16_underflow"}
