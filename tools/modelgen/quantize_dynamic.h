@@ -15,4 +15,14 @@ namespace modelgen {
 // Returns how many MatMuls were quantized.
 int quantize_dynamic_matmuls(onnx::ModelProto& model);
 
+// The same for every Conv whose weight is a float32 constant (an initializer or a Constant
+// node's value, as paddle2onnx exports hold them) and whose bias, if any, is one too:
+//   DynamicQuantizeLinear(x) -> ConvInteger(x_q, W_q, x_zero_point, W_zero_point; the Conv's
+//     attributes, group included) -> Cast(to float) -> Mul(by x_scale * W_scale)
+//     -> Add(bias as [1, C, 1, 1])
+// writing the Conv's output name, with the weight's scale per output channel ([1, C, 1, 1]) and
+// one zero point (quantize_dynamic.cc says why). For real exported CNNs (a model's own trained
+// weights) where no dynamically quantized export is at hand. Returns how many were quantized.
+int quantize_dynamic_convs(onnx::ModelProto& model);
+
 }  // namespace modelgen
