@@ -1089,13 +1089,16 @@ TEST(RuntimeNnOps, ConvIntegerIsExactOverLongSums) {
 // per-tensor or per-channel zero points) over the geometries that move the window: strides,
 // dilations, uneven pads, channel counts that are not multiples of 4 and output channel counts
 // that are not multiples of 16 (some over 64), widths that leave partial blocks of positions, a
-// batch of two. Against the definition, value by value. (On AVX-512 VNNI CPUs these take the
-// direct u8 x s8 path of nn_integer_conv.cc; elsewhere the float32 products.)
+// batch of two; and depthwise ones (group = channels, as MobileNet-style exports quantize), with
+// strides, dilations and uneven pads. Against the definition, value by value. (On AVX-512 VNNI
+// CPUs the one-group cases take the direct u8 x s8 path of nn_integer_conv.cc, elsewhere the
+// float32 products; the depthwise ones its row-by-row path.)
 TEST(RuntimeNnOps, ConvIntegerMatchesTheDefinitionOverQuantizedExportShapes) {
   struct Case {
     std::int64_t batch, c, m, h, w, kernel, stride, dilation;
     std::vector<std::int64_t> pads;
     bool int8_weights, per_channel;
+    std::int64_t group = 1;
   };
   std::uint32_t seed = 11;
   auto next = [&] {
@@ -1106,10 +1109,14 @@ TEST(RuntimeNnOps, ConvIntegerMatchesTheDefinitionOverQuantizedExportShapes) {
                         Case{2, 5, 20, 7, 11, 3, 1, 2, {2, 0, 1, 3}, true, true},
                         Case{1, 17, 70, 6, 8, 1, 1, 1, {0, 0, 0, 0}, false, true},
                         Case{1, 8, 1, 5, 19, 3, 1, 3, {3, 3, 3, 3}, true, false},
-                        Case{1, 12, 130, 4, 7, 2, 2, 1, {0, 1, 1, 0}, false, false}}) {
+                        Case{1, 12, 130, 4, 7, 2, 2, 1, {0, 1, 1, 0}, false, false},
+                        Case{1, 16, 16, 11, 13, 3, 2, 1, {1, 1, 1, 1}, false, true, 16},
+                        Case{2, 7, 7, 9, 10, 5, 1, 2, {4, 1, 3, 2}, true, false, 7},
+                        Case{1, 4, 4, 6, 17, 3, 3, 1, {0, 2, 1, 0}, false, false, 4}}) {
     std::vector<std::uint8_t> x(static_cast<std::size_t>(k.batch * k.c * k.h * k.w));
     for (auto& v : x) v = static_cast<std::uint8_t>(next());
-    std::vector<int> w(static_cast<std::size_t>(k.m * k.c * k.kernel * k.kernel));
+    const std::int64_t cg = k.c / k.group;  // input channels per group
+    std::vector<int> w(static_cast<std::size_t>(k.m * cg * k.kernel * k.kernel));
     for (auto& v : w) v = k.int8_weights ? next() - 128 : next();
     const int x_zero = next();
     std::vector<int> w_zero(k.per_channel ? static_cast<std::size_t>(k.m) : 1);
@@ -1121,13 +1128,14 @@ TEST(RuntimeNnOps, ConvIntegerMatchesTheDefinitionOverQuantizedExportShapes) {
     const Tensor y = run_one(
         "ConvInteger",
         {{"x", Tensor::from_vector<std::uint8_t>({k.batch, k.c, k.h, k.w}, x)},
-         {"w", weights(w, {k.m, k.c, k.kernel, k.kernel})},
+         {"w", weights(w, {k.m, cg, k.kernel, k.kernel})},
          {"xz", Tensor::from_vector<std::uint8_t>({}, {static_cast<std::uint8_t>(x_zero)})},
          {"wz", weights(w_zero, k.per_channel ? onnx_fp16::Shape{k.m} : onnx_fp16::Shape{})}},
         [&](onnx::NodeProto& node) {
           modelgen::attr_ints(node, "pads", k.pads);
           modelgen::attr_ints(node, "strides", {k.stride, k.stride});
           modelgen::attr_ints(node, "dilations", {k.dilation, k.dilation});
+          modelgen::attr_int(node, "group", k.group);
         });
     const std::int64_t extent = (k.kernel - 1) * k.dilation + 1;
     const std::int64_t oh = (k.h + k.pads[0] + k.pads[2] - extent) / k.stride + 1;
@@ -1140,14 +1148,16 @@ TEST(RuntimeNnOps, ConvIntegerMatchesTheDefinitionOverQuantizedExportShapes) {
         for (std::int64_t oy = 0; oy < oh; ++oy) {
           for (std::int64_t ox = 0; ox < ow; ++ox) {
             std::int64_t sum = 0;
-            for (std::int64_t ic = 0; ic < k.c; ++ic) {
+            const std::int64_t first_channel = oc / (k.m / k.group) * cg;
+            for (std::int64_t ic = first_channel; ic < first_channel + cg; ++ic) {
               for (std::int64_t ky = 0; ky < k.kernel; ++ky) {
                 for (std::int64_t kx = 0; kx < k.kernel; ++kx) {
                   const std::int64_t iy = oy * k.stride - k.pads[0] + ky * k.dilation;
                   const std::int64_t ix = ox * k.stride - k.pads[1] + kx * k.dilation;
                   if (iy < 0 || iy >= k.h || ix < 0 || ix >= k.w) continue;
                   const int xv = x[static_cast<std::size_t>(((n * k.c + ic) * k.h + iy) * k.w + ix)] - x_zero;
-                  const int wv = w[static_cast<std::size_t>(((oc * k.c + ic) * k.kernel + ky) * k.kernel + kx)] - zw;
+                  const int wv =
+                      w[static_cast<std::size_t>(((oc * cg + ic - first_channel) * k.kernel + ky) * k.kernel + kx)] - zw;
                   sum += static_cast<std::int64_t>(xv) * wv;
                 }
               }
