@@ -17,6 +17,7 @@
 #include "runtime/kernels/avx512.h"
 #include "runtime/kernels/fused_kernels.h"
 #include "runtime/kernels/math_gemm.h"
+#include "runtime/kernels/nn_depthwise.h"
 #include "runtime/kernels/nn_im2col.h"
 #include "tensor/buffer_pool.h"
 #include "runtime/kernels/nn_integer_conv.h"
@@ -62,16 +63,12 @@ bool is_pointwise(const WindowGeometry& g) {
   return true;
 }
 
-// A depthwise 2-D convolution: one input and one output channel per group. Such layers are most
-// of what mobile and OCR models run, and im2col plus a one-row matrix product per channel costs
-// a BLAS call and a column matrix for a few multiply-adds per output. Here each output plane is
-// computed directly, planes in parallel. Every output sums its taps in im2col's order (kernel
-// row, then column) into a float32 (float64) accumulator that starts at zero; taps that fall in
-// the padding add nothing.
-bool is_depthwise_2d(const nn::ConvLayout& layout) {
-  return layout.geometry.rank() == 2 && layout.group > 1 && layout.group == layout.in_channels &&
-         layout.out_channels == layout.in_channels;
-}
+// A depthwise 2-D convolution (nn::is_depthwise_2d): such layers are most of what mobile and OCR
+// models run, and im2col plus a one-row matrix product per channel costs a BLAS call and a
+// column matrix for a few multiply-adds per output. Here each output plane is computed directly,
+// planes in parallel. Every output sums its taps in im2col's order (kernel row, then column)
+// into a float32 (float64) accumulator that starts at zero; taps that fall in the padding add
+// nothing.
 
 // The fast path reads a zero-padded copy of each input plane, split into column phases so that
 // a strided window reads contiguous values: phase q, row r, column j holds the padded plane's
@@ -273,7 +270,7 @@ void convolve(KernelContext& ctx, bool relu) {
     const std::size_t in_size = g.input_size();
     const std::size_t out_size = g.output_size();
     const std::size_t depth = cg * g.kernel_size();  // the product's inner dimension
-    if (is_depthwise_2d(layout)) {
+    if (nn::is_depthwise_2d(layout)) {
       depthwise_conv_2d<C>(xv.span().data(), wv.span().data(), bias, y.span().data(),
                            layout.batch * layout.out_channels, layout.out_channels, g, ctx.threads(), relu);
       ctx.set_output(0, std::move(y).finish());
@@ -475,6 +472,20 @@ void rescale_integer_sums(KernelContext& ctx, bool relu) {
 }
 
 }  // namespace
+
+namespace nn {
+
+bool is_depthwise_2d(const ConvLayout& layout) {
+  return layout.geometry.rank() == 2 && layout.group > 1 && layout.group == layout.in_channels &&
+         layout.out_channels == layout.in_channels;
+}
+
+void depthwise_conv_2d_float(const float* x, const float* w, float* y, std::size_t planes, std::size_t channels,
+                             const WindowGeometry& g, int threads) {
+  depthwise_conv_2d<float>(x, w, {}, y, planes, channels, g, threads, false);
+}
+
+}  // namespace nn
 
 void conv_relu_kernel(KernelContext& ctx) { convolve(ctx, true); }
 void conv_integer_rescale_kernel(KernelContext& ctx) { rescale_integer_sums(ctx, false); }

@@ -10,6 +10,7 @@
 #include "runtime/element_types.h"
 #include "runtime/kernels/avx512.h"
 #include "runtime/kernels/math_gemm.h"
+#include "runtime/kernels/nn_depthwise.h"
 #include "runtime/kernels/nn_im2col.h"
 #include "runtime/kernels/nn_window.h"
 #include "runtime/parallel.h"
@@ -248,58 +249,22 @@ IntegerConv direct_integer_conv(const KernelContext& ctx, const ConvLayout& layo
 }
 
 // A zero point's values as int32: absent (0), one value, or (for weights) one per output channel.
-// Depthwise 2-D (one input and one output channel per group, as in MobileNet-style exports):
-// each output row's sums straight from the shifted values (padding reads nothing: the zero point
-// shifted is 0), rows over the threads. The group-by-group column matrix took PaddleOCR det's
-// quantized depthwise layers 1.1-1.4 ms each on one thread and 2.5-2.9 ms on two (a product per
-// channel, too small to split). Every product is an integer below `largest_product` in
-// magnitude and a window holds kernel_size of them: while that bound stays under 2^24 every
-// partial float32 sum is the exact integer, in any order. False (nothing written) where the
-// path does not apply.
+// Depthwise 2-D (nn_depthwise.h; MobileNet-style exports quantize such layers): Conv's own
+// depthwise kernel over the shifted values, then each sum as an int32. Group by group, the
+// column matrix made a product per channel, too small to split: PaddleOCR det's quantized
+// depthwise layers took 1.1-1.4 ms each on one thread and 2.5-3.0 ms on two. Exact: every
+// product is an integer below `largest_product` in magnitude and a window holds kernel_size of
+// them, so while that bound stays under 2^24 every partial float32 sum is the integer itself,
+// in any order. False (nothing written) where the path does not apply.
 bool depthwise_sums(const KernelContext& ctx, const ConvLayout& layout, const float* xf, const float* wf,
                     double largest_product, std::int32_t* out) {
   const WindowGeometry& g = layout.geometry;
-  if (g.rank() != 2 || layout.group != layout.in_channels || layout.out_channels != layout.group ||
-      largest_product * static_cast<double>(g.kernel_size()) >= 0x1.0p24) {
-    return false;
-  }
-  const std::int64_t out_h = g.output[0], out_w = g.output[1];
-  const std::int64_t in_h = g.input[0], in_w = g.input[1];
-  const std::int64_t k_h = g.kernel[0], k_w = g.kernel[1];
-  const std::int64_t stride = g.strides[1], dilation = g.dilations[1], pad = g.pads_begin[1];
-  const std::size_t rows = layout.batch * layout.out_channels * static_cast<std::size_t>(out_h);
-  parallel_for(ctx.threads(), rows, 8, [&](std::size_t begin, std::size_t end) {
-    std::vector<float> acc(static_cast<std::size_t>(out_w));
-    for (std::size_t r = begin; r < end; ++r) {
-      const std::size_t plane = r / static_cast<std::size_t>(out_h);  // n * channels + c
-      const std::size_t c = plane % layout.out_channels;
-      const auto oh = static_cast<std::int64_t>(r % static_cast<std::size_t>(out_h));
-      const float* x = xf + plane * static_cast<std::size_t>(in_h * in_w);
-      const float* w = wf + c * static_cast<std::size_t>(k_h * k_w);
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      // Tap by tap over the whole output row (contiguous at stride 1, so it vectorises).
-      const AxisTaps th = axis_taps(g, 0, oh);
-      for (std::int64_t i = th.k_begin; i < th.k_end; ++i) {
-        const float* x_row = x + (th.first + i * g.dilations[0]) * in_w;
-        for (std::int64_t j = 0; j < k_w; ++j) {
-          const float weight = w[i * k_w + j];
-          const std::int64_t shift = j * dilation - pad;  // the input column of output 0
-          // The outputs whose column ow * stride + shift lies in [0, in_w).
-          const std::int64_t first = shift >= 0 ? 0 : (-shift + stride - 1) / stride;
-          const std::int64_t last = std::min(out_w, in_w - shift <= 0 ? std::int64_t{0} : (in_w - shift - 1) / stride + 1);
-          float* const a = acc.data();
-          if (stride == 1) {
-            const float* in = x_row + shift;
-            for (std::int64_t ow = first; ow < last; ++ow) a[ow] += weight * in[ow];
-          } else {
-            for (std::int64_t ow = first; ow < last; ++ow) a[ow] += weight * x_row[ow * stride + shift];
-          }
-        }
-      }
-      std::int32_t* row = out + r * static_cast<std::size_t>(out_w);
-      for (std::int64_t ow = 0; ow < out_w; ++ow) row[ow] = static_cast<std::int32_t>(acc[static_cast<std::size_t>(ow)]);
-    }
-  });
+  if (!is_depthwise_2d(layout) || largest_product * static_cast<double>(g.kernel_size()) >= 0x1.0p24) return false;
+  const std::size_t planes = layout.batch * layout.out_channels;
+  const buffers::Scratch<float> sums(planes * g.output_size());
+  depthwise_conv_2d_float(xf, wf, sums.get(), planes, layout.out_channels, g, ctx.threads());
+  std::transform(sums.get(), sums.get() + planes * g.output_size(), out,
+                 [](float sum) { return static_cast<std::int32_t>(sum); });
   return true;
 }
 
