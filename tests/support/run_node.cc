@@ -30,4 +30,9 @@ std::map<std::string, onnx_fp16::Tensor> run_node(const std::string& op, const s
   return onnx_fp16::Evaluator(model, {.threads = threads, .keep = {}}).run(feeds);
 }
 
+onnx_fp16::Tensor int8_or_uint8(bool int8, onnx_fp16::Shape shape, const std::vector<int>& values) {
+  if (int8) return onnx_fp16::Tensor::from_vector<std::int8_t>(std::move(shape), std::vector<std::int8_t>(values.begin(), values.end()));
+  return onnx_fp16::Tensor::from_vector<std::uint8_t>(std::move(shape), std::vector<std::uint8_t>(values.begin(), values.end()));
+}
+
 }  // namespace test_support

@@ -22,4 +22,8 @@ std::map<std::string, onnx_fp16::Tensor> run_node(const std::string& op, const s
                                                   const std::function<void(onnx::NodeProto&)>& attributes = {},
                                                   int opset = 17, const std::string& domain = "", int threads = 1);
 
+// A quantized operand for the integer kernels' tests: `values` (each in the type's range) as an
+// int8 tensor when `int8`, else as a uint8 one.
+onnx_fp16::Tensor int8_or_uint8(bool int8, onnx_fp16::Shape shape, const std::vector<int>& values);
+
 }  // namespace test_support

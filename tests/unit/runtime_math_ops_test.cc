@@ -336,8 +336,7 @@ TEST(RuntimeMathOps, MatMulIntegerMatchesTheDefinitionOnQuantizedTransformerShap
     std::vector<int> bz(c.per_column ? static_cast<std::size_t>(c.n) : 1);
     for (auto& v : bz) v = c.int8_weights ? next() - 128 : next();
     auto weights = [&](const std::vector<int>& v, onnx_fp16::Shape shape) {
-      if (c.int8_weights) return Tensor::from_vector<std::int8_t>(std::move(shape), std::vector<std::int8_t>(v.begin(), v.end()));
-      return Tensor::from_vector<std::uint8_t>(std::move(shape), std::vector<std::uint8_t>(v.begin(), v.end()));
+      return test_support::int8_or_uint8(c.int8_weights, std::move(shape), v);
     };
     const auto y = run_node("MatMulInteger",
                             {{"a", Tensor::from_vector<std::uint8_t>(c.a_shape, a)},

@@ -16,6 +16,7 @@
 #include "half/half.h"
 #include "modelgen/builder.h"
 #include "runtime/kernels/nn_im2col.h"
+#include "support/run_node.h"
 
 namespace {
 
@@ -1122,8 +1123,7 @@ TEST(RuntimeNnOps, ConvIntegerMatchesTheDefinitionOverQuantizedExportShapes) {
     std::vector<int> w_zero(k.per_channel ? static_cast<std::size_t>(k.m) : 1);
     for (auto& v : w_zero) v = k.int8_weights ? next() - 128 : next();
     auto weights = [&](const std::vector<int>& v, onnx_fp16::Shape shape) {
-      if (k.int8_weights) return Tensor::from_vector<std::int8_t>(std::move(shape), std::vector<std::int8_t>(v.begin(), v.end()));
-      return Tensor::from_vector<std::uint8_t>(std::move(shape), std::vector<std::uint8_t>(v.begin(), v.end()));
+      return test_support::int8_or_uint8(k.int8_weights, std::move(shape), v);
     };
     const Tensor y = run_one(
         "ConvInteger",
