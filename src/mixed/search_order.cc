@@ -56,10 +56,27 @@ SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& accep
     std::nth_element(seen.begin(), seen.begin() + static_cast<std::ptrdiff_t>(seen.size() / 2), seen.end());
     return seen[seen.size() / 2];
   };
-  for (std::size_t u : by_weight) {
-    if (spent() >= allowed) break;
+  // The unit alone, its effect at the outputs (counted in `measured`). The first sample's
+  // evaluator outputs are all it needs: refusing them ends the run there, and a refused run is
+  // never accepted, so the engine's state stays every unit kept.
+  auto measure_at_outputs = [&](std::size_t u, const std::vector<bool>& kept) {
+    double effect = 0;
+    engine.run_checked(units.kept_nodes(kept), [&](std::size_t, const VariantOutputs& outputs) {
+      effect = effect_of(acceptance, reference, outputs.front());
+      return false;
+    });
+    order.effect[u] = effect;
+    ++order.measured;
+    return effect;
+  };
+  auto alone = [&](std::size_t u) {
     std::vector<bool> kept(units.size(), true);
     kept[u] = false;
+    return kept;
+  };
+  for (std::size_t u : by_weight) {
+    if (spent() >= allowed) break;
+    const std::vector<bool> kept = alone(u);
     const std::vector<graph::NodeId> after = cuts ? cuts->after(units.nodes[u]) : std::vector<graph::NodeId>{};
     // `exact_share` of the budget measures in full (and learns the cut points' gains on the way); then a unit
     // with a cut point of known gain after it runs only up to that point, where that spares at
@@ -75,15 +92,7 @@ SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& accep
         }
       }
     }
-    double effect = 0;
-    // The first sample's evaluator outputs are all it needs: refusing them ends the run there,
-    // and a refused run is never accepted, so the engine's state stays every unit kept.
-    engine.run_checked(units.kept_nodes(kept), [&](std::size_t, const VariantOutputs& outputs) {
-      effect = effect_of(acceptance, reference, outputs.front());
-      return false;
-    });
-    order.effect[u] = effect;
-    ++order.measured;
+    const double effect = measure_at_outputs(u, kept);
     if (effect <= 0) continue;
     for (graph::NodeId point : after) {
       const auto distance = engine.distance_in_last_run(point);
@@ -98,14 +107,8 @@ SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& accep
   if (acceptance.has_tolerance()) {
     for (std::size_t u : by_weight) {
       if (!order.to_cut[u] || !(order.predicted[u] > 1)) continue;
-      std::vector<bool> kept(units.size(), true);
-      kept[u] = false;
-      engine.run_checked(units.kept_nodes(kept), [&](std::size_t, const VariantOutputs& outputs) {
-        order.effect[u] = effect_of(acceptance, reference, outputs.front());
-        return false;
-      });
+      measure_at_outputs(u, alone(u));
       order.to_cut[u] = false;
-      ++order.measured;
     }
   }
 
