@@ -166,31 +166,32 @@ int quantize_dynamic_matmuls(onnx::ModelProto& model) {
 
 int quantize_dynamic_convs(onnx::ModelProto& model) {
   onnx::GraphProto& graph = *model.mutable_graph();
-  // Copies: the weights are read from the Constant nodes that replace_nodes may drop.
-  std::map<std::string, onnx::TensorProto> constants;
-  for (const auto& [name, tensor] : float_constants(graph)) constants[name] = *tensor;
+  // Into the graph's own initializers and Constant nodes: adding initializers keeps the
+  // pointers valid (repeated fields hold their elements by pointer), and the nodes are replaced
+  // only after the loop.
+  const std::map<std::string, const onnx::TensorProto*> constants = float_constants(graph);
   std::vector<onnx::NodeProto> nodes;
   int count = 0;
   for (const onnx::NodeProto& node : graph.node()) {
     const auto weight = node.op_type() == "Conv" && node.input_size() >= 2 ? constants.find(node.input(1)) : constants.end();
     const bool has_bias = node.input_size() == 3 && !node.input(2).empty();
     const auto bias = has_bias ? constants.find(node.input(2)) : constants.end();
-    if (weight == constants.end() || weight->second.dims_size() != 4 || (has_bias && bias == constants.end())) {
+    if (weight == constants.end() || weight->second->dims_size() != 4 || (has_bias && bias == constants.end())) {
       nodes.push_back(node);
       continue;
     }
     const std::string name = name_of(node);
     const std::string base = node.input(1);
-    add_quantized_conv_weight(graph, base, weight->second);
+    add_quantized_conv_weight(graph, base, *weight->second);
     NodeMaker make(nodes, name);
     const std::string product = has_bias ? name + "_scaled" : node.output(0);
     add_integer_product(make, name, "ConvInteger", node.input(0), base, product, node.attribute());
     if (has_bias) {
       // The bias over the channel axis of an NCHW output: [C] as [1, C, 1, 1].
-      onnx::TensorProto& reshaped = *graph.add_initializer() = bias->second;
+      onnx::TensorProto& reshaped = *graph.add_initializer() = *bias->second;
       reshaped.set_name(name + "_bias");
       reshaped.clear_dims();
-      for (std::int64_t d : {std::int64_t{1}, static_cast<std::int64_t>(onnx_fp16::Tensor::from_proto(bias->second).size()),
+      for (std::int64_t d : {std::int64_t{1}, static_cast<std::int64_t>(onnx_fp16::Tensor::from_proto(*bias->second).size()),
                              std::int64_t{1}, std::int64_t{1}}) {
         reshaped.add_dims(d);
       }
