@@ -24,7 +24,7 @@ executions / nodes per run), seconds, seconds in float32 inferences (the evaluat
 best of 3, measured in the same run), the accepted worst tolerance ratio, the result's worst ratio
 on 16 simulated implementations (12 the search never ran; as bench/mixed_real_models.py), and its worst
 ratio on the numpy float16 emulation (numpy's float32 order, float64 accumulation) against the
-float32 model on the evaluator. A measurement: it exits 0 unless a tool fails.
+float32 model on the evaluator, and on PyTorch's CPU kernels (as bench/mixed_real_models.py). A measurement: it exits 0 unless a tool fails.
 
 Needs Debian's python3-numpy and python3-onnx and a built onnx-fp16 and onnx-fp16-modelgen.
 """
@@ -42,7 +42,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import numpy as np
 
-from mixed_real_models import (emulated, holdout_ratio, print_table, run_cli, unseen_variants_ratio,  # the same checks
+from mixed_real_models import (emulated, holdout_ratio, print_table, pytorch_outputs, run_cli, unseen_variants_ratio,  # the same checks
                                worst_ratio)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -101,13 +101,14 @@ def main():
         accepted = max((m["robust_ratio"] for m in report["margins"]), default=0.0)
         unseen = unseen_variants_ratio(args.cli, model, report, sample, RTOL, ATOL, work, search, SEARCHES[search])
         emu = [None, None] if args.no_emulation else [emulated(result, feeds, work, search, f64) for f64 in (False, True)]
+        emu.append(pytorch_outputs(result, feeds))
         rows.append([search, f"{100 * report['flops_float16_share']:.1f}%", f"{100 * report['weight_bytes_float16_share']:.1f}%",
                      str(report["attempts"]), f"{report['full_run_equivalents']:.1f}", f"{seconds:.1f}",
                      f"{seconds / inference:.0f}", f"{accepted:.2f}", holdout_ratio(report), f"{unseen:.2f}"] +
                     ["-" if e is None else f"{worst_ratio(reference, e, RTOL, ATOL):.2f}" for e in emu])
 
     header = ["search", "FLOPs fp16", "weights fp16", "attempts", "full-run eq. (goal <= 25)", "seconds",
-              "inferences", "accepted ratio", "holdout", "16 variants", "emu f32 order", "emu f64 acc"]
+              "inferences", "accepted ratio", "holdout", "16 variants", "emu f32 order", "emu f64 acc", "PyTorch CPU"]
     print_table(header, rows)
     print(f"\nfloat32 inference on the evaluator: {inference:.3f} s; rtol {RTOL}, atol {ATOL}; work: {work}")
     return 0

@@ -25,8 +25,9 @@ seconds, the accepted worst tolerance ratio, the search's own holdout ratio (4 i
 never ran, other patterns than the next column's: `--holdout`), the worst ratio of the result on 16
 simulated float16 implementations (the search's 4 and 12 it never saw: `--no-search --keep-node <its
 kept nodes> --variants 16`), and the worst ratio on the numpy float16 emulation (tests/emulation) with numpy's
-float32 summation order and with float64 accumulation, each against the float32 model on the
-evaluator ('-' where the emulation lacks an operator). A ratio above 1 fails the tolerance. A measurement: it exits 0 unless a search or tool fails.
+float32 summation order and with float64 accumulation, and on PyTorch's CPU kernels
+(tools/gpu_check/onnx_torch.py, with Debian's python3-torch), each against the float32 model on the
+evaluator ('-' where the emulation or PyTorch lacks an operator). A ratio above 1 fails the tolerance. A measurement: it exits 0 unless a search or tool fails.
 
 Needs Debian's python3-numpy and python3-onnx, npm, and a built onnx-fp16.
 """
@@ -126,6 +127,22 @@ def emulated(model_path, feeds, work, tag, accumulate_float64):
     return result
 
 
+def pytorch_outputs(model_path, feeds):
+    """The model's outputs on PyTorch's CPU kernels (tools/gpu_check/onnx_torch.py: each float16 op
+    computed in float32 and rounded once, in PyTorch's accumulation order, with its own Erf,
+    Softmax, LayerNorm and pooling), or None without Debian's python3-torch or when an op is
+    missing there."""
+    try:
+        sys.path.insert(0, str(ROOT / "tools" / "gpu_check"))
+        import onnx_torch
+    except ImportError:
+        return None
+    try:
+        return onnx_torch.Interpreter(onnx.load(str(model_path)), "cpu").run(feeds)
+    except NotImplementedError:
+        return None
+
+
 def unseen_variants_ratio(cli, model, report, sample_path, rtol, atol, work, tag, search_options=()):
     """The result's worst tolerance ratio on 16 simulated implementations, 12 of which the search
     never ran: the kept nodes kept again, nothing searched. The search's strategy goes with them:
@@ -204,7 +221,7 @@ def main():
             report = json.loads(report_path.read_text())
             accepted = max((m["robust_ratio"] for m in report["margins"]), default=0.0)
             unseen = unseen_variants_ratio(args.cli, model, report, sample_path, rtol, atol, work, tag, options)
-            emu = [emulated(result, feeds, work, tag, f64) for f64 in (False, True)]
+            emu = [emulated(result, feeds, work, tag, f64) for f64 in (False, True)] + [pytorch_outputs(result, feeds)]
             rows.append([name, search, f"{report['converted_nodes']}/{report['candidate_nodes']}",
                          f"{100 * report['flops_float16_share']:.1f}%", f"{100 * report['weight_bytes_float16_share']:.1f}%",
                          str(report["attempts"]), f"{report['full_run_equivalents']:.1f}", f"{seconds:.1f}",
@@ -212,7 +229,7 @@ def main():
                         ["-" if e is None else f"{worst_ratio(reference, e, rtol, atol):.2f}" for e in emu])
 
     header = ["model", "search", "fp16 nodes", "FLOPs fp16", "weights fp16", "attempts", "full-run eq.", "seconds",
-              "accepted ratio", "holdout", "16 variants", "emu f32 order", "emu f64 acc"]
+              "accepted ratio", "holdout", "16 variants", "emu f32 order", "emu f64 acc", "PyTorch CPU"]
     print_table(header, rows)
     print(f"\n{PACKAGE}; tolerances: det rtol 0.01 atol 0.01, cls and rec rtol 0.01 atol 0.001; work: {work}")
     return 0

