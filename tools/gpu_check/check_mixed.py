@@ -7,6 +7,8 @@ outputs of the same model.
 
     check_mixed.py FOLDER [--out results.json]
 
+With ONNX Runtime's CUDA provider installed (onnxruntime-gpu), each model runs there too.
+
 manifest.json: {"cases": [{"name", "rtol", "atol", "input": NPZ, "reference": NPZ,
   "float32": ONNX, "models": {LABEL: {"model": ONNX, "evaluator": NPZ}}}]}
 
@@ -56,7 +58,23 @@ def relative_l2(candidate, reference):
     return (num / den) ** 0.5 if den else float("nan")
 
 
+def ort_cuda_available():
+    """ONNX Runtime with its CUDA provider, where the machine has it (onnxruntime-gpu): the
+    runtime most users deploy float16 ONNX models on."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return False
+    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+
+
 def run_model(path, feeds, setting, device):
+    if setting == "ort-cuda":
+        import onnxruntime
+        session = onnxruntime.InferenceSession(str(path), providers=["CUDAExecutionProvider"])
+        names = [o.name for o in session.get_outputs()]
+        session.run(names, feeds)
+        return dict(zip(names, session.run(names, feeds)))
     onnx_torch.configure(*SETTINGS.get(setting, (False, False)))
     interpreter = onnx_torch.Interpreter(onnx.load(path), device, CPU_SETTINGS.get(setting, torch.float32))
     interpreter.run(feeds)  # the first run picks cuDNN algorithms in benchmark mode
@@ -68,7 +86,9 @@ def check_case(folder, case, rows, device):
     reference = dict(np.load(folder / case["reference"]))
     rtol, atol = case["rtol"], case["atol"]
     settings = list(SETTINGS if device == "cuda" else CPU_SETTINGS)
-    gpu32 = run_model(folder / case["float32"], feeds, settings[-1], device)
+    if device == "cuda" and ort_cuda_available():
+        settings.append("ort-cuda")
+    gpu32 = run_model(folder / case["float32"], feeds, "cudnn-heuristic" if device == "cuda" else "cpu-float32", device)
     ratio, over, count = worst_ratio(gpu32, reference, rtol, atol)
     rows.append({"model": case["name"], "variant": "float32", "setting": "no TF32",
                  "gpu_ratio": ratio, "gpu_over": over, "elements": count,
@@ -111,7 +131,8 @@ def main():
     manifest = json.loads((folder / "manifest.json").read_text())
     if args.device == "cuda":
         print(f"device: {torch.cuda.get_device_name(0)}, torch {torch.__version__}, "
-              f"cuDNN {torch.backends.cudnn.version()}, CUDA {torch.version.cuda}", flush=True)
+              f"cuDNN {torch.backends.cudnn.version()}, CUDA {torch.version.cuda}; ONNX Runtime's CUDA provider: "
+              f"{'yes' if ort_cuda_available() else 'no'}", flush=True)
     rows, failures = [], 0
     for case in manifest["cases"]:
         if args.only and case["name"] not in args.only.split(","):
