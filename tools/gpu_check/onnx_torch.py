@@ -200,12 +200,17 @@ CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
 
-def conv(ctx, x, a):
+def conv_operands(x, a):
+    """Conv's and ConvTranspose's common inputs and attributes: data, weight, bias (or None),
+    spatial rank, strides, dilations."""
     data, weight = x[0], x[1]
-    bias = x[2] if len(x) > 2 else None
     rank = data.dim() - 2
-    strides = a.get("strides", [1] * rank)
-    dilations = a.get("dilations", [1] * rank)
+    return (data, weight, x[2] if len(x) > 2 else None, rank, a.get("strides", [1] * rank),
+            a.get("dilations", [1] * rank))
+
+
+def conv(ctx, x, a):
+    data, weight, bias, rank, strides, dilations = conv_operands(x, a)
     kernel = list(weight.shape[2:])
     pads = spatial_pads(a, rank, list(data.shape[2:]), kernel, strides, dilations)
     if pads[:rank] == pads[rank:]:
@@ -216,11 +221,7 @@ def conv(ctx, x, a):
 
 
 def conv_transpose(ctx, x, a):
-    data, weight = x[0], x[1]
-    bias = x[2] if len(x) > 2 else None
-    rank = data.dim() - 2
-    strides = a.get("strides", [1] * rank)
-    dilations = a.get("dilations", [1] * rank)
+    data, weight, bias, rank, strides, dilations = conv_operands(x, a)
     if "output_shape" in a or a.get("auto_pad", "NOTSET") != "NOTSET":
         raise NotImplementedError("ConvTranspose with output_shape or auto_pad")
     pads = list(a.get("pads", [0] * (2 * rank)))
