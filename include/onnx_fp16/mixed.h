@@ -266,6 +266,11 @@ struct MixedReport {
   std::vector<std::string> log;     // the progress lines
 };
 
+// What a report's margins were judged on, for messages: "on the evaluator alone", "on the
+// caller's runtime alone" (MixedOptions::runner: --validate-cmd), or "with the spread of N
+// float16 implementations".
+std::string margin_basis(const MixedReport& report);
+
 // Converts `model` in place to mixed precision (float16, or bfloat16 with conversion.target). Throws onnx_fp16::Error when the options are
 // incomplete (no tolerance and no function), a sample does not fit the model (naming the input),
 // the float32 model fails its own validation, or the model with every node kept in float32

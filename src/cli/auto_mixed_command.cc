@@ -85,11 +85,7 @@ std::string summary(const MixedReport& report, const std::string& output) {
           " evaluator runs (" + std::to_string(report.full_run_equivalents).substr(0, 5) + " full-run equivalents, " +
           to_string(report.engine) + " engine), " + seconds_text(report.seconds) + "; the result " + report.final_check + "\n";
   if (!report.margins.empty()) {
-    text += "Margin (worst element / tolerance, above 1 fails), " +
-            (report.variants_checked > 1 ? "with the spread of " + std::to_string(report.variants_checked) +
-                                               " float16 implementations"
-                                         : std::string("on the evaluator alone")) +
-            ":";
+    text += "Margin (worst element / tolerance, above 1 fails), " + margin_basis(report) + ":";
     for (const auto& margin : report.margins) {
       char item[320];
       if (report.variants_checked > 1 && margin.holdout_ratio >= 0) {

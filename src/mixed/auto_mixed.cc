@@ -57,6 +57,12 @@ const char* to_string(MixedKeepReason reason) {
   return "unknown";
 }
 
+std::string margin_basis(const MixedReport& report) {
+  if (report.engine == CandidateEngineKind::Runner) return "on the caller's runtime alone";
+  if (report.variants_checked == 1) return "on the evaluator alone";
+  return "with the spread of " + std::to_string(report.variants_checked) + " float16 implementations";
+}
+
 namespace mixed {
 namespace {
 
@@ -712,9 +718,9 @@ void note_summary(const MixedReport& report, TargetType target, ProgressReporter
   for (const auto& margin : report.margins) worst = std::max(worst, margin.robust_ratio);
   if (!report.margins.empty()) {
     char margin[200];
-    std::snprintf(margin, sizeof margin, "margin: worst element at %.2f of the tolerance %s", worst,
-                  report.variants_checked == 1 ? "on the evaluator alone"
-                                               : "with the implementation spread (evaluator error + safety x variant deviation)");
+    std::snprintf(margin, sizeof margin, "margin: worst element at %.2f of the tolerance %s%s", worst,
+                  margin_basis(report).c_str(),
+                  report.variants_checked == 1 ? "" : " (evaluator error + safety x variant deviation)");
     std::string line = margin;
     if (report.holdout_variants > 0) {
       char text[120];

@@ -130,6 +130,8 @@ TEST(CliAutoMixed, ValidateCmdRunsCandidatesInOnnxRuntime) {
                               "--strategy", "baseline", "--validate-cmd", "node " + script, "--report", report});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(nlohmann::json::parse(test_support::read_file(report)).at("engine"), "runner");
+  // The margin was measured on the command's outputs, not the evaluator's.
+  EXPECT_NE(run.out.find("on the caller's runtime alone"), std::string::npos) << run.out;
   // ONNX Runtime's CPU path computes a float16 Mul in float32 and drops the Cast pair between
   // it and the float32 Div, so in ORT planted/square's overflow never happens: only the Div,
   // which reads an overflowing float16 value from a converted producer otherwise, stays. (The
