@@ -174,13 +174,42 @@ py::tuple convert_model(const py::object& source, const py::dict& options_dict, 
   return py::make_tuple(result, frontend::json_text(frontend::report_json(outcome)));
 }
 
-// auto_mixed(source, samples, options, validate_fn, progress_fn, output, external_data, input_label)
+// A Python runner as MixedOptions::runner: runner_fn(model bytes, [ {input name: array} per
+// sample ]) returns, per sample, the outputs as a list of arrays in graph output order (the
+// Python side makes them C-contiguous and native-endian).
+CandidateRunner python_runner(const py::object& runner_fn) {
+  return [runner_fn](const onnx::ModelProto& model, const std::vector<Feeds>& samples) {
+    py::gil_scoped_acquire acquire;
+    py::list sample_dicts;
+    for (const Feeds& feeds : samples) {
+      py::dict arrays;
+      for (const auto& [name, tensor] : feeds) arrays[py::str(name)] = array_from_tensor(tensor);
+      sample_dicts.append(arrays);
+    }
+    const py::list per_sample = runner_fn(serialize(model), sample_dicts);
+    std::vector<std::vector<Tensor>> outputs;
+    for (std::size_t s = 0; s < per_sample.size(); ++s) {
+      std::vector<Tensor> tensors;
+      const py::list arrays = per_sample[s];
+      for (std::size_t o = 0; o < arrays.size(); ++o) {
+        tensors.push_back(tensor_from_array(arrays[o].cast<py::array>(),
+                                            "the runner's output " + std::to_string(o) + " of sample " + std::to_string(s)));
+      }
+      outputs.push_back(std::move(tensors));
+    }
+    return outputs;
+  };
+}
+
+// auto_mixed(source, samples, options, validate_fn, progress_fn, output, external_data, input_label, runner_fn)
 //   -> (bytes or None, report JSON text)
 py::tuple auto_mixed(const py::object& source, const py::list& samples_list, const py::dict& options_dict,
                      const py::object& validate_fn, const py::object& progress_fn, std::optional<std::string> output,
-                     std::optional<std::string> external_data, const std::string& input_label) {
+                     std::optional<std::string> external_data, const std::string& input_label,
+                     const py::object& runner_fn) {
   const Destination destination{std::move(output), std::move(external_data)};
   MixedOptions options = mixed_options(options_dict);
+  if (!runner_fn.is_none()) options.runner = python_runner(runner_fn);
   if (!validate_fn.is_none()) {
     options.validate = [validate_fn](const std::vector<Tensor>& float32_outputs, const std::vector<Tensor>& candidate_outputs) {
       py::gil_scoped_acquire acquire;
@@ -199,8 +228,9 @@ py::tuple auto_mixed(const py::object& source, const py::list& samples_list, con
   if (destination.output) {
     frontend::check_output_paths(output_paths(source, destination));
   }
-  // File to file, the weights stay in their files as the CLI's do (mixed/streamed.h).
-  LoadedModel loaded = load(source, destination.output.has_value());
+  // File to file, the weights stay in their files as the CLI's do (mixed/streamed.h); a runner
+  // is handed whole models, so with one the model is loaded whole (as the CLI does).
+  LoadedModel loaded = load(source, destination.output.has_value() && !options.runner);
   if (destination.output) frontend::check_not_input_data(output_paths(source, destination), loaded.data_files);
   std::vector<Feeds> samples;
   for (std::size_t s = 0; s < samples_list.size(); ++s) {
@@ -210,7 +240,8 @@ py::tuple auto_mixed(const py::object& source, const py::list& samples_list, con
   MixedReport report;
   {
     py::gil_scoped_release release;
-    report = mixed::auto_convert_mixed_precision(loaded.model, loaded.sources, samples, options);
+    report = options.runner ? auto_convert_mixed_precision(loaded.model, samples, options)
+                            : mixed::auto_convert_mixed_precision(loaded.model, loaded.sources, samples, options);
   }
   py::object result = py::none();
   if (destination.output) {

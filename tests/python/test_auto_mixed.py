@@ -4,8 +4,10 @@ validate_fn, progress and interruption."""
 import json
 import os
 import signal
+import sys
 import threading
 import time
+import types
 
 import numpy as np
 import onnx
@@ -203,3 +205,100 @@ def test_model_path_variant_writes_external_data(external_data_model, sample, tm
     with pytest.raises(TypeError, match="unexpected"):
         auto_mixed_precision.auto_convert_mixed_precision_model_path(str(external_data_model), sample, str(target),
                                                                      rtol=0.01, no_such_option=1)
+
+
+def evaluator_outputs(model_bytes, samples):
+    """A runner: the model on onnx-fp16's own evaluator, outputs in graph order per sample."""
+    evaluator = onnx_fp16.Evaluator(model_bytes)
+    return [[evaluator.run(feeds)[name] for name in evaluator.output_names] for feeds in samples]
+
+
+def has_float16_nodes(model_bytes):
+    return bool(onnx_fp16.inspect(model_bytes)["nodes_by_precision"].get("float16"))
+
+
+def test_runner_runs_the_reference_and_every_candidate(example_model, sample):
+    seen = []
+
+    def runner(model_bytes, samples):
+        seen.append(model_bytes)
+        return evaluator_outputs(model_bytes, samples)
+
+    result, report = auto_mixed_precision.auto_convert_mixed_precision(
+        example_model, sample, rtol=0.01, atol=0.001, keep_io_types=True, verbose=False, return_report=True,
+        runner=runner)
+    assert report["engine"] == "runner"
+    assert len(seen) >= report["attempts"] + 1  # the float32 reference, then every attempt
+    assert not has_float16_nodes(seen[0]) and any(has_float16_nodes(model) for model in seen[1:])
+    assert report["converted_nodes"] > 0
+    reference = onnx_fp16.Evaluator(example_model).run(sample)
+    assert within(reference, onnx_fp16.Evaluator(result).run(sample), rtol=0.01, atol=0.001)
+
+
+def test_the_runners_outputs_decide(example_model, sample):
+    def float16_breaks(model_bytes, samples):
+        outputs = evaluator_outputs(model_bytes, samples)
+        if has_float16_nodes(model_bytes):  # this runtime gets float16 badly wrong
+            outputs = [[array + np.float32(1.0) for array in per_sample] for per_sample in outputs]
+        return outputs
+
+    _, report = auto_mixed_precision.auto_convert_mixed_precision(
+        example_model, sample, rtol=0.01, atol=0.001, keep_io_types=True, verbose=False, return_report=True,
+        runner=float16_breaks)
+    assert report["converted_nodes"] == 0  # on the evaluator the same search converts most nodes
+
+
+def test_runner_mistakes_are_clear(example_model, sample):
+    def search(runner):
+        auto_mixed_precision.auto_convert_mixed_precision(example_model, sample, rtol=0.01, atol=0.001,
+                                                          keep_io_types=True, verbose=False, runner=runner)
+
+    with pytest.raises(ValueError, match="one list of outputs per sample"):
+        search(lambda model_bytes, samples: [])
+
+    def broken(model_bytes, samples):
+        raise ZeroDivisionError("from the runner")
+
+    with pytest.raises(ZeroDivisionError, match="from the runner"):
+        search(broken)
+    with pytest.raises(TypeError, match="runner must be callable"):
+        search("node validate.js")
+
+
+def test_model_path_provider_judges_on_a_gpu_provider_only(example_files, sample, tmp_path, monkeypatch):
+    """The original ran candidates on ONNX Runtime with `provider`: a GPU provider that
+    onnxruntime has judges here too; the CPU provider, or a GPU one it lacks, leaves the
+    evaluator judging (ONNX Runtime's CPU path is not faithful to float16)."""
+    sessions = []
+
+    class Session:  # onnxruntime.InferenceSession's surface, on the evaluator
+        def __init__(self, model_bytes, providers):
+            sessions.append(providers)
+            self.evaluator = onnx_fp16.Evaluator(model_bytes)
+
+        def get_outputs(self):
+            return [types.SimpleNamespace(name=name) for name in self.evaluator.output_names]
+
+        def run(self, names, feeds):
+            outputs = self.evaluator.run(feeds)
+            return [outputs[name] for name in names]
+
+    fake = types.ModuleType("onnxruntime")
+    fake.InferenceSession = Session
+    fake.get_available_providers = lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    monkeypatch.setitem(sys.modules, "onnxruntime", fake)
+
+    def search(provider):
+        return auto_mixed_precision.auto_convert_mixed_precision_model_path(
+            str(example_files[0]), sample, str(tmp_path / "mixed.onnx"), provider, rtol=0.01, atol=0.001,
+            return_report=True)
+
+    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert search(providers)["engine"] == "runner"
+    assert sessions and all(p == providers for p in sessions)
+    sessions.clear()
+    assert search(["CPUExecutionProvider"])["engine"] == "incremental"
+    fake.get_available_providers = lambda: ["CPUExecutionProvider"]
+    with pytest.warns(UserWarning, match="CUDAExecutionProvider"):
+        assert search(providers)["engine"] == "incremental"
+    assert not sessions
