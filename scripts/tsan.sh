@@ -3,7 +3,7 @@
 # ThreadsAtOnce (Evaluator::run is documented as thread-safe) and the kernels' thread pools.
 # Not part of scripts/test.sh: a ThreadSanitizer build cannot share the AddressSanitizer build,
 # and a second full build does not fit the test command's time on a 2-core machine (this one:
-# about 7.5 minutes to build, 2 to run); CI (.ci/run) runs it after scripts/test.sh. Extra
+# about 7.5 minutes to build, 2 to run); CI (.ci/run) runs it before scripts/test.sh. Extra
 # arguments go to the test binary
 # (e.g. --gtest_filter='RuntimeParallel.*').
 set -euo pipefail
