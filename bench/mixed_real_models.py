@@ -132,8 +132,10 @@ def pytorch_outputs(model_path, feeds):
     computed in float32 and rounded once, in PyTorch's accumulation order, with its own Erf,
     Softmax, LayerNorm and pooling), or None without Debian's python3-torch or when an op is
     missing there."""
+    tools = str(ROOT / "tools" / "gpu_check")
+    if tools not in sys.path:  # once, not per model
+        sys.path.insert(0, tools)
     try:
-        sys.path.insert(0, str(ROOT / "tools" / "gpu_check"))
         import onnx_torch
     except ImportError:
         return None

@@ -69,11 +69,13 @@ done <<< "$CASES"
 cp "$MODELGEN" "$DIR/bin/"
 for lib in $(ldd "$MODELGEN" | awk '/libonnx_proto|libprotobuf|libzip/ {print $3}'); do cp -L "$lib" "$DIR/lib/"; done
 
-$PY - "$DIR" <<'EOF'
+$PY - "$DIR" "$CASES" <<'EOF'
 import json, pathlib, sys
 folder = pathlib.Path(sys.argv[1])
 cases = []
-for name, atol in [("cls", 0.001), ("det", 0.01), ("rec", 0.001), ("bert", 0.001)]:
+for line in sys.argv[2].splitlines():  # CASES above: name, file, atol
+    name, _, atol = line.split()
+    atol = float(atol)
     labels = sorted(p.stem[len(name) + 1:] for p in (folder / "packed").glob(f"{name}_*.onnx"))
     cases.append({"name": name, "rtol": 0.01, "atol": atol, "input": f"{name}_input.npz",
                   "reference": f"{name}_float32_evaluator.npz", "float32": f"{name}_float32.onnx",
