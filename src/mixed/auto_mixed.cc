@@ -799,8 +799,11 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   std::vector<bool> kept_nodes = units.kept_nodes(outcome.kept_units);
   if (acceptance.has_tolerance()) report.margins = measure_margins(*engine, acceptance, kept_nodes, float32, output_names);
   const std::size_t nodes_per_run = count_nodes(analysis.model().graph());
-  const int holdout_variants =
-      holdout_count(options, full_run_equivalents(engine->stats().nodes_evaluated, nodes_per_run), samples.size());
+  // In proportion to the search's runs, not counting the values the variants computed again
+  // (what the engine keeps in memory between runs must not change the result).
+  const int holdout_variants = holdout_count(
+      options, full_run_equivalents(engine->stats().nodes_evaluated - engine->stats().nodes_recomputed, nodes_per_run),
+      samples.size());
   const bool holdout = acceptance.has_tolerance() && holdout_variants > 0 && engine->variant_count() > 1;
   if (holdout) {
     report.holdout_variants = check_holdout(*engine, acceptance, kept_nodes, float32, holdout_variants, 0, report.margins);

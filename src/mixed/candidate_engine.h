@@ -36,6 +36,8 @@ struct Float32Run {
 struct EngineStats {
   int runs = 0;                     // model runs on one sample, full or partial, variants included
   std::size_t nodes_evaluated = 0;  // node executions (a full run executes every node)
+  std::size_t nodes_recomputed = 0;  // of those, executions that computed again a value a simulated
+                                     // implementation had dropped between runs (incremental engine)
 };
 
 // Judges one sample: its outputs (graph output order) by implementation variant, [0] the

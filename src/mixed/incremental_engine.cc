@@ -189,6 +189,67 @@ bool same_bits(const Tensor& a, const Tensor& b) {
   return x.empty() || std::memcmp(x.data(), y.data(), x.size()) == 0;  // an empty span's data() may be null
 }
 
+// The values a simulated implementation keeps between its runs (by slot), chosen from the sizes
+// of a full state (`values`, by slot): the small ones (under `small_bytes`: shapes, scalars,
+// masks), those live across a checkpoint, and the graph outputs. A variant's values are all its
+// own (every float16 rounding is nudged differently), and keeping all of them cost a full state
+// per variant: BERT-base, 4 variants, 0.96 of the search's 2.6 GB, each byte a fresh page to
+// fault in. A change then re-runs from the checkpoint before it, at most a gap's steps more
+// than from a full state.
+//
+// Checkpoints: positions in step order where at most kCheckpointWidth large computed values are
+// live (produced at or before, read after; the graph's outputs count as read at the end), at
+// least a gap of steps apart, so that about kCheckpoints are kept: between a transformer's
+// layers (the hidden state), between a CNN's blocks.
+std::vector<bool> checkpoint_slots(const runtime::GraphPlan& plan, const std::vector<Tensor>& values,
+                                   std::size_t small_bytes) {
+  constexpr std::size_t kCheckpoints = 32;
+  constexpr int kCheckpointWidth = 2;
+  auto small = [&](std::size_t slot) { return slot >= values.size() || values[slot].byte_size() < small_bytes; };
+  const std::size_t steps = plan.nodes.size();
+  std::vector<bool> kept(plan.slot_names.size(), false);
+  for (const int slot : plan.output_slots) kept[slot] = true;
+  for (std::size_t slot = 0; slot < kept.size(); ++slot) kept[slot] = kept[slot] || small(slot);
+  if (steps == 0) return kept;
+  std::vector<std::size_t> produced_at(plan.slot_names.size(), steps);  // steps: not computed
+  std::vector<std::size_t> last_read(plan.slot_names.size(), 0);
+  for (std::size_t k = 0; k < steps; ++k) {
+    for (const int slot : plan.nodes[k].outputs) {
+      if (slot != runtime::kNoSlot) produced_at[slot] = k;
+    }
+    for (const int slot : plan.nodes[k].inputs) {
+      if (slot != runtime::kNoSlot) last_read[slot] = k;
+    }
+  }
+  for (const int slot : plan.output_slots) last_read[slot] = steps;
+  // live[k]: computed values produced at or before step k and read after it.
+  std::vector<int> live(steps + 1, 0);
+  for (std::size_t slot = 0; slot < produced_at.size(); ++slot) {
+    if (produced_at[slot] == steps || last_read[slot] <= produced_at[slot] || small(slot)) continue;
+    ++live[produced_at[slot]];
+    --live[last_read[slot]];
+  }
+  for (std::size_t k = 1; k <= steps; ++k) live[k] += live[k - 1];
+  const std::size_t gap = std::max<std::size_t>(1, steps / kCheckpoints);
+  std::vector<bool> checkpoint(steps, false);
+  std::size_t last = 0;
+  bool any = false;
+  for (std::size_t k = 0; k + 1 < steps; ++k) {
+    if (live[k] > kCheckpointWidth || (any && k - last < gap)) continue;
+    checkpoint[k] = true;
+    last = k;
+    any = true;
+  }
+  // A value is kept when a checkpoint lies in [produced, last read).
+  std::vector<std::size_t> next_checkpoint(steps + 1, steps);
+  for (std::size_t k = steps; k-- > 0;) next_checkpoint[k] = checkpoint[k] ? k : next_checkpoint[k + 1];
+  for (std::size_t slot = 0; slot < produced_at.size(); ++slot) {
+    if (produced_at[slot] == steps) continue;
+    if (next_checkpoint[produced_at[slot]] < last_read[slot]) kept[slot] = true;
+  }
+  return kept;
+}
+
 class IncrementalEngine final : public CandidateEngine {
  public:
   IncrementalEngine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples, int threads, VariantOptions variants)
@@ -223,6 +284,18 @@ class IncrementalEngine final : public CandidateEngine {
       step_node_.push_back(analysis.node_id(*node.proto));
     }
     for (const auto& [slot, tensor] : plan_->constants) constants_[slot] = tensor;
+    producer_step_.assign(plan_->slot_names.size(), kNoStep);
+    last_read_step_.assign(plan_->slot_names.size(), kNoStep);
+    for (std::size_t k = 0; k < plan_->nodes.size(); ++k) {
+      for (const int slot : plan_->nodes[k].outputs) {
+        if (slot != runtime::kNoSlot) producer_step_[slot] = k;
+      }
+      for (const int slot : plan_->nodes[k].inputs) {
+        if (slot != runtime::kNoSlot) last_read_step_[slot] = k;
+      }
+    }
+    for (const int slot : plan_->output_slots) last_read_step_[slot] = kNoStep;  // read after the run
+    restoring_.assign(plan_->nodes.size(), false);
     is_input_slot_.assign(plan_->slot_names.size(), false);
     for (const int slot : plan_->input_slots) is_input_slot_[slot] = true;
 
@@ -372,7 +445,8 @@ class IncrementalEngine final : public CandidateEngine {
   // by sample), accepted or not, so its run replaces its values at once instead of keeping them
   // beside the accepted ones until the verdict (BERT-base, 4 variants: peak 3.4 -> 2.8 GB, same
   // result; PaddleOCR det 2.1 -> 1.7 GB). A variant that ran a refused candidate recomputes from
-  // there: about 6% more full-run equivalents on PaddleOCR.
+  // there: about 6% more full-run equivalents on PaddleOCR. And of those values only the ones
+  // trim_to_checkpoints keeps (2.65 -> 1.84 GB on BERT-base).
   struct VariantValues {
     std::vector<std::vector<Tensor>> values;
     std::vector<Config> config;
@@ -439,6 +513,7 @@ class IncrementalEngine final : public CandidateEngine {
           }
           variant.config[s] = last_config_;
           outputs.push_back(graph_outputs(variant.values[s]));
+          trim_to_checkpoints(variant.values[s]);
         }
         // Judged after every variant: a refusal spares running the rest (the evaluator's own
         // verdict comes first; a spread too wide with two variants stays too wide with three).
@@ -551,7 +626,8 @@ class IncrementalEngine final : public CandidateEngine {
   // released at once, so a run that changes everything never holds two full states (the
   // caller moves in values it will not need again, or copies the handles). Empty `slots`:
   // everything is computed. `last_step`: the steps after it are not run (their slots keep
-  // the base's values).
+  // the base's values). A simulated implementation's run (v > 0) drops a value it will not keep
+  // (trim_to_checkpoints) once its last reader has run: it holds a working set, not a state.
   std::vector<Tensor> run_sample(const Config& config, std::size_t s, std::size_t v, std::vector<Tensor> slots,
                                  const Config& base_config,
                                  std::size_t last_step = std::numeric_limits<std::size_t>::max()) {
@@ -576,38 +652,106 @@ class IncrementalEngine final : public CandidateEngine {
     for (std::size_t k = 0; k < plan_->nodes.size() && k <= last_step; ++k) {
       const runtime::CompiledNode& node = plan_->nodes[k];
       if (incremental && !needs_run(config, base_config, k, changed)) continue;
-      std::vector<Tensor> held(node.inputs.size());
-      for (std::size_t i = 0; i < node.inputs.size(); ++i) {
-        const int slot = node.inputs[i];
-        if (slot == runtime::kNoSlot) continue;
-        const Rounding rounding = config.read[k][i];
-        if (rounding != Rounding::None && constants_.count(slot) && config.store[slot] == Rounding::None) {
-          held[i] = constant_as(slot, rounding);
-        } else {
-          // A float32 value a node computed, cast to float16 for this reader: another
-          // implementation computes it a few float32 ulps away, which flips the cast's rounding
-          // where it lies near a boundary, as for a float16 node's own output. The nudge is the
-          // slot's (every reader shares the one Cast the conversion inserts). Sample data is
-          // the same everywhere: graph inputs are not nudged.
-          const auto nudge = is_input_slot_[slot] ? std::nullopt : nudge_for(v, slot, rounding, kCastSeed);
-          held[i] = rounder_.apply(as_float32(slots[slot]), rounding, nudge ? &*nudge : nullptr);
-        }
-      }
-      std::vector<Tensor> outputs = run_node(node, held);
+      if (incremental) restore_inputs(config, k, v, slots);
+      std::vector<Tensor> outputs = compute_step(config, k, v, slots);
       for (std::size_t j = 0; j < node.outputs.size(); ++j) {
         const int slot = node.outputs[j];
         if (slot == runtime::kNoSlot) continue;
-        // Variants nudge what a node computes in float16 (Round), never a constant's conversion.
-        const auto nudge = nudge_for(v, slot, config.store[slot], 0);
-        Tensor value = rounder_.store(outputs[j], config.store[slot], nudge ? &*nudge : nullptr);
-        // Same numbers: the value stays and readers need not run again.
-        if (!incremental || !same_bits(value, slots[slot])) {
-          slots[slot] = std::move(value);
+        // Same numbers: the value stays and readers need not run again. (A value the base
+        // dropped compares unequal: its readers run.)
+        if (!incremental || !same_bits(outputs[j], slots[slot])) {
+          slots[slot] = std::move(outputs[j]);
           changed[slot] = true;
+        }
+      }
+      if (v > 0 && !kept_by_variants_.empty()) {
+        for (const int slot : node.inputs) {
+          if (slot != runtime::kNoSlot && producer_step_[slot] != kNoStep && last_read_step_[slot] == k &&
+              !kept_by_variants_[slot]) slots[slot] = Tensor();
         }
       }
     }
     return slots;
+  }
+
+  // Step k under `config` for implementation v: its inputs read from `slots` as the converted
+  // model reads them (constants in their conversion, float32 values through the Cast the
+  // conversion inserts), its outputs as the converted model stores them.
+  std::vector<Tensor> compute_step(const Config& config, std::size_t k, std::size_t v, const std::vector<Tensor>& slots) {
+    const runtime::CompiledNode& node = plan_->nodes[k];
+    std::vector<Tensor> held(node.inputs.size());
+    for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+      const int slot = node.inputs[i];
+      if (slot == runtime::kNoSlot) continue;
+      const Rounding rounding = config.read[k][i];
+      if (rounding != Rounding::None && constants_.count(slot) && config.store[slot] == Rounding::None) {
+        held[i] = constant_as(slot, rounding);
+      } else {
+        // A float32 value a node computed, cast to float16 for this reader: another
+        // implementation computes it a few float32 ulps away, which flips the cast's rounding
+        // where it lies near a boundary, as for a float16 node's own output. The nudge is the
+        // slot's (every reader shares the one Cast the conversion inserts). Sample data is
+        // the same everywhere: graph inputs are not nudged.
+        const auto nudge = is_input_slot_[slot] ? std::nullopt : nudge_for(v, slot, rounding, kCastSeed);
+        held[i] = rounder_.apply(as_float32(slots[slot]), rounding, nudge ? &*nudge : nullptr);
+      }
+    }
+    std::vector<Tensor> outputs = run_node(node, held);
+    for (std::size_t j = 0; j < node.outputs.size(); ++j) {
+      const int slot = node.outputs[j];
+      if (slot == runtime::kNoSlot) continue;
+      // Variants nudge what a node computes in float16 (Round), never a constant's conversion.
+      const auto nudge = nudge_for(v, slot, config.store[slot], 0);
+      outputs[j] = rounder_.store(outputs[j], config.store[slot], nudge ? &*nudge : nullptr);
+    }
+    return outputs;
+  }
+
+  // Before step k runs on a state a simulated implementation trimmed (trim_to_checkpoints): the
+  // values it reads that were dropped are computed again, with every dropped value their
+  // producers read in turn, in step order. Their producers did not run in this pass (a step
+  // that runs replaces its outputs at once), so nothing they read changed: under `config` they
+  // compute the base's values again, bit for bit (a variant's nudges depend on the slot and the
+  // element only).
+  void restore_inputs(const Config& config, std::size_t k, std::size_t v, std::vector<Tensor>& slots) {
+    std::vector<std::size_t> steps;  // producers to run again
+    std::vector<int> pending;
+    auto want = [&](std::size_t step) {
+      for (const int slot : plan_->nodes[step].inputs) {
+        if (slot != runtime::kNoSlot && !slots[slot].defined() && producer_step_[slot] != kNoStep) pending.push_back(slot);
+      }
+    };
+    want(k);
+    while (!pending.empty()) {
+      const std::size_t producer = producer_step_[pending.back()];
+      pending.pop_back();
+      if (restoring_[producer]) continue;
+      restoring_[producer] = true;
+      steps.push_back(producer);
+      want(producer);
+    }
+    std::sort(steps.begin(), steps.end());
+    for (const std::size_t step : steps) restoring_[step] = false;
+    for (const std::size_t step : steps) {
+      std::vector<Tensor> outputs = compute_step(config, step, v, slots);
+      for (std::size_t j = 0; j < outputs.size(); ++j) {
+        const int slot = plan_->nodes[step].outputs[j];
+        if (slot != runtime::kNoSlot) slots[slot] = std::move(outputs[j]);
+      }
+      ++stats_.nodes_recomputed;
+    }
+  }
+
+  // What a simulated implementation keeps of a run's values (checkpoint_slots: the small ones,
+  // those live across a checkpoint, the graph outputs); the rest is dropped (restore_inputs
+  // computes what a later run needs again).
+  void trim_to_checkpoints(std::vector<Tensor>& slots) {
+    if (kept_by_variants_.empty()) {
+      kept_by_variants_ = checkpoint_slots(*plan_, slots, variants_.keep_below_bytes);  // the first full state's sizes
+    }
+    for (std::size_t slot = 0; slot < slots.size(); ++slot) {
+      if (producer_step_[slot] != kNoStep && !kept_by_variants_[slot]) slots[slot] = Tensor();
+    }
   }
 
   // Variant v's nudge where it rounds `slot`'s values (`salt` tells a cast of the value from the
@@ -647,6 +791,12 @@ class IncrementalEngine final : public CandidateEngine {
   std::map<int, Tensor> constants_;         // by slot: initializers as loaded
   std::map<std::pair<int, Rounding>, Tensor> rounded_constants_;
   std::vector<std::vector<Tensor>> inputs_;  // by sample, by graph input
+  static constexpr std::size_t kNoStep = std::numeric_limits<std::size_t>::max();
+  std::vector<std::size_t> producer_step_;  // by slot: the step computing it (kNoStep: an input or a constant)
+  std::vector<std::size_t> last_read_step_;  // by slot: its last reader (kNoStep: none, or a graph output)
+  std::vector<bool> kept_by_variants_;      // by slot: kept between a simulated implementation's runs
+                                            // (empty until the first trim)
+  std::vector<bool> restoring_;             // by step: restore_inputs' marks (all false between calls)
 
   bool has_accepted_ = false;
   bool last_complete_ = false;  // the last run reached its last sample

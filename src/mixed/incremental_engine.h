@@ -16,6 +16,7 @@
 
 #include <onnx_fp16/mixed.h>
 
+#include <cstddef>
 #include <memory>
 #include <vector>
 
@@ -35,9 +36,14 @@ bool incremental_engine_supports(const ConversionAnalysis& analysis);
 // evaluation of a function differs: its float32 result is a few float32 ulps away, which
 // changes the float16 rounding of the values that lie near a rounding boundary. Values that are
 // exact in float16 (data movement, casts, constants) are never moved (spread < half an ulp).
+//
+// Between its runs a variant keeps only some of its values (the rest is computed again when a
+// later run needs it; the engine's checkpoint_slots): every value under `keep_below_bytes`, and
+// the large ones live across a checkpoint.
 struct VariantOptions {
   int count = 0;        // variants besides the evaluator's own
   double spread = 0;    // relative, at most 2^-13
+  std::size_t keep_below_bytes = std::size_t{64} << 10;  // shapes, masks, scalars: kept
 };
 
 // `analysis` must outlive the engine. Feeds must have been validated.
