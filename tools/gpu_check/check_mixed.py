@@ -12,8 +12,8 @@ With ONNX Runtime's CUDA provider installed (onnxruntime-gpu), each model runs t
 manifest.json: {"cases": [{"name", "rtol", "atol", "input": NPZ, "reference": NPZ,
   "float32": ONNX, "models": {LABEL: {"model": ONNX, "evaluator": NPZ}}}]}
 
-Printed per model and GPU setting: the worst element's tolerance ratio (|a - b| / (atol + rtol|b|),
-numpy.allclose passes at <= 1) on the evaluator and on PyTorch ('torch'), how many elements
+Printed per model and GPU setting: the worst element's tolerance ratio (tolerance.py: |a - b| /
+(atol + rtol|b|), b the candidate, as numpy.allclose(float32, candidate); it passes at <= 1) on the evaluator and on PyTorch ('torch'), how many elements
 exceed the tolerance on PyTorch, and relative L2 distances: evaluator and PyTorch from the float32
 reference, PyTorch from the evaluator. The float32 model on PyTorch (TF32 off) checks the
 interpreter itself. --device cpu runs it without a GPU (Debian's python3-torch): each float16 op
@@ -31,6 +31,7 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import onnx_torch  # noqa: E402
+from tolerance import elements_over, worst_ratio  # noqa: E402
 
 SETTINGS = {  # name -> (cuBLAS reduced-precision reductions, cuDNN benchmark mode)
     "cudnn-benchmark": (False, True),
@@ -40,16 +41,9 @@ SETTINGS = {  # name -> (cuBLAS reduced-precision reductions, cuDNN benchmark mo
 CPU_SETTINGS = {"cpu-float32": torch.float32, "cpu-float64": torch.float64}  # what float16 ops run in
 
 
-def worst_ratio(candidate, reference, rtol, atol):
-    worst, over, count = 0.0, 0, 0
-    for name, ref in reference.items():
-        a, b = candidate[name].astype(np.float64), ref.astype(np.float64)
-        ratio = np.abs(a - b) / (atol + rtol * np.abs(b))
-        ratio = np.where(np.isnan(ratio), np.inf, ratio)
-        worst = max(worst, float(ratio.max()) if ratio.size else 0.0)
-        over += int(np.count_nonzero(ratio > 1))
-        count += ratio.size
-    return worst, over, count
+def judged(candidate, reference, rtol, atol):
+    """(worst ratio, elements over, elements) of `candidate` against the float32 `reference`."""
+    return (worst_ratio(reference, candidate, rtol, atol),) + elements_over(reference, candidate, rtol, atol)
 
 
 def relative_l2(candidate, reference):
@@ -89,17 +83,17 @@ def check_case(folder, case, rows, device):
     if device == "cuda" and ort_cuda_available():
         settings.append("ort-cuda")
     gpu32 = run_model(folder / case["float32"], feeds, "cudnn-heuristic" if device == "cuda" else "cpu-float32", device)
-    ratio, over, count = worst_ratio(gpu32, reference, rtol, atol)
+    ratio, over, count = judged(gpu32, reference, rtol, atol)
     rows.append({"model": case["name"], "variant": "float32", "setting": "no TF32",
                  "gpu_ratio": ratio, "gpu_over": over, "elements": count,
                  "gpu_error": relative_l2(gpu32, reference)})
     print_row(rows[-1])
     for label, entry in case["models"].items():
         evaluator = dict(np.load(folder / entry["evaluator"]))
-        eval_ratio, eval_over, _ = worst_ratio(evaluator, reference, rtol, atol)
+        eval_ratio, eval_over, _ = judged(evaluator, reference, rtol, atol)
         for setting in settings:
             gpu = run_model(folder / entry["model"], feeds, setting, device)
-            ratio, over, count = worst_ratio(gpu, reference, rtol, atol)
+            ratio, over, count = judged(gpu, reference, rtol, atol)
             rows.append({"model": case["name"], "variant": label, "setting": setting,
                          "evaluator_ratio": eval_ratio, "evaluator_over": eval_over,
                          "gpu_ratio": ratio, "gpu_over": over, "elements": count,
