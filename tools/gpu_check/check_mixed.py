@@ -31,6 +31,7 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import onnx_torch  # noqa: E402
+import ort_cuda  # noqa: E402
 from tolerance import elements_over, worst_ratio  # noqa: E402
 
 SETTINGS = {  # name -> (cuBLAS reduced-precision reductions, cuDNN benchmark mode)
@@ -52,23 +53,11 @@ def relative_l2(candidate, reference):
     return (num / den) ** 0.5 if den else float("nan")
 
 
-def ort_cuda_available():
-    """ONNX Runtime with its CUDA provider, where the machine has it (onnxruntime-gpu): the
-    runtime most users deploy float16 ONNX models on."""
-    try:
-        import onnxruntime
-    except ImportError:
-        return False
-    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
-
-
 def run_model(path, feeds, setting, device):
     if setting == "ort-cuda":
-        import onnxruntime
-        session = onnxruntime.InferenceSession(str(path), providers=["CUDAExecutionProvider"])
-        names = [o.name for o in session.get_outputs()]
-        session.run(names, feeds)
-        return dict(zip(names, session.run(names, feeds)))
+        session = ort_cuda.session(path)
+        ort_cuda.run(session, feeds)  # the first run picks cuDNN algorithms (exhaustive search)
+        return ort_cuda.run(session, feeds)
     onnx_torch.configure(*SETTINGS.get(setting, (False, False)))
     interpreter = onnx_torch.Interpreter(onnx.load(path), device, CPU_SETTINGS.get(setting, torch.float32))
     interpreter.run(feeds)  # the first run picks cuDNN algorithms in benchmark mode
@@ -80,7 +69,7 @@ def check_case(folder, case, rows, device):
     reference = dict(np.load(folder / case["reference"]))
     rtol, atol = case["rtol"], case["atol"]
     settings = list(SETTINGS if device == "cuda" else CPU_SETTINGS)
-    if device == "cuda" and ort_cuda_available():
+    if device == "cuda" and ort_cuda.available():
         settings.append("ort-cuda")
     gpu32 = run_model(folder / case["float32"], feeds, "cudnn-heuristic" if device == "cuda" else "cpu-float32", device)
     ratio, over, count = judged(gpu32, reference, rtol, atol)
@@ -126,7 +115,7 @@ def main():
     if args.device == "cuda":
         print(f"device: {torch.cuda.get_device_name(0)}, torch {torch.__version__}, "
               f"cuDNN {torch.backends.cudnn.version()}, CUDA {torch.version.cuda}; ONNX Runtime's CUDA provider: "
-              f"{'yes' if ort_cuda_available() else 'no'}", flush=True)
+              f"{'yes' if ort_cuda.available() else 'no'}", flush=True)
     rows, failures = [], 0
     for case in manifest["cases"]:
         if args.only and case["name"] not in args.only.split(","):

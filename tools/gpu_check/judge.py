@@ -29,15 +29,14 @@ def main():
     parser.add_argument("output")
     args = parser.parse_args()
     feeds = dict(np.load(args.input))
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
     if args.runtime == "ort-cuda":
-        import onnxruntime
-        session = onnxruntime.InferenceSession(args.model, providers=["CUDAExecutionProvider"])
-        if "CUDAExecutionProvider" not in session.get_providers():
-            sys.exit("judge.py: ONNX Runtime has no CUDA provider here (onnxruntime-gpu)")
-        names = [o.name for o in session.get_outputs()]
-        outputs = dict(zip(names, session.run(names, {i.name: feeds[i.name] for i in session.get_inputs()})))
+        import ort_cuda
+        try:
+            outputs = ort_cuda.run(ort_cuda.session(args.model), feeds)
+        except (ImportError, RuntimeError) as error:
+            sys.exit(f"judge.py: {error}")
     else:
-        sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
         import onnx
         import onnx_torch
         onnx_torch.configure()
