@@ -101,6 +101,8 @@ Executor::Executor(onnx::ModelProto&& model, const EvaluatorOptions& options, co
   fuse_gated_activations(*main_);
   fuse_integer_conv_rescale(*main_);  // before fuse_relu, which would take the chain's Add -> Relu
   fuse_relu(*main_);
+  // What kernels derive from weights (packed integer weights) while loading, not in the first run.
+  prepare_constants(*main_, registry, threads_);
   // The plan holds the initializers as tensors now; the copies in our model are dead weight.
   for (auto& initializer : *model_.mutable_graph()->mutable_initializer()) {
     initializer.clear_raw_data();

@@ -199,8 +199,12 @@ class Compiler {
         plan.release_at_start.push_back(static_cast<int>(slot));
       }
     }
+    plan.constant_slots.assign(slots, false);
     for (auto& [slot, tensor] : constants) {
-      if (is_pinned[slot] || last_reader[slot] != kNoSlot) plan.constants.emplace_back(slot, std::move(tensor));
+      if (is_pinned[slot] || last_reader[slot] != kNoSlot) {
+        plan.constants.emplace_back(slot, std::move(tensor));
+        plan.constant_slots[slot] = true;
+      }
     }
   }
 
@@ -224,6 +228,19 @@ std::unique_ptr<GraphPlan> compile_main_graph(const onnx::GraphProto& graph, con
   return Compiler(options).compile(graph, "main graph", nullptr, options.keep);
 }
 
+namespace {
+
+std::vector<bool> constant_inputs(const CompiledNode& node, const GraphPlan& plan) {
+  std::vector<bool> constant(node.inputs.size(), false);
+  for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+    const int slot = node.inputs[i];
+    constant[i] = slot != kNoSlot && static_cast<std::size_t>(slot) < plan.constant_slots.size() && plan.constant_slots[slot];
+  }
+  return constant;
+}
+
+}  // namespace
+
 std::vector<Tensor> run_compiled_node(const CompiledNode& node, const GraphPlan& plan, std::vector<const Tensor*> inputs,
                                       const NodeRunOptions& options) {
   std::vector<Tensor> outputs(node.outputs.size());
@@ -234,7 +251,9 @@ std::vector<Tensor> run_compiled_node(const CompiledNode& node, const GraphPlan&
                          .attribute_tensors = &node.attribute_tensors,
                          .subgraphs = options.subgraphs,
                          .threads = options.threads,
-                         .max_loop_iterations = options.max_loop_iterations});
+                         .max_loop_iterations = options.max_loop_iterations,
+                         .derived = node.derived.get(),
+                         .constant_inputs = constant_inputs(node, plan)});
   try {
     (*node.kernel)(context);
   } catch (const std::exception& e) {
@@ -248,6 +267,34 @@ std::vector<Tensor> run_compiled_node(const CompiledNode& node, const GraphPlan&
     }
   }
   return outputs;
+}
+
+void prepare_constants(const GraphPlan& plan, const KernelRegistry& registry, int threads) {
+  std::vector<const Tensor*> constant_of(plan.slot_names.size(), nullptr);
+  for (const auto& [slot, tensor] : plan.constants) constant_of[slot] = &tensor;
+  for (const CompiledNode& node : plan.nodes) {
+    const Kernel* preparer = registry.find_preparer(node.proto->domain(), node.proto->op_type());
+    if (preparer == nullptr) continue;
+    std::vector<const Tensor*> inputs(node.inputs.size(), nullptr);
+    for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+      if (node.inputs[i] != kNoSlot) inputs[i] = constant_of[node.inputs[i]];
+    }
+    const std::vector<bool> constant = constant_inputs(node, plan);
+    std::vector<Tensor> outputs(node.outputs.size());
+    KernelContext context({.node = node.proto,
+                           .opset = node.opset,
+                           .inputs = std::move(inputs),
+                           .outputs = &outputs,
+                           .attribute_tensors = &node.attribute_tensors,
+                           .threads = threads,
+                           .derived = node.derived.get(),
+                           .constant_inputs = constant});
+    try {
+      (*preparer)(context);
+    } catch (const std::exception&) {
+      // The run computes it again and reports what is wrong with the node.
+    }
+  }
 }
 
 }  // namespace onnx_fp16::runtime

@@ -40,6 +40,8 @@ struct CompiledNode {
   std::vector<int> release_after;  // slots whose last reader (or unread producer) is this node
   std::map<std::string, Tensor> attribute_tensors;
   std::map<std::string, std::unique_ptr<GraphPlan>, std::less<>> subgraphs;  // by attribute name
+  // What its kernel derived from its constant inputs (KernelContext::from_constants).
+  std::unique_ptr<DerivedFromConstants> derived = std::make_unique<DerivedFromConstants>();
 };
 
 struct GraphPlan {
@@ -49,6 +51,7 @@ struct GraphPlan {
   std::vector<int> input_slots;            // graph inputs, in order
   std::vector<int> output_slots;           // graph outputs, in order
   std::vector<std::pair<int, Tensor>> constants;  // initializers someone reads (or defaults of inputs)
+  std::vector<bool> constant_slots;               // by slot: one of `constants`
   std::vector<std::pair<int, int>> captures;      // (slot here, slot in the enclosing plan)
   std::vector<CompiledNode> nodes;                // in execution order
   std::vector<int> release_at_start;              // inputs no node reads
@@ -72,6 +75,11 @@ struct NodeRunOptions {
   const SubgraphRunner* subgraphs = nullptr;  // nullptr: the node has no graph attributes to run
   std::int64_t max_loop_iterations = 0;       // 0: no limit
 };
+
+// Runs the preparers of the plan's nodes (KernelRegistry::add_preparer) on their constant inputs
+// (the others absent), so that what kernels derive from constants is computed while the model
+// loads instead of in its first run. A preparer's error is dropped: the run reports it.
+void prepare_constants(const GraphPlan& plan, const KernelRegistry& registry, int threads);
 
 // Runs one compiled node of `plan` on `inputs` (one per listed input, nullptr where the name is
 // empty) and returns its outputs, one per listed output, each defined where the node names one.

@@ -10,9 +10,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <typeinfo>
 #include <vector>
 
 #include "runtime/tensor.h"
@@ -32,6 +36,17 @@ class SubgraphRunner {
   ~SubgraphRunner() = default;
 };
 
+// What a kernel derived from its node's constant inputs alone (weights packed for its inner
+// loop): computed by the first run, or when the model is loaded (KernelRegistry::add_preparer),
+// and kept with the compiled node for every later run (KernelContext::from_constants). One per
+// compiled node; thread-safe (runs of one Evaluator share it).
+struct DerivedFromConstants {
+  std::mutex mutex;
+  std::vector<Tensor> sources;  // the inputs it was computed from, held: their buffers identify them
+  const std::type_info* type = nullptr;
+  std::shared_ptr<const void> value;
+};
+
 class KernelContext {
  public:
   struct Parts {
@@ -43,6 +58,10 @@ class KernelContext {
     const SubgraphRunner* subgraphs = nullptr;
     int threads = 1;
     std::int64_t max_loop_iterations = 0;  // EvaluatorOptions::max_loop_iterations; 0: none
+    // The compiled node's cache of from_constants(), and by input whether it is one of the
+    // plan's constants (initializers); nullptr: nothing is cached.
+    DerivedFromConstants* derived = nullptr;
+    std::vector<bool> constant_inputs = {};
   };
   explicit KernelContext(Parts parts) : parts_(std::move(parts)) {}
 
@@ -103,9 +122,32 @@ class KernelContext {
   // Throws onnx_fp16::Error with `message`; the executor prefixes the node's label.
   [[noreturn]] void fail(const std::string& message) const;
 
+  // ---- derived from constants ----
+  // make()'s value, which must depend on the listed inputs alone (absent ones included): when
+  // each is one of the plan's constants or absent, computed once per compiled node and shared
+  // by every later run (and by concurrent runs) while the same tensors come in; otherwise
+  // computed afresh. For what a kernel would redo on every run: packing weights.
+  template <typename T, typename Make>
+  std::shared_ptr<const T> from_constants(std::span<const std::size_t> inputs, Make&& make) const {
+    if (parts_.derived == nullptr || !all_constant(inputs)) return std::make_shared<const T>(make());
+    DerivedFromConstants& derived = *parts_.derived;
+    std::lock_guard lock(derived.mutex);
+    if (derived.value != nullptr && derived.type == &typeid(T) && same_sources(inputs, derived.sources)) {
+      return std::static_pointer_cast<const T>(derived.value);
+    }
+    auto value = std::make_shared<const T>(make());
+    derived.sources.clear();
+    for (const std::size_t i : inputs) derived.sources.push_back(has_input(i) ? *parts_.inputs[i] : Tensor());
+    derived.type = &typeid(T);
+    derived.value = value;
+    return value;
+  }
+
  private:
   const onnx::AttributeProto* attribute_of_type(std::string_view name, onnx::AttributeProto::AttributeType type,
                                                 bool required) const;
+  bool all_constant(std::span<const std::size_t> inputs) const;
+  bool same_sources(std::span<const std::size_t> inputs, const std::vector<Tensor>& sources) const;
 
   Parts parts_;
 };

@@ -143,4 +143,34 @@ std::vector<Tensor> KernelContext::run_subgraph(std::string_view attribute, std:
 
 void KernelContext::fail(const std::string& message) const { throw Error(message); }
 
+bool KernelContext::all_constant(std::span<const std::size_t> inputs) const {
+  for (const std::size_t i : inputs) {
+    if (has_input(i)) {
+      if (i >= parts_.constant_inputs.size() || !parts_.constant_inputs[i]) return false;
+    } else if (i < static_cast<std::size_t>(node().input_size()) && !node().input(static_cast<int>(i)).empty()) {
+      return false;  // listed but not given: a preparer's non-constant input
+    }
+  }
+  return true;
+}
+
+bool KernelContext::same_sources(std::span<const std::size_t> inputs, const std::vector<Tensor>& sources) const {
+  if (sources.size() != inputs.size()) return false;
+  std::size_t k = 0;
+  for (const std::size_t i : inputs) {
+    const Tensor& source = sources[k++];
+    if (!has_input(i)) {
+      if (source.defined()) return false;
+      continue;
+    }
+    // The source is held, so its buffer cannot have been freed and reused for another tensor.
+    const Tensor& given = *parts_.inputs[i];
+    if (!source.defined() || source.dtype() != given.dtype() || source.shape() != given.shape() ||
+        source.bytes().data() != given.bytes().data()) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace onnx_fp16::runtime

@@ -26,6 +26,16 @@ const Kernel* KernelRegistry::find(std::string_view domain, std::string_view op_
   return &it->second.kernel;
 }
 
+void KernelRegistry::add_preparer(std::string_view domain, std::string_view op_type, Kernel preparer) {
+  preparers_[std::make_pair(graph::canonical_domain(domain), std::string(op_type))] = std::move(preparer);
+}
+
+const Kernel* KernelRegistry::find_preparer(std::string_view domain, std::string_view op_type) const {
+  if (preparers_.empty()) return nullptr;
+  const auto it = preparers_.find(std::make_pair(graph::canonical_domain(domain), std::string(op_type)));
+  return it == preparers_.end() ? nullptr : &it->second;
+}
+
 std::vector<std::string> KernelRegistry::describe() const {
   std::vector<std::string> lines;
   for (const auto& [key, versions] : entries_) {

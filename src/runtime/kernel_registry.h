@@ -31,6 +31,13 @@ class KernelRegistry {
 
   // The kernel for the op at the model's `opset` of its domain, or nullptr.
   const Kernel* find(std::string_view domain, std::string_view op_type, int opset) const;
+
+  // A preparer of the op: run once when a model is loaded (prepare_constants in graph_plan.h),
+  // on a context whose inputs are the node's constants (others absent), it computes through
+  // KernelContext::from_constants what the kernel derives from them, so that the first run
+  // does not. It must compute exactly what the kernel would ask for, or nothing.
+  void add_preparer(std::string_view domain, std::string_view op_type, Kernel preparer);
+  const Kernel* find_preparer(std::string_view domain, std::string_view op_type) const;
   // Every registered op as "<domain>::<op> since N", sorted: for docs and debugging.
   std::vector<std::string> describe() const;
 
@@ -44,6 +51,7 @@ class KernelRegistry {
   };
   // (domain, op) -> since_version -> entry
   std::map<std::pair<std::string, std::string>, std::map<int, Entry>, std::less<>> entries_;
+  std::map<std::pair<std::string, std::string>, Kernel, std::less<>> preparers_;  // (domain, op)
 };
 
 // Registers every built-in family; defined in kernels/all_kernels.cc.

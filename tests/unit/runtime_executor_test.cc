@@ -5,7 +5,11 @@
 #include <onnx_fp16/error.h>
 #include <onnx_fp16/evaluator.h>
 
+#include <atomic>
+#include <thread>
+
 #include "modelgen/builder.h"
+#include "runtime/executor.h"
 #include "runtime/kernel_registry.h"
 
 namespace {
@@ -99,6 +103,73 @@ TEST(RuntimeExecutor, RegistryRangesFollowSinceVersions) {
   EXPECT_EQ(registry.find("", "Old", 6), nullptr);
   EXPECT_EQ(registry.find("other", "Op", 11), nullptr);
   EXPECT_THROW(registry.add("ai.onnx", "Op", 11, [](KernelContext&) {}), onnx_fp16::Error);
+}
+
+// What a kernel derives from constant inputs (packed weights: KernelContext::from_constants) is
+// computed once, by its preparer while the model loads, and reused by every run, concurrent
+// ones included; from an input that is not a constant it is computed on every run.
+TEST(RuntimeExecutor, WhatKernelsDeriveFromConstantsIsComputedOnceAtLoad) {
+  using onnx_fp16::runtime::KernelContext;
+  std::atomic<int> computed{0};
+  // y = x * (sum of w): the sum is what the kernel derives from w.
+  auto weight_sum = [&computed](const KernelContext& ctx) {
+    const std::array<std::size_t, 1> key{1};
+    return ctx.from_constants<float>(key, [&] {
+      ++computed;
+      float sum = 0;
+      for (const float v : ctx.input(1).data<float>()) sum += v;
+      return sum;
+    });
+  };
+  onnx_fp16::runtime::KernelRegistry registry;
+  registry.add("com.example", "Scaled", 1, [&](KernelContext& ctx) {
+    const float sum = *weight_sum(ctx);
+    Tensor y = Tensor::uninitialized(onnx::TensorProto::FLOAT, ctx.input(0).shape());
+    auto out = y.mutable_data<float>();
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = ctx.input(0).data<float>()[i] * sum;
+    ctx.set_output(0, std::move(y));
+  });
+  registry.add_preparer("com.example", "Scaled", [&](KernelContext& ctx) {
+    if (ctx.has_input(1)) weight_sum(ctx);
+  });
+  auto model_with = [](bool constant_weights) {
+    auto model = modelgen::make_model(17);
+    modelgen::add_opset(model, "com.example", 1);
+    GraphBuilder g(model.mutable_graph());
+    g.input("x", F32, {2}).output("y", F32, {2});
+    if (constant_weights) {
+      g.initializer("w", {3}, {1, 2, 3});
+    } else {
+      g.input("w", F32, {3});
+    }
+    g.node("Scaled", {"x", "w"}, {"y"}, "scaled", "com.example");
+    return model;
+  };
+  const Tensor x = Tensor::from_vector<float>({2}, {1, -2});
+  const Tensor w = Tensor::from_vector<float>({3}, {1, 2, 3});
+
+  const onnx_fp16::runtime::Executor constant(model_with(true), {}, registry);
+  EXPECT_EQ(computed.load(), 1);  // by the preparer
+  std::vector<std::thread> callers;
+  std::atomic<int> right{0};
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&] {
+      for (int run = 0; run < 3; ++run) {
+        const auto outputs = constant.run({{"x", x}});
+        const auto y = outputs.at("y").data<float>();
+        right += y[0] == 6.0f && y[1] == -12.0f;
+      }
+    });
+  }
+  for (auto& caller : callers) caller.join();
+  EXPECT_EQ(right.load(), 12);
+  EXPECT_EQ(computed.load(), 1);
+
+  computed = 0;
+  const onnx_fp16::runtime::Executor fed(model_with(false), {}, registry);
+  EXPECT_EQ(computed.load(), 0);  // nothing constant to prepare
+  for (int run = 0; run < 2; ++run) EXPECT_EQ(fed.run({{"x", x}, {"w", w}}).at("y").data<float>()[1], -12.0f);
+  EXPECT_EQ(computed.load(), 2);  // w may differ on every run
 }
 
 TEST(RuntimeExecutor, NamesThatNothingDefinesAreRefusedAtLoad) {

@@ -422,7 +422,7 @@ void conv_transpose_kernel(KernelContext& ctx) {
 // ConvInteger: int32 sums of (x - x_zero_point) * (w - w_zero_point).
 void conv_integer_kernel(KernelContext& ctx) {
   nn::IntegerConv result =
-      nn::integer_conv(ctx, ctx.input(0), ctx.optional_input(2), ctx.input(1), ctx.optional_input(3));
+      nn::integer_conv(ctx, ctx.input(0), ctx.optional_input(2), ctx.input(1), ctx.optional_input(3), {1, 3});
   ctx.set_output(0, std::move(result.sums));
 }
 
@@ -430,7 +430,8 @@ void conv_integer_kernel(KernelContext& ctx) {
 // scale, + bias, relu_of, each step rounded to float32 as the node apart rounds it, over the
 // three operands' broadcast, the runs split over the threads.
 void rescale_integer_sums(KernelContext& ctx, bool relu) {
-  nn::IntegerConv conv = nn::integer_conv(ctx, ctx.input(0), ctx.optional_input(2), ctx.input(1), ctx.optional_input(3));
+  nn::IntegerConv conv =
+      nn::integer_conv(ctx, ctx.input(0), ctx.optional_input(2), ctx.input(1), ctx.optional_input(3), {1, 3});
   const Tensor& scale = ctx.input(4);
   const Tensor* bias = ctx.optional_input(5);
   for (const Tensor* operand : {&scale, bias}) {

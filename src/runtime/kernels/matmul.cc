@@ -128,6 +128,28 @@ std::int32_t zero_point_at(const Tensor* zero_point, std::size_t index) {
   return static_cast<std::int32_t>(values[index % values.size()]);
 }
 
+// B's zero points for the direct path: one (absent: 0) or one per column.
+std::vector<std::int32_t> direct_b_zeros(const Tensor& b, const Tensor* b_zero) {
+  if (b_zero == nullptr) return {0};
+  std::vector<std::int32_t> zeros;
+  dispatch<TypeList<std::uint8_t, std::int8_t>>(b.dtype(), [&]<typename TB>(std::type_identity<TB>) {
+    for (const TB v : b_zero->data<TB>()) zeros.push_back(v);
+  });
+  return zeros;
+}
+
+// While the model loads: a constant B (and zero point) packed for the direct path, as the kernel
+// below would pack it in its first run. (Whether a run takes the direct path depends on A too;
+// where it does not, the packed copy goes unused.)
+void matmul_integer_prepare(KernelContext& ctx) {
+  if (!ctx.has_input(1)) return;
+  const Tensor& b = ctx.input(1);
+  const Tensor* b_zero = ctx.optional_input(3);
+  if (b_zero != nullptr && (b_zero->dtype() != b.dtype() || b_zero->size() == 0)) return;
+  if (b.rank() != 2 || (b_zero != nullptr && b_zero->size() != 1 && b_zero->size() != static_cast<std::size_t>(b.shape()[1]))) return;
+  nn::prepare_direct_integer_gemm(ctx, b, direct_b_zeros(b, b_zero), {1, 3});
+}
+
 void matmul_integer_kernel(KernelContext& ctx) {
   const Tensor& a = ctx.input(0);
   const Tensor& b = ctx.input(1);
@@ -146,16 +168,9 @@ void matmul_integer_kernel(KernelContext& ctx) {
   // matrix, per-tensor a zero point: the direct u8 x s8 path where the CPU has it.
   if (plan.folds_into_one_product && nn::direct_integer_gemm_applies(a, b) && (a_zero == nullptr || a_zero->size() == 1) &&
       (b_zero == nullptr || b_zero->size() == 1 || b_zero->size() == plan.n)) {
-    std::vector<std::int32_t> b_zeros;
-    if (b_zero == nullptr) b_zeros.push_back(0);
-    dispatch<Int8Types>(b.dtype(), [&]<typename TB>(std::type_identity<TB>) {
-      if (b_zero != nullptr) {
-        for (const TB v : b_zero->data<TB>()) b_zeros.push_back(v);
-      }
-    });
     const std::size_t rows = a.size() / std::max<std::size_t>(1, plan.k);
     nn::direct_integer_gemm(ctx, a.data<std::uint8_t>().data(), rows, plan.k, zero_point_at<std::uint8_t>(a_zero, 0), b,
-                            b_zeros, result.data());
+                            direct_b_zeros(b, b_zero), {1, 3}, result.data());
     ctx.set_output(0, std::move(out));
     return;
   }
@@ -266,6 +281,7 @@ void register_matmul_kernels(KernelRegistry& r) {
   r.add("MatMul", 1, matmul_kernel);
   r.add("Gemm", 1, gemm_kernel);
   r.add("MatMulInteger", 10, matmul_integer_kernel);
+  r.add_preparer("", "MatMulInteger", matmul_integer_prepare);
   r.add("com.microsoft", "FusedMatMul", 1, fused_matmul_kernel);
 }
 

@@ -144,7 +144,8 @@ Corrections corrections(const PackedWeights& packed, const std::vector<std::int3
 }
 
 IntegerConv direct_integer_conv(const KernelContext& ctx, const ConvLayout& layout, const Tensor& x,
-                                std::int32_t x_zero, const Tensor& w, const std::vector<std::int32_t>& w_zero) {
+                                std::int32_t x_zero, const Tensor& w, const std::vector<std::int32_t>& w_zero,
+                                std::array<std::size_t, 2> weight_inputs) {
   const WindowGeometry& g = layout.geometry;
   const std::size_t channels = layout.in_channels;
   const std::size_t outputs = layout.out_channels;
@@ -153,11 +154,15 @@ IntegerConv direct_integer_conv(const KernelContext& ctx, const ConvLayout& layo
   const bool unsigned_weights = w.dtype() == onnx::TensorProto::UINT8;
   const std::uint8_t* const w_unsigned = unsigned_weights ? w.data<std::uint8_t>().data() : nullptr;
   const std::int8_t* const w_signed = unsigned_weights ? nullptr : w.data<std::int8_t>().data();
-  const PackedWeights packed =
-      pack_weights(ctx.threads(), taps, channels, outputs, unsigned_weights, w_zero, [&](std::size_t m, std::size_t c, std::size_t t) {
-        const std::size_t i = (m * channels + c) * taps + t;
-        return w_unsigned != nullptr ? std::int32_t{w_unsigned[i]} : std::int32_t{w_signed[i]};
-      });
+  // Packed once per node when w and its zero point are constants (taps, channels and outputs
+  // come from w's shape).
+  const std::shared_ptr<const PackedWeights> packed_once = ctx.from_constants<PackedWeights>(weight_inputs, [&] {
+    return pack_weights(ctx.threads(), taps, channels, outputs, unsigned_weights, w_zero, [&](std::size_t m, std::size_t c, std::size_t t) {
+      const std::size_t i = (m * channels + c) * taps + t;
+      return w_unsigned != nullptr ? std::int32_t{w_unsigned[i]} : std::int32_t{w_signed[i]};
+    });
+  });
+  const PackedWeights& packed = *packed_once;
   const std::size_t quads = packed.quads;
   const std::size_t padded_channels = quads * 4;
   const std::size_t m16 = packed.m16;
@@ -352,18 +357,38 @@ PackedWeights pack_matrix(int threads, const Tensor& b, const std::vector<std::i
   return packed;
 }
 
+bool direct_integer_gemm_packs(const Tensor& b) {
+  return cpu_has_avx512_vnni() && b.rank() == 2 && (b.dtype() == onnx::TensorProto::UINT8 || b.dtype() == onnx::TensorProto::INT8) &&
+         b.shape()[0] > 0 && b.shape()[1] > 0;
+}
+
 bool direct_integer_gemm_applies(const Tensor& a, const Tensor& b) {
-  return cpu_has_avx512_vnni() && a.dtype() == onnx::TensorProto::UINT8 && b.rank() == 2 &&
-         (b.dtype() == onnx::TensorProto::UINT8 || b.dtype() == onnx::TensorProto::INT8) && b.shape()[0] > 0 &&
-         b.shape()[1] > 0;
+  return a.dtype() == onnx::TensorProto::UINT8 && direct_integer_gemm_packs(b);
+}
+
+namespace {
+
+std::shared_ptr<const PackedWeights> packed_gemm_weights(const KernelContext& ctx, const Tensor& b,
+                                                         const std::vector<std::int32_t>& b_zero,
+                                                         std::array<std::size_t, 2> weight_inputs) {
+  return ctx.from_constants<PackedWeights>(weight_inputs, [&] { return pack_matrix(ctx.threads(), b, b_zero); });
+}
+
+}  // namespace
+
+void prepare_direct_integer_gemm(const KernelContext& ctx, const Tensor& b, const std::vector<std::int32_t>& b_zero,
+                                 std::array<std::size_t, 2> weight_inputs) {
+  if (direct_integer_gemm_packs(b)) packed_gemm_weights(ctx, b, b_zero, weight_inputs);
 }
 
 // The product is the direct convolution's 1x1 case: a's rows are positions, its k values their
 // channels (already adjacent), b's columns the outputs.
 void direct_integer_gemm(const KernelContext& ctx, const std::uint8_t* a, std::size_t rows, std::size_t k,
-                         std::int32_t a_zero, const Tensor& b, const std::vector<std::int32_t>& b_zero, std::int32_t* c) {
+                         std::int32_t a_zero, const Tensor& b, const std::vector<std::int32_t>& b_zero,
+                         std::array<std::size_t, 2> weight_inputs, std::int32_t* c) {
   const auto n = static_cast<std::size_t>(b.shape()[1]);
-  const PackedWeights packed = pack_matrix(ctx.threads(), b, b_zero);
+  const std::shared_ptr<const PackedWeights> packed_once = packed_gemm_weights(ctx, b, b_zero, weight_inputs);
+  const PackedWeights& packed = *packed_once;
   const Corrections correction = corrections(packed, b_zero, a_zero);
   const std::size_t padded_k = packed.quads * 4;
   // a's rows padded to whole quads with zeros (they add nothing to either sum) when k needs it.
@@ -413,13 +438,13 @@ void direct_integer_gemm(const KernelContext& ctx, const std::uint8_t* a, std::s
 }
 
 IntegerConv integer_conv(const KernelContext& ctx, const Tensor& x, const Tensor* x_zero_point, const Tensor& w,
-                         const Tensor* w_zero_point) {
+                         const Tensor* w_zero_point, std::array<std::size_t, 2> weight_inputs) {
   const ConvLayout layout = conv_layout(ctx, x.shape(), w.shape());
   const WindowGeometry& g = layout.geometry;
   if (x_zero_point != nullptr && x_zero_point->size() != 1) ctx.fail("x_zero_point must be a scalar");
   if (direct_path_applies(layout, x, w)) {
     return direct_integer_conv(ctx, layout, x, zero_point_values(ctx, x_zero_point, x, 1)[0], w,
-                               zero_point_values(ctx, w_zero_point, w, layout.out_channels));
+                               zero_point_values(ctx, w_zero_point, w, layout.out_channels), weight_inputs);
   }
   // The shifted values as floats, in pooled buffers (no fresh pages per run). They are
   // integers of magnitude at most 255: exact in float32.

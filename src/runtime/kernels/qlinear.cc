@@ -58,7 +58,7 @@ OutputQuantization output_quantization(const KernelContext& ctx, std::size_t sca
 void qlinear_conv_kernel(KernelContext& ctx) {
   const Tensor& w = ctx.input(3);
   const float x_scale = scalar_scale(ctx, 1, "x_scale");
-  nn::IntegerConv sums = nn::integer_conv(ctx, ctx.input(0), ctx.optional_input(2), w, ctx.optional_input(5));
+  nn::IntegerConv sums = nn::integer_conv(ctx, ctx.input(0), ctx.optional_input(2), w, ctx.optional_input(5), {3, 5});
   const std::size_t channels = sums.out_channels;
   const auto w_scales = per_channel(ctx, to_float_vector(ctx.input(4)), channels, "w_scale");
   const OutputQuantization out = output_quantization(ctx, 6, 7);
