@@ -228,19 +228,6 @@ std::unique_ptr<GraphPlan> compile_main_graph(const onnx::GraphProto& graph, con
   return Compiler(options).compile(graph, "main graph", nullptr, options.keep);
 }
 
-namespace {
-
-std::vector<bool> constant_inputs(const CompiledNode& node, const GraphPlan& plan) {
-  std::vector<bool> constant(node.inputs.size(), false);
-  for (std::size_t i = 0; i < node.inputs.size(); ++i) {
-    const int slot = node.inputs[i];
-    constant[i] = slot != kNoSlot && static_cast<std::size_t>(slot) < plan.constant_slots.size() && plan.constant_slots[slot];
-  }
-  return constant;
-}
-
-}  // namespace
-
 std::vector<Tensor> run_compiled_node(const CompiledNode& node, const GraphPlan& plan, std::vector<const Tensor*> inputs,
                                       const NodeRunOptions& options) {
   std::vector<Tensor> outputs(node.outputs.size());
@@ -253,7 +240,8 @@ std::vector<Tensor> run_compiled_node(const CompiledNode& node, const GraphPlan&
                          .threads = options.threads,
                          .max_loop_iterations = options.max_loop_iterations,
                          .derived = node.derived.get(),
-                         .constant_inputs = constant_inputs(node, plan)});
+                         .input_slots = &node.inputs,
+                         .constant_slots = &plan.constant_slots});
   try {
     (*node.kernel)(context);
   } catch (const std::exception& e) {
@@ -279,7 +267,6 @@ void prepare_constants(const GraphPlan& plan, const KernelRegistry& registry, in
     for (std::size_t i = 0; i < node.inputs.size(); ++i) {
       if (node.inputs[i] != kNoSlot) inputs[i] = constant_of[node.inputs[i]];
     }
-    const std::vector<bool> constant = constant_inputs(node, plan);
     std::vector<Tensor> outputs(node.outputs.size());
     KernelContext context({.node = node.proto,
                            .opset = node.opset,
@@ -288,7 +275,8 @@ void prepare_constants(const GraphPlan& plan, const KernelRegistry& registry, in
                            .attribute_tensors = &node.attribute_tensors,
                            .threads = threads,
                            .derived = node.derived.get(),
-                           .constant_inputs = constant});
+                           .input_slots = &node.inputs,
+                           .constant_slots = &plan.constant_slots});
     try {
       (*preparer)(context);
     } catch (const std::exception&) {

@@ -58,10 +58,11 @@ class KernelContext {
     const SubgraphRunner* subgraphs = nullptr;
     int threads = 1;
     std::int64_t max_loop_iterations = 0;  // EvaluatorOptions::max_loop_iterations; 0: none
-    // The compiled node's cache of from_constants(), and by input whether it is one of the
-    // plan's constants (initializers); nullptr: nothing is cached.
+    // The compiled node's cache of from_constants(), its input slots, and by slot whether it
+    // holds one of the plan's constants (initializers); nullptr: nothing is cached.
     DerivedFromConstants* derived = nullptr;
-    std::vector<bool> constant_inputs = {};
+    const std::vector<int>* input_slots = nullptr;
+    const std::vector<bool>* constant_slots = nullptr;
   };
   explicit KernelContext(Parts parts) : parts_(std::move(parts)) {}
 
@@ -129,7 +130,10 @@ class KernelContext {
   // computed afresh. For what a kernel would redo on every run: packing weights.
   template <typename T, typename Make>
   std::shared_ptr<const T> from_constants(std::span<const std::size_t> inputs, Make&& make) const {
-    if (parts_.derived == nullptr || !all_constant(inputs)) return std::make_shared<const T>(make());
+    if (parts_.derived == nullptr || parts_.input_slots == nullptr || parts_.constant_slots == nullptr ||
+        !all_constant(inputs)) {
+      return std::make_shared<const T>(make());
+    }
     DerivedFromConstants& derived = *parts_.derived;
     std::lock_guard lock(derived.mutex);
     if (derived.value != nullptr && derived.type == &typeid(T) && same_sources(inputs, derived.sources)) {

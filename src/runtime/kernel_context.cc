@@ -146,7 +146,11 @@ void KernelContext::fail(const std::string& message) const { throw Error(message
 bool KernelContext::all_constant(std::span<const std::size_t> inputs) const {
   for (const std::size_t i : inputs) {
     if (has_input(i)) {
-      if (i >= parts_.constant_inputs.size() || !parts_.constant_inputs[i]) return false;
+      if (i >= parts_.input_slots->size()) return false;
+      const int slot = (*parts_.input_slots)[i];
+      if (slot < 0 || static_cast<std::size_t>(slot) >= parts_.constant_slots->size() || !(*parts_.constant_slots)[slot]) {
+        return false;
+      }
     } else if (i < static_cast<std::size_t>(node().input_size()) && !node().input(static_cast<int>(i)).empty()) {
       return false;  // listed but not given: a preparer's non-constant input
     }
