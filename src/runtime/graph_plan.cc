@@ -228,20 +228,30 @@ std::unique_ptr<GraphPlan> compile_main_graph(const onnx::GraphProto& graph, con
   return Compiler(options).compile(graph, "main graph", nullptr, options.keep);
 }
 
+namespace {
+
+// What a kernel of `node` sees: its inputs, its outputs' places, its node's constants.
+KernelContext::Parts context_parts(const CompiledNode& node, const GraphPlan& plan, std::vector<const Tensor*> inputs,
+                                   std::vector<Tensor>& outputs, const NodeRunOptions& options) {
+  return {.node = node.proto,
+          .opset = node.opset,
+          .inputs = std::move(inputs),
+          .outputs = &outputs,
+          .attribute_tensors = &node.attribute_tensors,
+          .subgraphs = options.subgraphs,
+          .threads = options.threads,
+          .max_loop_iterations = options.max_loop_iterations,
+          .derived = node.derived.get(),
+          .input_slots = &node.inputs,
+          .constant_slots = &plan.constant_slots};
+}
+
+}  // namespace
+
 std::vector<Tensor> run_compiled_node(const CompiledNode& node, const GraphPlan& plan, std::vector<const Tensor*> inputs,
                                       const NodeRunOptions& options) {
   std::vector<Tensor> outputs(node.outputs.size());
-  KernelContext context({.node = node.proto,
-                         .opset = node.opset,
-                         .inputs = std::move(inputs),
-                         .outputs = &outputs,
-                         .attribute_tensors = &node.attribute_tensors,
-                         .subgraphs = options.subgraphs,
-                         .threads = options.threads,
-                         .max_loop_iterations = options.max_loop_iterations,
-                         .derived = node.derived.get(),
-                         .input_slots = &node.inputs,
-                         .constant_slots = &plan.constant_slots});
+  KernelContext context(context_parts(node, plan, std::move(inputs), outputs, options));
   try {
     (*node.kernel)(context);
   } catch (const std::exception& e) {
@@ -268,15 +278,7 @@ void prepare_constants(const GraphPlan& plan, const KernelRegistry& registry, in
       if (node.inputs[i] != kNoSlot) inputs[i] = constant_of[node.inputs[i]];
     }
     std::vector<Tensor> outputs(node.outputs.size());
-    KernelContext context({.node = node.proto,
-                           .opset = node.opset,
-                           .inputs = std::move(inputs),
-                           .outputs = &outputs,
-                           .attribute_tensors = &node.attribute_tensors,
-                           .threads = threads,
-                           .derived = node.derived.get(),
-                           .input_slots = &node.inputs,
-                           .constant_slots = &plan.constant_slots});
+    KernelContext context(context_parts(node, plan, std::move(inputs), outputs, {.threads = threads}));
     try {
       (*preparer)(context);
     } catch (const std::exception&) {
