@@ -128,10 +128,13 @@ class KernelContext {
   // each is one of the plan's constants or absent, computed once per compiled node and shared
   // by every later run (and by concurrent runs) while the same tensors come in; otherwise
   // computed afresh. For what a kernel would redo on every run: packing weights.
+  // Whether each listed input is one of the plan's constants or absent (what from_constants
+  // keeps); a preparer that finds not has nothing to compute.
+  bool inputs_are_constant(std::span<const std::size_t> inputs) const;
   template <typename T, typename Make>
   std::shared_ptr<const T> from_constants(std::span<const std::size_t> inputs, Make&& make) const {
     if (parts_.derived == nullptr || parts_.input_slots == nullptr || parts_.constant_slots == nullptr ||
-        !all_constant(inputs)) {
+        !inputs_are_constant(inputs)) {
       return std::make_shared<const T>(make());
     }
     DerivedFromConstants& derived = *parts_.derived;
@@ -150,7 +153,6 @@ class KernelContext {
  private:
   const onnx::AttributeProto* attribute_of_type(std::string_view name, onnx::AttributeProto::AttributeType type,
                                                 bool required) const;
-  bool all_constant(std::span<const std::size_t> inputs) const;
   bool same_sources(std::span<const std::size_t> inputs, const std::vector<Tensor>& sources) const;
 
   Parts parts_;

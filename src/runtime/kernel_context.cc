@@ -143,7 +143,8 @@ std::vector<Tensor> KernelContext::run_subgraph(std::string_view attribute, std:
 
 void KernelContext::fail(const std::string& message) const { throw Error(message); }
 
-bool KernelContext::all_constant(std::span<const std::size_t> inputs) const {
+bool KernelContext::inputs_are_constant(std::span<const std::size_t> inputs) const {
+  if (parts_.input_slots == nullptr || parts_.constant_slots == nullptr) return false;
   for (const std::size_t i : inputs) {
     if (has_input(i)) {
       if (i >= parts_.input_slots->size()) return false;

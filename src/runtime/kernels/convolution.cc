@@ -496,6 +496,10 @@ void register_convolution_kernels(KernelRegistry& r) {
   r.add("Conv", 1, conv_kernel);
   r.add("ConvTranspose", 1, conv_transpose_kernel);
   r.add("ConvInteger", 10, conv_integer_kernel);
+  // Its weights packed while the model loads (the fused chain's node is the ConvInteger's).
+  r.add_preparer("", "ConvInteger", [](KernelContext& ctx) {
+    if (ctx.has_input(1)) nn::prepare_integer_conv(ctx, ctx.input(1), ctx.optional_input(3), {1, 3});
+  });
 }
 
 }  // namespace onnx_fp16::runtime

@@ -143,6 +143,26 @@ Corrections corrections(const PackedWeights& packed, const std::vector<std::int3
   return result;
 }
 
+// A 2-D convolution's weights w [outputs, channels, kh, kw] (group 1) packed for the direct
+// path: once per node when w and its zero point are constants (from the first run, or from
+// prepare_integer_conv while the model loads), else on every call.
+std::shared_ptr<const PackedWeights> packed_conv_weights(const KernelContext& ctx, const Tensor& w,
+                                                         const std::vector<std::int32_t>& w_zero,
+                                                         std::array<std::size_t, 2> weight_inputs) {
+  const auto outputs = static_cast<std::size_t>(w.shape()[0]);
+  const auto channels = static_cast<std::size_t>(w.shape()[1]);
+  const auto taps = static_cast<std::size_t>(w.shape()[2] * w.shape()[3]);
+  const bool unsigned_weights = w.dtype() == onnx::TensorProto::UINT8;
+  const std::uint8_t* const w_unsigned = unsigned_weights ? w.data<std::uint8_t>().data() : nullptr;
+  const std::int8_t* const w_signed = unsigned_weights ? nullptr : w.data<std::int8_t>().data();
+  return ctx.from_constants<PackedWeights>(weight_inputs, [&] {
+    return pack_weights(ctx.threads(), taps, channels, outputs, unsigned_weights, w_zero, [&](std::size_t m, std::size_t c, std::size_t t) {
+      const std::size_t i = (m * channels + c) * taps + t;
+      return w_unsigned != nullptr ? std::int32_t{w_unsigned[i]} : std::int32_t{w_signed[i]};
+    });
+  });
+}
+
 IntegerConv direct_integer_conv(const KernelContext& ctx, const ConvLayout& layout, const Tensor& x,
                                 std::int32_t x_zero, const Tensor& w, const std::vector<std::int32_t>& w_zero,
                                 std::array<std::size_t, 2> weight_inputs) {
@@ -151,17 +171,8 @@ IntegerConv direct_integer_conv(const KernelContext& ctx, const ConvLayout& layo
   const std::size_t outputs = layout.out_channels;
   const std::int64_t kh = g.kernel[0], kw = g.kernel[1];
   const auto taps = static_cast<std::size_t>(kh * kw);
-  const bool unsigned_weights = w.dtype() == onnx::TensorProto::UINT8;
-  const std::uint8_t* const w_unsigned = unsigned_weights ? w.data<std::uint8_t>().data() : nullptr;
-  const std::int8_t* const w_signed = unsigned_weights ? nullptr : w.data<std::int8_t>().data();
-  // Packed once per node when w and its zero point are constants (taps, channels and outputs
-  // come from w's shape).
-  const std::shared_ptr<const PackedWeights> packed_once = ctx.from_constants<PackedWeights>(weight_inputs, [&] {
-    return pack_weights(ctx.threads(), taps, channels, outputs, unsigned_weights, w_zero, [&](std::size_t m, std::size_t c, std::size_t t) {
-      const std::size_t i = (m * channels + c) * taps + t;
-      return w_unsigned != nullptr ? std::int32_t{w_unsigned[i]} : std::int32_t{w_signed[i]};
-    });
-  });
+  // direct_path_applies: group 1, so w's shape gives the same channels, outputs and taps.
+  const std::shared_ptr<const PackedWeights> packed_once = packed_conv_weights(ctx, w, w_zero, weight_inputs);
   const PackedWeights& packed = *packed_once;
   const std::size_t quads = packed.quads;
   const std::size_t padded_channels = quads * 4;
@@ -294,9 +305,9 @@ std::vector<std::int32_t> zero_point_values(const KernelContext& ctx, const Tens
 
 // pack_weights for a [k x n] matrix (k channels, n outputs, one tap), 16 columns at a time: four
 // rows' 16 bytes interleaved into 16 quads by two rounds of unpacking (SSE2, which every x86-64
-// has), uint8 weights shifted to int8 by flipping the top bit (v - 128). A weight matrix is
-// packed on every call (nothing is kept between runs): done a value at a time, this was most of
-// a quantized transformer's products.
+// has), uint8 weights shifted to int8 by flipping the top bit (v - 128). Done a value at a time on
+// every call, this was most of a quantized transformer's products; now 16 columns at a time,
+// once per node (packed_gemm_weights).
 PackedWeights pack_matrix(int threads, const Tensor& b, const std::vector<std::int32_t>& zero) {
   const auto k = static_cast<std::size_t>(b.shape()[0]);
   const auto n = static_cast<std::size_t>(b.shape()[1]);
@@ -378,7 +389,7 @@ std::shared_ptr<const PackedWeights> packed_gemm_weights(const KernelContext& ct
 
 void prepare_direct_integer_gemm(const KernelContext& ctx, const Tensor& b, const std::vector<std::int32_t>& b_zero,
                                  std::array<std::size_t, 2> weight_inputs) {
-  if (direct_integer_gemm_packs(b)) packed_gemm_weights(ctx, b, b_zero, weight_inputs);
+  if (direct_integer_gemm_packs(b) && ctx.inputs_are_constant(weight_inputs)) packed_gemm_weights(ctx, b, b_zero, weight_inputs);
 }
 
 // The product is the direct convolution's 1x1 case: a's rows are positions, its k values their
@@ -435,6 +446,18 @@ void direct_integer_gemm(const KernelContext& ctx, const std::uint8_t* a, std::s
       }
     }
   });
+}
+
+void prepare_integer_conv(const KernelContext& ctx, const Tensor& w, const Tensor* w_zero_point,
+                          std::array<std::size_t, 2> weight_inputs) {
+  // The part of direct_path_applies that w and the attributes decide (x's type and size are
+  // known at run time only: where the run does not take the direct path, this goes unused).
+  const bool direct = cpu_has_avx512_vnni() && ctx.attr_int("group", 1) == 1 && w.rank() == 4 &&
+                      (w.dtype() == onnx::TensorProto::UINT8 || w.dtype() == onnx::TensorProto::INT8) &&
+                      w.shape()[0] > 0 && w.shape()[1] > 0;
+  if (!direct || !ctx.inputs_are_constant(weight_inputs)) return;
+  packed_conv_weights(ctx, w, zero_point_values(ctx, w_zero_point, w, static_cast<std::size_t>(w.shape()[0])),
+                      weight_inputs);
 }
 
 IntegerConv integer_conv(const KernelContext& ctx, const Tensor& x, const Tensor* x_zero_point, const Tensor& w,

@@ -22,6 +22,10 @@ struct IntegerConv {
 // the plan's constants, the weights are packed once per node (KernelContext::from_constants).
 IntegerConv integer_conv(const KernelContext& ctx, const Tensor& x, const Tensor* x_zero_point, const Tensor& w,
                          const Tensor* w_zero_point, std::array<std::size_t, 2> weight_inputs);
+// A preparer's part (KernelRegistry::add_preparer): packs a constant w for the direct path while
+// the model loads, as integer_conv's first run would.
+void prepare_integer_conv(const KernelContext& ctx, const Tensor& w, const Tensor* w_zero_point,
+                          std::array<std::size_t, 2> weight_inputs);
 
 // MatMulInteger's usual case, on CPUs with AVX-512 VNNI (the direct path of integer_conv, as a
 // product): c[r][j] = sum over p of (a[r][p] - a_zero)(b[p][j] - b_zero[j or 0]) for r < rows,

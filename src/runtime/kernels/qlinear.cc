@@ -123,6 +123,9 @@ void qlinear_matmul_kernel(KernelContext& ctx) {
 
 void register_qlinear_kernels(KernelRegistry& r) {
   r.add("QLinearConv", 10, qlinear_conv_kernel);
+  r.add_preparer("", "QLinearConv", [](KernelContext& ctx) {
+    if (ctx.has_input(3)) nn::prepare_integer_conv(ctx, ctx.input(3), ctx.optional_input(5), {3, 5});
+  });
   r.add("QLinearMatMul", 10, qlinear_matmul_kernel);
 }
 
