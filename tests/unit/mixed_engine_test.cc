@@ -113,7 +113,9 @@ void expect_engines_agree(const onnx::ModelProto& model, const std::vector<Feeds
   // The variants keep only their checkpoints' values between runs: in a model with values
   // between checkpoints, the runs above needed some of the dropped ones again (and the
   // outputs, compared with fresh engines', stayed exact).
-  if (drops_values) EXPECT_GT(incremental->stats().nodes_recomputed, 0u);
+  if (drops_values) {
+    EXPECT_GT(incremental->stats().nodes_recomputed, 0u);
+  }
 }
 
 TEST(MixedIncrementalEngine, MatchesTheConvertedExampleModelBitForBit) {
