@@ -32,7 +32,7 @@ import torch
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import onnx_torch  # noqa: E402
 import ort_cuda  # noqa: E402
-from tolerance import elements_over, worst_ratio  # noqa: E402
+from tolerance import judged  # noqa: E402
 
 SETTINGS = {  # name -> (cuBLAS reduced-precision reductions, cuDNN benchmark mode)
     "cudnn-benchmark": (False, True),
@@ -40,11 +40,6 @@ SETTINGS = {  # name -> (cuBLAS reduced-precision reductions, cuDNN benchmark mo
     "cudnn-heuristic": (False, False),
 }
 CPU_SETTINGS = {"cpu-float32": torch.float32, "cpu-float64": torch.float64}  # what float16 ops run in
-
-
-def judged(candidate, reference, rtol, atol):
-    """(worst ratio, elements over, elements) of `candidate` against the float32 `reference`."""
-    return (worst_ratio(reference, candidate, rtol, atol),) + elements_over(reference, candidate, rtol, atol)
 
 
 def relative_l2(candidate, reference):
@@ -72,17 +67,17 @@ def check_case(folder, case, rows, device):
     if device == "cuda" and ort_cuda.available():
         settings.append("ort-cuda")
     gpu32 = run_model(folder / case["float32"], feeds, "cudnn-heuristic" if device == "cuda" else "cpu-float32", device)
-    ratio, over, count = judged(gpu32, reference, rtol, atol)
+    ratio, over, count = judged(reference, gpu32, rtol, atol)
     rows.append({"model": case["name"], "variant": "float32", "setting": "no TF32",
                  "gpu_ratio": ratio, "gpu_over": over, "elements": count,
                  "gpu_error": relative_l2(gpu32, reference)})
     print_row(rows[-1])
     for label, entry in case["models"].items():
         evaluator = dict(np.load(folder / entry["evaluator"]))
-        eval_ratio, eval_over, _ = judged(evaluator, reference, rtol, atol)
+        eval_ratio, eval_over, _ = judged(reference, evaluator, rtol, atol)
         for setting in settings:
             gpu = run_model(folder / entry["model"], feeds, setting, device)
-            ratio, over, count = judged(gpu, reference, rtol, atol)
+            ratio, over, count = judged(reference, gpu, rtol, atol)
             rows.append({"model": case["name"], "variant": label, "setting": setting,
                          "evaluator_ratio": eval_ratio, "evaluator_over": eval_over,
                          "gpu_ratio": ratio, "gpu_over": over, "elements": count,

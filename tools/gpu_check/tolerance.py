@@ -19,13 +19,14 @@ def tolerance_ratios(reference, candidate, rtol, atol):
     return ratios
 
 
+def judged(reference, candidate, rtol, atol):
+    """(the worst element's ratio, elements over the tolerance, elements) over every output; the
+    worst is 0 where no output has elements."""
+    ratios = tolerance_ratios(reference, candidate, rtol, atol).values()
+    worst = max((float(r.max()) for r in ratios if r.size), default=0.0)
+    return worst, sum(int(np.count_nonzero(r > 1)) for r in ratios), sum(r.size for r in ratios)
+
+
 def worst_ratio(reference, candidate, rtol, atol):
     """The worst element's ratio over every output (0 for outputs without elements)."""
-    return max((float(r.max()) for r in tolerance_ratios(reference, candidate, rtol, atol).values() if r.size),
-               default=0.0)
-
-
-def elements_over(reference, candidate, rtol, atol):
-    """(elements over the tolerance, elements) over every output."""
-    ratios = tolerance_ratios(reference, candidate, rtol, atol).values()
-    return sum(int(np.count_nonzero(r > 1)) for r in ratios), sum(r.size for r in ratios)
+    return judged(reference, candidate, rtol, atol)[0]
