@@ -189,6 +189,30 @@ bool same_bits(const Tensor& a, const Tensor& b) {
   return x.empty() || std::memcmp(x.data(), y.data(), x.size()) == 0;  // an empty span's data() may be null
 }
 
+constexpr std::size_t kNoStep = std::numeric_limits<std::size_t>::max();
+
+// By slot: the step computing it, and its last reader in step order (kNoStep: a graph input or a
+// constant; nobody reads it, or a graph output, read after the run).
+struct SlotSteps {
+  std::vector<std::size_t> producer;
+  std::vector<std::size_t> last_read;
+};
+
+SlotSteps slot_steps(const runtime::GraphPlan& plan) {
+  SlotSteps result{std::vector<std::size_t>(plan.slot_names.size(), kNoStep),
+                   std::vector<std::size_t>(plan.slot_names.size(), kNoStep)};
+  for (std::size_t k = 0; k < plan.nodes.size(); ++k) {
+    for (const int slot : plan.nodes[k].outputs) {
+      if (slot != runtime::kNoSlot) result.producer[slot] = k;
+    }
+    for (const int slot : plan.nodes[k].inputs) {
+      if (slot != runtime::kNoSlot) result.last_read[slot] = k;
+    }
+  }
+  for (const int slot : plan.output_slots) result.last_read[slot] = kNoStep;
+  return result;
+}
+
 // The values a simulated implementation keeps between its runs (by slot), chosen from the sizes
 // of a full state (`values`, by slot): the small ones (under `small_bytes`: shapes, scalars,
 // masks), those live across a checkpoint, and the graph outputs. A variant's values are all its
@@ -201,7 +225,7 @@ bool same_bits(const Tensor& a, const Tensor& b) {
 // live (produced at or before, read after; the graph's outputs count as read at the end), at
 // least a gap of steps apart, so that about kCheckpoints are kept: between a transformer's
 // layers (the hidden state), between a CNN's blocks.
-std::vector<bool> checkpoint_slots(const runtime::GraphPlan& plan, const std::vector<Tensor>& values,
+std::vector<bool> checkpoint_slots(const runtime::GraphPlan& plan, const SlotSteps& steps_of, const std::vector<Tensor>& values,
                                    std::size_t small_bytes) {
   constexpr std::size_t kCheckpoints = 32;
   constexpr int kCheckpointWidth = 2;
@@ -209,25 +233,21 @@ std::vector<bool> checkpoint_slots(const runtime::GraphPlan& plan, const std::ve
   const std::size_t steps = plan.nodes.size();
   std::vector<bool> kept(plan.slot_names.size(), false);
   for (const int slot : plan.output_slots) kept[slot] = true;
+  // Until when each computed value is live: its last reader, or the end for a graph output
+  // (kNoStep: not computed, or nobody reads it).
+  std::vector<std::size_t> live_until(plan.slot_names.size(), kNoStep);
+  for (std::size_t slot = 0; slot < kept.size(); ++slot) {
+    if (steps_of.producer[slot] == kNoStep) continue;
+    live_until[slot] = kept[slot] ? steps : steps_of.last_read[slot];
+  }
   for (std::size_t slot = 0; slot < kept.size(); ++slot) kept[slot] = kept[slot] || small(slot);
   if (steps == 0) return kept;
-  std::vector<std::size_t> produced_at(plan.slot_names.size(), steps);  // steps: not computed
-  std::vector<std::size_t> last_read(plan.slot_names.size(), 0);
-  for (std::size_t k = 0; k < steps; ++k) {
-    for (const int slot : plan.nodes[k].outputs) {
-      if (slot != runtime::kNoSlot) produced_at[slot] = k;
-    }
-    for (const int slot : plan.nodes[k].inputs) {
-      if (slot != runtime::kNoSlot) last_read[slot] = k;
-    }
-  }
-  for (const int slot : plan.output_slots) last_read[slot] = steps;
-  // live[k]: computed values produced at or before step k and read after it.
+  // live[k]: large computed values produced at or before step k and read after it.
   std::vector<int> live(steps + 1, 0);
-  for (std::size_t slot = 0; slot < produced_at.size(); ++slot) {
-    if (produced_at[slot] == steps || last_read[slot] <= produced_at[slot] || small(slot)) continue;
-    ++live[produced_at[slot]];
-    --live[last_read[slot]];
+  for (std::size_t slot = 0; slot < live_until.size(); ++slot) {
+    if (live_until[slot] == kNoStep || live_until[slot] <= steps_of.producer[slot] || small(slot)) continue;
+    ++live[steps_of.producer[slot]];
+    --live[live_until[slot]];
   }
   for (std::size_t k = 1; k <= steps; ++k) live[k] += live[k - 1];
   const std::size_t gap = std::max<std::size_t>(1, steps / kCheckpoints);
@@ -243,9 +263,9 @@ std::vector<bool> checkpoint_slots(const runtime::GraphPlan& plan, const std::ve
   // A value is kept when a checkpoint lies in [produced, last read).
   std::vector<std::size_t> next_checkpoint(steps + 1, steps);
   for (std::size_t k = steps; k-- > 0;) next_checkpoint[k] = checkpoint[k] ? k : next_checkpoint[k + 1];
-  for (std::size_t slot = 0; slot < produced_at.size(); ++slot) {
-    if (produced_at[slot] == steps) continue;
-    if (next_checkpoint[produced_at[slot]] < last_read[slot]) kept[slot] = true;
+  for (std::size_t slot = 0; slot < live_until.size(); ++slot) {
+    if (live_until[slot] == kNoStep) continue;
+    if (next_checkpoint[steps_of.producer[slot]] < live_until[slot]) kept[slot] = true;
   }
   return kept;
 }
@@ -284,17 +304,7 @@ class IncrementalEngine final : public CandidateEngine {
       step_node_.push_back(analysis.node_id(*node.proto));
     }
     for (const auto& [slot, tensor] : plan_->constants) constants_[slot] = tensor;
-    producer_step_.assign(plan_->slot_names.size(), kNoStep);
-    last_read_step_.assign(plan_->slot_names.size(), kNoStep);
-    for (std::size_t k = 0; k < plan_->nodes.size(); ++k) {
-      for (const int slot : plan_->nodes[k].outputs) {
-        if (slot != runtime::kNoSlot) producer_step_[slot] = k;
-      }
-      for (const int slot : plan_->nodes[k].inputs) {
-        if (slot != runtime::kNoSlot) last_read_step_[slot] = k;
-      }
-    }
-    for (const int slot : plan_->output_slots) last_read_step_[slot] = kNoStep;  // read after the run
+    slot_steps_ = slot_steps(*plan_);
     restoring_.assign(plan_->nodes.size(), false);
     is_input_slot_.assign(plan_->slot_names.size(), false);
     for (const int slot : plan_->input_slots) is_input_slot_[slot] = true;
@@ -666,7 +676,7 @@ class IncrementalEngine final : public CandidateEngine {
       }
       if (v > 0 && !kept_by_variants_.empty()) {
         for (const int slot : node.inputs) {
-          if (slot != runtime::kNoSlot && producer_step_[slot] != kNoStep && last_read_step_[slot] == k &&
+          if (slot != runtime::kNoSlot && slot_steps_.producer[slot] != kNoStep && slot_steps_.last_read[slot] == k &&
               !kept_by_variants_[slot]) slots[slot] = Tensor();
         }
       }
@@ -718,12 +728,12 @@ class IncrementalEngine final : public CandidateEngine {
     std::vector<int> pending;
     auto want = [&](std::size_t step) {
       for (const int slot : plan_->nodes[step].inputs) {
-        if (slot != runtime::kNoSlot && !slots[slot].defined() && producer_step_[slot] != kNoStep) pending.push_back(slot);
+        if (slot != runtime::kNoSlot && !slots[slot].defined() && slot_steps_.producer[slot] != kNoStep) pending.push_back(slot);
       }
     };
     want(k);
     while (!pending.empty()) {
-      const std::size_t producer = producer_step_[pending.back()];
+      const std::size_t producer = slot_steps_.producer[pending.back()];
       pending.pop_back();
       if (restoring_[producer]) continue;
       restoring_[producer] = true;
@@ -747,10 +757,10 @@ class IncrementalEngine final : public CandidateEngine {
   // computes what a later run needs again).
   void trim_to_checkpoints(std::vector<Tensor>& slots) {
     if (kept_by_variants_.empty()) {
-      kept_by_variants_ = checkpoint_slots(*plan_, slots, variants_.keep_below_bytes);  // the first full state's sizes
+      kept_by_variants_ = checkpoint_slots(*plan_, slot_steps_, slots, variants_.keep_below_bytes);  // the first full state's sizes
     }
     for (std::size_t slot = 0; slot < slots.size(); ++slot) {
-      if (producer_step_[slot] != kNoStep && !kept_by_variants_[slot]) slots[slot] = Tensor();
+      if (slot_steps_.producer[slot] != kNoStep && !kept_by_variants_[slot]) slots[slot] = Tensor();
     }
   }
 
@@ -791,9 +801,7 @@ class IncrementalEngine final : public CandidateEngine {
   std::map<int, Tensor> constants_;         // by slot: initializers as loaded
   std::map<std::pair<int, Rounding>, Tensor> rounded_constants_;
   std::vector<std::vector<Tensor>> inputs_;  // by sample, by graph input
-  static constexpr std::size_t kNoStep = std::numeric_limits<std::size_t>::max();
-  std::vector<std::size_t> producer_step_;  // by slot: the step computing it (kNoStep: an input or a constant)
-  std::vector<std::size_t> last_read_step_;  // by slot: its last reader (kNoStep: none, or a graph output)
+  SlotSteps slot_steps_;                    // by slot: its producer and last reader
   std::vector<bool> kept_by_variants_;      // by slot: kept between a simulated implementation's runs
                                             // (empty until the first trim)
   std::vector<bool> restoring_;             // by step: restore_inputs' marks (all false between calls)
