@@ -128,6 +128,14 @@ std::int32_t zero_point_at(const Tensor* zero_point, std::size_t index) {
   return static_cast<std::int32_t>(values[index % values.size()]);
 }
 
+// Whether B's zero point suits the direct path: absent, one, or one per column of a 2-D B of
+// B's type (the kernel and its preparer ask the same).
+bool direct_b_zero_fits(const Tensor& b, const Tensor* b_zero) {
+  return b_zero == nullptr ||
+         (b_zero->dtype() == b.dtype() &&
+          (b_zero->size() == 1 || (b.rank() == 2 && b_zero->size() == static_cast<std::size_t>(b.shape()[1]))));
+}
+
 // B's zero points for the direct path: one (absent: 0) or one per column.
 std::vector<std::int32_t> direct_b_zeros(const Tensor& b, const Tensor* b_zero) {
   if (b_zero == nullptr) return {0};
@@ -145,8 +153,7 @@ void matmul_integer_prepare(KernelContext& ctx) {
   if (!ctx.has_input(1)) return;
   const Tensor& b = ctx.input(1);
   const Tensor* b_zero = ctx.optional_input(3);
-  if (b_zero != nullptr && (b_zero->dtype() != b.dtype() || b_zero->size() == 0)) return;
-  if (b.rank() != 2 || (b_zero != nullptr && b_zero->size() != 1 && b_zero->size() != static_cast<std::size_t>(b.shape()[1]))) return;
+  if (!direct_b_zero_fits(b, b_zero)) return;
   nn::prepare_direct_integer_gemm(ctx, b, direct_b_zeros(b, b_zero), {1, 3});
 }
 
@@ -167,7 +174,7 @@ void matmul_integer_kernel(KernelContext& ctx) {
   // A dynamically quantized model's product: uint8 activations (a stack of rows) by one weight
   // matrix, per-tensor a zero point: the direct u8 x s8 path where the CPU has it.
   if (plan.folds_into_one_product && nn::direct_integer_gemm_applies(a, b) && (a_zero == nullptr || a_zero->size() == 1) &&
-      (b_zero == nullptr || b_zero->size() == 1 || b_zero->size() == plan.n)) {
+      direct_b_zero_fits(b, b_zero)) {
     const std::size_t rows = a.size() / std::max<std::size_t>(1, plan.k);
     nn::direct_integer_gemm(ctx, a.data<std::uint8_t>().data(), rows, plan.k, zero_point_at<std::uint8_t>(a_zero, 0), b,
                             direct_b_zeros(b, b_zero), {1, 3}, result.data());

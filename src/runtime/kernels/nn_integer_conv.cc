@@ -66,11 +66,17 @@ namespace {
 // wraps, so the result is the exact sum modulo 2^32, as int32 holds it.
 // Against the float32 products of the general path: no im2col (a 128-channel 3x3 layer over
 // 320x320 wrote 470 MB of columns per run) and 64 multiply-accumulates per instruction.
+// The part of direct_path_applies that the weights and the group decide: what a preparer can
+// tell while the model loads (packed_conv_weights' layout).
+bool direct_path_packs(std::int64_t group, const Tensor& w) {
+  return cpu_has_avx512_vnni() && group == 1 && w.rank() == 4 &&
+         (w.dtype() == onnx::TensorProto::UINT8 || w.dtype() == onnx::TensorProto::INT8) && w.shape()[0] > 0 &&
+         w.shape()[1] > 0;
+}
+
+// (conv_layout has checked w against x: with group 1, w's channels are x's, its rank x's.)
 bool direct_path_applies(const ConvLayout& layout, const Tensor& x, const Tensor& w) {
-  return cpu_has_avx512_vnni() && layout.group == 1 && layout.geometry.rank() == 2 &&
-         x.dtype() == onnx::TensorProto::UINT8 &&
-         (w.dtype() == onnx::TensorProto::UINT8 || w.dtype() == onnx::TensorProto::INT8) && layout.in_channels > 0 &&
-         layout.out_channels > 0 && layout.geometry.output_size() > 0;
+  return direct_path_packs(static_cast<std::int64_t>(layout.group), w) && x.dtype() == onnx::TensorProto::UINT8 && layout.geometry.output_size() > 0;
 }
 
 // Weights for u8s8_conv_row_avx512vnni: [tap][channel quad][output][4] signed bytes w - offset
@@ -450,12 +456,9 @@ void direct_integer_gemm(const KernelContext& ctx, const std::uint8_t* a, std::s
 
 void prepare_integer_conv(const KernelContext& ctx, const Tensor& w, const Tensor* w_zero_point,
                           std::array<std::size_t, 2> weight_inputs) {
-  // The part of direct_path_applies that w and the attributes decide (x's type and size are
-  // known at run time only: where the run does not take the direct path, this goes unused).
-  const bool direct = cpu_has_avx512_vnni() && ctx.attr_int("group", 1) == 1 && w.rank() == 4 &&
-                      (w.dtype() == onnx::TensorProto::UINT8 || w.dtype() == onnx::TensorProto::INT8) &&
-                      w.shape()[0] > 0 && w.shape()[1] > 0;
-  if (!direct || !ctx.inputs_are_constant(weight_inputs)) return;
+  // x's type and size are known at run time only: where the run does not take the direct path,
+  // the packed copy goes unused.
+  if (!direct_path_packs(ctx.attr_int("group", 1), w) || !ctx.inputs_are_constant(weight_inputs)) return;
   packed_conv_weights(ctx, w, zero_point_values(ctx, w_zero_point, w, static_cast<std::size_t>(w.shape()[0])),
                       weight_inputs);
 }
