@@ -185,31 +185,57 @@ Reference make_reference(CandidateEngine& engine, const ConversionAnalysis& anal
   return reference;
 }
 
+// A passed run: the nodes it kept in float32, its worst tolerance ratio (0 without a tolerance)
+// and its outputs by sample, each by implementation variant ([0] the evaluator's), as its check
+// saw them (the tensors' storage shared, not copied). The last one is the search's result: its
+// margins come from these outputs instead of a run of their own, which on the incremental engine
+// after a refused attempt recomputes what the variants ran last (BERT-base: 2.9 full-run
+// equivalents of a 41.9 search).
+struct PassedRun {
+  std::vector<bool> kept_nodes;
+  double worst_ratio = 0;
+  std::vector<VariantOutputs> by_sample;
+};
+
+// Runs the candidate with `kept_nodes` in float32 and judges it sample by sample; `passed` gets
+// the outputs, the worst ratio and the nodes when every sample passes on every variant.
+// `verdict` is the last check's.
+bool run_and_judge(CandidateEngine& engine, const AcceptanceTest& acceptance, const SampleOutputs& reference,
+                   const std::vector<bool>& kept_nodes, Verdict& verdict, PassedRun& passed, double& worst) {
+  PassedRun run{kept_nodes, 0, std::vector<VariantOutputs>(reference.size())};
+  worst = 0;
+  const bool ok = engine.run_checked(kept_nodes, [&](std::size_t s, const VariantOutputs& outputs) {
+    verdict = acceptance.check_variants(reference[s], outputs, s, outputs.size() - 1);
+    if (acceptance.has_tolerance()) worst = std::max(worst, acceptance.worst_ratio(reference[s], outputs));
+    if (outputs.size() == engine.variant_count()) run.by_sample[s] = outputs;
+    return verdict.ok;
+  });
+  if (ok) {
+    run.worst_ratio = worst;
+    passed = std::move(run);
+  }
+  return ok;
+}
+
 // Before searching: the float32 model must pass itself, and the model with every unit kept
 // (only what no node decides: inputs and outputs, constants) must pass. The latter's run
-// becomes the engine's accepted state. Returns its worst tolerance ratio (0 without a tolerance).
-double check_endpoints(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
-                       const SampleOutputs& reference, bool keep_io_types) {
+// becomes the engine's accepted state, and is returned.
+PassedRun check_endpoints(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
+                          const SampleOutputs& reference, bool keep_io_types) {
   if (const Verdict self = acceptance.check_all(reference, reference); !self.ok) {
     throw Error("the float32 model does not pass its own validation (" + acceptance.describe() + "): " + self.detail +
                 "; NaN outputs are never close");
   }
   Verdict all_kept;
+  PassedRun passed;
   double worst = 0;
-  const bool passed = engine.run_checked(units.kept_nodes(std::vector<bool>(units.size(), true)),
-                                         [&](std::size_t s, const VariantOutputs& outputs) {
-                                           all_kept = acceptance.check_variants(reference[s], outputs, s, outputs.size() - 1);
-                                           if (all_kept.ok && acceptance.has_tolerance()) {
-                                             worst = std::max(worst, acceptance.worst_ratio(reference[s], outputs));
-                                           }
-                                           return all_kept.ok;
-                                         });
-  if (!passed) {
+  if (!run_and_judge(engine, acceptance, reference, units.kept_nodes(std::vector<bool>(units.size(), true)), all_kept,
+                     passed, worst)) {
     throw Error("even with every node kept in float32 the model fails validation (" + acceptance.describe() +
                 "): " + all_kept.detail + (keep_io_types ? "" : "; try keep_io_types (--keep-io-types)"));
   }
   engine.accept_last();
-  return worst;
+  return passed;
 }
 
 // Node executions in full runs of a model of `nodes_per_run` nodes (count_nodes): the report's
@@ -229,6 +255,7 @@ struct SearchOutcome {
   std::vector<std::string> errors;
   int attempts = 0;
   SearchOrder order;
+  PassedRun accepted;  // the last passed run: the result's outputs (or the endpoints' when none passed)
 };
 
 // The improved order (search_order.h): each unit no screen kept is measured alone, within the
@@ -377,11 +404,13 @@ void search_by_prediction(SegmentSearch& search, Attempt& attempt, double& accep
 // order and unit weights).
 SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
                            const std::vector<std::optional<ScreenVerdict>>& screened, const Reference& reference,
-                           const ConversionAnalysis& analysis, double accepted_ratio,
+                           const ConversionAnalysis& analysis, const PassedRun& endpoints,
                            const MixedOptions& options, ProgressReporter& progress) {
   if (!(options.sensitivity_budget >= 0)) throw Error("sensitivity_budget must be >= 0");
   if (!(options.search_budget >= 0)) throw Error("search_budget must be >= 0");
   SearchOutcome outcome;
+  outcome.accepted = endpoints;
+  double accepted_ratio = endpoints.worst_ratio;
   outcome.errors.resize(units.size());
   outcome.predicted.assign(units.size(), false);
   outcome.unreached.assign(units.size(), false);
@@ -440,14 +469,9 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
     const SegmentSearch::Segment segment = current.segments()[trial];
     Verdict verdict;
     double worst = 0;
-    const bool passed = engine.run_checked(units.kept_nodes(kept_for(current.kept_while_trying(trial))),
-                                           [&](std::size_t s, const VariantOutputs& outputs) {
-                                             verdict = acceptance.check_variants(reference.float32.outputs[s], outputs, s, outputs.size() - 1);
-                                             if (acceptance.has_tolerance()) {
-                                               worst = std::max(worst, acceptance.worst_ratio(reference.float32.outputs[s], outputs));
-                                             }
-                                             return verdict.ok;
-                                           });
+    const bool passed = run_and_judge(engine, acceptance, reference.float32.outputs,
+                                      units.kept_nodes(kept_for(current.kept_while_trying(trial))), verdict,
+                                      outcome.accepted, worst);
     last_ratio = worst;  // a failed run's: on the samples and variants it got to
     ++outcome.attempts;
     if (passed) {
@@ -522,31 +546,42 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
   return outcome;
 }
 
-// How much room the result leaves per graph output, on every variant. Runs the accepted state
-// again: no node re-runs.
-std::vector<OutputMargin> measure_margins(CandidateEngine& engine, const AcceptanceTest& acceptance,
-                                          const std::vector<bool>& kept_nodes, const SampleOutputs& reference,
-                                          const std::vector<std::string>& output_names) {
+// The result's outputs by sample, by variant: the last passed run's when it ran the result's
+// nodes on every variant the engine has now (a search without an attempt that passed, or one
+// whose result differs from its last passed run, runs it).
+std::vector<VariantOutputs> result_outputs(CandidateEngine& engine, const PassedRun& accepted,
+                                           const std::vector<bool>& kept_nodes) {
+  const bool complete = std::all_of(accepted.by_sample.begin(), accepted.by_sample.end(),
+                                    [&](const VariantOutputs& v) { return v.size() == engine.variant_count(); });
+  if (accepted.kept_nodes == kept_nodes && !accepted.by_sample.empty() && complete) return accepted.by_sample;
+  std::vector<VariantOutputs> by_sample;
+  engine.run_checked(kept_nodes, [&](std::size_t, const VariantOutputs& outputs) {
+    if (outputs.size() == engine.variant_count()) by_sample.push_back(outputs);
+    return true;
+  });
+  return by_sample;
+}
+
+// How much room the result leaves per graph output, on every variant, from its outputs by
+// sample, by variant (result_outputs).
+std::vector<OutputMargin> measure_margins(const AcceptanceTest& acceptance, const std::vector<VariantOutputs>& outputs,
+                                          const SampleOutputs& reference, const std::vector<std::string>& output_names) {
   std::vector<OutputMargin> margins(output_names.size());
   for (std::size_t o = 0; o < output_names.size(); ++o) margins[o].name = output_names[o];
-  const std::vector<SampleOutputs> outputs = engine.run_variants(kept_nodes);
-  for (std::size_t s = 0; s < reference.size(); ++s) {
-    std::vector<std::vector<Tensor>> by_variant;
-    for (const auto& variant : outputs) by_variant.push_back(variant.at(s));
+  for (std::size_t s = 0; s < reference.size() && s < outputs.size(); ++s) {
+    const VariantOutputs& by_variant = outputs[s];
     const std::vector<double> robust = acceptance.robust_ratios(reference[s], by_variant);
     for (std::size_t o = 0; o < robust.size() && o < margins.size(); ++o) {
       margins[o].robust_ratio = std::max(margins[o].robust_ratio, robust[o]);
     }
-  }
-  for (std::size_t v = 0; v < outputs.size(); ++v) {
-    for (std::size_t s = 0; s < outputs[v].size(); ++s) {
-      const std::vector<double> ratios = acceptance.tolerance_ratios(reference[s], outputs[v][s]);
+    for (std::size_t v = 0; v < by_variant.size(); ++v) {
+      const std::vector<double> ratios = acceptance.tolerance_ratios(reference[s], by_variant[v]);
       for (std::size_t o = 0; o < ratios.size() && o < margins.size(); ++o) {
         if (v == 0) margins[o].evaluator_ratio = std::max(margins[o].evaluator_ratio, ratios[o]);
         margins[o].worst_ratio = std::max(margins[o].worst_ratio, ratios[o]);
         if (v > 0) {
           margins[o].variant_distance =
-              std::max(margins[o].variant_distance, relative_l2_distance(outputs[v][s][o], outputs[0][s][o]));
+              std::max(margins[o].variant_distance, relative_l2_distance(by_variant[v][o], by_variant[0][o]));
         }
       }
     }
@@ -789,15 +824,17 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
                      ? " and " + std::to_string(engine->variant_count() - 1) + " simulated float16 implementation" +
                            (engine->variant_count() == 2 ? "" : "s") + " besides the evaluator"
                      : ""));
-  const double accepted_ratio = check_endpoints(*engine, acceptance, units, float32, conversion.keep_io_types);
+  const PassedRun endpoints = check_endpoints(*engine, acceptance, units, float32, conversion.keep_io_types);
   const std::size_t screened_count =
       static_cast<std::size_t>(std::count_if(screened.begin(), screened.end(), [](const auto& v) { return v.has_value(); }));
   if (screened_count > 0) progress.note(std::to_string(screened_count) + " nodes kept by the screens before the search");
 
   SearchOutcome outcome =
-      search_units(*engine, acceptance, units, screened, reference, analysis, accepted_ratio, options, progress);
+      search_units(*engine, acceptance, units, screened, reference, analysis, endpoints, options, progress);
   std::vector<bool> kept_nodes = units.kept_nodes(outcome.kept_units);
-  if (acceptance.has_tolerance()) report.margins = measure_margins(*engine, acceptance, kept_nodes, float32, output_names);
+  if (acceptance.has_tolerance()) {
+    report.margins = measure_margins(acceptance, result_outputs(*engine, outcome.accepted, kept_nodes), float32, output_names);
+  }
   const std::size_t nodes_per_run = count_nodes(analysis.model().graph());
   // In proportion to the search's runs, not counting the values the variants computed again
   // (what the engine keeps in memory between runs must not change the result).
@@ -826,10 +863,10 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
                   wider.spread_safety);
     progress.note(text);
     attempts_before = outcome.attempts;
-    const double ratio = check_endpoints(*engine, stricter, units, float32, conversion.keep_io_types);
-    outcome = search_units(*engine, stricter, units, screened, reference, analysis, ratio, wider, progress);
+    const PassedRun stricter_endpoints = check_endpoints(*engine, stricter, units, float32, conversion.keep_io_types);
+    outcome = search_units(*engine, stricter, units, screened, reference, analysis, stricter_endpoints, wider, progress);
     kept_nodes = units.kept_nodes(outcome.kept_units);
-    report.margins = measure_margins(*engine, stricter, kept_nodes, float32, output_names);
+    report.margins = measure_margins(stricter, result_outputs(*engine, outcome.accepted, kept_nodes), float32, output_names);
     check_holdout(*engine, stricter, kept_nodes, float32, holdout_variants, 1, report.margins);
     report.searched_again = true;
     report.spread_safety_used = wider.spread_safety;

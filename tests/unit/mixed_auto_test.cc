@@ -461,6 +461,30 @@ TEST(MixedAuto, ReportsFlopAndWeightSharesAndMargins) {
   for (const auto& node : report.kept_nodes) EXPECT_GE(node.sensitivity, 0.0) << node.name << ": measured by the improved strategy";
 }
 
+// The result's margins come from the search's last passed run, not from a run of their own: they
+// must be what the result computes, as the same nodes chosen without a search measure them
+// (there the margins come from a run), also where the search's last attempt was refused and
+// the engine's implementations last computed something else.
+TEST(MixedAuto, MarginsAreThoseOfTheResultItself) {
+  const MixedReport searched = search_deep_chain([](MixedOptions&) {});
+  ASSERT_FALSE(searched.kept_nodes.empty());
+  ASSERT_GT(searched.converted_nodes, 0u);
+  std::string kept;  // the names hold no regex metacharacter but '/'
+  for (const auto& node : searched.kept_nodes) kept += (kept.empty() ? "" : "|") + node.name;
+  const MixedReport chosen = search_deep_chain([&](MixedOptions& options) {
+    options.search = false;
+    options.keep_node_pattern = kept;
+  });
+  ASSERT_EQ(chosen.converted_nodes, searched.converted_nodes);
+  ASSERT_EQ(chosen.margins.size(), searched.margins.size());
+  for (std::size_t o = 0; o < searched.margins.size(); ++o) {
+    EXPECT_EQ(searched.margins[o].evaluator_ratio, chosen.margins[o].evaluator_ratio);
+    EXPECT_EQ(searched.margins[o].worst_ratio, chosen.margins[o].worst_ratio);
+    EXPECT_EQ(searched.margins[o].robust_ratio, chosen.margins[o].robust_ratio);
+    EXPECT_EQ(searched.margins[o].variant_distance, chosen.margins[o].variant_distance);
+  }
+}
+
 // The result is checked once more on implementations the search never ran (holdout_variants):
 // other nudge patterns than its own variants, so their worst ratio differs from the variants';
 // an output over 0.8 of the tolerance there gets a warning line. Without variants, or with 0, none.
