@@ -86,11 +86,12 @@ class CandidateEngine {
   // How far a change reaches a cut point (search_order.cc): the largest relative L2 distance,
   // over the node's float outputs, between a run's value and the accepted state's, on the first
   // sample, the evaluator's own float16. `distance_in_last_run`: in the last run (which must have
-  // computed the node; nullopt otherwise). `distance_up_to`: runs `kept_nodes` only up to
-  // `node` (the nodes after it are not evaluated; the last run is unchanged). nullopt: the
-  // engine cannot tell.
+  // computed the node; nullopt otherwise). `distances_up_to`: at each of `nodes` (in step order),
+  // running `kept_nodes` only up to the last of them (the nodes after it are not evaluated; the
+  // last run is unchanged). nullopt: the engine cannot tell.
   virtual std::optional<double> distance_in_last_run(graph::NodeId /*node*/) const { return std::nullopt; }
-  virtual std::optional<double> distance_up_to(const std::vector<bool>& /*kept_nodes*/, graph::NodeId /*node*/) {
+  virtual std::optional<std::vector<double>> distances_up_to(const std::vector<bool>& /*kept_nodes*/,
+                                                             const std::vector<graph::NodeId>& /*nodes*/) {
     return std::nullopt;
   }
   // Outputs by holdout implementation, by sample, of the model with `kept_nodes` in float32,

@@ -425,12 +425,21 @@ class IncrementalEngine final : public CandidateEngine {
     return distance_at(node, evaluator_.last.front());
   }
 
-  std::optional<double> distance_up_to(const std::vector<bool>& kept_nodes, graph::NodeId node) override {
-    const auto step = step_of_.find(node);
-    if (!has_accepted_ || inputs_.empty() || step == step_of_.end()) return std::nullopt;
+  std::optional<std::vector<double>> distances_up_to(const std::vector<bool>& kept_nodes,
+                                                     const std::vector<graph::NodeId>& nodes) override {
+    if (!has_accepted_ || inputs_.empty() || nodes.empty()) return std::nullopt;
+    std::size_t last = 0;
+    for (graph::NodeId node : nodes) {
+      const auto step = step_of_.find(node);
+      if (step == step_of_.end()) return std::nullopt;
+      last = std::max(last, step->second);
+    }
     const Config config = make_config(analysis_.decide(kept_nodes));
     ++stats_.runs;
-    return distance_at(node, run_sample(config, 0, 0, evaluator_.accepted.front(), accepted_config_, step->second));
+    const std::vector<Tensor> slots = run_sample(config, 0, 0, evaluator_.accepted.front(), accepted_config_, last);
+    std::vector<double> distances;
+    for (graph::NodeId node : nodes) distances.push_back(*distance_at(node, slots));
+    return distances;
   }
 
   void accept_last() override {

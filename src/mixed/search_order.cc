@@ -80,14 +80,22 @@ SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& accep
     const std::vector<graph::NodeId> after = cuts ? cuts->after(units.nodes[u]) : std::vector<graph::NodeId>{};
     // `exact_share` of the budget measures in full (and learns the cut points' gains on the way); then a unit
     // with a cut point of known gain after it runs only up to that point, where that spares at
-    // least half the run (otherwise the exact measurement costs little more).
+    // least half the run (otherwise the exact measurement costs little more). The cut points it
+    // passes on the way learn their gains from it too (chained): its effect at the outputs, as
+    // estimated, over its distance there. So a run reaches only the nearest cut point of known
+    // gain, and the units measured next (lighter, or earlier in the graph) find one nearer still.
     if (cuts != nullptr && spent() >= allowed * exact_share) {
       const auto point = std::find_if(after.begin(), after.end(), [&](graph::NodeId p) { return cut_gains.count(p) > 0; });
       const int here = cuts->rank(units.nodes[u]);
       if (point != after.end() && 2 * (cuts->rank(*point) - here) <= cuts->node_count() - here) {
-        if (const auto distance = engine.distance_up_to(units.kept_nodes(kept), *point)) {
-          order.predicted[u] = *distance * gain_at(*point);
+        const std::vector<graph::NodeId> passed(after.begin(), point + 1);
+        if (const auto distances = engine.distances_up_to(units.kept_nodes(kept), passed)) {
+          const double effect = distances->back() * gain_at(*point);
+          order.predicted[u] = effect;
           order.to_cut[u] = true;
+          for (std::size_t i = 0; i + 1 < passed.size(); ++i) {
+            if ((*distances)[i] > 0 && effect > 0) cut_gains[passed[i]].push_back(effect / (*distances)[i]);
+          }
           continue;
         }
       }

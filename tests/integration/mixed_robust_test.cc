@@ -96,14 +96,17 @@ Emulated emulate(const onnx::ModelProto& model, const std::string& label) {
 
 TEST(MixedRobust, AcceptingOnTheEvaluatorsBitsAloneFailsOnAnotherImplementation) {
   if (!test_support::float16_emulation_available()) GTEST_SKIP() << "/usr/bin/python3 cannot import numpy and onnx";
-  const Found& found = search(0);
+  // In node order: which order found the result does not matter here, only that it sits at the
+  // edge on the evaluator's bits (the improved order's result at this tolerance, since its
+  // estimates came from chained cut points, lands at 0.87-0.88 elsewhere against 0.93).
+  const Found& found = search(0, /*node_order=*/true);
   ASSERT_EQ(found.report.variants_checked, 1);
   ASSERT_EQ(found.report.margins.size(), 1u);
   EXPECT_LE(found.report.margins[0].evaluator_ratio, 1.0);
   EXPECT_GT(found.report.margins[0].evaluator_ratio, 0.9) << "the search should stop at the edge";
   const Emulated emulated = emulate(found.model, "robust_off");
   // Another implementation lands further from float32 than the room the evaluator's bits left
-  // (measured here: 1.004 and 0.94 against 0.98), so the evaluator's verdict does not carry over.
+  // (measured here: 1.26 and 1.02 against 0.998), so the evaluator's verdict does not carry over.
   EXPECT_GT(std::max(emulated.float32_order, emulated.float64), found.report.margins[0].evaluator_ratio)
       << "the emulation no longer shows the problem robust acceptance solves (worst ratios " << emulated.float32_order
       << ", " << emulated.float64 << "); pick a tolerance where it does";

@@ -735,11 +735,12 @@ TEST(MixedAuto, ImprovedOrderMeasuresNodesAloneWithinItsBudget) {
 // the spec's bisection, and a light one only when the model does not predict it to fail. Both
 // results pass; skipping costs fewer attempts.
 TEST(MixedAuto, TheErrorModelKeepsNodesPredictedToFailWithoutTryingThem) {
-  // search_deep_chain's tolerance, 60% of the plain float16 model's error, lets only part of it
-  // fit (less left no light node undecided: a third once the variants nudged casts too, a half
-  // once the spread counted 2.5 times).
+  // 72% of the plain float16 model's error lets only part of it fit (less left no light node
+  // undecided: a third once the variants nudged casts too, a half once the spread counted 2.5
+  // times, search_deep_chain's 60% once the order's estimates came from chained cut points).
   auto search = [](bool skip_predicted) {
     return search_deep_chain([&](MixedOptions& options) {
+      options.atol = *options.atol * 1.2;
       options.sensitivity_budget = 100;  // every node measured
       options.skip_predicted_failures = skip_predicted;
     });
@@ -757,8 +758,11 @@ TEST(MixedAuto, TheErrorModelKeepsNodesPredictedToFailWithoutTryingThem) {
     }
     ++not_tried;
     EXPECT_NE(node.detail.find("predicted over the tolerance"), std::string::npos) << node.detail;
-    EXPECT_NE(node.detail.find("(measured)"), std::string::npos) << node.detail;
-    EXPECT_GT(node.output_effect, 0.0) << node.name;
+    // Measured at the outputs (output_effect), or up to a cut point (an estimate: no output_effect).
+    if (node.detail.find("(measured up to a cut point)") == std::string::npos) {
+      EXPECT_NE(node.detail.find("(measured)"), std::string::npos) << node.detail;
+      EXPECT_GT(node.output_effect, 0.0) << node.name;
+    }
   }
   EXPECT_GT(not_tried, 0u) << "the model predicted nothing to fail";
   EXPECT_GT(too_light, 0u) << "every light node was tried";

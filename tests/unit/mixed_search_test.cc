@@ -297,6 +297,57 @@ TEST(MixedCutPoints, AMeasurementUpToOneEstimatesTheEffectAtTheOutputs) {
   }
 }
 
+// The cut points a measurement passes on its way to one of known gain learn their gains from it
+// (chained), so the units measured next stop nearer. Here the heaviest units are the last
+// layers' (measured first), so the cut points of known gain start at the end of the graph: a
+// measurement that learned only from the units measured at the outputs would run from the early
+// layers to the late ones, or to the outputs (more than half the run: measured in full).
+TEST(MixedCutPoints, MeasurementsUpToCutPointsTeachTheGainsOfThoseTheyPass) {
+  namespace mixed = onnx_fp16::mixed;
+  const onnx::ModelProto model = test_support::deep_chain_model(16);
+  onnx_fp16::Float16Options conversion;
+  conversion.keep_io_types = true;
+  const mixed::ConversionAnalysis analysis(model, conversion);
+  const mixed::SearchUnits units = mixed::find_search_units(analysis);
+  std::vector<std::size_t> candidates(units.size());
+  for (std::size_t u = 0; u < units.size(); ++u) candidates[u] = u;
+  // Heavier with depth: the last MatMul first, the first Tanh last.
+  std::vector<mixed::NodeCost> costs(analysis.index().nodes().size());
+  for (std::size_t u = 0; u < units.size(); ++u) {
+    const bool product = analysis.index().node(units.nodes[u]).proto->op_type() == "MatMul";
+    costs[units.nodes[u]].flops = static_cast<double>((u + 1) * (product ? 1000 : 1));
+  }
+  onnx_fp16::MixedOptions options;
+  options.atol = 1e-3;
+  const mixed::AcceptanceTest acceptance(options, {"y"});
+  const mixed::CutPoints cuts(analysis.index());
+  const std::size_t per_run = mixed::count_nodes(model.graph());
+  auto order_with = [&](double budget, double exact_share, std::size_t& evaluated) {
+    std::mt19937 rng(5);
+    const onnx_fp16::Feeds sample{{"x", Tensor::from_vector<float>({8, 64}, test_support::normal_values(8 * 64, 1.0f, rng))}};
+    auto engine = mixed::make_incremental_engine(analysis, {sample}, 1, {});
+    const std::vector<Tensor> reference = engine->run_float32({})->outputs.at(0);
+    const std::size_t before = engine->stats().nodes_evaluated;
+    mixed::SearchOrder order = mixed::order_by_effect(*engine, acceptance, units, candidates, costs, reference,
+                                                      budget, per_run, std::nullopt, &cuts, exact_share);
+    evaluated = engine->stats().nodes_evaluated - before;
+    return order;
+  };
+  std::size_t exact_work = 0, cut_work = 0;
+  const mixed::SearchOrder exact = order_with(100, 1.0, exact_work);
+  const mixed::SearchOrder estimated = order_with(20, 0.01, cut_work);
+  // The last layers' products (within 1% of the budget), and the last node (no cut point after it).
+  EXPECT_LE(estimated.measured, 4u);
+  EXPECT_EQ(estimated.measured + estimated.measured_to_cut(), units.size());
+  EXPECT_LT(cut_work * 6, exact_work) << "each measurement should run about a layer, not to the late layers";
+  for (std::size_t u = 0; u < units.size(); ++u) {
+    if (!estimated.to_cut[u]) continue;
+    ASSERT_GT(exact.effect[u], 0.0) << units.labels[u];
+    EXPECT_LT(estimated.predicted[u], 3 * exact.effect[u]) << units.labels[u];
+    EXPECT_GT(estimated.predicted[u], exact.effect[u] / 3) << units.labels[u];
+  }
+}
+
 onnx_fp16::MixedOptions tolerance(std::optional<double> rtol, std::optional<double> atol) {
   onnx_fp16::MixedOptions options;
   options.rtol = rtol;
