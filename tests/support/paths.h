@@ -8,7 +8,8 @@ namespace test_support {
 
 std::filesystem::path source_dir();
 std::filesystem::path cli_path();
-// A fresh, empty folder for one test, under the build tree's temporary area.
+// A fresh, empty folder for one test, in a folder of this process under the system's temporary
+// folder; removed with everything in it when the process exits (ONNX_FP16_KEEP_TEST_FILES=1 keeps it).
 std::filesystem::path fresh_temp_dir(const std::string& label);
 
 }  // namespace test_support
