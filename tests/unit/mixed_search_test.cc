@@ -4,6 +4,7 @@
 #include <onnx_fp16/error.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <random>
 #include <set>
@@ -243,52 +244,64 @@ TEST(MixedCutPoints, AreTheNodesEveryPathToTheOutputsPasses) {
   EXPECT_LT(cuts.rank(2), cuts.rank(0));
 }
 
-// A unit measured only up to a cut point (its distance there times the gain that point showed
-// for the units measured at the outputs) lands near its effect at the outputs, for a fraction of
-// the work. A 16-layer chain of MatMul, Add, Tanh: every later node is a cut point of every
-// earlier one.
-TEST(MixedCutPoints, AMeasurementUpToOneEstimatesTheEffectAtTheOutputs) {
-  namespace mixed = onnx_fp16::mixed;
-  const onnx::ModelProto model = test_support::deep_chain_model(16);
-  onnx_fp16::Float16Options conversion;
-  conversion.keep_io_types = true;
-  const mixed::ConversionAnalysis analysis(model, conversion);
-  const mixed::SearchUnits units = mixed::find_search_units(analysis);
-  ASSERT_EQ(units.size(), 48u);
-  std::vector<std::size_t> candidates(units.size());
-  for (std::size_t u = 0; u < units.size(); ++u) candidates[u] = u;
-  // Heaviest first: the MatMuls, then the rest, each in node order.
-  std::vector<mixed::NodeCost> costs(analysis.index().nodes().size());
-  for (std::size_t u = 0; u < units.size(); ++u) {
-    costs[units.nodes[u]].flops = analysis.index().node(units.nodes[u]).proto->op_type() == "MatMul" ? 65536 : 512;
+// The search order's measurements on a 16-layer chain of MatMul, Add, Tanh (every later node is
+// a cut point of every earlier one), each unit costing what `flops(unit, is_matmul)` says.
+class DeepChainOrder {
+ public:
+  explicit DeepChainOrder(const std::function<double(std::size_t, bool)>& flops)
+      : model_(test_support::deep_chain_model(16)),
+        analysis_(model_, keep_io()),
+        units_(onnx_fp16::mixed::find_search_units(analysis_)),
+        costs_(analysis_.index().nodes().size()),
+        acceptance_(atol_1e3(), {"y"}),
+        cuts_(analysis_.index()) {
+    for (std::size_t u = 0; u < units_.size(); ++u) {
+      candidates_.push_back(u);
+      costs_[units_.nodes[u]].flops = flops(u, analysis_.index().node(units_.nodes[u]).proto->op_type() == "MatMul");
+    }
   }
-  onnx_fp16::MixedOptions options;
-  options.atol = 1e-3;
-  const mixed::AcceptanceTest acceptance(options, {"y"});
-  const mixed::CutPoints cuts(analysis.index());
-  const std::size_t per_run = mixed::count_nodes(model.graph());
 
-  auto order_with = [&](double budget, double exact_share, std::size_t& evaluated) {
+  const onnx_fp16::mixed::SearchUnits& units() const { return units_; }
+
+  // The order measured within `budget` full-run equivalents, `exact_share` of it at the outputs;
+  // `evaluated`: the node executions it took.
+  onnx_fp16::mixed::SearchOrder order(double budget, double exact_share, std::size_t& evaluated) const {
     std::mt19937 rng(5);
     const onnx_fp16::Feeds sample{{"x", Tensor::from_vector<float>({8, 64}, test_support::normal_values(8 * 64, 1.0f, rng))}};
-    auto engine = mixed::make_incremental_engine(analysis, {sample}, 1, {});
+    auto engine = onnx_fp16::mixed::make_incremental_engine(analysis_, {sample}, 1, {});
     const std::vector<Tensor> reference = engine->run_float32({})->outputs.at(0);
     const std::size_t before = engine->stats().nodes_evaluated;
-    mixed::SearchOrder order = mixed::order_by_effect(*engine, acceptance, units, candidates, costs, reference,
-                                                      budget, per_run, std::nullopt, &cuts, exact_share);
+    onnx_fp16::mixed::SearchOrder order =
+        onnx_fp16::mixed::order_by_effect(*engine, acceptance_, units_, candidates_, costs_, reference, budget,
+                                          onnx_fp16::mixed::count_nodes(model_.graph()), std::nullopt, &cuts_, exact_share);
     evaluated = engine->stats().nodes_evaluated - before;
     return order;
-  };
-  std::size_t exact_work = 0, cut_work = 0;
-  // Every unit at the outputs (24.5 full runs' worth), against two measured there and the rest
-  // up to a cut point.
-  const mixed::SearchOrder exact = order_with(100, 1.0, exact_work);
-  const mixed::SearchOrder estimated = order_with(20, 0.1, cut_work);
-  EXPECT_EQ(exact.measured, units.size());
-  EXPECT_EQ(exact.measured_to_cut(), 0u);
-  EXPECT_GT(estimated.measured_to_cut(), units.size() / 2);
-  EXPECT_EQ(estimated.measured + estimated.measured_to_cut(), units.size());
-  EXPECT_LT(cut_work * 3, exact_work) << "measuring up to cut points should take a fraction of the runs";
+  }
+
+ private:
+  static onnx_fp16::Float16Options keep_io() {
+    onnx_fp16::Float16Options conversion;
+    conversion.keep_io_types = true;
+    return conversion;
+  }
+  static onnx_fp16::MixedOptions atol_1e3() {
+    onnx_fp16::MixedOptions options;
+    options.atol = 1e-3;
+    return options;
+  }
+
+  onnx::ModelProto model_;
+  onnx_fp16::mixed::ConversionAnalysis analysis_;
+  onnx_fp16::mixed::SearchUnits units_;
+  std::vector<std::size_t> candidates_;
+  std::vector<onnx_fp16::mixed::NodeCost> costs_;
+  onnx_fp16::mixed::AcceptanceTest acceptance_;
+  onnx_fp16::mixed::CutPoints cuts_;
+};
+
+// Every unit measured up to a cut point lands within 3x of its effect measured at the outputs.
+void expect_estimates_near_exact(const onnx_fp16::mixed::SearchUnits& units, const onnx_fp16::mixed::SearchOrder& exact,
+                                 const onnx_fp16::mixed::SearchOrder& estimated) {
   for (std::size_t u = 0; u < units.size(); ++u) {
     if (!estimated.to_cut[u]) continue;
     ASSERT_GT(exact.effect[u], 0.0) << units.labels[u];
@@ -297,55 +310,42 @@ TEST(MixedCutPoints, AMeasurementUpToOneEstimatesTheEffectAtTheOutputs) {
   }
 }
 
+// A unit measured only up to a cut point (its distance there times the gain that point showed
+// for the units measured at the outputs) lands near its effect at the outputs, for a fraction of
+// the work.
+TEST(MixedCutPoints, AMeasurementUpToOneEstimatesTheEffectAtTheOutputs) {
+  // Heaviest first: the MatMuls, then the rest, each in node order.
+  const DeepChainOrder chain([](std::size_t, bool matmul) { return matmul ? 65536.0 : 512.0; });
+  ASSERT_EQ(chain.units().size(), 48u);
+  std::size_t exact_work = 0, cut_work = 0;
+  // Every unit at the outputs (24.5 full runs' worth), against two measured there and the rest
+  // up to a cut point.
+  const auto exact = chain.order(100, 1.0, exact_work);
+  const auto estimated = chain.order(20, 0.1, cut_work);
+  EXPECT_EQ(exact.measured, chain.units().size());
+  EXPECT_EQ(exact.measured_to_cut(), 0u);
+  EXPECT_GT(estimated.measured_to_cut(), chain.units().size() / 2);
+  EXPECT_EQ(estimated.measured + estimated.measured_to_cut(), chain.units().size());
+  EXPECT_LT(cut_work * 3, exact_work) << "measuring up to cut points should take a fraction of the runs";
+  expect_estimates_near_exact(chain.units(), exact, estimated);
+}
+
 // The cut points a measurement passes on its way to one of known gain learn their gains from it
 // (chained), so the units measured next stop nearer. Here the heaviest units are the last
 // layers' (measured first), so the cut points of known gain start at the end of the graph: a
 // measurement that learned only from the units measured at the outputs would run from the early
 // layers to the late ones, or to the outputs (more than half the run: measured in full).
 TEST(MixedCutPoints, MeasurementsUpToCutPointsTeachTheGainsOfThoseTheyPass) {
-  namespace mixed = onnx_fp16::mixed;
-  const onnx::ModelProto model = test_support::deep_chain_model(16);
-  onnx_fp16::Float16Options conversion;
-  conversion.keep_io_types = true;
-  const mixed::ConversionAnalysis analysis(model, conversion);
-  const mixed::SearchUnits units = mixed::find_search_units(analysis);
-  std::vector<std::size_t> candidates(units.size());
-  for (std::size_t u = 0; u < units.size(); ++u) candidates[u] = u;
   // Heavier with depth: the last MatMul first, the first Tanh last.
-  std::vector<mixed::NodeCost> costs(analysis.index().nodes().size());
-  for (std::size_t u = 0; u < units.size(); ++u) {
-    const bool product = analysis.index().node(units.nodes[u]).proto->op_type() == "MatMul";
-    costs[units.nodes[u]].flops = static_cast<double>((u + 1) * (product ? 1000 : 1));
-  }
-  onnx_fp16::MixedOptions options;
-  options.atol = 1e-3;
-  const mixed::AcceptanceTest acceptance(options, {"y"});
-  const mixed::CutPoints cuts(analysis.index());
-  const std::size_t per_run = mixed::count_nodes(model.graph());
-  auto order_with = [&](double budget, double exact_share, std::size_t& evaluated) {
-    std::mt19937 rng(5);
-    const onnx_fp16::Feeds sample{{"x", Tensor::from_vector<float>({8, 64}, test_support::normal_values(8 * 64, 1.0f, rng))}};
-    auto engine = mixed::make_incremental_engine(analysis, {sample}, 1, {});
-    const std::vector<Tensor> reference = engine->run_float32({})->outputs.at(0);
-    const std::size_t before = engine->stats().nodes_evaluated;
-    mixed::SearchOrder order = mixed::order_by_effect(*engine, acceptance, units, candidates, costs, reference,
-                                                      budget, per_run, std::nullopt, &cuts, exact_share);
-    evaluated = engine->stats().nodes_evaluated - before;
-    return order;
-  };
+  const DeepChainOrder chain([](std::size_t u, bool matmul) { return static_cast<double>((u + 1) * (matmul ? 1000 : 1)); });
   std::size_t exact_work = 0, cut_work = 0;
-  const mixed::SearchOrder exact = order_with(100, 1.0, exact_work);
-  const mixed::SearchOrder estimated = order_with(20, 0.01, cut_work);
+  const auto exact = chain.order(100, 1.0, exact_work);
+  const auto estimated = chain.order(20, 0.01, cut_work);
   // The last layers' products (within 1% of the budget), and the last node (no cut point after it).
   EXPECT_LE(estimated.measured, 4u);
-  EXPECT_EQ(estimated.measured + estimated.measured_to_cut(), units.size());
+  EXPECT_EQ(estimated.measured + estimated.measured_to_cut(), chain.units().size());
   EXPECT_LT(cut_work * 6, exact_work) << "each measurement should run about a layer, not to the late layers";
-  for (std::size_t u = 0; u < units.size(); ++u) {
-    if (!estimated.to_cut[u]) continue;
-    ASSERT_GT(exact.effect[u], 0.0) << units.labels[u];
-    EXPECT_LT(estimated.predicted[u], 3 * exact.effect[u]) << units.labels[u];
-    EXPECT_GT(estimated.predicted[u], exact.effect[u] / 3) << units.labels[u];
-  }
+  expect_estimates_near_exact(chain.units(), exact, estimated);
 }
 
 onnx_fp16::MixedOptions tolerance(std::optional<double> rtol, std::optional<double> atol) {
