@@ -54,6 +54,20 @@ SEARCHES = {"default": [], "every": ["--try-every-node"],
             "fast8_k1": ["--sensitivity-budget", "8", "--spread-safety", "1"]}
 
 
+def bert_case(modelgen, work):
+    """The model (written once into `work`), its sample's .npz path and the sample's feeds."""
+    model = work / "bert-base.onnx"
+    if not model.exists():
+        subprocess.run([modelgen, "bert-base", str(model)], check=True, capture_output=True)
+    ids = np.random.default_rng(0).integers(0, 30522, (1, 128)).astype(np.int64)
+    mask = np.ones((1, 128), np.int64)
+    mask[:, 100:] = 0
+    feeds = {"input_ids": ids, "attention_mask": mask}
+    sample = work / "sample.npz"
+    np.savez(sample, **feeds)
+    return model, sample, feeds
+
+
 def inference_seconds(cli, model, sample, work):
     """The evaluator's float32 run, best of 3 (onnx-fp16 run prints 'N nodes in S s')."""
     best = float("inf")
@@ -77,15 +91,7 @@ def main():
     work = pathlib.Path(args.work_dir or tempfile.mkdtemp(prefix="mixed_bert_"))
     work.mkdir(parents=True, exist_ok=True)
 
-    model = work / "bert-base.onnx"
-    if not model.exists():
-        subprocess.run([args.modelgen, "bert-base", str(model)], check=True, capture_output=True)
-    ids = np.random.default_rng(0).integers(0, 30522, (1, 128)).astype(np.int64)
-    mask = np.ones((1, 128), np.int64)
-    mask[:, 100:] = 0
-    feeds = {"input_ids": ids, "attention_mask": mask}
-    sample = work / "sample.npz"
-    np.savez(sample, **feeds)
+    model, sample, feeds = bert_case(args.modelgen, work)
     inference = inference_seconds(args.cli, model, sample, work)
     reference = dict(np.load(work / "float32.npz"))
 
