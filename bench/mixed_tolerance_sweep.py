@@ -18,7 +18,7 @@ Printed per search: nodes and FLOPs in float16, attempts, full-run equivalents, 
 whether it searched again, the worst ratio over the held-out implementations and how many of
 them exceed 1 (above 1 fails the tolerance); then the sums: full-run equivalents, the mean share
 of FLOPs in float16, results over 1 on at least one implementation. Runs 2026-12-06, 20 searches:
-about 10 minutes.
+5-10 minutes on the 2-core machine.
 
 Needs Debian's python3-numpy and python3-onnx, npm, and built onnx-fp16 and onnx-fp16-modelgen.
 """
