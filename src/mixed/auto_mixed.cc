@@ -186,15 +186,15 @@ Reference make_reference(CandidateEngine& engine, const ConversionAnalysis& anal
 }
 
 // A passed run: the nodes it kept in float32, its worst tolerance ratio (0 without a tolerance)
-// and its outputs by sample, each by implementation variant ([0] the evaluator's), as its check
-// saw them (the tensors' storage shared, not copied). The last one is the search's result: its
+// and its outputs by implementation variant ([0] the evaluator's), by sample, as run_variants
+// gives them (the tensors' storage shared with what its check saw, not copied). The last one is the search's result: its
 // margins come from these outputs instead of a run of their own, which on the incremental engine
 // after a refused attempt recomputes what the variants ran last (BERT-base: 2.9 full-run
 // equivalents of a 41.9 search).
 struct PassedRun {
   std::vector<bool> kept_nodes;
   double worst_ratio = 0;
-  std::vector<VariantOutputs> by_sample;
+  std::vector<SampleOutputs> by_variant;
 };
 
 // Runs the candidate with `kept_nodes` in float32 and judges it sample by sample; `passed` gets
@@ -202,12 +202,14 @@ struct PassedRun {
 // `verdict` is the last check's.
 bool run_and_judge(CandidateEngine& engine, const AcceptanceTest& acceptance, const SampleOutputs& reference,
                    const std::vector<bool>& kept_nodes, Verdict& verdict, PassedRun& passed, double& worst) {
-  PassedRun run{kept_nodes, 0, std::vector<VariantOutputs>(reference.size())};
+  PassedRun run{kept_nodes, 0, std::vector<SampleOutputs>(engine.variant_count(), SampleOutputs(reference.size()))};
   worst = 0;
   const bool ok = engine.run_checked(kept_nodes, [&](std::size_t s, const VariantOutputs& outputs) {
     verdict = acceptance.check_variants(reference[s], outputs, s, outputs.size() - 1);
     if (acceptance.has_tolerance()) worst = std::max(worst, acceptance.worst_ratio(reference[s], outputs));
-    if (outputs.size() == engine.variant_count()) run.by_sample[s] = outputs;
+    if (outputs.size() == engine.variant_count()) {
+      for (std::size_t v = 0; v < outputs.size(); ++v) run.by_variant[v][s] = outputs[v];
+    }
     return verdict.ok;
   });
   if (ok) {
@@ -421,7 +423,7 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
   if (!(options.search_budget >= 0)) throw Error("search_budget must be >= 0");
   SearchOutcome outcome;
   outcome.accepted = endpoints;
-  double accepted_ratio = endpoints.worst_ratio;
+  double& accepted_ratio = outcome.accepted.worst_ratio;  // what the predictions start from
   outcome.errors.resize(units.size());
   outcome.predicted.assign(units.size(), false);
   outcome.unreached.assign(units.size(), false);
@@ -488,7 +490,6 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
     if (passed) {
       current.passed(trial);
       engine.accept_last();
-      accepted_ratio = worst;
     } else {
       if (segment.size == 1) outcome.errors[outcome.order.units[segment.begin]] = verdict.detail;
       current.failed(trial);
@@ -557,42 +558,40 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
   return outcome;
 }
 
-// The result's outputs by sample, by variant: the last passed run's when it ran the result's
-// nodes on every variant the engine has now (a search without an attempt that passed, or one
-// whose result differs from its last passed run, runs it).
-std::vector<VariantOutputs> result_outputs(CandidateEngine& engine, const PassedRun& accepted,
-                                           const std::vector<bool>& kept_nodes) {
-  const bool complete = std::all_of(accepted.by_sample.begin(), accepted.by_sample.end(),
-                                    [&](const VariantOutputs& v) { return v.size() == engine.variant_count(); });
-  if (accepted.kept_nodes == kept_nodes && !accepted.by_sample.empty() && complete) return accepted.by_sample;
-  std::vector<VariantOutputs> by_sample;
-  engine.run_checked(kept_nodes, [&](std::size_t, const VariantOutputs& outputs) {
-    if (outputs.size() == engine.variant_count()) by_sample.push_back(outputs);
-    return true;
-  });
-  return by_sample;
+// The result's outputs by variant, by sample: the last passed run's when it ran the result's
+// nodes on the variants the engine has now, else a run of their own (a search without an
+// attempt that passed, or searched again on more variants since).
+std::vector<SampleOutputs> result_outputs(CandidateEngine& engine, const PassedRun& accepted,
+                                          const std::vector<bool>& kept_nodes) {
+  if (accepted.kept_nodes == kept_nodes && accepted.by_variant.size() == engine.variant_count()) {
+    return accepted.by_variant;
+  }
+  return engine.run_variants(kept_nodes);
 }
 
 // How much room the result leaves per graph output, on every variant, from its outputs by
-// sample, by variant (result_outputs).
-std::vector<OutputMargin> measure_margins(const AcceptanceTest& acceptance, const std::vector<VariantOutputs>& outputs,
+// variant, by sample (result_outputs).
+std::vector<OutputMargin> measure_margins(const AcceptanceTest& acceptance, const std::vector<SampleOutputs>& outputs,
                                           const SampleOutputs& reference, const std::vector<std::string>& output_names) {
   std::vector<OutputMargin> margins(output_names.size());
   for (std::size_t o = 0; o < output_names.size(); ++o) margins[o].name = output_names[o];
-  for (std::size_t s = 0; s < reference.size() && s < outputs.size(); ++s) {
-    const VariantOutputs& by_variant = outputs[s];
+  for (std::size_t s = 0; s < reference.size(); ++s) {
+    std::vector<std::vector<Tensor>> by_variant;
+    for (const auto& variant : outputs) by_variant.push_back(variant.at(s));
     const std::vector<double> robust = acceptance.robust_ratios(reference[s], by_variant);
     for (std::size_t o = 0; o < robust.size() && o < margins.size(); ++o) {
       margins[o].robust_ratio = std::max(margins[o].robust_ratio, robust[o]);
     }
-    for (std::size_t v = 0; v < by_variant.size(); ++v) {
-      const std::vector<double> ratios = acceptance.tolerance_ratios(reference[s], by_variant[v]);
+  }
+  for (std::size_t v = 0; v < outputs.size(); ++v) {
+    for (std::size_t s = 0; s < outputs[v].size(); ++s) {
+      const std::vector<double> ratios = acceptance.tolerance_ratios(reference[s], outputs[v][s]);
       for (std::size_t o = 0; o < ratios.size() && o < margins.size(); ++o) {
         if (v == 0) margins[o].evaluator_ratio = std::max(margins[o].evaluator_ratio, ratios[o]);
         margins[o].worst_ratio = std::max(margins[o].worst_ratio, ratios[o]);
         if (v > 0) {
           margins[o].variant_distance =
-              std::max(margins[o].variant_distance, relative_l2_distance(by_variant[v][o], by_variant[0][o]));
+              std::max(margins[o].variant_distance, relative_l2_distance(outputs[v][s][o], outputs[0][s][o]));
         }
       }
     }
