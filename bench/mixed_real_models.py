@@ -147,22 +147,29 @@ def pytorch_outputs(model_path, feeds):
         return None
 
 
+def recheck_kept(cli, model, report, sample_path, rtol, atol, result, report_path, options):
+    """The search's result rebuilt from its kept nodes, nothing searched (`--no-search --keep-node`),
+    checked as `options` say; returns that report, once sure it rebuilt the result."""
+    kept = "|".join(re.escape(node["name"]) for node in report["kept"])
+    run_cli(cli, "auto-mixed", str(model), str(result), "--input", str(sample_path), "--rtol", str(rtol), "--atol",
+            str(atol), "--keep-io-types", "--quiet", "--no-search", "--keep-node", kept, "--report", str(report_path),
+            *options)
+    checked = json.loads(report_path.read_text())
+    if checked["converted_nodes"] != report["converted_nodes"]:
+        raise RuntimeError(f"--keep-node did not rebuild the result: {checked['converted_nodes']} nodes in float16, "
+                           f"the search's {report['converted_nodes']}")
+    return checked
+
+
 def unseen_variants_ratio(cli, model, report, sample_path, rtol, atol, work, tag, search_options=()):
     """The result's worst tolerance ratio on 16 simulated implementations, 12 of which the search
     never ran: the kept nodes kept again, nothing searched. The search's strategy goes with them:
     the improved strategy's rules (nodes that follow their producer) would keep more than the
     baseline's result did."""
-    kept = "|".join(re.escape(node["name"]) for node in report["kept"])
     strategy = [option for index, option in enumerate(search_options)
                 if option == "--strategy" or (index > 0 and search_options[index - 1] == "--strategy")]
-    check = work / f"{tag}_variants16.json"
-    run_cli(cli, "auto-mixed", str(model), str(work / f"{tag}_variants16.onnx"), "--input", str(sample_path), "--rtol",
-            str(rtol), "--atol", str(atol), "--keep-io-types", "--quiet", "--no-search", "--keep-node", kept,
-            "--variants", "16", "--holdout", "0", "--report", str(check), *strategy)
-    checked = json.loads(check.read_text())
-    if checked["converted_nodes"] != report["converted_nodes"]:
-        raise RuntimeError(f"--keep-node did not rebuild the result: {checked['converted_nodes']} nodes in float16, "
-                           f"the search's {report['converted_nodes']}")
+    checked = recheck_kept(cli, model, report, sample_path, rtol, atol, work / f"{tag}_variants16.onnx",
+                           work / f"{tag}_variants16.json", ["--variants", "16", "--holdout", "0", *strategy])
     return max((m["worst_ratio"] for m in checked["margins"]), default=0.0)
 
 

@@ -25,7 +25,6 @@ Needs Debian's python3-numpy and python3-onnx, npm, and built onnx-fp16 and onnx
 import argparse
 import json
 import pathlib
-import re
 import sys
 import tempfile
 import time
@@ -36,7 +35,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import numpy as np
 
 from mixed_bert_base import bert_case
-from mixed_real_models import MODELS, fetch_models, print_table, run_cli, sample
+from mixed_real_models import MODELS, fetch_models, print_table, recheck_kept, run_cli, sample
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # By model, the atols tried at every rtol: the benchmarks' own, half and twice it (det's
@@ -88,13 +87,8 @@ def main():
                         *tolerance, "--report", str(work / f"{tag}.json"), *args.options)
                 seconds = time.monotonic() - start
                 report = json.loads((work / f"{tag}.json").read_text())
-                kept = "|".join(re.escape(node["name"]) for node in report["kept"])
-                run_cli(args.cli, "auto-mixed", str(model), str(work / f"{tag}_held.onnx"), "--input", str(sample_path),
-                        *tolerance, "--no-search", "--keep-node", kept, "--holdout", str(args.holdout), "--report",
-                        str(work / f"{tag}_held.json"), *args.options)
-                held = json.loads((work / f"{tag}_held.json").read_text())
-                if held["converted_nodes"] != report["converted_nodes"]:
-                    raise RuntimeError(f"{tag}: --keep-node did not rebuild the result")
+                held = recheck_kept(args.cli, model, report, sample_path, rtol, atol, work / f"{tag}_held.onnx",
+                                    work / f"{tag}_held.json", ["--holdout", str(args.holdout), *args.options])
                 ratios = [r for margin in held["margins"] for r in margin["holdout_ratios"]]
                 over = sum(r > 1 for r in ratios)
                 equivalents += report["full_run_equivalents"]
