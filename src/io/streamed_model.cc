@@ -365,11 +365,12 @@ std::size_t PayloadStreamer::convert(const DeferredPayload& payload, std::span<c
 }
 
 template <typename UseBlock>
-void PayloadStreamer::for_each_block(const DeferredPayload& payload, UseBlock&& use_block) {
+void PayloadStreamer::for_each_block(const DeferredPayload& payload, std::uint64_t begin, std::uint64_t end,
+                                     UseBlock&& use_block) {
   if (payload.convert_to && payload.length % sizeof(float) != 0) throw Error("deferred float32 data of odd length");
-  std::uint64_t done = 0;
-  while (done < payload.length) {
-    const std::size_t bytes = static_cast<std::size_t>(std::min<std::uint64_t>(payload.length - done, kBlockValues * sizeof(float)));
+  std::uint64_t done = begin;
+  while (done < end) {
+    const std::size_t bytes = static_cast<std::size_t>(std::min<std::uint64_t>(end - done, kBlockValues * sizeof(float)));
     float* in = staging(bytes);
     sources_.read(payload.source, payload.offset + done, reinterpret_cast<char*>(in), bytes);
     use_block(in, bytes, done);
@@ -379,7 +380,7 @@ void PayloadStreamer::for_each_block(const DeferredPayload& payload, UseBlock&& 
 
 std::size_t PayloadStreamer::stream(const DeferredPayload& payload, const Sink& sink) {
   std::size_t clamped = 0;
-  for_each_block(payload, [&](const float* in, std::size_t bytes, std::uint64_t) {
+  for_each_block(payload, 0, payload.length, [&](const float* in, std::size_t bytes, std::uint64_t) {
     if (!payload.convert_to) {
       sink(reinterpret_cast<const char*>(in), bytes);
       return;
@@ -397,28 +398,46 @@ std::size_t PayloadStreamer::stream(const DeferredPayload& payload, const Sink& 
 
 void PayloadStreamer::read_into(const DeferredPayload& payload, std::span<std::byte> destination) {
   if (destination.size() != saved_length(payload)) throw Error("internal: a deferred tensor read into the wrong size");
+  read_part(payload, 0, destination);
+}
+
+void PayloadStreamer::read_part(const DeferredPayload& payload, std::uint64_t first, std::span<std::byte> destination) {
+  if (first > saved_length(payload) || destination.size() > saved_length(payload) - first) {
+    throw Error("internal: a part of a deferred tensor past its end");
+  }
   if (!payload.convert_to) {
     // Straight into the destination: a staging block per tensor would fault in 4 MiB of fresh
     // memory each time (BERT-base's 164 weights: 660 MB, about 0.8 s here).
-    sources_.read(payload.source, payload.offset, reinterpret_cast<char*>(destination.data()), destination.size());
+    sources_.read(payload.source, payload.offset + first, reinterpret_cast<char*>(destination.data()), destination.size());
     return;
   }
+  // A saved value (2 bytes) is a stored float32 (4 bytes).
+  if (first % sizeof(std::uint16_t) != 0 || destination.size() % sizeof(std::uint16_t) != 0) {
+    throw Error("internal: a part of a converted tensor that splits a value");
+  }
   auto* out = reinterpret_cast<std::uint16_t*>(destination.data());
-  for_each_block(payload, [&](const float* in, std::size_t bytes, std::uint64_t done) {
+  const std::uint64_t begin = first * 2;
+  for_each_block(payload, begin, begin + destination.size() * 2, [&](const float* in, std::size_t bytes, std::uint64_t done) {
     const std::size_t values = bytes / sizeof(float);
-    convert(payload, {in, values}, {out + done / sizeof(float), values});
+    convert(payload, {in, values}, {out + (done - begin) / sizeof(float), values});
   });
+}
+
+Tensor allocate_deferred_tensor(const onnx::TensorProto& tensor) {
+  const DeferredPayload payload = deferred_payload(tensor);
+  Shape shape(tensor.dims().begin(), tensor.dims().end());
+  Tensor result = Tensor::uninitialized(static_cast<DataType>(tensor.data_type()), std::move(shape));
+  if (result.byte_size() != saved_length(payload)) {
+    throw Error("deferred tensor '" + tensor.name() + "': " + std::to_string(saved_length(payload)) +
+                " bytes of data for " + std::to_string(result.byte_size()) + " bytes of values");
+  }
+  return result;
 }
 
 Tensor read_deferred_tensor(const onnx::TensorProto& tensor, const PayloadSources& sources, PayloadStreamer* streamer) {
   const DeferredPayload payload = deferred_payload(tensor);
-  Shape shape(tensor.dims().begin(), tensor.dims().end());
-  Tensor result = Tensor::uninitialized(static_cast<DataType>(tensor.data_type()), std::move(shape));
+  Tensor result = allocate_deferred_tensor(tensor);
   const std::span<std::byte> bytes = result.mutable_bytes();
-  if (bytes.size() != saved_length(payload)) {
-    throw Error("deferred tensor '" + tensor.name() + "': " + std::to_string(saved_length(payload)) +
-                " bytes of data for " + std::to_string(bytes.size()) + " bytes of values");
-  }
   if (streamer != nullptr) {
     streamer->read_into(payload, bytes);
   } else {

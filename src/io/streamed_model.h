@@ -55,15 +55,19 @@ class PayloadStreamer {
   // The saved bytes straight into `destination` (exactly saved_length(payload) bytes): a
   // conversion writes there from the staging block, without a second buffer.
   void read_into(const DeferredPayload& payload, std::span<std::byte> destination);
+  // The saved bytes [first, first + destination.size()) of the payload into `destination`, so
+  // that one tensor can be read in parts, each by another streamer (on another thread). For a
+  // pending conversion, `first` and the size must be whole saved values (even).
+  void read_part(const DeferredPayload& payload, std::uint64_t first, std::span<std::byte> destination);
 
  private:
   // The staging block for `bytes` of stored values: grown to what the payloads so far needed,
   // never zero-filled (every byte used is read from the file first).
   float* staging(std::size_t bytes);
-  // Reads the payload block by block into the staging block and calls
-  // use_block(values, bytes, offset of the block in the payload) for each.
+  // Reads the stored bytes [begin, end) of the payload block by block into the staging block
+  // and calls use_block(values, bytes, offset of the block in the payload) for each.
   template <typename UseBlock>
-  void for_each_block(const DeferredPayload& payload, UseBlock&& use_block);
+  void for_each_block(const DeferredPayload& payload, std::uint64_t begin, std::uint64_t end, UseBlock&& use_block);
   // Converts `values` into `out` as the payload records; returns the values clamped.
   static std::size_t convert(const DeferredPayload& payload, std::span<const float> values, std::span<std::uint16_t> out);
 
@@ -80,6 +84,12 @@ class PayloadStreamer {
 // conversion, so that reading many converted tensors touches no fresh staging memory each time.
 Tensor read_deferred_tensor(const onnx::TensorProto& tensor, const PayloadSources& sources,
                             PayloadStreamer* streamer = nullptr);
+
+// The tensor a deferred initializer or tensor attribute will hold, its values not read yet
+// (uninitialized), after checking that the saved bytes fit its dims (an Error naming the tensor
+// when they do not): for a reader that fills it in parts (read_part), such as a plan reading
+// its weights on several threads.
+Tensor allocate_deferred_tensor(const onnx::TensorProto& tensor);
 
 // Puts every deferred tensor's bytes back into raw_data: the model load_model would have given,
 // converted as recorded. Returns the values clamped.

@@ -289,6 +289,7 @@ class IncrementalEngine final : public CandidateEngine {
     runtime::PlanOptions plan_options;
     plan_options.registry = &runtime::KernelRegistry::builtin();
     plan_options.payloads = analysis.payloads();  // a streamed model's weights go from their files into the plan
+    plan_options.threads = threads_;
     for (const auto& opset : model.opset_import()) {
       plan_options.opsets[graph::canonical_domain(opset.domain())] = static_cast<int>(opset.version());
     }

@@ -96,6 +96,7 @@ Executor::Executor(onnx::ModelProto&& model, const EvaluatorOptions& options, co
   plan_options.opsets = imported_opsets(model_);
   plan_options.keep = keep_;
   plan_options.payloads = payloads;
+  plan_options.threads = threads_;
   main_ = compile_main_graph(model_.graph(), plan_options);
   // The same values in fewer passes over memory (plan_fusion.h).
   fuse_gated_activations(*main_);

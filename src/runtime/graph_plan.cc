@@ -9,6 +9,7 @@
 #include "graph/topological_order.h"
 #include "io/streamed_model.h"
 #include "onnx_fp16/error.h"
+#include "runtime/parallel.h"
 
 namespace onnx_fp16::runtime {
 
@@ -68,7 +69,7 @@ class Compiler {
                                         plan->input_slots.end();
       if (!is_input_default) slot = scope.define(initializer.name(), false);
       try {
-        constants.emplace_back(slot, initializer_tensor(initializer));
+        constants.emplace_back(slot, initializer_tensor(initializer, plan->label + ": initializer '" + initializer.name() + "'"));
       } catch (const Error& e) {
         throw Error(plan->label + ": initializer '" + initializer.name() + "': " + e.what());
       }
@@ -104,7 +105,8 @@ class Compiler {
       for (const auto& attribute : proto.attribute()) {
         if (attribute.has_t() || attribute.type() == onnx::AttributeProto::TENSOR) {
           try {
-            node.attribute_tensors.emplace(attribute.name(), initializer_tensor(attribute.t()));
+            node.attribute_tensors.emplace(attribute.name(),
+                                           initializer_tensor(attribute.t(), node.label + ": attribute '" + attribute.name() + "'"));
           } catch (const Error& e) {
             throw Error(node.label + ": attribute '" + attribute.name() + "': " + e.what());
           }
@@ -208,24 +210,74 @@ class Compiler {
     }
   }
 
-  // An initializer's or a tensor attribute's values (a streamed model's wait in their file).
-  // One streamer for the whole plan: converted weights (a float16 model's) pass through its
-  // staging block, allocated once instead of fresh for each tensor.
-  Tensor initializer_tensor(const onnx::TensorProto& initializer) {
+  // An initializer's or a tensor attribute's values. A streamed model's wait in their file: the
+  // tensor comes back allocated, its bytes read by read_deferred() once the whole graph is
+  // compiled (`context` names it in a read error).
+  Tensor initializer_tensor(const onnx::TensorProto& initializer, std::string context) {
     if (!io::is_deferred(initializer)) return Tensor::from_proto(initializer);
     if (!options_.payloads) throw Error("its data was left in a file that is not open (internal)");
-    if (!streamer_) streamer_.emplace(*options_.payloads);
-    return io::read_deferred_tensor(initializer, *options_.payloads, &*streamer_);
+    Tensor tensor = io::allocate_deferred_tensor(initializer);
+    // Taken while the tensor is its buffer's only owner: the plan's copies share the buffer
+    // and nothing reads it before read_deferred() has filled it.
+    pending_.push_back({io::deferred_payload(initializer), tensor.mutable_bytes(), std::move(context)});
+    return tensor;
   }
 
+ public:
+  // Reads every deferred tensor's bytes, in parts of kPartBytes spread over options_.threads
+  // (each range of parts with a streamer of its own: converted weights pass through its staging
+  // block). A read error names the first tensor, in graph order, that failed.
+  void read_deferred() {
+    constexpr std::uint64_t kPartBytes = std::uint64_t{4} << 20;  // even: never splits a saved value
+    struct Part {
+      std::size_t pending;
+      std::uint64_t first;
+      std::size_t bytes;
+    };
+    std::vector<Part> parts;
+    for (std::size_t t = 0; t < pending_.size(); ++t) {
+      const std::uint64_t size = pending_[t].destination.size();
+      for (std::uint64_t first = 0; first < size; first += kPartBytes) {
+        parts.push_back({t, first, static_cast<std::size_t>(std::min(kPartBytes, size - first))});
+      }
+    }
+    std::vector<std::optional<std::string>> errors(parts.size());
+    parallel_for(std::max(1, options_.threads), parts.size(), 1, [&](std::size_t begin, std::size_t end) {
+      io::PayloadStreamer streamer(*options_.payloads);
+      for (std::size_t p = begin; p < end; ++p) {
+        const Part& part = parts[p];
+        const PendingRead& read = pending_[part.pending];
+        try {
+          streamer.read_part(read.payload, part.first, read.destination.subspan(part.first, part.bytes));
+        } catch (const Error& e) {
+          errors[p] = read.context + ": " + e.what();
+        }
+      }
+    });
+    pending_.clear();
+    for (const auto& error : errors) {
+      if (error) throw Error(*error);
+    }
+  }
+
+ private:
+  struct PendingRead {
+    io::DeferredPayload payload;
+    std::span<std::byte> destination;
+    std::string context;
+  };
+
   const PlanOptions& options_;
-  std::optional<io::PayloadStreamer> streamer_;
+  std::vector<PendingRead> pending_;
 };
 
 }  // namespace
 
 std::unique_ptr<GraphPlan> compile_main_graph(const onnx::GraphProto& graph, const PlanOptions& options) {
-  return Compiler(options).compile(graph, "main graph", nullptr, options.keep);
+  Compiler compiler(options);
+  std::unique_ptr<GraphPlan> plan = compiler.compile(graph, "main graph", nullptr, options.keep);
+  compiler.read_deferred();
+  return plan;
 }
 
 namespace {
