@@ -19,6 +19,7 @@
 #include "mixed/search_units.h"
 #include "mixed/segment_search.h"
 #include "mixed/acceptance.h"
+#include "runtime/tensor_cast.h"
 #include "support/planted_model.h"
 
 namespace {
@@ -436,6 +437,54 @@ TEST(MixedAcceptance, TheFunctionMustAgreeToo) {
   options.atol.reset();
   const AcceptanceTest function_only(options, {"y"});
   EXPECT_TRUE(function_only.check(one(5.0f), one(1.0f), 0).ok);  // no tolerance applies
+}
+
+// The distance the error model and the search order measure: sqrt(sum (a-b)^2 / sum b^2) over
+// the elements where both are finite, infinite where a overflowed and b did not. Summed in
+// interleaved partial sums (acceptance.cc): the same value, to rounding, as one sum in long
+// double, over lengths that end inside a lane and a chunk, and float16 operands as exact as
+// their widened float32 values.
+TEST(MixedAcceptance, RelativeL2DistanceOverFiniteElementsInAnyLength) {
+  using onnx_fp16::mixed::relative_l2_distance;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  for (const std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{2049}, std::size_t{10007}}) {
+    std::vector<float> a(n), b(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      b[i] = normal(rng);
+      a[i] = b[i] * (1.0f + 0.01f * normal(rng));
+    }
+    long double difference = 0, norm = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      difference += (static_cast<long double>(a[i]) - b[i]) * (static_cast<long double>(a[i]) - b[i]);
+      norm += static_cast<long double>(b[i]) * b[i];
+    }
+    const double expected = static_cast<double>(std::sqrt(difference / norm));
+    const Tensor ta = Tensor::from_vector<float>({static_cast<std::int64_t>(n)}, a);
+    const Tensor tb = Tensor::from_vector<float>({static_cast<std::int64_t>(n)}, b);
+    EXPECT_NEAR(relative_l2_distance(ta, tb), expected, 1e-12 * expected) << n;
+    EXPECT_EQ(relative_l2_distance(tb, tb), 0.0) << n;
+    // float16 a: the distance of its widened values, bit for bit.
+    const Tensor half = onnx_fp16::runtime::cast_tensor(ta, onnx::TensorProto::FLOAT16);
+    EXPECT_EQ(relative_l2_distance(half, tb), relative_l2_distance(onnx_fp16::runtime::cast_tensor(half, onnx::TensorProto::FLOAT), tb))
+        << n;
+  }
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const auto vec = [](std::vector<float> v) { return Tensor::from_vector<float>({static_cast<std::int64_t>(v.size())}, v); };
+  // Where both overflowed alike, or b is NaN: left out; the rest as if the element were not there.
+  const double without = relative_l2_distance(vec({1.0f, 2.5f, 3.0f}), vec({1.0f, 2.0f, 3.0f}));
+  EXPECT_NEAR(relative_l2_distance(vec({1.0f, inf, 2.5f, 3.0f}), vec({1.0f, inf, 2.0f, 3.0f})), without, 1e-15);
+  EXPECT_NEAR(relative_l2_distance(vec({1.0f, 2.5f, 7.0f, 3.0f}), vec({1.0f, 2.0f, nan, 3.0f})), without, 1e-15);
+  // a overflowed where b did not: infinitely far, however many finite elements agree.
+  std::vector<float> many(5000, 1.0f);
+  std::vector<float> overflowed = many;
+  overflowed[4321] = -inf;
+  EXPECT_EQ(relative_l2_distance(vec(overflowed), vec(many)), std::numeric_limits<double>::infinity());
+  overflowed[4321] = nan;
+  EXPECT_EQ(relative_l2_distance(vec(overflowed), vec(many)), std::numeric_limits<double>::infinity());
+  // b all zero, a not: infinitely far.
+  EXPECT_EQ(relative_l2_distance(vec({0.5f, 0.0f}), vec({0.0f, 0.0f})), std::numeric_limits<double>::infinity());
 }
 
 }  // namespace
