@@ -23,6 +23,7 @@
 #include "mixed/acceptance.h"
 #include "mixed/streamed.h"
 #include "runtime/feed_validation.h"
+#include "runtime/parallel.h"
 
 namespace onnx_fp16 {
 
@@ -825,7 +826,7 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   const SampleOutputs& float32 = reference.float32.outputs;
 
   const std::vector<std::optional<ScreenVerdict>> screened =
-      screen_units(analysis, units, need_ranges ? measure_ranges(reference.float32.screen_values) : ValueRanges{},
+      screen_units(analysis, units, need_ranges ? measure_ranges(reference.float32.screen_values, runtime::effective_threads(options.threads)) : ValueRanges{},
                    options, range_screen);
   progress.note(std::string(to_string(conversion.target)) + " search: " + std::to_string(units.size()) +
                 " nodes can convert; validating with " + acceptance.describe() + " on " + std::to_string(samples.size()) +

@@ -9,7 +9,6 @@
 #include <cstring>
 #include <map>
 #include <optional>
-#include <thread>
 
 #include "convert/port_rules.h"
 #include "graph/domain.h"
@@ -274,7 +273,7 @@ class IncrementalEngine final : public CandidateEngine {
  public:
   IncrementalEngine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples, int threads, VariantOptions variants)
       : analysis_(analysis),
-        threads_(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
+        threads_(runtime::effective_threads(threads)),
         rounder_(convert::elem_type(analysis.context().target),
                  {analysis.options().min_positive_val, analysis.options().max_finite_val}, threads_),
         variants_(variants) {

@@ -3,11 +3,14 @@
 #include <onnx_fp16/error.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <regex>
 #include <set>
 
 #include "mixed/message_text.h"
+#include "runtime/parallel.h"
 
 namespace onnx_fp16::mixed {
 
@@ -18,11 +21,16 @@ constexpr double kFloat16Max = 65504.0;
 constexpr double kFloat16FlushToZero = 2.9802322387695312e-08;
 
 double max_finite_abs(const Tensor& tensor) {
-  double largest = 0;
+  // On the bits: |x| orders as its bit pattern without the sign, and the finite ones lie below
+  // infinity's. A maximum of integers vectorises where one of floats may not (NaN's rules), and
+  // the screens scan every float32 value of the model, weights included (BERT-base: 0.2 s on one
+  // thread, as doubles).
+  std::uint32_t largest = 0;
   for (const float x : tensor.data<float>()) {
-    if (std::isfinite(x)) largest = std::max(largest, static_cast<double>(std::fabs(x)));
+    const std::uint32_t magnitude = std::bit_cast<std::uint32_t>(x) & 0x7FFFFFFFu;
+    largest = magnitude < 0x7F800000u && magnitude > largest ? magnitude : largest;
   }
-  return largest;
+  return static_cast<double>(std::bit_cast<float>(largest));
 }
 
 bool is_float32(const ConversionAnalysis& analysis, graph::ValueId v) {
@@ -80,14 +88,22 @@ std::optional<ScreenVerdict> screen_initializers(const ConversionAnalysis& analy
 
 }  // namespace
 
-ValueRanges measure_ranges(const std::vector<std::map<std::string, Tensor>>& values_per_sample) {
-  ValueRanges ranges;
+ValueRanges measure_ranges(const std::vector<std::map<std::string, Tensor>>& values_per_sample, int threads) {
+  std::vector<std::pair<const std::string*, const Tensor*>> scanned;
   for (const auto& values : values_per_sample) {
     for (const auto& [name, tensor] : values) {
-      if (!tensor.defined() || tensor.dtype() != onnx::TensorProto::FLOAT) continue;
-      double& largest = ranges.max_abs[name];
-      largest = std::max(largest, max_finite_abs(tensor));
+      if (tensor.defined() && tensor.dtype() == onnx::TensorProto::FLOAT) scanned.emplace_back(&name, &tensor);
     }
+  }
+  // Tensor by tensor over the threads (a maximum is the same in any order).
+  std::vector<double> largest(scanned.size());
+  runtime::parallel_for(threads, scanned.size(), 1, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) largest[i] = max_finite_abs(*scanned[i].second);
+  });
+  ValueRanges ranges;
+  for (std::size_t i = 0; i < scanned.size(); ++i) {
+    double& range = ranges.max_abs[*scanned[i].first];
+    range = std::max(range, largest[i]);
   }
   return ranges;
 }

@@ -25,7 +25,8 @@ struct ScreenVerdict {
 struct ValueRanges {
   std::map<std::string, double> max_abs;
 };
-ValueRanges measure_ranges(const std::vector<std::map<std::string, Tensor>>& values_per_sample);
+// Scanned on up to `threads` threads.
+ValueRanges measure_ranges(const std::vector<std::map<std::string, Tensor>>& values_per_sample, int threads);
 
 // The names measure_ranges needs from the float32 run: every float32 value units read or write.
 std::vector<std::string> screened_value_names(const ConversionAnalysis& analysis, const SearchUnits& units);

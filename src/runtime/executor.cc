@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
 
 #include "graph/domain.h"
 #include "graph/graph_index.h"
 #include "onnx_fp16/error.h"
 #include "runtime/feed_validation.h"
 #include "runtime/kernels/math_gemm.h"
+#include "runtime/parallel.h"
 #include "runtime/plan_fusion.h"
 #include "tensor/memory_limit.h"
 
@@ -66,11 +66,6 @@ std::unordered_map<std::string, int> imported_opsets(const onnx::ModelProto& mod
     opsets[graph::canonical_domain(opset.domain())] = static_cast<int>(opset.version());
   }
   return opsets;
-}
-
-int effective_threads(int requested) {
-  if (requested > 0) return requested;
-  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 }  // namespace

@@ -165,4 +165,9 @@ void parallel_for(int threads, std::size_t count, std::size_t grain,
   if (failure) std::rethrow_exception(failure);
 }
 
+int effective_threads(int requested) {
+  if (requested > 0) return requested;
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 }  // namespace onnx_fp16::runtime

@@ -17,4 +17,8 @@ namespace onnx_fp16::runtime {
 void parallel_for(int threads, std::size_t count, std::size_t grain,
                   const std::function<void(std::size_t begin, std::size_t end)>& body);
 
+// The thread count a `threads` option means: itself when positive, else (0: "all") the
+// machine's hardware threads, at least 1.
+int effective_threads(int requested);
+
 }  // namespace onnx_fp16::runtime
