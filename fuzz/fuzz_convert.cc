@@ -6,6 +6,10 @@
 //
 // Besides crashes and sanitizer reports, a disagreement is a finding: the two paths must both
 // refuse the model, or both write the same bytes (the streamed path's contract).
+//
+// The same input as serialized bytes in memory (the Python package's way): parsed by protobuf
+// whole, or streamed from the bytes (load_model_streamed over memory, then serialize_streamed),
+// which must agree the same way.
 #include <onnx_fp16/convert.h>
 #include <onnx_fp16/error.h>
 #include <onnx_fp16/model_io.h>
@@ -15,6 +19,7 @@
 #include <fstream>
 #include <iterator>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "fuzz_input.h"
@@ -62,6 +67,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (whole.has_value() != streamed.has_value() || (whole && *whole != *streamed)) {
     std::fprintf(stderr, "the streamed path %s where the whole-model path %s\n",
                  streamed ? "converted" : "refused", whole ? (streamed ? "wrote other bytes" : "converted") : "refused");
+    std::abort();
+  }
+
+  const std::span<const std::byte> memory(reinterpret_cast<const std::byte*>(data), size);
+  const std::optional<std::string> parsed = converted([&] {
+    onnx::ModelProto model;
+    if (size > 1'000'000'000 || !model.ParseFromArray(data, static_cast<int>(size))) throw Error("not a model");
+    convert_float_to_float16(model, options);
+    save_model(model, fuzz::scratch_folder() / "parsed.onnx");
+    return file_bytes(fuzz::scratch_folder() / "parsed.onnx");
+  });
+  const std::optional<std::string> from_memory = converted([&] {
+    io::StreamedModel loaded = io::load_model_streamed(memory, "<fuzz input>", 16);
+    convert_float_to_float16(loaded.model, options);
+    std::string bytes;
+    io::serialize_streamed(loaded.model, loaded.sources, [&](std::uint64_t length) {
+      bytes.resize(length);
+      return std::span<std::byte>(reinterpret_cast<std::byte*>(bytes.data()), bytes.size());
+    });
+    return bytes;
+  });
+  if (parsed.has_value() != from_memory.has_value() || (parsed && *parsed != *from_memory)) {
+    std::fprintf(stderr, "the bytes streamed from memory %s where the parsed bytes %s\n",
+                 from_memory ? "converted" : "refused",
+                 parsed ? (from_memory ? "wrote other bytes" : "converted") : "refused");
     std::abort();
   }
   return 0;

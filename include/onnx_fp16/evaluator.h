@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,11 @@ class Evaluator {
   // from the files straight into the evaluator's tensors: they are held once, never also in a
   // protobuf. Same checks as above, and load_model's errors for the files.
   explicit Evaluator(const std::filesystem::path& path, EvaluatorOptions options = {});
+  // A serialized ModelProto in memory, its weights copied once, straight from `serialized` into
+  // the evaluator's tensors (a ModelProto parsed first would hold them twice more on the way).
+  // `serialized` is not read after the constructor returns. Same checks as the first form;
+  // bytes protobuf cannot parse are an onnx_fp16::Error.
+  explicit Evaluator(std::span<const std::byte> serialized, EvaluatorOptions options = {});
   ~Evaluator();
   Evaluator(Evaluator&&) noexcept;
   Evaluator& operator=(Evaluator&&) noexcept;

@@ -17,9 +17,12 @@
 
 #include <chrono>
 #include <climits>
+#include <cstddef>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -59,20 +62,31 @@ struct LoadedModel {
   io::PayloadSources sources;  // where deferred weights are read from (streamed loads)
 };
 
-// `stream`: leave a path's large weights in their files (io/streamed_model.h); the caller then
-// saves with `sources` or materialises them.
+// The bytes of a bytes object, which keeps them alive and unchanged.
+std::span<const std::byte> bytes_of(const py::object& source) {
+  char* data = nullptr;
+  Py_ssize_t size = 0;
+  if (PyBytes_AsStringAndSize(source.ptr(), &data, &size) != 0) throw py::error_already_set();
+  if (size > INT_MAX) {
+    throw Error("the serialized model is " + std::to_string(size) +
+                " bytes, over protobuf's 2 GB limit: save it with external data and pass its path");
+  }
+  return {reinterpret_cast<const std::byte*>(data), static_cast<std::size_t>(size)};
+}
+
+// `stream`: leave the large weights where they are, in a path's files or in the bytes given
+// (io/streamed_model.h), which `source` keeps alive for the call; the caller then saves or
+// serializes with `sources`. Without it the model is parsed whole.
 LoadedModel load(const py::object& source, bool stream = false) {
   LoadedModel loaded;
   if (py::isinstance<py::bytes>(source)) {
-    char* data = nullptr;
-    Py_ssize_t size = 0;
-    if (PyBytes_AsStringAndSize(source.ptr(), &data, &size) != 0) throw py::error_already_set();
-    py::gil_scoped_release release;  // `source` keeps the bytes alive
-    if (size > INT_MAX) {
-      throw Error("the serialized model is " + std::to_string(size) +
-                  " bytes, over protobuf's 2 GB limit: save it with external data and pass its path");
-    }
-    if (!loaded.model.ParseFromArray(data, static_cast<int>(size))) {
+    const std::span<const std::byte> bytes = bytes_of(source);
+    py::gil_scoped_release release;
+    if (stream) {
+      io::StreamedModel streamed = io::load_model_streamed(bytes, "<bytes>");
+      loaded.model = std::move(streamed.model);
+      loaded.sources = std::move(streamed.sources);
+    } else if (!loaded.model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
       throw Error("the model bytes are not an ONNX model (protobuf could not parse them)");
     }
     return loaded;
@@ -101,6 +115,33 @@ py::bytes serialize(const onnx::ModelProto& model) {
     model.SerializeToString(&bytes);
   }
   return py::bytes(bytes);
+}
+
+// A model whose weights may wait in `sources` (a streamed load), serialized into a new bytes
+// object: its layout is computed first and the weights are read straight into the object, so the
+// model is never held whole in a std::string as well. `clamped` gets the values a pending
+// float16 conversion clamped.
+py::bytes serialize_streamed(const onnx::ModelProto& model, const io::PayloadSources& sources, std::size_t& clamped) {
+  py::object bytes;
+  auto allocate = [&](std::uint64_t size) {
+    if (size > INT_MAX) {
+      throw Error("the result is over protobuf's 2 GB limit and cannot be returned as one ModelProto: "
+                  "give an output path (the *_model_path functions) to write it with external data");
+    }
+    py::gil_scoped_acquire acquire;
+    PyObject* object = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(size));
+    if (object == nullptr) throw py::error_already_set();
+    bytes = py::reinterpret_steal<py::object>(object);
+    return std::span<std::byte>(reinterpret_cast<std::byte*>(PyBytes_AS_STRING(object)), static_cast<std::size_t>(size));
+  };
+  io::SaveResult saved;
+  {
+    py::gil_scoped_release release;
+    // No limit of its own: allocate's, with its advice.
+    saved = io::serialize_streamed(model, sources, allocate, std::numeric_limits<std::uint64_t>::max());
+  }
+  clamped = saved.values_clamped;
+  return py::reinterpret_borrow<py::bytes>(bytes);
 }
 
 // Where a result goes: returned as bytes, or written to `output` (with `external_data`, a file
@@ -132,8 +173,8 @@ py::tuple convert_model(const py::object& source, const py::dict& options_dict, 
   }
 
   Clock::time_point step = Clock::now();
-  // File to file, the weights stream from the input to the output as the CLI's do.
-  LoadedModel loaded = load(source, destination.output.has_value());
+  // The weights stream from the input to the output as the CLI's do, from a file or the bytes.
+  LoadedModel loaded = load(source, true);
   if (destination.output) frontend::check_not_input_data(output_paths(source, destination), loaded.data_files);
   outcome.seconds.load = seconds_since(step);
   if (loaded.path) outcome.files.input_file = file_size_or_zero(*loaded.path);
@@ -167,7 +208,9 @@ py::tuple convert_model(const py::object& source, const py::dict& options_dict, 
           file_size_or_zero(fs::path(*destination.output).replace_filename(*outcome.external_data_file));
     }
   } else {
-    result = serialize(loaded.model);
+    std::size_t clamped = 0;
+    result = serialize_streamed(loaded.model, loaded.sources, clamped);
+    outcome.report.values_clamped += clamped;
   }
   outcome.seconds.save = seconds_since(step);
   outcome.seconds.total = seconds_since(start);
@@ -228,9 +271,9 @@ py::tuple auto_mixed(const py::object& source, const py::list& samples_list, con
   if (destination.output) {
     frontend::check_output_paths(output_paths(source, destination));
   }
-  // File to file, the weights stay in their files as the CLI's do (mixed/streamed.h); a runner
-  // is handed whole models, so with one the model is loaded whole (as the CLI does).
-  LoadedModel loaded = load(source, destination.output.has_value() && !options.runner);
+  // The weights stay in their files or in the bytes given, as the CLI's do (mixed/streamed.h); a
+  // runner is handed whole models, so with one the model is loaded whole (as the CLI does).
+  LoadedModel loaded = load(source, !options.runner);
   if (destination.output) frontend::check_not_input_data(output_paths(source, destination), loaded.data_files);
   std::vector<Feeds> samples;
   for (std::size_t s = 0; s < samples_list.size(); ++s) {
@@ -252,7 +295,9 @@ py::tuple auto_mixed(const py::object& source, const py::list& samples_list, con
                                                            io::kAutomaticExternalDataLimit, &loaded.sources);
     report.conversion.values_clamped += saved.values_clamped;
   } else {
-    result = serialize(loaded.model);
+    std::size_t clamped = 0;
+    result = serialize_streamed(loaded.model, loaded.sources, clamped);
+    report.conversion.values_clamped += clamped;
   }
   return py::make_tuple(result, frontend::json_text(frontend::mixed_report_json(report, input_label,
                                                                                  destination.output.value_or(""))));
@@ -357,9 +402,10 @@ PYBIND11_MODULE(_native, m) {
           py::gil_scoped_release release;
           return std::make_unique<Evaluator>(path, options);
         }
-        LoadedModel loaded = load(source);
+        // Serialized bytes: the weights go from them straight into the evaluator's tensors.
+        const std::span<const std::byte> bytes = bytes_of(source);
         py::gil_scoped_release release;
-        return std::make_unique<Evaluator>(loaded.model, options);
+        return std::make_unique<Evaluator>(bytes, options);
       }))
       .def("run",
            [](const Evaluator& evaluator, const py::dict& feeds_dict) {

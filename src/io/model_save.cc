@@ -5,6 +5,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <optional>
 #include <string>
@@ -190,14 +191,19 @@ class InlineLayout {
       file.write(buffer.data(), buffer.size());
       buffer.clear();
     };
-    auto emit = [&](const char* data, std::size_t size) {
+    write(deferred, [&](const char* data, std::size_t size) {
       if (buffer.size() + size > kBuffer) flush();
       if (size >= kBuffer) {
         file.write(data, size);
       } else {
         buffer.append(data, size);
       }
-    };
+    });
+    flush();
+  }
+
+  // The file's bytes in order, each piece to emit(data, size).
+  void write(DeferredWriter& deferred, const PayloadStreamer::Sink& emit) const {
     for (const Piece& piece : pieces_) {
       if (piece.tensor) {
         deferred.write(deferred_payload(*piece.tensor), emit);
@@ -205,7 +211,6 @@ class InlineLayout {
         emit(piece.bytes.data(), piece.bytes.size());
       }
     }
-    flush();
   }
 
  private:
@@ -416,6 +421,50 @@ SaveResult save_model_with_limit(const onnx::ModelProto& model, const fs::path& 
   SaveResult result = deferred ? deferred->result : SaveResult{};
   result.external_data_file = data_name;
   return result;
+}
+
+SaveResult serialize_streamed(const onnx::ModelProto& model, const PayloadSources& sources,
+                              const std::function<std::span<std::byte>(std::uint64_t size)>& allocate,
+                              std::uint64_t protobuf_size_limit) {
+  const std::size_t deferred_count = model.has_graph() ? count_deferred(model) : 0;
+  auto check_size = [&](std::uint64_t size) {
+    if (size > protobuf_size_limit) {
+      throw Error("the model is " + std::to_string(size) + " bytes, over protobuf's limit of " +
+                  std::to_string(protobuf_size_limit) + " for one serialized model");
+    }
+  };
+  if (deferred_count == 0) {
+    // Nothing deferred (nothing to lay out, and a model the loader parsed whole may hold what
+    // InlineLayout does not take apart, such as unknown group fields): protobuf's own bytes, in
+    // the deterministic mode save_model writes.
+    const std::uint64_t size = model.ByteSizeLong();
+    check_size(size);
+    const std::span<std::byte> out = allocate(size);
+    if (out.size() != size) throw Error("internal: a serialization buffer of the wrong size");
+    google::protobuf::io::ArrayOutputStream stream(out.data(), static_cast<int>(out.size()));
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    if (!model.SerializePartialToCodedStream(&coded) || coded.HadError() ||
+        static_cast<std::uint64_t>(coded.ByteCount()) != size) {
+      throw Error("internal: protobuf serialization failed");
+    }
+    return {};
+  }
+  check_deferred_placement(model, deferred_count, "<memory>");
+  const InlineLayout layout(model);
+  check_size(layout.size());
+  const std::span<std::byte> out = allocate(layout.size());
+  if (out.size() != layout.size()) throw Error("internal: a serialization buffer of the wrong size");
+  const SaveProgress no_progress;  // DeferredWriter keeps a reference
+  DeferredWriter deferred(sources, deferred_total(model), no_progress);
+  std::uint64_t done = 0;
+  layout.write(deferred, [&](const char* data, std::size_t size) {
+    if (size > out.size() - done) throw Error("internal: a serialization longer than its layout");
+    std::memcpy(out.data() + done, data, size);
+    done += size;
+  });
+  if (done != out.size()) throw Error("internal: a serialization shorter than its layout");
+  return deferred.result;
 }
 
 }  // namespace onnx_fp16::io

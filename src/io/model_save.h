@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "io/payload_sources.h"
@@ -35,5 +36,15 @@ using SaveProgress = std::function<void(std::uint64_t done, std::uint64_t total)
 SaveResult save_model_with_limit(const onnx::ModelProto& model, const std::filesystem::path& path,
                                  const SaveOptions& options, std::uint64_t protobuf_size_limit,
                                  const PayloadSources* sources = nullptr, const SaveProgress& progress = {});
+
+// The bytes save_model writes for `model` inline (no external data file), its deferred tensors
+// read from `sources` and converted as recorded, written into the buffer that allocate(size)
+// returns (exactly `size` bytes, laid out before anything is read): a model handed back in memory
+// (the Python package's bytes) without a second whole copy; a model without deferred tensors
+// is protobuf's deterministic serialization, as save_model writes it. Throws onnx_fp16::Error
+// when the model is over `protobuf_size_limit`, before allocating.
+SaveResult serialize_streamed(const onnx::ModelProto& model, const PayloadSources& sources,
+                              const std::function<std::span<std::byte>(std::uint64_t size)>& allocate,
+                              std::uint64_t protobuf_size_limit = kAutomaticExternalDataLimit);
 
 }  // namespace onnx_fp16::io

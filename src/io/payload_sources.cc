@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "onnx_fp16/error.h"
 
@@ -33,6 +34,11 @@ std::uint32_t PayloadSources::adopt(std::filesystem::path path, UniqueFd fd, std
   return static_cast<std::uint32_t>(sources_.size() - 1);
 }
 
+std::uint32_t PayloadSources::adopt_memory(std::filesystem::path label, std::span<const std::byte> bytes) {
+  sources_.push_back({std::move(label), UniqueFd(), bytes.size(), bytes.data()});
+  return static_cast<std::uint32_t>(sources_.size() - 1);
+}
+
 const PayloadSources::Source& PayloadSources::at(std::uint32_t index) const {
   if (index >= sources_.size()) throw Error("deferred tensor data refers to unknown source " + std::to_string(index));
   return sources_[index];
@@ -40,6 +46,14 @@ const PayloadSources::Source& PayloadSources::at(std::uint32_t index) const {
 
 void PayloadSources::read(std::uint32_t index, std::uint64_t offset, char* buffer, std::size_t size) const {
   const Source& source = at(index);
+  if (source.memory != nullptr) {
+    if (offset > source.size || size > source.size - offset) {
+      throw Error("'" + source.path.string() + "' ends at " + std::to_string(source.size) + " bytes, before offset " +
+                  std::to_string(offset) + " + " + std::to_string(size));
+    }
+    std::memcpy(buffer, source.memory + offset, size);
+    return;
+  }
   if (read_at(source.fd.get(), buffer, size, offset, source.path) != size) {
     throw Error("'" + source.path.string() + "' ended early at offset " + std::to_string(offset) +
                 " (changed since it was loaded?)");

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <span>
 #include <string>
 
@@ -33,10 +34,13 @@ using wire::kTensorRawData;
 struct NotStreamable {};
 
 // Reads protobuf wire format from a file at arbitrary positions through one buffer, so that
-// structure is read in large blocks and payloads are skipped without being read.
+// structure is read in large blocks and payloads are skipped without being read; or from bytes
+// in memory, read where they are.
 class WireFile {
  public:
   WireFile(int fd, std::uint64_t size, const fs::path& path) : fd_(fd), size_(size), path_(path) {}
+  WireFile(std::span<const std::byte> memory, const fs::path& label)
+      : fd_(-1), size_(memory.size()), path_(label), memory_(memory.data()) {}
 
   std::uint64_t pos = 0;
 
@@ -69,6 +73,11 @@ class WireFile {
   void append(std::uint64_t from, std::uint64_t to, std::string& out) {
     const std::size_t n = static_cast<std::size_t>(to - from);
     const std::size_t old = out.size();
+    if (memory_ != nullptr) {
+      if (from > to || to > size_) throw NotStreamable{};
+      out.append(reinterpret_cast<const char*>(memory_ + from), n);
+      return;
+    }
     out.resize(old + n);
     if (from >= buffer_start_ && to <= buffer_start_ + buffer_.size()) {
       std::memcpy(out.data() + old, buffer_.data() + (from - buffer_start_), n);
@@ -80,6 +89,7 @@ class WireFile {
  private:
   std::uint8_t next_byte() {
     if (pos >= size_) throw NotStreamable{};
+    if (memory_ != nullptr) return static_cast<std::uint8_t>(memory_[pos++]);
     if (pos < buffer_start_ || pos >= buffer_start_ + buffer_.size()) {
       buffer_.resize(static_cast<std::size_t>(std::min<std::uint64_t>(kBlock, size_ - pos)));
       buffer_.resize(read_at(fd_, buffer_.data(), buffer_.size(), pos, path_));
@@ -97,6 +107,7 @@ class WireFile {
   const fs::path& path_;
   std::string buffer_;
   std::uint64_t buffer_start_ = 0;
+  const std::byte* memory_ = nullptr;
 };
 
 struct Tag {
@@ -340,6 +351,24 @@ StreamedModel load_model_streamed(const fs::path& path, std::uint64_t defer_byte
     }
   }
   return result;
+}
+
+StreamedModel load_model_streamed(std::span<const std::byte> bytes, const fs::path& label, std::uint64_t defer_bytes) {
+  StreamedModel result;
+  result.sources.adopt_memory(label, bytes);
+  try {
+    WireFile wire(bytes, label);
+    Scanner(wire, result, defer_bytes).scan_model(bytes.size());
+    return result;
+  } catch (const NotStreamable&) {
+  }
+  // What the scanner leaves to protobuf (a repeated raw_data, a malformed message): parsed whole.
+  StreamedModel whole;
+  if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()) ||
+      !whole.model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    throw Error("the model bytes are not an ONNX model (protobuf could not parse them)");
+  }
+  return whole;
 }
 
 namespace {

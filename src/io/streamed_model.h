@@ -40,6 +40,13 @@ struct StreamedModel {
 // data escaping the folder or past the end of its file), and the same model once the deferred
 // bytes are put back.
 StreamedModel load_model_streamed(const std::filesystem::path& path, std::uint64_t defer_bytes = kDeferBytesDefault);
+// The same for a serialized model in memory (`label` names it in errors), whose deferred payloads
+// stay in `bytes`: the caller keeps them alive and unchanged as long as the result's sources.
+// Nothing is read beside it (external data stays as the model declares it, and
+// data_files is empty), and the model is not checked beyond protobuf's parse, as
+// ModelProto::ParseFromArray would leave it.
+StreamedModel load_model_streamed(std::span<const std::byte> bytes, const std::filesystem::path& label,
+                                  std::uint64_t defer_bytes = kDeferBytesDefault);
 
 // Streams the bytes a deferred tensor saves (converted if a conversion is pending) to `sink`
 // in blocks, reusing its staging block from tensor to tensor: fresh pages cost ~1.2 ms per MB

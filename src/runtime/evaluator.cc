@@ -13,6 +13,10 @@ Evaluator::Evaluator(const std::filesystem::path& path, EvaluatorOptions options
   io::StreamedModel loaded = io::load_model_streamed(path);
   executor_ = std::make_unique<runtime::Executor>(std::move(loaded.model), options, &loaded.sources);
 }
+Evaluator::Evaluator(std::span<const std::byte> serialized, EvaluatorOptions options) {
+  io::StreamedModel loaded = io::load_model_streamed(serialized, "<serialized model>");
+  executor_ = std::make_unique<runtime::Executor>(std::move(loaded.model), options, &loaded.sources);
+}
 Evaluator::~Evaluator() = default;
 Evaluator::Evaluator(Evaluator&&) noexcept = default;
 Evaluator& Evaluator::operator=(Evaluator&&) noexcept = default;

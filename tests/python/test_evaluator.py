@@ -113,3 +113,17 @@ def test_inspect_matches_the_cli(example_files, cli):
     assert census == cli_census
     assert census["nodes_by_precision"]["float32"]["TopK"] == 1
     assert census["casts_by_target"]["float16"] >= 1
+
+
+def test_a_model_object_its_bytes_and_its_path_run_alike(example_files, example_model, sample):
+    # A ModelProto goes to the native layer as its bytes, whose weights (8 of the example's are
+    # 16-64 KB) are read straight into the evaluator's tensors, as a path's are from the file.
+    from_path = onnx_fp16.Evaluator(str(example_files[0]), threads=2).run(sample)
+    from_object = onnx_fp16.Evaluator(example_model, threads=2).run(sample)
+    from_bytes = onnx_fp16.Evaluator(example_model.SerializeToString(), threads=1).run(sample)
+    assert list(from_object) == list(from_path) == list(from_bytes)
+    for name in from_path:
+        np.testing.assert_array_equal(from_object[name], from_path[name])
+        np.testing.assert_array_equal(from_bytes[name], from_path[name])
+    with pytest.raises(onnx_fp16.Error, match="not an ONNX model"):
+        onnx_fp16.Evaluator(b"\xff\xff\xff\xff not a model")

@@ -486,6 +486,69 @@ TEST(StreamedModel, AWeightFileCutShortAfterLoadingNamesTheWeight) {
   }
 }
 
+// A serialized model in memory (the Python package's bytes) streams as a file does: its
+// weights stay in the bytes until the evaluator reads them or the result is serialized, which
+// must give the bytes of the whole-model path (converted or not, the clamping counted alike).
+TEST(StreamedModel, BytesInMemoryStreamAsAFileDoes) {
+  const fs::path dir = test_support::fresh_temp_dir("streamed_memory");
+  for (const onnx::ModelProto& original : {weights_model(), as_constant_nodes(weights_model()), wide_weight_model()}) {
+    const std::string bytes = original.SerializeAsString();
+    const std::span<const std::byte> memory(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size());
+    for (const bool to_float16 : {false, true}) {
+      const std::string what = std::to_string(bytes.size()) + " bytes" + (to_float16 ? ", float16" : "");
+      onnx::ModelProto whole_model = original;
+      onnx_fp16::io::StreamedModel loaded = onnx_fp16::io::load_model_streamed(memory, "<test bytes>");
+      ASSERT_GT(onnx_fp16::io::count_deferred(loaded.model), 0u) << what;
+      std::size_t whole_clamped = 0, streamed_clamped = 0;
+      Float16Options options;
+      options.op_block_list = {"Sub"};
+      if (to_float16) {
+        whole_clamped = onnx_fp16::convert_float_to_float16(whole_model, options).values_clamped;
+        streamed_clamped = onnx_fp16::convert_float_to_float16(loaded.model, options).values_clamped;
+      }
+      onnx_fp16::save_model(whole_model, dir / "whole.onnx");
+      std::string serialized;
+      const auto saved = onnx_fp16::io::serialize_streamed(loaded.model, loaded.sources, [&](std::uint64_t size) {
+        serialized.resize(size);
+        return std::span<std::byte>(reinterpret_cast<std::byte*>(serialized.data()), serialized.size());
+      });
+      EXPECT_TRUE(same_bytes(serialized, read_bytes(dir / "whole.onnx"))) << what;
+      EXPECT_EQ(streamed_clamped + saved.values_clamped, whole_clamped) << what;
+      const bool has_clampy =
+          std::any_of(original.graph().initializer().begin(), original.graph().initializer().end(),
+                      [](const TensorProto& t) { return t.name() == "clampy"; }) ||
+          std::any_of(original.graph().node().begin(), original.graph().node().end(),
+                      [](const onnx::NodeProto& n) { return n.output_size() > 0 && n.output(0) == "clampy"; });
+      if (to_float16 && has_clampy) {
+        EXPECT_GT(whole_clamped, 0u) << what;  // weights_model's tiny and huge values
+      }
+    }
+    // The evaluator from the bytes computes what the one from the parsed model does.
+    onnx_fp16::EvaluatorOptions two_threads;
+    two_threads.threads = 2;
+    const onnx_fp16::Evaluator from_bytes(memory, two_threads);
+    const onnx_fp16::Evaluator from_model(original, two_threads);
+    const auto& input = from_model.inputs().at(0);
+    std::vector<float> x(static_cast<std::size_t>(input.dims.at(1)));
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.1f * static_cast<float>(i));
+    const onnx_fp16::Feeds feeds{{input.name, onnx_fp16::Tensor::from_vector<float>({1, static_cast<std::int64_t>(x.size())}, x)}};
+    const auto expected = from_model.run(feeds);
+    const auto actual = from_bytes.run(feeds);
+    for (const auto& [name, tensor] : expected) {
+      const auto& other = actual.at(name);
+      EXPECT_TRUE(std::equal(other.bytes().begin(), other.bytes().end(), tensor.bytes().begin(), tensor.bytes().end()))
+          << bytes.size() << " bytes: " << name;
+    }
+  }
+  const std::string garbage = "\xff\xff\xff\xff not a model";
+  try {
+    onnx_fp16::Evaluator evaluator(std::span<const std::byte>(reinterpret_cast<const std::byte*>(garbage.data()), garbage.size()));
+    FAIL() << "garbage bytes made an evaluator";
+  } catch (const onnx_fp16::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not an ONNX model"), std::string::npos) << e.what();
+  }
+}
+
 // Automatic mixed precision file to file (the CLI's and the Python package's path): weights
 // left in their files, read by the engine, the screens and the final check, streamed to the
 // output. It must write the bytes of the in-memory search, whatever the engine (improved:
