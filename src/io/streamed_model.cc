@@ -9,8 +9,10 @@
 #include <limits>
 #include <span>
 #include <string>
+#include <unordered_set>
 
 #include "io/external_data.h"
+#include "io/proto_copy.h"
 #include "io/proto_walk.h"
 #include "io/wire_format.h"
 #include "onnx_fp16/error.h"
@@ -369,6 +371,33 @@ StreamedModel load_model_streamed(std::span<const std::byte> bytes, const fs::pa
     throw Error("the model bytes are not an ONNX model (protobuf could not parse them)");
   }
   return whole;
+}
+
+StreamedModel borrow_initializers(const onnx::ModelProto& model, std::uint64_t defer_bytes) {
+  StreamedModel result;
+  std::unordered_set<const onnx::TensorProto*> initializers;
+  if (model.has_graph()) {
+    for (const auto& tensor : model.graph().initializer()) initializers.insert(&tensor);
+  }
+  const RawDataFilter filter{
+      [&](const onnx::TensorProto& original) {
+        return initializers.contains(&original) && original.data_location() != onnx::TensorProto::EXTERNAL &&
+               original.raw_data().size() >= defer_bytes && deferrable(original, original.raw_data().size());
+      },
+      [&](const onnx::TensorProto& original, onnx::TensorProto& copy) {
+        DeferredPayload payload;
+        payload.source = result.sources.adopt_memory(
+            "initializer '" + original.name() + "' in memory",
+            {reinterpret_cast<const std::byte*>(original.raw_data().data()), original.raw_data().size()});
+        payload.offset = 0;
+        payload.length = original.raw_data().size();
+        payload.source_type = original.data_type();
+        payload.had_data_location = original.has_data_location();
+        mark_deferred(copy, payload);
+      },
+  };
+  copy_with_raw_data_filter(model, result.model, filter);
+  return result;
 }
 
 namespace {

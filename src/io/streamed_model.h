@@ -48,6 +48,13 @@ StreamedModel load_model_streamed(const std::filesystem::path& path, std::uint64
 StreamedModel load_model_streamed(std::span<const std::byte> bytes, const std::filesystem::path& label,
                                   std::uint64_t defer_bytes = kDeferBytesDefault);
 
+// A copy of `model` whose main-graph initializers of `defer_bytes` or more of raw_data are
+// deferred to that raw_data in `model` itself (a source in memory each), everything else copied:
+// for a reader that needs the bytes once, straight into tensors of its own (an evaluator built
+// from a ModelProto), without a whole copy of the model on the way or held beside them.
+// `model` must stay alive and unchanged as long as the result's sources.
+StreamedModel borrow_initializers(const onnx::ModelProto& model, std::uint64_t defer_bytes = kDeferBytesDefault);
+
 // Streams the bytes a deferred tensor saves (converted if a conversion is pending) to `sink`
 // in blocks, reusing its staging block from tensor to tensor: fresh pages cost ~1.2 ms per MB
 // here, so one streamer serves a whole save or a whole plan.

@@ -31,6 +31,9 @@ class Executor {
   const std::vector<std::string>& output_names() const { return output_names_; }
 
  private:
+  // A model whose initializers' bytes are still those of the caller's ModelProto.
+  Executor(io::StreamedModel&& borrowed, const EvaluatorOptions& options, const KernelRegistry& registry);
+
   struct Frame;
   struct RunState;
   class NodeSubgraphs;

@@ -1,6 +1,7 @@
 #include "runtime/graph_plan.h"
 
 #include <algorithm>
+#include <cstring>
 #include <optional>
 #include <unordered_set>
 
@@ -10,6 +11,7 @@
 #include "io/streamed_model.h"
 #include "onnx_fp16/error.h"
 #include "runtime/parallel.h"
+#include "tensor/raw_data.h"
 
 namespace onnx_fp16::runtime {
 
@@ -210,23 +212,32 @@ class Compiler {
     }
   }
 
-  // An initializer's or a tensor attribute's values. A streamed model's wait in their file: the
-  // tensor comes back allocated, its bytes read by read_deferred() once the whole graph is
-  // compiled (`context` names it in a read error).
+  // An initializer's or a tensor attribute's values. A streamed model's wait in their file, and
+  // large raw_data in the model is copied later too: the tensor comes back allocated, its bytes
+  // read or copied by read_deferred() once the whole graph is compiled (`context` names it in a
+  // read error). The graph being compiled outlives that.
   Tensor initializer_tensor(const onnx::TensorProto& initializer, std::string context) {
-    if (!io::is_deferred(initializer)) return Tensor::from_proto(initializer);
+    constexpr std::size_t kCopyLaterBytes = std::size_t{64} << 10;
+    if (!io::is_deferred(initializer)) {
+      std::optional<Tensor> tensor;
+      if (initializer.raw_data().size() >= kCopyLaterBytes) tensor = tensor_detail::allocate_for_raw_data(initializer);
+      if (!tensor) return Tensor::from_proto(initializer);
+      pending_.push_back({{}, initializer.raw_data().data(), tensor->mutable_bytes(), std::move(context)});
+      return *tensor;
+    }
     if (!options_.payloads) throw Error("its data was left in a file that is not open (internal)");
     Tensor tensor = io::allocate_deferred_tensor(initializer);
     // Taken while the tensor is its buffer's only owner: the plan's copies share the buffer
     // and nothing reads it before read_deferred() has filled it.
-    pending_.push_back({io::deferred_payload(initializer), tensor.mutable_bytes(), std::move(context)});
+    pending_.push_back({io::deferred_payload(initializer), nullptr, tensor.mutable_bytes(), std::move(context)});
     return tensor;
   }
 
  public:
-  // Reads every deferred tensor's bytes, in parts of kPartBytes spread over options_.threads
-  // (each range of parts with a streamer of its own: converted weights pass through its staging
-  // block). A read error names the first tensor, in graph order, that failed.
+  // Reads every deferred tensor's bytes and copies every large raw_data, in parts of kPartBytes
+  // spread over options_.threads (each range of parts with a streamer of its own: converted
+  // weights pass through its staging block). A read error names the first tensor, in graph
+  // order, that failed.
   void read_deferred() {
     constexpr std::uint64_t kPartBytes = std::uint64_t{4} << 20;  // even: never splits a saved value
     struct Part {
@@ -242,13 +253,19 @@ class Compiler {
       }
     }
     std::vector<std::optional<std::string>> errors(parts.size());
+    static const io::PayloadSources kNoSources;
     parallel_for(std::max(1, options_.threads), parts.size(), 1, [&](std::size_t begin, std::size_t end) {
-      io::PayloadStreamer streamer(*options_.payloads);
+      io::PayloadStreamer streamer(options_.payloads != nullptr ? *options_.payloads : kNoSources);
       for (std::size_t p = begin; p < end; ++p) {
         const Part& part = parts[p];
         const PendingRead& read = pending_[part.pending];
         try {
-          streamer.read_part(read.payload, part.first, read.destination.subspan(part.first, part.bytes));
+          if (read.raw_data != nullptr) {
+            std::memcpy(read.destination.data() + part.first, read.raw_data + part.first, part.bytes);
+          } else {
+            if (!options_.payloads) throw Error("its data was left in a file that is not open (internal)");
+            streamer.read_part(read.payload, part.first, read.destination.subspan(part.first, part.bytes));
+          }
         } catch (const Error& e) {
           errors[p] = read.context + ": " + e.what();
         }
@@ -262,7 +279,8 @@ class Compiler {
 
  private:
   struct PendingRead {
-    io::DeferredPayload payload;
+    io::DeferredPayload payload;  // where a deferred tensor's bytes are
+    const char* raw_data;         // or the raw_data to copy
     std::span<std::byte> destination;
     std::string context;
   };

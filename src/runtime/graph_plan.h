@@ -19,6 +19,7 @@
 
 namespace onnx_fp16::io {
 class PayloadSources;
+struct StreamedModel;
 }
 
 namespace onnx_fp16::runtime {

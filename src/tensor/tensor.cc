@@ -9,6 +9,7 @@
 
 #include "onnx_fp16/error.h"
 #include "tensor/buffer_pool.h"
+#include "tensor/raw_data.h"
 #include "tensor/memory_limit.h"
 
 namespace onnx_fp16 {
@@ -268,6 +269,27 @@ Tensor Tensor::from_proto(const onnx::TensorProto& proto) {
   read_typed_fields(proto, tensor);
   return tensor;
 }
+
+namespace tensor_detail {
+
+std::optional<Tensor> allocate_for_raw_data(const onnx::TensorProto& proto) {
+  const auto type = static_cast<DataType>(proto.data_type());
+  if (proto.data_location() == onnx::TensorProto::EXTERNAL || proto.has_segment() || !proto.has_raw_data() ||
+      element_size(type) == 0 || type == onnx::TensorProto::BOOL) {
+    return std::nullopt;
+  }
+  // As from_proto: the bytes must be there before anything is allocated.
+  std::size_t elements = 1;
+  for (const auto dim : proto.dims()) {
+    if (dim < 0) return std::nullopt;
+    if (dim != 0 && elements > proto.raw_data().size() / static_cast<std::size_t>(dim)) return std::nullopt;
+    elements *= static_cast<std::size_t>(dim);
+  }
+  if (elements * element_size(type) != proto.raw_data().size()) return std::nullopt;
+  return Tensor::uninitialized(type, Shape(proto.dims().begin(), proto.dims().end()));
+}
+
+}  // namespace tensor_detail
 
 onnx::TensorProto Tensor::to_proto(const std::string& name) const {
   if (!defined()) throw Error("tensor '" + name + "' has no value");
