@@ -74,8 +74,10 @@ struct InputInfo {
 
 class Evaluator {
  public:
-  // Prepares `model` (copied): resolves every node's kernel at its opset, converts initializers
-  // and constant attributes to tensors, orders the nodes and plans when each value is freed.
+  // Prepares `model` (its structure copied, its weights copied once into the evaluator's
+  // tensors: `model` is not needed after the constructor returns): resolves every node's kernel
+  // at its opset, converts initializers and constant attributes to tensors, orders the nodes and
+  // plans when each value is freed.
   // Throws onnx_fp16::Error for an operator without a kernel ("unsupported operator
   // <domain>::<op> (opset N) at node '<name>'"), an undefined value, a value to keep that does
   // not exist, or a graph input that is not a tensor.
