@@ -104,24 +104,11 @@ LoadedModel load(const py::object& source, bool stream = false) {
   return loaded;
 }
 
-py::bytes serialize(const onnx::ModelProto& model) {
-  std::string bytes;
-  {
-    py::gil_scoped_release release;
-    if (model.ByteSizeLong() > INT_MAX) {
-      throw Error("the result is over protobuf's 2 GB limit and cannot be returned as one ModelProto: "
-                  "give an output path (the *_model_path functions) to write it with external data");
-    }
-    model.SerializeToString(&bytes);
-  }
-  return py::bytes(bytes);
-}
-
-// A model whose weights may wait in `sources` (a streamed load), serialized into a new bytes
+// A model, whose weights may wait in `sources` (a streamed load), serialized into a new bytes
 // object: its layout is computed first and the weights are read straight into the object, so the
 // model is never held whole in a std::string as well. `clamped` gets the values a pending
 // float16 conversion clamped.
-py::bytes serialize_streamed(const onnx::ModelProto& model, const io::PayloadSources& sources, std::size_t& clamped) {
+py::bytes serialize(const onnx::ModelProto& model, const io::PayloadSources& sources, std::size_t& clamped) {
   py::object bytes;
   auto allocate = [&](std::uint64_t size) {
     if (size > INT_MAX) {
@@ -209,7 +196,7 @@ py::tuple convert_model(const py::object& source, const py::dict& options_dict, 
     }
   } else {
     std::size_t clamped = 0;
-    result = serialize_streamed(loaded.model, loaded.sources, clamped);
+    result = serialize(loaded.model, loaded.sources, clamped);
     outcome.report.values_clamped += clamped;
   }
   outcome.seconds.save = seconds_since(step);
@@ -229,7 +216,8 @@ CandidateRunner python_runner(const py::object& runner_fn) {
       for (const auto& [name, tensor] : feeds) arrays[py::str(name)] = array_from_tensor(tensor);
       sample_dicts.append(arrays);
     }
-    const py::list per_sample = runner_fn(serialize(model), sample_dicts);
+    std::size_t clamped = 0;  // a runner's models hold their weights (loaded whole): nothing deferred
+    const py::list per_sample = runner_fn(serialize(model, io::PayloadSources{}, clamped), sample_dicts);
     std::vector<std::vector<Tensor>> outputs;
     for (std::size_t s = 0; s < per_sample.size(); ++s) {
       std::vector<Tensor> tensors;
@@ -296,7 +284,7 @@ py::tuple auto_mixed(const py::object& source, const py::list& samples_list, con
     report.conversion.values_clamped += saved.values_clamped;
   } else {
     std::size_t clamped = 0;
-    result = serialize_streamed(loaded.model, loaded.sources, clamped);
+    result = serialize(loaded.model, loaded.sources, clamped);
     report.conversion.values_clamped += clamped;
   }
   return py::make_tuple(result, frontend::json_text(frontend::mixed_report_json(report, input_label,

@@ -30,16 +30,17 @@ constexpr int kWriteBlockBytes = 1 << 20;
   throw Error("cannot save model '" + path.string() + "': " + why);
 }
 
-// Serialises `model` into `file`: field order is fixed and deterministic mode is on, so the
-// same model always gives the same bytes.
+// Serialises `message` into `out`: field order is fixed and deterministic mode is on, so the
+// same model always gives the same bytes. Returns false on a failure.
+bool serialize_deterministic_to(const google::protobuf::Message& message, google::protobuf::io::ZeroCopyOutputStream& out) {
+  google::protobuf::io::CodedOutputStream coded(&out);
+  coded.SetSerializationDeterministic(true);
+  return message.SerializePartialToCodedStream(&coded) && !coded.HadError();
+}
+
 void write_protobuf(const google::protobuf::Message& model, AtomicFile& file) {
   google::protobuf::io::FileOutputStream file_stream(file.fd(), kWriteBlockBytes);
-  bool written = false;
-  {
-    google::protobuf::io::CodedOutputStream coded(&file_stream);
-    coded.SetSerializationDeterministic(true);
-    written = model.SerializePartialToCodedStream(&coded) && !coded.HadError();
-  }
+  bool written = serialize_deterministic_to(model, file_stream);
   written = file_stream.Flush() && written;
   if (!written) {
     const int error = file_stream.GetErrno();
@@ -116,9 +117,7 @@ std::string serialize_deterministic(const google::protobuf::Message& message) {
   std::string bytes;
   {
     google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    message.SerializePartialToCodedStream(&coded);
+    serialize_deterministic_to(message, stream);
   }
   return bytes;
 }
@@ -442,10 +441,7 @@ SaveResult serialize_streamed(const onnx::ModelProto& model, const PayloadSource
     const std::span<std::byte> out = allocate(size);
     if (out.size() != size) throw Error("internal: a serialization buffer of the wrong size");
     google::protobuf::io::ArrayOutputStream stream(out.data(), static_cast<int>(out.size()));
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    if (!model.SerializePartialToCodedStream(&coded) || coded.HadError() ||
-        static_cast<std::uint64_t>(coded.ByteCount()) != size) {
+    if (!serialize_deterministic_to(model, stream) || static_cast<std::uint64_t>(stream.ByteCount()) != size) {
       throw Error("internal: protobuf serialization failed");
     }
     return {};

@@ -154,6 +154,19 @@ bool deferrable(const onnx::TensorProto& tensor, std::uint64_t length) {
   return elements <= UINT64_MAX / size && elements * size == length;
 }
 
+// Marks `tensor` (which holds no data) as deferred to `length` bytes at `offset` of `source`,
+// stored in its own element type.
+void defer_to(onnx::TensorProto& tensor, std::uint32_t source, std::uint64_t offset, std::uint64_t length,
+              bool had_data_location) {
+  DeferredPayload payload;
+  payload.source = source;
+  payload.offset = offset;
+  payload.length = length;
+  payload.source_type = tensor.data_type();
+  payload.had_data_location = had_data_location;
+  mark_deferred(tensor, payload);
+}
+
 class Scanner {
  public:
   Scanner(WireFile& wire, StreamedModel& result, std::uint64_t defer_bytes)
@@ -269,13 +282,7 @@ class Scanner {
     if (!tensor.ParseFromString(rest)) throw NotStreamable{};
     if (!deferred) return tensor;
     if (tensor.data_location() != onnx::TensorProto::EXTERNAL && deferrable(tensor, payload_length)) {
-      DeferredPayload payload;
-      payload.source = 0;
-      payload.offset = payload_offset;
-      payload.length = payload_length;
-      payload.source_type = tensor.data_type();
-      payload.had_data_location = tensor.has_data_location();
-      mark_deferred(tensor, payload);
+      defer_to(tensor, 0, payload_offset, payload_length, tensor.has_data_location());
     } else {
       // Kept in memory as protobuf would have parsed it, raw_data after the fields before it.
       std::string bytes;
@@ -301,13 +308,8 @@ void defer_external_initializers(StreamedModel& result, const fs::path& folder, 
     if (tensor.data_location() != onnx::TensorProto::EXTERNAL || is_deferred(tensor)) continue;
     const ExternalSlice slice = locate_external_data(tensor, folder, result.sources);
     if (slice.length < defer_bytes || !deferrable(tensor, slice.length) || tensor.has_raw_data()) continue;
-    DeferredPayload payload;
-    payload.source = slice.source;
-    payload.offset = slice.offset;
-    payload.length = slice.length;
-    payload.source_type = tensor.data_type();
-    payload.had_data_location = false;  // load_model clears it when it reads the bytes in
-    mark_deferred(tensor, payload);
+    // had_data_location false: load_model clears data_location when it reads the bytes in.
+    defer_to(tensor, slice.source, slice.offset, slice.length, false);
   }
 }
 
@@ -385,15 +387,10 @@ StreamedModel borrow_initializers(const onnx::ModelProto& model, std::uint64_t d
                original.raw_data().size() >= defer_bytes && deferrable(original, original.raw_data().size());
       },
       [&](const onnx::TensorProto& original, onnx::TensorProto& copy) {
-        DeferredPayload payload;
-        payload.source = result.sources.adopt_memory(
-            "initializer '" + original.name() + "' in memory",
-            {reinterpret_cast<const std::byte*>(original.raw_data().data()), original.raw_data().size()});
-        payload.offset = 0;
-        payload.length = original.raw_data().size();
-        payload.source_type = original.data_type();
-        payload.had_data_location = original.has_data_location();
-        mark_deferred(copy, payload);
+        const std::string& bytes = original.raw_data();
+        const std::uint32_t source = result.sources.adopt_memory(
+            "initializer '" + original.name() + "' in memory", {reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()});
+        defer_to(copy, source, 0, bytes.size(), original.has_data_location());
       },
   };
   copy_with_raw_data_filter(model, result.model, filter);

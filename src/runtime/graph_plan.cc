@@ -70,10 +70,11 @@ class Compiler {
                                     std::find(plan->input_slots.begin(), plan->input_slots.end(), slot) !=
                                         plan->input_slots.end();
       if (!is_input_default) slot = scope.define(initializer.name(), false);
+      const std::string context = plan->label + ": initializer '" + initializer.name() + "'";
       try {
-        constants.emplace_back(slot, initializer_tensor(initializer, plan->label + ": initializer '" + initializer.name() + "'"));
+        constants.emplace_back(slot, initializer_tensor(initializer, context));
       } catch (const Error& e) {
-        throw Error(plan->label + ": initializer '" + initializer.name() + "': " + e.what());
+        throw Error(context + ": " + e.what());
       }
     }
     std::vector<onnx::NodeProto*> nodes;
@@ -106,11 +107,11 @@ class Compiler {
       resolve_kernel(proto, node);
       for (const auto& attribute : proto.attribute()) {
         if (attribute.has_t() || attribute.type() == onnx::AttributeProto::TENSOR) {
+          const std::string context = node.label + ": attribute '" + attribute.name() + "'";
           try {
-            node.attribute_tensors.emplace(attribute.name(),
-                                           initializer_tensor(attribute.t(), node.label + ": attribute '" + attribute.name() + "'"));
+            node.attribute_tensors.emplace(attribute.name(), initializer_tensor(attribute.t(), context));
           } catch (const Error& e) {
-            throw Error(node.label + ": attribute '" + attribute.name() + "': " + e.what());
+            throw Error(context + ": " + e.what());
           }
         }
         if (attribute.has_g()) {
@@ -216,20 +217,20 @@ class Compiler {
   // large raw_data in the model is copied later too: the tensor comes back allocated, its bytes
   // read or copied by read_deferred() once the whole graph is compiled (`context` names it in a
   // read error). The graph being compiled outlives that.
-  Tensor initializer_tensor(const onnx::TensorProto& initializer, std::string context) {
+  Tensor initializer_tensor(const onnx::TensorProto& initializer, const std::string& context) {
     constexpr std::size_t kCopyLaterBytes = std::size_t{64} << 10;
     if (!io::is_deferred(initializer)) {
       std::optional<Tensor> tensor;
       if (initializer.raw_data().size() >= kCopyLaterBytes) tensor = tensor_detail::allocate_for_raw_data(initializer);
       if (!tensor) return Tensor::from_proto(initializer);
-      pending_.push_back({{}, initializer.raw_data().data(), tensor->mutable_bytes(), std::move(context)});
+      pending_.push_back({{}, initializer.raw_data().data(), tensor->mutable_bytes(), context});
       return *tensor;
     }
     if (!options_.payloads) throw Error("its data was left in a file that is not open (internal)");
     Tensor tensor = io::allocate_deferred_tensor(initializer);
     // Taken while the tensor is its buffer's only owner: the plan's copies share the buffer
     // and nothing reads it before read_deferred() has filled it.
-    pending_.push_back({io::deferred_payload(initializer), nullptr, tensor.mutable_bytes(), std::move(context)});
+    pending_.push_back({io::deferred_payload(initializer), nullptr, tensor.mutable_bytes(), context});
     return tensor;
   }
 
@@ -253,9 +254,10 @@ class Compiler {
       }
     }
     std::vector<std::optional<std::string>> errors(parts.size());
-    static const io::PayloadSources kNoSources;
     parallel_for(std::max(1, options_.threads), parts.size(), 1, [&](std::size_t begin, std::size_t end) {
-      io::PayloadStreamer streamer(options_.payloads != nullptr ? *options_.payloads : kNoSources);
+      // Deferred reads were queued only with payloads to read them from (initializer_tensor).
+      std::optional<io::PayloadStreamer> streamer;
+      if (options_.payloads != nullptr) streamer.emplace(*options_.payloads);
       for (std::size_t p = begin; p < end; ++p) {
         const Part& part = parts[p];
         const PendingRead& read = pending_[part.pending];
@@ -263,8 +265,7 @@ class Compiler {
           if (read.raw_data != nullptr) {
             std::memcpy(read.destination.data() + part.first, read.raw_data + part.first, part.bytes);
           } else {
-            if (!options_.payloads) throw Error("its data was left in a file that is not open (internal)");
-            streamer.read_part(read.payload, part.first, read.destination.subspan(part.first, part.bytes));
+            streamer->read_part(read.payload, part.first, read.destination.subspan(part.first, part.bytes));
           }
         } catch (const Error& e) {
           errors[p] = read.context + ": " + e.what();
