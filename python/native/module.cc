@@ -35,6 +35,7 @@
 #include "half/half.h"
 #include "io/model_save.h"
 #include "io/streamed_model.h"
+#include "runtime/parallel.h"
 #include "mixed/streamed.h"
 #include "options.h"
 
@@ -106,20 +107,27 @@ LoadedModel load(const py::object& source, bool stream = false) {
 
 // A model, whose weights may wait in `sources` (a streamed load), serialized into a new bytes
 // object: its layout is computed first and the weights are read straight into the object, so the
-// model is never held whole in a std::string as well. `clamped` gets the values a pending
-// float16 conversion clamped.
-py::bytes serialize(const onnx::ModelProto& model, const io::PayloadSources& sources, std::size_t& clamped) {
+// model is never held whole in a std::string as well. The object's pages are faulted in on
+// `threads` threads (0: all) before the bytes are written on one. `clamped` gets the values a
+// pending float16 conversion clamped.
+py::bytes serialize(const onnx::ModelProto& model, const io::PayloadSources& sources, int threads,
+                    std::size_t& clamped) {
   py::object bytes;
   auto allocate = [&](std::uint64_t size) {
     if (size > INT_MAX) {
       throw Error("the result is over protobuf's 2 GB limit and cannot be returned as one ModelProto: "
                   "give an output path (the *_model_path functions) to write it with external data");
     }
-    py::gil_scoped_acquire acquire;
-    PyObject* object = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(size));
-    if (object == nullptr) throw py::error_already_set();
-    bytes = py::reinterpret_steal<py::object>(object);
-    return std::span<std::byte>(reinterpret_cast<std::byte*>(PyBytes_AS_STRING(object)), static_cast<std::size_t>(size));
+    std::span<std::byte> out;
+    {
+      py::gil_scoped_acquire acquire;
+      PyObject* object = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(size));
+      if (object == nullptr) throw py::error_already_set();
+      bytes = py::reinterpret_steal<py::object>(object);
+      out = {reinterpret_cast<std::byte*>(PyBytes_AS_STRING(object)), static_cast<std::size_t>(size)};
+    }
+    runtime::fault_in(out, threads);
+    return out;
   };
   io::SaveResult saved;
   {
@@ -196,7 +204,7 @@ py::tuple convert_model(const py::object& source, const py::dict& options_dict, 
     }
   } else {
     std::size_t clamped = 0;
-    result = serialize(loaded.model, loaded.sources, clamped);
+    result = serialize(loaded.model, loaded.sources, 0, clamped);
     outcome.report.values_clamped += clamped;
   }
   outcome.seconds.save = seconds_since(step);
@@ -206,9 +214,9 @@ py::tuple convert_model(const py::object& source, const py::dict& options_dict, 
 
 // A Python runner as MixedOptions::runner: runner_fn(model bytes, [ {input name: array} per
 // sample ]) returns, per sample, the outputs as a list of arrays in graph output order (the
-// Python side makes them C-contiguous and native-endian).
-CandidateRunner python_runner(const py::object& runner_fn) {
-  return [runner_fn](const onnx::ModelProto& model, const std::vector<Feeds>& samples) {
+// Python side makes them C-contiguous and native-endian); the bytes faulted in on `threads` threads.
+CandidateRunner python_runner(const py::object& runner_fn, int threads) {
+  return [runner_fn, threads](const onnx::ModelProto& model, const std::vector<Feeds>& samples) {
     py::gil_scoped_acquire acquire;
     py::list sample_dicts;
     for (const Feeds& feeds : samples) {
@@ -217,7 +225,7 @@ CandidateRunner python_runner(const py::object& runner_fn) {
       sample_dicts.append(arrays);
     }
     std::size_t clamped = 0;  // a runner's models hold their weights (loaded whole): nothing deferred
-    const py::list per_sample = runner_fn(serialize(model, io::PayloadSources{}, clamped), sample_dicts);
+    const py::list per_sample = runner_fn(serialize(model, io::PayloadSources{}, threads, clamped), sample_dicts);
     std::vector<std::vector<Tensor>> outputs;
     for (std::size_t s = 0; s < per_sample.size(); ++s) {
       std::vector<Tensor> tensors;
@@ -240,7 +248,7 @@ py::tuple auto_mixed(const py::object& source, const py::list& samples_list, con
                      const py::object& runner_fn) {
   const Destination destination{std::move(output), std::move(external_data)};
   MixedOptions options = mixed_options(options_dict);
-  if (!runner_fn.is_none()) options.runner = python_runner(runner_fn);
+  if (!runner_fn.is_none()) options.runner = python_runner(runner_fn, options.threads);
   if (!validate_fn.is_none()) {
     options.validate = [validate_fn](const std::vector<Tensor>& float32_outputs, const std::vector<Tensor>& candidate_outputs) {
       py::gil_scoped_acquire acquire;
@@ -284,7 +292,7 @@ py::tuple auto_mixed(const py::object& source, const py::list& samples_list, con
     report.conversion.values_clamped += saved.values_clamped;
   } else {
     std::size_t clamped = 0;
-    result = serialize(loaded.model, loaded.sources, clamped);
+    result = serialize(loaded.model, loaded.sources, options.threads, clamped);
     report.conversion.values_clamped += clamped;
   }
   return py::make_tuple(result, frontend::json_text(frontend::mixed_report_json(report, input_label,

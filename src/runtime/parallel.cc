@@ -1,9 +1,12 @@
 #include "runtime/parallel.h"
 
+#include "tensor/buffer_pool.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -163,6 +166,23 @@ void parallel_for(int threads, std::size_t count, std::size_t grain,
   std::unique_lock lock(mutex);
   done.wait(lock, [&] { return pending.load() == 0; });
   if (failure) std::rethrow_exception(failure);
+}
+
+void fault_in(std::span<std::byte> fresh, int threads) {
+  if (fresh.empty()) return;
+  buffers::advise_huge_pages(fresh.data(), fresh.size());
+  constexpr std::uintptr_t kPage = 4096;  // touching every small page also covers huge ones
+  const auto start = reinterpret_cast<std::uintptr_t>(fresh.data());
+  const std::uintptr_t first_page = start / kPage;
+  const std::uintptr_t pages = (start + fresh.size() - 1) / kPage - first_page + 1;
+  // 256 pages (1 MB) at least per range: a range's faults outweigh handing it to a worker.
+  parallel_for(effective_threads(threads), pages, 256, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t page = begin; page < end; ++page) {
+      // The page's first byte, or the span's where it starts inside the page.
+      const std::uintptr_t address = std::max(start, (first_page + page) * kPage);
+      *reinterpret_cast<volatile std::byte*>(address) = std::byte{0};
+    }
+  });
 }
 
 int effective_threads(int requested) {

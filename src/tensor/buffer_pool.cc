@@ -53,8 +53,7 @@ std::size_t alignment_for(std::size_t allocated) { return allocated >= kHugeFrom
 void* system_allocate(std::size_t allocated) {
   const std::size_t alignment = alignment_for(allocated);
   void* bytes = ::operator new(allocated, std::align_val_t{alignment});
-  // Advice only: where the kernel has no huge pages (or THP is off) nothing changes.
-  if (alignment == kHugePage) ::madvise(bytes, allocated / kHugePage * kHugePage, MADV_HUGEPAGE);
+  if (alignment == kHugePage) advise_huge_pages(bytes, allocated);
   return bytes;
 }
 
@@ -218,7 +217,7 @@ class Cache {
     } catch (const std::bad_alloc&) {
       return nullptr;
     }
-    ::madvise(base, kRegionBytes, MADV_HUGEPAGE);
+    advise_huge_pages(base, kRegionBytes);
     auto [it, inserted] = regions_.emplace(reinterpret_cast<std::uintptr_t>(base), Region{});
     current_ = &it->second;
     current_->base = static_cast<std::byte*>(base);
@@ -310,6 +309,13 @@ void release(void* buffer, std::size_t bytes) noexcept {
 }
 
 std::size_t cached_bytes() { return cache().cached(); }
+
+void advise_huge_pages(void* bytes, std::size_t size) noexcept {
+  const auto begin = reinterpret_cast<std::uintptr_t>(bytes);
+  const std::uintptr_t first = (begin + kHugePage - 1) / kHugePage * kHugePage;
+  const std::uintptr_t end = (begin + size) / kHugePage * kHugePage;
+  if (end > first) ::madvise(reinterpret_cast<void*>(first), end - first, MADV_HUGEPAGE);
+}
 
 bool carves_from_regions() { return kUseRegions; }
 

@@ -54,6 +54,12 @@ bool carves_from_regions();
 // the cache). Returns the bytes of the buffers given back.
 std::size_t clear_cache();
 
+// Asks for transparent huge pages on the whole 2 MB pages inside [bytes, bytes + size): for
+// large memory from outside the pool that is about to be written whole (the pool's own large
+// buffers and regions get the same advice). Advice only: where the kernel has no huge pages
+// (or THP is off) nothing changes.
+void advise_huge_pages(void* bytes, std::size_t size) noexcept;
+
 // A scratch array of T from the pool, released when it goes out of scope; uninitialised.
 template <typename T>
 class Scratch {

@@ -1,5 +1,5 @@
 // parallel_for: covers the range once, propagates exceptions, and threaded kernels give the
-// same bits as single-threaded ones.
+// same bits as single-threaded ones. fault_in: every page of the span is in memory afterwards.
 #include <cblas.h>
 #include <gtest/gtest.h>
 #include <onnx_fp16/evaluator.h>
@@ -8,6 +8,8 @@
 #include <cstring>
 #include <stdexcept>
 #include <thread>
+
+#include <sys/mman.h>
 
 #include "modelgen/builder.h"
 #include "runtime/parallel.h"
@@ -33,6 +35,32 @@ TEST(RuntimeParallel, RethrowsTheBodysException) {
                               if (begin > 0) throw std::runtime_error("boom");
                             }),
                std::runtime_error);
+}
+
+TEST(RuntimeParallel, FaultInBringsInEveryPageOfTheSpan) {
+  constexpr std::size_t kPage = 4096;
+  for (const int threads : {1, 2}) {
+    // Fresh anonymous memory, nothing faulted in yet; the span starts and ends inside pages, so
+    // that its first and last partial pages count too.
+    const std::size_t mapped = (std::size_t{5} << 20) + 3 * kPage;
+    void* const base = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(base, MAP_FAILED);
+    std::byte* const bytes = static_cast<std::byte*>(base);
+    const std::size_t first_page = 1;
+    const std::size_t last_page = mapped / kPage - 2;  // the span ends 7 bytes into this page
+    std::vector<unsigned char> resident(mapped / kPage);
+    ASSERT_EQ(::mincore(base, mapped, resident.data()), 0);
+    const auto in_memory = [&](std::size_t page) { return (resident[page] & 1) != 0; };
+    ASSERT_FALSE(in_memory(first_page));
+    ASSERT_FALSE(in_memory(last_page));
+    const std::span<std::byte> span(bytes + first_page * kPage + 100, bytes + last_page * kPage + 7);
+    onnx_fp16::runtime::fault_in(span, threads);
+    ASSERT_EQ(::mincore(base, mapped, resident.data()), 0);
+    for (std::size_t page = first_page; page <= last_page; ++page) {
+      ASSERT_TRUE(in_memory(page)) << "page " << page << " of " << mapped / kPage << ", " << threads << " threads";
+    }
+    ::munmap(base, mapped);
+  }
 }
 
 // Kernels whose work is split across threads where a split could change a sum: a long reduction
