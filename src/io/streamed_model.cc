@@ -478,8 +478,7 @@ void PayloadStreamer::read_part(const DeferredPayload& payload, std::uint64_t fi
   });
 }
 
-Tensor allocate_deferred_tensor(const onnx::TensorProto& tensor) {
-  const DeferredPayload payload = deferred_payload(tensor);
+Tensor allocate_deferred_tensor(const onnx::TensorProto& tensor, const DeferredPayload& payload) {
   Shape shape(tensor.dims().begin(), tensor.dims().end());
   Tensor result = Tensor::uninitialized(static_cast<DataType>(tensor.data_type()), std::move(shape));
   if (result.byte_size() != saved_length(payload)) {
@@ -491,7 +490,7 @@ Tensor allocate_deferred_tensor(const onnx::TensorProto& tensor) {
 
 Tensor read_deferred_tensor(const onnx::TensorProto& tensor, const PayloadSources& sources, PayloadStreamer* streamer) {
   const DeferredPayload payload = deferred_payload(tensor);
-  Tensor result = allocate_deferred_tensor(tensor);
+  Tensor result = allocate_deferred_tensor(tensor, payload);
   const std::span<std::byte> bytes = result.mutable_bytes();
   if (streamer != nullptr) {
     streamer->read_into(payload, bytes);

@@ -100,10 +100,10 @@ Tensor read_deferred_tensor(const onnx::TensorProto& tensor, const PayloadSource
                             PayloadStreamer* streamer = nullptr);
 
 // The tensor a deferred initializer or tensor attribute will hold, its values not read yet
-// (uninitialized), after checking that the saved bytes fit its dims (an Error naming the tensor
-// when they do not): for a reader that fills it in parts (read_part), such as a plan reading
-// its weights on several threads.
-Tensor allocate_deferred_tensor(const onnx::TensorProto& tensor);
+// (uninitialized), after checking that the saved bytes (`payload`, its deferred_payload) fit its
+// dims (an Error naming the tensor when they do not): for a reader that fills it in parts
+// (read_part), such as a plan reading its weights on several threads.
+Tensor allocate_deferred_tensor(const onnx::TensorProto& tensor, const DeferredPayload& payload);
 
 // Puts every deferred tensor's bytes back into raw_data: the model load_model would have given,
 // converted as recorded. Returns the values clamped.

@@ -227,10 +227,11 @@ class Compiler {
       return *tensor;
     }
     if (!options_.payloads) throw Error("its data was left in a file that is not open (internal)");
-    Tensor tensor = io::allocate_deferred_tensor(initializer);
+    const io::DeferredPayload payload = io::deferred_payload(initializer);
+    Tensor tensor = io::allocate_deferred_tensor(initializer, payload);
     // Taken while the tensor is its buffer's only owner: the plan's copies share the buffer
     // and nothing reads it before read_deferred() has filled it.
-    pending_.push_back({io::deferred_payload(initializer), nullptr, tensor.mutable_bytes(), context});
+    pending_.push_back({payload, nullptr, tensor.mutable_bytes(), context});
     return tensor;
   }
 
