@@ -12,6 +12,10 @@
 #include "runtime/graph_plan.h"
 #include "runtime/kernel_registry.h"
 
+namespace onnx_fp16::io {
+struct StreamedModel;
+}
+
 namespace onnx_fp16::runtime {
 
 class Executor {

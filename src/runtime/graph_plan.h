@@ -19,7 +19,6 @@
 
 namespace onnx_fp16::io {
 class PayloadSources;
-struct StreamedModel;
 }
 
 namespace onnx_fp16::runtime {
