@@ -9,6 +9,9 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <span>
+#include <tuple>
+#include <vector>
 
 #include "convert/port_rules.h"
 #include "graph/domain.h"
@@ -18,6 +21,7 @@
 #include "runtime/kernel_registry.h"
 #include "runtime/parallel.h"
 #include "runtime/float_compute.h"
+#include "runtime/read_rounding.h"
 #include "runtime/tensor_cast.h"
 
 namespace onnx_fp16::mixed {
@@ -88,16 +92,38 @@ class Rounder {
   Rounder(std::int32_t target, half::ClampRule rule, int threads)
       : bfloat16_(target == onnx::TensorProto::BFLOAT16), rule_(rule), threads_(threads) {}
 
+  // Round and ClampRound as runtime/read_rounding.h says them (the one home of the conversion
+  // rule: round_chunks and the kernels that read constants rounded both go through it); no
+  // rounding for the others.
+  runtime::ReadRounding reading(Rounding rounding) const {
+    runtime::ReadRounding result;
+    if (rounding != Rounding::Round && rounding != Rounding::ClampRound) return result;
+    result.target = bfloat16_ ? runtime::ReadRounding::Target::BFloat16 : runtime::ReadRounding::Target::Float16;
+    result.clamp = rounding == Rounding::ClampRound && !bfloat16_;
+    result.rule = rule_;
+    return result;
+  }
+
+  // Whether `in` reads the same under both roundings (no nudge), bit for bit: chunk by chunk, so
+  // no rounded copy of a weight is made to find out.
+  bool same_values(std::span<const float> in, Rounding a, Rounding b) const {
+    if (a == b) return true;
+    constexpr std::size_t kChunk = 4096;
+    std::vector<float> x(kChunk), y(kChunk);
+    for (std::size_t begin = 0; begin < in.size(); begin += kChunk) {
+      const auto values = in.subspan(begin, std::min(kChunk, in.size() - begin));
+      values_as(values, std::span<float>(x.data(), values.size()), a);
+      values_as(values, std::span<float>(y.data(), values.size()), b);
+      if (std::memcmp(x.data(), y.data(), values.size() * sizeof(float)) != 0) return false;
+    }
+    return true;
+  }
+
   // `tensor` as a reader of the converted model sees it, in float32.
   Tensor apply(const Tensor& tensor, Rounding rounding, const Nudge* nudge = nullptr) const {
     if (rounding == Rounding::None || !tensor.defined() || tensor.dtype() != onnx::TensorProto::FLOAT) return tensor;
     if (rounding == Rounding::ClampLarge && bfloat16_) return tensor;  // bfloat16 has float32's range: no clamping
     const auto in = tensor.data<float>();
-    // The conversion's clamp, above max_finite_val only (its lower bound is 0 < min_positive_val
-    // < max_finite_val, so clamp_constant agrees on every value it leaves at or above it).
-    auto clamp_large = [&](float x) {
-      return std::abs(x) > rule_.max_finite ? half::clamp_constant(x, rule_.min_positive, rule_.max_finite) : x;
-    };
     if (rounding == Rounding::ClampLarge &&
         std::none_of(in.begin(), in.end(), [&](float x) { return std::isfinite(x) && std::abs(x) > rule_.max_finite; })) {
       return tensor;  // nothing to clamp: the same tensor, no copy
@@ -105,7 +131,7 @@ class Rounder {
     Tensor out = Tensor::uninitialized(onnx::TensorProto::FLOAT, tensor.shape());
     const auto result = out.mutable_data<float>();
     if (rounding == Rounding::ClampLarge) {
-      for (std::size_t i = 0; i < in.size(); ++i) result[i] = clamp_large(in[i]);
+      values_as(in, result, rounding);
       return out;
     }
     round_chunks(in, rounding, nudge, [&](std::size_t begin, std::span<const std::uint16_t> bits) {
@@ -136,6 +162,23 @@ class Rounder {
   }
 
  private:
+  // The conversion's clamp, above max_finite_val only (its lower bound is 0 < min_positive_val
+  // < max_finite_val, so clamp_constant agrees on every value it leaves at or above it).
+  float clamp_large(float x) const {
+    return std::abs(x) > rule_.max_finite ? half::clamp_constant(x, rule_.min_positive, rule_.max_finite) : x;
+  }
+
+  // `in` as apply() gives it without a nudge, into `out`.
+  void values_as(std::span<const float> in, std::span<float> out, Rounding rounding) const {
+    if (rounding == Rounding::Round || rounding == Rounding::ClampRound) {
+      runtime::round_for_reading(in, out, reading(rounding));
+    } else if (rounding == Rounding::ClampLarge && !bfloat16_) {
+      std::transform(in.begin(), in.end(), out.begin(), [&](float x) { return clamp_large(x); });
+    } else {
+      std::copy(in.begin(), in.end(), out.begin());
+    }
+  }
+
   // Rounds `in` (moved by `nudge` first) chunk by chunk into the target type's bits, handing
   // each chunk to sink(first index, bits): on the engine's threads, chunks apart (each element's
   // bits depend on it alone, so on no thread count), and the sink writes each chunk's own range.
@@ -161,13 +204,7 @@ class Rounder {
           values = std::span<const float>(moved, count);
         }
         const std::span<std::uint16_t> chunk(bits, count);
-        if (bfloat16_) {
-          half::floats_to_bfloat16s(values, chunk);
-        } else if (rounding == Rounding::ClampRound) {
-          half::floats_to_halves_clamped(values, chunk, rule_);
-        } else {
-          half::floats_to_halves(values, chunk);
-        }
+        runtime::round_to_bits(values, chunk, reading(rounding));
         sink(begin, std::span<const std::uint16_t>(chunk));
       }
     });
@@ -308,6 +345,10 @@ class IncrementalEngine final : public CandidateEngine {
     restoring_.assign(plan_->nodes.size(), false);
     is_input_slot_.assign(plan_->slot_names.size(), false);
     for (const int slot : plan_->input_slots) is_input_slot_[slot] = true;
+    is_output_slot_.assign(plan_->slot_names.size(), false);
+    for (const int slot : plan_->output_slots) is_output_slot_[slot] = true;
+    is_constant_slot_.assign(plan_->slot_names.size(), false);
+    for (const auto& [slot, tensor] : constants_) is_constant_slot_[slot] = !is_input_slot_[slot];
 
     for (const Feeds& sample : samples) {
       std::vector<Tensor> inputs(plan_->input_slots.size());
@@ -366,18 +407,22 @@ class IncrementalEngine final : public CandidateEngine {
       const graph::NodeId n = step_node_[k];
       if (!decisions[n].converted()) continue;
       std::vector<Tensor> held(node.inputs.size());
+      std::vector<runtime::ReadRounding> reading(node.inputs.size());
       for (std::size_t i = 0; i < node.inputs.size(); ++i) {
         const int slot = node.inputs[i];
         if (slot == runtime::kNoSlot) continue;
         // What the node reads once converted: a float16 value from its producer, or its Cast.
         const Rounding stored = config.store[slot];
         const Rounding rounding = stored != Rounding::None ? stored : config.read[k][i];
-        // A constant's rounding is the one the search will read too: computed once, kept.
-        held[i] = constants_.count(slot) ? constant_as(slot, rounding) : rounder_.apply(as_float32(float32[slot]), rounding);
+        if (is_constant_slot_[slot]) {
+          held[i] = constant_input(config, k, i, float32, reading[i]);  // as the search will read it
+        } else {
+          held[i] = rounder_.apply(as_float32(float32[slot]), rounding);
+        }
       }
       std::vector<Tensor> outputs;
       try {
-        outputs = run_node(node, held);
+        outputs = run_node(node, held, reading);
       } catch (const Error&) {
         errors[n] = std::numeric_limits<double>::infinity();  // it cannot even run converted; the search will see
         continue;
@@ -617,8 +662,49 @@ class IncrementalEngine final : public CandidateEngine {
     return config;
   }
 
-  // A constant in a given rounding, computed once. ClampLarge (the screen's, used once) is not
-  // kept: where it changes something it would hold a second copy for the whole search.
+  // How step k reads its constant input i under `config`: the tensor handed to the kernel, and in
+  // `reading` the rounding the kernel applies itself. A kernel that reads the input rounded
+  // (CompiledNode::reads_rounded: MatMul's and Gemm's weights as they are packed, Gather's rows)
+  // gets the constant as loaded, so no rounded copy of it is made or held: BERT-base's rounded
+  // weights were 436 MB, faulted in on the search's first attempt. Other kernels get the rounded
+  // copy (constant_as), or the range screen's clamped constant from its slot.
+  Tensor constant_input(const Config& config, std::size_t k, std::size_t i, const std::vector<Tensor>& slots,
+                        runtime::ReadRounding& reading) {
+    const runtime::CompiledNode& node = plan_->nodes[k];
+    const int slot = node.inputs[i];
+    const Rounding stored = config.store[slot];
+    const Rounding rounding = stored != Rounding::None ? stored : config.read[k][i];
+    if ((rounding == Rounding::Round || rounding == Rounding::ClampRound) && i < node.reads_rounded.size() &&
+        node.reads_rounded[i]) {
+      reading = rounder_.reading(rounding);
+      return constants_.at(slot);
+    }
+    if (stored == Rounding::ClampLarge) return slots[slot];
+    return constant_as(slot, rounding);
+  }
+
+  // What a constant's slot holds under `store`: the constant as loaded, which its readers round
+  // as they read it (constant_input), but the screen's clamped copy, made once per run, and the
+  // stored value of a graph input's default or a graph output (read from the slot as it is).
+  Tensor stored_constant(int slot, Rounding store) {
+    if (store == Rounding::ClampLarge || is_input_slot_[slot] || is_output_slot_[slot]) return constant_as(slot, store);
+    return constants_.at(slot);
+  }
+
+  // Whether a constant reads the same under two roundings (a clamp that changes nothing, a
+  // weight float16 holds exactly): its readers then need not run again. Found once per pair.
+  bool same_numbers(int slot, Rounding a, Rounding b) {
+    if (a == b) return true;
+    const Tensor& constant = constants_.at(slot);
+    if (constant.dtype() != onnx::TensorProto::FLOAT) return true;  // only float32 values are rounded
+    const auto [it, inserted] = same_numbers_.try_emplace({slot, std::min(a, b), std::max(a, b)}, false);
+    if (inserted) it->second = rounder_.same_values(constant.data<float>(), a, b);
+    return it->second;
+  }
+
+  // A constant in a given rounding, computed once, for the readers that do not round it
+  // themselves. ClampLarge (the screen's, used once) is not kept: where it changes something it
+  // would hold a second copy for the whole search.
   Tensor constant_as(int slot, Rounding rounding) {
     if (rounding == Rounding::None) return constants_.at(slot);
     if (rounding == Rounding::ClampLarge) return rounder_.apply(constants_.at(slot), rounding);
@@ -627,7 +713,8 @@ class IncrementalEngine final : public CandidateEngine {
     return cached;
   }
 
-  std::vector<Tensor> run_node(const runtime::CompiledNode& node, std::vector<Tensor>& held) {
+  std::vector<Tensor> run_node(const runtime::CompiledNode& node, std::vector<Tensor>& held,
+                               const std::vector<runtime::ReadRounding>& reading) {
     std::vector<const Tensor*> inputs(node.inputs.size(), nullptr);
     for (std::size_t i = 0; i < node.inputs.size(); ++i) {
       const int slot = node.inputs[i];
@@ -635,7 +722,8 @@ class IncrementalEngine final : public CandidateEngine {
       if (!held[i].defined()) throw Error(node.label + ": input '" + plan_->slot_names[slot] + "' has no value");
       inputs[i] = &held[i];
     }
-    std::vector<Tensor> outputs = runtime::run_compiled_node(node, *plan_, std::move(inputs), {.threads = threads_});
+    std::vector<Tensor> outputs =
+        runtime::run_compiled_node(node, *plan_, std::move(inputs), {.threads = threads_, .read_rounding = reading});
     ++stats_.nodes_evaluated;
     return outputs;
   }
@@ -656,9 +744,8 @@ class IncrementalEngine final : public CandidateEngine {
     auto store_differs = [&](int slot) { return !incremental || config.store[slot] != base_config.store[slot]; };
     for (const auto& [slot, tensor] : constants_) {
       if (!store_differs(slot)) continue;
-      Tensor value = constant_as(slot, config.store[slot]);
-      if (incremental && same_bits(value, slots[slot])) continue;  // same numbers (a clamp that changed nothing)
-      slots[slot] = std::move(value);
+      if (incremental && same_numbers(slot, base_config.store[slot], config.store[slot])) continue;
+      slots[slot] = stored_constant(slot, config.store[slot]);
       changed[slot] = true;
     }
     for (std::size_t i = 0; i < plan_->input_slots.size(); ++i) {
@@ -699,12 +786,13 @@ class IncrementalEngine final : public CandidateEngine {
   std::vector<Tensor> compute_step(const Config& config, std::size_t k, std::size_t v, const std::vector<Tensor>& slots) {
     const runtime::CompiledNode& node = plan_->nodes[k];
     std::vector<Tensor> held(node.inputs.size());
+    std::vector<runtime::ReadRounding> reading(node.inputs.size());
     for (std::size_t i = 0; i < node.inputs.size(); ++i) {
       const int slot = node.inputs[i];
       if (slot == runtime::kNoSlot) continue;
       const Rounding rounding = config.read[k][i];
-      if (rounding != Rounding::None && constants_.count(slot) && config.store[slot] == Rounding::None) {
-        held[i] = constant_as(slot, rounding);
+      if (is_constant_slot_[slot]) {
+        held[i] = constant_input(config, k, i, slots, reading[i]);
       } else {
         // A float32 value a node computed, cast to float16 for this reader: another
         // implementation computes it a few float32 ulps away, which flips the cast's rounding
@@ -715,7 +803,7 @@ class IncrementalEngine final : public CandidateEngine {
         held[i] = rounder_.apply(as_float32(slots[slot]), rounding, nudge ? &*nudge : nullptr);
       }
     }
-    std::vector<Tensor> outputs = run_node(node, held);
+    std::vector<Tensor> outputs = run_node(node, held, reading);
     for (std::size_t j = 0; j < node.outputs.size(); ++j) {
       const int slot = node.outputs[j];
       if (slot == runtime::kNoSlot) continue;
@@ -808,7 +896,10 @@ class IncrementalEngine final : public CandidateEngine {
   std::vector<graph::NodeId> step_node_;    // by step: the node in the analysis's index
   std::map<graph::NodeId, std::size_t> step_of_;  // its inverse
   std::map<int, Tensor> constants_;         // by slot: initializers as loaded
-  std::map<std::pair<int, Rounding>, Tensor> rounded_constants_;
+  std::vector<bool> is_constant_slot_;      // by slot: one of constants_, not a graph input's default
+  std::vector<bool> is_output_slot_;        // by slot: a graph output
+  std::map<std::pair<int, Rounding>, Tensor> rounded_constants_;  // for readers that do not round them
+  std::map<std::tuple<int, Rounding, Rounding>, bool> same_numbers_;
   std::vector<std::vector<Tensor>> inputs_;  // by sample, by graph input
   SlotSteps slot_steps_;                    // by slot: its producer and last reader
   std::vector<bool> kept_by_variants_;      // by slot: kept between a simulated implementation's runs

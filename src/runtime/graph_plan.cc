@@ -167,6 +167,10 @@ class Compiler {
       throw Error("unsupported operator " + graph::domain_label(domain) + "::" + proto.op_type() + " (opset " +
                   std::to_string(node.opset) + ") at node '" + name + "'");
     }
+    node.reads_rounded.resize(static_cast<std::size_t>(proto.input_size()));
+    for (int i = 0; i < proto.input_size(); ++i) {
+      node.reads_rounded[static_cast<std::size_t>(i)] = options_.registry->reads_rounded(domain, proto.op_type(), i);
+    }
   }
 
   // Frees every value after its last reader: a node that reads it, directly or from inside one
@@ -323,7 +327,23 @@ KernelContext::Parts context_parts(const CompiledNode& node, const GraphPlan& pl
 std::vector<Tensor> run_compiled_node(const CompiledNode& node, const GraphPlan& plan, std::vector<const Tensor*> inputs,
                                       const NodeRunOptions& options) {
   std::vector<Tensor> outputs(node.outputs.size());
-  KernelContext context(context_parts(node, plan, std::move(inputs), outputs, options));
+  // Inputs to read rounded: the kernel's own reading where it does it, a rounded copy otherwise.
+  std::vector<ReadRounding> kernel_rounding;
+  std::vector<Tensor> rounded_copies;
+  for (std::size_t i = 0; i < options.read_rounding.size() && i < inputs.size(); ++i) {
+    if (!options.read_rounding[i].rounds() || inputs[i] == nullptr || inputs[i]->dtype() != onnx::TensorProto::FLOAT) continue;
+    if (i < node.reads_rounded.size() && node.reads_rounded[i]) {
+      kernel_rounding.resize(inputs.size());
+      kernel_rounding[i] = options.read_rounding[i];
+    } else {
+      rounded_copies.reserve(inputs.size());  // no reallocation: the pointers below stay valid
+      rounded_copies.push_back(rounded_for_reading(*inputs[i], options.read_rounding[i], options.threads));
+      inputs[i] = &rounded_copies.back();
+    }
+  }
+  KernelContext::Parts parts = context_parts(node, plan, std::move(inputs), outputs, options);
+  parts.read_rounding = std::move(kernel_rounding);
+  KernelContext context(std::move(parts));
   try {
     (*node.kernel)(context);
   } catch (const std::exception& e) {

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -15,6 +16,7 @@
 
 #include "runtime/kernel.h"
 #include "runtime/kernel_registry.h"
+#include "runtime/read_rounding.h"
 #include "runtime/tensor.h"
 
 namespace onnx_fp16::io {
@@ -37,6 +39,9 @@ struct CompiledNode {
   int opset = 0;
   std::vector<int> inputs;         // a slot per listed input; kNoSlot where the name is empty
   std::vector<int> outputs;        // a slot per listed output; kNoSlot where the name is empty
+  // By listed input: whether its kernel reads it rounded itself (KernelRegistry::add_rounding_
+  // reader); empty for a fused node (its inputs are rounded into copies).
+  std::vector<bool> reads_rounded;
   std::vector<int> release_after;  // slots whose last reader (or unread producer) is this node
   std::map<std::string, Tensor> attribute_tensors;
   std::map<std::string, std::unique_ptr<GraphPlan>, std::less<>> subgraphs;  // by attribute name
@@ -78,6 +83,9 @@ struct NodeRunOptions {
   int threads = 1;
   const SubgraphRunner* subgraphs = nullptr;  // nullptr: the node has no graph attributes to run
   std::int64_t max_loop_iterations = 0;       // 0: no limit
+  // By listed input: how the node reads it (read_rounding.h); empty: as given. The mixed-precision
+  // search's simulation of a converted constant.
+  std::span<const ReadRounding> read_rounding{};
 };
 
 // Runs the preparers of the plan's nodes (KernelRegistry::add_preparer) on their constant inputs
@@ -87,6 +95,8 @@ void prepare_constants(const GraphPlan& plan, const KernelRegistry& registry, in
 
 // Runs one compiled node of `plan` on `inputs` (one per listed input, nullptr where the name is
 // empty) and returns its outputs, one per listed output, each defined where the node names one.
+// An input options.read_rounding rounds reaches the kernel as it is, with the rounding to apply,
+// where the kernel reads it rounded itself (CompiledNode::reads_rounded), else as a rounded copy.
 // A kernel's error comes back prefixed with the node's label; a missing output is an error
 // naming it. The one way the executor and the mixed-precision engine run a node.
 std::vector<Tensor> run_compiled_node(const CompiledNode& node, const GraphPlan& plan, std::vector<const Tensor*> inputs,

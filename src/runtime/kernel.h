@@ -19,6 +19,7 @@
 #include <typeinfo>
 #include <vector>
 
+#include "runtime/read_rounding.h"
 #include "runtime/tensor.h"
 
 namespace onnx_fp16::runtime {
@@ -63,6 +64,9 @@ class KernelContext {
     DerivedFromConstants* derived = nullptr;
     const std::vector<int>* input_slots = nullptr;
     const std::vector<bool>* constant_slots = nullptr;
+    // By listed input: how the kernel reads it (read_rounding.h), only for inputs the kernel
+    // registered as reading rounded itself; empty: every input as given.
+    std::vector<ReadRounding> read_rounding{};
   };
   explicit KernelContext(Parts parts) : parts_(std::move(parts)) {}
 
@@ -103,6 +107,11 @@ class KernelContext {
   const Tensor& input(std::size_t i) const;
   // Input i, or nullptr when absent (optional inputs).
   const Tensor* optional_input(std::size_t i) const { return has_input(i) ? parts_.inputs[i] : nullptr; }
+  // How a kernel registered as reading input i rounded (KernelRegistry::add_rounding_reader) must
+  // read it; nullptr: as given. Only such kernels are ever handed a rounding, and must apply it.
+  const ReadRounding* input_rounding(std::size_t i) const {
+    return i < parts_.read_rounding.size() && parts_.read_rounding[i].rounds() ? &parts_.read_rounding[i] : nullptr;
+  }
 
   // ---- outputs ----
   std::size_t output_count() const { return parts_.outputs->size(); }

@@ -147,7 +147,8 @@ bool KernelContext::inputs_are_constant(std::span<const std::size_t> inputs) con
   if (parts_.input_slots == nullptr || parts_.constant_slots == nullptr) return false;
   for (const std::size_t i : inputs) {
     if (has_input(i)) {
-      if (i >= parts_.input_slots->size()) return false;
+      // Read rounded: other values than the constant's, which must not be kept as its.
+      if (i >= parts_.input_slots->size() || input_rounding(i) != nullptr) return false;
       const int slot = (*parts_.input_slots)[i];
       if (slot < 0 || static_cast<std::size_t>(slot) >= parts_.constant_slots->size() || !(*parts_.constant_slots)[slot]) {
         return false;

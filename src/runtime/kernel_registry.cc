@@ -1,5 +1,7 @@
 #include "runtime/kernel_registry.h"
 
+#include <algorithm>
+
 #include "graph/domain.h"
 #include "onnx_fp16/error.h"
 
@@ -34,6 +36,15 @@ const Kernel* KernelRegistry::find_preparer(std::string_view domain, std::string
   if (preparers_.empty()) return nullptr;
   const auto it = preparers_.find(std::make_pair(graph::canonical_domain(domain), std::string(op_type)));
   return it == preparers_.end() ? nullptr : &it->second;
+}
+
+void KernelRegistry::add_rounding_reader(std::string_view domain, std::string_view op_type, std::vector<int> inputs) {
+  rounding_readers_[std::make_pair(graph::canonical_domain(domain), std::string(op_type))] = std::move(inputs);
+}
+
+bool KernelRegistry::reads_rounded(std::string_view domain, std::string_view op_type, int input) const {
+  const auto it = rounding_readers_.find(std::make_pair(graph::canonical_domain(domain), std::string(op_type)));
+  return it != rounding_readers_.end() && std::find(it->second.begin(), it->second.end(), input) != it->second.end();
 }
 
 std::vector<std::string> KernelRegistry::describe() const {

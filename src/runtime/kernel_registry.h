@@ -38,6 +38,12 @@ class KernelRegistry {
   // does not. It must compute exactly what the kernel would ask for, or nothing.
   void add_preparer(std::string_view domain, std::string_view op_type, Kernel preparer);
   const Kernel* find_preparer(std::string_view domain, std::string_view op_type) const;
+
+  // The inputs that the op's kernel reads rounded itself when KernelContext::input_rounding says
+  // so (read_rounding.h: a matrix product's weights while it packs them). Any other input to be
+  // read rounded is handed to the kernel as a rounded copy (run_compiled_node).
+  void add_rounding_reader(std::string_view domain, std::string_view op_type, std::vector<int> inputs);
+  bool reads_rounded(std::string_view domain, std::string_view op_type, int input) const;
   // Every registered op as "<domain>::<op> since N", sorted: for docs and debugging.
   std::vector<std::string> describe() const;
 
@@ -52,6 +58,7 @@ class KernelRegistry {
   // (domain, op) -> since_version -> entry
   std::map<std::pair<std::string, std::string>, std::map<int, Entry>, std::less<>> entries_;
   std::map<std::pair<std::string, std::string>, Kernel, std::less<>> preparers_;  // (domain, op)
+  std::map<std::pair<std::string, std::string>, std::vector<int>, std::less<>> rounding_readers_;  // (domain, op)
 };
 
 // Registers every built-in family; defined in kernels/all_kernels.cc.

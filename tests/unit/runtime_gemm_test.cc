@@ -2,7 +2,8 @@
 // against a float64 reference over the shapes where a blocked kernel has edges (partial
 // register blocks of rows and columns, depths across its 256-deep blocks, tiles of one row or
 // column), with transposed operands, padded leading dimensions, alpha, beta and the fused
-// bias/Relu epilogue; and, on AVX-512 CPUs, that the product is the evaluator's own kernel.
+// bias/Relu epilogue; that a b read rounded gives the product of b rounded beforehand; and, on
+// AVX-512 CPUs, that the product is the evaluator's own kernel.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,13 +16,17 @@
 #include <string>
 #include <vector>
 
+#include "half/half.h"
 #include "runtime/kernels/avx512.h"
 #include "runtime/kernels/math_gemm.h"
+#include "runtime/read_rounding.h"
 
 namespace {
 
 namespace math = onnx_fp16::runtime::math;
 namespace nn = onnx_fp16::runtime::nn;
+namespace half = onnx_fp16::half;
+using onnx_fp16::runtime::ReadRounding;
 
 struct Product {
   std::size_t m, n, k;
@@ -159,6 +164,63 @@ TEST(RuntimeGemm, BiasAndReluAreAppliedAfterTheProduct) {
       const float expected = sum > 0 ? sum : 0.0f;  // relu_of
       ASSERT_EQ(std::bit_cast<std::uint32_t>(fused[i * o.ldc + j]), std::bit_cast<std::uint32_t>(expected))
           << i << "," << j;
+    }
+  }
+}
+
+std::vector<std::uint32_t> bits_of(const std::vector<float>& values) {
+  std::vector<std::uint32_t> bits;
+  for (const float x : values) bits.push_back(std::bit_cast<std::uint32_t>(x));
+  return bits;
+}
+
+// b as a converted model holds it, rounded element by element with the scalar conversions (an
+// implementation of the rule apart from the bulk ones read_rounding.cc uses).
+std::vector<float> rounded_by_hand(const std::vector<float>& b, const ReadRounding& rounding) {
+  std::vector<float> out(b.size());
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    if (rounding.target == ReadRounding::Target::BFloat16) {
+      out[i] = half::bfloat16_to_float(half::float_to_bfloat16(b[i]));
+    } else {
+      const float x = rounding.clamp ? half::clamp_constant(b[i], rounding.rule.min_positive, rounding.rule.max_finite) : b[i];
+      out[i] = half::half_to_float(half::float_to_half(x));
+    }
+  }
+  return out;
+}
+
+// A product whose b is read rounded (the mixed-precision search's converted weights, rounded as
+// they are packed) has the bits of the product of b rounded beforehand: on the own kernel's
+// tiles, on OpenBLAS's (one row or one column, where b is rounded into a copy first), with b
+// transposed, and with values the clamp moves (below min_positive, above max_finite) and that
+// round to infinity.
+TEST(RuntimeGemm, RoundedBIsTheProductOfBRoundedBeforehand) {
+  std::mt19937 random(5);
+  ReadRounding clamped{.target = ReadRounding::Target::Float16, .clamp = true, .rule = {1e-7f, 1e4f}};
+  ReadRounding plain{.target = ReadRounding::Target::Float16};
+  ReadRounding bfloat16{.target = ReadRounding::Target::BFloat16};
+  const std::vector<Product> products{{130, 520, 300, false, false, 1.0f, 0.0f}, {9, 33, 257, false, true, 1.0f, 0.0f},
+                                      {1, 64, 40, false, false, 1.0f, 0.0f},     {17, 1, 40, false, true, 1.0f, 0.0f},
+                                      {24, 70, 600, true, false, 0.5f, 2.0f}};
+  for (const Product& p : products) {
+    Operands o = operands_of(p, random, 0.25f);
+    for (std::size_t i = 0; i < o.b.size(); i += 7) o.b[i] *= 1e-8f;   // below min_positive: raised
+    for (std::size_t i = 3; i < o.b.size(); i += 11) o.b[i] *= 3e4f;   // above max_finite: lowered
+    o.b[1] = 1e5f;                                                      // float16 infinity unclamped
+    o.b[2] = std::bit_cast<float>(0xFF800001u);  // a signalling NaN: a NaN after rounding, never an infinity
+    o.b[5] = -0.0f;
+    for (const ReadRounding& rounding : {clamped, plain, bfloat16}) {
+      const std::vector<float> b_rounded = rounded_by_hand(o.b, rounding);
+      for (const int threads : {1, 2}) {
+        std::vector<float> expected = o.c, c = o.c;
+        math::blas_gemm<float>(threads, p.trans_a, p.trans_b, p.m, p.n, p.k, p.alpha, o.a.data(), o.lda,
+                               b_rounded.data(), o.ldb, p.beta, expected.data(), o.ldc);
+        math::blas_gemm<float>(threads, p.trans_a, p.trans_b, p.m, p.n, p.k, p.alpha, o.a.data(), o.lda, o.b.data(),
+                               o.ldb, p.beta, c.data(), o.ldc, nullptr, false, &rounding);
+        // Bits, not values: the unclamped roundings make infinities, and their sums NaN.
+        ASSERT_EQ(bits_of(c), bits_of(expected)) << describe(p) << ", target " << static_cast<int>(rounding.target) << " clamp "
+                               << rounding.clamp << ", threads " << threads;
+      }
     }
   }
 }

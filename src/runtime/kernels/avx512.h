@@ -7,6 +7,10 @@
 #include <cstddef>
 #include <cstdint>
 
+namespace onnx_fp16::runtime {
+struct ReadRounding;  // read_rounding.h
+}
+
 namespace onnx_fp16::runtime::nn {
 
 // Whether the functions below may run here (AVX-512F, and the OS saves its registers).
@@ -68,9 +72,12 @@ void quantize_u8_avx512(const float* in, std::size_t count, float scale, std::ui
 // machines do) made every convolution and MatMul 1.5-1.8x slower than this loop.
 // With `row_bias`, then c[r][j] += row_bias[r], and with `relu`, c[r][j] = max(c[r][j], +0)
 // (NaN and -0 give +0), each element as it is stored: math_gemm.h's epilogue, bit for bit.
+// With `b_rounding`, b's values are read as it says (read_rounding.h), rounded as they are
+// packed: the same bits as a product of b rounded beforehand.
 void sgemm_avx512(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
                   const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
-                  std::size_t ldc, const float* row_bias = nullptr, bool relu = false);
+                  std::size_t ldc, const float* row_bias = nullptr, bool relu = false,
+                  const ReadRounding* b_rounding = nullptr);
 
 // One output row of a 2-D convolution of unsigned bytes by signed bytes into int32 sums
 // (avx512_vnni_conv.cc; the integer convolution of nn_integer_conv.h builds its operands):

@@ -30,7 +30,10 @@ void gather_kernel(KernelContext& ctx) {
   const Shape view{outer, static_cast<std::int64_t>(rows.size()), inner};
   const std::vector<std::vector<std::int64_t>> offsets{strided_offsets(outer, 0, 1, extent * inner), rows,
                                                        strided_offsets(inner, 0, 1, 1)};
-  ctx.set_output(0, copy_by_axis_offsets(data, view, offsets).reshaped(std::move(shape)));
+  Tensor gathered = copy_by_axis_offsets(data, view, offsets).reshaped(std::move(shape));
+  // Data read rounded (an embedding table): the rows copied are rounded, not the whole table.
+  if (const ReadRounding* rounding = ctx.input_rounding(0)) gathered = rounded_for_reading(gathered, *rounding, ctx.threads());
+  ctx.set_output(0, std::move(gathered));
 }
 
 // GatherElements: output (of indices' shape) at position p is data at p with p[axis] replaced
@@ -115,6 +118,7 @@ void gather_nd_kernel(KernelContext& ctx) {
 
 void register_gather_ops_kernels(KernelRegistry& r) {
   r.add("Gather", 1, gather_kernel);
+  r.add_rounding_reader("", "Gather", {0});
   r.add("GatherElements", 11, gather_elements_kernel);
   r.add("GatherND", 11, gather_nd_kernel);
 }

@@ -153,18 +153,30 @@ void blas_tile(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::si
 // A tile with its epilogue (blas_gemm's row_bias and relu): float32 tiles of two or more rows
 // and columns on AVX-512 CPUs by the own kernel, which applies the epilogue as it stores,
 // everything else by OpenBLAS and then one pass over the tile while it is in cache.
+// Whether the own AVX-512 kernel takes a tile of this size.
+template <typename T>
+bool own_kernel_takes(std::size_t rows, std::size_t cols) {
+#if defined(ONNX_FP16_HAVE_AVX512)
+  return std::is_same_v<T, float> && rows > 1 && cols > 1 && nn::cpu_has_avx512f();
+#else
+  return false;
+#endif
+}
+
+// `b_rounding`: only for a tile the own kernel takes (blas_gemm rounds b beforehand otherwise).
 template <typename T>
 void gemm_tile(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
                std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc, const T* row_bias,
-               bool relu) {
+               bool relu, const ReadRounding* b_rounding) {
 #if defined(ONNX_FP16_HAVE_AVX512)
   if constexpr (std::is_same_v<T, float>) {
-    if (m > 1 && n > 1 && nn::cpu_has_avx512f()) {
-      nn::sgemm_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, row_bias, relu);
+    if (own_kernel_takes<T>(m, n)) {
+      nn::sgemm_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, row_bias, relu, b_rounding);
       return;
     }
   }
 #endif
+  if (b_rounding != nullptr && b_rounding->rounds()) throw Error("internal: a rounded b reached a BLAS tile");
   blas_tile(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   if (row_bias == nullptr && !relu) return;
   for (std::size_t r = 0; r < m; ++r) {
@@ -197,8 +209,9 @@ std::vector<std::size_t> broadcast_strides(const Shape& shape, std::size_t rank)
 template <typename T>
 void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
                const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc,
-               const T* row_bias, bool relu) {
+               const T* row_bias, bool relu, const ReadRounding* b_rounding) {
   if (m == 0 || n == 0) return;
+  if (b_rounding != nullptr && !b_rounding->rounds()) b_rounding = nullptr;
   if (k == 0) {  // an empty sum: BLAS rejects the zero leading dimensions
     for (std::size_t r = 0; r < m; ++r) {
       for (std::size_t col = 0; col < n; ++col) {
@@ -210,8 +223,23 @@ void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size
     }
     return;
   }
-  const SingleThreadedBlas single_threaded;
   const Tiling t = tiling_of(m, n, k);
+  if (b_rounding != nullptr) {
+    const std::size_t last_rows = m - (t.row_tiles - 1) * t.rows;
+    const std::size_t last_cols = n - (t.col_tiles - 1) * t.cols;
+    if constexpr (!std::is_same_v<T, float>) {
+      throw Error("internal: a rounded b in a float64 product");
+    } else if (!own_kernel_takes<T>(std::min(t.rows, last_rows), std::min(t.cols, last_cols))) {
+      // Some tile goes to OpenBLAS, which reads b as it lies: b rounded into a copy first (the
+      // whole stored extent, rows or columns ldb apart).
+      const std::size_t extent = (trans_b ? (n - 1) : (k - 1)) * ldb + (trans_b ? k : n);
+      buffers::Scratch<float> rounded(extent);
+      round_for_reading(std::span<const float>(b, extent), std::span<float>(rounded.get(), extent), *b_rounding, threads);
+      blas_gemm<T>(threads, trans_a, trans_b, m, n, k, alpha, a, lda, rounded.get(), ldb, beta, c, ldc, row_bias, relu);
+      return;
+    }
+  }
+  const SingleThreadedBlas single_threaded;
   parallel_for(threads, t.row_tiles * t.col_tiles, 1, [&](std::size_t begin, std::size_t end) {
     for (std::size_t tile = begin; tile < end; ++tile) {
       const std::size_t r0 = (tile / t.col_tiles) * t.rows;
@@ -224,16 +252,17 @@ void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size
       const T* b_tile = trans_b ? b + c0 * ldb : b + c0;
       T* c_tile = c + r0 * ldc + c0;
       gemm_tile(trans_a, trans_b, rows, cols, k, alpha, a_tile, lda, b_tile, ldb, beta, c_tile, ldc,
-                row_bias != nullptr ? row_bias + r0 : nullptr, relu);
+                row_bias != nullptr ? row_bias + r0 : nullptr, relu, b_rounding);
     }
   });
 }
 
 template void blas_gemm<float>(int, bool, bool, std::size_t, std::size_t, std::size_t, float, const float*, std::size_t,
-                               const float*, std::size_t, float, float*, std::size_t, const float*, bool);
+                               const float*, std::size_t, float, float*, std::size_t, const float*, bool,
+                               const ReadRounding*);
 template void blas_gemm<double>(int, bool, bool, std::size_t, std::size_t, std::size_t, double, const double*,
                                 std::size_t, const double*, std::size_t, double, double*, std::size_t, const double*,
-                                bool);
+                                bool, const ReadRounding*);
 
 void prepare_blas(int threads) {
   static std::once_flag once;
@@ -246,7 +275,7 @@ void prepare_blas(int threads) {
       std::vector<float> c(kTileRows * kTileCols);
       for (std::size_t i = begin; i < end; ++i) {
         gemm_tile(false, false, kTileRows, kTileCols, k, 1.0f, a.data(), k, b.data(), kTileCols, 0.0f, c.data(),
-                  kTileCols, static_cast<const float*>(nullptr), false);
+                  kTileCols, static_cast<const float*>(nullptr), false, nullptr);
       }
     });
   });

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "runtime/elementwise.h"
+#include "runtime/read_rounding.h"
 #include "runtime/tensor.h"
 
 namespace onnx_fp16::runtime::math {
@@ -43,16 +44,21 @@ void prepare_blas(int threads);
 // channel), and with `relu`, c[r][j] = c[r][j] > 0 ? c[r][j] : 0 after that (a Relu fused into
 // its convolution, plan_fusion.h): the same bits as separate passes, done per tile while the
 // tile is in cache and on the tile's thread instead of in serial passes over c.
+//
+// With `b_rounding` (float only), b's values are read as it says (read_rounding.h): the own
+// AVX-512 kernel rounds them as it packs them, and where some tile goes elsewhere, b is rounded
+// into a copy first. The same bits as a product of b rounded beforehand, either way.
 template <typename T>
 void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
                const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc,
-               const T* row_bias = nullptr, bool relu = false);
+               const T* row_bias = nullptr, bool relu = false, const ReadRounding* b_rounding = nullptr);
 
 // The same for contiguous matrices.
 template <typename T>
 void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
-               const T* a, const T* b, T beta, T* c) {
-  blas_gemm<T>(threads, trans_a, trans_b, m, n, k, alpha, a, trans_a ? m : k, b, trans_b ? k : n, beta, c, n);
+               const T* a, const T* b, T beta, T* c, const ReadRounding* b_rounding = nullptr) {
+  blas_gemm<T>(threads, trans_a, trans_b, m, n, k, alpha, a, trans_a ? m : k, b, trans_b ? k : n, beta, c, n, nullptr,
+               false, b_rounding);
 }
 
 // c[m x n] = a[m x k] * b[k x n] (row-major, leading dimensions as above) for integer-valued
@@ -83,9 +89,9 @@ void integer_gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
 // c = op(a) * op(b) in compute type C: BLAS for float and double, the loop otherwise.
 template <typename C>
 void matrix_product(int threads, bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, const C* a,
-                    const C* b, C* c) {
+                    const C* b, C* c, const ReadRounding* b_rounding = nullptr) {
   if constexpr (std::is_floating_point_v<C>) {
-    blas_gemm<C>(threads, trans_a, trans_b, m, n, k, C{1}, a, b, C{0}, c);
+    blas_gemm<C>(threads, trans_a, trans_b, m, n, k, C{1}, a, b, C{0}, c, b_rounding);
   } else {
     integer_gemm(trans_a, trans_b, m, n, k, a, b, c);
   }
@@ -119,11 +125,13 @@ void for_each_product(const MatMulPlan& plan, Product&& product) {
   for (std::size_t i = 0; i < batches; ++i) product(plan.m, plan.a_offsets[i], plan.b_offsets[i], i * plan.m * plan.n);
 }
 
-// out (plan.output) = a @ b in compute type C.
+// out (plan.output) = a @ b in compute type C (b read as `b_rounding` says: blas_gemm).
 template <typename C>
-void run_matmul(int threads, const MatMulPlan& plan, const C* a, const C* b, C* out) {
+void run_matmul(int threads, const MatMulPlan& plan, const C* a, const C* b, C* out,
+                const ReadRounding* b_rounding = nullptr) {
   for_each_product(plan, [&](std::size_t rows, std::size_t a_offset, std::size_t b_offset, std::size_t out_offset) {
-    matrix_product(threads, false, false, rows, plan.n, plan.k, a + a_offset, b + b_offset, out + out_offset);
+    matrix_product(threads, false, false, rows, plan.n, plan.k, a + a_offset, b + b_offset, out + out_offset,
+                   b_rounding);
   });
 }
 

@@ -26,6 +26,17 @@ namespace {
 
 using math::MatMulPlan;
 
+// How the product reads B (KernelContext::input_rounding; only float32 inputs are read rounded):
+// it rounds B's values as it packs them, instead of a rounded copy of a weight matrix.
+template <typename S>
+const ReadRounding* b_rounding(const KernelContext& ctx) {
+  if constexpr (std::is_same_v<S, float>) {
+    return ctx.input_rounding(1);
+  } else {
+    return nullptr;
+  }
+}
+
 void matmul_kernel(KernelContext& ctx) {
   const Tensor& a = ctx.input(0);
   const Tensor& b = ctx.input(1);
@@ -35,7 +46,7 @@ void matmul_kernel(KernelContext& ctx) {
     const InputValues<S> x(a);
     const InputValues<S> y(b);
     OutputValues<S> out(plan.output);
-    math::run_matmul(ctx.threads(), plan, x.span().data(), y.span().data(), out.span().data());
+    math::run_matmul(ctx.threads(), plan, x.span().data(), y.span().data(), out.span().data(), b_rounding<S>(ctx));
     ctx.set_output(0, std::move(out).finish());
   });
 }
@@ -88,7 +99,7 @@ void gemm_kernel(KernelContext& ctx) {
     auto result = out.span();
     if constexpr (std::is_floating_point_v<C>) {
       math::blas_gemm<C>(ctx.threads(), trans_a, trans_b, m, n, k, static_cast<C>(alpha), x.span().data(), y.span().data(), C{0},
-                      result.data());
+                      result.data(), b_rounding<S>(ctx));
       // beta == 0 leaves C out (as BLAS and ONNX Runtime do), so an infinite C does not give NaN.
       if (c != nullptr && beta != 0.0f) {
         const InputValues<S> bias(*c);
@@ -287,6 +298,8 @@ void fused_matmul_kernel(KernelContext& ctx) {
 void register_matmul_kernels(KernelRegistry& r) {
   r.add("MatMul", 1, matmul_kernel);
   r.add("Gemm", 1, gemm_kernel);
+  r.add_rounding_reader("", "MatMul", {1});
+  r.add_rounding_reader("", "Gemm", {1});
   r.add("MatMulInteger", 10, matmul_integer_kernel);
   r.add_preparer("", "MatMulInteger", matmul_integer_prepare);
   r.add("com.microsoft", "FusedMatMul", 1, fused_matmul_kernel);
