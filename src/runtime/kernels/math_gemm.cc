@@ -150,9 +150,6 @@ void blas_tile(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::si
   }
 }
 
-// A tile with its epilogue (blas_gemm's row_bias and relu): float32 tiles of two or more rows
-// and columns on AVX-512 CPUs by the own kernel, which applies the epilogue as it stores,
-// everything else by OpenBLAS and then one pass over the tile while it is in cache.
 // Whether the own AVX-512 kernel takes a tile of this size.
 template <typename T>
 bool own_kernel_takes(std::size_t rows, std::size_t cols) {
@@ -163,6 +160,9 @@ bool own_kernel_takes(std::size_t rows, std::size_t cols) {
 #endif
 }
 
+// A tile with its epilogue (blas_gemm's row_bias and relu): float32 tiles of two or more rows
+// and columns on AVX-512 CPUs by the own kernel, which applies the epilogue as it stores,
+// everything else by OpenBLAS and then one pass over the tile while it is in cache.
 // `b_rounding`: only for a tile the own kernel takes (blas_gemm rounds b beforehand otherwise).
 template <typename T>
 void gemm_tile(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
