@@ -24,7 +24,10 @@ executions / nodes per run), seconds, seconds in float32 inferences (the evaluat
 best of 3, measured in the same run), the accepted worst tolerance ratio, the result's worst ratio
 on 16 simulated implementations (12 the search never ran; as bench/mixed_real_models.py), and its worst
 ratio on the numpy float16 emulation (numpy's float32 order, float64 accumulation) against the
-float32 model on the evaluator, and on PyTorch's CPU kernels (as bench/mixed_real_models.py). A measurement: it exits 0 unless a tool fails.
+float32 model on the evaluator, and on PyTorch's CPU kernels (as bench/mixed_real_models.py); then
+where each search's time went: the command's load and save and the report's phases between them,
+in seconds with their model runs in full-run equivalents. A measurement: it exits 0 unless a tool
+fails.
 
 Needs Debian's python3-numpy and python3-onnx and a built onnx-fp16 and onnx-fp16-modelgen.
 """
@@ -95,7 +98,7 @@ def main():
     inference = inference_seconds(args.cli, model, sample, work)
     reference = dict(np.load(work / "float32.npz"))
 
-    rows = []
+    rows, phases = [], {}
     for search in args.searches.split(","):
         result, report_path = work / f"{search}.onnx", work / f"{search}.json"
         print(f".. {search}", file=sys.stderr, flush=True)
@@ -104,6 +107,9 @@ def main():
                 str(ATOL), "--keep-io-types", "--quiet", "--report", str(report_path), *SEARCHES[search])
         seconds = time.monotonic() - start
         report = json.loads(report_path.read_text())
+        phases[search] = [("load", report["load_seconds"], 0.0)] + \
+            [(p["name"], p["seconds"], p["full_run_equivalents"]) for p in report["phases"]] + \
+            [("save", report["save_seconds"], 0.0)]
         accepted = max((m["robust_ratio"] for m in report["margins"]), default=0.0)
         unseen = unseen_variants_ratio(args.cli, model, report, sample, RTOL, ATOL, work, search, SEARCHES[search])
         emu = [None, None] if args.no_emulation else [emulated(result, feeds, work, search, f64) for f64 in (False, True)]
@@ -116,6 +122,13 @@ def main():
     header = ["search", "FLOPs fp16", "weights fp16", "attempts", "full-run eq. (goal <= 25)", "seconds",
               "inferences", "accepted ratio", "holdout", "16 variants", "emu f32 order", "emu f64 acc", "PyTorch CPU"]
     print_table(header, rows)
+    # Where each search's time went (the report's phases between the command's load and save):
+    # seconds, and in brackets the phase's model runs in full-run equivalents.
+    names = list(dict.fromkeys(name for search in phases for name, _, _ in phases[search]))
+    print()
+    print_table(["phase"] + list(phases), [[name] + [next((f"{sec:.2f}" + (f" [{runs:.1f}]" if runs > 0 else "")
+                                                          for n, sec, runs in phases[search] if n == name), "-")
+                                                    for search in phases] for name in names])
     print(f"\nfloat32 inference on the evaluator: {inference:.3f} s; rtol {RTOL}, atol {ATOL}; work: {work}")
     return 0
 

@@ -235,6 +235,17 @@ struct OutputMargin {
   std::vector<double> holdout_ratios;
 };
 
+// One step of auto_convert_mixed_precision, for where the time goes: the phases follow each
+// other in the order they ran and add up to MixedReport::seconds and full_run_equivalents.
+struct MixedPhase {
+  // "analysis", "engine", "float32 run", "local errors", "screens and endpoints", "first attempt",
+  // "order", "attempts", "margins and holdout", "final conversion and check"; the phases of a
+  // second search (MixedReport::searched_again) again, named "again: <phase>".
+  std::string name;
+  double seconds = 0;
+  double full_run_equivalents = 0;  // the model runs it made, in full-run equivalents
+};
+
 struct MixedReport {
   std::size_t candidate_nodes = 0;  // main-graph nodes the conversion would turn to float16
   std::size_t converted_nodes = 0;  // of those, converted in the result
@@ -245,6 +256,7 @@ struct MixedReport {
   double full_run_equivalents = 0;  // nodes_evaluated / nodes per full run
   bool budget_spent = false;        // the search stopped at search_budget with nodes undecided
   double seconds = 0;
+  std::vector<MixedPhase> phases;   // where the seconds and the runs went
   SearchStrategy strategy = SearchStrategy::Improved;
   SearchOrderKind order = SearchOrderKind::Node;  // Sensitivity when nodes were measured (sensitivity_budget)
   std::size_t nodes_measured = 0;                 // nodes whose output effect the order measured

@@ -15,6 +15,7 @@
 #include "mixed/incremental_engine.h"
 #include "mixed/message_text.h"
 #include "mixed/node_costs.h"
+#include "mixed/phase_clock.h"
 #include "mixed/progress.h"
 #include "mixed/screens.h"
 #include "mixed/search_order.h"
@@ -169,7 +170,7 @@ struct Reference {
   bool made_by_engine = false;  // the engine ran it (counted in its stats), not Evaluators
   std::vector<NodeCost> costs;  // by NodeId
   ModelTotals totals;           // of `costs` over the main graph
-  std::optional<std::vector<double>> sensitivity;  // by NodeId: local error of each node alone
+  std::optional<std::vector<double>> sensitivity;  // by NodeId: local error of each node alone (set by the caller)
 };
 
 Reference make_reference(CandidateEngine& engine, const ConversionAnalysis& analysis, const SearchUnits& units,
@@ -189,7 +190,6 @@ Reference make_reference(CandidateEngine& engine, const ConversionAnalysis& anal
     reference.totals.flops += reference.costs[n].flops;
     reference.totals.weight_bytes += reference.costs[n].weight_bytes;
   }
-  if (options.strategy == SearchStrategy::Improved) reference.sensitivity = engine.local_errors();
   return reference;
 }
 
@@ -426,7 +426,7 @@ void search_by_prediction(SegmentSearch& search, Attempt& attempt, double& accep
 SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
                            const std::vector<std::optional<ScreenVerdict>>& screened, const Reference& reference,
                            const ConversionAnalysis& analysis, const PassedRun& endpoints,
-                           const MixedOptions& options, ProgressReporter& progress) {
+                           const MixedOptions& options, ProgressReporter& progress, PhaseClock& clock) {
   if (!(options.sensitivity_budget >= 0)) throw Error("sensitivity_budget must be >= 0");
   if (!(options.search_budget >= 0)) throw Error("search_budget must be >= 0");
   SearchOutcome outcome;
@@ -510,12 +510,14 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
   progress.search_starting();
   if (const auto all = budget_spent() ? std::nullopt : search.next()) {
     attempt(search, *all);
+    clock.mark("first attempt");
     const double all_ratio = last_ratio;
     const bool reorder = options.strategy == SearchStrategy::Improved && search.count(SegmentSearch::State::Good) == 0 &&
                          candidates.size() > 1;
     if (reorder) {
       const double left = budgeted ? std::max(0.0, options.search_budget - spent()) : options.sensitivity_budget;
       outcome.order = measured_order(engine, acceptance, units, candidates, reference, analysis, options, left, progress);
+      clock.mark("order");
       for (std::size_t u : outcome.order.failing_alone) {
         outcome.errors[u] =
             "converted alone: worst element at " + message_number(outcome.order.effect[u]) + " of the tolerance";
@@ -563,6 +565,7 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
     }
   }
   outcome.kept_units = kept_for(search.kept_now());
+  clock.mark("attempts");
   return outcome;
 }
 
@@ -815,7 +818,16 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   const Float16Options conversion = conversion_options(options);
   const ConversionAnalysis analysis(model, conversion, payloads);
   const SearchUnits units = find_search_units(analysis);
-  std::unique_ptr<CandidateEngine> engine = choose_engine(analysis, samples, options);
+  const std::size_t nodes_per_run = count_nodes(analysis.model().graph());
+  std::unique_ptr<CandidateEngine> engine;
+  std::size_t engine_nodes = 0;          // the engine's node executions when it is gone
+  std::size_t nodes_outside_engine = 0;  // those of runs Evaluators made (a float32 reference, the final check)
+  PhaseClock clock(
+      progress, [&] { return (engine ? engine->stats().nodes_evaluated : engine_nodes) + nodes_outside_engine; },
+      nodes_per_run);
+  clock.mark("analysis");
+  engine = choose_engine(analysis, samples, options);
+  clock.mark("engine");
   report.candidate_nodes = units.size();
   report.strategy = options.strategy;
   report.engine = engine->kind();
@@ -827,7 +839,13 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   // bfloat16 has float32's range: nothing for the range screen to find.
   const bool range_screen = options.strategy == SearchStrategy::Improved && conversion.target == TargetType::Float16;
   const bool need_ranges = range_screen || options.data_max.has_value();
-  const Reference reference = make_reference(*engine, analysis, units, samples, options, need_ranges);
+  Reference reference = make_reference(*engine, analysis, units, samples, options, need_ranges);
+  if (!reference.made_by_engine) nodes_outside_engine += samples.size() * nodes_per_run;
+  clock.mark("float32 run");
+  if (options.strategy == SearchStrategy::Improved) {
+    reference.sensitivity = engine->local_errors();
+    clock.mark("local errors");
+  }
   report.flops_total = reference.totals.flops;
   report.weight_bytes_total = reference.totals.weight_bytes;
   const SampleOutputs& float32 = reference.outputs;
@@ -845,14 +863,14 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   const std::size_t screened_count =
       static_cast<std::size_t>(std::count_if(screened.begin(), screened.end(), [](const auto& v) { return v.has_value(); }));
   if (screened_count > 0) progress.note(std::to_string(screened_count) + " nodes kept by the screens before the search");
+  clock.mark("screens and endpoints");
 
   SearchOutcome outcome =
-      search_units(*engine, acceptance, units, screened, reference, analysis, endpoints, options, progress);
+      search_units(*engine, acceptance, units, screened, reference, analysis, endpoints, options, progress, clock);
   std::vector<bool> kept_nodes = units.kept_nodes(outcome.kept_units);
   if (acceptance.has_tolerance()) {
     report.margins = measure_margins(acceptance, result_outputs(*engine, outcome.accepted, kept_nodes), float32, output_names);
   }
-  const std::size_t nodes_per_run = count_nodes(analysis.model().graph());
   // In proportion to the search's runs, not counting the values the variants computed again
   // (what the engine keeps in memory between runs must not change the result).
   const int holdout_variants = holdout_count(
@@ -862,6 +880,7 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   if (holdout) {
     report.holdout_variants = check_holdout(*engine, acceptance, kept_nodes, float32, holdout_variants, 0, report.margins);
   }
+  clock.mark("margins and holdout");
   // A result over kHoldoutLimit on the holdout is searched for once more on more implementations
   // (widened_for_retry; not with a search budget: the first search may have spent it), and that
   // result is checked on other held-out implementations (round 1).
@@ -880,11 +899,16 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
                   wider.spread_safety);
     progress.note(text);
     attempts_before = outcome.attempts;
+    clock.set_prefix("again: ");
     const PassedRun stricter_endpoints = check_endpoints(*engine, stricter, units, float32, conversion.keep_io_types);
-    outcome = search_units(*engine, stricter, units, screened, reference, analysis, stricter_endpoints, wider, progress);
+    clock.mark("endpoints");
+    outcome = search_units(*engine, stricter, units, screened, reference, analysis, stricter_endpoints, wider, progress,
+                           clock);
     kept_nodes = units.kept_nodes(outcome.kept_units);
     report.margins = measure_margins(stricter, result_outputs(*engine, outcome.accepted, kept_nodes), float32, output_names);
     check_holdout(*engine, stricter, kept_nodes, float32, holdout_variants, 1, report.margins);
+    clock.mark("margins and holdout");
+    clock.set_prefix("");
     report.searched_again = true;
     report.spread_safety_used = wider.spread_safety;
     report.variants_checked = static_cast<int>(engine->variant_count());
@@ -897,17 +921,21 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   report.budget_spent = outcome.budget_spent;
 
   const EngineStats stats = engine->stats();
+  engine_nodes = stats.nodes_evaluated;
   engine.reset();  // its values and compiled model are no longer needed: free them before converting
   onnx::ModelProto result =
       convert_and_check(analysis, kept_nodes, samples, float32, acceptance, options, report, progress);
+  nodes_outside_engine += samples.size() * nodes_per_run;  // the final check
 
   account_nodes(analysis, units, reference, screened, outcome, report);
+  clock.mark("final conversion and check");
   // Besides the engine's runs: the final check, and the float32 run when an Evaluator made it.
   const int extra_passes = 1 + (reference.made_by_engine ? 0 : 1);
   report.evaluator_runs = stats.runs + static_cast<int>(samples.size()) * extra_passes;
-  report.nodes_evaluated = stats.nodes_evaluated + samples.size() * nodes_per_run * extra_passes;
+  report.nodes_evaluated = stats.nodes_evaluated + nodes_outside_engine;
   report.full_run_equivalents = full_run_equivalents(report.nodes_evaluated, nodes_per_run);
-  report.seconds = progress.elapsed_seconds();
+  report.seconds = clock.seconds();
+  report.phases = clock.phases();
   note_summary(report, conversion.target, progress);
   model = std::move(result);
   return report;

@@ -63,6 +63,18 @@ TEST(CliAutoMixed, KeepsThePlantedNodesAndReportsWhy) {
   EXPECT_EQ(json.at("kept").at(0).at("reason"), "search");
   EXPECT_NE(json.at("kept").at(0).at("detail").get<std::string>().find("not close"), std::string::npos);
   EXPECT_GT(json.at("attempts").get<int>(), 1);
+  // Where the time went: the search's phases add up to its seconds; the command's loading and
+  // saving come on top, in the report and in the summary's Time line.
+  double phase_seconds = 0;
+  for (const auto& phase : json.at("phases")) phase_seconds += phase.at("seconds").get<double>();
+  EXPECT_NEAR(phase_seconds, json.at("seconds").get<double>(), 1e-9);
+  EXPECT_EQ(json.at("phases").at(0).at("name"), "analysis");
+  EXPECT_EQ(json.at("phases").back().at("name"), "final conversion and check");
+  EXPECT_GE(json.at("load_seconds").get<double>(), 0.0);
+  EXPECT_GT(json.at("save_seconds").get<double>(), 0.0);
+  EXPECT_NE(run.out.find("Time: load "), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find(", final conversion and check "), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find(" in all\n"), std::string::npos) << run.out;
   // The result loads and holds float16 weights where it converted.
   const onnx::ModelProto mixed = onnx_fp16::load_model(f.out);
   bool has_float16 = false;

@@ -524,6 +524,63 @@ TEST(MixedAuto, TheResultIsCheckedOnImplementationsTheSearchNeverRan) {
   EXPECT_EQ(search(0, 3).holdout_variants, 0) << "no variants: the evaluator's bits alone, nothing to hold out";
 }
 
+// The report's phases say where the search's seconds and runs went: in the order they ran, each
+// its share, adding up to the report's totals; a second search's phases come again, prefixed.
+TEST(MixedAuto, ThePhasesAddUpToTheSearchsSecondsAndRuns) {
+  auto names_of = [](const MixedReport& report) {
+    std::vector<std::string> names;
+    for (const auto& phase : report.phases) names.push_back(phase.name);
+    return names;
+  };
+  auto check_sums = [](const MixedReport& report) {
+    double seconds = 0, runs = 0;
+    for (const auto& phase : report.phases) {
+      EXPECT_GE(phase.seconds, 0.0) << phase.name;
+      EXPECT_GE(phase.full_run_equivalents, 0.0) << phase.name;
+      seconds += phase.seconds;
+      runs += phase.full_run_equivalents;
+    }
+    EXPECT_NEAR(seconds, report.seconds, 1e-9);
+    EXPECT_NEAR(runs, report.full_run_equivalents, 1e-9);
+  };
+  auto runs_of = [](const MixedReport& report, const std::string& name) {
+    for (const auto& phase : report.phases) {
+      if (phase.name == name) return phase.full_run_equivalents;
+    }
+    return -1.0;
+  };
+  const MixedReport report = search_deep_chain([](MixedOptions& options) { options.holdout_variants = 3; });
+  ASSERT_FALSE(report.searched_again);
+  ASSERT_GT(report.nodes_measured + report.nodes_measured_to_cut, 0u) << "the first attempt fails: the order is measured";
+  EXPECT_EQ(names_of(report),
+            (std::vector<std::string>{"analysis", "engine", "float32 run", "local errors", "screens and endpoints",
+                                      "first attempt", "order", "attempts", "margins and holdout",
+                                      "final conversion and check"}));
+  check_sums(report);
+  // One sample: the float32 run, the local errors and the final check are one full run each;
+  // the holdout's 3 implementations one each; the analysis and the engine's compilation none.
+  EXPECT_NEAR(runs_of(report, "float32 run"), 1.0, 1e-9);
+  EXPECT_NEAR(runs_of(report, "final conversion and check"), 1.0, 1e-9);
+  EXPECT_NEAR(runs_of(report, "margins and holdout"), 3.0, 0.01);
+  EXPECT_EQ(runs_of(report, "analysis"), 0.0);
+  EXPECT_EQ(runs_of(report, "engine"), 0.0);
+  EXPECT_GT(runs_of(report, "order"), 0.0);
+
+  // Searched again (K 1 fails its holdout, as in the test below): its phases follow, prefixed.
+  const MixedReport retried = search_deep_chain([](MixedOptions& options) {
+    options.spread_safety = 1.0;
+    options.holdout_variants = 4;
+    options.skip_predicted_failures = false;
+  });
+  ASSERT_TRUE(retried.searched_again);
+  const std::vector<std::string> names = names_of(retried);
+  const std::vector<std::string> again(std::find(names.begin(), names.end(), "again: endpoints"), names.end());
+  EXPECT_EQ(again, (std::vector<std::string>{"again: endpoints", "again: first attempt", "again: order",
+                                             "again: attempts", "again: margins and holdout",
+                                             "final conversion and check"}));
+  check_sums(retried);
+}
+
 // Unless told how many, the holdout gets a tenth of the search's own full runs, from 4 to 16: a
 // search that ran long affords more draws of the user's runtime, and a rare bad one (1 in 12 on
 // PaddleOCR det's default result) needs them. A count outside 0-64 is refused.
