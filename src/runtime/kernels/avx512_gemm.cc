@@ -48,41 +48,6 @@ float* packed_b_buffer() {
   return buffer.data;
 }
 
-// op(b)'s rows [0, depth) and columns [0, cols) into panels of kNr columns, each stored
-// row-major (kNr values per depth step), columns past `cols` zero.
-void pack_b(bool trans, const float* b, std::size_t ldb, std::size_t depth, std::size_t cols, float* out) {
-  for (std::size_t j0 = 0; j0 < cols; j0 += kNr) {
-    float* panel = out + j0 * depth;
-    const std::size_t width = std::min(kNr, cols - j0);
-    if (!trans) {
-      if (width == kNr) {
-        for (std::size_t p = 0; p < depth; ++p) {
-          const float* row = b + p * ldb + j0;
-          _mm512_store_ps(panel + p * kNr, _mm512_loadu_ps(row));
-          _mm512_store_ps(panel + p * kNr + 16, _mm512_loadu_ps(row + 16));
-        }
-      } else {
-        const __mmask16 low = static_cast<__mmask16>(width >= 16 ? 0xFFFF : (1u << width) - 1);
-        const __mmask16 high = static_cast<__mmask16>(width <= 16 ? 0 : (1u << (width - 16)) - 1);
-        for (std::size_t p = 0; p < depth; ++p) {
-          const float* row = b + p * ldb + j0;
-          _mm512_store_ps(panel + p * kNr, _mm512_maskz_loadu_ps(low, row));
-          _mm512_store_ps(panel + p * kNr + 16, _mm512_maskz_loadu_ps(high, row + 16));
-        }
-      }
-    } else {
-      for (std::size_t j = 0; j < kNr; ++j) {
-        if (j >= width) {
-          for (std::size_t p = 0; p < depth; ++p) panel[p * kNr + j] = 0.0f;
-          continue;
-        }
-        const float* column = b + (j0 + j) * ldb;
-        for (std::size_t p = 0; p < depth; ++p) panel[p * kNr + j] = column[p];
-      }
-    }
-  }
-}
-
 // 16 floats read as a ReadRounding says, in vector registers: the bits of read_rounding.h's
 // round_for_reading (half::clamp_constant's comparisons, then F16C's round to nearest even, or
 // float_to_bfloat16's rounding with its quiet NaN), checked against the scalar conversions by
@@ -133,32 +98,55 @@ class VectorRounding {
   __m512 max_finite_;
 };
 
-// pack_b for a b read rounded (read_rounding.h), into the same layout: rows of b rounded in
-// vectors as they are packed; columns of a transposed b (gathered one value at a time) rounded
-// into `line` first.
-void pack_b_rounded(bool trans, const float* b, std::size_t ldb, std::size_t depth, std::size_t cols, float* out,
-                    const ReadRounding& rounding) {
-  if (!trans) {
-    const VectorRounding round(rounding);
-    for (std::size_t j0 = 0; j0 < cols; j0 += kNr) {
-      float* panel = out + j0 * depth;
-      const std::size_t width = std::min(kNr, cols - j0);
-      const __mmask16 low = static_cast<__mmask16>(width >= 16 ? 0xFFFF : (1u << width) - 1);
-      const __mmask16 high = static_cast<__mmask16>(width <= 16 ? 0 : (1u << (width - 16)) - 1);
+// The rows of a b that is not transposed into pack_b's panels, each vector of 16 values passed
+// through `read` (the identity, or a VectorRounding). Masked-off lanes load +0, which every
+// rounding keeps +0: the last panel's padding is zero.
+template <typename Read>
+void pack_rows(const float* b, std::size_t ldb, std::size_t depth, std::size_t cols, float* out, const Read& read) {
+  for (std::size_t j0 = 0; j0 < cols; j0 += kNr) {
+    float* panel = out + j0 * depth;
+    const std::size_t width = std::min(kNr, cols - j0);
+    if (width == kNr) {  // plain loads: masked ones made plain packing 7% slower
       for (std::size_t p = 0; p < depth; ++p) {
         const float* row = b + p * ldb + j0;
-        // Masked-off lanes load +0, which every rounding keeps +0: the panel's padding stays zero.
-        _mm512_store_ps(panel + p * kNr, round(_mm512_maskz_loadu_ps(low, row)));
-        _mm512_store_ps(panel + p * kNr + 16, round(_mm512_maskz_loadu_ps(high, row + 16)));
+        _mm512_store_ps(panel + p * kNr, read(_mm512_loadu_ps(row)));
+        _mm512_store_ps(panel + p * kNr + 16, read(_mm512_loadu_ps(row + 16)));
       }
+      continue;
+    }
+    const __mmask16 low = static_cast<__mmask16>(width >= 16 ? 0xFFFF : (1u << width) - 1);
+    const __mmask16 high = static_cast<__mmask16>(width <= 16 ? 0 : (1u << (width - 16)) - 1);
+    for (std::size_t p = 0; p < depth; ++p) {
+      const float* row = b + p * ldb + j0;
+      _mm512_store_ps(panel + p * kNr, read(_mm512_maskz_loadu_ps(low, row)));
+      _mm512_store_ps(panel + p * kNr + 16, read(_mm512_maskz_loadu_ps(high, row + 16)));
+    }
+  }
+}
+
+// op(b)'s rows [0, depth) and columns [0, cols) into panels of kNr columns, each stored
+// row-major (kNr values per depth step), columns past `cols` zero; read as `rounding` says
+// when there is one (read_rounding.h): rows of b rounded in vectors as they are packed, columns
+// of a transposed b (gathered one value at a time) rounded into `line` first.
+void pack_b(bool trans, const float* b, std::size_t ldb, std::size_t depth, std::size_t cols, float* out,
+            const ReadRounding* rounding) {
+  if (!trans) {
+    if (rounding != nullptr) {
+      pack_rows(b, ldb, depth, cols, out, VectorRounding(*rounding));
+    } else {
+      pack_rows(b, ldb, depth, cols, out, [](__m512 x) { return x; });
     }
     return;
   }
   alignas(64) float line[kKc];
   for (std::size_t j = 0; j < cols; ++j) {
-    round_for_reading(std::span<const float>(b + j * ldb, depth), std::span<float>(line, depth), rounding);
+    const float* column = b + j * ldb;
+    if (rounding != nullptr) {
+      round_for_reading(std::span<const float>(column, depth), std::span<float>(line, depth), *rounding);
+      column = line;
+    }
     float* panel = out + (j / kNr) * kNr * depth;
-    for (std::size_t p = 0; p < depth; ++p) panel[p * kNr + j % kNr] = line[p];
+    for (std::size_t p = 0; p < depth; ++p) panel[p * kNr + j % kNr] = column[p];
   }
   if (cols % kNr != 0) {  // the last panel's columns past `cols`
     float* panel = out + (cols / kNr) * kNr * depth;
@@ -251,11 +239,7 @@ void sgemm_avx512(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
     for (std::size_t pc = 0; pc < k; pc += kKc) {
       const std::size_t depth = std::min(kKc, k - pc);
       const float* b_block = trans_b ? b + jc * ldb + pc : b + pc * ldb + jc;
-      if (round_b) {
-        pack_b_rounded(trans_b, b_block, ldb, depth, cols, packed_b, *b_rounding);
-      } else {
-        pack_b(trans_b, b_block, ldb, depth, cols, packed_b);
-      }
+      pack_b(trans_b, b_block, ldb, depth, cols, packed_b, round_b ? b_rounding : nullptr);
       for (std::size_t ic = 0; ic < m; ic += kMc) {
         const std::size_t rows = std::min(kMc, m - ic);
         const float* a_block = trans_a ? a + pc * lda + ic : a + ic * lda + pc;
