@@ -239,8 +239,10 @@ struct OutputMargin {
 // other in the order they ran and add up to MixedReport::seconds and full_run_equivalents.
 struct MixedPhase {
   // "analysis", "engine", "float32 run", "local errors", "screens and endpoints", "first attempt",
-  // "order", "attempts", "margins and holdout", "final conversion and check"; the phases of a
-  // second search (MixedReport::searched_again) again, named "again: <phase>".
+  // "order", "attempts", "margins and holdout", "final conversion and check" (the baseline
+  // strategy has no "local errors" and no "order"); a second search (MixedReport::
+  // searched_again) adds "again: endpoints", "again: first attempt", ... "again: margins and
+  // holdout" before the last.
   std::string name;
   double seconds = 0;
   double full_run_equivalents = 0;  // the model runs it made, in full-run equivalents
