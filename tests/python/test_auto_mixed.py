@@ -57,6 +57,13 @@ def test_result_equals_the_cli_output(example_model, example_files, sample, tmp_
     # The same order, measured the same way (sensitivity_budget's default is the CLI's).
     assert report["order"] == cli_report["order"]
     assert report["nodes_measured"] == cli_report["nodes_measured"]
+    # Where the time went: the same phases in both front ends, each run counted once; only the
+    # CLI's report adds its own loading and saving.
+    assert [p["name"] for p in report["phases"]] == [p["name"] for p in cli_report["phases"]]
+    assert [p["full_run_equivalents"] for p in report["phases"]] == [p["full_run_equivalents"] for p in cli_report["phases"]]
+    assert abs(sum(p["full_run_equivalents"] for p in report["phases"]) - report["full_run_equivalents"]) < 1e-9
+    assert abs(sum(p["seconds"] for p in report["phases"]) - report["seconds"]) < 1e-9
+    assert "save_seconds" in cli_report and "save_seconds" not in report
     # By default (skip_predicted) part of the order is measured only up to a cut point.
     assert report["nodes_measured_to_cut"] == cli_report["nodes_measured_to_cut"] > 0
 
