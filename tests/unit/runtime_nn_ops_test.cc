@@ -209,10 +209,10 @@ TEST(RuntimeNnOps, DepthwiseConv2d) {
 
 // The depthwise kernel's contract, bit for bit: each output sums its taps in kernel order
 // (row, then column) into a float32 accumulator from zero, skipping taps in the padding, and
-// then adds the bias (or not, without one). Widths of 70, 32, 21 and 3 take its blocks of 64
-// columns and of one to four vectors, whole or partial, heights of 19, 9 and 3 its groups of
-// four rows and the rows left over; strides, dilations and pads wider than the window take its
-// column phases and padded rows.
+// then adds the bias (or not, without one). Widths of 70, 112, 32, 21, 16 and 3 take its blocks
+// of 64 columns and of one to four vectors, the last one partial or whole, heights of 19, 9, 6
+// and 3 its groups of four rows and the rows left over; strides, dilations and pads wider than
+// the window take its column phases and padded rows.
 TEST(RuntimeNnOps, DepthwiseConv2dSumsTapsInKernelOrderBitForBit) {
   const std::vector<ConvParams> cases = {
       {.x = {2, 3, 19, 21}, .w = {3, 1, 3, 3}, .group = 3, .strides = {1, 1}, .dilations = {1, 1}, .pads = {1, 1, 1, 1}},
@@ -222,6 +222,8 @@ TEST(RuntimeNnOps, DepthwiseConv2dSumsTapsInKernelOrderBitForBit) {
       {.x = {1, 3, 12, 9}, .w = {3, 1, 2, 4}, .group = 3, .strides = {1, 3}, .dilations = {1, 1}, .pads = {0, 0, 1, 2}},
       {.x = {1, 2, 5, 70}, .w = {2, 1, 3, 3}, .group = 2, .strides = {1, 1}, .dilations = {1, 1}, .pads = {1, 1, 1, 1}},
       {.x = {1, 2, 9, 32}, .w = {2, 1, 3, 3}, .group = 2, .strides = {1, 1}, .dilations = {1, 1}, .pads = {1, 1, 1, 1}},
+      {.x = {1, 2, 5, 112}, .w = {2, 1, 3, 3}, .group = 2, .strides = {1, 1}, .dilations = {1, 1}, .pads = {1, 1, 1, 1}},
+      {.x = {1, 2, 6, 16}, .w = {2, 1, 3, 3}, .group = 2, .strides = {1, 1}, .dilations = {1, 1}, .pads = {1, 1, 1, 1}},
   };
   for (const auto& p : cases) {
     for (const bool with_bias : {true, false}) {
