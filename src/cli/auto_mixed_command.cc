@@ -4,7 +4,6 @@
 #include <onnx_fp16/model_io.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -21,6 +20,7 @@
 #include "frontend/output_paths.h"
 #include "cli/progress_display.h"
 #include "cli/run_inputs.h"
+#include "cli/stopwatch.h"
 #include "cli/text_format.h"
 #include "runtime/feed_validation.h"
 
@@ -67,11 +67,6 @@ std::vector<Feeds> read_samples(const std::vector<std::string>& paths, const onn
     samples.push_back(std::move(feeds));
   }
   return samples;
-}
-
-// Seconds on a steady clock, for the command's own phases (loading and saving).
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 // "Time: load 0.02 s, analysis 0.01 s, float32 run 0.38 s (1.0 runs), ..., save 0.77 s; 5.41 s
@@ -259,20 +254,20 @@ int AutoMixedCommand::run() const {
   // Weights stay in their files: the search's engine and the final check read them into their
   // own tensors, and the save streams them from the input to the output. A --validate-cmd runner
   // is handed whole models, so then the model is loaded with its data.
-  const double load_start = now_seconds();
+  const Clock::time_point load_start = Clock::now();
   io::StreamedModel streamed = options.runner ? io::StreamedModel{} : io::load_model_streamed(a.input);
   if (options.runner) streamed.model = load_model(a.input, streamed.data_files);
   onnx::ModelProto& model = streamed.model;
   frontend::check_not_input_data(output_paths, streamed.data_files);
   const std::vector<Feeds> samples = read_samples(a.samples, model);
-  const double load_seconds = now_seconds() - load_start;
+  const double load_seconds = seconds_since(load_start);
 
   MixedReport report = options.runner ? auto_convert_mixed_precision(model, samples, options)
                                       : mixed::auto_convert_mixed_precision(model, streamed.sources, samples, options);
-  const double save_start = now_seconds();
+  const Clock::time_point save_start = Clock::now();
   const io::SaveResult saved =
       io::save_model_with_limit(model, a.output, {}, io::kAutomaticExternalDataLimit, &streamed.sources);
-  const double save_seconds = now_seconds() - save_start;
+  const double save_seconds = seconds_since(save_start);
   report.conversion.values_clamped += saved.values_clamped;  // streamed weights are clamped as they are written
   if (report_file) {
     nlohmann::ordered_json json = frontend::mixed_report_json(report, a.input, a.output);

@@ -21,6 +21,7 @@
 #include "frontend/report_json.h"
 #include "cli/summary.h"
 #include "cli/byte_progress.h"
+#include "cli/stopwatch.h"
 #include "io/model_save.h"
 #include "io/process_memory.h"
 #include "io/streamed_model.h"
@@ -29,12 +30,6 @@ namespace onnx_fp16::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 std::uint64_t file_size_or_zero(const fs::path& path) {
   std::error_code error;
   const auto size = fs::file_size(path, error);

@@ -16,16 +16,13 @@
 #include <vector>
 
 #include "cli/run_inputs.h"
+#include "cli/stopwatch.h"
 #include "cli/text_format.h"
 
 namespace onnx_fp16::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
 bool same_existing_file(const fs::path& a, const fs::path& b) {
   std::error_code error;
   return fs::exists(a, error) && fs::exists(b, error) && fs::equivalent(a, b, error);
