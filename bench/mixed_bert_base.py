@@ -4,12 +4,13 @@ goal: at most 25) and what it keeps in float16, for the default search and the f
 
     bench/mixed_bert_base.py [--cli build/release/src/onnx-fp16]
                              [--modelgen build/release/tools/modelgen/onnx-fp16-modelgen]
-                             [--searches fast4,fast8] [--work-dir DIR] [--no-emulation]
+                             [--searches fast4,fast8] [--seed N] [--work-dir DIR] [--no-emulation]
 
 The model is `onnx-fp16-modelgen bert-base` (hidden 768, 12 layers, 12 heads, random weights of
-trained-like scale); the sample: input_ids from numpy.random.default_rng(0).integers(0, 30522,
-(1, 128)), attention_mask ones with positions 100 and later zero. Tolerance rtol 0.01, atol
-0.001, --keep-io-types, robust acceptance (the default 4 simulated implementations). Searches:
+trained-like scale); the sample: input_ids from numpy.random.default_rng(N).integers(0, 30522,
+(1, 128)) (--seed N, default 0), attention_mask ones with positions 100 and later zero.
+Tolerance rtol 0.01, atol 0.001, --keep-io-types, robust acceptance (the default 4 simulated
+implementations). Searches:
   default  the default options (no attempt for a node the error model predicts to fail);
   every    --try-every-node (the default before 2026-12-05: minutes, 198 attempts when last
            measured);
@@ -57,16 +58,17 @@ SEARCHES = {"default": [], "every": ["--try-every-node"],
             "fast8_k1": ["--sensitivity-budget", "8", "--spread-safety", "1"]}
 
 
-def bert_case(modelgen, work):
-    """The model (written once into `work`), its sample's .npz path and the sample's feeds."""
+def bert_case(modelgen, work, seed=0):
+    """The model (written once into `work`), its sample's .npz path and the sample's feeds (token
+    ids drawn with `seed`)."""
     model = work / "bert-base.onnx"
     if not model.exists():
         subprocess.run([modelgen, "bert-base", str(model)], check=True, capture_output=True)
-    ids = np.random.default_rng(0).integers(0, 30522, (1, 128)).astype(np.int64)
+    ids = np.random.default_rng(seed).integers(0, 30522, (1, 128)).astype(np.int64)
     mask = np.ones((1, 128), np.int64)
     mask[:, 100:] = 0
     feeds = {"input_ids": ids, "attention_mask": mask}
-    sample = work / "sample.npz"
+    sample = work / ("sample.npz" if seed == 0 else f"sample_seed{seed}.npz")
     np.savez(sample, **feeds)
     return model, sample, feeds
 
@@ -88,13 +90,14 @@ def main():
     parser.add_argument("--cli", default=str(ROOT / "build" / "release" / "src" / "onnx-fp16"))
     parser.add_argument("--modelgen", default=str(ROOT / "build" / "release" / "tools" / "modelgen" / "onnx-fp16-modelgen"))
     parser.add_argument("--searches", default="default,fast4", help="of " + ",".join(SEARCHES))
+    parser.add_argument("--seed", type=int, default=0, help="draws the sample's token ids")
     parser.add_argument("--work-dir")
     parser.add_argument("--no-emulation", action="store_true", help="skip the numpy emulation (a minute per search)")
     args = parser.parse_args()
     work = pathlib.Path(args.work_dir or tempfile.mkdtemp(prefix="mixed_bert_"))
     work.mkdir(parents=True, exist_ok=True)
 
-    model, sample, feeds = bert_case(args.modelgen, work)
+    model, sample, feeds = bert_case(args.modelgen, work, args.seed)
     inference = inference_seconds(args.cli, model, sample, work)
     reference = dict(np.load(work / "float32.npz"))
 
@@ -129,7 +132,7 @@ def main():
     print_table(["phase"] + list(phases), [[name] + [next((f"{sec:.2f}" + (f" [{runs:.1f}]" if runs > 0 else "")
                                                           for n, sec, runs in phases[search] if n == name), "-")
                                                     for search in phases] for name in names])
-    print(f"\nfloat32 inference on the evaluator: {inference:.3f} s; rtol {RTOL}, atol {ATOL}; work: {work}")
+    print(f"\nfloat32 inference on the evaluator: {inference:.3f} s; rtol {RTOL}, atol {ATOL}; seed {args.seed}; work: {work}")
     return 0
 
 

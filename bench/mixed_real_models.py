@@ -76,8 +76,8 @@ def document(height, width, seed):
     return np.repeat(image[None], 3, 0)
 
 
-def sample(height, width, normalisation):
-    image = document(height, width, seed=0)
+def sample(height, width, normalisation, seed=0):
+    image = document(height, width, seed=seed)
     if normalisation == "imagenet":
         mean = np.array([0.485, 0.456, 0.406], np.float32)[:, None, None]
         std = np.array([0.229, 0.224, 0.225], np.float32)[:, None, None]

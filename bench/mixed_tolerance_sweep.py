@@ -7,10 +7,11 @@ searches move by up to 17 points of float16 either way when the order or a predi
     bench/mixed_tolerance_sweep.py [--cli build/release/src/onnx-fp16]
                                    [--modelgen build/release/tools/modelgen/onnx-fp16-modelgen]
                                    [--models det,rec,cls,bert] [--rtols 0.01,0.005] [--holdout 64]
-                                   [--work-dir DIR] [-- AUTO_MIXED_OPTIONS...]
+                                   [--seed N] [--work-dir DIR] [-- AUTO_MIXED_OPTIONS...]
 
 Models and samples: PaddleOCR det, rec and cls as bench/mixed_real_models.py runs them, BERT-base
-as bench/mixed_bert_base.py does. Tolerances: each rtol with the atols of GRID (around the
+as bench/mixed_bert_base.py does; --seed N (default 0) draws other documents and token ids, so
+a change's effect can be told from one sample's luck. Tolerances: each rtol with the atols of GRID (around the
 benchmarks' own). Every search runs the CLI's default options plus AUTO_MIXED_OPTIONS (after
 `--`), --keep-io-types; then its kept nodes are kept again without a search on --holdout
 implementations it never ran (`--no-search --keep-node <kept> --holdout N`).
@@ -43,19 +44,19 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 GRID = {"det": [0.01, 0.005, 0.02], "rec": [0.001, 0.002, 0.0005], "cls": [0.001, 0.002], "bert": [0.001, 0.002]}
 
 
-def cases(names, cli, modelgen, work):
-    """By model name: (model path, sample path)."""
+def cases(names, cli, modelgen, work, seed):
+    """By model name: (model path, sample path); the samples drawn with `seed`."""
     found = {}
     assets = fetch_models(work) if any(name in MODELS for name in names) else None
     for name in names:
         if name == "bert":
-            model, sample_path, _ = bert_case(modelgen, work)
+            model, sample_path, _ = bert_case(modelgen, work, seed)
             found[name] = (model, sample_path)
         elif name in MODELS:
             file, height, width, normalisation = MODELS[name][:4]
             model = assets / file
-            sample_path = work / f"{name}_sample.npz"
-            np.savez(sample_path, x=sample(height, width, normalisation))  # the PaddleOCR models' input
+            sample_path = work / (f"{name}_sample.npz" if seed == 0 else f"{name}_sample_seed{seed}.npz")
+            np.savez(sample_path, x=sample(height, width, normalisation, seed))  # the PaddleOCR models' input
             found[name] = (model, sample_path)
         else:
             raise SystemExit(f"unknown model '{name}' (det, rec, cls, bert)")
@@ -69,6 +70,7 @@ def main():
     parser.add_argument("--models", default="det,rec,cls,bert")
     parser.add_argument("--rtols", default="0.01,0.005")
     parser.add_argument("--holdout", type=int, default=64, help="implementations each result is checked on (at most 64)")
+    parser.add_argument("--seed", type=int, default=0, help="draws the samples (documents, token ids)")
     parser.add_argument("--work-dir")
     parser.add_argument("options", nargs="*", help="auto-mixed options for every search (after --)")
     args = parser.parse_args()
@@ -76,10 +78,10 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
 
     rows, equivalents, shares, failing = [], 0.0, [], 0
-    for name, (model, sample_path) in cases(args.models.split(","), args.cli, args.modelgen, work).items():
+    for name, (model, sample_path) in cases(args.models.split(","), args.cli, args.modelgen, work, args.seed).items():
         for rtol in args.rtols.split(","):
             for atol in GRID[name]:
-                tag = f"{name}_r{rtol}_a{atol}"
+                tag = f"{name}_r{rtol}_a{atol}" + (f"_seed{args.seed}" if args.seed else "")
                 print(f".. {tag}", file=sys.stderr, flush=True)
                 tolerance = ["--rtol", rtol, "--atol", str(atol), "--keep-io-types", "--quiet"]
                 start = time.monotonic()
@@ -102,7 +104,7 @@ def main():
                  "searched again", f"worst of {args.holdout} held out", "over 1"], rows)
     print(f"\n{len(rows)} searches: {equivalents:.1f} full-run equivalents, {100 * np.mean(shares):.2f}% of the FLOPs "
           f"in float16 on average, {failing} results over 1 on at least one of {args.holdout} held-out implementations; "
-          f"options: {' '.join(args.options) or '(defaults)'}; work: {work}")
+          f"seed {args.seed}; options: {' '.join(args.options) or '(defaults)'}; work: {work}")
 
 
 if __name__ == "__main__":
