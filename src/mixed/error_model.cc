@@ -5,7 +5,7 @@
 
 namespace onnx_fp16::mixed {
 
-ErrorModel::ErrorModel(const SearchOrder& order, double all_ratio) : order_(order) {
+ErrorModel::ErrorModel(const SearchOrder& order, double all_ratio, double robust_factor) : order_(order) {
   double all_predicted = 0;
   for (std::size_t p = 0; p < order.units.size(); ++p) {
     all_predicted += squared(p);
@@ -17,7 +17,7 @@ ErrorModel::ErrorModel(const SearchOrder& order, double all_ratio) : order_(orde
   // (a GPT-shaped model with a planted cancellation: 1000, every unit then predicted to fail).
   for (std::size_t u : order.failing_alone) all_predicted += order.effect[u] * order.effect[u];
   if (std::isfinite(all_ratio) && all_ratio > 0 && all_predicted > 0) {
-    scale_ = std::clamp(all_ratio * all_ratio / all_predicted, 0.1, 1000.0);
+    scale_ = std::clamp(robust_factor * robust_factor * all_ratio * all_ratio / all_predicted, 0.1, 1000.0);
   }
 }
 

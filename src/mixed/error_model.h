@@ -2,9 +2,11 @@
 // tolerance ratio is r gives about sqrt(r^2 + scale * sum over S of e^2), where e is a unit's
 // effect alone at the outputs (measured, or predicted from its local error: SearchOrder::
 // predicted; a unit with no prediction counts 0, so it always fits). Independent rounding
-// errors add in quadrature; `scale` corrects for how far they are from independent. It is
-// calibrated on the all-float16 attempt and learns from every attempt: a pass measures it, a
-// failure bounds it from below.
+// errors add in quadrature; `scale` corrects for how far they are from independent, and for
+// the effects being measured on the evaluator alone where the search accepts on robust ratios.
+// It is calibrated on the all-float16 attempt (corrected by the expected robust factor when that
+// attempt was judged on the evaluator alone: auto_mixed.cc expected_robust_factor) and learns
+// from every attempt: a pass measures it, a failure bounds it from below.
 //
 // Used by the improved search (src/mixed/auto_mixed.cc):
 // - with MixedOptions::skip_predicted_failures, on every segment;
@@ -27,8 +29,12 @@ namespace onnx_fp16::mixed {
 class ErrorModel {
  public:
   // `order`: the search order and its predictions. `all_ratio`: the worst ratio of the attempt
-  // that converted every unit (not finite or 0: no calibration, scale 1).
-  ErrorModel(const SearchOrder& order, double all_ratio);
+  // that converted every unit (not finite or 0: no calibration, scale 1). `robust_factor`: how
+  // much larger than `all_ratio` and the order's effects the ratios the search accepts on are
+  // expected to be (1: the same measure; above 1 when those were measured on the evaluator
+  // alone and acceptance adds the simulated implementations' spread); the first calibration
+  // scales by its square.
+  ErrorModel(const SearchOrder& order, double all_ratio, double robust_factor = 1);
 
   // Whether any unit has a prediction (without one the model knows nothing).
   bool predicts_anything() const { return any_prediction_; }

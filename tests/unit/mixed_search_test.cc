@@ -13,6 +13,7 @@
 #include "mixed/candidate_engine.h"
 #include "mixed/conversion_analysis.h"
 #include "mixed/cut_points.h"
+#include "mixed/error_model.h"
 #include "mixed/incremental_engine.h"
 #include "mixed/progress.h"
 #include "mixed/search_order.h"
@@ -209,6 +210,29 @@ TEST(MixedSegmentSearch, EstimatesTheAttemptsLeftFromTheRateSoFar) {
 // x -> a -> {b, c} -> d (Add) -> e -> y, and a's value also read by e: every path from b or c
 // to the output passes d and e, from a only e (a skips d), from e nothing but the output. The
 // nodes are listed out of order: cut points follow the data, not the list.
+// The error model's first calibration: the all-float16 attempt's ratio against the sum of the
+// units' squared effects, times the square of the expected robust factor where those were
+// measured on the evaluator alone but acceptance judges robust ratios (auto_mixed.cc
+// expected_robust_factor). Two units of effects 0.6 and 0.8 (squares summing to 1), every unit
+// converted at 1.5: scale 2.25 as measured, 9 with a factor of 2; the first unit alone
+// (0.36) is predicted at 0.9 then 1.8 of the tolerance.
+TEST(MixedErrorModel, TheFirstCalibrationCountsTheRobustFactorSquared) {
+  onnx_fp16::mixed::SearchOrder order;
+  order.units = {0, 1};
+  order.weights = {1, 1};
+  order.effect = {0.6, 0.8};
+  order.predicted = {0.6, 0.8};
+  order.to_cut = {false, false};
+  const onnx_fp16::mixed::ErrorModel as_measured(order, 1.5);
+  const onnx_fp16::mixed::ErrorModel robust(order, 1.5, 2.0);
+  EXPECT_DOUBLE_EQ(as_measured.scale(), 2.25);
+  EXPECT_DOUBLE_EQ(robust.scale(), 9.0);
+  EXPECT_NEAR(std::sqrt(as_measured.predicted_squared(0, as_measured.squared(0))), 0.9, 1e-12);
+  EXPECT_FALSE(as_measured.predicts_failure(0, as_measured.squared(0)));
+  EXPECT_NEAR(std::sqrt(robust.predicted_squared(0, robust.squared(0))), 1.8, 1e-12);
+  EXPECT_TRUE(robust.predicts_failure(0, robust.squared(0)));
+}
+
 TEST(MixedCutPoints, AreTheNodesEveryPathToTheOutputsPasses) {
   onnx::ModelProto model;
   model.set_ir_version(8);
