@@ -410,10 +410,10 @@ void search_by_prediction(SegmentSearch& search, Attempt& attempt, double& accep
     }
     // A light rest of the order rides with this round where the model does not predict the two
     // together to fail: released alone it would be kept without an attempt.
-    if (end > begin && end < order.size() && untried.light({end, order.size() - end})) {
-      double rest = 0;
-      for (std::size_t p = end; p < order.size(); ++p) rest += model.squared(p);
-      if (!model.predicts_failure(accepted_ratio, added + rest)) end = order.size();
+    const SegmentSearch::Segment rest{end, order.size() - end};
+    if (end > begin && rest.size > 0 && untried.light(rest) &&
+        !model.predicts_failure(accepted_ratio, added + model.segment_squared(rest))) {
+      end = order.size();
     }
     if (end == begin) {
       untried.keep_predicted(begin, before);

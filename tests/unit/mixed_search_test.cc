@@ -207,9 +207,6 @@ TEST(MixedSegmentSearch, EstimatesTheAttemptsLeftFromTheRateSoFar) {
   EXPECT_EQ(estimates.back(), 0.0);
 }
 
-// x -> a -> {b, c} -> d (Add) -> e -> y, and a's value also read by e: every path from b or c
-// to the output passes d and e, from a only e (a skips d), from e nothing but the output. The
-// nodes are listed out of order: cut points follow the data, not the list.
 // The error model's first calibration: the all-float16 attempt's ratio against the sum of the
 // units' squared effects, times the square of the expected robust factor where those were
 // measured on the evaluator alone but acceptance judges robust ratios (auto_mixed.cc
@@ -233,6 +230,9 @@ TEST(MixedErrorModel, TheFirstCalibrationCountsTheRobustFactorSquared) {
   EXPECT_TRUE(robust.predicts_failure(0, robust.squared(0)));
 }
 
+// x -> a -> {b, c} -> d (Add) -> e -> y, and a's value also read by e: every path from b or c
+// to the output passes d and e, from a only e (a skips d), from e nothing but the output. The
+// nodes are listed out of order: cut points follow the data, not the list.
 TEST(MixedCutPoints, AreTheNodesEveryPathToTheOutputsPasses) {
   onnx::ModelProto model;
   model.set_ir_version(8);
