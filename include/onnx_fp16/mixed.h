@@ -240,7 +240,9 @@ struct OutputMargin {
 struct MixedPhase {
   // "analysis", "engine", "float32 run", "local errors", "screens and endpoints", "first attempt",
   // "order", "attempts", "margins and holdout", "final conversion and check" (the baseline
-  // strategy has no "local errors" and no "order"); a second search (MixedReport::
+  // strategy has no "local errors" and no "order"; "local errors" covers the nodes the order
+  // never measures, kept by a screen or following their producer: it reads the others' from their
+  // own runs); a second search (MixedReport::
   // searched_again) adds "again: endpoints", "again: first attempt", ... "again: margins and
   // holdout" before the last.
   std::string name;

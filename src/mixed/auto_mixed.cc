@@ -170,7 +170,10 @@ struct Reference {
   bool made_by_engine = false;  // the engine ran it (counted in its stats), not Evaluators
   std::vector<NodeCost> costs;  // by NodeId
   ModelTotals totals;           // of `costs` over the main graph
-  std::optional<std::vector<double>> sensitivity;  // by NodeId: local error of each node alone (set by the caller)
+  // By NodeId: the local error (CandidateEngine::local_errors) of the nodes of units the order
+  // never measures (kept by a screen, or following another unit), for the report (set by the
+  // caller); the measured units' come with the order (SearchOrder::local_error).
+  std::optional<std::vector<double>> sensitivity;
 };
 
 Reference make_reference(CandidateEngine& engine, const ConversionAnalysis& analysis, const SearchUnits& units,
@@ -296,8 +299,8 @@ SearchOrder measured_order(CandidateEngine& engine, const AcceptanceTest& accept
   const double start = progress.elapsed_seconds();
   const CutPoints cuts(analysis.index());
   SearchOrder order = order_by_effect(engine, acceptance, units, candidates, reference.costs,
-                                      reference.outputs.at(0), budget, count_nodes(analysis.model().graph()),
-                                      reference.sensitivity, &cuts, options.skip_predicted_failures ? kExactShare : 1.0);
+                                      reference.outputs.at(0), budget, count_nodes(analysis.model().graph()), &cuts,
+                                      options.skip_predicted_failures ? kExactShare : 1.0);
   if (order.measured > 0) {
     char line[240];
     const std::size_t all = order.measured + order.measured_to_cut();
@@ -448,13 +451,35 @@ constexpr double kDeviationPerError = 0.4;
 
 double expected_robust_factor(double spread_safety) { return 1 + spread_safety * kDeviationPerError; }
 
+// By unit: the unit whose decision it takes (find_followers), or -1. The improved strategy
+// decides units that only move their producer's values with that producer; the baseline tries
+// every node, as the spec's bisection does.
+std::vector<int> unit_followers(const ConversionAnalysis& analysis, const SearchUnits& units,
+                                const std::vector<std::optional<ScreenVerdict>>& screened, SearchStrategy strategy) {
+  if (strategy != SearchStrategy::Improved) return std::vector<int>(units.size(), -1);
+  std::vector<bool> is_screened(units.size());
+  for (std::size_t u = 0; u < units.size(); ++u) is_screened[u] = screened[u].has_value();
+  return find_followers(analysis, units, is_screened);
+}
+
+// The units the search tries (and the improved strategy's order measures), in node order: those
+// no screen kept that follow no other unit.
+std::vector<std::size_t> search_candidates(const std::vector<std::optional<ScreenVerdict>>& screened,
+                                           const std::vector<int>& follows) {
+  std::vector<std::size_t> candidates;
+  for (std::size_t u : searched_units(screened)) {
+    if (follows[u] < 0) candidates.push_back(u);
+  }
+  return candidates;
+}
+
 // The bisection over the units no screen kept (with options.search off, the screens' choice
 // alone). Its first attempt converts them all, in any order; when that fails, the improved
 // strategy measures and reorders them before bisecting (the baseline keeps the spec's node
 // order and unit weights).
 SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
-                           const std::vector<std::optional<ScreenVerdict>>& screened, const Reference& reference,
-                           const ConversionAnalysis& analysis, const PassedRun& endpoints,
+                           const std::vector<std::optional<ScreenVerdict>>& screened, const std::vector<int>& follows,
+                           const Reference& reference, const ConversionAnalysis& analysis, const PassedRun& endpoints,
                            const MixedOptions& options, ProgressReporter& progress, PhaseClock& clock) {
   if (!(options.sensitivity_budget >= 0)) throw Error("sensitivity_budget must be >= 0");
   if (!(options.search_budget >= 0)) throw Error("search_budget must be >= 0");
@@ -468,16 +493,8 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
   auto spent = [&] { return full_run_equivalents(engine.stats().nodes_evaluated, nodes_per_run); };
   const bool budgeted = options.search_budget > 0;
   auto budget_spent = [&] { return budgeted && spent() >= options.search_budget; };
-  // The improved strategy decides units that only move their producer's values with that
-  // producer; the baseline tries every node, as the spec's bisection does.
-  std::vector<bool> is_screened(units.size());
-  for (std::size_t u = 0; u < units.size(); ++u) is_screened[u] = screened[u].has_value();
-  outcome.follows = options.strategy == SearchStrategy::Improved ? find_followers(analysis, units, is_screened)
-                                                                 : std::vector<int>(units.size(), -1);
-  std::vector<std::size_t> candidates;
-  for (std::size_t u : searched_units(screened)) {
-    if (outcome.follows[u] < 0) candidates.push_back(u);
-  }
+  outcome.follows = follows;
+  const std::vector<std::size_t> candidates = search_candidates(screened, follows);
   outcome.order = node_order(units, candidates);
   auto kept_for = [&](const std::vector<bool>& kept_positions) {
     std::vector<bool> kept(units.size(), true);
@@ -786,8 +803,11 @@ void account_nodes(const ConversionAnalysis& analysis, const SearchUnits& units,
       continue;
     }
     const onnx::NodeProto& node = *analysis.index().node(n).proto;
+    const double local_error = outcome.order.local_error[u] >= 0 ? outcome.order.local_error[u]
+                               : reference.sensitivity                ? (*reference.sensitivity)[n]
+                                                                      : -1.0;
     MixedKeptNode kept{units.labels[u], node.op_type(), MixedKeepReason::Search, outcome.errors[u], cost.flops,
-                       reference.sensitivity ? (*reference.sensitivity)[n] : -1.0, outcome.order.effect[u]};
+                       local_error, outcome.order.effect[u]};
     if (outcome.predicted[u]) kept.reason = MixedKeepReason::Predicted;
     if (outcome.unreached[u]) kept.reason = MixedKeepReason::Budget;
     if (const int followed = outcome.follows[u]; followed >= 0) {
@@ -877,16 +897,20 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   Reference reference = make_reference(*engine, analysis, units, samples, options, need_ranges);
   if (!reference.made_by_engine) nodes_outside_engine += samples.size() * nodes_per_run;
   clock.mark("float32 run");
+  const std::vector<std::optional<ScreenVerdict>> screened =
+      screen_units(analysis, units, reference.ranges, options, range_screen);
+  const std::vector<int> follows = unit_followers(analysis, units, screened, options.strategy);
   if (options.strategy == SearchStrategy::Improved) {
-    reference.sensitivity = engine->local_errors();
+    // Only the units the order will not measure: it takes the others' from their own runs.
+    std::vector<bool> unmeasured(units.unit_of.size(), true);
+    for (std::size_t u : search_candidates(screened, follows)) unmeasured[units.nodes[u]] = false;
+    reference.sensitivity = engine->local_errors(unmeasured);
     clock.mark("local errors");
   }
   report.flops_total = reference.totals.flops;
   report.weight_bytes_total = reference.totals.weight_bytes;
   const SampleOutputs& float32 = reference.outputs;
 
-  const std::vector<std::optional<ScreenVerdict>> screened =
-      screen_units(analysis, units, reference.ranges, options, range_screen);
   progress.note(std::string(to_string(conversion.target)) + " search: " + std::to_string(units.size()) +
                 " nodes can convert; validating with " + acceptance.describe() + " on " + std::to_string(samples.size()) +
                 " sample" + (samples.size() == 1 ? "" : "s") +
@@ -901,7 +925,7 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   clock.mark("screens and endpoints");
 
   SearchOutcome outcome =
-      search_units(*engine, acceptance, units, screened, reference, analysis, endpoints, options, progress, clock);
+      search_units(*engine, acceptance, units, screened, follows, reference, analysis, endpoints, options, progress, clock);
   std::vector<bool> kept_nodes = units.kept_nodes(outcome.kept_units);
   if (acceptance.has_tolerance()) {
     report.margins = measure_margins(acceptance, result_outputs(*engine, outcome.accepted, kept_nodes), float32, output_names);
@@ -937,8 +961,8 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
     clock.set_prefix("again: ");
     const PassedRun stricter_endpoints = check_endpoints(*engine, stricter, units, float32, conversion.keep_io_types);
     clock.mark("endpoints");
-    outcome = search_units(*engine, stricter, units, screened, reference, analysis, stricter_endpoints, wider, progress,
-                           clock);
+    outcome = search_units(*engine, stricter, units, screened, follows, reference, analysis, stricter_endpoints, wider,
+                           progress, clock);
     kept_nodes = units.kept_nodes(outcome.kept_units);
     report.margins = measure_margins(stricter, result_outputs(*engine, outcome.accepted, kept_nodes), float32, output_names);
     check_holdout(*engine, stricter, kept_nodes, float32, holdout_variants, 1, report.margins);

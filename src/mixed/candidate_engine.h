@@ -78,11 +78,15 @@ class CandidateEngine {
   // The float32 model run by the engine itself, when it can (nullopt: it cannot; use an
   // Evaluator). Its state becomes the accepted one, so the next run computes only what differs.
   virtual std::optional<Float32Run> run_float32(const std::vector<std::string>& /*values*/) { return std::nullopt; }
-  // By NodeId, for the nodes the full conversion turns to float16: the relative RMS error that
-  // converting the node alone adds to its outputs (its inputs rounded as the conversion rounds
-  // them, its outputs rounded), on the first sample, from the float32 state. Call right after
-  // run_float32. nullopt: the engine cannot tell.
-  virtual std::optional<std::vector<double>> local_errors() { return std::nullopt; }
+  // By NodeId, for the `nodes` asked for (by NodeId) that the full conversion turns to float16:
+  // the relative RMS error that converting the node alone adds to its outputs (its inputs rounded
+  // as the conversion rounds them, its outputs rounded), on the first sample, from the accepted
+  // state (right after run_float32, the float32 model's; after the endpoints' run, the same but
+  // for what no node decides); 0 for a node asked for that the conversion keeps, -1 for one not
+  // asked for. A measurement of the node alone gives the same figure at no extra cost
+  // (distance_in_last_run, distances_up_to at the node itself): search_order.cc asks here only for
+  // what it did not measure. nullopt: the engine cannot tell.
+  virtual std::optional<std::vector<double>> local_errors(const std::vector<bool>& /*nodes*/) { return std::nullopt; }
   // How far a change reaches a cut point (search_order.cc): the largest relative L2 distance,
   // over the node's float outputs, between a run's value and the accepted state's, on the first
   // sample, the evaluator's own float16. `distance_in_last_run`: in the last run (which must have

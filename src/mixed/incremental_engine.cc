@@ -395,16 +395,18 @@ class IncrementalEngine final : public CandidateEngine {
     return run;
   }
 
-  std::optional<std::vector<double>> local_errors() override {
+  std::optional<std::vector<double>> local_errors(const std::vector<bool>& nodes) override {
     if (!has_accepted_ || inputs_.empty()) return std::nullopt;
     const convert::Plan& full = analysis_.full_conversion();
     const Config config = make_config(full);
     const convert::Decisions& decisions = full.decisions;
     const std::vector<Tensor>& float32 = evaluator_.accepted.front();
-    std::vector<double> errors(analysis_.index().nodes().size(), 0.0);
+    std::vector<double> errors(analysis_.index().nodes().size(), -1.0);
     for (std::size_t k = 0; k < plan_->nodes.size(); ++k) {
       const runtime::CompiledNode& node = plan_->nodes[k];
       const graph::NodeId n = step_node_[k];
+      if (static_cast<std::size_t>(n) >= nodes.size() || !nodes[n]) continue;
+      errors[n] = 0;
       if (!decisions[n].converted()) continue;
       std::vector<Tensor> held(node.inputs.size());
       std::vector<runtime::ReadRounding> reading(node.inputs.size());

@@ -32,14 +32,14 @@ SearchOrder node_order(const SearchUnits& units, const std::vector<std::size_t>&
   order.effect.assign(units.size(), -1.0);
   order.predicted.assign(units.size(), -1.0);
   order.to_cut.assign(units.size(), false);
+  order.local_error.assign(units.size(), -1.0);
   return order;
 }
 
 SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
                             const std::vector<std::size_t>& candidates, const std::vector<NodeCost>& costs,
                             const std::vector<Tensor>& reference, double budget, std::size_t nodes_per_run,
-                            const std::optional<std::vector<double>>& local_errors, const CutPoints* cuts,
-                            double exact_share) {
+                            const CutPoints* cuts, double exact_share) {
   SearchOrder order = node_order(units, candidates);
   auto flops = [&](std::size_t u) { return costs[units.nodes[u]].flops; };
 
@@ -66,6 +66,7 @@ SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& accep
       return false;
     });
     order.effect[u] = effect;
+    if (const auto local = engine.distance_in_last_run(units.nodes[u])) order.local_error[u] = *local;
     ++order.measured;
     return effect;
   };
@@ -89,12 +90,16 @@ SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& accep
       const int here = cuts->rank(units.nodes[u]);
       if (point != after.end() && 2 * (cuts->rank(*point) - here) <= cuts->node_count() - here) {
         const std::vector<graph::NodeId> passed(after.begin(), point + 1);
-        if (const auto distances = engine.distances_up_to(units.kept_nodes(kept), passed)) {
+        std::vector<graph::NodeId> measured{units.nodes[u]};  // the unit's own outputs: its local error
+        measured.insert(measured.end(), passed.begin(), passed.end());
+        if (const auto distances = engine.distances_up_to(units.kept_nodes(kept), measured)) {
           const double effect = distances->back() * gain_at(*point);
           order.predicted[u] = effect;
           order.to_cut[u] = true;
+          order.local_error[u] = distances->front();
           for (std::size_t i = 0; i + 1 < passed.size(); ++i) {
-            if ((*distances)[i] > 0 && effect > 0) cut_gains[passed[i]].push_back(effect / (*distances)[i]);
+            const double distance = (*distances)[i + 1];
+            if (distance > 0 && effect > 0) cut_gains[passed[i]].push_back(effect / distance);
           }
           continue;
         }
@@ -124,8 +129,25 @@ SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& accep
   // an effect at the outputs by a gain that differs from node to node (measured on a BERT-base:
   // from 6 on the attention's query path to 6000 on its value path); the median is the guess
   // that is as often too high as too low. The search corrects it by trying.
+  // The local errors the measurements did not give (the units the budget left, or all of them on
+  // an engine that cannot measure up to a node), from the engine's pass over just those units;
+  // the state is still the one the measurements started from.
+  std::vector<bool> unknown(units.unit_of.size(), false);
+  bool any_unknown = false;
+  for (std::size_t u : candidates) {
+    if (order.local_error[u] >= 0) continue;
+    unknown[units.nodes[u]] = true;
+    any_unknown = true;
+  }
+  if (any_unknown) {
+    if (const auto errors = engine.local_errors(unknown)) {
+      for (std::size_t u : candidates) {
+        if (unknown[units.nodes[u]]) order.local_error[u] = (*errors)[units.nodes[u]];
+      }
+    }
+  }
   std::vector<double> gains;
-  auto local = [&](std::size_t u) { return local_errors ? (*local_errors)[units.nodes[u]] : -1.0; };
+  auto local = [&](std::size_t u) { return order.local_error[u]; };
   for (std::size_t u : candidates) {
     if (order.effect[u] > 0 && local(u) > 0 && std::isfinite(local(u))) gains.push_back(order.effect[u] / local(u));
   }

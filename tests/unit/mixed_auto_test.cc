@@ -557,9 +557,12 @@ TEST(MixedAuto, ThePhasesAddUpToTheSearchsSecondsAndRuns) {
                                       "first attempt", "order", "attempts", "margins and holdout",
                                       "final conversion and check"}));
   check_sums(report);
-  // One sample: the float32 run, the local errors and the final check are one full run each;
-  // the holdout's 3 implementations one each; the analysis and the engine's compilation none.
+  // One sample: the float32 run and the final check are one full run each; the holdout's 3
+  // implementations one each; the analysis and the engine's compilation none; the local errors
+  // none either (the order measures every node of the chain and reads each one's local error
+  // from its own run).
   EXPECT_NEAR(runs_of(report, "float32 run"), 1.0, 1e-9);
+  EXPECT_EQ(runs_of(report, "local errors"), 0.0);
   EXPECT_NEAR(runs_of(report, "final conversion and check"), 1.0, 1e-9);
   EXPECT_NEAR(runs_of(report, "margins and holdout"), 3.0, 0.01);
   EXPECT_EQ(runs_of(report, "analysis"), 0.0);

@@ -298,7 +298,7 @@ class DeepChainOrder {
     const std::size_t before = engine->stats().nodes_evaluated;
     onnx_fp16::mixed::SearchOrder order =
         onnx_fp16::mixed::order_by_effect(*engine, acceptance_, units_, candidates_, costs_, reference, budget,
-                                          onnx_fp16::mixed::count_nodes(model_.graph()), std::nullopt, &cuts_, exact_share);
+                                          onnx_fp16::mixed::count_nodes(model_.graph()), &cuts_, exact_share);
     evaluated = engine->stats().nodes_evaluated - before;
     return order;
   }
@@ -371,6 +371,27 @@ TEST(MixedCutPoints, MeasurementsUpToCutPointsTeachTheGainsOfThoseTheyPass) {
   EXPECT_EQ(estimated.measured + estimated.measured_to_cut(), chain.units().size());
   EXPECT_LT(cut_work * 6, exact_work) << "each measurement should run about a layer, not to the late layers";
   expect_estimates_near_exact(chain.units(), exact, estimated);
+}
+
+// A unit's local error (what converting it alone adds to its own outputs) comes from its own
+// measurement run, at the outputs or up to a cut point, and from the engine's local_errors pass
+// only for the units the budget left: the same figure each way, so the order no longer pays for
+// a full pass beside its measurements.
+TEST(MixedCutPoints, TheLocalErrorsOfMeasuredUnitsComeFromTheirOwnRuns) {
+  const DeepChainOrder chain([](std::size_t, bool matmul) { return matmul ? 65536.0 : 512.0; });
+  std::size_t work = 0;
+  const auto from_pass = chain.order(0, 1.0, work);
+  const auto at_outputs = chain.order(100, 1.0, work);
+  const auto to_cut = chain.order(20, 0.1, work);
+  ASSERT_EQ(from_pass.measured + from_pass.measured_to_cut(), 0u);
+  ASSERT_EQ(at_outputs.measured, chain.units().size());
+  ASSERT_GT(to_cut.measured_to_cut(), chain.units().size() / 2);
+  for (std::size_t u = 0; u < chain.units().size(); ++u) {
+    const double expected = from_pass.local_error[u];
+    ASSERT_GT(expected, 0.0) << chain.units().labels[u];
+    EXPECT_NEAR(at_outputs.local_error[u], expected, 1e-9 * expected) << chain.units().labels[u];
+    EXPECT_NEAR(to_cut.local_error[u], expected, 1e-9 * expected) << chain.units().labels[u];
+  }
 }
 
 onnx_fp16::MixedOptions tolerance(std::optional<double> rtol, std::optional<double> atol) {
