@@ -7,7 +7,7 @@ searches move by up to 17 points of float16 either way when the order or a predi
     bench/mixed_tolerance_sweep.py [--cli build/release/src/onnx-fp16]
                                    [--modelgen build/release/tools/modelgen/onnx-fp16-modelgen]
                                    [--models det,rec,cls,bert] [--rtols 0.01,0.005] [--holdout 64]
-                                   [--seed N] [--work-dir DIR] [-- AUTO_MIXED_OPTIONS...]
+                                   [--seed N] [--work-dir DIR] [--keep-models] [-- AUTO_MIXED_OPTIONS...]
 
 Models and samples: PaddleOCR det, rec and cls as bench/mixed_real_models.py runs them, BERT-base
 as bench/mixed_bert_base.py does; --seed N (default 0) draws other documents and token ids, so
@@ -19,7 +19,8 @@ Printed per search: nodes and FLOPs in float16, attempts, full-run equivalents, 
 whether it searched again, the worst ratio over the held-out implementations and how many of
 them exceed 1 (above 1 fails the tolerance); then the sums: full-run equivalents, the mean share
 of FLOPs in float16, results over 1 on at least one implementation. Runs 2026-12-06, 20 searches:
-5-10 minutes on the 2-core machine.
+5-10 minutes on the 2-core machine. The reports stay in the work folder; the result models are
+deleted once measured (BERT-base's are 0.2-0.4 GB each, some 10 GB a sweep) unless --keep-models.
 
 Needs Debian's python3-numpy and python3-onnx, npm, and built onnx-fp16 and onnx-fp16-modelgen.
 """
@@ -72,6 +73,7 @@ def main():
     parser.add_argument("--holdout", type=int, default=64, help="implementations each result is checked on (at most 64)")
     parser.add_argument("--seed", type=int, default=0, help="draws the samples (documents, token ids)")
     parser.add_argument("--work-dir")
+    parser.add_argument("--keep-models", action="store_true", help="keep every result model in the work folder")
     parser.add_argument("options", nargs="*", help="auto-mixed options for every search (after --)")
     args = parser.parse_args()
     work = pathlib.Path(args.work_dir or tempfile.mkdtemp(prefix="mixed_sweep_"))
@@ -91,6 +93,9 @@ def main():
                 report = json.loads((work / f"{tag}.json").read_text())
                 held = recheck_kept(args.cli, model, report, sample_path, rtol, atol, work / f"{tag}_held.onnx",
                                     work / f"{tag}_held.json", ["--holdout", str(args.holdout), *args.options])
+                if not args.keep_models:
+                    for result in (work / f"{tag}.onnx", work / f"{tag}_held.onnx"):
+                        result.unlink(missing_ok=True)
                 ratios = [r for margin in held["margins"] for r in margin["holdout_ratios"]]
                 over = sum(r > 1 for r in ratios)
                 equivalents += report["full_run_equivalents"]
