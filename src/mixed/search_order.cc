@@ -125,10 +125,6 @@ SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& accep
     }
   }
 
-  // The unmeasured units' effects, predicted from their local errors: a local error grows into
-  // an effect at the outputs by a gain that differs from node to node (measured on a BERT-base:
-  // from 6 on the attention's query path to 6000 on its value path); the median is the guess
-  // that is as often too high as too low. The search corrects it by trying.
   // The local errors the measurements did not give (the units the budget left, or all of them on
   // an engine that cannot measure up to a node), from the engine's pass over just those units;
   // the state is still the one the measurements started from.
@@ -146,6 +142,11 @@ SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& accep
       }
     }
   }
+
+  // The unmeasured units' effects, predicted from their local errors: a local error grows into
+  // an effect at the outputs by a gain that differs from node to node (measured on a BERT-base:
+  // from 6 on the attention's query path to 6000 on its value path); the median is the guess
+  // that is as often too high as too low. The search corrects it by trying.
   std::vector<double> gains;
   auto local = [&](std::size_t u) { return order.local_error[u]; };
   for (std::size_t u : candidates) {
