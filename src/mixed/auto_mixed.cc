@@ -587,6 +587,13 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
       }
     }
   }
+  // Without a measured order (a single candidate that failed, or the search budget spent before
+  // the first attempt) the report's local errors of the candidates come from the engine's pass,
+  // while no attempt has passed: the state is still the endpoints'. With one, this finds none
+  // missing.
+  if (options.strategy == SearchStrategy::Improved && search.count(SegmentSearch::State::Good) == 0) {
+    fill_local_errors(engine, units, candidates, outcome.order);
+  }
   // The default search tries every segment but a light one the error model predicts to fail
   // (kLightestAttempt): heavy segments are always tried, where the model's rough predictions
   // near the edge would cost float16 that counts.

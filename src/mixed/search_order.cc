@@ -36,6 +36,23 @@ SearchOrder node_order(const SearchUnits& units, const std::vector<std::size_t>&
   return order;
 }
 
+void fill_local_errors(CandidateEngine& engine, const SearchUnits& units, const std::vector<std::size_t>& candidates,
+                       SearchOrder& order) {
+  std::vector<bool> unknown(units.unit_of.size(), false);
+  bool any_unknown = false;
+  for (std::size_t u : candidates) {
+    if (order.local_error[u] >= 0) continue;
+    unknown[units.nodes[u]] = true;
+    any_unknown = true;
+  }
+  if (!any_unknown) return;
+  if (const auto errors = engine.local_errors(unknown)) {
+    for (std::size_t u : candidates) {
+      if (unknown[units.nodes[u]]) order.local_error[u] = (*errors)[units.nodes[u]];
+    }
+  }
+}
+
 SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
                             const std::vector<std::size_t>& candidates, const std::vector<NodeCost>& costs,
                             const std::vector<Tensor>& reference, double budget, std::size_t nodes_per_run,
@@ -126,22 +143,8 @@ SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& accep
   }
 
   // The local errors the measurements did not give (the units the budget left, or all of them on
-  // an engine that cannot measure up to a node), from the engine's pass over just those units;
-  // the state is still the one the measurements started from.
-  std::vector<bool> unknown(units.unit_of.size(), false);
-  bool any_unknown = false;
-  for (std::size_t u : candidates) {
-    if (order.local_error[u] >= 0) continue;
-    unknown[units.nodes[u]] = true;
-    any_unknown = true;
-  }
-  if (any_unknown) {
-    if (const auto errors = engine.local_errors(unknown)) {
-      for (std::size_t u : candidates) {
-        if (unknown[units.nodes[u]]) order.local_error[u] = (*errors)[units.nodes[u]];
-      }
-    }
-  }
+  // an engine that cannot measure up to a node); the state is still the one they started from.
+  fill_local_errors(engine, units, candidates, order);
 
   // The unmeasured units' effects, predicted from their local errors: a local error grows into
   // an effect at the outputs by a gain that differs from node to node (measured on a BERT-base:

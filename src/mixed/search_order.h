@@ -71,6 +71,12 @@ SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& accep
                             const std::vector<Tensor>& reference, double budget, std::size_t nodes_per_run,
                             const CutPoints* cuts, double exact_share);
 
+// Sets `order.local_error` of the `candidates` that have none from the engine's local_errors
+// pass over just those units' nodes, from the engine's accepted state (call while it is the one
+// with every unit kept).
+void fill_local_errors(CandidateEngine& engine, const SearchUnits& units, const std::vector<std::size_t>& candidates,
+                       SearchOrder& order);
+
 // The spec's order: node order, every unit weighing 1.
 SearchOrder node_order(const SearchUnits& units, const std::vector<std::size_t>& candidates);
 

@@ -904,6 +904,12 @@ TEST(MixedAuto, TheSearchBudgetStopsTheSearchAndTheResultStillPasses) {
   ASSERT_FALSE(bounded.margins.empty());
   EXPECT_LE(bounded.margins[0].robust_ratio, 1.0);
   EXPECT_LE(bounded.flops_float16, unbounded.flops_float16);
+  // Spent before the first attempt: nothing measured the order, and every node kept still has its
+  // local error (the engine's pass over the candidates).
+  const MixedReport spent_at_once = search(0.01);
+  EXPECT_EQ(spent_at_once.attempts, 0);
+  ASSERT_FALSE(spent_at_once.kept_nodes.empty());
+  for (const auto& node : spent_at_once.kept_nodes) EXPECT_GE(node.sensitivity, 0.0) << node.name;
   EXPECT_NE(error_of([&] { search(-1); }).find("search_budget"), std::string::npos);
 }
 
