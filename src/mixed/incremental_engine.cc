@@ -17,6 +17,7 @@
 #include "graph/domain.h"
 #include "half/half.h"
 #include "mixed/acceptance.h"
+#include "mixed/nudge.h"
 #include "runtime/graph_plan.h"
 #include "runtime/kernel_registry.h"
 #include "runtime/parallel.h"
@@ -61,12 +62,6 @@ constexpr std::size_t kFirstHoldoutVariant = std::size_t{1} << 20;
 // independently.
 constexpr std::uint64_t kCastSeed = 0xCA57'0000'0000'0000ull;
 
-std::uint64_t mix(std::uint64_t x) {  // splitmix64's finaliser: a good 64-bit hash
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
 
 bool is_16bit_float(const Tensor& tensor) {
   return tensor.defined() &&
@@ -196,11 +191,7 @@ class Rounder {
         const std::size_t count = std::min(kChunk, in.size() - begin);
         std::span<const float> values = in.subspan(begin, count);
         if (nudge != nullptr) {
-          for (std::size_t i = 0; i < count; ++i) {
-            // u in [-1, 1) from the element's hash; x * (1 + spread * u).
-            const double u = static_cast<double>(mix(nudge->seed ^ (begin + i)) >> 11) * 0x1.0p-52 - 1.0;
-            moved[i] = values[i] * (1.0f + static_cast<float>(u) * nudge->spread);
-          }
+          nudge_values(values, std::span<float>(moved, count), nudge->seed, begin, nudge->spread);
           values = std::span<const float>(moved, count);
         }
         const std::span<std::uint16_t> chunk(bits, count);

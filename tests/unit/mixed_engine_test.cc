@@ -4,12 +4,16 @@
 // evaluator (the rebuild engine).
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <random>
+#include <span>
 
 #include "mixed/candidate_engine.h"
 #include "mixed/conversion_analysis.h"
 #include "mixed/incremental_engine.h"
+#include "mixed/nudge.h"
 #include "mixed/search_units.h"
 #include "modelgen/builder.h"
 #include "modelgen/example_model.h"
@@ -167,3 +171,44 @@ TEST(MixedIncrementalEngine, MatchesTheConversionsClampingOfConstants) {
 }
 
 }  // namespace
+
+// The simulated implementations' nudge runs 8 elements at a time where the CPU has AVX-512 (F
+// and DQ): it must give the one-at-a-time loop's bits, or a variant's values would depend on the
+// machine. Sizes around the vector width and a chunk's, offsets past 2^32, in place too; and an
+// element moves by its own index, whatever the chunk it is nudged in.
+TEST(MixedIncrementalEngine, VariantsNudgeToTheSameBitsInVectorsAsOneByOne) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> value(-70000.0f, 70000.0f);
+  for (const std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{8}, std::size_t{9},
+                                 std::size_t{4099}}) {
+    std::vector<float> in(size);
+    for (float& x : in) x = value(rng);
+    if (size > 3) in[3] = 0.0f;
+    for (const std::uint64_t first : {std::uint64_t{0}, std::uint64_t{5}, (std::uint64_t{1} << 40) + 3}) {
+      for (const float spread : {0x1.0p-13f, 0x1.0p-20f}) {
+        const std::uint64_t seed = onnx_fp16::mixed::mix(size * 31 + first);
+        std::vector<float> vectors(size), one_by_one(size);
+        onnx_fp16::mixed::nudge_values(in, vectors, seed, first, spread);
+        onnx_fp16::mixed::nudge_values_portable(in, one_by_one, seed, first, spread);
+        ASSERT_EQ(std::memcmp(vectors.data(), one_by_one.data(), size * sizeof(float)), 0)
+            << size << " values from " << first << ", spread " << spread;
+        std::vector<float> in_place = in;
+        onnx_fp16::mixed::nudge_values(in_place, in_place, seed, first, spread);
+        EXPECT_EQ(std::memcmp(in_place.data(), one_by_one.data(), size * sizeof(float)), 0);
+        std::size_t moved = 0;
+        for (std::size_t i = 0; i < size; ++i) {
+          EXPECT_LE(std::abs(one_by_one[i] - in[i]), (spread + 0x1.0p-22f) * std::abs(in[i])) << i;  // and roundings
+          moved += one_by_one[i] != in[i];
+        }
+        if (size >= 8 && spread > 0x1.0p-14f) {
+          EXPECT_GT(moved, size / 2);
+        }
+        if (size > 9) {  // the tail nudged on its own, from its own index
+          std::vector<float> tail(size - 9);
+          onnx_fp16::mixed::nudge_values(std::span<const float>(in).subspan(9), tail, seed, first + 9, spread);
+          EXPECT_EQ(std::memcmp(tail.data(), one_by_one.data() + 9, tail.size() * sizeof(float)), 0);
+        }
+      }
+    }
+  }
+}
