@@ -195,7 +195,7 @@ class Rounder {
   // each chunk to sink(first index, bits): on the engine's threads, chunks apart (each element's
   // bits depend on it alone, so on no thread count), and the sink writes each chunk's own range.
   // Every float16 value of every candidate and variant passes through here, and a variant's
-  // nudge hashes each element (7% of PaddleOCR det's search on one thread).
+  // nudge hashes each element (mixed/nudge.h, in vectors where the CPU allows).
   template <typename Sink>
   void round_chunks(std::span<const float> in, Rounding rounding, const Nudge* nudge, Sink&& sink) const {
     constexpr std::size_t kChunk = 4096;
