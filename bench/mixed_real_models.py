@@ -21,7 +21,7 @@ does. For each model the searches asked for (by default the first three) run thr
              implementations' own spread);
   improved2  (only when asked for) improved with 2 (the default before 2026-12-04).
 Printed per search: nodes, FLOPs and weight bytes in float16, attempts, full-run equivalents,
-seconds, the accepted worst tolerance ratio, the search's own holdout ratio (4 implementations it
+seconds, the accepted worst tolerance ratio, the search's own holdout ratio (2-16 implementations it
 never ran, other patterns than the next column's: `--holdout`), the worst ratio of the result on 16
 simulated float16 implementations (the search's 4 and 12 it never saw: `--no-search --keep-node <its
 kept nodes> --variants 16`), and the worst ratio on the numpy float16 emulation (tests/emulation) with numpy's

@@ -143,7 +143,10 @@ struct MixedOptions {
   // holdout's worst is the worst of a few draws, so a rare bad implementation slips past a small
   // one: PaddleOCR det's first result (own AVX-512 products) reached 0.75 on 4, 0.79 on 8, 0.96
   // on 16 and 1.17 on 64 held-out implementations (2 of 64 over 1). A search of 177 full runs
-  // affords 16 more; BERT-base with a search budget of 25 keeps 4.
+  // affords 16 more; BERT-base with a search budget of 25 keeps 4. A search under 40 full runs,
+  // whose 4 are more than a tenth, runs its tenth (at least 2) and the rest only when one of
+  // those reaches more than 0.5 of the tolerance (docs/mixed.md "The holdout check");
+  // MixedReport::holdout_variants says how many ran. A count given is always run whole.
   std::optional<int> holdout_variants;
 
   // The improved search's order (docs/mixed.md): each node is first converted alone and its

@@ -114,7 +114,7 @@ def _search(model: Any, feed_dict: Samples, validate_fn: Optional[ValidateFn], r
     safety = float(extras.pop("spread_safety"))
     if not math.isfinite(safety) or safety < 1:
         raise ValueError(f"spread_safety must be a finite number >= 1, got {safety!r}")
-    holdout = extras.pop("holdout")  # None: as many as a tenth of the search's full runs, 4 to 16
+    holdout = extras.pop("holdout")  # None: a tenth of the search's full runs, 4 to 16 (fewer if clear)
     if holdout is not None:
         holdout = int(holdout)
         if not 0 <= holdout <= _MAX_HOLDOUT:

@@ -178,7 +178,9 @@ AutoMixedCommand::AutoMixedCommand(CLI::App& app) {
                                          "After the search, check the result on this many simulated float16 "
                                          "implementations it never ran; over 0.8 of the tolerance there, search once "
                                          "more on twice as many simulated implementations (up to 16), and warn if "
-                                         "still over (0: none; default: a tenth of the search's full runs, 4 to 16)")
+                                         "still over (0: none; default: a tenth of the search's full runs, 4 to 16; a short "
+                                         "search's stops at its tenth, at least 2, when all are under half the "
+                                         "tolerance)")
                         ->check(CLI::Range(0, kMaxHoldoutVariants));
   command_->add_option("--sensitivity-budget", a.sensitivity_budget,
                        "Full-run equivalents the improved search spends measuring each node's effect alone, to try "

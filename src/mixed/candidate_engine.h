@@ -99,11 +99,11 @@ class CandidateEngine {
     return std::nullopt;
   }
   // Outputs by holdout implementation, by sample, of the model with `kept_nodes` in float32,
-  // under `count` (at most 64) simulated implementations none of the search's runs used,
-  // another set for each `round` (computed from scratch, nothing kept). Empty: the engine
-  // simulates none.
+  // under implementations [first, first + count) (at most 64 in all) of simulated ones none of
+  // the search's runs used, another set for each `round` (computed from scratch, nothing kept).
+  // Empty: the engine simulates none.
   virtual std::vector<SampleOutputs> holdout_outputs(const std::vector<bool>& /*kept_nodes*/, int /*count*/,
-                                                     int /*round*/) {
+                                                     int /*round*/, int /*first*/ = 0) {
     return {};
   }
   // Adds `count` simulated implementations after the present ones (the search made again checks

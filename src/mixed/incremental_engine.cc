@@ -447,9 +447,11 @@ class IncrementalEngine final : public CandidateEngine {
     return errors;
   }
 
-  std::vector<SampleOutputs> holdout_outputs(const std::vector<bool>& kept_nodes, int count, int round) override {
-    if (!(variants_.spread > 0) || count <= 0 || count > kMaxHoldoutVariants || round < 0) return {};
-    const std::size_t first = kFirstHoldoutVariant + kMaxHoldoutVariants * static_cast<std::size_t>(round);
+  std::vector<SampleOutputs> holdout_outputs(const std::vector<bool>& kept_nodes, int count, int round,
+                                             int from = 0) override {
+    if (!(variants_.spread > 0) || count <= 0 || from < 0 || from + count > kMaxHoldoutVariants || round < 0) return {};
+    const std::size_t first = kFirstHoldoutVariant + kMaxHoldoutVariants * static_cast<std::size_t>(round) +
+                              static_cast<std::size_t>(from);
     const Config config = make_config(analysis_.decide(kept_nodes));
     std::vector<SampleOutputs> outputs(static_cast<std::size_t>(count));
     for (int h = 0; h < count; ++h) {

@@ -98,9 +98,12 @@ def test_search_budget_matches_the_cli_and_stops_the_search(example_model, examp
     assert [(n["name"], n["reason"]) for n in report["kept"]] == [(n["name"], n["reason"]) for n in cli_report["kept"]]
     assert "budget" in {node["reason"] for node in report["kept"]}
     assert report["margins"][0]["robust_ratio"] <= 1.0
-    # The result checked on implementations the search never ran, the same in both front ends.
-    assert report["holdout_variants"] == cli_report["holdout_variants"] == 4
+    # The result checked on implementations the search never ran, the same in both front ends: 4,
+    # or the first 2 where neither reaches half the tolerance.
+    assert report["holdout_variants"] == cli_report["holdout_variants"]
     assert report["margins"][0]["holdout_ratio"] == cli_report["margins"][0]["holdout_ratio"] >= 0
+    assert report["holdout_variants"] == 4 or (report["holdout_variants"] == 2 and
+                                                report["margins"][0]["holdout_ratio"] <= 0.5)
 
 
 def test_validate_fn_receives_two_lists_of_arrays_and_decides(example_model, sample):

