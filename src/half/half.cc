@@ -88,6 +88,16 @@ float bfloat16_to_float(std::uint16_t bits) {
   return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16);
 }
 
+float largest_finite_magnitude(std::span<const float> values) {
+  // |x| orders as its bit pattern without the sign, and the finite ones lie below infinity's.
+  std::uint32_t largest = 0;
+  for (const float x : values) {
+    const std::uint32_t magnitude = std::bit_cast<std::uint32_t>(x) & kFloatAbsMask;
+    largest = magnitude < kFloatInfBits && magnitude > largest ? magnitude : largest;
+  }
+  return std::bit_cast<float>(largest);
+}
+
 float clamp_constant(float value, float min_positive, float max_finite) {
   const float magnitude = std::fabs(value);
   // Written as "not outside" comparisons so NaN (all comparisons false) passes unchanged.

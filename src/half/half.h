@@ -24,6 +24,12 @@ struct ClampRule {
   float max_finite = 1e4f;
 };
 
+// The largest finite |x| of `values` (0 when there is none): whether clamp_constant's upper
+// bound changes any of them (above max_finite), whether float16 can hold them (above 65504).
+// On the bits, which vectorise where a maximum of floats may not (NaN's rules): a scan of every
+// weight of a model (BERT-base took 0.2 s on one thread as doubles).
+float largest_finite_magnitude(std::span<const float> values);
+
 // Bulk conversions; `out` must have in.size() elements. The *_clamped variants apply
 // clamp_constant first and return how many values it changed.
 void floats_to_halves(std::span<const float> in, std::span<std::uint16_t> out);

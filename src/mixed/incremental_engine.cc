@@ -3,7 +3,6 @@
 #include <onnx_fp16/error.h>
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -120,18 +119,10 @@ class Rounder {
   }
 
   // Whether the conversion's clamp changes any of `in` (a finite |x| above max_finite;
-  // infinities and NaN stay as they are: half::clamp_constant). On the bits, which vectorise:
-  // |x|'s pattern orders as |x|, and those of infinity and NaN lie above every finite one's.
+  // infinities and NaN stay as they are: half::clamp_constant).
   bool clamps_any(std::span<const float> in) const {
     if (bfloat16_) return false;  // bfloat16 has float32's range: no clamping
-    const float limit = rule_.max_finite;
-    const std::uint32_t largest = std::bit_cast<std::uint32_t>(std::abs(limit));
-    std::uint32_t found = 0;
-    for (const float x : in) {
-      const std::uint32_t magnitude = std::bit_cast<std::uint32_t>(x) & 0x7FFFFFFFu;
-      found |= static_cast<std::uint32_t>(magnitude > largest && magnitude < 0x7F800000u);
-    }
-    return found != 0;
+    return half::largest_finite_magnitude(in) > rule_.max_finite;
   }
 
   // `tensor` as a reader of the converted model sees it, in float32.

@@ -398,3 +398,20 @@ TEST(Clamp, BulkClampedCountsAndConverts) {
 }
 
 }  // namespace
+
+// The largest finite |x|, from the bits: infinities and NaN (of either sign) left out, -0 and
+// subnormals counted by magnitude, 0 for nothing finite. It decides whether clamp_constant's
+// upper bound changes a constant (the incremental engine) and whether float16 holds a value
+// (the range screen).
+TEST(HalfClamp, LargestFiniteMagnitudeLeavesOutInfinityAndNaN) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> values{-3.0f, inf, -inf, nan, -65504.5f, 2.0f, -nan};
+  EXPECT_EQ(onnx_fp16::half::largest_finite_magnitude(values), 65504.5f);
+  EXPECT_EQ(onnx_fp16::half::largest_finite_magnitude(std::vector<float>{inf, nan, -inf}), 0.0f);
+  EXPECT_EQ(onnx_fp16::half::largest_finite_magnitude(std::vector<float>{}), 0.0f);
+  const float subnormal = std::numeric_limits<float>::denorm_min();
+  EXPECT_EQ(onnx_fp16::half::largest_finite_magnitude(std::vector<float>{-0.0f, -subnormal}), subnormal);
+  EXPECT_EQ(onnx_fp16::half::largest_finite_magnitude(std::vector<float>{-std::numeric_limits<float>::max()}),
+            std::numeric_limits<float>::max());
+}
