@@ -4,19 +4,6 @@
 
 namespace onnx_fp16::mixed {
 
-namespace {
-
-bool cpu_has_avx512dq() {
-#if defined(ONNX_FP16_HAVE_AVX512)
-  static const bool has = runtime::nn::cpu_has_avx512f() && __builtin_cpu_supports("avx512dq");
-  return has;
-#else
-  return false;
-#endif
-}
-
-}  // namespace
-
 void nudge_values_portable(std::span<const float> in, std::span<float> out, std::uint64_t seed, std::uint64_t first,
                            float spread) {
   for (std::size_t i = 0; i < in.size(); ++i) {
@@ -28,7 +15,7 @@ void nudge_values_portable(std::span<const float> in, std::span<float> out, std:
 void nudge_values(std::span<const float> in, std::span<float> out, std::uint64_t seed, std::uint64_t first,
                   float spread) {
 #if defined(ONNX_FP16_HAVE_AVX512)
-  if (cpu_has_avx512dq()) {
+  if (runtime::nn::cpu_has_avx512dq()) {
     detail::nudge_values_avx512(in.data(), out.data(), in.size(), seed, first, spread);
     return;
   }

@@ -17,6 +17,8 @@ namespace onnx_fp16::runtime::nn {
 bool cpu_has_avx512f();
 // Whether u8s8_conv_row_avx512vnni may run here: AVX-512F and AVX-512 VNNI.
 bool cpu_has_avx512_vnni();
+// AVX-512F and AVX-512DQ (64-bit integer products and conversions: mixed/nudge_avx512.cc).
+bool cpu_has_avx512dq();
 
 #if defined(__x86_64__)
 #define ONNX_FP16_HAVE_AVX512 1

@@ -26,6 +26,12 @@ bool detect_avx512_vnni() {
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   return __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) != 0 && (ecx & (1u << 11)) != 0;
 }
+
+// CPUID leaf 7, EBX bit 17: AVX512DQ.
+bool detect_avx512dq() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) != 0 && (ebx & (1u << 17)) != 0;
+}
 #endif
 
 }  // namespace
@@ -33,6 +39,15 @@ bool detect_avx512_vnni() {
 bool cpu_has_avx512_vnni() {
 #if defined(ONNX_FP16_HAVE_AVX512)
   static const bool has = cpu_has_avx512f() && detect_avx512_vnni();
+  return has;
+#else
+  return false;
+#endif
+}
+
+bool cpu_has_avx512dq() {
+#if defined(ONNX_FP16_HAVE_AVX512)
+  static const bool has = cpu_has_avx512f() && detect_avx512dq();
   return has;
 #else
   return false;
