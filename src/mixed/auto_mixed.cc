@@ -747,34 +747,32 @@ double worst_holdout(const std::vector<OutputMargin>& margins) {
 // many were run (0: the engine simulates none).
 int check_holdout(CandidateEngine& engine, const AcceptanceTest& acceptance, const std::vector<bool>& kept_nodes,
                   const SampleOutputs& reference, HoldoutSize size, int round, std::vector<OutputMargin>& margins) {
-  // Each output's worst ratio on `outputs` (by implementation, by sample) into its margin.
-  auto record = [&](const std::vector<SampleOutputs>& outputs) {
-    for (auto& margin : margins) {
-      margin.holdout_ratio = 0;
-      margin.holdout_ratios.assign(outputs.size(), 0.0);
-    }
-    for (std::size_t h = 0; h < outputs.size(); ++h) {
-      const SampleOutputs& implementation = outputs[h];
+  const std::vector<SampleOutputs> first = engine.holdout_outputs(kept_nodes, size.first_look, round);
+  if (first.empty()) return 0;  // no simulated implementations: the margins stay unmeasured
+  for (auto& margin : margins) {
+    margin.holdout_ratio = 0;
+    margin.holdout_ratios.clear();
+  }
+  // Each output's worst ratio on the next implementations (by implementation, by sample) into its
+  // margin, after those recorded before.
+  auto record = [&](const std::vector<SampleOutputs>& implementations) {
+    for (const SampleOutputs& implementation : implementations) {
+      for (auto& margin : margins) margin.holdout_ratios.push_back(0.0);
       for (std::size_t s = 0; s < implementation.size() && s < reference.size(); ++s) {
         const std::vector<double> ratios = acceptance.tolerance_ratios(reference[s], implementation[s]);
         for (std::size_t o = 0; o < ratios.size() && o < margins.size(); ++o) {
-          margins[o].holdout_ratios[h] = std::max(margins[o].holdout_ratios[h], ratios[o]);
+          margins[o].holdout_ratios.back() = std::max(margins[o].holdout_ratios.back(), ratios[o]);
           margins[o].holdout_ratio = std::max(margins[o].holdout_ratio, ratios[o]);
         }
       }
     }
+    return static_cast<int>(implementations.size());
   };
-  const int look = std::min(size.first_look, size.count);
-  std::vector<SampleOutputs> outputs = engine.holdout_outputs(kept_nodes, look, round);
-  if (outputs.empty()) return 0;
-  record(outputs);
-  if (look < size.count && !(worst_holdout(margins) <= kHoldoutClear)) {
-    for (SampleOutputs& rest : engine.holdout_outputs(kept_nodes, size.count - look, round, look)) {
-      outputs.push_back(std::move(rest));
-    }
-    record(outputs);
+  int run = record(first);
+  if (run < size.count && !(worst_holdout(margins) <= kHoldoutClear)) {
+    run += record(engine.holdout_outputs(kept_nodes, size.count - run, round, run));
   }
-  return static_cast<int>(outputs.size());
+  return run;
 }
 
 // A warning for each output of the final result over the tolerance on the holdout.
