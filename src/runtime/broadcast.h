@@ -123,8 +123,26 @@ void broadcast_binary(const BroadcastLayout& layout, std::span<const A> a, std::
   const std::size_t run_length = runs == 0 ? 1 : layout.output_size() / runs;
   // Ranges of about kBroadcastGrain elements: below that a thread costs more than it saves.
   constexpr std::size_t kBroadcastGrain = 1 << 15;
-  parallel_for(threads, runs, std::max<std::size_t>(1, kBroadcastGrain / run_length),
-               [&](std::size_t first, std::size_t last) { layout.for_each_run(first, last, each_run); });
+  if (run_length <= kBroadcastGrain) {
+    parallel_for(threads, runs, std::max<std::size_t>(1, kBroadcastGrain / run_length),
+                 [&](std::size_t first, std::size_t last) { layout.for_each_run(first, last, each_run); });
+    return;
+  }
+  // Long runs (two tensors of one shape merge into a single run: a residual Add) are cut into
+  // pieces of about kBroadcastGrain elements, or one thread did the whole operation.
+  const std::size_t pieces = (run_length + kBroadcastGrain - 1) / kBroadcastGrain;
+  const std::size_t piece_length = (run_length + pieces - 1) / pieces;
+  parallel_for(threads, runs * pieces, 1, [&](std::size_t first, std::size_t last) {
+    for (std::size_t item = first; item < last; ++item) {
+      const std::size_t begin = item % pieces * piece_length;
+      const std::size_t end = std::min(run_length, begin + piece_length);
+      layout.for_each_run(item / pieces, item / pieces + 1,
+                          [&](std::size_t o, std::size_t, const std::size_t* offset, const std::size_t* step) {
+                            const std::size_t moved[2] = {offset[0] + begin * step[0], offset[1] + begin * step[1]};
+                            each_run(o + begin, end - begin, moved, step);
+                          });
+    }
+  });
 }
 
 // out[i] = op(a[.], b[.], c[.]) over the broadcast of three inputs (Where, Clip-like ops).

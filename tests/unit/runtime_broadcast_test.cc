@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <onnx_fp16/error.h>
 
+#include <algorithm>
 #include <array>
 #include <numeric>
 
@@ -110,6 +111,33 @@ TEST(RuntimeBroadcast, RangesOfRunsMatchTheWholeWalk) {
     ASSERT_EQ(out[i], a[naive_offset(a_shape, layout.output_shape(), i)] * 100000 +
                           b[naive_offset(b_shape, layout.output_shape(), i)])
         << "at " << i;
+  }
+}
+
+// Runs longer than a thread's share are cut into pieces: two tensors of one shape merge into one
+// run (a residual Add), which one thread did alone before. Each piece must start at its own
+// offset in both inputs, a broadcast input (step 0) included.
+TEST(RuntimeBroadcast, LongRunsAreCutIntoPiecesOverTheThreads) {
+  const std::vector<std::pair<Shape, Shape>> cases{
+      {{3, 70001}, {3, 70001}}, {{1}, {100003}}, {{2, 1}, {2, 50000}}, {{40000}, {3, 40000}}, {{98304}, {98304}}};
+  for (const auto& [a_shape, b_shape] : cases) {
+    const Shape shapes[] = {a_shape, b_shape};
+    const BroadcastLayout layout(shapes);
+    ASSERT_GT(layout.output_size() / std::max<std::size_t>(1, layout.run_count()), std::size_t{1} << 15)
+        << onnx_fp16::shape_to_string(a_shape) << ": not a long run";
+    std::vector<std::int64_t> a(onnx_fp16::element_count(a_shape));
+    std::vector<std::int64_t> b(onnx_fp16::element_count(b_shape));
+    std::iota(a.begin(), a.end(), 0);
+    std::iota(b.begin(), b.end(), 7);
+    std::vector<std::int64_t> out(layout.output_size(), -1);
+    broadcast_binary(
+        layout, std::span<const std::int64_t>(a), std::span<const std::int64_t>(b), std::span<std::int64_t>(out),
+        [](std::int64_t x, std::int64_t y) { return x * 1000000 + y; }, 2);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      ASSERT_EQ(out[i], a[naive_offset(a_shape, layout.output_shape(), i)] * 1000000 +
+                            b[naive_offset(b_shape, layout.output_shape(), i)])
+          << onnx_fp16::shape_to_string(a_shape) << " + " << onnx_fp16::shape_to_string(b_shape) << " at " << i;
+    }
   }
 }
 
