@@ -10,6 +10,7 @@
 
 #include "runtime/element_types.h"
 #include "runtime/float_compute.h"
+#include "runtime/parallel.h"
 #include "runtime/tensor_cast.h"
 
 #include "mixed/message_text.h"
@@ -31,7 +32,10 @@ std::string AcceptanceTest::output_label(std::size_t i) const {
 }
 
 AcceptanceTest::AcceptanceTest(const MixedOptions& options, std::vector<std::string> output_names)
-    : spread_safety_(options.spread_safety), function_(options.validate), output_names_(std::move(output_names)) {
+    : spread_safety_(options.spread_safety),
+      threads_(runtime::effective_threads(options.threads)),
+      function_(options.validate),
+      output_names_(std::move(output_names)) {
   if (!(options.spread_safety >= 1) || !std::isfinite(options.spread_safety)) {
     throw Error("spread_safety must be a finite number >= 1 (got " + std::to_string(options.spread_safety) + ")");
   }
@@ -77,23 +81,32 @@ Verdict AcceptanceTest::check(const std::vector<Tensor>& reference, const std::v
 Verdict AcceptanceTest::check_variants(const std::vector<Tensor>& reference,
                                   const std::vector<std::vector<Tensor>>& by_variant, std::size_t sample,
                                   std::size_t first_unchecked) const {
-  for (std::size_t v = first_unchecked; v < by_variant.size(); ++v) {
-    Verdict verdict = check(reference, by_variant[v], sample);
-    if (!verdict.ok) {
-      if (v > 0) verdict.detail = "float16 variant " + std::to_string(v) + ", " + verdict.detail;
-      return verdict;
-    }
+  return judge_variants(reference, by_variant, sample, first_unchecked).verdict;
+}
+
+AcceptanceTest::Judgement AcceptanceTest::judge_variants(const std::vector<Tensor>& reference,
+                                                         const std::vector<std::vector<Tensor>>& by_variant,
+                                                         std::size_t sample, std::size_t first_unchecked) const {
+  Judgement judged;
+  for (std::size_t v = first_unchecked; v < by_variant.size() && judged.verdict.ok; ++v) {
+    judged.verdict = check(reference, by_variant[v], sample);
+    if (!judged.verdict.ok && v > 0) judged.verdict.detail = "float16 variant " + std::to_string(v) + ", " + judged.verdict.detail;
   }
-  if (by_variant.size() < 2 || !use_tolerance_) return {};
+  if (!use_tolerance_ || by_variant.empty()) return judged;
+  // One implementation: its tolerance ratios (robust_ratios has no spread term then).
   const std::vector<double> ratios = robust_ratios(reference, by_variant);
+  for (const double ratio : ratios) judged.worst_ratio = std::max(judged.worst_ratio, ratio);
+  if (!judged.verdict.ok || by_variant.size() < 2) return judged;
   for (std::size_t o = 0; o < ratios.size(); ++o) {
     if (ratios[o] <= 1) continue;
     const std::string name = output_label(o);
-    return {false, "sample " + std::to_string(sample) + ", output '" + name + "': with the float16 implementations' spread (" +
-                       message_number(spread_safety_) + "x their largest deviation from their mean) the worst element is at " +
-                       message_number(ratios[o]) + " of the tolerance"};
+    judged.verdict = {false, "sample " + std::to_string(sample) + ", output '" + name +
+                                 "': with the float16 implementations' spread (" + message_number(spread_safety_) +
+                                 "x their largest deviation from their mean) the worst element is at " +
+                                 message_number(ratios[o]) + " of the tolerance"};
+    break;
   }
-  return {};
+  return judged;
 }
 
 std::vector<double> AcceptanceTest::robust_ratios(const std::vector<Tensor>& reference,
@@ -117,26 +130,39 @@ std::vector<double> AcceptanceTest::robust_ratios(const std::vector<Tensor>& ref
     }
     if (!comparable) continue;
     const auto r = ref.data<double>();
-    const auto e = variants[0].data<double>();
-    const double count = static_cast<double>(variants.size());
-    double worst = 0;
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      // Centred on the implementations' mean, not on the evaluator: where the evaluator's own
-      // error is largest, its draw was often the unlucky one and other implementations land
-      // nearer float32 (BERT-base); measuring the spread from the evaluator would count that
-      // offset as spread and keep nodes in float32 for it.
-      double centre = 0;
-      for (const Tensor& variant : variants) centre += variant.data<double>()[i];
-      centre /= count;
-      double deviation = 0;
-      for (const Tensor& variant : variants) deviation = std::max(deviation, std::fabs(variant.data<double>()[i] - centre));
-      const double error = (r[i] == centre ? 0.0 : std::fabs(r[i] - centre)) + spread_safety_ * deviation;
-      if (error == 0) continue;
-      const double allowed = atol_ + rtol_ * std::fabs(e[i]);
-      const double ratio = std::isfinite(error) && allowed > 0 ? error / allowed : kInfinite;
-      worst = std::max(worst, std::isnan(ratio) ? kInfinite : ratio);
-    }
-    ratios[o] = worst;
+    std::vector<std::span<const double>> values;
+    for (const Tensor& variant : variants) values.push_back(variant.data<double>());
+    const auto e = values[0];
+    const double count = static_cast<double>(values.size());
+    auto worst_in = [&](std::size_t begin, std::size_t end) {
+      double worst = 0;
+      for (std::size_t i = begin; i < end; ++i) {
+        // Centred on the implementations' mean, not on the evaluator: where the evaluator's own
+        // error is largest, its draw was often the unlucky one and other implementations land
+        // nearer float32 (BERT-base); measuring the spread from the evaluator would count that
+        // offset as spread and keep nodes in float32 for it.
+        double centre = 0;
+        for (const auto& x : values) centre += x[i];
+        centre /= count;
+        double deviation = 0;
+        for (const auto& x : values) deviation = std::max(deviation, std::fabs(x[i] - centre));
+        const double error = (r[i] == centre ? 0.0 : std::fabs(r[i] - centre)) + spread_safety_ * deviation;
+        if (error == 0) continue;
+        const double allowed = atol_ + rtol_ * std::fabs(e[i]);
+        const double ratio = std::isfinite(error) && allowed > 0 ? error / allowed : kInfinite;
+        worst = std::max(worst, std::isnan(ratio) ? kInfinite : ratio);
+      }
+      return worst;
+    };
+    // In blocks over the threads, each block's worst apart (a maximum is the same in any order):
+    // the search judges every run here, and the other thread waited meanwhile.
+    constexpr std::size_t kBlock = std::size_t{1} << 14;
+    std::vector<double> block_worst((r.size() + kBlock - 1) / kBlock, 0.0);
+    runtime::parallel_for(threads_, block_worst.size(), 1, [&](std::size_t first, std::size_t last) {
+      for (std::size_t b = first; b < last; ++b) block_worst[b] = worst_in(b * kBlock, std::min(r.size(), (b + 1) * kBlock));
+    });
+    ratios[o] = 0;
+    for (const double worst : block_worst) ratios[o] = std::max(ratios[o], worst);
   }
   return ratios;
 }

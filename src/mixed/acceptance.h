@@ -32,6 +32,15 @@ class AcceptanceTest {
   // called once per variant.
   Verdict check_variants(const std::vector<Tensor>& reference, const std::vector<std::vector<Tensor>>& by_variant,
                          std::size_t sample, std::size_t first_unchecked = 0) const;
+  // check_variants' verdict and, with a tolerance, worst_ratio over the same outputs, from one
+  // computation of the ratios (the search asks both of every run; each was a pass over every
+  // output element of every implementation). Without a tolerance `worst_ratio` is 0.
+  struct Judgement {
+    Verdict verdict;
+    double worst_ratio = 0;
+  };
+  Judgement judge_variants(const std::vector<Tensor>& reference, const std::vector<std::vector<Tensor>>& by_variant,
+                           std::size_t sample, std::size_t first_unchecked = 0) const;
   // Every sample; stops at the first failure.
   Verdict check_all(const std::vector<std::vector<Tensor>>& reference,
                     const std::vector<std::vector<Tensor>>& candidate) const;
@@ -63,6 +72,7 @@ class AcceptanceTest {
   double rtol_ = 0;
   double atol_ = 0;
   double spread_safety_ = 1;
+  int threads_ = 1;  // MixedOptions::threads, resolved: robust_ratios spreads its elements over them
   ValidateFunction function_;
   std::vector<std::string> output_names_;
 };

@@ -220,9 +220,10 @@ bool run_and_judge(CandidateEngine& engine, const AcceptanceTest& acceptance, co
   worst = 0;
   judged_variants = false;
   const bool ok = engine.run_checked(kept_nodes, [&](std::size_t s, const VariantOutputs& outputs) {
-    verdict = acceptance.check_variants(reference[s], outputs, s, outputs.size() - 1);
+    const AcceptanceTest::Judgement judged = acceptance.judge_variants(reference[s], outputs, s, outputs.size() - 1);
+    verdict = judged.verdict;
     judged_variants = judged_variants || outputs.size() > 1;
-    if (acceptance.has_tolerance()) worst = std::max(worst, acceptance.worst_ratio(reference[s], outputs));
+    worst = std::max(worst, judged.worst_ratio);
     if (outputs.size() == engine.variant_count()) {
       for (std::size_t v = 0; v < outputs.size(); ++v) run.by_variant[v][s] = outputs[v];
     }
