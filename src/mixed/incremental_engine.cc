@@ -3,6 +3,7 @@
 #include <onnx_fp16/error.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -69,15 +70,22 @@ bool is_16bit_float(const Tensor& tensor) {
 }
 
 // A value as the float32 kernels read it: a value stored in the target type (Rounder::store)
-// widened, exactly; any other as it is.
-Tensor as_float32(const Tensor& tensor) {
+// widened, exactly, in chunks over `threads` (every reader of a float16 value widens it before
+// its kernel runs; on one thread the other waited); any other as it is.
+Tensor as_float32(const Tensor& tensor, int threads) {
   if (!is_16bit_float(tensor)) return tensor;
   Tensor out = Tensor::uninitialized(onnx::TensorProto::FLOAT, tensor.shape());
-  if (tensor.dtype() == onnx::TensorProto::FLOAT16) {
-    runtime::widen_to_float(tensor.data<Float16>(), out.mutable_data<float>());
-  } else {
-    runtime::widen_to_float(tensor.data<BFloat16>(), out.mutable_data<float>());
-  }
+  const std::span<float> widened = out.mutable_data<float>();
+  constexpr std::size_t kChunk = std::size_t{1} << 14;
+  runtime::parallel_for(threads, (widened.size() + kChunk - 1) / kChunk, 1, [&](std::size_t first, std::size_t last) {
+    const std::size_t begin = first * kChunk;
+    const std::size_t count = std::min(widened.size(), last * kChunk) - begin;
+    if (tensor.dtype() == onnx::TensorProto::FLOAT16) {
+      runtime::widen_to_float(tensor.data<Float16>().subspan(begin, count), widened.subspan(begin, count));
+    } else {
+      runtime::widen_to_float(tensor.data<BFloat16>().subspan(begin, count), widened.subspan(begin, count));
+    }
+  });
   return out;
 }
 
@@ -122,7 +130,18 @@ class Rounder {
   // infinities and NaN stay as they are: half::clamp_constant).
   bool clamps_any(std::span<const float> in) const {
     if (bfloat16_) return false;  // bfloat16 has float32's range: no clamping
-    return half::largest_finite_magnitude(in) > rule_.max_finite;
+    // In blocks over the threads (a maximum is the same in any order): the range screen's run
+    // asks this of every weight (BERT-base: 436 MB), and the other thread waited meanwhile.
+    constexpr std::size_t kBlock = std::size_t{1} << 18;
+    const std::size_t blocks = (in.size() + kBlock - 1) / kBlock;
+    std::atomic<bool> clamps{false};
+    runtime::parallel_for(threads_, blocks, 1, [&](std::size_t first, std::size_t last) {
+      for (std::size_t b = first; b < last && !clamps.load(std::memory_order_relaxed); ++b) {
+        const auto block = in.subspan(b * kBlock, std::min(kBlock, in.size() - b * kBlock));
+        if (half::largest_finite_magnitude(block) > rule_.max_finite) clamps.store(true, std::memory_order_relaxed);
+      }
+    });
+    return clamps.load();
   }
 
   // `tensor` as a reader of the converted model sees it, in float32.
@@ -418,7 +437,7 @@ class IncrementalEngine final : public CandidateEngine {
         if (is_constant_slot_[slot]) {
           held[i] = constant_input(config, k, i, float32, reading[i]);  // as the search will read it
         } else {
-          held[i] = rounder_.apply(as_float32(float32[slot]), rounding);
+          held[i] = rounder_.apply(as_float32(float32[slot], threads_), rounding);
         }
       }
       std::vector<Tensor> outputs;
@@ -485,8 +504,12 @@ class IncrementalEngine final : public CandidateEngine {
     const Config config = make_config(analysis_.decide(kept_nodes));
     ++stats_.runs;
     const std::vector<Tensor> slots = run_sample(config, 0, 0, evaluator_.accepted.front(), accepted_config_, last);
-    std::vector<double> distances;
-    for (graph::NodeId node : nodes) distances.push_back(*distance_at(node, slots));
+    // One node per thread: each distance is summed alone in its own order (the same bits on any
+    // thread count), and the sums were a tenth of BERT-base's order on one thread.
+    std::vector<double> distances(nodes.size());
+    runtime::parallel_for(threads_, nodes.size(), 1, [&](std::size_t first, std::size_t last) {
+      for (std::size_t i = first; i < last; ++i) distances[i] = *distance_at(nodes[i], slots);
+    });
     return distances;
   }
 
@@ -543,7 +566,7 @@ class IncrementalEngine final : public CandidateEngine {
     const auto target = static_cast<DataType>(convert::elem_type(analysis_.context().target));
     for (std::size_t o = 0; o < plan_->output_slots.size(); ++o) {
       const Tensor& value = slots[plan_->output_slots[o]];
-      outputs.push_back(config.float16_outputs[o] ? runtime::cast_tensor(value, target) : as_float32(value));
+      outputs.push_back(config.float16_outputs[o] ? runtime::cast_tensor(value, target) : as_float32(value, threads_));
     }
     return outputs;
   }
@@ -803,7 +826,7 @@ class IncrementalEngine final : public CandidateEngine {
         // slot's (every reader shares the one Cast the conversion inserts). Sample data is
         // the same everywhere: graph inputs are not nudged.
         const auto nudge = is_input_slot_[slot] ? std::nullopt : nudge_for(v, slot, rounding, kCastSeed);
-        held[i] = rounder_.apply(as_float32(slots[slot]), rounding, nudge ? &*nudge : nullptr);
+        held[i] = rounder_.apply(as_float32(slots[slot], threads_), rounding, nudge ? &*nudge : nullptr);
       }
     }
     std::vector<Tensor> outputs = run_node(node, held, reading);
