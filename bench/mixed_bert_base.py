@@ -21,8 +21,10 @@ implementations). Searches:
   fast8    --sensitivity-budget 8;
   fast8_k1 fast8 with --spread-safety 1 (no margin beyond the implementations' own spread).
 Printed per search: FLOPs and weight bytes in float16, attempts, full-run equivalents (node
-executions / nodes per run), seconds, seconds in float32 inferences (the evaluator's warm run,
-best of 3, measured in the same run), the accepted worst tolerance ratio, the result's worst ratio
+executions / nodes per run) and the same runs weighed by FLOPs (the report's flop_run_equivalents),
+seconds (the whole command: loading, search, saving), those seconds in float32 inferences (the
+evaluator's warm run, best of 3, measured in the same run) and the search's own (the report's
+seconds, from the analysis to the final check) in them, the accepted worst tolerance ratio, the result's worst ratio
 on 16 simulated implementations (12 the search never ran; as bench/mixed_real_models.py), and its worst
 ratio on the numpy float16 emulation (numpy's float32 order, float64 accumulation) against the
 float32 model on the evaluator, and on PyTorch's CPU kernels (as bench/mixed_real_models.py); then
@@ -118,12 +120,13 @@ def main():
         emu = [None, None] if args.no_emulation else [emulated(result, feeds, work, search, f64) for f64 in (False, True)]
         emu.append(pytorch_outputs(result, feeds))
         rows.append([search, f"{100 * report['flops_float16_share']:.1f}%", f"{100 * report['weight_bytes_float16_share']:.1f}%",
-                     str(report["attempts"]), f"{report['full_run_equivalents']:.1f}", f"{seconds:.1f}",
-                     f"{seconds / inference:.0f}", f"{accepted:.2f}", holdout_ratio(report), f"{unseen:.2f}"] +
+                     str(report["attempts"]), f"{report['full_run_equivalents']:.1f}",
+                     f"{report['flop_run_equivalents']:.1f}", f"{seconds:.1f}", f"{seconds / inference:.0f}",
+                     f"{report['seconds'] / inference:.0f}", f"{accepted:.2f}", holdout_ratio(report), f"{unseen:.2f}"] +
                     ["-" if e is None else f"{worst_ratio(reference, e, RTOL, ATOL):.2f}" for e in emu])
 
-    header = ["search", "FLOPs fp16", "weights fp16", "attempts", "full-run eq. (goal <= 25)", "seconds",
-              "inferences", "accepted ratio", "holdout", "16 variants", "emu f32 order", "emu f64 acc", "PyTorch CPU"]
+    header = ["search", "FLOPs fp16", "weights fp16", "attempts", "full-run eq. (goal <= 25)", "by FLOPs", "seconds",
+              "inferences", "search inferences", "accepted ratio", "holdout", "16 variants", "emu f32 order", "emu f64 acc", "PyTorch CPU"]
     print_table(header, rows)
     # Where each search's time went (the report's phases between the command's load and save):
     # seconds, and in brackets the phase's model runs in full-run equivalents.

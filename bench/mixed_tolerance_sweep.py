@@ -15,9 +15,9 @@ a change's effect can be told from one sample's luck. Tolerances: each rtol with
 benchmarks' own). Every search runs the CLI's default options plus AUTO_MIXED_OPTIONS (after
 `--`), --keep-io-types; then its kept nodes are kept again without a search on --holdout
 implementations it never ran (`--no-search --keep-node <kept> --holdout N`).
-Printed per search: nodes and FLOPs in float16, attempts, full-run equivalents, seconds,
-whether it searched again, the worst ratio over the held-out implementations and how many of
-them exceed 1 (above 1 fails the tolerance); then the sums: full-run equivalents, the mean share
+Printed per search: nodes and FLOPs in float16, attempts, full-run equivalents (node counts) and
+the same runs weighed by FLOPs (the report's flop_run_equivalents), seconds, whether it searched again, the worst ratio over the held-out implementations and how many of
+them exceed 1 (above 1 fails the tolerance); then the sums: full-run equivalents (both ways), the mean share
 of FLOPs in float16, results over 1 on at least one implementation. Runs 2026-12-06, 20 searches:
 5-10 minutes on the 2-core machine. The reports stay in the work folder; the result models are
 deleted once measured (BERT-base's are 0.2-0.4 GB each, some 10 GB a sweep) unless --keep-models.
@@ -79,7 +79,7 @@ def main():
     work = pathlib.Path(args.work_dir or tempfile.mkdtemp(prefix="mixed_sweep_"))
     work.mkdir(parents=True, exist_ok=True)
 
-    rows, equivalents, shares, failing = [], 0.0, [], 0
+    rows, equivalents, flop_equivalents, shares, failing = [], 0.0, 0.0, [], 0
     for name, (model, sample_path) in cases(args.models.split(","), args.cli, args.modelgen, work, args.seed).items():
         for rtol in args.rtols.split(","):
             for atol in GRID[name]:
@@ -99,15 +99,16 @@ def main():
                 ratios = [r for margin in held["margins"] for r in margin["holdout_ratios"]]
                 over = sum(r > 1 for r in ratios)
                 equivalents += report["full_run_equivalents"]
+                flop_equivalents += report["flop_run_equivalents"]
                 shares.append(report["flops_float16_share"])
                 failing += over > 0
                 rows.append([name, rtol, atol, f"{report['converted_nodes']}/{report['candidate_nodes']}",
                              f"{100 * report['flops_float16_share']:.1f}%", report["attempts"],
-                             f"{report['full_run_equivalents']:.1f}", f"{seconds:.1f}",
-                             "yes" if report["searched_again"] else "no", f"{max(ratios, default=0):.2f}", over])
-    print_table(["model", "rtol", "atol", "fp16 nodes", "FLOPs fp16", "attempts", "full-run eq.", "seconds",
+                             f"{report['full_run_equivalents']:.1f}", f"{report['flop_run_equivalents']:.1f}",
+                             f"{seconds:.1f}", "yes" if report["searched_again"] else "no", f"{max(ratios, default=0):.2f}", over])
+    print_table(["model", "rtol", "atol", "fp16 nodes", "FLOPs fp16", "attempts", "full-run eq.", "by FLOPs", "seconds",
                  "searched again", f"worst of {args.holdout} held out", "over 1"], rows)
-    print(f"\n{len(rows)} searches: {equivalents:.1f} full-run equivalents, {100 * np.mean(shares):.2f}% of the FLOPs "
+    print(f"\n{len(rows)} searches: {equivalents:.1f} full-run equivalents ({flop_equivalents:.1f} by FLOPs), {100 * np.mean(shares):.2f}% of the FLOPs "
           f"in float16 on average, {failing} results over 1 on at least one of {args.holdout} held-out implementations; "
           f"seed {args.seed}; options: {' '.join(args.options) or '(defaults)'}; work: {work}")
 

@@ -251,6 +251,7 @@ struct MixedPhase {
   std::string name;
   double seconds = 0;
   double full_run_equivalents = 0;  // the model runs it made, in full-run equivalents
+  double flop_run_equivalents = 0;  // the same runs weighed by each node's FLOPs (MixedReport's)
 };
 
 struct MixedReport {
@@ -261,6 +262,11 @@ struct MixedReport {
   int evaluator_runs = 0;           // model runs on one sample, full or partial, checks included
   std::size_t nodes_evaluated = 0;  // node executions over all runs (partial runs skip nodes)
   double full_run_equivalents = 0;  // nodes_evaluated / nodes per full run
+  // The FLOPs the runs executed / a full run's FLOPs (each node's from its shapes, as in
+  // flops_total). What the runs cost in time follows this one: a node count weighs a Reshape as
+  // much as a MatMul, and partial runs re-run the products more often than their share of the
+  // nodes (BERT-base: about 1.25 of this per full-run equivalent).
+  double flop_run_equivalents = 0;
   bool budget_spent = false;        // the search stopped at search_budget with nodes undecided
   double seconds = 0;
   std::vector<MixedPhase> phases;   // where the seconds and the runs went

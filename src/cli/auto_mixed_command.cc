@@ -69,6 +69,13 @@ std::vector<Feeds> read_samples(const std::vector<std::string>& paths, const onn
   return samples;
 }
 
+// The runs' FLOPs in full runs' FLOPs (MixedReport::flop_run_equivalents), one decimal.
+std::string flop_runs_text(double runs) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", runs);
+  return text;
+}
+
 // "Time: load 0.02 s, analysis 0.01 s, float32 run 0.38 s (1.0 runs), ..., save 0.77 s; 5.41 s
 // in all": the search's phases (MixedReport::phases) between the command's loading and saving.
 std::string time_line(const MixedReport& report, double load_seconds, double save_seconds) {
@@ -100,6 +107,7 @@ std::string summary(const MixedReport& report, const std::string& output, double
                      (reasons.empty() ? "" : " (" + reasons + ")") + "\n";
   text += "Search: " + count_of(report.attempts, "attempt", "attempts") + ", " + std::to_string(report.evaluator_runs) +
           " evaluator runs (" + std::to_string(report.full_run_equivalents).substr(0, 5) + " full-run equivalents, " +
+          flop_runs_text(report.flop_run_equivalents) + " of their FLOPs, " +
           to_string(report.engine) + " engine), " + seconds_text(report.seconds) + "; the result " + report.final_check + "\n";
   text += time_line(report, load_seconds, save_seconds);
   if (!report.margins.empty()) {

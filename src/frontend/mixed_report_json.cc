@@ -30,11 +30,13 @@ nlohmann::ordered_json mixed_report_json(const MixedReport& report, const std::s
   json["evaluator_runs"] = report.evaluator_runs;
   json["nodes_evaluated"] = report.nodes_evaluated;
   json["full_run_equivalents"] = report.full_run_equivalents;
+  json["flop_run_equivalents"] = report.flop_run_equivalents;
   json["seconds"] = report.seconds;
   nlohmann::ordered_json phases = nlohmann::ordered_json::array();
   for (const auto& phase : report.phases) {
     phases.push_back(
-        {{"name", phase.name}, {"seconds", phase.seconds}, {"full_run_equivalents", phase.full_run_equivalents}});
+        {{"name", phase.name}, {"seconds", phase.seconds}, {"full_run_equivalents", phase.full_run_equivalents},
+         {"flop_run_equivalents", phase.flop_run_equivalents}});
   }
   json["phases"] = std::move(phases);
   json["final_check"] = report.final_check;

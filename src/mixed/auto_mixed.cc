@@ -914,9 +914,28 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   std::unique_ptr<CandidateEngine> engine;
   std::size_t engine_nodes = 0;          // the engine's node executions when it is gone
   std::size_t nodes_outside_engine = 0;  // those of runs Evaluators made (a float32 reference, the final check)
+  const std::vector<NodeCost>* node_costs = nullptr;  // the reference's, once measured
+  double engine_flop_runs_at_end = 0;                 // the engine's flop_runs when it is gone
+  // The engine's runs weighed by each node's FLOPs, in full runs: by node where it counts them
+  // (and the costs are known), else as its node executions (its runs are full runs then).
+  auto engine_flop_runs = [&](const EngineStats& stats) {
+    double total = 0, executed = 0;
+    if (node_costs != nullptr && !stats.executions_by_node.empty()) {
+      for (std::size_t n = 0; n < node_costs->size() && n < stats.executions_by_node.size(); ++n) {
+        total += (*node_costs)[n].flops;
+        executed += static_cast<double>(stats.executions_by_node[n]) * (*node_costs)[n].flops;
+      }
+    }
+    return total > 0 ? executed / total : full_run_equivalents(stats.nodes_evaluated, nodes_per_run);
+  };
+  // Runs outside the engine are full runs: the same in both measures.
+  auto flop_runs = [&] {
+    return (engine ? engine_flop_runs(engine->stats()) : engine_flop_runs_at_end) +
+           full_run_equivalents(nodes_outside_engine, nodes_per_run);
+  };
   PhaseClock clock(
       progress, [&] { return (engine ? engine->stats().nodes_evaluated : engine_nodes) + nodes_outside_engine; },
-      nodes_per_run);
+      nodes_per_run, flop_runs);
   clock.mark("analysis");
   engine = choose_engine(analysis, samples, options);
   clock.mark("engine");
@@ -932,6 +951,7 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   const bool range_screen = options.strategy == SearchStrategy::Improved && conversion.target == TargetType::Float16;
   const bool need_ranges = range_screen || options.data_max.has_value();
   Reference reference = make_reference(*engine, analysis, units, samples, options, need_ranges);
+  node_costs = &reference.costs;
   if (!reference.made_by_engine) nodes_outside_engine += samples.size() * nodes_per_run;
   clock.mark("float32 run");
   const std::vector<std::optional<ScreenVerdict>> screened =
@@ -1018,6 +1038,7 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
 
   const EngineStats stats = engine->stats();
   engine_nodes = stats.nodes_evaluated;
+  engine_flop_runs_at_end = engine_flop_runs(stats);
   engine.reset();  // its values and compiled model are no longer needed: free them before converting
   onnx::ModelProto result =
       convert_and_check(analysis, kept_nodes, samples, float32, acceptance, options, report, progress);
@@ -1030,6 +1051,7 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   report.evaluator_runs = stats.runs + static_cast<int>(samples.size()) * extra_passes;
   report.nodes_evaluated = stats.nodes_evaluated + nodes_outside_engine;
   report.full_run_equivalents = full_run_equivalents(report.nodes_evaluated, nodes_per_run);
+  report.flop_run_equivalents = flop_runs();
   report.seconds = clock.seconds();
   report.phases = clock.phases();
   note_summary(report, conversion.target, progress);

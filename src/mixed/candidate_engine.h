@@ -38,6 +38,11 @@ struct EngineStats {
   std::size_t nodes_evaluated = 0;  // node executions (a full run executes every node)
   std::size_t nodes_recomputed = 0;  // of those, executions that computed again a value a simulated
                                      // implementation had dropped between runs (incremental engine)
+  // By NodeId: how many times each node ran (incremental engine; empty from an engine whose
+  // runs are all full runs). Weighed by the nodes' FLOPs it says how much of the arithmetic the
+  // runs repeated: node counts alone undercount runs that re-run the products (MixedReport::
+  // flop_run_equivalents).
+  std::vector<std::size_t> executions_by_node;
 };
 
 // Judges one sample: its outputs (graph output order) by implementation variant, [0] the

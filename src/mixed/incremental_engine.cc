@@ -358,6 +358,7 @@ class IncrementalEngine final : public CandidateEngine {
       step_of_[analysis.node_id(*node.proto)] = step_node_.size();
       step_node_.push_back(analysis.node_id(*node.proto));
     }
+    stats_.executions_by_node.assign(index.nodes().size(), 0);
     for (const auto& [slot, tensor] : plan_->constants) constants_[slot] = tensor;
     slot_steps_ = slot_steps(*plan_);
     restoring_.assign(plan_->nodes.size(), false);
@@ -442,7 +443,7 @@ class IncrementalEngine final : public CandidateEngine {
       }
       std::vector<Tensor> outputs;
       try {
-        outputs = run_node(node, held, reading);
+        outputs = run_node(k, held, reading);
       } catch (const Error&) {
         errors[n] = std::numeric_limits<double>::infinity();  // it cannot even run converted; the search will see
         continue;
@@ -739,8 +740,8 @@ class IncrementalEngine final : public CandidateEngine {
     return cached;
   }
 
-  std::vector<Tensor> run_node(const runtime::CompiledNode& node, std::vector<Tensor>& held,
-                               const std::vector<runtime::ReadRounding>& reading) {
+  std::vector<Tensor> run_node(std::size_t k, std::vector<Tensor>& held, const std::vector<runtime::ReadRounding>& reading) {
+    const runtime::CompiledNode& node = plan_->nodes[k];
     std::vector<const Tensor*> inputs(node.inputs.size(), nullptr);
     for (std::size_t i = 0; i < node.inputs.size(); ++i) {
       const int slot = node.inputs[i];
@@ -751,6 +752,7 @@ class IncrementalEngine final : public CandidateEngine {
     std::vector<Tensor> outputs =
         runtime::run_compiled_node(node, *plan_, std::move(inputs), {.threads = threads_, .read_rounding = reading});
     ++stats_.nodes_evaluated;
+    ++stats_.executions_by_node[static_cast<std::size_t>(step_node_[k])];
     return outputs;
   }
 
@@ -829,7 +831,7 @@ class IncrementalEngine final : public CandidateEngine {
         held[i] = rounder_.apply(as_float32(slots[slot], threads_), rounding, nudge ? &*nudge : nullptr);
       }
     }
-    std::vector<Tensor> outputs = run_node(node, held, reading);
+    std::vector<Tensor> outputs = run_node(k, held, reading);
     for (std::size_t j = 0; j < node.outputs.size(); ++j) {
       const int slot = node.outputs[j];
       if (slot == runtime::kNoSlot) continue;

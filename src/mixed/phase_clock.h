@@ -18,8 +18,10 @@ class PhaseClock {
  public:
   // `node_executions`: how many node executions every run so far made (never fewer than the
   // last time it was asked); `nodes_per_run`: those of one full run (full_run_equivalents'
-  // divisor).
-  PhaseClock(const ProgressReporter& progress, std::function<std::size_t()> node_executions, std::size_t nodes_per_run);
+  // divisor); `flop_runs`: the FLOPs every run so far executed, in full runs' FLOPs
+  // (flop_run_equivalents).
+  PhaseClock(const ProgressReporter& progress, std::function<std::size_t()> node_executions, std::size_t nodes_per_run,
+             std::function<double()> flop_runs);
 
   // Ends the phase under way as `name` (after the prefix, if one is set): the seconds and the
   // node executions since the last mark.
@@ -38,6 +40,8 @@ class PhaseClock {
   std::string prefix_;
   double marked_seconds_ = 0;
   std::size_t marked_nodes_ = 0;
+  std::function<double()> flop_runs_;
+  double marked_flop_runs_ = 0;
   std::vector<MixedPhase> phases_;
 };
 

@@ -533,15 +533,24 @@ TEST(MixedAuto, ThePhasesAddUpToTheSearchsSecondsAndRuns) {
     return names;
   };
   auto check_sums = [](const MixedReport& report) {
-    double seconds = 0, runs = 0;
+    double seconds = 0, runs = 0, flop_runs = 0;
     for (const auto& phase : report.phases) {
       EXPECT_GE(phase.seconds, 0.0) << phase.name;
       EXPECT_GE(phase.full_run_equivalents, 0.0) << phase.name;
+      EXPECT_GE(phase.flop_run_equivalents, 0.0) << phase.name;
       seconds += phase.seconds;
       runs += phase.full_run_equivalents;
+      flop_runs += phase.flop_run_equivalents;
     }
     EXPECT_NEAR(seconds, report.seconds, 1e-9);
     EXPECT_NEAR(runs, report.full_run_equivalents, 1e-9);
+    EXPECT_NEAR(flop_runs, report.flop_run_equivalents, 1e-9);
+  };
+  auto flop_runs_of = [](const MixedReport& report, const std::string& name) {
+    for (const auto& phase : report.phases) {
+      if (phase.name == name) return phase.flop_run_equivalents;
+    }
+    return -1.0;
   };
   auto runs_of = [](const MixedReport& report, const std::string& name) {
     for (const auto& phase : report.phases) {
@@ -568,6 +577,13 @@ TEST(MixedAuto, ThePhasesAddUpToTheSearchsSecondsAndRuns) {
   EXPECT_EQ(runs_of(report, "analysis"), 0.0);
   EXPECT_EQ(runs_of(report, "engine"), 0.0);
   EXPECT_GT(runs_of(report, "order"), 0.0);
+  // Weighed by FLOPs, a full run is one full run still; the order's runs, each from a converted
+  // layer's node to the chain's end, are not: a run that starts at a layer's Tanh skips that
+  // layer's product, so the products run fewer times than the node count says.
+  EXPECT_NEAR(flop_runs_of(report, "float32 run"), 1.0, 1e-9);
+  EXPECT_NEAR(flop_runs_of(report, "final conversion and check"), 1.0, 1e-9);
+  EXPECT_EQ(flop_runs_of(report, "analysis"), 0.0);
+  EXPECT_LT(flop_runs_of(report, "order"), runs_of(report, "order"));
 
   // Searched again (K 1 fails its holdout, as in the test below): its phases follow, prefixed.
   const MixedReport retried = search_deep_chain([](MixedOptions& options) {

@@ -4,6 +4,7 @@
 // evaluator (the rebuild engine).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -114,12 +115,59 @@ void expect_engines_agree(const onnx::ModelProto& model, const std::vector<Feeds
   // Partial runs must have skipped work: fewer node executions than full runs would take.
   const std::size_t full = incremental->stats().runs * mixed::count_nodes(model.graph());
   EXPECT_LT(incremental->stats().nodes_evaluated, full);
+  // Every execution is counted against its node too (the report weighs them by FLOPs), the
+  // values computed again for the variants included.
+  std::size_t by_node = 0;
+  for (const std::size_t executions : incremental->stats().executions_by_node) by_node += executions;
+  EXPECT_EQ(by_node, incremental->stats().nodes_evaluated);
   // The variants keep only their checkpoints' values between runs: in a model with values
   // between checkpoints, the runs above needed some of the dropped ones again (and the
   // outputs, compared with fresh engines', stayed exact).
   if (drops_values) {
     EXPECT_GT(incremental->stats().nodes_recomputed, 0u);
   }
+}
+
+// The engine counts each node's executions: the float32 run executes every node once; a run
+// that converts only the last node executes that node alone (nothing follows it), so a report
+// that weighs executions by FLOPs sees a light node's run as light.
+TEST(MixedIncrementalEngine, CountsEachNodesExecutions) {
+  onnx::ModelProto model = modelgen::make_model(17);
+  {
+    modelgen::GraphBuilder g(model.mutable_graph());
+    g.input("x", F32, {4, 32}).output("y", F32, {4, 32});
+    g.initializer("w", {32, 32}, std::vector<float>(32 * 32, 0.03125f));
+    g.node("MatMul", {"x", "w"}, {"m"}, "product");
+    g.node("Tanh", {"m"}, {"t"}, "squash");
+    g.node("Relu", {"t"}, {"y"}, "last");
+  }
+  std::mt19937 rng(11);
+  const std::vector<Feeds> samples{{{"x", random_floats({4, 32}, rng)}}};
+  onnx_fp16::Float16Options options;
+  options.keep_io_types = true;
+  mixed::ConversionAnalysis analysis(model, options);
+  const mixed::SearchUnits units = mixed::find_search_units(analysis);
+  auto engine = mixed::make_incremental_engine(analysis, samples, 1, {.count = 0});
+  ASSERT_TRUE(engine->run_float32({}).has_value());
+  const auto node = [&](const std::string& name) {
+    for (const auto& proto : analysis.model().graph().node()) {
+      if (proto.name() == name) return static_cast<std::size_t>(analysis.node_id(proto));
+    }
+    return std::size_t{0};
+  };
+  const auto executions = [&] { return engine->stats().executions_by_node; };
+  EXPECT_EQ(executions().at(node("product")), 1u);
+  EXPECT_EQ(executions().at(node("squash")), 1u);
+  EXPECT_EQ(executions().at(node("last")), 1u);
+  std::vector<bool> kept(units.size(), true);
+  for (std::size_t u = 0; u < units.size(); ++u) {
+    if (analysis.index().node(units.nodes[u]).proto->name() == "last") kept[u] = false;
+  }
+  ASSERT_EQ(std::count(kept.begin(), kept.end(), false), 1) << "'last' is a unit of its own";
+  engine->run(units.kept_nodes(kept));
+  EXPECT_EQ(executions().at(node("product")), 1u);
+  EXPECT_EQ(executions().at(node("squash")), 1u);
+  EXPECT_EQ(executions().at(node("last")), 2u);
 }
 
 TEST(MixedIncrementalEngine, MatchesTheConvertedExampleModelBitForBit) {
