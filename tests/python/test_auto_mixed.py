@@ -62,6 +62,10 @@ def test_result_equals_the_cli_output(example_model, example_files, sample, tmp_
     assert [p["name"] for p in report["phases"]] == [p["name"] for p in cli_report["phases"]]
     assert [p["full_run_equivalents"] for p in report["phases"]] == [p["full_run_equivalents"] for p in cli_report["phases"]]
     assert abs(sum(p["full_run_equivalents"] for p in report["phases"]) - report["full_run_equivalents"]) < 1e-9
+    # The same runs weighed by FLOPs, in both front ends alike.
+    assert [p["flop_run_equivalents"] for p in report["phases"]] == [p["flop_run_equivalents"] for p in cli_report["phases"]]
+    assert abs(sum(p["flop_run_equivalents"] for p in report["phases"]) - report["flop_run_equivalents"]) < 1e-9
+    assert 0 < report["flop_run_equivalents"]
     assert abs(sum(p["seconds"] for p in report["phases"]) - report["seconds"]) < 1e-9
     assert "save_seconds" in cli_report and "save_seconds" not in report
     # By default (skip_predicted) part of the order is measured only up to a cut point.
