@@ -506,9 +506,17 @@ class IncrementalEngine final : public CandidateEngine {
     ++stats_.runs;
     const std::vector<Tensor> slots = run_sample(config, 0, 0, evaluator_.accepted.front(), accepted_config_, last);
     // One node per thread: each distance is summed alone in its own order (the same bits on any
-    // thread count), and the sums were a tenth of BERT-base's order on one thread.
+    // thread count), and the sums were a tenth of BERT-base's order on one thread. Small values
+    // stay on this thread: there a hand-over costs more than the sums.
+    constexpr std::size_t kSpreadFromElements = std::size_t{1} << 16;
+    std::size_t elements = 0;
+    for (graph::NodeId node : nodes) {
+      for (const int slot : plan_->nodes[step_of_.at(node)].outputs) {
+        if (slot != runtime::kNoSlot && slots[slot].defined()) elements += slots[slot].size();
+      }
+    }
     std::vector<double> distances(nodes.size());
-    runtime::parallel_for(threads_, nodes.size(), 1, [&](std::size_t first, std::size_t last) {
+    runtime::parallel_for(elements >= kSpreadFromElements ? threads_ : 1, nodes.size(), 1, [&](std::size_t first, std::size_t last) {
       for (std::size_t i = first; i < last; ++i) distances[i] = *distance_at(nodes[i], slots);
     });
     return distances;
