@@ -53,6 +53,30 @@ std::size_t naive_offset(const Shape& shape, const Shape& out_shape, std::size_t
   return offset;
 }
 
+// broadcast_binary of two tensors of `a_shape` and `b_shape` (distinct values) on two threads
+// against the naive indexing, element by element.
+::testing::AssertionResult two_threads_match_naive_indexing(const Shape& a_shape, const Shape& b_shape) {
+  const Shape shapes[] = {a_shape, b_shape};
+  const BroadcastLayout layout(shapes);
+  std::vector<std::int64_t> a(onnx_fp16::element_count(a_shape));
+  std::vector<std::int64_t> b(onnx_fp16::element_count(b_shape));
+  std::iota(a.begin(), a.end(), 0);
+  std::iota(b.begin(), b.end(), 7);
+  std::vector<std::int64_t> out(layout.output_size(), -1);
+  broadcast_binary(
+      layout, std::span<const std::int64_t>(a), std::span<const std::int64_t>(b), std::span<std::int64_t>(out),
+      [](std::int64_t x, std::int64_t y) { return x * 1000000 + y; }, 2);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::int64_t expected = a[naive_offset(a_shape, layout.output_shape(), i)] * 1000000 +
+                                  b[naive_offset(b_shape, layout.output_shape(), i)];
+    if (out[i] != expected) {
+      return ::testing::AssertionFailure() << onnx_fp16::shape_to_string(a_shape) << " + "
+                                           << onnx_fp16::shape_to_string(b_shape) << " at " << i;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
 TEST(RuntimeBroadcast, BinaryWalkMatchesNaiveIndexing) {
   const std::vector<std::pair<Shape, Shape>> cases{
       {{2, 3, 4}, {2, 3, 4}}, {{2, 3, 4}, {4}},       {{2, 3, 4}, {3, 1}},    {{2, 1, 4}, {1, 3, 1}},
@@ -99,19 +123,7 @@ TEST(RuntimeBroadcast, RangesOfRunsMatchTheWholeWalk) {
     ASSERT_EQ(part.size(), 1u);
     EXPECT_EQ(part[0], whole[first]) << "run " << first;
   }
-  std::vector<std::int64_t> a(onnx_fp16::element_count(a_shape));
-  std::vector<std::int64_t> b(onnx_fp16::element_count(b_shape));
-  std::iota(a.begin(), a.end(), 0);
-  std::iota(b.begin(), b.end(), 1);
-  std::vector<std::int64_t> out(layout.output_size());
-  broadcast_binary(
-      layout, std::span<const std::int64_t>(a), std::span<const std::int64_t>(b), std::span<std::int64_t>(out),
-      [](std::int64_t x, std::int64_t y) { return x * 100000 + y; }, 2);
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    ASSERT_EQ(out[i], a[naive_offset(a_shape, layout.output_shape(), i)] * 100000 +
-                          b[naive_offset(b_shape, layout.output_shape(), i)])
-        << "at " << i;
-  }
+  EXPECT_TRUE(two_threads_match_naive_indexing(a_shape, b_shape));
 }
 
 // Runs longer than a thread's share are cut into pieces: two tensors of one shape merge into one
@@ -125,19 +137,7 @@ TEST(RuntimeBroadcast, LongRunsAreCutIntoPiecesOverTheThreads) {
     const BroadcastLayout layout(shapes);
     ASSERT_GT(layout.output_size() / std::max<std::size_t>(1, layout.run_count()), std::size_t{1} << 15)
         << onnx_fp16::shape_to_string(a_shape) << ": not a long run";
-    std::vector<std::int64_t> a(onnx_fp16::element_count(a_shape));
-    std::vector<std::int64_t> b(onnx_fp16::element_count(b_shape));
-    std::iota(a.begin(), a.end(), 0);
-    std::iota(b.begin(), b.end(), 7);
-    std::vector<std::int64_t> out(layout.output_size(), -1);
-    broadcast_binary(
-        layout, std::span<const std::int64_t>(a), std::span<const std::int64_t>(b), std::span<std::int64_t>(out),
-        [](std::int64_t x, std::int64_t y) { return x * 1000000 + y; }, 2);
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      ASSERT_EQ(out[i], a[naive_offset(a_shape, layout.output_shape(), i)] * 1000000 +
-                            b[naive_offset(b_shape, layout.output_shape(), i)])
-          << onnx_fp16::shape_to_string(a_shape) << " + " << onnx_fp16::shape_to_string(b_shape) << " at " << i;
-    }
+    EXPECT_TRUE(two_threads_match_naive_indexing(a_shape, b_shape));
   }
 }
 
