@@ -76,14 +76,12 @@ Tensor as_float32(const Tensor& tensor, int threads) {
   if (!is_16bit_float(tensor)) return tensor;
   Tensor out = Tensor::uninitialized(onnx::TensorProto::FLOAT, tensor.shape());
   const std::span<float> widened = out.mutable_data<float>();
-  constexpr std::size_t kChunk = std::size_t{1} << 14;
-  runtime::parallel_for(threads, (widened.size() + kChunk - 1) / kChunk, 1, [&](std::size_t first, std::size_t last) {
-    const std::size_t begin = first * kChunk;
-    const std::size_t count = std::min(widened.size(), last * kChunk) - begin;
+  constexpr std::size_t kGrain = std::size_t{1} << 14;
+  runtime::parallel_for(threads, widened.size(), kGrain, [&](std::size_t begin, std::size_t end) {
     if (tensor.dtype() == onnx::TensorProto::FLOAT16) {
-      runtime::widen_to_float(tensor.data<Float16>().subspan(begin, count), widened.subspan(begin, count));
+      runtime::widen_to_float(tensor.data<Float16>().subspan(begin, end - begin), widened.subspan(begin, end - begin));
     } else {
-      runtime::widen_to_float(tensor.data<BFloat16>().subspan(begin, count), widened.subspan(begin, count));
+      runtime::widen_to_float(tensor.data<BFloat16>().subspan(begin, end - begin), widened.subspan(begin, end - begin));
     }
   });
   return out;
@@ -130,16 +128,12 @@ class Rounder {
   // infinities and NaN stay as they are: half::clamp_constant).
   bool clamps_any(std::span<const float> in) const {
     if (bfloat16_) return false;  // bfloat16 has float32's range: no clamping
-    // In blocks over the threads (a maximum is the same in any order): the range screen's run
-    // asks this of every weight (BERT-base: 436 MB), and the other thread waited meanwhile.
-    constexpr std::size_t kBlock = std::size_t{1} << 18;
-    const std::size_t blocks = (in.size() + kBlock - 1) / kBlock;
+    // Over the threads, a range each (a maximum is the same in any order): the range screen's
+    // run asks this of every weight (BERT-base: 436 MB), and the other thread waited meanwhile.
+    constexpr std::size_t kGrain = std::size_t{1} << 18;
     std::atomic<bool> clamps{false};
-    runtime::parallel_for(threads_, blocks, 1, [&](std::size_t first, std::size_t last) {
-      for (std::size_t b = first; b < last && !clamps.load(std::memory_order_relaxed); ++b) {
-        const auto block = in.subspan(b * kBlock, std::min(kBlock, in.size() - b * kBlock));
-        if (half::largest_finite_magnitude(block) > rule_.max_finite) clamps.store(true, std::memory_order_relaxed);
-      }
+    runtime::parallel_for(threads_, in.size(), kGrain, [&](std::size_t begin, std::size_t end) {
+      if (half::largest_finite_magnitude(in.subspan(begin, end - begin)) > rule_.max_finite) clamps.store(true);
     });
     return clamps.load();
   }
