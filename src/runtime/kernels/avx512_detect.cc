@@ -21,16 +21,12 @@ bool detect_avx512f() {
   return (xcr0_low & kAvx512State) == kAvx512State;
 }
 
-// CPUID leaf 7, ECX bit 11: AVX512_VNNI.
-bool detect_avx512_vnni() {
+// A feature bit of CPUID leaf 7 (sub-leaf 0) in EBX or ECX.
+enum class Leaf7Register { Ebx, Ecx };
+bool leaf7_has(Leaf7Register where, unsigned bit) {
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  return __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) != 0 && (ecx & (1u << 11)) != 0;
-}
-
-// CPUID leaf 7, EBX bit 17: AVX512DQ.
-bool detect_avx512dq() {
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  return __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) != 0 && (ebx & (1u << 17)) != 0;
+  if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) == 0) return false;
+  return ((where == Leaf7Register::Ebx ? ebx : ecx) & (1u << bit)) != 0;
 }
 #endif
 
@@ -38,7 +34,7 @@ bool detect_avx512dq() {
 
 bool cpu_has_avx512_vnni() {
 #if defined(ONNX_FP16_HAVE_AVX512)
-  static const bool has = cpu_has_avx512f() && detect_avx512_vnni();
+  static const bool has = cpu_has_avx512f() && leaf7_has(Leaf7Register::Ecx, 11);  // AVX512_VNNI
   return has;
 #else
   return false;
@@ -47,7 +43,7 @@ bool cpu_has_avx512_vnni() {
 
 bool cpu_has_avx512dq() {
 #if defined(ONNX_FP16_HAVE_AVX512)
-  static const bool has = cpu_has_avx512f() && detect_avx512dq();
+  static const bool has = cpu_has_avx512f() && leaf7_has(Leaf7Register::Ebx, 17);  // AVX512DQ
   return has;
 #else
   return false;
