@@ -403,6 +403,13 @@ void search_by_prediction(SegmentSearch& search, Attempt& attempt, double& accep
     const std::size_t begin = search.deferred_from();
     const double before = accepted_ratio * accepted_ratio;
     // A round fills half the room left, so the scale is measured again before the edge.
+    // Measured 2026-12-07 against a first round of a quarter (its scale comes from the
+    // all-float16 attempt alone, and BERT-base's first rounds at half failed on two samples of
+    // three, on the fourth or fifth implementation): on those two BERT-base's search took 15.7
+    // and 15.9 full-run equivalents instead of 23.5 and 24.2, but on the sweep
+    // (bench/mixed_tolerance_sweep.py, seeds 0 and 1) its eight BERT-base results kept up to
+    // 9.6 points less of the FLOPs in float16 (the scale a pass of many light units teaches then
+    // keeps every heavy unit), and the forty results 0.5 and 1.2 points less on average.
     const double fill = before + 0.5 * (1 - before);
     std::size_t end = begin;
     double added = 0;

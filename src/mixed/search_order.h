@@ -10,7 +10,10 @@
 // the heaviest units first, within a budget of full-run equivalents. With the error model
 // (--skip-predicted) only a small share of the budget goes to it (auto_mixed.cc kExactShare):
 // there the predictions decide which units are never tried, so every unit needs a fair estimate
-// more than a few need an exact one. On the way each such run records, at every cut point after
+// more than a few need an exact one (light units included: leaving BERT-base's units under 0.1%
+// of the FLOPs and weight bytes to their local errors times the median gain halved the order,
+// 7.9 -> 3.6 full-run equivalents, but its search then converted 18 nodes instead of 105, in 24
+// attempts instead of 2; measured 2026-12-07). On the way each such run records, at every cut point after
 // the unit (cut_points.h: a node every path to the outputs passes), the gain from the distance
 // there to the effect at the outputs. Later units run only up to the nearest cut point with a
 // known gain, and their effect is that distance times the gain (measured on a BERT-base against
