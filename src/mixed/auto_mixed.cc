@@ -186,7 +186,10 @@ Reference make_reference(CandidateEngine& engine, const ConversionAnalysis& anal
   Float32Run run = run_float32(engine, analysis, samples, options,
                                need_ranges ? screened_value_names(analysis, units) : std::vector<std::string>{});
   reference.outputs = std::move(run.outputs);
-  if (need_ranges) reference.ranges = measure_ranges(run.screen_values, runtime::effective_threads(options.threads));
+  if (need_ranges) {
+    reference.ranges =
+        measure_ranges(run.screen_values, runtime::effective_threads(options.threads), run.screen_constant_ranges);
+  }
   reference.made_by_engine = engine.stats().runs > 0;
   reference.costs = measure_node_costs(analysis, run.values.at(0));
   for (graph::NodeId n : analysis.index().scope(graph::GraphIndex::main_scope()).nodes) {

@@ -31,6 +31,9 @@ struct Float32Run {
   SampleOutputs outputs;
   std::vector<std::map<std::string, Tensor>> values;
   std::vector<std::map<std::string, Tensor>> screen_values;
+  // Of the screen values, constants whose largest finite |x| the run measured already (for the
+  // clamp), by name: measure_ranges need not scan them again. Empty: none.
+  std::map<std::string, double> screen_constant_ranges;
 };
 
 struct EngineStats {

@@ -3,7 +3,6 @@
 #include <onnx_fp16/error.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -106,13 +105,10 @@ class Rounder {
   }
 
   // Whether `in` reads the same under both roundings (no nudge), bit for bit: chunk by chunk, so
-  // no rounded copy of a weight is made to find out.
+  // no rounded copy of a weight is made to find out. (The clamp alone against no rounding has
+  // its own one pass: clamps().)
   bool same_values(std::span<const float> in, Rounding a, Rounding b) const {
     if (a == b) return true;
-    // The clamp alone against no rounding (the range screen's run, over every weight): the same
-    // exactly when nothing is clamped, found in one pass without the two copies (0.07 s of
-    // BERT-base's 0.4 s float32 run on one thread).
-    if (std::min(a, b) == Rounding::None && std::max(a, b) == Rounding::ClampLarge) return !clamps_any(in);
     constexpr std::size_t kChunk = 4096;
     std::vector<float> x(kChunk), y(kChunk);
     for (std::size_t begin = 0; begin < in.size(); begin += kChunk) {
@@ -124,18 +120,25 @@ class Rounder {
     return true;
   }
 
-  // Whether the conversion's clamp changes any of `in` (a finite |x| above max_finite;
-  // infinities and NaN stay as they are: half::clamp_constant).
-  bool clamps_any(std::span<const float> in) const {
-    if (bfloat16_) return false;  // bfloat16 has float32's range: no clamping
-    // Over the threads, a range each (a maximum is the same in any order): the range screen's
-    // run asks this of every weight (BERT-base: 436 MB), and the other thread waited meanwhile.
+  // Whether the conversion's clamp changes a value whose largest finite |x| is `largest` (one
+  // above max_finite; infinities and NaN stay as they are: half::clamp_constant).
+  bool clamps(float largest) const { return !bfloat16_ && largest > rule_.max_finite; }  // bfloat16: float32's range
+  bool clamps_any(std::span<const float> in) const { return !bfloat16_ && clamps(largest_finite_magnitude(in)); }
+
+  // half::largest_finite_magnitude over the threads, a range each (a maximum is the same in any
+  // order): the range screen's run asks it of every weight (BERT-base: 436 MB), and the other
+  // thread waited meanwhile.
+  float largest_finite_magnitude(std::span<const float> in) const {
     constexpr std::size_t kGrain = std::size_t{1} << 18;
-    std::atomic<bool> clamps{false};
-    runtime::parallel_for(threads_, in.size(), kGrain, [&](std::size_t begin, std::size_t end) {
-      if (half::largest_finite_magnitude(in.subspan(begin, end - begin)) > rule_.max_finite) clamps.store(true);
+    const std::size_t ranges = std::max<std::size_t>(1, (in.size() + kGrain - 1) / kGrain);
+    std::vector<float> largest(ranges, 0.0f);
+    runtime::parallel_for(threads_, ranges, 1, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t r = begin; r < end; ++r) {
+        const std::size_t first = r * kGrain;
+        largest[r] = half::largest_finite_magnitude(in.subspan(first, std::min(kGrain, in.size() - first)));
+      }
     });
-    return clamps.load();
+    return *std::max_element(largest.begin(), largest.end());
   }
 
   // `tensor` as a reader of the converted model sees it, in float32.
@@ -404,6 +407,7 @@ class IncrementalEngine final : public CandidateEngine {
         screen_slots.push_back(run_sample(screen, s, 0, evaluator_.accepted[s], accepted_config_));
       }
       run.screen_values = named_values(screen_slots, names);
+      run.screen_constant_ranges = unclamped_magnitudes(names);
     }
     return run;
   }
@@ -632,6 +636,18 @@ class IncrementalEngine final : public CandidateEngine {
     return result;
   }
 
+  // By name, of `names`: the largest finite |x| of the constants the screen's run found nothing
+  // to clamp in (their screen value is the constant as loaded).
+  std::map<std::string, double> unclamped_magnitudes(const std::vector<std::string>& names) const {
+    std::map<std::string, double> result;
+    std::map<std::string, int> slot_of;
+    for (const auto& [slot, largest] : unclamped_magnitude_) slot_of[plan_->slot_names[slot]] = slot;
+    for (const auto& name : names) {
+      if (auto it = slot_of.find(name); it != slot_of.end()) result[name] = unclamped_magnitude_.at(it->second);
+    }
+    return result;
+  }
+
   Config plain_config() const {
     Config plain;
     plain.store.assign(slot_value_.size(), Rounding::None);
@@ -727,7 +743,18 @@ class IncrementalEngine final : public CandidateEngine {
     const Tensor& constant = constants_.at(slot);
     if (constant.dtype() != onnx::TensorProto::FLOAT) return true;  // only float32 values are rounded
     const auto [it, inserted] = same_numbers_.try_emplace({slot, std::min(a, b), std::max(a, b)}, false);
-    if (inserted) it->second = rounder_.same_values(constant.data<float>(), a, b);
+    if (!inserted) return it->second;
+    if (std::min(a, b) == Rounding::None && std::max(a, b) == Rounding::ClampLarge) {
+      // The clamp alone against no rounding (the range screen's run, over every weight): the
+      // same exactly when nothing is clamped, found in one pass without the two copies (0.07 s
+      // of BERT-base's 0.4 s float32 run on one thread). The pass's maximum is kept for the
+      // screens (unclamped_magnitudes), which would otherwise scan every weight again.
+      const float largest = rounder_.largest_finite_magnitude(constant.data<float>());
+      it->second = !rounder_.clamps(largest);
+      if (it->second) unclamped_magnitude_[slot] = largest;
+    } else {
+      it->second = rounder_.same_values(constant.data<float>(), a, b);
+    }
     return it->second;
   }
 
@@ -930,6 +957,7 @@ class IncrementalEngine final : public CandidateEngine {
   std::vector<bool> is_output_slot_;        // by slot: a graph output
   std::map<std::pair<int, Rounding>, Tensor> rounded_constants_;  // for readers that do not round them
   std::map<std::tuple<int, Rounding, Rounding>, bool> same_numbers_;
+  std::map<int, float> unclamped_magnitude_;  // by constant slot: the largest finite |x| of one the clamp leaves as it is
   std::vector<std::vector<Tensor>> inputs_;  // by sample, by graph input
   SlotSteps slot_steps_;                    // by slot: its producer and last reader
   std::vector<bool> kept_by_variants_;      // by slot: kept between a simulated implementation's runs

@@ -79,10 +79,12 @@ std::optional<ScreenVerdict> screen_initializers(const ConversionAnalysis& analy
 
 }  // namespace
 
-ValueRanges measure_ranges(const std::vector<std::map<std::string, Tensor>>& values_per_sample, int threads) {
+ValueRanges measure_ranges(const std::vector<std::map<std::string, Tensor>>& values_per_sample, int threads,
+                           const std::map<std::string, double>& known) {
   std::vector<std::pair<const std::string*, const Tensor*>> scanned;
   for (const auto& values : values_per_sample) {
     for (const auto& [name, tensor] : values) {
+      if (known.count(name) > 0) continue;
       if (tensor.defined() && tensor.dtype() == onnx::TensorProto::FLOAT) scanned.emplace_back(&name, &tensor);
     }
   }
@@ -92,6 +94,7 @@ ValueRanges measure_ranges(const std::vector<std::map<std::string, Tensor>>& val
     for (std::size_t i = begin; i < end; ++i) largest[i] = max_finite_abs(*scanned[i].second);
   });
   ValueRanges ranges;
+  for (const auto& [name, largest] : known) ranges.max_abs[name] = largest;
   for (std::size_t i = 0; i < scanned.size(); ++i) {
     double& range = ranges.max_abs[*scanned[i].first];
     range = std::max(range, largest[i]);

@@ -25,8 +25,10 @@ struct ScreenVerdict {
 struct ValueRanges {
   std::map<std::string, double> max_abs;
 };
-// Scanned on up to `threads` threads.
-ValueRanges measure_ranges(const std::vector<std::map<std::string, Tensor>>& values_per_sample, int threads);
+// Scanned on up to `threads` threads; the values named in `known` are not scanned, their range
+// is taken from there.
+ValueRanges measure_ranges(const std::vector<std::map<std::string, Tensor>>& values_per_sample, int threads,
+                           const std::map<std::string, double>& known = {});
 
 // The names measure_ranges needs from the float32 run: every float32 value units read or write.
 std::vector<std::string> screened_value_names(const ConversionAnalysis& analysis, const SearchUnits& units);

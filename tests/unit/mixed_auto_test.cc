@@ -361,6 +361,25 @@ TEST(MixedAuto, ScreensKeepNodesWithoutASearch) {
             std::string::npos);
 }
 
+// The incremental engine measures each weight's largest |x| once, for the conversion's clamp,
+// and the range screens take it from there instead of scanning the weights again: the weight
+// 'gain' (300, left unclamped by max_finite_val 1e4) must still trip --data-max 250.
+TEST(MixedAuto, DataMaxJudgesWeightsTheEngineMeasured) {
+  MixedOptions options = tolerances(1e-2, 1e-2);
+  options.search = false;
+  options.data_max = 250.0;
+  onnx::ModelProto model = planted_overflow_model();
+  const MixedReport report = onnx_fp16::auto_convert_mixed_precision(model, {sample_x(1)}, options);
+  EXPECT_EQ(report.engine, onnx_fp16::CandidateEngineKind::Incremental);
+  const onnx_fp16::MixedKeptNode* scale = nullptr;
+  for (const auto& node : report.kept_nodes) {
+    if (node.name == "planted/scale") scale = &node;
+  }
+  ASSERT_NE(scale, nullptr);
+  EXPECT_EQ(scale->reason, MixedKeepReason::DataMax);
+  EXPECT_NE(scale->detail.find("reads 'gain' with |x| up to 300 > --data-max 250"), std::string::npos) << scale->detail;
+}
+
 TEST(MixedAuto, ReportsProgressAfterEachAttempt) {
   onnx::ModelProto model = planted_overflow_model();
   MixedOptions options = tolerances(1e-2, 1e-2, SearchStrategy::Baseline);
