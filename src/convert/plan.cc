@@ -3,6 +3,7 @@
 #include <onnx_fp16/error.h>
 
 #include <deque>
+#include <optional>
 #include <string_view>
 #include <unordered_set>
 
@@ -168,13 +169,13 @@ Wanted wanted_precisions(const Context& ctx, const Decisions& decided,
 // Phase 3. The precision each float32 value is produced in, and whether that data is a
 // constant's (fills ValuePlan::produced, produced_name, produced_is_constant).
 void plan_produced_precisions(const Context& ctx, const Decisions& decided, const Wanted& wanted,
-                              const IoPrecision& io_precision, std::vector<ValuePlan>& values) {
+                              const IoPrecision& io_precision, PlanDetail detail, std::vector<ValuePlan>& values) {
   const auto& index = ctx.index;
   for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(values.size()); ++v) {
     if (!ctx.is_float32(v)) continue;
     const graph::Value& value = index.value(v);
     ValuePlan& p = values[v];
-    p.produced_name = value.name;
+    if (detail == PlanDetail::Full) p.produced_name = value.name;
     if (is_constant(ctx, v)) {
       // A constant takes the precision its readers want; a top-level output fixes its name's.
       bool top_output = value.scope == 0 && !value.graph_output_positions.empty();
@@ -198,10 +199,12 @@ void plan_produced_precisions(const Context& ctx, const Decisions& decided, cons
 
 // Phase 4. For each value wanted in the other precision too: its alternative (a Cast, or a
 // converted copy of a constant) and fresh names; a top-level output whose name must hold the
-// other precision is renamed at its producer instead. Needs phase 3's produced precisions.
+// other precision is renamed at its producer instead. Needs phase 3's produced precisions. A
+// PrecisionsOnly plan gets its alternatives' precisions and kinds, no names.
 void plan_alternatives(const Context& ctx, const Wanted& wanted, const IoPrecision& io_precision, Plan& plan) {
   const auto& index = ctx.index;
-  NameGenerator names(index.all_names());
+  std::optional<NameGenerator> made_names;
+  if (plan.detail == PlanDetail::Full) made_names.emplace(index.all_names());
   for (graph::ValueId v = 0; v < static_cast<graph::ValueId>(plan.values.size()); ++v) {
     ValuePlan& p = plan.values[v];
     if (p.produced == Precision::None) continue;
@@ -210,6 +213,8 @@ void plan_alternatives(const Context& ctx, const Wanted& wanted, const IoPrecisi
     const graph::Value& value = index.value(v);
     p.alt = other;
     p.alt_is_constant_copy = is_constant(ctx, v);
+    if (!made_names) continue;
+    NameGenerator& names = *made_names;
     bool top_output = value.scope == 0 && !value.graph_output_positions.empty();
     if (top_output && value.kind == graph::ValueKind::NodeOutput && !p.alt_is_constant_copy &&
         io_precision(value.name) == other) {
@@ -229,16 +234,17 @@ void plan_alternatives(const Context& ctx, const Wanted& wanted, const IoPrecisi
 
 }  // namespace
 
-Plan make_plan(const Context& ctx, Decisions decisions) {
+Plan make_plan(const Context& ctx, Decisions decisions, PlanDetail detail) {
   Plan plan;
+  plan.detail = detail;
   plan.decisions = std::move(decisions);
   const std::size_t value_count = ctx.index.values().size();
   plan.values.resize(value_count);
-  plan.cast_node_names.resize(value_count);
+  if (detail == PlanDetail::Full) plan.cast_node_names.resize(value_count);
   const IoPrecision io_precision(ctx);
   plan.output_precision = required_output_precisions(ctx, plan.decisions, io_precision);
   const Wanted wanted = wanted_precisions(ctx, plan.decisions, plan.output_precision);
-  plan_produced_precisions(ctx, plan.decisions, wanted, io_precision, plan.values);
+  plan_produced_precisions(ctx, plan.decisions, wanted, io_precision, detail, plan.values);
   plan_alternatives(ctx, wanted, io_precision, plan);
   return plan;
 }

@@ -1,5 +1,7 @@
 #include "convert/rewrite.h"
 
+#include <onnx_fp16/error.h>
+
 #include <algorithm>
 
 #include <map>
@@ -345,6 +347,9 @@ class Rewriter {
 
 }  // namespace
 
-void apply_plan(const Context& ctx, const Plan& plan, ConversionReport& report) { Rewriter(ctx, plan, report).run(); }
+void apply_plan(const Context& ctx, const Plan& plan, ConversionReport& report) {
+  if (plan.detail != PlanDetail::Full) throw Error("internal: a plan without names cannot be applied");
+  Rewriter(ctx, plan, report).run();
+}
 
 }  // namespace onnx_fp16::convert

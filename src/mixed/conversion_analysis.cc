@@ -24,7 +24,7 @@ ConversionAnalysis::ConversionAnalysis(const onnx::ModelProto& model, Float16Opt
 
 convert::Plan ConversionAnalysis::decide(const std::vector<bool>& kept) const {
   if (kept.size() != index_->nodes().size()) throw Error("internal: a kept-node list of the wrong size");
-  return convert::make_plan(*ctx_, convert::decide_nodes(*ctx_, kept));
+  return convert::make_plan(*ctx_, convert::decide_nodes(*ctx_, kept), convert::PlanDetail::PrecisionsOnly);
 }
 
 Tensor ConversionAnalysis::initializer_values(const onnx::TensorProto& initializer) const {

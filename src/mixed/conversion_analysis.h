@@ -39,7 +39,9 @@ class ConversionAnalysis {
   const convert::Context& context() const { return *ctx_; }
 
   // The policy and the plan with the nodes for which `kept[node]` is true left in float32
-  // (NodeIds of index(); kept.size() == node count). A pure function of `kept`.
+  // (NodeIds of index(); kept.size() == node count). A pure function of `kept`. The plan says
+  // precisions only (convert::PlanDetail::PrecisionsOnly: no names; the search never rewrites
+  // with it).
   convert::Plan decide(const std::vector<bool>& kept) const;
   // decide() with nothing kept by the search: the full conversion.
   const convert::Plan& full_conversion() const { return full_conversion_; }

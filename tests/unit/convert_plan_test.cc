@@ -9,6 +9,8 @@
 
 #include "convert/pipeline.h"
 #include "convert/plan.h"
+#include "convert/policy.h"
+#include "convert/rewrite.h"
 #include "graph/graph_index.h"
 #include "mixed/candidate_engine.h"
 #include "mixed/conversion_analysis.h"
@@ -41,6 +43,37 @@ std::vector<bool> random_kept(std::size_t count, std::mt19937& rng) {
   std::vector<bool> kept(count);
   for (std::size_t n = 0; n < count; ++n) kept[n] = rng() % 3 == 0;
   return kept;
+}
+
+// The search's plans leave the names out (PlanDetail::PrecisionsOnly); everything else they say
+// is the full plan's, and the rewrite refuses them.
+TEST(ConvertPlan, APrecisionsOnlyPlanIsTheFullPlanWithoutNames) {
+  const mixed::ConversionAnalysis analysis(modelgen::example_model(), {});
+  const convert::Context& ctx = analysis.context();
+  std::mt19937 rng(5);
+  const std::vector<bool> kept = random_kept(analysis.index().nodes().size(), rng);
+  const convert::Plan full = convert::make_plan(ctx, convert::decide_nodes(ctx, kept), convert::PlanDetail::Full);
+  const convert::Plan precisions = analysis.decide(kept);
+  ASSERT_EQ(precisions.detail, convert::PlanDetail::PrecisionsOnly);
+  convert::Plan unnamed = full;
+  for (auto& v : unnamed.values) {
+    v.produced_name.clear();
+    v.alt_name.clear();
+    v.renamed = false;
+  }
+  unnamed.cast_node_names.clear();
+  unnamed.detail = convert::PlanDetail::PrecisionsOnly;
+  EXPECT_EQ(describe(precisions), describe(unnamed));
+  bool any_alternative = false;
+  for (const auto& v : full.values) any_alternative = any_alternative || !v.alt_name.empty();
+  EXPECT_TRUE(any_alternative) << "the example model needs Casts: the comparison covers alternatives";
+  onnx_fp16::ConversionReport report;
+  try {
+    convert::apply_plan(ctx, precisions, report);
+    ADD_FAILURE() << "a plan without names was applied";
+  } catch (const onnx_fp16::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("without names"), std::string::npos) << e.what();
+  }
 }
 
 TEST(ConvertPlan, DecidingIsAPureFunctionOfTheKeptNodes) {
