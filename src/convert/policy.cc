@@ -148,7 +148,7 @@ void keep_integer_sums(const Context& ctx, Decisions& decisions) {
 
 }  // namespace
 
-Decisions decide_nodes(const Context& ctx, const std::vector<bool>& forced_keep) {
+Decisions decide_each_node(const Context& ctx) {
   const auto& index = ctx.index;
   const Float16Options& options = ctx.options;
   const std::vector<std::string>& op_list = options.op_block_list ? *options.op_block_list : default_op_block_list();
@@ -158,9 +158,6 @@ Decisions decide_nodes(const Context& ctx, const std::vector<bool>& forced_keep)
   for (const auto& f : index.model().functions()) local_functions.insert(f.domain() + "::" + f.name());
   const std::vector<bool> shape_computation = find_shape_computations(ctx);
 
-  if (!forced_keep.empty() && forced_keep.size() != index.nodes().size()) {
-    throw Error("internal: a forced-keep list of the wrong size");
-  }
   Decisions decisions(index.nodes().size());
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
     const onnx::NodeProto& proto = ctx.proto(n);
@@ -168,10 +165,7 @@ Decisions decide_nodes(const Context& ctx, const std::vector<bool>& forced_keep)
     if (is_op(proto, "Constant") || !touches_float32(ctx, n)) continue;  // constants are planned as values
     d.fate = NodeDecision::Fate::Kept;  // until every reason to keep it is ruled out
     if (!proto.name().empty() && blocked_names.count(proto.name())) {
-      d.reason = KeepReason::NodeBlockList;
-    } else if (!forced_keep.empty() && forced_keep[n]) {
-      d.reason = KeepReason::NodeBlockList;
-      d.detail = "blocked by the caller";
+      d.reason = KeepReason::NodeBlockList;  // the only NodeBlockList here (forced keeps come later)
     } else if (blocked_ops.count(proto.op_type())) {
       d.reason = KeepReason::OpBlockList;
     } else if (local_functions.count(proto.domain() + "::" + proto.op_type())) {
@@ -193,6 +187,30 @@ Decisions decide_nodes(const Context& ctx, const std::vector<bool>& forced_keep)
     } else {
       d.fate = NodeDecision::Fate::Converted;
     }
+  }
+  return decisions;
+}
+
+Decisions decide_nodes(const Context& ctx, const std::vector<bool>& forced_keep) {
+  return decide_nodes(ctx, decide_each_node(ctx), forced_keep);
+}
+
+Decisions decide_nodes(const Context& ctx, Decisions decisions, const std::vector<bool>& forced_keep) {
+  const auto& index = ctx.index;
+  const Float16Options& options = ctx.options;
+  if (!forced_keep.empty() && forced_keep.size() != index.nodes().size()) {
+    throw Error("internal: a forced-keep list of the wrong size");
+  }
+  if (decisions.size() != index.nodes().size()) throw Error("internal: per-node decisions of the wrong size");
+  // A forced keep comes right after the node block list: a node named there keeps that reason,
+  // any other float node stays float32 whatever else its own decision said.
+  for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(forced_keep.size()); ++n) {
+    NodeDecision& d = decisions[n];
+    if (!forced_keep[n] || d.fate == NodeDecision::Fate::NotFloat) continue;
+    if (d.kept() && d.reason == KeepReason::NodeBlockList) continue;
+    d.fate = NodeDecision::Fate::Kept;
+    d.reason = KeepReason::NodeBlockList;
+    d.detail = "blocked by the caller";
   }
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
     if (decisions[n].converted()) require_known_types(ctx, n);

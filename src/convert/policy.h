@@ -14,4 +14,12 @@ namespace onnx_fp16::convert {
 // has no known type.
 Decisions decide_nodes(const Context& ctx, const std::vector<bool>& forced_keep = {});
 
+// decide_nodes' first step: what each node gets from the options, its schema and the
+// shape-computation analysis, no forced keep, none of the rules that look at its neighbours. A
+// function of `ctx` alone, so that a caller deciding many times (the mixed-precision search:
+// a plan per attempt and per unit it measures) computes it once.
+Decisions decide_each_node(const Context& ctx);
+// decide_nodes from decide_each_node(ctx)'s result `each_node`: the same decisions.
+Decisions decide_nodes(const Context& ctx, Decisions each_node, const std::vector<bool>& forced_keep);
+
 }  // namespace onnx_fp16::convert

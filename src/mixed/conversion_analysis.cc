@@ -19,12 +19,13 @@ ConversionAnalysis::ConversionAnalysis(const onnx::ModelProto& model, Float16Opt
     ids_.emplace(index_->node(n).proto, n);
   }
   ctx_ = std::make_unique<convert::Context>(convert::make_context(*index_, options_));
+  each_node_ = convert::decide_each_node(*ctx_);
   full_conversion_ = decide(std::vector<bool>(index_->nodes().size(), false));
 }
 
 convert::Plan ConversionAnalysis::decide(const std::vector<bool>& kept) const {
   if (kept.size() != index_->nodes().size()) throw Error("internal: a kept-node list of the wrong size");
-  return convert::make_plan(*ctx_, convert::decide_nodes(*ctx_, kept), convert::PlanDetail::PrecisionsOnly);
+  return convert::make_plan(*ctx_, convert::decide_nodes(*ctx_, each_node_, kept), convert::PlanDetail::PrecisionsOnly);
 }
 
 Tensor ConversionAnalysis::initializer_values(const onnx::TensorProto& initializer) const {

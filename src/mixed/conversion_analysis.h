@@ -60,6 +60,7 @@ class ConversionAnalysis {
   Float16Options options_;
   std::unique_ptr<graph::GraphIndex> index_;
   std::unique_ptr<convert::Context> ctx_;
+  convert::Decisions each_node_;  // convert::decide_each_node's, made once: every decide() starts from it
   convert::Plan full_conversion_;
   std::unordered_map<const onnx::NodeProto*, graph::NodeId> ids_;
 };
