@@ -129,16 +129,9 @@ class Rounder {
   // order): the range screen's run asks it of every weight (BERT-base: 436 MB), and the other
   // thread waited meanwhile.
   float largest_finite_magnitude(std::span<const float> in) const {
-    constexpr std::size_t kGrain = std::size_t{1} << 18;
-    const std::size_t ranges = std::max<std::size_t>(1, (in.size() + kGrain - 1) / kGrain);
-    std::vector<float> largest(ranges, 0.0f);
-    runtime::parallel_for(threads_, ranges, 1, [&](std::size_t begin, std::size_t end) {
-      for (std::size_t r = begin; r < end; ++r) {
-        const std::size_t first = r * kGrain;
-        largest[r] = half::largest_finite_magnitude(in.subspan(first, std::min(kGrain, in.size() - first)));
-      }
+    return runtime::parallel_max(threads_, in.size(), std::size_t{1} << 18, 0.0f, [&](std::size_t begin, std::size_t end) {
+      return half::largest_finite_magnitude(in.subspan(begin, end - begin));
     });
-    return *std::max_element(largest.begin(), largest.end());
   }
 
   // `tensor` as a reader of the converted model sees it, in float32.

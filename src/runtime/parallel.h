@@ -9,14 +9,32 @@
 // (parallel.cc says why), so back-to-back kernels pay no wake-up.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <functional>
+#include <mutex>
 #include <span>
 
 namespace onnx_fp16::runtime {
 
 void parallel_for(int threads, std::size_t count, std::size_t grain,
                   const std::function<void(std::size_t begin, std::size_t end)>& body);
+
+// The largest of range_max(begin, end) over parallel_for's ranges of [0, count), and `floor`
+// (also the result of an empty count): for a maximum over elements, which is the same in any
+// order, so the result does not depend on the thread count either. range_max must not return
+// NaN (std::max would make the result depend on the ranges' order).
+template <typename T, typename RangeMax>
+T parallel_max(int threads, std::size_t count, std::size_t grain, T floor, const RangeMax& range_max) {
+  std::mutex mutex;
+  T largest = floor;
+  parallel_for(threads, count, grain, [&](std::size_t begin, std::size_t end) {
+    const T here = range_max(begin, end);
+    const std::lock_guard lock(mutex);
+    largest = std::max(largest, here);
+  });
+  return largest;
+}
 
 // Faults in `fresh`, memory just obtained from the system that the caller will write whole:
 // asks for transparent huge pages on it (buffers::advise_huge_pages) and touches each of its

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <onnx_fp16/evaluator.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <stdexcept>
@@ -35,6 +36,19 @@ TEST(RuntimeParallel, RethrowsTheBodysException) {
                               if (begin > 0) throw std::runtime_error("boom");
                             }),
                std::runtime_error);
+}
+
+TEST(RuntimeParallel, ParallelMaxIsTheLargestOverEveryRangeOnAnyThreadCount) {
+  std::vector<double> values(100003);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>((i * 7919) % 100003);
+  auto range_max = [&](std::size_t begin, std::size_t end) {
+    return *std::max_element(values.begin() + static_cast<std::ptrdiff_t>(begin), values.begin() + static_cast<std::ptrdiff_t>(end));
+  };
+  for (const int threads : {1, 2, 8}) {
+    EXPECT_EQ(onnx_fp16::runtime::parallel_max(threads, values.size(), 100, -1.0, range_max), 100002.0) << threads;
+  }
+  EXPECT_EQ(onnx_fp16::runtime::parallel_max(8, 0, 100, -1.0, range_max), -1.0) << "nothing to scan: the floor";
+  EXPECT_EQ(onnx_fp16::runtime::parallel_max(8, 10, 1, 5e5, range_max), 5e5) << "the floor when larger";
 }
 
 TEST(RuntimeParallel, FaultInBringsInEveryPageOfTheSpan) {
