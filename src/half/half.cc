@@ -1,6 +1,7 @@
 // Scalar float32 <-> float16 / bfloat16 conversions and the constant clamping rule. These are
 // the reference the bulk paths (half_bulk.cc, half_f16c.cc) must agree with bit for bit.
 #include "half/half.h"
+#include "half/half_detail.h"
 
 #include <algorithm>
 #include <bit>
@@ -89,19 +90,23 @@ float bfloat16_to_float(std::uint16_t bits) {
   return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16);
 }
 
-float largest_finite_magnitude(std::span<const float> values) {
+namespace detail {
+
+float portable_largest_finite_magnitude(const float* in, std::size_t count) {
   // |x| orders as its bit pattern without the sign, and the finite ones lie below infinity's.
   // As signed 32-bit integers (a magnitude's sign bit is clear) and a select then a max, with no
   // branch: so the compiler vectorises it on baseline x86-64 (SSE2 has no unsigned 32-bit
   // compare). The branchy form ran one element at a time, and the search scans every weight.
   std::int32_t largest = 0;
-  for (const float x : values) {
-    const auto magnitude = static_cast<std::int32_t>(std::bit_cast<std::uint32_t>(x) & kFloatAbsMask);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto magnitude = static_cast<std::int32_t>(std::bit_cast<std::uint32_t>(in[i]) & kFloatAbsMask);
     const std::int32_t finite = magnitude < static_cast<std::int32_t>(kFloatInfBits) ? magnitude : 0;
     largest = std::max(largest, finite);
   }
   return std::bit_cast<float>(largest);
 }
+
+}  // namespace detail
 
 float clamp_constant(float value, float min_positive, float max_finite) {
   const float magnitude = std::fabs(value);

@@ -179,6 +179,13 @@ std::size_t floats_to_halves_clamped(std::span<const float> in, std::span<std::u
   return detail::portable_floats_to_halves_clamped(in.data(), out.data(), in.size(), rule);
 }
 
+float largest_finite_magnitude(std::span<const float> values) {
+#if defined(ONNX_FP16_HAVE_F16C_PATH)
+  if (cpu_has_f16c()) return detail::avx_largest_finite_magnitude(values.data(), values.size());
+#endif
+  return detail::portable_largest_finite_magnitude(values.data(), values.size());
+}
+
 void halves_to_floats(std::span<const std::uint16_t> in, std::span<float> out) {
   require_same_size(in.size(), out.size(), "halves_to_floats");
 #if defined(ONNX_FP16_HAVE_F16C_PATH)

@@ -262,6 +262,34 @@ TEST(HalfBulk, F16cHalvesToFloatsAgreesWithPortableIncludingNaNs) {
   for (std::uint32_t i = 0; i < all.size(); ++i) ASSERT_EQ(to_bits(portable[i]), to_bits(f16c[i])) << std::hex << i;
 }
 
+// The vector path of largest_finite_magnitude against the portable loop, bit for bit: every
+// length up to past two whole steps (the tail), and the special values (infinities, NaNs of
+// both signs, subnormals, float32's largest) at every position of a step.
+TEST(HalfBulk, AvxLargestFiniteMagnitudeAgreesWithPortable) {
+  if (!cpu_has_f16c()) GTEST_SKIP() << "this CPU has no F16C";
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float specials[] = {inf, -inf, nan, -nan, std::numeric_limits<float>::denorm_min(), -std::numeric_limits<float>::max()};
+  const std::vector<float> input = random_floats(80, 11);
+  for (std::size_t n = 0; n <= input.size(); ++n) {
+    ASSERT_EQ(to_bits(detail::avx_largest_finite_magnitude(input.data(), n)),
+              to_bits(detail::portable_largest_finite_magnitude(input.data(), n))) << "n=" << n;
+  }
+  for (const float special : specials) {
+    for (std::size_t at = 0; at < 40; ++at) {
+      std::vector<float> values(64, 0.5f);
+      values[at] = special;
+      ASSERT_EQ(to_bits(detail::avx_largest_finite_magnitude(values.data(), values.size())),
+                to_bits(detail::portable_largest_finite_magnitude(values.data(), values.size())))
+          << "special " << special << " at " << at;
+    }
+  }
+  std::vector<float> tiny(100, -std::numeric_limits<float>::denorm_min());
+  EXPECT_EQ(detail::avx_largest_finite_magnitude(tiny.data(), tiny.size()), std::numeric_limits<float>::denorm_min());
+  const std::vector<float> many = random_floats(100'003, 5);
+  EXPECT_EQ(to_bits(largest_finite_magnitude(many)), to_bits(detail::portable_largest_finite_magnitude(many.data(), many.size())));
+}
+
 TEST(HalfBulk, F16cTailsOfEveryLengthMatchScalar) {
   if (!cpu_has_f16c()) GTEST_SKIP() << "this CPU has no F16C";
   const std::vector<float> input = random_floats(40, 7);
