@@ -518,6 +518,7 @@ class IncrementalEngine final : public CandidateEngine {
     accepted_config_ = last_config_;
     evaluator_.accepted = evaluator_.last;  // the variants' values already follow it
     has_accepted_ = true;
+    accepted_rounds_nothing_ = rounds_nothing(accepted_config_);
   }
 
  private:
@@ -580,6 +581,14 @@ class IncrementalEngine final : public CandidateEngine {
     evaluator_.last.assign(inputs_.size(), {});
     bool any_rounding = false;
     for (const Rounding r : last_config_.store) any_rounding = any_rounding || r == Rounding::Round;
+    // While the accepted state rounds nothing a node computes (the float32 model, until a
+    // candidate passes), its values are every implementation's too: a variant whose own values
+    // are of a refused candidate, or that has none yet, runs from there instead where that
+    // runs fewer steps (the same values either way). BERT-base's first rounds, refused on the
+    // fourth or fifth implementation, ran every variant over the whole model although the
+    // candidate changed nothing before its first node.
+    std::optional<std::size_t> shared_base_steps;
+    if (has_accepted_ && accepted_rounds_nothing_) shared_base_steps = steps_to_run(accepted_config_, last_config_);
     for (std::size_t s = 0; s < inputs_.size(); ++s) {
       VariantOutputs outputs;
       for (std::size_t v = 0; v < variant_count(); ++v) {
@@ -598,7 +607,13 @@ class IncrementalEngine final : public CandidateEngine {
             // run cut short by an error leaves none (the next run computes everything).
             std::vector<Tensor> values = std::move(variant.values[s]);
             variant.values[s].clear();
-            variant.values[s] = run_sample(last_config_, s, v, std::move(values), variant.config[s]);
+            const Config* base = &variant.config[s];
+            if (shared_base_steps &&
+                *shared_base_steps <= (values.empty() ? plan_->nodes.size() : steps_to_run(*base, last_config_))) {
+              values = evaluator_.accepted[s];  // handles: the run replaces what it changes
+              base = &accepted_config_;
+            }
+            variant.values[s] = run_sample(last_config_, s, v, std::move(values), *base);
             ++stats_.runs;
           }
           variant.config[s] = last_config_;
@@ -920,6 +935,39 @@ class IncrementalEngine final : public CandidateEngine {
                  static_cast<float>(variants_.spread)};
   }
 
+  // Whether nothing is rounded to the target under `config` (the screen's clamping of constants
+  // may be there: every implementation clamps alike): then the variants have nothing to nudge
+  // (nudge_for) and every implementation computes the evaluator's values.
+  static bool rounds_nothing(const Config& config) {
+    for (const Rounding r : config.store) {
+      if (r == Rounding::Round || r == Rounding::ClampRound) return false;
+    }
+    for (const auto& reads : config.read) {
+      for (const Rounding r : reads) {
+        if (r == Rounding::Round || r == Rounding::ClampRound) return false;
+      }
+    }
+    return true;
+  }
+
+  // How many steps a run of `config` from values computed under `base` runs at most: those
+  // that read or store a value otherwise (needs_run), and those that read what they write, as
+  // if every rerun changed its outputs (run_sample stops earlier where they come out the same).
+  std::size_t steps_to_run(const Config& base, const Config& config) const {
+    std::vector<bool> changed(slot_value_.size(), false);
+    for (const auto& [slot, tensor] : constants_) changed[slot] = config.store[slot] != base.store[slot];
+    for (const int slot : plan_->input_slots) changed[slot] = changed[slot] || config.store[slot] != base.store[slot];
+    std::size_t steps = 0;
+    for (std::size_t k = 0; k < plan_->nodes.size(); ++k) {
+      if (!needs_run(config, base, k, changed)) continue;
+      ++steps;
+      for (const int slot : plan_->nodes[k].outputs) {
+        if (slot != runtime::kNoSlot) changed[slot] = true;
+      }
+    }
+    return steps;
+  }
+
   // Whether step k must run again: an input changed or is read with another rounding, or an
   // output is stored with another one, than in the base's configuration.
   bool needs_run(const Config& config, const Config& base_config, std::size_t k,
@@ -958,6 +1006,7 @@ class IncrementalEngine final : public CandidateEngine {
   std::vector<bool> restoring_;             // by step: restore_inputs' marks (all false between calls)
 
   bool has_accepted_ = false;
+  bool accepted_rounds_nothing_ = false;  // rounds_nothing(accepted_config_)
   bool last_complete_ = false;  // the last run reached its last sample
   Config accepted_config_;   // the accepted state's configuration
   Config last_config_;   // the last run's

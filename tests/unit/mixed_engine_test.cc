@@ -170,6 +170,58 @@ TEST(MixedIncrementalEngine, CountsEachNodesExecutions) {
   EXPECT_EQ(executions().at(node("last")), 2u);
 }
 
+// Until a candidate passes, the accepted state is the float32 model, whose values every
+// simulated implementation shares: after a refused candidate that converted the first node, a
+// candidate that converts only the last one runs the last node alone on every implementation
+// (from its own values of the refused candidate, each variant would run the whole chain again).
+TEST(MixedIncrementalEngine, VariantsRunFromTheFloat32StateUntilACandidatePasses) {
+  onnx::ModelProto model = modelgen::make_model(17);
+  {
+    modelgen::GraphBuilder g(model.mutable_graph());
+    g.input("x", F32, {4, 32}).output("y", F32, {4, 32});
+    g.initializer("w", {32, 32}, std::vector<float>(32 * 32, 0.03125f));
+    g.node("MatMul", {"x", "w"}, {"m"}, "product");
+    g.node("Tanh", {"m"}, {"t"}, "squash");
+    g.node("Relu", {"t"}, {"y"}, "last");
+  }
+  std::mt19937 rng(11);
+  const std::vector<Feeds> samples{{{"x", random_floats({4, 32}, rng)}}};
+  onnx_fp16::Float16Options options;
+  options.keep_io_types = true;
+  mixed::ConversionAnalysis analysis(model, options);
+  const mixed::SearchUnits units = mixed::find_search_units(analysis);
+  auto engine = mixed::make_incremental_engine(analysis, samples, 1,
+                                               {.count = 2, .spread = onnx_fp16::kDefaultVariantSpread});
+  ASSERT_TRUE(engine->run_float32({}).has_value());
+  const auto node = [&](const std::string& name) {
+    for (const auto& proto : analysis.model().graph().node()) {
+      if (proto.name() == name) return static_cast<std::size_t>(analysis.node_id(proto));
+    }
+    return std::size_t{0};
+  };
+  const auto converting = [&](const std::string& name) {
+    std::vector<bool> kept(units.size(), true);
+    for (std::size_t u = 0; u < units.size(); ++u) {
+      if (analysis.index().node(units.nodes[u]).proto->name() == name) kept[u] = false;
+    }
+    return units.kept_nodes(kept);
+  };
+  const auto pass_all = [](std::size_t, const mixed::VariantOutputs&) { return true; };
+  ASSERT_TRUE(engine->run_checked(converting("product"), pass_all));  // run on all 3, never accepted
+  const std::vector<std::size_t> before = engine->stats().executions_by_node;
+  const auto last_by_variant = engine->run_variants(converting("last"));
+  const std::vector<std::size_t> after = engine->stats().executions_by_node;
+  EXPECT_EQ(after.at(node("product")), before.at(node("product")));
+  EXPECT_EQ(after.at(node("squash")), before.at(node("squash")));
+  EXPECT_EQ(after.at(node("last")), before.at(node("last")) + 3);
+  // The same values as an engine that never ran the refused candidate.
+  auto fresh = mixed::make_incremental_engine(analysis, samples, 1, {.count = 2, .spread = onnx_fp16::kDefaultVariantSpread});
+  ASSERT_TRUE(fresh->run_float32({}).has_value());
+  const auto expected = fresh->run_variants(converting("last"));
+  ASSERT_EQ(last_by_variant.size(), 3u);
+  for (std::size_t v = 0; v < 3; ++v) EXPECT_TRUE(same_bits(last_by_variant[v], expected[v])) << "variant " << v;
+}
+
 TEST(MixedIncrementalEngine, MatchesTheConvertedExampleModelBitForBit) {
   const onnx::ModelProto model = modelgen::example_model();
   std::mt19937 rng(1);
