@@ -27,6 +27,7 @@ double multiply_accumulates(const onnx::NodeProto& node, const std::map<std::str
   auto input = [&](int i) { return i < node.input_size() ? value_of(values, node.input(i)) : nullptr; };
   const Tensor* out = node.output_size() > 0 ? value_of(values, node.output(0)) : nullptr;
   const std::string& op = node.op_type();
+  if (!is_contraction(op)) return 0;
   if (op == "MatMul" || op == "MatMulInteger" || op == "FusedMatMul" || op == "Gemm") {
     const Tensor* a = input(0);
     if (a == nullptr || out == nullptr || a->rank() == 0) return 0;
@@ -61,6 +62,13 @@ double multiply_accumulates(const onnx::NodeProto& node, const std::map<std::str
 }
 
 }  // namespace
+
+bool is_contraction(const std::string& op_type) {
+  static const std::set<std::string> kContractions{"MatMul", "MatMulInteger", "FusedMatMul", "Gemm",
+                                                   "Conv",   "ConvInteger",   "NhwcConv",    "QLinearConv",
+                                                   "ConvTranspose", "LSTM", "GRU", "RNN"};
+  return kContractions.count(op_type) > 0;
+}
 
 std::vector<std::string> costed_value_names(const ConversionAnalysis& analysis) {
   std::set<std::string> names;

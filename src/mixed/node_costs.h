@@ -18,6 +18,11 @@ struct NodeCost {
   double weight_bytes = 0;  // float32 initializers and Constant outputs the node reads, 4 bytes per element
 };
 
+// Whether an op type is a contraction (a matrix product, a convolution, a recurrent cell, or
+// their quantized forms): the ops whose FLOPs are multiply-accumulates, and whose outputs cost
+// the most to compute again per byte they take to keep.
+bool is_contraction(const std::string& op_type);
+
 // The names measure_node_costs reads: every input and output of the main graph's nodes.
 std::vector<std::string> costed_value_names(const ConversionAnalysis& analysis);
 

@@ -222,6 +222,62 @@ TEST(MixedIncrementalEngine, VariantsRunFromTheFloat32StateUntilACandidatePasses
   for (std::size_t v = 0; v < 3; ++v) EXPECT_TRUE(same_bits(last_by_variant[v], expected[v])) << "variant " << v;
 }
 
+// A variant keeps only its checkpoints' values between runs and computes a dropped one again
+// when a run needs it; a contraction's output computed again is kept from then on. Here the
+// product's output lies between two checkpoints (a chain of 73 steps: one every 2), so
+// converting its reader first computes it again on both variants, and reverting that reader
+// then finds it kept.
+TEST(MixedIncrementalEngine, VariantsKeepAContractionsOutputTheyComputedAgain) {
+  onnx::ModelProto model = modelgen::make_model(17);
+  {
+    modelgen::GraphBuilder g(model.mutable_graph());
+    g.input("x", F32, {4, 32}).output("y", F32, {4, 32});
+    g.initializer("w", {32, 32}, std::vector<float>(32 * 32, 0.03125f));
+    g.node("Neg", {"x"}, {"a"}, "pre");
+    g.node("MatMul", {"a", "w"}, {"m"}, "product");
+    std::string previous = "m";
+    for (int i = 0; i < 70; ++i) {
+      const std::string out = "t" + std::to_string(i);
+      g.node(i % 2 == 0 ? "Tanh" : "Neg", {previous}, {out}, out);
+      previous = out;
+    }
+    g.node("Relu", {previous}, {"y"}, "last");
+  }
+  std::mt19937 rng(5);
+  const std::vector<Feeds> samples{{{"x", random_floats({4, 32}, rng)}}};
+  onnx_fp16::Float16Options options;
+  options.keep_io_types = true;
+  mixed::ConversionAnalysis analysis(model, options);
+  const mixed::SearchUnits units = mixed::find_search_units(analysis);
+  auto engine = mixed::make_incremental_engine(
+      analysis, samples, 1, {.count = 2, .spread = onnx_fp16::kDefaultVariantSpread, .keep_below_bytes = 0});
+  ASSERT_TRUE(engine->run_float32({}).has_value());
+  const auto node = [&](const std::string& name) {
+    for (const auto& proto : analysis.model().graph().node()) {
+      if (proto.name() == name) return static_cast<std::size_t>(analysis.node_id(proto));
+    }
+    return std::size_t{0};
+  };
+  const auto converting = [&](const std::vector<std::string>& names) {
+    std::vector<bool> kept(units.size(), true);
+    for (std::size_t u = 0; u < units.size(); ++u) {
+      const std::string& name = analysis.index().node(units.nodes[u]).proto->name();
+      if (std::find(names.begin(), names.end(), name) != names.end()) kept[u] = false;
+    }
+    return units.kept_nodes(kept);
+  };
+  const auto pass_all = [](std::size_t, const mixed::VariantOutputs&) { return true; };
+  // Something rounded is accepted: the variants run from their own values from here on.
+  ASSERT_TRUE(engine->run_checked(converting({"last"}), pass_all));
+  engine->accept_last();
+  const auto products = [&] { return engine->stats().executions_by_node.at(node("product")); };
+  const std::size_t before = products();
+  engine->run_variants(converting({"last", "t0"}));  // t0 reads m, which the variants dropped
+  EXPECT_EQ(products(), before + 2) << "each variant computes the product's output again";
+  engine->run_variants(converting({"last"}));  // t0 reverts: m is kept now
+  EXPECT_EQ(products(), before + 2);
+}
+
 TEST(MixedIncrementalEngine, MatchesTheConvertedExampleModelBitForBit) {
   const onnx::ModelProto model = modelgen::example_model();
   std::mt19937 rng(1);
