@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <span>
 
@@ -128,46 +129,78 @@ void expect_engines_agree(const onnx::ModelProto& model, const std::vector<Feeds
   }
 }
 
+// x -> MatMul "product" (by w) -> Tanh "squash" -> Relu "last" -> y; with `long_chain`, a Neg
+// "pre" before the product and 70 Tanh / Neg steps "t0" .. "t69" in place of "squash" (73
+// steps: a checkpoint every 2), keeping the IO types, one sample. Nodes by name for the
+// engine's execution counts.
+struct ProductChain {
+  onnx::ModelProto model = modelgen::make_model(17);
+  std::vector<Feeds> samples;
+  std::unique_ptr<mixed::ConversionAnalysis> analysis;
+  mixed::SearchUnits units;
+
+  explicit ProductChain(bool long_chain) {
+    modelgen::GraphBuilder g(model.mutable_graph());
+    g.input("x", F32, {4, 32}).output("y", F32, {4, 32});
+    g.initializer("w", {32, 32}, std::vector<float>(32 * 32, 0.03125f));
+    if (long_chain) g.node("Neg", {"x"}, {"a"}, "pre");
+    g.node("MatMul", {long_chain ? "a" : "x", "w"}, {"m"}, "product");
+    std::string previous = "m";
+    if (!long_chain) {
+      g.node("Tanh", {previous}, {"t"}, "squash");
+      previous = "t";
+    }
+    for (int i = 0; long_chain && i < 70; ++i) {
+      std::string out = "t";
+      out += std::to_string(i);
+      g.node(i % 2 == 0 ? "Tanh" : "Neg", {previous}, {out}, out);
+      previous = out;
+    }
+    g.node("Relu", {previous}, {"y"}, "last");
+    std::mt19937 rng(11);
+    samples = {{{"x", random_floats({4, 32}, rng)}}};
+    onnx_fp16::Float16Options options;
+    options.keep_io_types = true;
+    analysis = std::make_unique<mixed::ConversionAnalysis>(model, options);
+    units = mixed::find_search_units(*analysis);
+  }
+
+  std::size_t node(const std::string& name) const {
+    for (const auto& proto : analysis->model().graph().node()) {
+      if (proto.name() == name) return static_cast<std::size_t>(analysis->node_id(proto));
+    }
+    return 0;
+  }
+  // The kept nodes of a candidate that converts the units of the nodes named.
+  std::vector<bool> converting(const std::vector<std::string>& names) const {
+    std::vector<bool> kept(units.size(), true);
+    for (std::size_t u = 0; u < units.size(); ++u) {
+      const std::string& name = analysis->index().node(units.nodes[u]).proto->name();
+      if (std::find(names.begin(), names.end(), name) != names.end()) kept[u] = false;
+    }
+    return units.kept_nodes(kept);
+  }
+};
+
+bool pass_all(std::size_t, const mixed::VariantOutputs&) { return true; }
+
 // The engine counts each node's executions: the float32 run executes every node once; a run
 // that converts only the last node executes that node alone (nothing follows it), so a report
 // that weighs executions by FLOPs sees a light node's run as light.
 TEST(MixedIncrementalEngine, CountsEachNodesExecutions) {
-  onnx::ModelProto model = modelgen::make_model(17);
-  {
-    modelgen::GraphBuilder g(model.mutable_graph());
-    g.input("x", F32, {4, 32}).output("y", F32, {4, 32});
-    g.initializer("w", {32, 32}, std::vector<float>(32 * 32, 0.03125f));
-    g.node("MatMul", {"x", "w"}, {"m"}, "product");
-    g.node("Tanh", {"m"}, {"t"}, "squash");
-    g.node("Relu", {"t"}, {"y"}, "last");
-  }
-  std::mt19937 rng(11);
-  const std::vector<Feeds> samples{{{"x", random_floats({4, 32}, rng)}}};
-  onnx_fp16::Float16Options options;
-  options.keep_io_types = true;
-  mixed::ConversionAnalysis analysis(model, options);
-  const mixed::SearchUnits units = mixed::find_search_units(analysis);
-  auto engine = mixed::make_incremental_engine(analysis, samples, 1, {.count = 0});
+  const ProductChain chain(false);
+  auto engine = mixed::make_incremental_engine(*chain.analysis, chain.samples, 1, {.count = 0});
   ASSERT_TRUE(engine->run_float32({}).has_value());
-  const auto node = [&](const std::string& name) {
-    for (const auto& proto : analysis.model().graph().node()) {
-      if (proto.name() == name) return static_cast<std::size_t>(analysis.node_id(proto));
-    }
-    return std::size_t{0};
-  };
   const auto executions = [&] { return engine->stats().executions_by_node; };
-  EXPECT_EQ(executions().at(node("product")), 1u);
-  EXPECT_EQ(executions().at(node("squash")), 1u);
-  EXPECT_EQ(executions().at(node("last")), 1u);
-  std::vector<bool> kept(units.size(), true);
-  for (std::size_t u = 0; u < units.size(); ++u) {
-    if (analysis.index().node(units.nodes[u]).proto->name() == "last") kept[u] = false;
-  }
+  EXPECT_EQ(executions().at(chain.node("product")), 1u);
+  EXPECT_EQ(executions().at(chain.node("squash")), 1u);
+  EXPECT_EQ(executions().at(chain.node("last")), 1u);
+  const std::vector<bool> kept = chain.converting({"last"});
   ASSERT_EQ(std::count(kept.begin(), kept.end(), false), 1) << "'last' is a unit of its own";
-  engine->run(units.kept_nodes(kept));
-  EXPECT_EQ(executions().at(node("product")), 1u);
-  EXPECT_EQ(executions().at(node("squash")), 1u);
-  EXPECT_EQ(executions().at(node("last")), 2u);
+  engine->run(kept);
+  EXPECT_EQ(executions().at(chain.node("product")), 1u);
+  EXPECT_EQ(executions().at(chain.node("squash")), 1u);
+  EXPECT_EQ(executions().at(chain.node("last")), 2u);
 }
 
 // Until a candidate passes, the accepted state is the float32 model, whose values every
@@ -175,106 +208,42 @@ TEST(MixedIncrementalEngine, CountsEachNodesExecutions) {
 // candidate that converts only the last one runs the last node alone on every implementation
 // (from its own values of the refused candidate, each variant would run the whole chain again).
 TEST(MixedIncrementalEngine, VariantsRunFromTheFloat32StateUntilACandidatePasses) {
-  onnx::ModelProto model = modelgen::make_model(17);
-  {
-    modelgen::GraphBuilder g(model.mutable_graph());
-    g.input("x", F32, {4, 32}).output("y", F32, {4, 32});
-    g.initializer("w", {32, 32}, std::vector<float>(32 * 32, 0.03125f));
-    g.node("MatMul", {"x", "w"}, {"m"}, "product");
-    g.node("Tanh", {"m"}, {"t"}, "squash");
-    g.node("Relu", {"t"}, {"y"}, "last");
-  }
-  std::mt19937 rng(11);
-  const std::vector<Feeds> samples{{{"x", random_floats({4, 32}, rng)}}};
-  onnx_fp16::Float16Options options;
-  options.keep_io_types = true;
-  mixed::ConversionAnalysis analysis(model, options);
-  const mixed::SearchUnits units = mixed::find_search_units(analysis);
-  auto engine = mixed::make_incremental_engine(analysis, samples, 1,
-                                               {.count = 2, .spread = onnx_fp16::kDefaultVariantSpread});
+  const ProductChain chain(false);
+  const mixed::VariantOptions variants{.count = 2, .spread = onnx_fp16::kDefaultVariantSpread};
+  auto engine = mixed::make_incremental_engine(*chain.analysis, chain.samples, 1, variants);
   ASSERT_TRUE(engine->run_float32({}).has_value());
-  const auto node = [&](const std::string& name) {
-    for (const auto& proto : analysis.model().graph().node()) {
-      if (proto.name() == name) return static_cast<std::size_t>(analysis.node_id(proto));
-    }
-    return std::size_t{0};
-  };
-  const auto converting = [&](const std::string& name) {
-    std::vector<bool> kept(units.size(), true);
-    for (std::size_t u = 0; u < units.size(); ++u) {
-      if (analysis.index().node(units.nodes[u]).proto->name() == name) kept[u] = false;
-    }
-    return units.kept_nodes(kept);
-  };
-  const auto pass_all = [](std::size_t, const mixed::VariantOutputs&) { return true; };
-  ASSERT_TRUE(engine->run_checked(converting("product"), pass_all));  // run on all 3, never accepted
+  ASSERT_TRUE(engine->run_checked(chain.converting({"product"}), pass_all));  // run on all 3, never accepted
   const std::vector<std::size_t> before = engine->stats().executions_by_node;
-  const auto last_by_variant = engine->run_variants(converting("last"));
+  const auto last_by_variant = engine->run_variants(chain.converting({"last"}));
   const std::vector<std::size_t> after = engine->stats().executions_by_node;
-  EXPECT_EQ(after.at(node("product")), before.at(node("product")));
-  EXPECT_EQ(after.at(node("squash")), before.at(node("squash")));
-  EXPECT_EQ(after.at(node("last")), before.at(node("last")) + 3);
+  EXPECT_EQ(after.at(chain.node("product")), before.at(chain.node("product")));
+  EXPECT_EQ(after.at(chain.node("squash")), before.at(chain.node("squash")));
+  EXPECT_EQ(after.at(chain.node("last")), before.at(chain.node("last")) + 3);
   // The same values as an engine that never ran the refused candidate.
-  auto fresh = mixed::make_incremental_engine(analysis, samples, 1, {.count = 2, .spread = onnx_fp16::kDefaultVariantSpread});
+  auto fresh = mixed::make_incremental_engine(*chain.analysis, chain.samples, 1, variants);
   ASSERT_TRUE(fresh->run_float32({}).has_value());
-  const auto expected = fresh->run_variants(converting("last"));
+  const auto expected = fresh->run_variants(chain.converting({"last"}));
   ASSERT_EQ(last_by_variant.size(), 3u);
   for (std::size_t v = 0; v < 3; ++v) EXPECT_TRUE(same_bits(last_by_variant[v], expected[v])) << "variant " << v;
 }
 
 // A variant keeps only its checkpoints' values between runs and computes a dropped one again
-// when a run needs it; a contraction's output computed again is kept from then on. Here the
-// product's output lies between two checkpoints (a chain of 73 steps: one every 2), so
-// converting its reader first computes it again on both variants, and reverting that reader
-// then finds it kept.
+// when a run needs it; a contraction's output computed again is kept from then on. In the long
+// chain the product's output lies between two checkpoints, so converting its reader first
+// computes it again on both variants, and reverting that reader then finds it kept.
 TEST(MixedIncrementalEngine, VariantsKeepAContractionsOutputTheyComputedAgain) {
-  onnx::ModelProto model = modelgen::make_model(17);
-  {
-    modelgen::GraphBuilder g(model.mutable_graph());
-    g.input("x", F32, {4, 32}).output("y", F32, {4, 32});
-    g.initializer("w", {32, 32}, std::vector<float>(32 * 32, 0.03125f));
-    g.node("Neg", {"x"}, {"a"}, "pre");
-    g.node("MatMul", {"a", "w"}, {"m"}, "product");
-    std::string previous = "m";
-    for (int i = 0; i < 70; ++i) {
-      const std::string out = "t" + std::to_string(i);
-      g.node(i % 2 == 0 ? "Tanh" : "Neg", {previous}, {out}, out);
-      previous = out;
-    }
-    g.node("Relu", {previous}, {"y"}, "last");
-  }
-  std::mt19937 rng(5);
-  const std::vector<Feeds> samples{{{"x", random_floats({4, 32}, rng)}}};
-  onnx_fp16::Float16Options options;
-  options.keep_io_types = true;
-  mixed::ConversionAnalysis analysis(model, options);
-  const mixed::SearchUnits units = mixed::find_search_units(analysis);
+  const ProductChain chain(true);
   auto engine = mixed::make_incremental_engine(
-      analysis, samples, 1, {.count = 2, .spread = onnx_fp16::kDefaultVariantSpread, .keep_below_bytes = 0});
+      *chain.analysis, chain.samples, 1, {.count = 2, .spread = onnx_fp16::kDefaultVariantSpread, .keep_below_bytes = 0});
   ASSERT_TRUE(engine->run_float32({}).has_value());
-  const auto node = [&](const std::string& name) {
-    for (const auto& proto : analysis.model().graph().node()) {
-      if (proto.name() == name) return static_cast<std::size_t>(analysis.node_id(proto));
-    }
-    return std::size_t{0};
-  };
-  const auto converting = [&](const std::vector<std::string>& names) {
-    std::vector<bool> kept(units.size(), true);
-    for (std::size_t u = 0; u < units.size(); ++u) {
-      const std::string& name = analysis.index().node(units.nodes[u]).proto->name();
-      if (std::find(names.begin(), names.end(), name) != names.end()) kept[u] = false;
-    }
-    return units.kept_nodes(kept);
-  };
-  const auto pass_all = [](std::size_t, const mixed::VariantOutputs&) { return true; };
   // Something rounded is accepted: the variants run from their own values from here on.
-  ASSERT_TRUE(engine->run_checked(converting({"last"}), pass_all));
+  ASSERT_TRUE(engine->run_checked(chain.converting({"last"}), pass_all));
   engine->accept_last();
-  const auto products = [&] { return engine->stats().executions_by_node.at(node("product")); };
+  const auto products = [&] { return engine->stats().executions_by_node.at(chain.node("product")); };
   const std::size_t before = products();
-  engine->run_variants(converting({"last", "t0"}));  // t0 reads m, which the variants dropped
+  engine->run_variants(chain.converting({"last", "t0"}));  // t0 reads m, which the variants dropped
   EXPECT_EQ(products(), before + 2) << "each variant computes the product's output again";
-  engine->run_variants(converting({"last"}));  // t0 reverts: m is kept now
+  engine->run_variants(chain.converting({"last"}));  // t0 reverts: m is kept now
   EXPECT_EQ(products(), before + 2);
 }
 
