@@ -919,8 +919,15 @@ class IncrementalEngine final : public CandidateEngine {
         // 0.01) 2.76 -> 2.13 s, 94.8 -> 76.4 full runs by FLOPs, peak 491 -> 540 MB; rec (rtol
         // 0.01, atol 0.001) 4.45 -> 3.65 s, 160.0 -> 130.6, 647 -> 675 MB; BERT-base as it
         // was (22.9, 1.07 GB). Keeping every contraction's output from the start did as well on
-        // the two CNNs but held 150 MB more on BERT-base, which restores few of them.
-        if (is_contraction_step_[step]) kept_by_variants_[slot] = true;
+        // the two CNNs but held 150 MB more on BERT-base, which restores few of them. Up to a
+        // quarter of a full state's computed values, so that a model restoring everything keeps
+        // its variants' memory within 1.25 states each (det and rec stayed far below).
+        const std::size_t bytes = slots[slot].byte_size();
+        if (is_contraction_step_[step] && !kept_by_variants_[slot] &&
+            restored_kept_bytes_ + bytes <= computed_state_bytes_ / 4) {
+          kept_by_variants_[slot] = true;
+          restored_kept_bytes_ += bytes;
+        }
       }
       ++stats_.nodes_recomputed;
     }
@@ -932,6 +939,9 @@ class IncrementalEngine final : public CandidateEngine {
   void trim_to_checkpoints(std::vector<Tensor>& slots) {
     if (kept_by_variants_.empty()) {
       kept_by_variants_ = checkpoint_slots(*plan_, slot_steps_, slots, variants_.keep_below_bytes);  // the first full state's sizes
+      for (std::size_t slot = 0; slot < slots.size(); ++slot) {
+        if (slot_steps_.producer[slot] != kNoStep && slots[slot].defined()) computed_state_bytes_ += slots[slot].byte_size();
+      }
     }
     for (std::size_t slot = 0; slot < slots.size(); ++slot) {
       if (slot_steps_.producer[slot] != kNoStep && !kept_by_variants_[slot]) slots[slot] = Tensor();
@@ -1017,6 +1027,8 @@ class IncrementalEngine final : public CandidateEngine {
                                             // (empty until the first trim)
   std::vector<bool> restoring_;             // by step: restore_inputs' marks (all false between calls)
   std::vector<bool> is_contraction_step_;   // by step: a matrix product, convolution or recurrent cell
+  std::size_t computed_state_bytes_ = 0;    // the computed values of the first full state (one sample)
+  std::size_t restored_kept_bytes_ = 0;     // of those, the contraction outputs kept once restored
 
   bool has_accepted_ = false;
   bool accepted_rounds_nothing_ = false;  // rounds_nothing(accepted_config_)

@@ -11,6 +11,7 @@
 #include <memory>
 #include <random>
 #include <span>
+#include <utility>
 
 #include "mixed/candidate_engine.h"
 #include "mixed/conversion_analysis.h"
@@ -139,18 +140,26 @@ struct ProductChain {
   std::unique_ptr<mixed::ConversionAnalysis> analysis;
   mixed::SearchUnits units;
 
-  explicit ProductChain(bool long_chain) {
+  // `wide`: in the long chain the product's output is 32 times wider (4 x 1024), and "t0" is a
+  // MatMul back to 4 x 32: that one value is then half the chain's computed values.
+  explicit ProductChain(bool long_chain, bool wide = false) {
     modelgen::GraphBuilder g(model.mutable_graph());
     g.input("x", F32, {4, 32}).output("y", F32, {4, 32});
-    g.initializer("w", {32, 32}, std::vector<float>(32 * 32, 0.03125f));
+    const std::int64_t width = wide ? 1024 : 32;
+    g.initializer("w", {32, width}, std::vector<float>(static_cast<std::size_t>(32 * width), 0.03125f));
+    if (wide) g.initializer("back", {width, 32}, std::vector<float>(static_cast<std::size_t>(width * 32), 1.0f / 1024));
     if (long_chain) g.node("Neg", {"x"}, {"a"}, "pre");
     g.node("MatMul", {long_chain ? "a" : "x", "w"}, {"m"}, "product");
     std::string previous = "m";
+    if (wide) {
+      g.node("MatMul", {"m", "back"}, {"t0"}, "t0");
+      previous = "t0";
+    }
     if (!long_chain) {
       g.node("Tanh", {previous}, {"t"}, "squash");
       previous = "t";
     }
-    for (int i = 0; long_chain && i < 70; ++i) {
+    for (int i = wide ? 1 : 0; long_chain && i < 70; ++i) {
       std::string out = "t";
       out += std::to_string(i);
       g.node(i % 2 == 0 ? "Tanh" : "Neg", {previous}, {out}, out);
@@ -227,24 +236,33 @@ TEST(MixedIncrementalEngine, VariantsRunFromTheFloat32StateUntilACandidatePasses
   for (std::size_t v = 0; v < 3; ++v) EXPECT_TRUE(same_bits(last_by_variant[v], expected[v])) << "variant " << v;
 }
 
-// A variant keeps only its checkpoints' values between runs and computes a dropped one again
-// when a run needs it; a contraction's output computed again is kept from then on. In the long
-// chain the product's output lies between two checkpoints, so converting its reader first
-// computes it again on both variants, and reverting that reader then finds it kept.
-TEST(MixedIncrementalEngine, VariantsKeepAContractionsOutputTheyComputedAgain) {
-  const ProductChain chain(true);
+// The product's executions over two runs of the long chain on 2 variants that keep only their
+// checkpoints: converting "t0" (it reads the product's output, which lies between two
+// checkpoints), then reverting it. Something rounded ("last") is accepted first, so the
+// variants run from their own values.
+std::pair<std::size_t, std::size_t> product_runs_converting_then_reverting_t0(const ProductChain& chain) {
   auto engine = mixed::make_incremental_engine(
       *chain.analysis, chain.samples, 1, {.count = 2, .spread = onnx_fp16::kDefaultVariantSpread, .keep_below_bytes = 0});
-  ASSERT_TRUE(engine->run_float32({}).has_value());
-  // Something rounded is accepted: the variants run from their own values from here on.
-  ASSERT_TRUE(engine->run_checked(chain.converting({"last"}), pass_all));
+  EXPECT_TRUE(engine->run_float32({}).has_value());
+  EXPECT_TRUE(engine->run_checked(chain.converting({"last"}), pass_all));
   engine->accept_last();
   const auto products = [&] { return engine->stats().executions_by_node.at(chain.node("product")); };
   const std::size_t before = products();
-  engine->run_variants(chain.converting({"last", "t0"}));  // t0 reads m, which the variants dropped
-  EXPECT_EQ(products(), before + 2) << "each variant computes the product's output again";
-  engine->run_variants(chain.converting({"last"}));  // t0 reverts: m is kept now
-  EXPECT_EQ(products(), before + 2);
+  engine->run_variants(chain.converting({"last", "t0"}));
+  const std::size_t converting = products() - before;
+  engine->run_variants(chain.converting({"last"}));
+  return {converting, products() - before - converting};
+}
+
+// A variant keeps only its checkpoints' values between runs and computes a dropped one again
+// when a run needs it; a contraction's output computed again is kept from then on, up to a
+// quarter of a full state's computed values. So converting t0 computes the product's output
+// again on both variants, and reverting t0 finds it kept; but the wide product's output is half
+// of the state's values, so it is computed again each time.
+TEST(MixedIncrementalEngine, VariantsKeepContractionOutputsTheyComputedAgainWithinAQuarterOfAState) {
+  EXPECT_EQ(product_runs_converting_then_reverting_t0(ProductChain(true)), std::make_pair(std::size_t{2}, std::size_t{0}));
+  EXPECT_EQ(product_runs_converting_then_reverting_t0(ProductChain(true, /*wide=*/true)),
+            std::make_pair(std::size_t{2}, std::size_t{2}));
 }
 
 TEST(MixedIncrementalEngine, MatchesTheConvertedExampleModelBitForBit) {
