@@ -520,7 +520,6 @@ class IncrementalEngine final : public CandidateEngine {
     accepted_config_ = last_config_;
     evaluator_.accepted = evaluator_.last;  // the variants' values already follow it
     has_accepted_ = true;
-    accepted_rounds_nothing_ = rounds_nothing(accepted_config_);
   }
 
  private:
@@ -590,7 +589,7 @@ class IncrementalEngine final : public CandidateEngine {
     // fourth or fifth implementation, ran every variant over the whole model although the
     // candidate changed nothing before its first node.
     std::optional<std::size_t> shared_base_steps;
-    if (has_accepted_ && accepted_rounds_nothing_) shared_base_steps = steps_to_run(accepted_config_, last_config_);
+    if (has_accepted_ && rounds_nothing(accepted_config_)) shared_base_steps = steps_to_run(accepted_config_, last_config_);
     for (std::size_t s = 0; s < inputs_.size(); ++s) {
       VariantOutputs outputs;
       for (std::size_t v = 0; v < variant_count(); ++v) {
@@ -1031,7 +1030,6 @@ class IncrementalEngine final : public CandidateEngine {
   std::size_t restored_kept_bytes_ = 0;     // of those, the contraction outputs kept once restored
 
   bool has_accepted_ = false;
-  bool accepted_rounds_nothing_ = false;  // rounds_nothing(accepted_config_)
   bool last_complete_ = false;  // the last run reached its last sample
   Config accepted_config_;   // the accepted state's configuration
   Config last_config_;   // the last run's
