@@ -508,6 +508,21 @@ TEST(MixedAcceptance, RelativeL2DistanceOverFiniteElementsInAnyLength) {
     const Tensor ta = Tensor::from_vector<float>({static_cast<std::int64_t>(n)}, a);
     const Tensor tb = Tensor::from_vector<float>({static_cast<std::int64_t>(n)}, b);
     EXPECT_NEAR(relative_l2_distance(ta, tb), expected, 1e-12 * expected) << n;
+    // Bit for bit the eight lanes' rule (element i in lane i % 8, each lane in element order,
+    // every product rounded before it is added), whichever loop the CPU runs (mixed/l2_lanes.h).
+    double difference_lanes[8] = {}, norm_lanes[8] = {};
+    for (std::size_t i = 0; i < n; ++i) {
+      const double x = a[i], y = b[i];
+      const double squared_difference = (x - y) * (x - y), squared_norm = y * y;
+      difference_lanes[i % 8] += squared_difference;
+      norm_lanes[i % 8] += squared_norm;
+    }
+    double lane_difference = 0, lane_norm = 0;
+    for (int lane = 0; lane < 8; ++lane) {
+      lane_difference += difference_lanes[lane];
+      lane_norm += norm_lanes[lane];
+    }
+    EXPECT_EQ(relative_l2_distance(ta, tb), std::sqrt(lane_difference / lane_norm)) << n;
     EXPECT_EQ(relative_l2_distance(tb, tb), 0.0) << n;
     // float16 a: the distance of its widened values, bit for bit.
     const Tensor half = onnx_fp16::runtime::cast_tensor(ta, onnx::TensorProto::FLOAT16);
