@@ -6,7 +6,11 @@
 #include <onnx_fp16/evaluator.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
+#include <random>
+#include <vector>
 
 #include "half/half.h"
 #include "modelgen/builder.h"
@@ -48,6 +52,52 @@ TEST(RuntimeCast, FloatToFloat16RoundsToNearestEvenAndOverflowsToInfinity) {
   const auto tiny = half_bits(cast_tensor(Tensor::from_vector<float>({2}, {5.96e-8f, 2.0e-8f}), P::TensorProto::FLOAT16));
   EXPECT_EQ(tiny[0], 0x0001);
   EXPECT_EQ(tiny[1], 0x0000);
+}
+
+// The casts between float32 and float16 / bfloat16, and from those to double, go in bulk
+// (F16C where the CPU has it; tensor_cast.cc): element for element the bits of the scalar
+// conversions, NaN payloads included, at a length whose tail is no whole vector.
+TEST(RuntimeCast, BulkCastsGiveEachElementsOwnConversion) {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<std::uint32_t> any;
+  std::vector<float> floats(100'003);
+  for (float& f : floats) {
+    const std::uint32_t bits = any(rng);
+    std::memcpy(&f, &bits, sizeof f);
+  }
+  for (const float special : {0.0f, -0.0f, 65504.0f, 65520.0f, 5.96e-8f, 1.00390625f}) floats.push_back(special);
+  const auto in = Tensor::from_vector<float>({static_cast<std::int64_t>(floats.size())}, floats);
+  const Tensor halves = cast_tensor(in, P::TensorProto::FLOAT16);
+  const Tensor bfloat16s = cast_tensor(in, P::TensorProto::BFLOAT16);
+  for (std::size_t i = 0; i < floats.size(); ++i) {
+    ASSERT_EQ(halves.data<Float16>()[i].bits, onnx_fp16::half::float_to_half(floats[i])) << i;
+    ASSERT_EQ(bfloat16s.data<BFloat16>()[i].bits, onnx_fp16::half::float_to_bfloat16(floats[i])) << i;
+  }
+  std::vector<Float16> every(0x10000 + 5);
+  for (std::size_t i = 0; i < every.size(); ++i) every[i].bits = static_cast<std::uint16_t>(i);
+  const auto all = Tensor::from_vector<Float16>({static_cast<std::int64_t>(every.size())}, every);
+  const Tensor widened = cast_tensor(all, P::TensorProto::FLOAT);
+  const Tensor doubled = cast_tensor(all, P::TensorProto::DOUBLE);
+  for (std::size_t i = 0; i < every.size(); ++i) {
+    const float expected = onnx_fp16::half::half_to_float(every[i].bits);
+    std::uint32_t got = 0, want = 0;
+    std::memcpy(&got, &widened.data<float>()[i], sizeof got);
+    std::memcpy(&want, &expected, sizeof want);
+    ASSERT_EQ(got, want) << i;
+    const double as_double = doubled.data<double>()[i];
+    if (std::isnan(expected)) {
+      ASSERT_TRUE(std::isnan(as_double)) << i;
+    } else {
+      ASSERT_EQ(as_double, static_cast<double>(expected)) << i;
+    }
+  }
+  const Tensor bfloat16_doubles = cast_tensor(bfloat16s, P::TensorProto::DOUBLE);
+  for (std::size_t i = 0; i < floats.size(); ++i) {
+    const float expected = onnx_fp16::half::bfloat16_to_float(bfloat16s.data<BFloat16>()[i].bits);
+    if (!std::isnan(expected)) {
+      ASSERT_EQ(bfloat16_doubles.data<double>()[i], static_cast<double>(expected)) << i;
+    }
+  }
 }
 
 TEST(RuntimeCast, DoubleToFloat16RoundsOnce) {
