@@ -616,6 +616,14 @@ TEST(MixedAuto, ThePhasesAddUpToTheSearchsSecondsAndRuns) {
   EXPECT_EQ(again, (std::vector<std::string>{"again: endpoints", "again: first attempt", "again: order",
                                              "again: attempts", "again: margins and holdout",
                                              "final conversion and check"}));
+  // The second search takes the first one's order (measured on the evaluator alone, from the
+  // same endpoints, under the same tolerance: it would come out the same) instead of measuring
+  // it again; the test below checks its result is the one a fresh search finds.
+  EXPECT_EQ(runs_of(retried, "again: order"), 0.0);
+  EXPECT_GT(runs_of(retried, "order"), 0.0);
+  EXPECT_TRUE(std::any_of(retried.log.begin(), retried.log.end(), [](const std::string& line) {
+    return line.rfind("order: as the first search measured it", 0) == 0;
+  }));
   check_sums(retried);
 }
 
