@@ -11,8 +11,8 @@
 #include <type_traits>
 
 #include "runtime/element_types.h"
-#include "runtime/kernels/avx512.h"
 #include "runtime/float_compute.h"
+#include "runtime/kernels/avx512.h"
 #include "runtime/parallel.h"
 #include "runtime/tensor_cast.h"
 

@@ -2,7 +2,7 @@
 // double, element i going to lane i % 8, each lane summed in element order, so the distance
 // depends on the elements alone. The search order measures a distance at every cut point after
 // each unit it measures; one element at a time these sums were 8.7% of BERT-base's order
-// (2026-12-08), so CPUs with AVX-512 add eight lanes in one vector, to the same bits.
+// (2026-12-07), so CPUs with AVX-512 add eight lanes in one vector, to the same bits.
 #pragma once
 
 #include <cstddef>
