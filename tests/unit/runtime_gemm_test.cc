@@ -3,7 +3,8 @@
 // register blocks of rows and columns, depths across its 256-deep blocks, tiles of one row or
 // column), with transposed operands, padded leading dimensions, alpha, beta and the fused
 // bias/Relu epilogue; that a b read rounded gives the product of b rounded beforehand; and, on
-// AVX-512 CPUs, that the product is the evaluator's own kernel.
+// AVX-512 CPUs, that the product is the evaluator's own kernel; that a float16 or bfloat16 b
+// gives the product of b widened beforehand.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -221,6 +222,56 @@ TEST(RuntimeGemm, RoundedBIsTheProductOfBRoundedBeforehand) {
         ASSERT_EQ(bits_of(c), bits_of(expected)) << describe(p) << ", target " << static_cast<int>(rounding.target) << " clamp "
                                << rounding.clamp << ", threads " << threads;
       }
+    }
+  }
+}
+
+// A product of a float16 or bfloat16 b (a converted model's weights, widened as they are packed)
+// has the bits of the product of b widened beforehand: on the own kernel's tiles (b's rows and,
+// transposed, its columns, with partial vectors of columns and depths across 16-value chunks),
+// on OpenBLAS's (one row or one column, where b is widened into a copy first), with k = 0, and
+// with infinities, NaNs and subnormals among b's values.
+TEST(RuntimeGemm, SixteenBitBIsTheProductOfBWidenedBeforehand) {
+  std::mt19937 random(11);
+  const std::vector<Product> products{{130, 520, 300, false, false, 1.0f, 0.0f}, {9, 33, 257, false, true, 1.0f, 0.0f},
+                                      {8, 47, 21, false, true, 1.0f, 0.0f},      {16, 17, 5, false, false, 1.0f, 0.0f},
+                                      {1, 64, 40, false, false, 1.0f, 0.0f},     {17, 1, 40, false, true, 1.0f, 0.0f},
+                                      {24, 70, 600, true, false, 0.5f, 2.0f},    {12, 40, 0, false, false, 1.0f, 0.5f}};
+  for (const Product& p : products) {
+    const Operands o = operands_of(p, random, 0.25f);
+    std::vector<onnx_fp16::Float16> halves(o.b.size());
+    std::vector<onnx_fp16::BFloat16> bfloats(o.b.size());
+    for (std::size_t i = 0; i < o.b.size(); ++i) {
+      halves[i] = {half::float_to_half(o.b[i])};
+      bfloats[i] = {half::float_to_bfloat16(o.b[i])};
+    }
+    if (o.b.size() > 6) {
+      halves[1].bits = 0x7C00;   // +infinity
+      halves[2].bits = 0xFE01;   // a NaN
+      halves[3].bits = 0x0001;   // the smallest subnormal
+      bfloats[1].bits = 0xFF80;  // -infinity
+      bfloats[2].bits = 0x7FC1;  // a NaN
+      bfloats[3].bits = 0x0001;  // a subnormal
+    }
+    std::vector<float> widened_halves(o.b.size()), widened_bfloats(o.b.size());
+    for (std::size_t i = 0; i < o.b.size(); ++i) {
+      widened_halves[i] = half::half_to_float(halves[i].bits);
+      widened_bfloats[i] = half::bfloat16_to_float(bfloats[i].bits);
+    }
+    for (const int threads : {1, 2}) {
+      std::vector<float> expected = o.c, c = o.c;
+      math::blas_gemm<float>(threads, p.trans_a, p.trans_b, p.m, p.n, p.k, p.alpha, o.a.data(), o.lda,
+                             widened_halves.data(), o.ldb, p.beta, expected.data(), o.ldc);
+      math::blas_gemm_16bit_b(threads, p.trans_a, p.trans_b, p.m, p.n, p.k, p.alpha, o.a.data(), o.lda, halves.data(),
+                              o.ldb, p.beta, c.data(), o.ldc);
+      ASSERT_EQ(bits_of(c), bits_of(expected)) << describe(p) << ", float16, threads " << threads;
+      expected = o.c;
+      c = o.c;
+      math::blas_gemm<float>(threads, p.trans_a, p.trans_b, p.m, p.n, p.k, p.alpha, o.a.data(), o.lda,
+                             widened_bfloats.data(), o.ldb, p.beta, expected.data(), o.ldc);
+      math::blas_gemm_16bit_b(threads, p.trans_a, p.trans_b, p.m, p.n, p.k, p.alpha, o.a.data(), o.lda, bfloats.data(),
+                              o.ldb, p.beta, c.data(), o.ldc);
+      ASSERT_EQ(bits_of(c), bits_of(expected)) << describe(p) << ", bfloat16, threads " << threads;
     }
   }
 }

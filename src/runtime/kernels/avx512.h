@@ -7,6 +7,10 @@
 #include <cstddef>
 #include <cstdint>
 
+namespace onnx_fp16 {
+struct Float16;   // <onnx_fp16/tensor.h>
+struct BFloat16;
+}
 namespace onnx_fp16::runtime {
 struct ReadRounding;  // read_rounding.h
 }
@@ -80,6 +84,14 @@ void sgemm_avx512(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
                   const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
                   std::size_t ldc, const float* row_bias = nullptr, bool relu = false,
                   const ReadRounding* b_rounding = nullptr);
+// The same with b stored as float16 or bfloat16: its values widened (exactly) as they are
+// packed, the bits of the product of b widened beforehand.
+void sgemm_avx512(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                  const float* a, std::size_t lda, const Float16* b, std::size_t ldb, float beta, float* c,
+                  std::size_t ldc, const float* row_bias = nullptr, bool relu = false);
+void sgemm_avx512(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                  const float* a, std::size_t lda, const BFloat16* b, std::size_t ldb, float beta, float* c,
+                  std::size_t ldc, const float* row_bias = nullptr, bool relu = false);
 
 // One output row of a 2-D convolution of unsigned bytes by signed bytes into int32 sums
 // (avx512_vnni_conv.cc; the integer convolution of nn_integer_conv.h builds its operands):

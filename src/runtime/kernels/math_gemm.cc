@@ -9,6 +9,7 @@
 #include <string>
 
 #include "runtime/broadcast.h"
+#include "runtime/float_compute.h"
 #include "runtime/kernels/avx512.h"
 #include "runtime/kernels/fused_kernels.h"
 #include "runtime/parallel.h"
@@ -191,6 +192,21 @@ void gemm_tile(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::si
   }
 }
 
+// Runs tile(r0, c0, rows, cols) for each tile of the product (its first row and column, its
+// size), the tiles spread over `threads`.
+template <typename Tile>
+void for_each_tile(int threads, std::size_t m, std::size_t n, const Tiling& t, const Tile& tile) {
+  parallel_for(threads, t.row_tiles * t.col_tiles, 1, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+      const std::size_t r0 = (i / t.col_tiles) * t.rows;
+      const std::size_t c0 = (i % t.col_tiles) * t.cols;
+      // op(a)'s rows r0.. start r0 rows down a, or r0 columns across a stored transposed; op(b)'s
+      // columns c0.. likewise (the callers' pointers).
+      tile(r0, c0, std::min(t.rows, m - r0), std::min(t.cols, n - c0));
+    }
+  });
+}
+
 // Row-major strides of a shape, with 0 for the dimensions of size 1 (they broadcast).
 std::vector<std::size_t> broadcast_strides(const Shape& shape, std::size_t rank) {
   std::vector<std::size_t> strides(rank, 0);
@@ -240,22 +256,42 @@ void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size
     }
   }
   const SingleThreadedBlas single_threaded;
-  parallel_for(threads, t.row_tiles * t.col_tiles, 1, [&](std::size_t begin, std::size_t end) {
-    for (std::size_t tile = begin; tile < end; ++tile) {
-      const std::size_t r0 = (tile / t.col_tiles) * t.rows;
-      const std::size_t c0 = (tile % t.col_tiles) * t.cols;
-      const std::size_t rows = std::min(t.rows, m - r0);
-      const std::size_t cols = std::min(t.cols, n - c0);
-      // op(a)'s rows r0.. start r0 rows down a, or r0 columns across a stored transposed; op(b)'s
-      // columns c0.. likewise.
-      const T* a_tile = trans_a ? a + r0 : a + r0 * lda;
-      const T* b_tile = trans_b ? b + c0 * ldb : b + c0;
-      T* c_tile = c + r0 * ldc + c0;
-      gemm_tile(trans_a, trans_b, rows, cols, k, alpha, a_tile, lda, b_tile, ldb, beta, c_tile, ldc,
-                row_bias != nullptr ? row_bias + r0 : nullptr, relu, b_rounding);
-    }
+  for_each_tile(threads, m, n, t, [&](std::size_t r0, std::size_t c0, std::size_t rows, std::size_t cols) {
+    gemm_tile(trans_a, trans_b, rows, cols, k, alpha, trans_a ? a + r0 : a + r0 * lda, lda,
+              trans_b ? b + c0 * ldb : b + c0, ldb, beta, c + r0 * ldc + c0, ldc,
+              row_bias != nullptr ? row_bias + r0 : nullptr, relu, b_rounding);
   });
 }
+
+template <typename Half>
+void blas_gemm_16bit_b(int threads, bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
+                       float alpha, const float* a, std::size_t lda, const Half* b, std::size_t ldb, float beta,
+                       float* c, std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+  const Tiling t = tiling_of(m, n, k);
+  const std::size_t last_rows = m - (t.row_tiles - 1) * t.rows;
+  const std::size_t last_cols = n - (t.col_tiles - 1) * t.cols;
+  if (k == 0 || !own_kernel_takes<float>(std::min(t.rows, last_rows), std::min(t.cols, last_cols))) {
+    // Some tile goes to OpenBLAS, which reads b as it lies: b widened into a copy first (the
+    // whole stored extent, rows or columns ldb apart).
+    const std::size_t extent = k == 0 ? 0 : (trans_b ? (n - 1) : (k - 1)) * ldb + (trans_b ? k : n);
+    buffers::Scratch<float> widened(extent);
+    widen_to_float(std::span<const Half>(b, extent), std::span<float>(widened.get(), extent));
+    blas_gemm<float>(threads, trans_a, trans_b, m, n, k, alpha, a, lda, widened.get(), ldb, beta, c, ldc);
+    return;
+  }
+#if defined(ONNX_FP16_HAVE_AVX512)
+  for_each_tile(threads, m, n, t, [&](std::size_t r0, std::size_t c0, std::size_t rows, std::size_t cols) {
+    nn::sgemm_avx512(trans_a, trans_b, rows, cols, k, alpha, trans_a ? a + r0 : a + r0 * lda, lda,
+                     trans_b ? b + c0 * ldb : b + c0, ldb, beta, c + r0 * ldc + c0, ldc);
+  });
+#endif
+}
+
+template void blas_gemm_16bit_b<Float16>(int, bool, bool, std::size_t, std::size_t, std::size_t, float, const float*,
+                                         std::size_t, const Float16*, std::size_t, float, float*, std::size_t);
+template void blas_gemm_16bit_b<BFloat16>(int, bool, bool, std::size_t, std::size_t, std::size_t, float, const float*,
+                                          std::size_t, const BFloat16*, std::size_t, float, float*, std::size_t);
 
 template void blas_gemm<float>(int, bool, bool, std::size_t, std::size_t, std::size_t, float, const float*, std::size_t,
                                const float*, std::size_t, float, float*, std::size_t, const float*, bool,

@@ -3,8 +3,9 @@
 // float64 through cblas_dgemm, a plain loop for integers, and numpy.matmul's batching
 // (broadcast batch dimensions, 1-D operands).
 //
-// Callers widen float16/bfloat16 operands to float32 first (InputValues) and round the result
-// once (OutputValues), so products of float16 tensors accumulate in float32, as GPU runtimes do.
+// Callers widen float16/bfloat16 operands to float32 first (InputValues; a 16-bit b may be
+// passed as stored to blas_gemm_16bit_b instead) and round the result once (OutputValues), so
+// products of float16 tensors accumulate in float32, as GPU runtimes do.
 #pragma once
 
 #include <cstddef>
@@ -60,6 +61,16 @@ void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size
   blas_gemm<T>(threads, trans_a, trans_b, m, n, k, alpha, a, trans_a ? m : k, b, trans_b ? k : n, beta, c, n, nullptr,
                false, b_rounding);
 }
+
+// The float32 product with b stored as float16 or bfloat16 (Half): the own AVX-512 kernel widens
+// b's values as it packs them, instead of the caller widening all of b into a float32 copy
+// first (BERT-base converted to float16: the copy was 16.6% of a run, its memory traffic more);
+// where some tile goes to OpenBLAS, b is widened into a copy here. The bits of blas_gemm<float>
+// with b widened beforehand.
+template <typename Half>
+void blas_gemm_16bit_b(int threads, bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
+                       float alpha, const float* a, std::size_t lda, const Half* b, std::size_t ldb, float beta,
+                       float* c, std::size_t ldc);
 
 // c[m x n] = a[m x k] * b[k x n] (row-major, leading dimensions as above) for integer-valued
 // float operands (8-bit quantized values less their zero points), exactly: float32 products over
@@ -125,13 +136,20 @@ void for_each_product(const MatMulPlan& plan, Product&& product) {
   for (std::size_t i = 0; i < batches; ++i) product(plan.m, plan.a_offsets[i], plan.b_offsets[i], i * plan.m * plan.n);
 }
 
-// out (plan.output) = a @ b in compute type C (b read as `b_rounding` says: blas_gemm).
-template <typename C>
-void run_matmul(int threads, const MatMulPlan& plan, const C* a, const C* b, C* out,
+// out (plan.output) = a @ b in compute type C (b read as `b_rounding` says: blas_gemm), b stored
+// as C, or as float16 / bfloat16 for C float (blas_gemm_16bit_b).
+template <typename C, typename B = C>
+void run_matmul(int threads, const MatMulPlan& plan, const C* a, const B* b, C* out,
                 const ReadRounding* b_rounding = nullptr) {
   for_each_product(plan, [&](std::size_t rows, std::size_t a_offset, std::size_t b_offset, std::size_t out_offset) {
-    matrix_product(threads, false, false, rows, plan.n, plan.k, a + a_offset, b + b_offset, out + out_offset,
-                   b_rounding);
+    if constexpr (std::is_same_v<B, C>) {
+      matrix_product(threads, false, false, rows, plan.n, plan.k, a + a_offset, b + b_offset, out + out_offset,
+                     b_rounding);
+    } else {
+      static_assert(std::is_same_v<C, float>, "a 16-bit b multiplies float32 values");
+      blas_gemm_16bit_b<B>(threads, false, false, rows, plan.n, plan.k, 1.0f, a + a_offset, plan.k, b + b_offset,
+                           plan.n, 0.0f, out + out_offset, plan.n);
+    }
   });
 }
 

@@ -2,9 +2,9 @@
 // alpha/beta, C broadcast to the result), MatMulInteger (uint8/int8 with zero points, int32
 // result) and com.microsoft's FusedMatMul (MatMul with transposes and a scale).
 //
-// float16/bfloat16 operands are widened to float32, multiplied by cblas_sgemm (accumulating in
-// float32) and the result rounded once; float64 goes through cblas_dgemm; integers through a
-// wrapping loop.
+// float16/bfloat16 operands are widened to float32 (MatMul's and Gemm's B as the product packs
+// it), multiplied accumulating in float32 (math_gemm.h) and the result rounded once; float64 goes
+// through cblas_dgemm; integers through a wrapping loop.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -26,6 +26,13 @@ namespace {
 
 using math::MatMulPlan;
 
+// A float16 / bfloat16 B is multiplied as stored: the product widens its values as it packs them
+// (math_gemm.h blas_gemm_16bit_b), where a float32 copy of a weight matrix cost a converted
+// model's run more than the product's own packing. A stays a float32 copy (InputValues): the
+// kernel reads each of its values once per 32 columns.
+template <typename S>
+inline constexpr bool stores_16bit_float = std::is_same_v<S, Float16> || std::is_same_v<S, BFloat16>;
+
 // How the product reads B (KernelContext::input_rounding; only float32 inputs are read rounded):
 // it rounds B's values as it packs them, instead of a rounded copy of a weight matrix.
 template <typename S>
@@ -44,9 +51,13 @@ void matmul_kernel(KernelContext& ctx) {
   const MatMulPlan plan = math::plan_matmul(a.shape(), b.shape());
   dispatch<NumericTypes>(a.dtype(), [&]<typename S>(std::type_identity<S>) {
     const InputValues<S> x(a);
-    const InputValues<S> y(b);
     OutputValues<S> out(plan.output);
-    math::run_matmul(ctx.threads(), plan, x.span().data(), y.span().data(), out.span().data(), b_rounding<S>(ctx));
+    if constexpr (stores_16bit_float<S>) {
+      math::run_matmul(ctx.threads(), plan, x.span().data(), b.data<S>().data(), out.span().data());
+    } else {
+      const InputValues<S> y(b);
+      math::run_matmul(ctx.threads(), plan, x.span().data(), y.span().data(), out.span().data(), b_rounding<S>(ctx));
+    }
     ctx.set_output(0, std::move(out).finish());
   });
 }
@@ -94,12 +105,17 @@ void gemm_kernel(KernelContext& ctx) {
   dispatch<NumericTypes>(a.dtype(), [&]<typename S>(std::type_identity<S>) {
     using C = compute_t<S>;
     const InputValues<S> x(a);
-    const InputValues<S> y(b);
     OutputValues<S> out(output_shape);
     auto result = out.span();
     if constexpr (std::is_floating_point_v<C>) {
-      math::blas_gemm<C>(ctx.threads(), trans_a, trans_b, m, n, k, static_cast<C>(alpha), x.span().data(), y.span().data(), C{0},
-                      result.data(), b_rounding<S>(ctx));
+      if constexpr (stores_16bit_float<S>) {
+        math::blas_gemm_16bit_b(ctx.threads(), trans_a, trans_b, m, n, k, alpha, x.span().data(), trans_a ? m : k,
+                                b.data<S>().data(), trans_b ? k : n, 0.0f, result.data(), n);
+      } else {
+        const InputValues<S> y(b);
+        math::blas_gemm<C>(ctx.threads(), trans_a, trans_b, m, n, k, static_cast<C>(alpha), x.span().data(),
+                           y.span().data(), C{0}, result.data(), b_rounding<S>(ctx));
+      }
       // beta == 0 leaves C out (as BLAS and ONNX Runtime do), so an infinite C does not give NaN.
       if (c != nullptr && beta != 0.0f) {
         const InputValues<S> bias(*c);
@@ -110,6 +126,7 @@ void gemm_kernel(KernelContext& ctx) {
             });
       }
     } else {
+      const InputValues<S> y(b);
       math::integer_gemm(trans_a, trans_b, m, n, k, x.span().data(), y.span().data(), result.data());
       if (c != nullptr) {
         const InputValues<S> bias(*c);
