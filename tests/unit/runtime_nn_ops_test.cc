@@ -6,6 +6,7 @@
 
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <numeric>
@@ -353,6 +354,59 @@ TEST(RuntimeNnOps, Float16ConvAccumulatesInFloat32AndRoundsOnce) {
     // float32 sums in another order may differ from the double reference by a few float32 ulps,
     // which can move the float16 rounding by at most one float16 ulp.
     EXPECT_NEAR(got[i], half::half_to_float(half::float_to_half(reference[i])), std::abs(reference[i]) * 1e-3f + 1e-6f);
+  }
+}
+
+// A float16 or bfloat16 Conv is, bit for bit, the float32 Conv of the same values rounded once:
+// its products read X as stored (im2col copies 16-bit values, the product widens them as it
+// packs them) and must give the bits of X widened first. Pointwise, padded, strided, dilated,
+// grouped, depthwise, 1-D and 3-D, with a bias, and over several column bands.
+TEST(RuntimeNnOps, SixteenBitConvIsTheFloat32ConvOfItsValuesRoundedOnce) {
+  const std::vector<ConvParams> cases{
+      {.x = {2, 40, 6, 7}, .w = {24, 40, 1, 1}, .group = 1, .strides = {1, 1}, .dilations = {1, 1}, .pads = {0, 0, 0, 0}},
+      {.x = {1, 20, 9, 11}, .w = {33, 20, 3, 3}, .group = 1, .strides = {1, 1}, .dilations = {1, 1}, .pads = {1, 1, 1, 1}},
+      {.x = {2, 4, 7, 6}, .w = {6, 2, 3, 2}, .group = 2, .strides = {2, 1}, .dilations = {2, 1}, .pads = {1, 0, 2, 1}},
+      {.x = {1, 8, 9, 9}, .w = {8, 1, 3, 3}, .group = 8, .strides = {1, 1}, .dilations = {1, 1}, .pads = {1, 1, 1, 1}},
+      {.x = {1, 5, 17}, .w = {7, 5, 4}, .group = 1, .strides = {2}, .dilations = {1}, .pads = {2, 1}},
+      {.x = {1, 3, 4, 5, 6}, .w = {4, 3, 2, 3, 2}, .group = 1, .strides = {1, 2, 1}, .dilations = {1, 1, 2},
+       .pads = {0, 1, 1, 1, 0, 0}},
+      {.x = {1, 64, 160, 160}, .w = {16, 64, 3, 3}, .group = 1, .strides = {1, 1}, .dilations = {1, 1},
+       .pads = {1, 1, 1, 1}}};  // 2.4 MB of columns per output row band: several bands
+  for (const bool bfloat16 : {false, true}) {
+    const auto type = bfloat16 ? onnx::TensorProto::BFLOAT16 : onnx::TensorProto::FLOAT16;
+    const auto narrow = [&](float v) { return bfloat16 ? half::float_to_bfloat16(v) : half::float_to_half(v); };
+    const auto widen = [&](std::uint16_t v) { return bfloat16 ? half::bfloat16_to_float(v) : half::half_to_float(v); };
+    auto stored = [&](const Shape& shape, const std::vector<float>& values) {
+      Tensor t = Tensor::uninitialized(type, shape);
+      auto bits = t.mutable_bytes();
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        const std::uint16_t v = narrow(values[i]);
+        std::memcpy(bits.data() + 2 * i, &v, 2);
+      }
+      return t;
+    };
+    for (const ConvParams& p : cases) {
+      auto x = pseudo_random(count_of(p.x), 21);
+      auto w = pseudo_random(count_of(p.w), 22);
+      auto b = pseudo_random(static_cast<std::size_t>(p.w[0]), 23);
+      for (auto* v : {&x, &w, &b}) {
+        for (auto& e : *v) e = widen(narrow(e));  // the values both runs see
+      }
+      const Tensor y32 = run_one("Conv", {{"x", floats(p.x, x)}, {"w", floats(p.w, w)}, {"b", floats({p.w[0]}, b)}},
+                                 conv_attributes(p));
+      const Tensor y16 = run_one("Conv", {{"x", stored(p.x, x)}, {"w", stored(p.w, w)}, {"b", stored({p.w[0]}, b)}},
+                                 conv_attributes(p));
+      ASSERT_EQ(y16.dtype(), type);
+      ASSERT_EQ(y16.shape(), y32.shape());
+      const auto wide = y32.data<float>();
+      const auto bytes = y16.bytes();
+      for (std::size_t i = 0; i < wide.size(); ++i) {
+        std::uint16_t got = 0;
+        std::memcpy(&got, bytes.data() + 2 * i, 2);
+        ASSERT_EQ(got, narrow(wide[i])) << (bfloat16 ? "bfloat16" : "float16") << ", case " << (&p - cases.data())
+                                        << ", element " << i;
+      }
+    }
   }
 }
 

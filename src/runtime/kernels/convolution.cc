@@ -2,8 +2,8 @@
 // strides, dilations, pads and auto_pad; ConvInteger (nn_integer_conv.h does the work).
 //
 // Conv is im2col + one matrix product per (image, group): float16 values are widened to
-// float32 first, the product accumulates in float32 (float64 for double), and the output is
-// rounded to float16 once, after the bias is added.
+// float32 (X's as the product packs its columns), the product accumulates in float32 (float64
+// for double), and the output is rounded to float16 once, after the bias is added.
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -249,6 +249,58 @@ void depthwise_conv_2d(const C* x, const C* w, const std::vector<C>& bias, C* y,
   });
 }
 
+// y[m x n] = w[m x k] x cols[k x n] (+ row_bias, relu), cols' rows ldb apart: cols in C, or
+// float16 / bfloat16 for C float (widened as the product packs them).
+template <typename C, typename X>
+void column_product(int threads, std::size_t m, std::size_t n, std::size_t k, const C* w, const X* cols,
+                    std::size_t ldb, C* y, std::size_t ldc, const C* row_bias, bool relu) {
+  if constexpr (std::is_same_v<X, C>) {
+    math::blas_gemm<C>(threads, false, false, m, n, k, C{1}, w, k, cols, ldb, C{0}, y, ldc, row_bias, relu);
+  } else {
+    math::blas_gemm_16bit_b(threads, false, false, m, n, k, 1.0f, w, k, cols, ldb, 0.0f, y, ldc, row_bias, relu);
+  }
+}
+
+// A Conv that is not depthwise, as im2col + one matrix product per (image, group): x in the
+// compute type C, or as stored in 16 bits for C float (im2col copies the values as they are).
+template <typename C, typename X>
+void convolve_products(const nn::ConvLayout& layout, const X* x, const C* w, const std::vector<C>& bias, C* y,
+                       bool relu, int threads) {
+  const WindowGeometry& g = layout.geometry;
+  const std::size_t cg = layout.in_channels / layout.group;
+  const std::size_t mg = layout.out_channels / layout.group;
+  const std::size_t in_size = g.input_size();
+  const std::size_t out_size = g.output_size();
+  const std::size_t depth = cg * g.kernel_size();  // the product's inner dimension
+  const bool pointwise = is_pointwise(g);
+  // Bands sized by float32 columns whatever X is: the same bands, and so the same bits, as
+  // before 16-bit columns.
+  const nn::ColumnBands bands = nn::column_bands(g, depth * sizeof(C));
+  // Not value-initialised: im2col writes every element (padding included), and zeroing a
+  // buffer this size on every call was a fifth of a detector's first run. From the buffer
+  // pool: the next Conv of the same size reuses it instead of faulting fresh pages in.
+  const buffers::Scratch<X> cols(pointwise ? 0 : depth * bands.rows * bands.row_size);
+  for (std::size_t n = 0; n < layout.batch; ++n) {
+    for (std::size_t grp = 0; grp < layout.group; ++grp) {
+      const X* xg = x + (n * layout.in_channels + grp * cg) * in_size;
+      const C* wg = w + grp * mg * depth;
+      const C* bg = bias.empty() ? nullptr : bias.data() + grp * mg;
+      C* yg = y + (n * layout.out_channels + grp * mg) * out_size;
+      if (pointwise) {  // the input is the column matrix
+        column_product(threads, mg, out_size, depth, wg, xg, out_size, yg, out_size, bg, relu);
+        continue;
+      }
+      for (std::int64_t first = 0; first < g.output[0]; first += static_cast<std::int64_t>(bands.rows)) {
+        const WindowGeometry band = nn::output_band(g, first, static_cast<std::int64_t>(bands.rows));
+        const std::size_t band_size = band.output_size();
+        nn::im2col(xg, cg, band, X{}, cols.get(), threads);
+        column_product(threads, mg, band_size, depth, wg, cols.get(), band_size,
+                       yg + static_cast<std::size_t>(first) * bands.row_size, out_size, bg, relu);
+      }
+    }
+  }
+}
+
 // Conv, and with `relu` a Relu of its output (conv_relu_kernel): every product tile, band or
 // depthwise plane put through relu_of as it is finished.
 void convolve(KernelContext& ctx, bool relu) {
@@ -261,46 +313,24 @@ void convolve(KernelContext& ctx, bool relu) {
   const WindowGeometry& g = layout.geometry;
   dispatch<FloatTypes>(x.dtype(), [&]<typename S>(std::type_identity<S>) {
     using C = compute_t<S>;
-    const InputValues<S> xv(x);
     const InputValues<S> wv(w);
     const auto bias = bias_values<S>(ctx, b, layout.out_channels);
     OutputValues<S> y(layout.output_shape);
-    const std::size_t cg = layout.in_channels / layout.group;
-    const std::size_t mg = layout.out_channels / layout.group;
-    const std::size_t in_size = g.input_size();
-    const std::size_t out_size = g.output_size();
-    const std::size_t depth = cg * g.kernel_size();  // the product's inner dimension
     if (nn::is_depthwise_2d(layout)) {
+      const InputValues<S> xv(x);
       depthwise_conv_2d<C>(xv.span().data(), wv.span().data(), bias, y.span().data(),
                            layout.batch * layout.out_channels, layout.out_channels, g, ctx.threads(), relu);
       ctx.set_output(0, std::move(y).finish());
       return;
     }
-    const bool pointwise = is_pointwise(g);
-    const nn::ColumnBands bands = nn::column_bands(g, depth * sizeof(C));
-    // Not value-initialised: im2col writes every element (padding included), and zeroing a
-    // buffer this size on every call was a fifth of a detector's first run. From the buffer
-    // pool: the next Conv of the same size reuses it instead of faulting fresh pages in.
-    const buffers::Scratch<C> cols(pointwise ? 0 : depth * bands.rows * bands.row_size);
-    for (std::size_t n = 0; n < layout.batch; ++n) {
-      for (std::size_t grp = 0; grp < layout.group; ++grp) {
-        const C* xg = xv.span().data() + (n * layout.in_channels + grp * cg) * in_size;
-        const C* wg = wv.span().data() + grp * mg * depth;
-        const C* bg = bias.empty() ? nullptr : bias.data() + grp * mg;
-        C* yg = y.span().data() + (n * layout.out_channels + grp * mg) * out_size;
-        if (pointwise) {  // the input is the column matrix
-          math::blas_gemm<C>(ctx.threads(), false, false, mg, out_size, depth, C{1}, wg, depth, xg, out_size, C{0}, yg,
-                             out_size, bg, relu);
-          continue;
-        }
-        for (std::int64_t first = 0; first < g.output[0]; first += static_cast<std::int64_t>(bands.rows)) {
-          const WindowGeometry band = nn::output_band(g, first, static_cast<std::int64_t>(bands.rows));
-          const std::size_t band_size = band.output_size();
-          nn::im2col(xg, cg, band, C{0}, cols.get(), ctx.threads());
-          math::blas_gemm<C>(ctx.threads(), false, false, mg, band_size, depth, C{1}, wg, depth, cols.get(), band_size,
-                             C{0}, yg + static_cast<std::size_t>(first) * bands.row_size, out_size, bg, relu);
-        }
-      }
+    if constexpr (is_16bit_float_storage_v<S>) {
+      // X as stored: im2col copies its 16-bit values and the product widens them as it packs
+      // them, instead of a float32 copy of X first (PP-OCRv4 det converted to float16: the
+      // copies were 12% of a run, and im2col and the product then moved twice the bytes).
+      convolve_products<C>(layout, x.data<S>().data(), wv.span().data(), bias, y.span().data(), relu, ctx.threads());
+    } else {
+      const InputValues<S> xv(x);
+      convolve_products<C>(layout, xv.span().data(), wv.span().data(), bias, y.span().data(), relu, ctx.threads());
     }
     ctx.set_output(0, std::move(y).finish());
   });

@@ -266,7 +266,7 @@ void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size
 template <typename Half>
 void blas_gemm_16bit_b(int threads, bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
                        float alpha, const float* a, std::size_t lda, const Half* b, std::size_t ldb, float beta,
-                       float* c, std::size_t ldc) {
+                       float* c, std::size_t ldc, const float* row_bias, bool relu) {
   if (m == 0 || n == 0) return;
   const Tiling t = tiling_of(m, n, k);
   const std::size_t last_rows = m - (t.row_tiles - 1) * t.rows;
@@ -277,21 +277,25 @@ void blas_gemm_16bit_b(int threads, bool trans_a, bool trans_b, std::size_t m, s
     const std::size_t extent = k == 0 ? 0 : (trans_b ? (n - 1) : (k - 1)) * ldb + (trans_b ? k : n);
     buffers::Scratch<float> widened(extent);
     widen_to_float(std::span<const Half>(b, extent), std::span<float>(widened.get(), extent));
-    blas_gemm<float>(threads, trans_a, trans_b, m, n, k, alpha, a, lda, widened.get(), ldb, beta, c, ldc);
+    blas_gemm<float>(threads, trans_a, trans_b, m, n, k, alpha, a, lda, widened.get(), ldb, beta, c, ldc, row_bias,
+                     relu);
     return;
   }
 #if defined(ONNX_FP16_HAVE_AVX512)
   for_each_tile(threads, m, n, t, [&](std::size_t r0, std::size_t c0, std::size_t rows, std::size_t cols) {
     nn::sgemm_avx512(trans_a, trans_b, rows, cols, k, alpha, trans_a ? a + r0 : a + r0 * lda, lda,
-                     trans_b ? b + c0 * ldb : b + c0, ldb, beta, c + r0 * ldc + c0, ldc);
+                     trans_b ? b + c0 * ldb : b + c0, ldb, beta, c + r0 * ldc + c0, ldc,
+                     row_bias != nullptr ? row_bias + r0 : nullptr, relu);
   });
 #endif
 }
 
 template void blas_gemm_16bit_b<Float16>(int, bool, bool, std::size_t, std::size_t, std::size_t, float, const float*,
-                                         std::size_t, const Float16*, std::size_t, float, float*, std::size_t);
+                                         std::size_t, const Float16*, std::size_t, float, float*, std::size_t,
+                                         const float*, bool);
 template void blas_gemm_16bit_b<BFloat16>(int, bool, bool, std::size_t, std::size_t, std::size_t, float, const float*,
-                                          std::size_t, const BFloat16*, std::size_t, float, float*, std::size_t);
+                                          std::size_t, const BFloat16*, std::size_t, float, float*, std::size_t,
+                                          const float*, bool);
 
 template void blas_gemm<float>(int, bool, bool, std::size_t, std::size_t, std::size_t, float, const float*, std::size_t,
                                const float*, std::size_t, float, float*, std::size_t, const float*, bool,

@@ -66,11 +66,11 @@ void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size
 // b's values as it packs them, instead of the caller widening all of b into a float32 copy
 // first (BERT-base converted to float16: the copy was 16.6% of a run, its memory traffic more);
 // where some tile goes to OpenBLAS, b is widened into a copy here. The bits of blas_gemm<float>
-// with b widened beforehand.
+// with b widened beforehand (row_bias and relu as there).
 template <typename Half>
 void blas_gemm_16bit_b(int threads, bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
                        float alpha, const float* a, std::size_t lda, const Half* b, std::size_t ldb, float beta,
-                       float* c, std::size_t ldc);
+                       float* c, std::size_t ldc, const float* row_bias = nullptr, bool relu = false);
 
 // c[m x n] = a[m x k] * b[k x n] (row-major, leading dimensions as above) for integer-valued
 // float operands (8-bit quantized values less their zero points), exactly: float32 products over

@@ -26,13 +26,6 @@ namespace {
 
 using math::MatMulPlan;
 
-// A float16 / bfloat16 B is multiplied as stored: the product widens its values as it packs them
-// (math_gemm.h blas_gemm_16bit_b), where a float32 copy of a weight matrix cost a converted
-// model's run more than the product's own packing. A stays a float32 copy (InputValues): the
-// kernel reads each of its values once per 32 columns.
-template <typename S>
-inline constexpr bool stores_16bit_float = std::is_same_v<S, Float16> || std::is_same_v<S, BFloat16>;
-
 // How the product reads B (KernelContext::input_rounding; only float32 inputs are read rounded):
 // it rounds B's values as it packs them, instead of a rounded copy of a weight matrix.
 template <typename S>
@@ -52,7 +45,11 @@ void matmul_kernel(KernelContext& ctx) {
   dispatch<NumericTypes>(a.dtype(), [&]<typename S>(std::type_identity<S>) {
     const InputValues<S> x(a);
     OutputValues<S> out(plan.output);
-    if constexpr (stores_16bit_float<S>) {
+    if constexpr (is_16bit_float_storage_v<S>) {
+      // B as stored: the product widens its values as it packs them (math_gemm.h
+      // blas_gemm_16bit_b), where a float32 copy of a weight matrix cost a converted model's run
+      // more than the packing itself. A stays a float32 copy: the kernel reads each of its
+      // values once per 32 columns.
       math::run_matmul(ctx.threads(), plan, x.span().data(), b.data<S>().data(), out.span().data());
     } else {
       const InputValues<S> y(b);
@@ -108,7 +105,7 @@ void gemm_kernel(KernelContext& ctx) {
     OutputValues<S> out(output_shape);
     auto result = out.span();
     if constexpr (std::is_floating_point_v<C>) {
-      if constexpr (stores_16bit_float<S>) {
+      if constexpr (is_16bit_float_storage_v<S>) {
         math::blas_gemm_16bit_b(ctx.threads(), trans_a, trans_b, m, n, k, alpha, x.span().data(), trans_a ? m : k,
                                 b.data<S>().data(), trans_b ? k : n, 0.0f, result.data(), n);
       } else {
