@@ -4,7 +4,8 @@ goal: at most 25) and what it keeps in float16, for the default search and the f
 
     bench/mixed_bert_base.py [--cli build/release/src/onnx-fp16]
                              [--modelgen build/release/tools/modelgen/onnx-fp16-modelgen]
-                             [--searches fast4,fast8] [--seed N] [--work-dir DIR] [--no-emulation]
+                             [--searches fast4,fast8] [--seed N] [--repeat N] [--work-dir DIR]
+                             [--no-emulation]
 
 The model is `onnx-fp16-modelgen bert-base` (hidden 768, 12 layers, 12 heads, random weights of
 trained-like scale); the sample: input_ids from numpy.random.default_rng(N).integers(0, 30522,
@@ -24,11 +25,14 @@ Printed per search: FLOPs and weight bytes in float16, attempts, full-run equiva
 executions / nodes per run) and the same runs weighed by FLOPs (the report's flop_run_equivalents),
 seconds (the whole command: loading, search, saving), those seconds in float32 inferences (the
 evaluator's warm run: the fastest of 3 after a first in one process, measured in the same run) and the search's own (the report's
-seconds, from the analysis to the final check) in them, the accepted worst tolerance ratio, the result's worst ratio
+seconds, from the analysis to the final check) in them (with --repeat N, each search runs N
+times back to back: "first / median of the others", since the first process to touch most of its
+memory pays for faulting it in, ~1.2 ms per MB on this project's machines, and the others reuse
+pages the one before freed), the accepted worst tolerance ratio, the result's worst ratio
 on 16 simulated implementations (12 the search never ran; as bench/mixed_real_models.py), and its worst
 ratio on the numpy float16 emulation (numpy's float32 order, float64 accumulation) against the
 float32 model on the evaluator, and on PyTorch's CPU kernels (as bench/mixed_real_models.py); then
-where each search's time went: the command's load and save and the report's phases between them,
+where each search's time went (its last run): the command's load and save and the report's phases between them,
 in seconds with their model runs in full-run equivalents. A measurement: it exits 0 unless a tool
 fails.
 
@@ -38,6 +42,7 @@ import argparse
 import json
 import pathlib
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -92,6 +97,8 @@ def main():
     parser.add_argument("--seed", type=int, default=0, help="draws the sample's token ids")
     parser.add_argument("--work-dir")
     parser.add_argument("--no-emulation", action="store_true", help="skip the numpy emulation (a minute per search)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run each search N times back to back (the same result): the first, then the median of the rest")
     args = parser.parse_args()
     work = pathlib.Path(args.work_dir or tempfile.mkdtemp(prefix="mixed_bert_"))
     work.mkdir(parents=True, exist_ok=True)
@@ -104,11 +111,18 @@ def main():
     for search in args.searches.split(","):
         result, report_path = work / f"{search}.onnx", work / f"{search}.json"
         print(f".. {search}", file=sys.stderr, flush=True)
-        start = time.monotonic()
-        run_cli(args.cli, "auto-mixed", str(model), str(result), "--input", str(sample), "--rtol", str(RTOL), "--atol",
-                str(ATOL), "--keep-io-types", "--quiet", "--report", str(report_path), *SEARCHES[search])
-        seconds = time.monotonic() - start
+        commands, searches = [], []  # seconds of each whole command, and of each search (its report)
+        for _ in range(max(1, args.repeat)):
+            start = time.monotonic()
+            run_cli(args.cli, "auto-mixed", str(model), str(result), "--input", str(sample), "--rtol", str(RTOL), "--atol",
+                    str(ATOL), "--keep-io-types", "--quiet", "--report", str(report_path), *SEARCHES[search])
+            commands.append(time.monotonic() - start)
+            searches.append(json.loads(report_path.read_text())["seconds"])
         report = json.loads(report_path.read_text())
+
+        def in_inferences(values):
+            first = f"{values[0] / inference:.0f}"
+            return first if len(values) == 1 else f"{first} / {statistics.median(values[1:]) / inference:.0f}"
         phases[search] = [("load", report["load_seconds"], 0.0)] + \
             [(p["name"], p["seconds"], p["full_run_equivalents"]) for p in report["phases"]] + \
             [("save", report["save_seconds"], 0.0)]
@@ -118,8 +132,8 @@ def main():
         emu.append(pytorch_outputs(result, feeds))
         rows.append([search, f"{100 * report['flops_float16_share']:.1f}%", f"{100 * report['weight_bytes_float16_share']:.1f}%",
                      str(report["attempts"]), f"{report['full_run_equivalents']:.1f}",
-                     f"{report['flop_run_equivalents']:.1f}", f"{seconds:.1f}", f"{seconds / inference:.0f}",
-                     f"{report['seconds'] / inference:.0f}", f"{accepted:.2f}", holdout_ratio(report), f"{unseen:.2f}"] +
+                     f"{report['flop_run_equivalents']:.1f}", f"{commands[0]:.1f}", in_inferences(commands),
+                     in_inferences(searches), f"{accepted:.2f}", holdout_ratio(report), f"{unseen:.2f}"] +
                     ["-" if e is None else f"{worst_ratio(reference, e, RTOL, ATOL):.2f}" for e in emu])
 
     header = ["search", "FLOPs fp16", "weights fp16", "attempts", "full-run eq. (goal <= 25)", "by FLOPs", "seconds",
