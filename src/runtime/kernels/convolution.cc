@@ -327,11 +327,16 @@ void convolve(KernelContext& ctx, bool relu) {
       // X as stored: im2col copies its 16-bit values and the product widens them as it packs
       // them, instead of a float32 copy of X first (PP-OCRv4 det converted to float16: the
       // copies were 12% of a run, and im2col and the product then moved twice the bytes).
-      convolve_products<C>(layout, x.data<S>().data(), wv.span().data(), bias, y.span().data(), relu, ctx.threads());
-    } else {
-      const InputValues<S> xv(x);
-      convolve_products<C>(layout, xv.span().data(), wv.span().data(), bias, y.span().data(), relu, ctx.threads());
+      // Only where the product packs them so (packs_16bit_b: otherwise it would widen every
+      // band's columns, kernel-size times X's values) and has two or more rows.
+      if (math::packs_16bit_b() && layout.out_channels / layout.group > 1) {
+        convolve_products<C>(layout, x.data<S>().data(), wv.span().data(), bias, y.span().data(), relu, ctx.threads());
+        ctx.set_output(0, std::move(y).finish());
+        return;
+      }
     }
+    const InputValues<S> xv(x);
+    convolve_products<C>(layout, xv.span().data(), wv.span().data(), bias, y.span().data(), relu, ctx.threads());
     ctx.set_output(0, std::move(y).finish());
   });
 }

@@ -290,6 +290,8 @@ void blas_gemm_16bit_b(int threads, bool trans_a, bool trans_b, std::size_t m, s
 #endif
 }
 
+bool packs_16bit_b() { return own_kernel_takes<float>(2, 2); }
+
 template void blas_gemm_16bit_b<Float16>(int, bool, bool, std::size_t, std::size_t, std::size_t, float, const float*,
                                          std::size_t, const Float16*, std::size_t, float, float*, std::size_t,
                                          const float*, bool);

@@ -72,6 +72,13 @@ void blas_gemm_16bit_b(int threads, bool trans_a, bool trans_b, std::size_t m, s
                        float alpha, const float* a, std::size_t lda, const Half* b, std::size_t ldb, float beta,
                        float* c, std::size_t ldc, const float* row_bias = nullptr, bool relu = false);
 
+// Whether blas_gemm_16bit_b's products of two or more rows and columns widen b as they pack it
+// (the own AVX-512 kernel runs here) rather than into a float32 copy of b first. Where it does
+// not, a caller with a smaller source of b (a Conv's X, before im2col repeats each value once
+// per kernel tap) widens that source itself instead: one copy of X, not one of every band's
+// columns.
+bool packs_16bit_b();
+
 // c[m x n] = a[m x k] * b[k x n] (row-major, leading dimensions as above) for integer-valued
 // float operands (8-bit quantized values less their zero points), exactly: float32 products over
 // slices of k, each short enough that its sum of |products| stays below 2^24, where float32 holds

@@ -49,12 +49,16 @@ void matmul_kernel(KernelContext& ctx) {
       // B as stored: the product widens its values as it packs them (math_gemm.h
       // blas_gemm_16bit_b), where a float32 copy of a weight matrix cost a converted model's run
       // more than the packing itself. A stays a float32 copy: the kernel reads each of its
-      // values once per 32 columns.
-      math::run_matmul(ctx.threads(), plan, x.span().data(), b.data<S>().data(), out.span().data());
-    } else {
-      const InputValues<S> y(b);
-      math::run_matmul(ctx.threads(), plan, x.span().data(), y.span().data(), out.span().data(), b_rounding<S>(ctx));
+      // values once per 32 columns. Where the product would widen B into a copy anyway
+      // (packs_16bit_b), one copy here serves every matrix of a batch.
+      if (math::packs_16bit_b()) {
+        math::run_matmul(ctx.threads(), plan, x.span().data(), b.data<S>().data(), out.span().data());
+        ctx.set_output(0, std::move(out).finish());
+        return;
+      }
     }
+    const InputValues<S> y(b);
+    math::run_matmul(ctx.threads(), plan, x.span().data(), y.span().data(), out.span().data(), b_rounding<S>(ctx));
     ctx.set_output(0, std::move(out).finish());
   });
 }
