@@ -56,9 +56,10 @@ using compute_t = typename ComputeType<S>::type;
 template <typename S>
 inline constexpr bool is_float_storage_v = std::is_floating_point_v<S> || std::is_same_v<S, Float16> ||
                                            std::is_same_v<S, BFloat16>;
-// float16 and bfloat16: stored in 16 bits, computed in float32.
+// float16 and bfloat16: stored in 16 bits, computed in float32 (the storage types whose compute
+// type differs).
 template <typename S>
-inline constexpr bool is_16bit_float_storage_v = std::is_same_v<S, Float16> || std::is_same_v<S, BFloat16>;
+inline constexpr bool is_half_storage_v = !std::is_same_v<compute_t<S>, S>;
 
 // Throws onnx_fp16::Error: "element type X is not supported" (the executor adds the node).
 [[noreturn]] void throw_unsupported_type(DataType type);

@@ -27,9 +27,6 @@ namespace detail {
 // a fraction of the memory traffic.
 inline constexpr std::size_t kHalfBlock = 2048;
 
-template <typename S>
-inline constexpr bool is_half_storage_v = !std::is_same_v<compute_t<S>, S>;
-
 template <typename S, typename Op>
 void unary_half_blocks(std::span<const S> x, std::span<S> y, Op& op) {
   float in[kHalfBlock];
@@ -75,7 +72,7 @@ void unary_map(KernelContext& ctx, Op&& op) {
   const Tensor& x = ctx.input(0);
   dispatch<Types>(x.dtype(), [&]<typename S>(std::type_identity<S>) {
     using C = compute_t<S>;
-    if constexpr (detail::is_half_storage_v<S>) {
+    if constexpr (is_half_storage_v<S>) {
       Tensor out = Tensor::uninitialized(x.dtype(), x.shape());
       const auto in = x.data<S>();
       const auto y = out.mutable_data<S>();
@@ -128,7 +125,7 @@ void binary_map(KernelContext& ctx, Op&& op) {
     auto compute = [&](compute_t<S> u, compute_t<S> v) { return static_cast<compute_t<R>>(op(u, v)); };
     const std::size_t n = layout.output_size();
     const bool elementwise_or_scalar = (a.size() == n || a.size() == 1) && (b.size() == n || b.size() == 1);
-    if constexpr (detail::is_half_storage_v<S>) {
+    if constexpr (is_half_storage_v<S>) {
       if (elementwise_or_scalar && n > 0) {
         Tensor out = Tensor::uninitialized(data_type_of<R>, layout.output_shape());
         const auto result = out.mutable_data<R>();

@@ -323,7 +323,7 @@ void convolve(KernelContext& ctx, bool relu) {
       ctx.set_output(0, std::move(y).finish());
       return;
     }
-    if constexpr (is_16bit_float_storage_v<S>) {
+    if constexpr (is_half_storage_v<S>) {
       // X as stored: im2col copies its 16-bit values and the product widens them as it packs
       // them, instead of a float32 copy of X first (PP-OCRv4 det converted to float16: the
       // copies were 12% of a run, and im2col and the product then moved twice the bytes).

@@ -196,7 +196,7 @@ void gated_activation_kernel(KernelContext& ctx) {
       S stored[kBlock];
       for (std::size_t start = begin; start < end; start += kBlock) {
         const std::size_t n = std::min(kBlock, end - start);
-        if constexpr (detail::is_half_storage_v<S>) {
+        if constexpr (is_half_storage_v<S>) {
           widen_to_float(in.subspan(start, n), std::span<float>(values, n));
         } else {
           std::copy_n(in.begin() + static_cast<std::ptrdiff_t>(start), n, values);
@@ -208,12 +208,12 @@ void gated_activation_kernel(KernelContext& ctx) {
         } else {
           for (std::size_t i = 0; i < n; ++i) gate[i] = sigmoid_value(values[i]);
         }
-        if constexpr (detail::is_half_storage_v<S>) {  // the gate as the activation's output holds it
+        if constexpr (is_half_storage_v<S>) {  // the gate as the activation's output holds it
           round_from_float(std::span<const float>(gate, n), std::span<S>(stored, n));
           widen_to_float(std::span<const S>(stored, n), std::span<float>(gate, n));
         }
         for (std::size_t i = 0; i < n; ++i) gate[i] = values[i] * gate[i];  // the Mul, in its compute type
-        if constexpr (detail::is_half_storage_v<S>) {
+        if constexpr (is_half_storage_v<S>) {
           round_from_float(std::span<const float>(gate, n), y.subspan(start, n));
         } else {
           std::copy_n(gate, n, y.begin() + static_cast<std::ptrdiff_t>(start));

@@ -45,7 +45,7 @@ void matmul_kernel(KernelContext& ctx) {
   dispatch<NumericTypes>(a.dtype(), [&]<typename S>(std::type_identity<S>) {
     const InputValues<S> x(a);
     OutputValues<S> out(plan.output);
-    if constexpr (is_16bit_float_storage_v<S>) {
+    if constexpr (is_half_storage_v<S>) {
       // B as stored: the product widens its values as it packs them (math_gemm.h
       // blas_gemm_16bit_b), where a float32 copy of a weight matrix cost a converted model's run
       // more than the packing itself. A stays a float32 copy: the kernel reads each of its
@@ -109,7 +109,7 @@ void gemm_kernel(KernelContext& ctx) {
     OutputValues<S> out(output_shape);
     auto result = out.span();
     if constexpr (std::is_floating_point_v<C>) {
-      if constexpr (is_16bit_float_storage_v<S>) {
+      if constexpr (is_half_storage_v<S>) {
         math::blas_gemm_16bit_b(ctx.threads(), trans_a, trans_b, m, n, k, alpha, x.span().data(), trans_a ? m : k,
                                 b.data<S>().data(), trans_b ? k : n, 0.0f, result.data(), n);
       } else {
