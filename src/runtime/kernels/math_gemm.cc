@@ -192,6 +192,13 @@ void gemm_tile(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::si
   }
 }
 
+// How many values op(b) spans where it is stored: its k rows of n (or, transposed, n rows of k)
+// ldb apart, the last one without padding; 0 for an empty b.
+std::size_t stored_extent_of_b(bool trans_b, std::size_t n, std::size_t k, std::size_t ldb) {
+  if (n == 0 || k == 0) return 0;
+  return (trans_b ? (n - 1) : (k - 1)) * ldb + (trans_b ? k : n);
+}
+
 // Runs tile(r0, c0, rows, cols) for each tile of the product (its first row and column, its
 // size), the tiles spread over `threads`.
 template <typename Tile>
@@ -248,7 +255,7 @@ void blas_gemm(int threads, bool trans_a, bool trans_b, std::size_t m, std::size
     } else if (!own_kernel_takes<T>(std::min(t.rows, last_rows), std::min(t.cols, last_cols))) {
       // Some tile goes to OpenBLAS, which reads b as it lies: b rounded into a copy first (the
       // whole stored extent, rows or columns ldb apart).
-      const std::size_t extent = (trans_b ? (n - 1) : (k - 1)) * ldb + (trans_b ? k : n);
+      const std::size_t extent = stored_extent_of_b(trans_b, n, k, ldb);
       buffers::Scratch<float> rounded(extent);
       round_for_reading(std::span<const float>(b, extent), std::span<float>(rounded.get(), extent), *b_rounding, threads);
       blas_gemm<T>(threads, trans_a, trans_b, m, n, k, alpha, a, lda, rounded.get(), ldb, beta, c, ldc, row_bias, relu);
@@ -274,7 +281,7 @@ void blas_gemm_16bit_b(int threads, bool trans_a, bool trans_b, std::size_t m, s
   if (k == 0 || !own_kernel_takes<float>(std::min(t.rows, last_rows), std::min(t.cols, last_cols))) {
     // Some tile goes to OpenBLAS, which reads b as it lies: b widened into a copy first (the
     // whole stored extent, rows or columns ldb apart).
-    const std::size_t extent = k == 0 ? 0 : (trans_b ? (n - 1) : (k - 1)) * ldb + (trans_b ? k : n);
+    const std::size_t extent = stored_extent_of_b(trans_b, n, k, ldb);
     buffers::Scratch<float> widened(extent);
     widen_to_float(std::span<const Half>(b, extent), std::span<float>(widened.get(), extent));
     blas_gemm<float>(threads, trans_a, trans_b, m, n, k, alpha, a, lda, widened.get(), ldb, beta, c, ldc, row_bias,
