@@ -25,6 +25,7 @@ struct Executor::Frame {
 struct Executor::RunState {
   RunStats stats;
   bool time_nodes = false;  // the caller asked for stats: fill stats.node_times
+  const NodeHook* hook = nullptr;
   std::size_t live_tensors = 0;
   std::size_t live_bytes = 0;
 
@@ -121,7 +122,8 @@ Executor::Executor(onnx::ModelProto&& model, const EvaluatorOptions& options, co
 
 Executor::~Executor() = default;
 
-std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& feeds, RunStats* stats) const {
+std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& feeds, RunStats* stats,
+                                            const NodeHook* hook) const {
   validate_feeds(inputs_, feeds);
   std::vector<Tensor> inputs(main_->input_slots.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -130,6 +132,7 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
   }
   RunState state;
   state.time_nodes = stats != nullptr;
+  state.hook = hook;
   const MemoryLimitScope memory_limit(memory_limit_);  // every tensor the kernels allocate on this thread
   const Frame frame = run_graph(*main_, std::move(inputs), nullptr, state);
   std::map<std::string, Tensor> results;
@@ -191,9 +194,12 @@ void Executor::run_node(const CompiledNode& node, const GraphPlan& plan, Frame& 
     inputs.push_back(&frame.slots[slot]);
   }
   const NodeSubgraphs subgraphs(*this, node, frame, state);
+  std::vector<const Tensor*> hooked_inputs;
+  if (state.hook != nullptr) hooked_inputs = inputs;
   std::vector<Tensor> outputs = run_compiled_node(
       node, plan, std::move(inputs),
       {.threads = threads_, .subgraphs = &subgraphs, .max_loop_iterations = max_loop_iterations_});
+  if (state.hook != nullptr) (*state.hook)(*node.proto, hooked_inputs, outputs);
   state.stats.nodes_run += 1 + node.fused_readers.size();  // the model's nodes, fused or not
   for (std::size_t i = 0; i < node.outputs.size(); ++i) {
     const int slot = node.outputs[i];

@@ -1,9 +1,14 @@
 // If, Loop and Scan: branches, outer-scope values, loop-carried values, scan outputs, zero
-// iterations, Scan's axes and directions (opset 9+) and its batched opset-8 form.
+// iterations, Scan's axes and directions (opset 9+) and its batched opset-8 form; what a run
+// shows of the nodes inside them (runtime::NodeHook).
 #include <gtest/gtest.h>
 #include <onnx_fp16/evaluator.h>
 
+#include <map>
+#include <string>
+
 #include "modelgen/builder.h"
+#include "runtime/executor.h"
 
 namespace {
 
@@ -36,8 +41,8 @@ TEST(RuntimeControlFlow, IfRunsOneBranchWithOuterValues) {
   EXPECT_EQ(floats(evaluator.run({{"c", Tensor::scalar(false)}, {"x", x}}).at("y")), (std::vector<float>{1, -3}));
 }
 
-TEST(RuntimeControlFlow, LoopWithTripCountCarriesValuesAndStacksScanOutputs) {
-  // body: acc += x * i; scan = acc; the condition input is absent, so M alone decides.
+// body: acc += x * i; scan = acc; the condition input is absent, so M alone decides.
+onnx::ModelProto accumulating_loop_model() {
   auto model = modelgen::make_model(17);
   GraphBuilder g(model.mutable_graph());
   g.input("M", I64, {}).input("x", F32, {2});
@@ -52,7 +57,11 @@ TEST(RuntimeControlFlow, LoopWithTripCountCarriesValuesAndStacksScanOutputs) {
   body.node("Mul", {"x", "i_float"}, {"step"}, "mul");  // x from the outer scope
   body.node("Add", {"acc", "step"}, {"acc_out"}, "add");
   body.node("Identity", {"acc_out"}, {"scan"}, "scan_id");
-  const Evaluator evaluator(model);
+  return model;
+}
+
+TEST(RuntimeControlFlow, LoopWithTripCountCarriesValuesAndStacksScanOutputs) {
+  const Evaluator evaluator(accumulating_loop_model());
   const auto x = Tensor::from_vector<float>({2}, {1, 10});
   const auto out = evaluator.run({{"M", Tensor::scalar<std::int64_t>(4)}, {"x", x}});
   EXPECT_EQ(floats(out.at("sum")), (std::vector<float>{6, 60}));  // 0+1+2+3
@@ -62,6 +71,48 @@ TEST(RuntimeControlFlow, LoopWithTripCountCarriesValuesAndStacksScanOutputs) {
   const auto none = evaluator.run({{"M", Tensor::scalar<std::int64_t>(0)}, {"x", x}});
   EXPECT_EQ(floats(none.at("sum")), (std::vector<float>{0, 0}));
   EXPECT_EQ(none.at("history").shape(), (onnx_fp16::Shape{0, 2}));  // from the body's declared [2]
+}
+
+// Every node as often as it runs, with its values: a Loop body's nodes once per iteration, the
+// Loop itself once, an If's untaken branch never. An output the hook replaces is what readers get.
+TEST(RuntimeControlFlow, TheHookSeesEveryNodeAtAnyDepthAsOftenAsItRuns) {
+  const onnx_fp16::runtime::Executor loop(accumulating_loop_model(), {});
+  std::map<std::string, int> runs;
+  std::vector<float> last_sum, mul_reads;
+  const onnx_fp16::runtime::NodeHook hook = [&](const onnx::NodeProto& node, std::span<const Tensor* const> inputs,
+                                                        std::span<Tensor> outputs) {
+    ++runs[node.name()];
+    if (node.name() == "add") last_sum = floats(outputs[0]);
+    if (node.name() == "mul") mul_reads = floats(*inputs[0]);
+  };
+  const auto x = Tensor::from_vector<float>({2}, {1, 10});
+  loop.run({{"M", Tensor::scalar<std::int64_t>(4)}, {"x", x}}, nullptr, &hook);
+  EXPECT_EQ(runs, (std::map<std::string, int>{{"loop", 1}, {"cast", 4}, {"mul", 4}, {"add", 4}, {"scan_id", 4}}));
+  EXPECT_EQ(last_sum, (std::vector<float>{6, 60}));
+  EXPECT_EQ(mul_reads, (std::vector<float>{1, 10}));  // the outer x
+
+  auto model = modelgen::make_model(17);
+  GraphBuilder g(model.mutable_graph());
+  g.input("c", BOOL, {}).input("x", F32, {2}).output("y", F32, {2});
+  auto& node = g.node("If", {"c"}, {"y"}, "if");
+  GraphBuilder then_branch(modelgen::attr_graph(node, "then_branch"));
+  then_branch.output_untyped("t");
+  then_branch.node("Neg", {"x"}, {"t"}, "negate");
+  GraphBuilder else_branch(modelgen::attr_graph(node, "else_branch"));
+  else_branch.output_untyped("e");
+  else_branch.node("Abs", {"x"}, {"e"}, "absolute");
+  const onnx_fp16::runtime::Executor branches(model, {});
+  runs.clear();
+  branches.run({{"c", Tensor::scalar(false)}, {"x", x}}, nullptr, &hook);
+  EXPECT_EQ(runs, (std::map<std::string, int>{{"if", 1}, {"absolute", 1}}));
+
+  const onnx_fp16::runtime::NodeHook zero_the_negation = [&](const onnx::NodeProto& node, std::span<const Tensor* const>,
+                                                             std::span<Tensor> outputs) {
+    if (node.name() == "negate") outputs[0] = Tensor::from_vector<float>({2}, {0, 0});
+  };
+  EXPECT_EQ(floats(branches.run({{"c", Tensor::scalar(true)}, {"x", x}}, nullptr, &zero_the_negation).at("y")),
+            (std::vector<float>{0, 0}));
+  EXPECT_EQ(floats(branches.run({{"c", Tensor::scalar(true)}, {"x", x}}).at("y")), (std::vector<float>{-1, -10}));
 }
 
 TEST(RuntimeControlFlow, LoopStopsWhenTheBodySaysSo) {
