@@ -112,7 +112,9 @@ struct MixedOptions {
   // pattern. 0: the evaluator's bits alone, as the original accepts. 4 by default: with 2,
   // PaddleOCR's detector and recogniser were accepted at 0.94 and 0.89 of the tolerance and
   // measured 1.09 and 1.28 on the numpy emulation (docs/benchmarks.md); with 4 both pass.
-  // Not used with `runner` (the caller's runtime is the judge) nor by the rebuild engine.
+  // Not used with `runner` (the caller's runtime is the judge). A model the incremental engine
+  // cannot run (subgraphs) runs whole on the rebuild engine, whose variants move the rounded
+  // values instead, by one step at the rate such a nudge flips roundings (rebuild_engine.cc).
   // With a tolerance, an element passes only when, with c the mean of the evaluator's and the
   // variants' values, |float32 - c| + `spread_safety` * the largest |implementation - c| stays
   // within atol + rtol * |evaluator|: then every implementation run passes, and so does an
@@ -138,7 +140,7 @@ struct MixedOptions {
   // already: spread_safety x1.4 instead; MixedReport::searched_again; not with a search_budget,
   // nor without a search) and its result is checked on other held-out implementations; an output
   // still over 0.8 gets a warning. About one full run each, per sample. 0: none. Only with a
-  // tolerance and float16_variants > 0 on the incremental engine.
+  // tolerance and float16_variants > 0, on the improved strategy's engines.
   // Not set (the default): a tenth of the full runs the search itself made, from 4 to 16. The
   // holdout's worst is the worst of a few draws, so a rare bad implementation slips past a small
   // one: PaddleOCR det's first result (own AVX-512 products) reached 0.75 on 4, 0.79 on 8, 0.96

@@ -112,6 +112,11 @@ std::unique_ptr<CandidateEngine> choose_engine(const ConversionAnalysis& analysi
     return make_incremental_engine(analysis, samples, options.threads,
                                    {.count = options.float16_variants, .spread = options.variant_spread});
   }
+  // The improved strategy's robust acceptance on models the incremental engine cannot run
+  // (subgraphs); the baseline accepts on the evaluator's bits alone, as the spec's does.
+  if (options.strategy == SearchStrategy::Improved) {
+    return make_rebuild_engine(analysis, samples, options.threads, options.float16_variants, options.variant_spread);
+  }
   return make_rebuild_engine(analysis, samples, options.threads);
 }
 

@@ -128,8 +128,10 @@ class CandidateEngine {
 // Nodes of a graph and its subgraphs: the work of one full run.
 std::size_t count_nodes(const onnx::GraphProto& graph);
 
+// `variants` simulated float16 implementations besides the evaluator (none without a `spread`):
+// FlippedRoundings in rebuild_engine.cc.
 std::unique_ptr<CandidateEngine> make_rebuild_engine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
-                                                     int threads);
+                                                     int threads, int variants = 0, double spread = 0);
 std::unique_ptr<CandidateEngine> make_runner_engine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
                                                     CandidateRunner runner);
 

@@ -1,10 +1,19 @@
 // The rebuild and runner engines: every attempt converts a fresh copy of the model and runs it
-// whole. Simple and exact; the incremental engine is measured against them.
+// whole. Simple and exact; the incremental engine is measured against them. The rebuild engine
+// takes every model (subgraphs included) and simulates other float16 implementations by moving
+// roundings in what the converted model computes (FlippedRoundings).
 #include <onnx_fp16/error.h>
 #include <onnx_fp16/evaluator.h>
+#include <onnx_fp16/mixed.h>
 
+#include <cstring>
+#include <set>
+
+#include "graph/graph_index.h"
 #include "mixed/candidate_engine.h"
 #include "mixed/candidate_model.h"
+#include "mixed/nudge.h"
+#include "types/op_rules.h"
 
 namespace onnx_fp16::mixed {
 
@@ -22,29 +31,157 @@ std::size_t count_nodes(const onnx::GraphProto& graph) {
 
 namespace {
 
+// The holdout's implementations: variant numbers none of the search's runs use.
+constexpr std::uint64_t kFirstHoldoutVariant = std::uint64_t{1} << 20;
+
+std::uint64_t name_hash(const std::string& name) {  // FNV-1a: the same in every process
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (const char c : name) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+  return h;
+}
+
+// A simulated float16 implementation of a whole converted model, `variant` > 0 of the rebuild
+// engine: each 16-bit float value a node computes moves by one unit in the last place, up or
+// down, at elements picked pseudo-randomly (by variant, value name and element: the same on
+// every run). The incremental engine nudges a value by up to `spread` of itself before rounding,
+// which flips the rounding where the value lies near the middle between two float16 numbers; a
+// converted model's kernels round inside, so here the rounded value is flipped, as often as such
+// a nudge flips one: for values spread evenly over a rounding step, half the mean nudge (spread
+// / 2 of the value) over the step (2^-10 to 2^-11 of the value for float16, 2^-7 to 2^-8 for
+// bfloat16), spread x 2^9.5 (x 2^6.5). The direction is drawn too, where a nudge's flip lands on
+// the side of the exact value: some flips here end 1.5 steps away instead of half a step, a
+// somewhat wider spread than the nudge's. Not moved: Constant nodes, ops that only move or
+// exactly map values (types::preserves_values), and a Cast of what no node computed (sample data
+// and weights are the same in every implementation).
+class FlippedRoundings {
+ public:
+  FlippedRoundings(const onnx::ModelProto& executed, std::uint64_t variant, double spread)
+      : seed_(mix(variant)), float16_rate_(std::min(1.0, spread * 724.077)), bfloat16_rate_(std::min(1.0, spread * 90.51)) {
+    const graph::GraphIndex index(executed);
+    for (const graph::Node& node : index.nodes()) {
+      const onnx::NodeProto& proto = *node.proto;
+      if (proto.op_type() == "Constant" || types::preserves_values(proto)) continue;
+      if (proto.op_type() == "Cast") {
+        const graph::ValueId in = node.inputs.empty() ? graph::kNone : node.inputs[0];
+        if (in == graph::kNone || index.value(in).kind != graph::ValueKind::NodeOutput ||
+            index.node(index.value(in).producer).proto->op_type() == "Constant") continue;
+      }
+      moved_.insert(node.proto);
+    }
+  }
+
+  runtime::NodeHook hook() const {
+    return [this](const onnx::NodeProto& node, std::span<const Tensor* const>, std::span<Tensor> outputs) {
+      if (!moved_.count(&node)) return;
+      for (std::size_t j = 0; j < outputs.size() && j < static_cast<std::size_t>(node.output_size()); ++j) {
+        const DataType type = outputs[j].defined() ? outputs[j].dtype() : onnx::TensorProto::UNDEFINED;
+        if (type == onnx::TensorProto::FLOAT16) {
+          outputs[j] = flipped(outputs[j], node.output(static_cast<int>(j)), float16_rate_, 0x7C00);
+        } else if (type == onnx::TensorProto::BFLOAT16) {
+          outputs[j] = flipped(outputs[j], node.output(static_cast<int>(j)), bfloat16_rate_, 0x7F80);
+        }
+      }
+    };
+  }
+
+ private:
+  // A copy of `value` (16-bit floats, `exponent_mask` their exponent bits) with its picked
+  // elements one step up or down in magnitude; zeros, infinities and NaNs stay, and the largest
+  // finite stays below infinity.
+  Tensor flipped(const Tensor& value, const std::string& name, double rate, std::uint16_t exponent_mask) const {
+    Tensor copy(value.dtype(), value.shape());
+    std::memcpy(copy.mutable_bytes().data(), value.bytes().data(), value.bytes().size());
+    auto* bits = reinterpret_cast<std::uint16_t*>(copy.mutable_bytes().data());
+    const std::uint64_t base = mix(seed_ ^ name_hash(name));
+    const auto threshold = static_cast<std::uint64_t>(rate * 18446744073709551615.0);
+    for (std::size_t i = 0; i < copy.size(); ++i) {
+      const std::uint64_t r = mix(base + i);
+      if (r >= threshold) continue;
+      const std::uint16_t magnitude = bits[i] & 0x7FFF;
+      if (magnitude == 0 || (magnitude & exponent_mask) == exponent_mask) continue;
+      const std::uint16_t moved = (r & 1) != 0 ? magnitude + 1 : magnitude - 1;
+      if ((moved & exponent_mask) == exponent_mask) continue;
+      bits[i] = static_cast<std::uint16_t>((bits[i] & 0x8000) | moved);
+    }
+    return copy;
+  }
+
+  std::set<const onnx::NodeProto*> moved_;
+  std::uint64_t seed_;
+  double float16_rate_;
+  double bfloat16_rate_;
+};
+
 class RebuildEngine final : public CandidateEngine {
  public:
-  RebuildEngine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples, int threads)
-      : analysis_(analysis), samples_(samples), threads_(threads), nodes_per_run_(count_nodes(analysis.model().graph())) {}
+  RebuildEngine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples, int threads, int variants,
+                double spread)
+      : analysis_(analysis), samples_(samples), threads_(threads), nodes_per_run_(count_nodes(analysis.model().graph())),
+        variants_(spread > 0 ? std::max(variants, 0) : 0), spread_(spread) {}
 
+  std::size_t variant_count() const override { return 1 + static_cast<std::size_t>(variants_); }
+
+  // Sample by sample: the evaluator's run, checked alone, then each variant's, checked with
+  // those before it; the first refusal ends the attempt.
   bool run_checked(const std::vector<bool>& kept_nodes, const SampleCheck& check) override {
     const onnx::ModelProto model = convert_with_kept(analysis_, kept_nodes);
     const auto evaluator = make_evaluator(analysis_, model, {.threads = threads_, .keep = {}});
+    std::vector<FlippedRoundings> variants;
+    for (int v = 1; v <= variants_; ++v) variants.emplace_back(evaluator->model(), static_cast<std::uint64_t>(v), spread_);
     for (std::size_t s = 0; s < samples_.size(); ++s) {
-      const std::vector<Tensor> outputs = run_sample(*evaluator, model, samples_[s]);
-      ++stats_.runs;
-      stats_.nodes_evaluated += nodes_per_run_;
-      if (!check(s, {outputs})) return false;
+      VariantOutputs outputs;
+      for (std::size_t v = 0; v < variant_count(); ++v) {
+        outputs.push_back(run_one(*evaluator, model, s, v == 0 ? nullptr : &variants[v - 1]));
+        if (!check(s, outputs)) return false;
+      }
     }
     return true;
   }
+
+  std::vector<SampleOutputs> holdout_outputs(const std::vector<bool>& kept_nodes, int count, int round,
+                                             int from = 0) override {
+    if (!(spread_ > 0) || variants_ == 0 || count <= 0 || from < 0 || from + count > kMaxHoldoutVariants || round < 0) {
+      return {};
+    }
+    const onnx::ModelProto model = convert_with_kept(analysis_, kept_nodes);
+    const auto evaluator = make_evaluator(analysis_, model, {.threads = threads_, .keep = {}});
+    std::vector<SampleOutputs> outputs(static_cast<std::size_t>(count));
+    for (int h = 0; h < count; ++h) {
+      const FlippedRoundings implementation(
+          evaluator->model(), kFirstHoldoutVariant + kMaxHoldoutVariants * static_cast<std::uint64_t>(round) + from + h,
+          spread_);
+      for (std::size_t s = 0; s < samples_.size(); ++s) {
+        outputs[static_cast<std::size_t>(h)].push_back(run_one(*evaluator, model, s, &implementation));
+      }
+    }
+    return outputs;
+  }
+
+  bool add_variants(int count) override {
+    if (!(spread_ > 0) || variants_ == 0 || count <= 0) return false;
+    variants_ += count;
+    return true;
+  }
+
   CandidateEngineKind kind() const override { return CandidateEngineKind::Rebuild; }
 
  private:
+  std::vector<Tensor> run_one(const runtime::Executor& evaluator, const onnx::ModelProto& model, std::size_t s,
+                              const FlippedRoundings* variant) {
+    const runtime::NodeHook hook = variant != nullptr ? variant->hook() : runtime::NodeHook{};
+    std::vector<Tensor> outputs =
+        ordered_outputs(evaluator, evaluator.run(adapt_feeds(model, samples_[s]), nullptr, variant ? &hook : nullptr));
+    ++stats_.runs;
+    stats_.nodes_evaluated += nodes_per_run_;
+    return outputs;
+  }
+
   const ConversionAnalysis& analysis_;
   const std::vector<Feeds>& samples_;
   int threads_;
   std::size_t nodes_per_run_;  // of the float32 model: a full run counts as one
+  int variants_;               // simulated implementations besides the evaluator
+  double spread_;
 };
 
 class RunnerEngine final : public CandidateEngine {
@@ -81,8 +218,8 @@ class RunnerEngine final : public CandidateEngine {
 }  // namespace
 
 std::unique_ptr<CandidateEngine> make_rebuild_engine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
-                                                     int threads) {
-  return std::make_unique<RebuildEngine>(analysis, samples, threads);
+                                                     int threads, int variants, double spread) {
+  return std::make_unique<RebuildEngine>(analysis, samples, threads, variants, spread);
 }
 
 std::unique_ptr<CandidateEngine> make_runner_engine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples,

@@ -13,6 +13,7 @@
 #include <span>
 #include <utility>
 
+#include "half/half.h"
 #include "mixed/candidate_engine.h"
 #include "mixed/conversion_analysis.h"
 #include "mixed/incremental_engine.h"
@@ -354,4 +355,79 @@ TEST(MixedIncrementalEngine, VariantsNudgeToTheSameBitsInVectorsAsOneByOne) {
       }
     }
   }
+}
+
+namespace {
+
+// x * w (computed in float16), reshaped: the rebuild engine's run of its full conversion by
+// implementation, on 4096 values.
+struct ScaledValues {
+  onnx::ModelProto model;
+  std::vector<Feeds> samples;
+  std::unique_ptr<mixed::ConversionAnalysis> analysis;
+
+  ScaledValues() : model(modelgen::make_model(17)) {
+    modelgen::GraphBuilder g(model.mutable_graph());
+    g.input("x", F32, {4096}).output("y", F32, {64, 64});
+    g.initializer("w", {}, {1.2345f}).initializer_i64("shape", {2}, {64, 64});
+    g.node("Mul", {"x", "w"}, {"scaled"}, "scale");
+    g.node("Reshape", {"scaled", "shape"}, {"y"}, "square_up");
+    std::mt19937 rng(11);
+    samples.push_back({{"x", random_floats({4096}, rng)}});
+    onnx_fp16::Float16Options options;
+    options.keep_io_types = true;
+    analysis = std::make_unique<mixed::ConversionAnalysis>(model, options);
+  }
+
+  std::vector<std::vector<std::vector<Tensor>>> run(mixed::CandidateEngine& engine) const {
+    return engine.run_variants(std::vector<bool>(analysis->index().nodes().size(), false));
+  }
+};
+
+// Per element of two float32 outputs holding float16 values: how many float16 steps apart.
+std::vector<int> steps_apart(const Tensor& a, const Tensor& b) {
+  std::vector<int> steps;
+  const auto x = a.data<float>();
+  const auto y = b.data<float>();
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const auto bits = [](float v) { return static_cast<int>(onnx_fp16::half::float_to_half(v) & 0x7FFF); };
+    steps.push_back(std::abs(bits(x[i]) - bits(y[i])));
+  }
+  return steps;
+}
+
+}  // namespace
+
+// The rebuild engine's simulated implementations move what a node computes in float16 by one
+// step at about spread x 2^9.5 of its elements (the rate at which a nudge of up to `spread`
+// before rounding flips a rounding), each its own elements, the same ones on every run, and the
+// holdout's others; a Reshape moves nothing again, nor does the Cast of the sample data.
+TEST(MixedRebuildEngine, VariantsMoveComputedRoundingsOneStepAtTheNudgesRate) {
+  const ScaledValues scaled;
+  const double spread = 0x1.0p-13;
+  auto engine = mixed::make_rebuild_engine(*scaled.analysis, scaled.samples, 1, 2, spread);
+  ASSERT_EQ(engine->variant_count(), 3u);
+  const auto first = scaled.run(*engine);
+  const auto again = scaled.run(*engine);
+  ASSERT_EQ(first.size(), 3u);
+  std::vector<std::vector<int>> moved;
+  for (std::size_t v = 0; v < 3; ++v) {
+    EXPECT_TRUE(same_bits(first[v], again[v])) << "variant " << v;
+    moved.push_back(steps_apart(first[0][0][0], first[v][0][0]));
+  }
+  EXPECT_EQ(std::count(moved[0].begin(), moved[0].end(), 0), 4096);
+  const double rate = spread * 724.077;  // 0.088
+  for (std::size_t v = 1; v < 3; ++v) {
+    EXPECT_EQ(*std::max_element(moved[v].begin(), moved[v].end()), 1) << "variant " << v;
+    const double share = static_cast<double>(std::count(moved[v].begin(), moved[v].end(), 1)) / 4096;
+    EXPECT_NEAR(share, rate, 0.02) << "variant " << v;
+  }
+  EXPECT_NE(moved[1], moved[2]);
+  const auto holdout = engine->holdout_outputs(std::vector<bool>(scaled.analysis->index().nodes().size(), false), 1, 0);
+  ASSERT_EQ(holdout.size(), 1u);
+  const std::vector<int> held = steps_apart(first[0][0][0], holdout[0][0][0]);
+  EXPECT_NE(held, moved[1]);
+  EXPECT_NE(held, moved[2]);
+  // Without a spread there are no variants.
+  EXPECT_EQ(mixed::make_rebuild_engine(*scaled.analysis, scaled.samples, 1, 2, 0)->variant_count(), 1u);
 }
