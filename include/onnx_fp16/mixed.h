@@ -200,6 +200,8 @@ enum class MixedKeepReason {
   InitMax,           // --init-max
   KeepOp,            // --keep-op
   KeepNode,          // --keep-node
+  NotRun,            // inside a subgraph no sample runs (an If's branch, a Loop body run zero times): nothing
+                     // could check it in float16 (improved strategy)
 };
 const char* to_string(MixedKeepReason reason);
 

@@ -55,6 +55,7 @@ const char* to_string(MixedKeepReason reason) {
     case MixedKeepReason::InitMax: return "init_max";
     case MixedKeepReason::KeepOp: return "keep_op";
     case MixedKeepReason::KeepNode: return "keep_node";
+    case MixedKeepReason::NotRun: return "not_run";
   }
   return "unknown";
 }
@@ -85,10 +86,13 @@ void check_samples(const onnx::ModelProto& model, const std::vector<Feeds>& samp
 // from the engine when it can (the incremental one holds every value anyway and starts from that
 // state), else Evaluators. With a runner the reference outputs come from the runtime the user
 // deploys on.
+// `census`: null, or what the Evaluators' runs compute inside subgraphs is recorded there.
 Float32Run run_float32(CandidateEngine& engine, const ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
-                       const MixedOptions& options, const std::vector<std::string>& keep) {
+                       const MixedOptions& options, const std::vector<std::string>& keep, SubgraphCensus* census) {
   const std::vector<std::string> costed = costed_value_names(analysis);  // a superset of `keep`
-  if (auto run = engine.run_float32(costed)) return std::move(*run);
+  if (census == nullptr) {
+    if (auto run = engine.run_float32(costed)) return std::move(*run);
+  }
   Float32Run run;
   // Only the first sample's run holds every value: the rest keep what the screens read.
   const auto first = make_evaluator(analysis, analysis.model(), {.threads = options.threads, .keep = costed});
@@ -96,7 +100,9 @@ Float32Run run_float32(CandidateEngine& engine, const ConversionAnalysis& analys
   for (std::size_t s = 0; s < samples.size(); ++s) {
     if (s == 1) rest = make_evaluator(analysis, analysis.model(), {.threads = options.threads, .keep = keep});
     const runtime::Executor& evaluator = s == 0 ? *first : *rest;
-    auto named = evaluator.run(samples[s]);
+    const std::optional<runtime::NodeHook> hook =
+        census != nullptr ? std::optional(census->hook(s, evaluator.model())) : std::nullopt;
+    auto named = evaluator.run(samples[s], nullptr, hook ? &*hook : nullptr);
     run.outputs.push_back(ordered_outputs(evaluator, named));
     run.values.push_back(std::move(named));
   }
@@ -129,18 +135,17 @@ std::vector<std::size_t> searched_units(const std::vector<std::optional<ScreenVe
   return order;
 }
 
-// The share of the model's FLOPs in float16 with `kept_units` left in float32.
-double flops_share(const SearchUnits& units, const std::vector<NodeCost>& costs, const std::vector<bool>& kept_units,
-                   double total) {
+// The share of the model's FLOPs in float16 with `kept_units` left in float32 (`costs` by unit).
+double flops_share(const std::vector<NodeCost>& costs, const std::vector<bool>& kept_units, double total) {
   double converted = 0;
-  for (std::size_t u = 0; u < units.size(); ++u) {
-    if (!kept_units[u]) converted += costs[units.nodes[u]].flops;
+  for (std::size_t u = 0; u < costs.size(); ++u) {
+    if (!kept_units[u]) converted += costs[u].flops;
   }
   return total > 0 ? converted / total : 0;
 }
 
-// The main graph's FLOPs and weight bytes: what the shares in the report and the search are of
-// (subgraph nodes are decided with the node that holds them).
+// The model's FLOPs and weight bytes, every node's own (a subgraph's nodes as often as a sample
+// runs them): what the shares in the report and the search are of.
 struct ModelTotals {
   double flops = 0;
   double weight_bytes = 0;
@@ -148,11 +153,12 @@ struct ModelTotals {
 
 // By position in `order`: the unit's share of the model's FLOPs or of its weight bytes,
 // whichever is larger.
-std::vector<double> unit_worth(const SearchUnits& units, const std::vector<NodeCost>& costs,
-                               const std::vector<std::size_t>& order, const ModelTotals& totals) {
+// `costs`: by unit.
+std::vector<double> unit_worth(const std::vector<NodeCost>& costs, const std::vector<std::size_t>& order,
+                               const ModelTotals& totals) {
   std::vector<double> worth;
   for (std::size_t u : order) {
-    const NodeCost& cost = costs[units.nodes[u]];
+    const NodeCost& cost = costs[u];
     worth.push_back(std::max(totals.flops > 0 ? cost.flops / totals.flops : 0.0,
                              totals.weight_bytes > 0 ? cost.weight_bytes / totals.weight_bytes : 0.0));
   }
@@ -173,8 +179,12 @@ struct Reference {
   SampleOutputs outputs;        // the float32 model's, by sample
   ValueRanges ranges;           // of the values the screens judge (empty unless asked for)
   bool made_by_engine = false;  // the engine ran it (counted in its stats), not Evaluators
-  std::vector<NodeCost> costs;  // by NodeId
-  ModelTotals totals;           // of `costs` over the main graph
+  std::vector<NodeCost> costs;       // by NodeId: each node's own
+  std::vector<NodeCost> unit_costs;  // by unit: of the nodes it decides
+  ModelTotals totals;                // of `costs`
+  // By NodeId: whether a sample ran the node (a node of an If's branch that no sample takes did
+  // not); empty: every node ran (a model without subgraphs).
+  std::vector<bool> ran;
   // By NodeId: the local error (CandidateEngine::local_errors) of the nodes of units the order
   // never measures (kept by a screen, or following another unit), for the report (set by the
   // caller); the measured units' come with the order (SearchOrder::local_error).
@@ -188,18 +198,37 @@ Reference make_reference(CandidateEngine& engine, const ConversionAnalysis& anal
   // and dropped on return, so that what the engine frees when it goes is free (the final check
   // then reuses those buffers instead of faulting in new ones: BERT-base's peak 1,445 -> 1,100 MB,
   // its final check 0.6 -> 0.17 s).
+  // A model with subgraphs: what its branches and bodies compute, which the value maps miss.
+  std::optional<SubgraphCensus> census;
+  if (analysis.index().scopes().size() > 1) census.emplace(analysis, samples.size());
   Float32Run run = run_float32(engine, analysis, samples, options,
-                               need_ranges ? screened_value_names(analysis, units) : std::vector<std::string>{});
+                               need_ranges ? screened_value_names(analysis, units) : std::vector<std::string>{},
+                               census ? &*census : nullptr);
   reference.outputs = std::move(run.outputs);
   if (need_ranges) {
     reference.ranges =
         measure_ranges(run.screen_values, runtime::effective_threads(options.threads), run.screen_constant_ranges);
+    if (census) {
+      for (const auto& [name, largest] : census->max_abs()) {
+        double& range = reference.ranges.max_abs[name];
+        range = std::max(range, largest);
+      }
+    }
   }
   reference.made_by_engine = engine.stats().runs > 0;
-  reference.costs = measure_node_costs(analysis, run.values.at(0));
-  for (graph::NodeId n : analysis.index().scope(graph::GraphIndex::main_scope()).nodes) {
+  reference.costs = measure_node_costs(analysis, run.values.at(0), census ? &*census : nullptr);
+  reference.unit_costs.assign(units.size(), NodeCost{});
+  for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(reference.costs.size()); ++n) {
     reference.totals.flops += reference.costs[n].flops;
     reference.totals.weight_bytes += reference.costs[n].weight_bytes;
+    if (const int u = units.unit_of[n]; u >= 0) {
+      reference.unit_costs[u].flops += reference.costs[n].flops;
+      reference.unit_costs[u].weight_bytes += reference.costs[n].weight_bytes;
+    }
+  }
+  if (census) {
+    reference.ran.resize(reference.costs.size());
+    for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(reference.ran.size()); ++n) reference.ran[n] = census->ran(n);
   }
   return reference;
 }
@@ -307,7 +336,7 @@ SearchOrder measured_order(CandidateEngine& engine, const AcceptanceTest& accept
   const double budget = options.runner ? 0.0 : std::min(options.sensitivity_budget, search_budget_left);
   const double start = progress.elapsed_seconds();
   const CutPoints cuts(analysis.index());
-  SearchOrder order = order_by_effect(engine, acceptance, units, candidates, reference.costs,
+  SearchOrder order = order_by_effect(engine, acceptance, units, candidates, reference.unit_costs,
                                       reference.outputs.at(0), budget, count_nodes(analysis.model().graph()), &cuts,
                                       options.skip_predicted_failures ? kExactShare : 1.0);
   if (order.measured > 0) {
@@ -574,7 +603,7 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
       current.failed(trial);
     }
     progress.attempt(outcome.attempts, segment.size, passed, current,
-                     flops_share(units, reference.costs, kept_for(current.kept_now()), reference.totals.flops),
+                     flops_share(reference.unit_costs, kept_for(current.kept_now()), reference.totals.flops),
                      attempts_left(current));
   };
 
@@ -605,7 +634,7 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
                       robust && all_judged_alone ? expected_robust_factor(options.spread_safety) : 1.0);
       }
       if (model && !model->predicts_anything()) model.reset();
-      worth = unit_worth(units, reference.costs, outcome.order.units, reference.totals);
+      worth = unit_worth(reference.unit_costs, outcome.order.units, reference.totals);
       if (model) untried.emplace(*model, worth, outcome);
       const bool by_prediction = model && options.skip_predicted_failures;
       search = SegmentSearch(outcome.order.units.size(), outcome.order.weights, by_prediction);
@@ -860,7 +889,7 @@ void account_nodes(const ConversionAnalysis& analysis, const SearchUnits& units,
                    MixedReport& report) {
   for (std::size_t u = 0; u < units.size(); ++u) {
     const graph::NodeId n = units.nodes[u];
-    const NodeCost& cost = reference.costs[n];
+    const NodeCost& cost = reference.unit_costs[u];
     if (!outcome.kept_units[u]) {
       ++report.converted_nodes;
       report.flops_float16 += cost.flops;
@@ -937,7 +966,9 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
 
   const Float16Options conversion = conversion_options(options);
   const ConversionAnalysis analysis(model, conversion, payloads);
-  const SearchUnits units = find_search_units(analysis);
+  // The improved search descends into subgraphs; the baseline decides a node with its bodies, as
+  // the spec's does.
+  const SearchUnits units = find_search_units(analysis, options.strategy == SearchStrategy::Improved);
   const std::size_t nodes_per_run = count_nodes(analysis.model().graph());
   std::unique_ptr<CandidateEngine> engine;
   std::size_t engine_nodes = 0;          // the engine's node executions when it is gone
@@ -983,7 +1014,7 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   if (!reference.made_by_engine) nodes_outside_engine += samples.size() * nodes_per_run;
   clock.mark("float32 run");
   const std::vector<std::optional<ScreenVerdict>> screened =
-      screen_units(analysis, units, reference.ranges, options, range_screen);
+      screen_units(analysis, units, reference.ranges, reference.ran, options, range_screen);
   const std::vector<int> follows = unit_followers(analysis, units, screened, options.strategy);
   if (options.strategy == SearchStrategy::Improved) {
     // Only the units the order will not measure: it takes the others' from their own runs.

@@ -1,9 +1,12 @@
 #include "mixed/node_costs.h"
 
+#include <onnx_fp16/error.h>
+
 #include <algorithm>
 #include <set>
 
 #include "convert/context.h"
+#include "half/half.h"
 
 namespace onnx_fp16::mixed {
 
@@ -21,11 +24,11 @@ const Tensor* value_of(const std::map<std::string, Tensor>& values, const std::s
   return it == values.end() || !it->second.defined() ? nullptr : &it->second;
 }
 
-// Multiply-accumulates of the contraction ops, from their input and output shapes; 0 when the
-// op is not one or a shape is missing.
-double multiply_accumulates(const onnx::NodeProto& node, const std::map<std::string, Tensor>& values) {
-  auto input = [&](int i) { return i < node.input_size() ? value_of(values, node.input(i)) : nullptr; };
-  const Tensor* out = node.output_size() > 0 ? value_of(values, node.output(0)) : nullptr;
+// Multiply-accumulates of the contraction ops, from their input and output shapes (`input(i)`:
+// input i's value or nullptr, `out`: the first output's); 0 when the op is not one or a shape
+// is missing.
+template <typename Input>
+double multiply_accumulates(const onnx::NodeProto& node, const Input& input, const Tensor* out) {
   const std::string& op = node.op_type();
   if (!is_contraction(op)) return 0;
   if (op == "MatMul" || op == "MatMulInteger" || op == "FusedMatMul" || op == "Gemm") {
@@ -61,6 +64,29 @@ double multiply_accumulates(const onnx::NodeProto& node, const std::map<std::str
   return 0;
 }
 
+// The node's FLOPs from its values: 2 per multiply-accumulate of a contraction, else one per
+// output element (`output(j)`: output j's value or nullptr); at least 1.
+template <typename Input, typename Output>
+double flops_of(const onnx::NodeProto& node, const Input& input, const Output& output) {
+  double flops = 2 * multiply_accumulates(node, input, output(0));
+  if (flops == 0) {
+    for (int j = 0; j < node.output_size(); ++j) {
+      if (const Tensor* out = output(j)) flops += elements(out->shape());
+    }
+  }
+  return std::max(flops, 1.0);
+}
+
+// Whether a node input is a float32 weight: an initializer, or a Constant node's output in
+// exports that store weights so (paddle2onnx).
+bool is_float32_weight(const ConversionAnalysis& analysis, graph::ValueId v) {
+  const convert::Context& ctx = analysis.context();
+  if (v == graph::kNone || !ctx.is_float32(v)) return false;
+  const graph::Value& value = analysis.index().value(v);
+  return value.kind == graph::ValueKind::Initializer ||
+         (value.kind == graph::ValueKind::NodeOutput && convert::is_op(ctx.proto(value.producer), "Constant"));
+}
+
 }  // namespace
 
 bool is_contraction(const std::string& op_type) {
@@ -83,31 +109,94 @@ std::vector<std::string> costed_value_names(const ConversionAnalysis& analysis) 
   return {names.begin(), names.end()};
 }
 
-std::vector<NodeCost> measure_node_costs(const ConversionAnalysis& analysis, const std::map<std::string, Tensor>& values) {
+std::vector<NodeCost> measure_node_costs(const ConversionAnalysis& analysis, const std::map<std::string, Tensor>& values,
+                                         const SubgraphCensus* census) {
   const graph::GraphIndex& index = analysis.index();
-  const convert::Context& ctx = analysis.context();
-  std::vector<NodeCost> costs(index.nodes().size());
+  std::vector<NodeCost> costs = census != nullptr ? census->costs() : std::vector<NodeCost>(index.nodes().size());
   for (graph::NodeId n : index.scope(graph::GraphIndex::main_scope()).nodes) {
     const onnx::NodeProto& node = *index.node(n).proto;
     NodeCost& cost = costs[n];
-    cost.flops = 2 * multiply_accumulates(node, values);
-    if (cost.flops == 0) {
-      for (const auto& name : node.output()) {
-        if (const Tensor* out = value_of(values, name)) cost.flops += elements(out->shape());
-      }
-    }
-    cost.flops = std::max(cost.flops, 1.0);
+    const auto named = [&](const std::string& name) { return value_of(values, name); };
+    cost.flops = flops_of(
+        node, [&](int i) { return i < node.input_size() ? named(node.input(i)) : nullptr; },
+        [&](int j) { return j < node.output_size() ? named(node.output(j)) : nullptr; });
+    cost.weight_bytes = 0;
     for (graph::ValueId v : index.node(n).inputs) {
-      if (v == graph::kNone || !ctx.is_float32(v)) continue;
-      // Weights are initializers, or Constant nodes in exports that store them so (paddle2onnx).
-      const graph::Value& value = index.value(v);
-      const bool weight = value.kind == graph::ValueKind::Initializer ||
-                          (value.kind == graph::ValueKind::NodeOutput && convert::is_op(ctx.proto(value.producer), "Constant"));
-      if (!weight) continue;
+      if (!is_float32_weight(analysis, v)) continue;
       if (const Tensor* weights = value_of(values, index.value(v).name)) cost.weight_bytes += 4 * elements(weights->shape());
     }
   }
   return costs;
+}
+
+SubgraphCensus::SubgraphCensus(const ConversionAnalysis& analysis, std::size_t samples) : analysis_(analysis) {
+  const graph::GraphIndex& index = analysis.index();
+  const std::size_t count = index.nodes().size();
+  main_.assign(count, false);
+  for (graph::NodeId n : index.scope(graph::GraphIndex::main_scope()).nodes) main_[n] = true;
+  runs_.assign(count, 0);
+  flops_.assign(samples, std::vector<double>(count, 0.0));
+  costs_.assign(count, NodeCost{});
+}
+
+runtime::NodeHook SubgraphCensus::hook(std::size_t sample, const onnx::ModelProto& executed) {
+  if (sample >= flops_.size()) throw Error("internal: a census sample out of range");
+  if (indexed_.insert(&executed).second) {
+    const graph::GraphIndex& index = analysis_.index();
+    const graph::GraphIndex mirror(executed);
+    if (mirror.nodes().size() != index.nodes().size()) {
+      throw Error("internal: the evaluated model's nodes differ from the analysed model's");
+    }
+    for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(index.nodes().size()); ++n) {
+      if (mirror.node(n).proto->op_type() != index.node(n).proto->op_type()) {
+        throw Error("internal: the evaluated model's node " + index.node_label(n) + " differs from the analysed model's");
+      }
+      if (!main_[n]) node_of_[mirror.node(n).proto] = n;
+    }
+  }
+  return [this, sample](const onnx::NodeProto& node, std::span<const Tensor* const> inputs, std::span<Tensor> outputs) {
+    if (const auto it = node_of_.find(&node); it != node_of_.end()) record(it->second, sample, inputs, outputs);
+  };
+}
+
+void SubgraphCensus::record(graph::NodeId n, std::size_t sample, std::span<const Tensor* const> inputs,
+                            std::span<Tensor> outputs) {
+  const onnx::NodeProto& node = *analysis_.index().node(n).proto;
+  const auto input = [&](int i) {
+    return i < static_cast<int>(inputs.size()) && inputs[i] != nullptr && inputs[i]->defined() ? inputs[i] : nullptr;
+  };
+  const auto output = [&](int j) {
+    return j < static_cast<int>(outputs.size()) && outputs[j].defined() ? &outputs[j] : nullptr;
+  };
+  flops_[sample][n] += flops_of(node, input, output);
+  costs_[n].flops = 0;
+  for (const auto& by_node : flops_) costs_[n].flops = std::max(costs_[n].flops, by_node[n]);
+  const std::vector<graph::ValueId>& ports = analysis_.index().node(n).inputs;
+  if (runs_[n]++ == 0) {  // weights are the same on every run
+    for (std::size_t i = 0; i < ports.size() && i < inputs.size(); ++i) {
+      if (input(static_cast<int>(i)) != nullptr && is_float32_weight(analysis_, ports[i])) {
+        costs_[n].weight_bytes += 4 * elements(inputs[i]->shape());
+      }
+    }
+  }
+  for (std::size_t i = 0; i < ports.size() && i < inputs.size(); ++i) {
+    if (input(static_cast<int>(i)) != nullptr) scan(analysis_.index().value(ports[i]).name, *inputs[i]);
+  }
+  const std::vector<graph::ValueId>& results = analysis_.index().node(n).outputs;
+  for (std::size_t j = 0; j < results.size() && j < outputs.size(); ++j) {
+    if (results[j] != graph::kNone && outputs[j].defined()) scan(analysis_.index().value(results[j]).name, outputs[j]);
+  }
+}
+
+void SubgraphCensus::scan(const std::string& name, const Tensor& value) {
+  if (value.dtype() != onnx::TensorProto::FLOAT || value.size() == 0) return;
+  const void* storage = value.data<float>().data();
+  auto [seen, first] = scanned_.try_emplace(name, storage);
+  if (!first && seen->second == storage) return;  // the same tensor again (a weight, a loop's constant)
+  seen->second = storage;
+  const double largest = half::largest_finite_magnitude(value.data<float>());
+  double& range = max_abs_[name];
+  range = std::max(range, largest);
 }
 
 }  // namespace onnx_fp16::mixed

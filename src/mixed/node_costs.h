@@ -6,10 +6,13 @@
 #include <onnx_fp16/tensor.h>
 
 #include <map>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "mixed/conversion_analysis.h"
+#include "runtime/executor.h"
 
 namespace onnx_fp16::mixed {
 
@@ -26,8 +29,48 @@ bool is_contraction(const std::string& op_type);
 // The names measure_node_costs reads: every input and output of the main graph's nodes.
 std::vector<std::string> costed_value_names(const ConversionAnalysis& analysis);
 
-// By NodeId (main-graph nodes; 0 for the rest), from the shapes of one sample's values (a node
-// whose shapes are unknown costs one FLOP).
-std::vector<NodeCost> measure_node_costs(const ConversionAnalysis& analysis, const std::map<std::string, Tensor>& values);
+// What the float32 run computes inside subgraphs, which its value maps cannot hold (a branch's
+// values live only while it runs), gathered through the evaluator's NodeHook (it only reads): for each node
+// of a subgraph, whether a sample ran it and its cost, and for the screens the largest finite
+// |x| of the float32 values those nodes read and write.
+class SubgraphCensus {
+ public:
+  SubgraphCensus(const ConversionAnalysis& analysis, std::size_t samples);
+
+  // What sample s's run of `executed` reports to: an Executor's model() of the analysed model
+  // (the same structure, so indexing it numbers the nodes as the analysis does). The census and
+  // `executed` must outlive the run.
+  runtime::NodeHook hook(std::size_t sample, const onnx::ModelProto& executed);
+
+  // Whether any sample ran the node (a main-graph node: always).
+  bool ran(graph::NodeId node) const { return runs_[node] > 0 || main_[node]; }
+  // By NodeId: a subgraph node's FLOPs (its executions on a sample summed, the largest over the
+  // samples) and the float32 weight bytes it reads; main-graph nodes 0.
+  const std::vector<NodeCost>& costs() const { return costs_; }
+  // By value name (a name two subgraphs share: the larger): the values subgraph nodes read and
+  // write, over every sample.
+  const std::map<std::string, double>& max_abs() const { return max_abs_; }
+
+ private:
+  void record(graph::NodeId node, std::size_t sample, std::span<const Tensor* const> inputs,
+              std::span<Tensor> outputs);
+  void scan(const std::string& name, const Tensor& value);
+
+  const ConversionAnalysis& analysis_;
+  std::unordered_map<const onnx::NodeProto*, graph::NodeId> node_of_;  // subgraph nodes of the models run
+  std::set<const onnx::ModelProto*> indexed_;                          // those models
+  std::vector<bool> main_;                                             // by NodeId
+  std::vector<int> runs_;                                              // by NodeId, every sample
+  std::vector<std::vector<double>> flops_;                             // by sample, by NodeId
+  std::vector<NodeCost> costs_;
+  std::map<std::string, double> max_abs_;
+  std::map<std::string, const void*> scanned_;  // by name: the storage last scanned (a weight read again)
+};
+
+// By NodeId, each node's own cost: main-graph nodes from the shapes of one sample's values (a
+// node whose shapes are unknown costs one FLOP; a node with subgraphs counts only its own
+// outputs), subgraph nodes from `census` (null: 0).
+std::vector<NodeCost> measure_node_costs(const ConversionAnalysis& analysis, const std::map<std::string, Tensor>& values,
+                                         const SubgraphCensus* census = nullptr);
 
 }  // namespace onnx_fp16::mixed

@@ -103,16 +103,20 @@ ValueRanges measure_ranges(const std::vector<std::map<std::string, Tensor>>& val
 }
 
 std::vector<std::string> screened_value_names(const ConversionAnalysis& analysis, const SearchUnits& units) {
+  const graph::GraphIndex& index = analysis.index();
   std::set<std::string> names;
   for (graph::NodeId n : units.nodes) {
-    for (const auto& port : float_ports(analysis, n)) names.insert(port.first);
+    for (const auto& port : float_ports(analysis, n)) {
+      const graph::ValueId v = index.find(port.first, index.node(n).scope);
+      if (v != graph::kNone && index.value(v).scope == graph::GraphIndex::main_scope()) names.insert(port.first);
+    }
   }
   return {names.begin(), names.end()};
 }
 
 std::vector<std::optional<ScreenVerdict>> screen_units(const ConversionAnalysis& analysis, const SearchUnits& units,
-                                                       const ValueRanges& ranges, const MixedOptions& options,
-                                                       bool range_screen) {
+                                                       const ValueRanges& ranges, const std::vector<bool>& ran,
+                                                       const MixedOptions& options, bool range_screen) {
   std::optional<std::regex> node_pattern;
   if (!options.keep_node_pattern.empty()) {
     try {
@@ -132,6 +136,11 @@ std::vector<std::optional<ScreenVerdict>> screen_units(const ConversionAnalysis&
       verdicts[u] = ScreenVerdict{MixedKeepReason::KeepNode, "name matches --keep-node '" + options.keep_node_pattern + "'"};
     } else if (options.init_max) {
       verdicts[u] = screen_initializers(analysis, n, *options.init_max);
+    }
+    if (!verdicts[u] && !ran.empty() && !ran[n]) {
+      verdicts[u] = ScreenVerdict{MixedKeepReason::NotRun,
+                                  "no sample runs it (an If branch not taken, a loop body run zero times), so none can "
+                                  "check it in float16; samples that reach it let the search decide"};
     }
     if (!verdicts[u]) verdicts[u] = screen_values(analysis, n, ranges, options, range_screen);
   }

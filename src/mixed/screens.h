@@ -30,13 +30,15 @@ struct ValueRanges {
 ValueRanges measure_ranges(const std::vector<std::map<std::string, Tensor>>& values_per_sample, int threads,
                            const std::map<std::string, double>& known = {});
 
-// The names measure_ranges needs from the float32 run: every float32 value units read or write.
+// The names measure_ranges needs from the float32 run: every float32 value of the main graph
+// that units read or write (a subgraph's values come from a SubgraphCensus).
 std::vector<std::string> screened_value_names(const ConversionAnalysis& analysis, const SearchUnits& units);
 
 // By unit: why it is kept before the search, if it is. `ranges` may be empty when neither the
-// range screen nor data_max is on.
+// range screen nor data_max is on. `ran`: by NodeId, whether a sample ran the node (empty:
+// every node did); a unit no sample runs stays float32, since no sample can check it.
 std::vector<std::optional<ScreenVerdict>> screen_units(const ConversionAnalysis& analysis, const SearchUnits& units,
-                                                       const ValueRanges& ranges, const MixedOptions& options,
-                                                       bool range_screen);
+                                                       const ValueRanges& ranges, const std::vector<bool>& ran,
+                                                       const MixedOptions& options, bool range_screen);
 
 }  // namespace onnx_fp16::mixed

@@ -58,7 +58,7 @@ SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& accep
                             const std::vector<Tensor>& reference, double budget, std::size_t nodes_per_run,
                             const CutPoints* cuts, double exact_share) {
   SearchOrder order = node_order(units, candidates);
-  auto flops = [&](std::size_t u) { return costs[units.nodes[u]].flops; };
+  auto flops = [&](std::size_t u) { return costs[u].flops; };
 
   // Heaviest first, until the budget is spent.
   std::vector<std::size_t> by_weight = candidates;

@@ -63,7 +63,7 @@ struct SearchOrder {
   std::vector<std::size_t> failing_alone;
 };
 
-// `candidates`: the units to search, in node order. `budget`: full-run equivalents the
+// `candidates`: the units to search, in node order; `costs`: by unit. `budget`: full-run equivalents the
 // measurement may spend (nodes evaluated / nodes_per_run); 0 measures nothing. Measures on the
 // first sample, on the evaluator's own float16, from the engine's accepted state (every unit
 // kept), which it leaves as it was. `cuts`: null, or the graph's cut points; with them, once

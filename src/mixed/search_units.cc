@@ -11,33 +11,49 @@ std::vector<bool> SearchUnits::kept_nodes(const std::vector<bool>& kept_units) c
   return kept;
 }
 
-SearchUnits find_search_units(const ConversionAnalysis& analysis) {
-  const graph::GraphIndex& index = analysis.index();
-  const convert::Decisions& decisions = analysis.full_conversion().decisions;
-  const std::size_t count = index.nodes().size();
+namespace {
 
-  // A main-graph node is a unit when it, or anything inside its subgraphs, converts.
-  std::vector<bool> converts(count, false);
-  for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(count); ++n) {
-    if (decisions[n].converted()) converts[index.holder_in(n, graph::GraphIndex::main_scope())] = true;
-  }
-
-  const std::vector<graph::NodeId>& main_nodes = index.scope(graph::GraphIndex::main_scope()).nodes;
+// Appends the units of `scope`'s nodes in topological order, a node's subgraphs' before it when
+// descending. `converts`: by NodeId, whether the node is a unit.
+void add_units(const graph::GraphIndex& index, graph::ScopeId scope, const std::vector<bool>& converts, bool descend,
+               SearchUnits& units) {
+  const std::vector<graph::NodeId>& nodes = index.scope(scope).nodes;
   std::vector<const onnx::NodeProto*> protos;
-  protos.reserve(main_nodes.size());
-  for (graph::NodeId n : main_nodes) protos.push_back(index.node(n).proto);
-
-  SearchUnits units;
-  units.unit_of.assign(count, -1);
+  protos.reserve(nodes.size());
+  for (graph::NodeId n : nodes) protos.push_back(index.node(n).proto);
   for (std::size_t position : graph::stable_topological_order(protos)) {
-    const graph::NodeId n = main_nodes[position];
+    const graph::NodeId n = nodes[position];
+    if (descend) {
+      for (graph::ScopeId inner : index.node(n).subgraphs) add_units(index, inner, converts, descend, units);
+    }
     if (!converts[n]) continue;
     units.unit_of[n] = static_cast<int>(units.nodes.size());
     units.nodes.push_back(n);
     units.labels.push_back(index.node_label(n));
   }
+}
+
+}  // namespace
+
+SearchUnits find_search_units(const ConversionAnalysis& analysis, bool descend) {
+  const graph::GraphIndex& index = analysis.index();
+  const convert::Decisions& decisions = analysis.full_conversion().decisions;
+  const std::size_t count = index.nodes().size();
+
+  // Descending, a node is a unit when it converts; otherwise a main-graph node is one when it,
+  // or anything inside its subgraphs, converts.
+  std::vector<bool> converts(count, false);
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(count); ++n) {
-    units.unit_of[n] = units.unit_of[index.holder_in(n, graph::GraphIndex::main_scope())];
+    if (!decisions[n].converted()) continue;
+    converts[descend ? n : index.holder_in(n, graph::GraphIndex::main_scope())] = true;
+  }
+  SearchUnits units;
+  units.unit_of.assign(count, -1);
+  add_units(index, graph::GraphIndex::main_scope(), converts, descend, units);
+  if (!descend) {
+    for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(count); ++n) {
+      units.unit_of[n] = units.unit_of[index.holder_in(n, graph::GraphIndex::main_scope())];
+    }
   }
   return units;
 }

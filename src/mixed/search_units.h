@@ -1,6 +1,9 @@
-// What the search decides about: the main graph's nodes that the conversion would turn to
-// float16, in topological order. A node with subgraphs (If, Loop, Scan) is one unit with
-// everything inside it: keeping it keeps its bodies too.
+// What the search decides about: the nodes that the conversion would turn to float16, in
+// topological order. A node with subgraphs (If, Loop, Scan) is either one unit with everything
+// inside it (keeping it keeps its bodies too: the spec's bisection) or, descending, a unit for
+// its own outputs after a unit for each node inside (the improved search: exporters put a whole
+// model inside an If, Silero VAD on its sample rate and merged decoders on their cache, and as
+// one unit it could only stay float32).
 #pragma once
 
 #include <string>
@@ -12,8 +15,9 @@
 namespace onnx_fp16::mixed {
 
 struct SearchUnits {
-  std::vector<graph::NodeId> nodes;  // by unit: the main-graph node, in topological order
-  std::vector<int> unit_of;          // by NodeId: its unit (a subgraph node: its ancestor's), -1 for none
+  std::vector<graph::NodeId> nodes;  // by unit: its node, in topological order (a subgraph's before its holder)
+  std::vector<int> unit_of;          // by NodeId: the unit deciding it (not descending, a subgraph node: its
+                                     // main-graph ancestor's), -1 for none
   std::vector<std::string> labels;   // by unit: the node's name, or "<op_type>#<index>"
   std::size_t size() const { return nodes.size(); }
 
@@ -21,8 +25,8 @@ struct SearchUnits {
   std::vector<bool> kept_nodes(const std::vector<bool>& kept_units) const;
 };
 
-// The units of the full conversion (nothing kept by the search).
-SearchUnits find_search_units(const ConversionAnalysis& analysis);
+// The units of the full conversion (nothing kept by the search); `descend`: into subgraphs.
+SearchUnits find_search_units(const ConversionAnalysis& analysis, bool descend);
 
 // By unit: the earlier unit whose decision it takes (-1: decided on its own). A unit follows the
 // unit that produces its first input when its op preserves values (types::preserves_values:

@@ -254,8 +254,8 @@ TEST(MixedAuto, KeepIoTypesCountsInEitherOptions) {
   EXPECT_NO_THROW(onnx_fp16::auto_convert_mixed_precision(model, {sample_x(1)}, keep_io));
 }
 
-// If whose then-branch squares large values: the If node is one unit, kept whole.
-TEST(MixedAuto, ANodeWithSubgraphsIsOneUnit) {
+// If whose then-branch squares large values (else: a doubling), read with Tanh(x) after it.
+onnx::ModelProto branching_model() {
   auto model = modelgen::make_model(17);
   GraphBuilder g(model.mutable_graph());
   g.input("x", F32, {8}).input("flag", onnx::TensorProto::BOOL, {}).output("y", F32, {8});
@@ -274,16 +274,65 @@ TEST(MixedAuto, ANodeWithSubgraphsIsOneUnit) {
   }
   g.node("Tanh", {"x"}, {"t"}, "activation");
   g.node("Add", {"branch_out", "t"}, {"y"}, "merge");
+  return model;
+}
+
+Feeds branching_sample(bool flag) {
   std::mt19937 rng(5);
-  const Feeds sample{{"x", Tensor::from_vector<float>({8}, normal_values(8, 1.0f, rng))},
-                     {"flag", Tensor::from_vector<bool>({}, {true})}};
-  const MixedReport report = onnx_fp16::auto_convert_mixed_precision(model, {sample}, tolerances(1e-2, 1e-2));
+  return {{"x", Tensor::from_vector<float>({8}, normal_values(8, 1.0f, rng))},
+          {"flag", Tensor::from_vector<bool>({}, {flag})}};
+}
+
+// The baseline (the spec's bisection) decides a node with subgraphs as one unit: kept, its
+// bodies stay float32 as well.
+TEST(MixedAuto, TheBaselineDecidesANodeWithItsSubgraphs) {
+  onnx::ModelProto model = branching_model();
+  const MixedReport report = onnx_fp16::auto_convert_mixed_precision(
+      model, {branching_sample(true)}, tolerances(1e-2, 1e-2, SearchStrategy::Baseline));
   EXPECT_EQ(report.engine, onnx_fp16::CandidateEngineKind::Rebuild);
   EXPECT_EQ(report.candidate_nodes, 3u);
   EXPECT_EQ(kept_names(report), std::set<std::string>{"branch"});
-  // The kept If's bodies stayed float32 as well.
   const onnx::GraphProto& then_graph = test_support::node_named(model.graph(), "branch")->attribute(0).g();
   for (const auto& init : then_graph.initializer()) EXPECT_EQ(init.data_type(), F32) << init.name();
+}
+
+// The improved search decides every node inside: the branch a sample takes is screened and
+// searched like the main graph (an exporter may put the whole model in an If), the If itself
+// decides only its outputs, and the branch no sample takes stays float32, unchecked. The result
+// runs in ONNX Runtime within the tolerance.
+TEST(MixedAuto, TheImprovedSearchDecidesTheNodesInsideSubgraphs) {
+  onnx::ModelProto model = branching_model();
+  const Feeds sample = branching_sample(true);
+  const Tensor expected = onnx_fp16::Evaluator(branching_model()).run(sample).at("y");
+  MixedOptions options = tolerances(1e-2, 1e-2);
+  options.keep_io_types = true;
+  onnx::ModelProto baseline_model = branching_model();
+  MixedOptions baseline_options = options;
+  baseline_options.strategy = SearchStrategy::Baseline;
+  const MixedReport baseline = onnx_fp16::auto_convert_mixed_precision(baseline_model, {sample}, baseline_options);
+  const MixedReport report = onnx_fp16::auto_convert_mixed_precision(model, {sample}, options);
+  EXPECT_EQ(report.candidate_nodes, 7u);  // the If, four nodes inside it, Tanh, Add
+  std::map<std::string, MixedKeepReason> reasons;
+  for (const auto& node : report.kept_nodes) reasons[node.name] = node.reason;
+  EXPECT_EQ(reasons, (std::map<std::string, MixedKeepReason>{{"then/square", MixedKeepReason::Float16Overflow},
+                                                             {"then/normalize", MixedKeepReason::Float16Overflow},
+                                                             {"else/double", MixedKeepReason::NotRun}}));
+  const onnx::NodeProto& scale =
+      *test_support::node_named(test_support::node_named(model.graph(), "branch")->attribute(0).g(), "then/scale");
+  const onnx::GraphProto& then_graph = test_support::node_named(model.graph(), "branch")->attribute(0).g();
+  for (const auto& init : then_graph.initializer()) {
+    if (init.name() == scale.input(1)) EXPECT_EQ(init.data_type(), onnx::TensorProto::FLOAT16);
+  }
+  // The shares count the nodes inside: more of the FLOPs in float16 than the baseline's.
+  EXPECT_GT(report.flops_float16, baseline.flops_float16);
+  EXPECT_DOUBLE_EQ(report.flops_total, baseline.flops_total);
+  ONNX_FP16_REQUIRE_ORT_OR_SKIP();
+  EXPECT_NO_THROW(onnx_fp16::check_model_full(model));
+  const auto ort_outputs = test_support::run_in_ort(
+      model, test_support::inputs_for(model, {sample.at("x").to_proto("x"), sample.at("flag").to_proto("flag")}));
+  ASSERT_EQ(ort_outputs.size(), 1u);
+  const onnx_fp16::TensorDifference d = onnx_fp16::compare_tensors(expected, Tensor::from_proto(ort_outputs[0]), {1e-2, 1e-2});
+  EXPECT_TRUE(d.close) << d.not_close << " not close, max abs error " << d.max_abs_error;
 }
 
 // Another implementation computes a float32 node's result a few float32 ulps away, and the

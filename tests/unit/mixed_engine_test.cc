@@ -64,7 +64,7 @@ void expect_engines_agree(const onnx::ModelProto& model, const std::vector<Feeds
   options.keep_io_types = keep_io_types;
   mixed::ConversionAnalysis incremental_analysis(model, options);
   mixed::ConversionAnalysis rebuild_analysis(model, options);
-  const mixed::SearchUnits units = mixed::find_search_units(incremental_analysis);
+  const mixed::SearchUnits units = mixed::find_search_units(incremental_analysis, true);
   ASSERT_GT(units.size(), 3u);
   ASSERT_TRUE(mixed::incremental_engine_supports(incremental_analysis));
   // With variants: the evaluator's own outputs (run()) must still be the converted model's.
@@ -172,7 +172,7 @@ struct ProductChain {
     onnx_fp16::Float16Options options;
     options.keep_io_types = true;
     analysis = std::make_unique<mixed::ConversionAnalysis>(model, options);
-    units = mixed::find_search_units(*analysis);
+    units = mixed::find_search_units(*analysis, true);
   }
 
   std::size_t node(const std::string& name) const {

@@ -276,13 +276,13 @@ class DeepChainOrder {
   explicit DeepChainOrder(const std::function<double(std::size_t, bool)>& flops)
       : model_(test_support::deep_chain_model(16)),
         analysis_(model_, keep_io()),
-        units_(onnx_fp16::mixed::find_search_units(analysis_)),
-        costs_(analysis_.index().nodes().size()),
+        units_(onnx_fp16::mixed::find_search_units(analysis_, true)),
+        costs_(units_.size()),
         acceptance_(atol_1e3(), {"y"}),
         cuts_(analysis_.index()) {
     for (std::size_t u = 0; u < units_.size(); ++u) {
       candidates_.push_back(u);
-      costs_[units_.nodes[u]].flops = flops(u, analysis_.index().node(units_.nodes[u]).proto->op_type() == "MatMul");
+      costs_[u].flops = flops(u, analysis_.index().node(units_.nodes[u]).proto->op_type() == "MatMul");
     }
   }
 
