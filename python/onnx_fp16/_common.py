@@ -113,7 +113,8 @@ def as_array(value: Any, what: str) -> np.ndarray:
     if kind in "fiub":
         if not array.dtype.isnative:
             array = array.astype(array.dtype.newbyteorder("="))
-        return np.ascontiguousarray(array)
+        # ascontiguousarray returns at least one dimension: a scalar keeps its rank 0.
+        return np.ascontiguousarray(array).reshape(array.shape)
     if kind in "USO":
         return array
     raise ValueError(f"{what}: numpy dtype {array.dtype} has no ONNX tensor type")

@@ -103,6 +103,19 @@ def test_integer_and_bool_dtypes_round_trip():
     np.testing.assert_array_equal(outputs["nb"], [False, True])
 
 
+def test_a_scalar_input_stays_a_scalar():
+    # numpy's ascontiguousarray gives a 0-d array one dimension; a rank-0 input must keep rank 0
+    # (Silero VAD's sample rate, an int64 scalar, was refused as shape [1]), a strided or foreign
+    # byte order one included.
+    graph = helper.make_graph([helper.make_node("Mul", ["x", "k"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, []),
+                               helper.make_tensor_value_info("k", onnx.TensorProto.FLOAT, [])],
+                              [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    outputs = onnx_fp16.Evaluator(model).run({"x": np.array(3.0, dtype=np.float32), "k": np.array(2.0, dtype=">f4")})
+    assert outputs["y"].shape == () and outputs["y"] == 6.0
+
+
 def test_inspect_matches_the_cli(example_files, cli):
     converted = float16.convert_float_to_float16(onnx.load(str(example_files[0])), keep_io_types=True)
     census = onnx_fp16.inspect(converted)
