@@ -52,7 +52,7 @@ if ((${#missing[@]})); then
 fi
 
 # npm ci when node_modules lacks a dependency of package.json at its locked version (ONNX
-# Runtime, the trained PaddleOCR models). onnxruntime-node's install script would download
+# Runtime, the trained PaddleOCR and Silero VAD models). onnxruntime-node's install script would download
 # binaries; the npm package already holds the CPU library, so skip that step.
 stale=$(node -e '
   const locked = require("./package-lock.json").packages;
