@@ -89,6 +89,7 @@ class FlippedRoundings {
   // elements one step up or down in magnitude; zeros, infinities and NaNs stay, and the largest
   // finite stays below infinity.
   Tensor flipped(const Tensor& value, const std::string& name, double rate, std::uint16_t exponent_mask) const {
+    if (value.size() == 0) return value;  // nothing to move (and no storage to copy)
     Tensor copy(value.dtype(), value.shape());
     std::memcpy(copy.mutable_bytes().data(), value.bytes().data(), value.bytes().size());
     auto* bits = reinterpret_cast<std::uint16_t*>(copy.mutable_bytes().data());

@@ -431,3 +431,21 @@ TEST(MixedRebuildEngine, VariantsMoveComputedRoundingsOneStepAtTheNudgesRate) {
   // Without a spread there are no variants.
   EXPECT_EQ(mixed::make_rebuild_engine(*scaled.analysis, scaled.samples, 1, 2, 0)->variant_count(), 1u);
 }
+
+// An empty float16 value passes through a variant as it is (the fuzzer's finding: the copy of
+// its absent storage was undefined behaviour).
+TEST(MixedRebuildEngine, VariantsPassEmptyValuesThrough) {
+  auto model = modelgen::make_model(17);
+  modelgen::GraphBuilder g(model.mutable_graph());
+  g.input("x", F32, {-1}).output("y", F32, {-1});
+  g.initializer("w", {}, {1.5f});
+  g.node("Mul", {"x", "w"}, {"y"}, "scale");
+  onnx_fp16::Float16Options options;
+  options.keep_io_types = true;
+  const mixed::ConversionAnalysis analysis(model, options);
+  const std::vector<Feeds> samples{{{"x", Tensor::from_vector<float>({0}, {})}}};
+  auto engine = mixed::make_rebuild_engine(analysis, samples, 1, 2, 0x1.0p-13);
+  const auto outputs = engine->run_variants(std::vector<bool>(analysis.index().nodes().size(), false));
+  ASSERT_EQ(outputs.size(), 3u);
+  for (const auto& by_sample : outputs) EXPECT_EQ(by_sample.at(0).at(0).size(), 0u);
+}
