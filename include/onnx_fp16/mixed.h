@@ -218,6 +218,9 @@ struct MixedKeptNode {
   // relative L2 distance without a tolerance), as the improved search's order measured it;
   // negative: not measured.
   double output_effect = -1;
+  // The graph it is in: "main", or "<node>/<attribute>" inside a subgraph (an If's branch, a
+  // Loop's body), as the conversion report names them.
+  std::string graph = "main";
 };
 
 // How much room a result leaves under the tolerance, per graph output: the worst element's

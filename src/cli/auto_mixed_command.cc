@@ -131,11 +131,17 @@ std::string summary(const MixedReport& report, const std::string& output, double
     }
     text += "\n";
   }
+  // The kept nodes that leave the most FLOPs in float32 first (in node order among equals): a
+  // model's heavy products say more than its Reshapes, or the untaken branch's nodes (not_run).
   constexpr std::size_t kListed = 20;
-  for (std::size_t i = 0; i < std::min(kListed, report.kept_nodes.size()); ++i) {
-    const auto& node = report.kept_nodes[i];
-    text += "  kept " + node.name + " (" + node.op_type + "): " + to_string(node.reason) +
-            (node.detail.empty() ? "" : ": " + node.detail) + "\n";
+  std::vector<const MixedKeptNode*> listed;
+  for (const auto& node : report.kept_nodes) listed.push_back(&node);
+  std::stable_sort(listed.begin(), listed.end(),
+                   [](const MixedKeptNode* a, const MixedKeptNode* b) { return a->flops > b->flops; });
+  for (std::size_t i = 0; i < std::min(kListed, listed.size()); ++i) {
+    const MixedKeptNode& node = *listed[i];
+    text += "  kept " + (node.graph == "main" ? "" : node.graph + "/") + node.name + " (" + node.op_type +
+            "): " + to_string(node.reason) + (node.detail.empty() ? "" : ": " + node.detail) + "\n";
   }
   if (report.kept_nodes.size() > kListed) text += "  ... and " + std::to_string(report.kept_nodes.size() - kListed) + " more (see --report)\n";
   return text;

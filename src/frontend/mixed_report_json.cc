@@ -70,8 +70,8 @@ nlohmann::ordered_json mixed_report_json(const MixedReport& report, const std::s
       report.weight_bytes_total > 0 ? report.weight_bytes_float16 / report.weight_bytes_total : 0.0;
   nlohmann::ordered_json kept = nlohmann::ordered_json::array();
   for (const auto& node : report.kept_nodes) {
-    nlohmann::ordered_json entry = {{"name", node.name},   {"op_type", node.op_type}, {"reason", to_string(node.reason)},
-                                    {"detail", node.detail}, {"flops", node.flops}};
+    nlohmann::ordered_json entry = {{"name", node.name},     {"graph", node.graph},   {"op_type", node.op_type},
+                                    {"reason", to_string(node.reason)}, {"detail", node.detail}, {"flops", node.flops}};
     if (node.sensitivity >= 0) entry["sensitivity"] = finite_or_text(node.sensitivity);
     if (node.output_effect >= 0) entry["output_effect"] = finite_or_text(node.output_effect);
     kept.push_back(std::move(entry));

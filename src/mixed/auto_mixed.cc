@@ -901,7 +901,7 @@ void account_nodes(const ConversionAnalysis& analysis, const SearchUnits& units,
                                : reference.sensitivity                ? (*reference.sensitivity)[n]
                                                                       : -1.0;
     MixedKeptNode kept{units.labels[u], node.op_type(), MixedKeepReason::Search, outcome.errors[u], cost.flops,
-                       local_error, outcome.order.effect[u]};
+                       local_error, outcome.order.effect[u], analysis.index().scope(analysis.index().node(n).scope).label};
     if (outcome.predicted[u]) kept.reason = MixedKeepReason::Predicted;
     if (outcome.unreached[u]) kept.reason = MixedKeepReason::Budget;
     if (const int followed = outcome.follows[u]; followed >= 0) {

@@ -62,6 +62,8 @@ TEST(CliAutoMixed, KeepsThePlantedNodesAndReportsWhy) {
   EXPECT_EQ(json.at("strategy"), "baseline");
   EXPECT_EQ(json.at("kept").at(0).at("reason"), "search");
   EXPECT_NE(json.at("kept").at(0).at("detail").get<std::string>().find("not close"), std::string::npos);
+  EXPECT_EQ(json.at("kept").at(0).at("graph"), "main");
+  EXPECT_NE(run.out.find("  kept planted/square (Mul): search"), std::string::npos) << run.out;
   EXPECT_GT(json.at("attempts").get<int>(), 1);
   // Where the time went: the search's phases add up to its seconds; the command's loading and
   // saving come on top, in the report and in the summary's Time line.

@@ -313,10 +313,16 @@ TEST(MixedAuto, TheImprovedSearchDecidesTheNodesInsideSubgraphs) {
   const MixedReport report = onnx_fp16::auto_convert_mixed_precision(model, {sample}, options);
   EXPECT_EQ(report.candidate_nodes, 7u);  // the If, four nodes inside it, Tanh, Add
   std::map<std::string, MixedKeepReason> reasons;
-  for (const auto& node : report.kept_nodes) reasons[node.name] = node.reason;
+  std::map<std::string, std::string> graphs;
+  for (const auto& node : report.kept_nodes) {
+    reasons[node.name] = node.reason;
+    graphs[node.name] = node.graph;
+  }
   EXPECT_EQ(reasons, (std::map<std::string, MixedKeepReason>{{"then/square", MixedKeepReason::Float16Overflow},
                                                              {"then/normalize", MixedKeepReason::Float16Overflow},
                                                              {"else/double", MixedKeepReason::NotRun}}));
+  EXPECT_EQ(graphs["then/square"], "branch/then_branch");
+  EXPECT_EQ(graphs["else/double"], "branch/else_branch");
   const onnx::NodeProto& scale =
       *test_support::node_named(test_support::node_named(model.graph(), "branch")->attribute(0).g(), "then/scale");
   const onnx::GraphProto& then_graph = test_support::node_named(model.graph(), "branch")->attribute(0).g();
