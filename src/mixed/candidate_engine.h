@@ -9,6 +9,7 @@
 #include <onnx_fp16/mixed.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -113,6 +114,13 @@ class CandidateEngine {
   virtual std::vector<SampleOutputs> holdout_outputs(const std::vector<bool>& /*kept_nodes*/, int /*count*/,
                                                      int /*round*/, int /*first*/ = 0) {
     return {};
+  }
+  // The variant number of holdout implementation `index` of `round`: far beyond any the search or
+  // a re-check with --variants uses (at most 16), so its pattern is one no accepted candidate was
+  // selected on; the same numbering in every engine.
+  static std::uint64_t holdout_variant(int round, int index) {
+    return (std::uint64_t{1} << 20) + static_cast<std::uint64_t>(kMaxHoldoutVariants) * static_cast<std::uint64_t>(round) +
+           static_cast<std::uint64_t>(index);
   }
   // Adds `count` simulated implementations after the present ones (the search made again checks
   // its candidates on old and new alike); their values are computed from scratch by the next

@@ -54,11 +54,6 @@ struct Nudge {
   float spread = 0;
 };
 
-// The holdout implementations' variant numbers (CandidateEngine::holdout_outputs): far beyond
-// any the search or a re-check with --variants uses (at most 16), so their nudges are patterns
-// no accepted candidate was selected on.
-constexpr std::size_t kFirstHoldoutVariant = std::size_t{1} << 20;
-
 // Mixed into a read's nudge seed, so that a value's cast and its producer's own rounding move
 // independently.
 constexpr std::uint64_t kCastSeed = 0xCA57'0000'0000'0000ull;
@@ -454,13 +449,11 @@ class IncrementalEngine final : public CandidateEngine {
   std::vector<SampleOutputs> holdout_outputs(const std::vector<bool>& kept_nodes, int count, int round,
                                              int from = 0) override {
     if (!(variants_.spread > 0) || count <= 0 || from < 0 || from + count > kMaxHoldoutVariants || round < 0) return {};
-    const std::size_t first = kFirstHoldoutVariant + kMaxHoldoutVariants * static_cast<std::size_t>(round) +
-                              static_cast<std::size_t>(from);
     const Config config = make_config(analysis_.decide(kept_nodes));
     std::vector<SampleOutputs> outputs(static_cast<std::size_t>(count));
     for (int h = 0; h < count; ++h) {
       for (std::size_t s = 0; s < inputs_.size(); ++s) {
-        const std::vector<Tensor> slots = run_sample(config, s, first + static_cast<std::size_t>(h), {}, config);
+        const std::vector<Tensor> slots = run_sample(config, s, static_cast<std::size_t>(holdout_variant(round, from + h)), {}, config);
         ++stats_.runs;
         outputs[static_cast<std::size_t>(h)].push_back(graph_outputs(slots, config));
       }

@@ -31,9 +31,6 @@ std::size_t count_nodes(const onnx::GraphProto& graph) {
 
 namespace {
 
-// The holdout's implementations: variant numbers none of the search's runs use.
-constexpr std::uint64_t kFirstHoldoutVariant = std::uint64_t{1} << 20;
-
 std::uint64_t name_hash(const std::string& name) {  // FNV-1a: the same in every process
   std::uint64_t h = 0xcbf29ce484222325ull;
   for (const char c : name) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
@@ -52,23 +49,33 @@ std::uint64_t name_hash(const std::string& name) {  // FNV-1a: the same in every
 // the side of the exact value: some flips here end 1.5 steps away instead of half a step, a
 // somewhat wider spread than the nudge's. Not moved: Constant nodes, ops that only move or
 // exactly map values (types::preserves_values), and a Cast of what no node computed (sample data
-// and weights are the same in every implementation).
+// and weights are the same in every implementation): `moved` (nodes_that_round) holds the rest.
+using MovedNodes = std::set<const onnx::NodeProto*>;
+
+// The nodes of `executed` whose 16-bit outputs another implementation would round differently:
+// what FlippedRoundings moves, found once per model for all its variants.
+MovedNodes nodes_that_round(const onnx::ModelProto& executed) {
+  const graph::GraphIndex index(executed);
+  MovedNodes moved;
+  for (const graph::Node& node : index.nodes()) {
+    const onnx::NodeProto& proto = *node.proto;
+    if (proto.op_type() == "Constant" || types::preserves_values(proto)) continue;
+    if (proto.op_type() == "Cast") {
+      const graph::ValueId in = node.inputs.empty() ? graph::kNone : node.inputs[0];
+      if (in == graph::kNone || index.value(in).kind != graph::ValueKind::NodeOutput ||
+          index.node(index.value(in).producer).proto->op_type() == "Constant") continue;
+    }
+    moved.insert(node.proto);
+  }
+  return moved;
+}
+
 class FlippedRoundings {
  public:
-  FlippedRoundings(const onnx::ModelProto& executed, std::uint64_t variant, double spread)
-      : seed_(mix(variant)), float16_rate_(std::min(1.0, spread * 724.077)), bfloat16_rate_(std::min(1.0, spread * 90.51)) {
-    const graph::GraphIndex index(executed);
-    for (const graph::Node& node : index.nodes()) {
-      const onnx::NodeProto& proto = *node.proto;
-      if (proto.op_type() == "Constant" || types::preserves_values(proto)) continue;
-      if (proto.op_type() == "Cast") {
-        const graph::ValueId in = node.inputs.empty() ? graph::kNone : node.inputs[0];
-        if (in == graph::kNone || index.value(in).kind != graph::ValueKind::NodeOutput ||
-            index.node(index.value(in).producer).proto->op_type() == "Constant") continue;
-      }
-      moved_.insert(node.proto);
-    }
-  }
+  // `moved` must outlive it.
+  FlippedRoundings(const MovedNodes& moved, std::uint64_t variant, double spread)
+      : moved_(moved), seed_(mix(variant)), float16_rate_(std::min(1.0, spread * 724.077)),
+        bfloat16_rate_(std::min(1.0, spread * 90.51)) {}
 
   runtime::NodeHook hook() const {
     return [this](const onnx::NodeProto& node, std::span<const Tensor* const>, std::span<Tensor> outputs) {
@@ -107,7 +114,7 @@ class FlippedRoundings {
     return copy;
   }
 
-  std::set<const onnx::NodeProto*> moved_;
+  const MovedNodes& moved_;
   std::uint64_t seed_;
   double float16_rate_;
   double bfloat16_rate_;
@@ -127,8 +134,9 @@ class RebuildEngine final : public CandidateEngine {
   bool run_checked(const std::vector<bool>& kept_nodes, const SampleCheck& check) override {
     const onnx::ModelProto model = convert_with_kept(analysis_, kept_nodes);
     const auto evaluator = make_evaluator(analysis_, model, {.threads = threads_, .keep = {}});
+    const MovedNodes moved = variants_ > 0 ? nodes_that_round(evaluator->model()) : MovedNodes{};
     std::vector<FlippedRoundings> variants;
-    for (int v = 1; v <= variants_; ++v) variants.emplace_back(evaluator->model(), static_cast<std::uint64_t>(v), spread_);
+    for (int v = 1; v <= variants_; ++v) variants.emplace_back(moved, static_cast<std::uint64_t>(v), spread_);
     for (std::size_t s = 0; s < samples_.size(); ++s) {
       VariantOutputs outputs;
       for (std::size_t v = 0; v < variant_count(); ++v) {
@@ -146,11 +154,10 @@ class RebuildEngine final : public CandidateEngine {
     }
     const onnx::ModelProto model = convert_with_kept(analysis_, kept_nodes);
     const auto evaluator = make_evaluator(analysis_, model, {.threads = threads_, .keep = {}});
+    const MovedNodes moved = nodes_that_round(evaluator->model());
     std::vector<SampleOutputs> outputs(static_cast<std::size_t>(count));
     for (int h = 0; h < count; ++h) {
-      const FlippedRoundings implementation(
-          evaluator->model(), kFirstHoldoutVariant + kMaxHoldoutVariants * static_cast<std::uint64_t>(round) + from + h,
-          spread_);
+      const FlippedRoundings implementation(moved, holdout_variant(round, from + h), spread_);
       for (std::size_t s = 0; s < samples_.size(); ++s) {
         outputs[static_cast<std::size_t>(h)].push_back(run_one(*evaluator, model, s, &implementation));
       }
