@@ -136,7 +136,16 @@ SubgraphCensus::SubgraphCensus(const ConversionAnalysis& analysis, std::size_t s
   for (graph::NodeId n : index.scope(graph::GraphIndex::main_scope()).nodes) main_[n] = true;
   runs_.assign(count, 0);
   flops_.assign(samples, std::vector<double>(count, 0.0));
-  costs_.assign(count, NodeCost{});
+  weight_bytes_.assign(count, 0.0);
+}
+
+std::vector<NodeCost> SubgraphCensus::costs() const {
+  std::vector<NodeCost> costs(weight_bytes_.size());
+  for (std::size_t n = 0; n < costs.size(); ++n) {
+    for (const auto& by_node : flops_) costs[n].flops = std::max(costs[n].flops, by_node[n]);
+    costs[n].weight_bytes = weight_bytes_[n];
+  }
+  return costs;
 }
 
 runtime::NodeHook SubgraphCensus::hook(std::size_t sample, const onnx::ModelProto& executed) {
@@ -169,13 +178,11 @@ void SubgraphCensus::record(graph::NodeId n, std::size_t sample, std::span<const
     return j < static_cast<int>(outputs.size()) && outputs[j].defined() ? &outputs[j] : nullptr;
   };
   flops_[sample][n] += flops_of(node, input, output);
-  costs_[n].flops = 0;
-  for (const auto& by_node : flops_) costs_[n].flops = std::max(costs_[n].flops, by_node[n]);
   const std::vector<graph::ValueId>& ports = analysis_.index().node(n).inputs;
   if (runs_[n]++ == 0) {  // weights are the same on every run
     for (std::size_t i = 0; i < ports.size() && i < inputs.size(); ++i) {
       if (input(static_cast<int>(i)) != nullptr && is_float32_weight(analysis_, ports[i])) {
-        costs_[n].weight_bytes += 4 * elements(inputs[i]->shape());
+        weight_bytes_[n] += 4 * elements(inputs[i]->shape());
       }
     }
   }

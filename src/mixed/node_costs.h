@@ -46,7 +46,7 @@ class SubgraphCensus {
   bool ran(graph::NodeId node) const { return runs_[node] > 0 || main_[node]; }
   // By NodeId: a subgraph node's FLOPs (its executions on a sample summed, the largest over the
   // samples) and the float32 weight bytes it reads; main-graph nodes 0.
-  const std::vector<NodeCost>& costs() const { return costs_; }
+  std::vector<NodeCost> costs() const;
   // By value name (a name two subgraphs share: the larger): the values subgraph nodes read and
   // write, over every sample.
   const std::map<std::string, double>& max_abs() const { return max_abs_; }
@@ -62,7 +62,7 @@ class SubgraphCensus {
   std::vector<bool> main_;                                             // by NodeId
   std::vector<int> runs_;                                              // by NodeId, every sample
   std::vector<std::vector<double>> flops_;                             // by sample, by NodeId
-  std::vector<NodeCost> costs_;
+  std::vector<double> weight_bytes_;                                   // by NodeId
   std::map<std::string, double> max_abs_;
   std::map<std::string, const void*> scanned_;  // by name: the storage last scanned (a weight read again)
 };
