@@ -341,9 +341,90 @@ inline FamilyCase cast() {
   return c;
 }
 
+// If (each branch once: one If on the flag, one on its negation) and Loop (three iterations
+// carrying a state through MatMul -> Tanh, with a scan output): the nodes inside subgraphs round
+// as the main graph's do, reading the main graph's values.
+inline FamilyCase control_flow() {
+  using namespace detail;
+  FamilyCase c = start("control_flow", Agreement::OneUlp);
+  GraphBuilder g(c.model.mutable_graph());
+  g.input("x", kFloat, {std::int64_t{4}, std::int64_t{16}});
+  g.input("flag", onnx::TensorProto::BOOL, {});
+  random_initializer(g, "w", {16, 16}, 0.3f, 43);
+  g.initializer("third", {}, {1.0f / 3.0f});
+  g.node("Not", {"flag"}, {"not_flag"});
+  for (const std::string cond : {"flag", "not_flag"}) {
+    onnx::NodeProto& choose = g.node("If", {cond}, {"chosen_" + cond}, "if_" + cond);
+    GraphBuilder then_branch(modelgen::attr_graph(choose, "then_branch"));
+    then_branch.output("then_" + cond, kFloat, {std::int64_t{4}, std::int64_t{16}});
+    then_branch.node("MatMul", {"x", "w"}, {"then_" + cond});
+    GraphBuilder else_branch(modelgen::attr_graph(choose, "else_branch"));
+    else_branch.output("else_" + cond, kFloat, {std::int64_t{4}, std::int64_t{16}});
+    else_branch.node("Mul", {"x", "third"}, {"else_" + cond});
+  }
+  g.initializer_i64("trips", {}, {3});
+  onnx::NodeProto& loop = g.node("Loop", {"trips", "flag", "x"}, {"state", "scanned"}, "loop");
+  GraphBuilder body(modelgen::attr_graph(loop, "body"));
+  body.input("i", onnx::TensorProto::INT64, {}).input("go_on", onnx::TensorProto::BOOL, {});
+  body.input("h", kFloat, {std::int64_t{4}, std::int64_t{16}});
+  body.output("go_on_out", onnx::TensorProto::BOOL, {}).output("h_out", kFloat, {std::int64_t{4}, std::int64_t{16}});
+  body.output("h_third", kFloat, {std::int64_t{4}, std::int64_t{16}});
+  body.node("Identity", {"go_on"}, {"go_on_out"});
+  body.node("MatMul", {"h", "w"}, {"hw"});
+  body.node("Tanh", {"hw"}, {"h_out"});
+  body.node("Mul", {"h_out", "third"}, {"h_third"});
+  out(g, "chosen_flag");
+  out(g, "chosen_not_flag");
+  g.output("state", kFloat, {std::int64_t{4}, std::int64_t{16}});  // ONNX's inference leaves a Loop's carried shapes open
+  out(g, "scanned");
+  c.fixed_feeds["flag"] = onnx_fp16::Tensor::scalar(true);
+  return c;
+}
+
+// LSTM, forward with biases and initial states, and bidirectional without: the recurrence runs
+// in float32 (the states carried between steps are not rounded), Y / Y_h / Y_c rounded once.
+inline FamilyCase lstm() {
+  using namespace detail;
+  FamilyCase c = start("lstm", Agreement::OneUlp);
+  GraphBuilder g(c.model.mutable_graph());
+  g.input("x", kFloat, {std::int64_t{5}, std::int64_t{2}, std::int64_t{8}});
+  random_initializer(g, "W", {1, 24, 8}, 0.5f, 44);
+  random_initializer(g, "R", {1, 24, 6}, 0.5f, 45);
+  random_initializer(g, "B", {1, 48}, 0.2f, 46);
+  random_initializer(g, "h0", {1, 2, 6}, 0.5f, 47);
+  random_initializer(g, "c0", {1, 2, 6}, 0.5f, 48);
+  random_initializer(g, "W2", {2, 24, 8}, 0.5f, 49);
+  random_initializer(g, "R2", {2, 24, 6}, 0.5f, 50);
+  modelgen::attr_int(g.node("LSTM", {"x", "W", "R", "B", "", "h0", "c0"}, {"Y", "Y_h", "Y_c"}), "hidden_size", 6);
+  auto& both_ways = g.node("LSTM", {"x", "W2", "R2"}, {"Y2", "Y2_h", "Y2_c"});
+  modelgen::attr_int(both_ways, "hidden_size", 6);
+  modelgen::attr_string(both_ways, "direction", "bidirectional");
+  for (const char* name : {"Y", "Y_h", "Y_c", "Y2", "Y2_h", "Y2_c"}) out(g, name);
+  return c;
+}
+
+// Pad (constant, reflect and edge modes) and Split: values moved, none computed.
+inline FamilyCase pad_split() {
+  using namespace detail;
+  FamilyCase c = start("pad_split", Agreement::BitExact);
+  GraphBuilder g(c.model.mutable_graph());
+  g.input("x", kFloat, {std::int64_t{2}, std::int64_t{3}, std::int64_t{10}});
+  g.initializer_i64("pads", {6}, {0, 1, 2, 0, 0, 3});
+  g.initializer("fill", {}, {0.3f});
+  g.node("Pad", {"x", "pads", "fill"}, {"padded"});
+  g.initializer_i64("mirror_pads", {6}, {0, 0, 4, 0, 0, 4});
+  modelgen::attr_string(g.node("Pad", {"x", "mirror_pads"}, {"reflected"}), "mode", "reflect");
+  modelgen::attr_string(g.node("Pad", {"x", "mirror_pads"}, {"edged"}), "mode", "edge");
+  g.initializer_i64("parts", {2}, {5, 13});
+  modelgen::attr_int(g.node("Split", {"reflected", "parts"}, {"left", "right"}), "axis", 2);
+  g.node("Add", {"left", "left"}, {"doubled"});  // arithmetic on a moved tensor
+  for (const char* name : {"padded", "reflected", "edged", "right", "doubled"}) out(g, name);
+  return c;
+}
+
 inline std::vector<FamilyCase (*)()> all_families() {
-  return {elementwise_unary, elementwise_binary, matmul, gemm, conv, pooling, softmax,
-          layer_norm, reduce, shape_ops, shape_ops_opset9, where, pow_sqrt_erf, cast};
+  return {elementwise_unary, elementwise_binary, matmul, gemm, conv, pooling, softmax, layer_norm, reduce,
+          shape_ops, shape_ops_opset9, where, pow_sqrt_erf, cast, control_flow, lstm, pad_split};
 }
 
 // MatMul -> Tanh -> MatMul -> Mul on [8, 64]: the graph on which ONNX Runtime's CPU path is

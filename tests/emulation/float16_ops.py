@@ -77,6 +77,7 @@ UNARY = {
     "Sigmoid": _sigmoid,
     "Reciprocal": lambda x: x.dtype.type(1) / x,
     "Identity": lambda x: x,
+    "Not": np.logical_not,
 }
 
 BINARY = {
@@ -390,7 +391,103 @@ def range_(op, inputs, attrs):
 
 
 def shape(op, inputs, attrs):
-    return [np.array(inputs[0].shape, dtype=np.int64)]
+    dims = inputs[0].shape
+    rank = len(dims)
+
+    def bound(axis):  # opset 15's start / end: negative from the back, then clamped to [0, rank]
+        return min(max(axis + rank if axis < 0 else axis, 0), rank)
+
+    return [np.array(dims[bound(attrs.get("start", 0)):bound(attrs.get("end", rank))], dtype=np.int64)]
+
+
+def size(op, inputs, attrs):
+    return [np.array(inputs[0].size, dtype=np.int64)]
+
+
+def constant_of_shape(op, inputs, attrs):
+    value = attrs.get("value")
+    fill = np.zeros(1, np.float32) if value is None else value  # a one-element array (the caller converts)
+    return [np.full([int(d) for d in inputs[0]], fill.reshape(()), dtype=fill.dtype)]
+
+
+def pad(op, inputs, attrs, opset):
+    """Pad in constant, reflect and edge modes; the padded values keep their stored type."""
+    x = inputs[0]
+    mode = attrs.get("mode", b"constant")
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    if opset < 11:
+        pads, value, axes = attrs["pads"], attrs.get("value", 0.0), None
+    else:
+        pads = [int(p) for p in inputs[1]]
+        value = inputs[2].reshape(()) if len(inputs) > 2 and inputs[2] is not None and inputs[2].size else 0
+        axes = [int(a) % x.ndim for a in inputs[3]] if len(inputs) > 3 and inputs[3] is not None else None
+    axes = list(range(x.ndim)) if axes is None else axes
+    width = [(0, 0)] * x.ndim
+    for i, axis in enumerate(axes):
+        width[axis] = (int(pads[i]), int(pads[i + len(axes)]))
+    if any(before < 0 or after < 0 for before, after in width):
+        raise NotImplementedError("Pad with negative pads")
+    if mode == "constant":
+        return [np.pad(x, width, mode="constant", constant_values=np.asarray(value).astype(x.dtype))]
+    if mode in ("reflect", "edge"):  # ONNX's reflect mirrors without repeating the edge, as numpy's
+        return [np.pad(x, width, mode=mode)]
+    raise NotImplementedError(f"Pad mode {mode}")
+
+
+def split(op, inputs, attrs, opset, output_count):
+    x = inputs[0]
+    axis = attrs.get("axis", 0) % x.ndim
+    if opset >= 13:
+        sizes = inputs[1] if len(inputs) > 1 and inputs[1] is not None else None
+    else:
+        sizes = attrs.get("split")
+    if sizes is None:  # equal parts, the last one smaller when it does not divide (opset 18)
+        part = -(-x.shape[axis] // output_count)
+        sizes = [min(part, x.shape[axis] - i * part) for i in range(output_count)]
+    bounds = np.cumsum([int(s) for s in sizes])[:-1]
+    return np.split(x, bounds, axis=axis)
+
+
+# ---- recurrent -----------------------------------------------------------------------------
+
+def lstm(op, inputs, attrs):
+    """LSTM with the default activations (sigmoid, tanh, tanh), forward, reverse or
+    bidirectional, sequence-first layout, every sequence of full length. The whole recurrence
+    runs in the compute type: the hidden and cell states carried from step to step are not
+    rounded, only Y / Y_h / Y_c when they are stored (the contract: one rounding per value a
+    node writes)."""
+    padded = list(inputs) + [None] * (8 - len(inputs))
+    x, w, r, b, lengths, h0, c0, peep = (None if t is None else f32(t) if t.dtype == FLOAT16 else t for t in padded)
+    if attrs.get("activations") not in (None, [b"Sigmoid", b"Tanh", b"Tanh"] * (w.shape[0])):
+        raise NotImplementedError("LSTM activations other than the defaults")
+    if attrs.get("layout", 0) or attrs.get("input_forget", 0) or "clip" in attrs:
+        raise NotImplementedError("LSTM layout / input_forget / clip")
+    steps, batch = x.shape[:2]
+    if lengths is not None and np.any(lengths != steps):
+        raise NotImplementedError("LSTM with sequences shorter than the input")
+    directions, hidden = w.shape[0], w.shape[1] // 4
+    direction = attrs.get("direction", b"forward")
+    reverse_first = direction in (b"reverse", "reverse")
+    y = np.empty((steps, directions, batch, hidden), dtype=x.dtype)
+    y_h = np.empty((directions, batch, hidden), dtype=x.dtype)
+    y_c = np.empty((directions, batch, hidden), dtype=x.dtype)
+    for d in range(directions):
+        bias = np.zeros(4 * hidden, x.dtype) if b is None else b[d, :4 * hidden] + b[d, 4 * hidden:]
+        p = np.zeros(3 * hidden, x.dtype) if peep is None else peep[d]
+        h = np.zeros((batch, hidden), x.dtype) if h0 is None else h0[d]
+        c = np.zeros((batch, hidden), x.dtype) if c0 is None else c0[d]
+        order = range(steps - 1, -1, -1) if (d == 1 or reverse_first) else range(steps)
+        for step in order:
+            gates = _dot(x[step], w[d].T) + _dot(h, r[d].T) + bias
+            i, o, f, g = (gates[:, k * hidden:(k + 1) * hidden] for k in range(4))
+            i = _sigmoid(i + p[:hidden] * c)
+            f = _sigmoid(f + p[2 * hidden:] * c)
+            c = f * c + i * np.tanh(g)
+            o = _sigmoid(o + p[hidden:2 * hidden] * c)
+            h = o * np.tanh(c)
+            y[step, d] = h
+        y_h[d], y_c[d] = h, c
+    return [y, y_h, y_c]
 
 
 def flatten(op, inputs, attrs):
