@@ -136,6 +136,13 @@ class CandidateEngine {
 // Nodes of a graph and its subgraphs: the work of one full run.
 std::size_t count_nodes(const onnx::GraphProto& graph);
 
+// Whether `node`'s outputs can differ between faithful float16 implementations only where its
+// inputs do: it moves, selects or exactly maps values (types::only_moves_values) or casts them
+// (a rounding every implementation makes alike), and has no subgraphs (their bodies may
+// compute). Sample data and weights passed through such nodes are the same everywhere, so the
+// simulated implementations (both engines' variants) leave them as the evaluator has them.
+bool passes_values_through(const onnx::NodeProto& node);
+
 // `variants` simulated float16 implementations besides the evaluator (none without a `spread`):
 // FlippedRoundings in rebuild_engine.cc.
 std::unique_ptr<CandidateEngine> make_rebuild_engine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples,

@@ -29,6 +29,13 @@ std::size_t count_nodes(const onnx::GraphProto& graph) {
   return count;
 }
 
+bool passes_values_through(const onnx::NodeProto& node) {
+  for (const auto& a : node.attribute()) {
+    if (a.has_g() || a.graphs_size() > 0) return false;
+  }
+  return types::only_moves_values(node) || node.op_type() == "Cast";
+}
+
 namespace {
 
 std::uint64_t name_hash(const std::string& name) {  // FNV-1a: the same in every process
@@ -43,28 +50,61 @@ std::uint64_t name_hash(const std::string& name) {  // FNV-1a: the same in every
 // every run). The incremental engine nudges a value by up to `spread` of itself before rounding,
 // which flips the rounding where the value lies near the middle between two float16 numbers; a
 // converted model's kernels round inside, so here the rounded value is flipped, as often as such
-// a nudge flips one: for values spread evenly over a rounding step, half the mean nudge (spread
-// / 2 of the value) over the step (2^-10 to 2^-11 of the value for float16, 2^-7 to 2^-8 for
-// bfloat16), spread x 2^9.5 (x 2^6.5). The direction is drawn too, where a nudge's flip lands on
-// the side of the exact value: some flips here end 1.5 steps away instead of half a step, a
-// somewhat wider spread than the nudge's. Not moved: Constant nodes, ops that only move or
-// exactly map values (types::preserves_values), and a Cast of what no node computed (sample data
-// and weights are the same in every implementation): `moved` (nodes_that_round) holds the rest.
+// a nudge flips it: for a value at an even place within its rounding step, half the mean nudge
+// (spread / 2 of the value) over the step, i.e. spread / 2 x |x| / ulp(x). That is 2^9 to 2^10
+// times the spread for a normal float16 (2^6 to 2^7 for bfloat16) but a small multiple for a
+// subnormal, whose step is large beside it, and nothing for a zero. The direction is drawn too,
+// where a nudge's flip lands on the side of the exact value: some flips here end 1.5 steps away
+// instead of half a step, a somewhat wider spread than the nudge's. Not moved: Constant nodes,
+// ops that only move, select or exactly map values (types::only_moves_values: a Pad, a Concat,
+// an If's outputs), and a Cast of values no node computed, looking back through nodes that pass
+// values through: sample data and weights are the same in every implementation (moving Silero
+// VAD's padded audio put a result's worst simulated implementation at 14.9x the tolerance, ONNX
+// Runtime and the emulation at 0.2x; 0.47x since). `moved` (nodes_that_round) holds the rest.
 using MovedNodes = std::set<const onnx::NodeProto*>;
+
+// Whether a value's numbers come from some node's arithmetic, looking back through nodes that
+// pass values through (passes_values_through): sample data and weights, padded, concatenated or
+// cast, are the same in every implementation.
+class ComputedValues {
+ public:
+  explicit ComputedValues(const graph::GraphIndex& index) : index_(index), known_(index.values().size(), kUnknown) {}
+
+  bool operator()(graph::ValueId v) {
+    if (v == graph::kNone) return false;
+    if (known_[v] != kUnknown) return known_[v] == kYes;
+    const graph::Value& value = index_.value(v);
+    bool computed = false;
+    if (value.kind == graph::ValueKind::NodeOutput) {
+      const graph::Node& producer = index_.node(value.producer);
+      const onnx::NodeProto& proto = *producer.proto;
+      if (proto.op_type() != "Constant") {
+        computed = !passes_values_through(proto);
+        for (std::size_t i = 0; !computed && i < producer.inputs.size(); ++i) {
+          computed = !types::is_index_port(proto, static_cast<int>(i)) && (*this)(producer.inputs[i]);
+        }
+      }
+    }
+    known_[v] = computed ? kYes : kNo;
+    return computed;
+  }
+
+ private:
+  static constexpr signed char kUnknown = -1, kNo = 0, kYes = 1;
+  const graph::GraphIndex& index_;
+  std::vector<signed char> known_;
+};
 
 // The nodes of `executed` whose 16-bit outputs another implementation would round differently:
 // what FlippedRoundings moves, found once per model for all its variants.
 MovedNodes nodes_that_round(const onnx::ModelProto& executed) {
   const graph::GraphIndex index(executed);
+  ComputedValues computed(index);
   MovedNodes moved;
   for (const graph::Node& node : index.nodes()) {
     const onnx::NodeProto& proto = *node.proto;
-    if (proto.op_type() == "Constant" || types::preserves_values(proto)) continue;
-    if (proto.op_type() == "Cast") {
-      const graph::ValueId in = node.inputs.empty() ? graph::kNone : node.inputs[0];
-      if (in == graph::kNone || index.value(in).kind != graph::ValueKind::NodeOutput ||
-          index.node(index.value(in).producer).proto->op_type() == "Constant") continue;
-    }
+    if (proto.op_type() == "Constant" || types::only_moves_values(proto)) continue;
+    if (proto.op_type() == "Cast" && (node.inputs.empty() || !computed(node.inputs[0]))) continue;
     moved.insert(node.proto);
   }
   return moved;
@@ -74,8 +114,7 @@ class FlippedRoundings {
  public:
   // `moved` must outlive it.
   FlippedRoundings(const MovedNodes& moved, std::uint64_t variant, double spread)
-      : moved_(moved), seed_(mix(variant)), float16_rate_(std::min(1.0, spread * 724.077)),
-        bfloat16_rate_(std::min(1.0, spread * 90.51)) {}
+      : moved_(moved), seed_(mix(variant)), rate_per_place_(spread / 2) {}
 
   runtime::NodeHook hook() const {
     return [this](const onnx::NodeProto& node, std::span<const Tensor* const>, std::span<Tensor> outputs) {
@@ -83,30 +122,33 @@ class FlippedRoundings {
       for (std::size_t j = 0; j < outputs.size() && j < static_cast<std::size_t>(node.output_size()); ++j) {
         const DataType type = outputs[j].defined() ? outputs[j].dtype() : onnx::TensorProto::UNDEFINED;
         if (type == onnx::TensorProto::FLOAT16) {
-          outputs[j] = flipped(outputs[j], node.output(static_cast<int>(j)), float16_rate_, 0x7C00);
+          outputs[j] = flipped(outputs[j], node.output(static_cast<int>(j)), 10);
         } else if (type == onnx::TensorProto::BFLOAT16) {
-          outputs[j] = flipped(outputs[j], node.output(static_cast<int>(j)), bfloat16_rate_, 0x7F80);
+          outputs[j] = flipped(outputs[j], node.output(static_cast<int>(j)), 7);
         }
       }
     };
   }
 
  private:
-  // A copy of `value` (16-bit floats, `exponent_mask` their exponent bits) with its picked
+  // A copy of `value` (16-bit floats with `mantissa_bits` below their exponent) with its picked
   // elements one step up or down in magnitude; zeros, infinities and NaNs stay, and the largest
   // finite stays below infinity.
-  Tensor flipped(const Tensor& value, const std::string& name, double rate, std::uint16_t exponent_mask) const {
+  Tensor flipped(const Tensor& value, const std::string& name, int mantissa_bits) const {
     if (value.size() == 0) return value;  // nothing to move (and no storage to copy)
     Tensor copy(value.dtype(), value.shape());
     std::memcpy(copy.mutable_bytes().data(), value.bytes().data(), value.bytes().size());
     auto* bits = reinterpret_cast<std::uint16_t*>(copy.mutable_bytes().data());
     const std::uint64_t base = mix(seed_ ^ name_hash(name));
-    const auto threshold = static_cast<std::uint64_t>(rate * 18446744073709551615.0);
+    const auto mantissa_mask = static_cast<std::uint16_t>((1u << mantissa_bits) - 1);
+    const auto exponent_mask = static_cast<std::uint16_t>(0x7FFF & ~mantissa_mask);
     for (std::size_t i = 0; i < copy.size(); ++i) {
-      const std::uint64_t r = mix(base + i);
-      if (r >= threshold) continue;
       const std::uint16_t magnitude = bits[i] & 0x7FFF;
       if (magnitude == 0 || (magnitude & exponent_mask) == exponent_mask) continue;
+      // |x| / ulp(x): the significand as an integer, with its implicit leading one if normal.
+      const std::uint32_t places = (magnitude & exponent_mask) == 0 ? magnitude : (magnitude & mantissa_mask) | (mantissa_mask + 1u);
+      const std::uint64_t r = mix(base + i);
+      if (static_cast<double>(r >> 11) * 0x1.0p-53 >= rate_per_place_ * places) continue;
       const std::uint16_t moved = (r & 1) != 0 ? magnitude + 1 : magnitude - 1;
       if ((moved & exponent_mask) == exponent_mask) continue;
       bits[i] = static_cast<std::uint16_t>((bits[i] & 0x8000) | moved);
@@ -116,8 +158,7 @@ class FlippedRoundings {
 
   const MovedNodes& moved_;
   std::uint64_t seed_;
-  double float16_rate_;
-  double bfloat16_rate_;
+  double rate_per_place_;  // a flip's probability per unit of |x| / ulp(x)
 };
 
 class RebuildEngine final : public CandidateEngine {

@@ -34,7 +34,7 @@ std::vector<OpRule> make_rules() {
       {.op_type = "Resize", .index_ports = {1, 2, 3}},
       {.op_type = "Upsample", .index_ports = {1}},
       {.op_type = "TopK", .index_ports = {1}, .stops_shape_walk = true},
-      {.op_type = "Pad", .index_ports = {1, 3}},
+      {.op_type = "Pad", .index_ports = {1, 3}, .selects_values = true},
       {.op_type = "Squeeze", .index_ports = {1}, .preserves_values = true},
       {.op_type = "Unsqueeze", .index_ports = {1}, .preserves_values = true},
       {.op_type = "ReduceSum", .index_ports = {1}},
@@ -96,6 +96,15 @@ std::vector<OpRule> make_rules() {
       {.op_type = "GlobalMaxPool", .preserves_values = true},
       {.op_type = "Abs", .preserves_values = true},
       {.op_type = "Neg", .preserves_values = true},
+      // Values selected from several inputs or from subgraphs.
+      {.op_type = "Concat", .selects_values = true},
+      {.op_type = "Where", .selects_values = true},
+      {.op_type = "Max", .selects_values = true},
+      {.op_type = "Min", .selects_values = true},
+      {.op_type = "Clip", .selects_values = true},
+      {.op_type = "If", .selects_values = true},
+      {.op_type = "Loop", .selects_values = true},
+      {.op_type = "Scan", .selects_values = true},
       // Integer sums of products (dynamically quantized models).
       {.op_type = "ConvInteger", .integer_sums = true},
       {.op_type = "MatMulInteger", .integer_sums = true},
@@ -142,6 +151,11 @@ bool makes_integer_sums(const onnx::NodeProto& node) {
 bool preserves_values(const onnx::NodeProto& node) {
   const OpRule* rule = find_op_rule(node);
   return rule != nullptr && rule->preserves_values;
+}
+
+bool only_moves_values(const onnx::NodeProto& node) {
+  const OpRule* rule = find_op_rule(node);
+  return rule != nullptr && (rule->preserves_values || rule->selects_values);
 }
 
 }  // namespace onnx_fp16::types

@@ -47,6 +47,12 @@ struct OpRule {
   // matter when it follows that producer's: the improved mixed search decides it with its
   // producer instead of trying it (mixed/search_units.h).
   bool preserves_values = false;
+  // Its float outputs are values of its float inputs (or of its subgraphs' outputs), moved or
+  // selected, never computed (Concat, Pad, Where, Max, If): like the ops that preserve values,
+  // it rounds nothing in any implementation, but several inputs feed it, so the search does not
+  // decide it with one producer. mixed/rebuild_engine.cc's simulated implementations leave both
+  // kinds' outputs as they are.
+  bool selects_values = false;
 };
 
 // The rule of a node of the ONNX domain; nullptr for other domains and ops without one.
@@ -63,5 +69,8 @@ bool makes_integer_sums(const onnx::NodeProto& node);
 // Whether `node`'s float outputs are its first input's values, moved or mapped exactly
 // (OpRule::preserves_values).
 bool preserves_values(const onnx::NodeProto& node);
+// Whether `node` rounds nothing in any implementation: its float outputs are values of its
+// inputs or subgraphs, moved, selected or mapped exactly (preserves_values or selects_values).
+bool only_moves_values(const onnx::NodeProto& node);
 
 }  // namespace onnx_fp16::types

@@ -359,21 +359,23 @@ TEST(MixedIncrementalEngine, VariantsNudgeToTheSameBitsInVectorsAsOneByOne) {
 
 namespace {
 
-// x * w (computed in float16), reshaped: the rebuild engine's run of its full conversion by
-// implementation, on 4096 values.
+// x padded (moved only) and x * w (computed in float16), reshaped: the rebuild engine's run of
+// its full conversion by implementation, on 4096 values (normal ones, or tiny ones that float16
+// holds as subnormals).
 struct ScaledValues {
   onnx::ModelProto model;
   std::vector<Feeds> samples;
   std::unique_ptr<mixed::ConversionAnalysis> analysis;
 
-  ScaledValues() : model(modelgen::make_model(17)) {
+  explicit ScaledValues(float scale = 1.0f) : model(modelgen::make_model(17)) {
     modelgen::GraphBuilder g(model.mutable_graph());
-    g.input("x", F32, {4096}).output("y", F32, {64, 64});
-    g.initializer("w", {}, {1.2345f}).initializer_i64("shape", {2}, {64, 64});
+    g.input("x", F32, {4096}).output("y", F32, {64, 64}).output("padded", F32, {4100});
+    g.initializer("w", {}, {1.2345f}).initializer_i64("shape", {2}, {64, 64}).initializer_i64("pads", {2}, {2, 2});
     g.node("Mul", {"x", "w"}, {"scaled"}, "scale");
     g.node("Reshape", {"scaled", "shape"}, {"y"}, "square_up");
+    g.node("Pad", {"x", "pads"}, {"padded"}, "pad");
     std::mt19937 rng(11);
-    samples.push_back({{"x", random_floats({4096}, rng)}});
+    samples.push_back({{"x", random_floats({4096}, rng, scale)}});
     onnx_fp16::Float16Options options;
     options.keep_io_types = true;
     analysis = std::make_unique<mixed::ConversionAnalysis>(model, options);
@@ -396,12 +398,24 @@ std::vector<int> steps_apart(const Tensor& a, const Tensor& b) {
   return steps;
 }
 
+// How often a nudge of up to `spread` of a value before rounding flips the rounding of the
+// float16 values in `values`, on average: spread / 2 x |x| / ulp(x) each.
+double nudge_flip_rate(const Tensor& values, double spread) {
+  double sum = 0;
+  for (const float v : values.data<float>()) {
+    const int magnitude = onnx_fp16::half::float_to_half(v) & 0x7FFF;
+    const int places = magnitude < 0x400 ? magnitude : (magnitude & 0x3FF) | 0x400;
+    sum += std::min(1.0, spread / 2 * places);
+  }
+  return sum / static_cast<double>(values.size());
+}
+
 }  // namespace
 
 // The rebuild engine's simulated implementations move what a node computes in float16 by one
-// step at about spread x 2^9.5 of its elements (the rate at which a nudge of up to `spread`
-// before rounding flips a rounding), each its own elements, the same ones on every run, and the
-// holdout's others; a Reshape moves nothing again, nor does the Cast of the sample data.
+// step as often as a nudge of up to `spread` before rounding would flip its rounding (about
+// spread x 2^9.5 of normal values), each its own elements, the same ones on every run, and the
+// holdout's others; a Reshape or a Pad moves nothing again, nor does the Cast of the sample data.
 TEST(MixedRebuildEngine, VariantsMoveComputedRoundingsOneStepAtTheNudgesRate) {
   const ScaledValues scaled;
   const double spread = 0x1.0p-13;
@@ -414,13 +428,16 @@ TEST(MixedRebuildEngine, VariantsMoveComputedRoundingsOneStepAtTheNudgesRate) {
   for (std::size_t v = 0; v < 3; ++v) {
     EXPECT_TRUE(same_bits(first[v], again[v])) << "variant " << v;
     moved.push_back(steps_apart(first[0][0][0], first[v][0][0]));
+    const auto padded = steps_apart(first[0][0][1], first[v][0][1]);
+    EXPECT_EQ(std::count(padded.begin(), padded.end(), 0), 4100) << "variant " << v << ": the Pad rounds nothing";
   }
   EXPECT_EQ(std::count(moved[0].begin(), moved[0].end(), 0), 4096);
-  const double rate = spread * 724.077;  // 0.088
+  const double rate = nudge_flip_rate(first[0][0][0], spread);
+  EXPECT_NEAR(rate, spread * 724.077, 0.02);  // 0.088: values about evenly spread in their binades
   for (std::size_t v = 1; v < 3; ++v) {
     EXPECT_EQ(*std::max_element(moved[v].begin(), moved[v].end()), 1) << "variant " << v;
     const double share = static_cast<double>(std::count(moved[v].begin(), moved[v].end(), 1)) / 4096;
-    EXPECT_NEAR(share, rate, 0.02) << "variant " << v;
+    EXPECT_NEAR(share, rate, 0.015) << "variant " << v;
   }
   EXPECT_NE(moved[1], moved[2]);
   const auto holdout = engine->holdout_outputs(std::vector<bool>(scaled.analysis->index().nodes().size(), false), 1, 0);
@@ -430,6 +447,24 @@ TEST(MixedRebuildEngine, VariantsMoveComputedRoundingsOneStepAtTheNudgesRate) {
   EXPECT_NE(held, moved[2]);
   // Without a spread there are no variants.
   EXPECT_EQ(mixed::make_rebuild_engine(*scaled.analysis, scaled.samples, 1, 2, 0)->variant_count(), 1u);
+}
+
+// A subnormal float16 value's rounding step is large beside it: a nudge of a few float32 ulps
+// almost never flips it, so the simulated implementations almost never move it either.
+TEST(MixedRebuildEngine, VariantsRarelyMoveSubnormals) {
+  const ScaledValues tiny(1e-6f);
+  const double spread = 0x1.0p-13;
+  auto engine = mixed::make_rebuild_engine(*tiny.analysis, tiny.samples, 1, 1, spread);
+  const auto outputs = tiny.run(*engine);
+  ASSERT_EQ(outputs.size(), 2u);
+  const Tensor& values = outputs[0][0][0];
+  for (const float v : values.data<float>()) ASSERT_LT(std::abs(v), 0x1.0p-14f) << "not all subnormal";
+  const auto moved = steps_apart(values, outputs[1][0][0]);
+  const double share = static_cast<double>(std::count(moved.begin(), moved.end(), 1)) / 4096;
+  const double rate = nudge_flip_rate(values, spread);
+  EXPECT_LT(rate, 0.003);
+  EXPECT_NEAR(share, rate, 0.002);
+  EXPECT_LT(share, spread * 724.077 / 20) << "moved at a normal value's rate";
 }
 
 // An empty float16 value passes through a variant as it is (the fuzzer's finding: the copy of
