@@ -25,6 +25,7 @@
 #include "runtime/float_compute.h"
 #include "runtime/read_rounding.h"
 #include "runtime/tensor_cast.h"
+#include "types/op_rules.h"
 
 namespace onnx_fp16::mixed {
 
@@ -355,6 +356,21 @@ class IncrementalEngine final : public CandidateEngine {
     for (const int slot : plan_->output_slots) is_output_slot_[slot] = true;
     is_constant_slot_.assign(plan_->slot_names.size(), false);
     for (const auto& [slot, tensor] : constants_) is_constant_slot_[slot] = !is_input_slot_[slot];
+    is_uncomputed_slot_.assign(plan_->slot_names.size(), false);
+    for (const int slot : plan_->input_slots) is_uncomputed_slot_[slot] = true;
+    for (const auto& [slot, tensor] : constants_) is_uncomputed_slot_[slot] = true;
+    for (const auto& node : plan_->nodes) {  // in step order: producers first
+      if (!node.fused_readers.empty() || !passes_values_through(*node.proto)) continue;
+      bool uncomputed = true;
+      for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+        const int slot = node.inputs[i];
+        if (slot == runtime::kNoSlot || types::is_index_port(*node.proto, static_cast<int>(i))) continue;
+        uncomputed = uncomputed && is_uncomputed_slot_[slot];
+      }
+      for (const int slot : node.outputs) {
+        if (slot != runtime::kNoSlot) is_uncomputed_slot_[slot] = uncomputed;
+      }
+    }
 
     for (const Feeds& sample : samples) {
       std::vector<Tensor> inputs(plan_->input_slots.size());
@@ -856,9 +872,10 @@ class IncrementalEngine final : public CandidateEngine {
         // A float32 value a node computed, cast to float16 for this reader: another
         // implementation computes it a few float32 ulps away, which flips the cast's rounding
         // where it lies near a boundary, as for a float16 node's own output. The nudge is the
-        // slot's (every reader shares the one Cast the conversion inserts). Sample data is
-        // the same everywhere: graph inputs are not nudged.
-        const auto nudge = is_input_slot_[slot] ? std::nullopt : nudge_for(v, slot, rounding, kCastSeed);
+        // slot's (every reader shares the one Cast the conversion inserts). Sample data and
+        // weights, as they are or moved (a Transpose of the input, a Gather from a table), are
+        // the same everywhere: not nudged.
+        const auto nudge = is_uncomputed_slot_[slot] ? std::nullopt : nudge_for(v, slot, rounding, kCastSeed);
         held[i] = rounder_.apply(as_float32(slots[slot], threads_), rounding, nudge ? &*nudge : nullptr);
       }
     }
@@ -1010,6 +1027,9 @@ class IncrementalEngine final : public CandidateEngine {
   std::map<int, Tensor> constants_;         // by slot: initializers as loaded
   std::vector<bool> is_constant_slot_;      // by slot: one of constants_, not a graph input's default
   std::vector<bool> is_output_slot_;        // by slot: a graph output
+  // By slot: values no node computed: the sample's data, weights, and what nodes that pass values
+  // through (passes_values_through) make of them alone. The same in every implementation.
+  std::vector<bool> is_uncomputed_slot_;
   std::map<std::pair<int, Rounding>, Tensor> rounded_constants_;  // for readers that do not round them
   std::map<std::tuple<int, Rounding, Rounding>, bool> same_numbers_;
   std::map<int, float> unclamped_magnitude_;  // by constant slot: the largest finite |x| of one the clamp leaves as it is

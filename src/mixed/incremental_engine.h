@@ -35,7 +35,9 @@ bool incremental_engine_supports(const ConversionAnalysis& analysis);
 // rounding. That is how an implementation with another accumulation order or another
 // evaluation of a function differs: its float32 result is a few float32 ulps away, which
 // changes the float16 rounding of the values that lie near a rounding boundary. Values that are
-// exact in float16 (data movement, casts, constants) are never moved (spread < half an ulp).
+// exact in float16 (data movement, casts, constants) are never moved (spread < half an ulp),
+// nor are the roundings of sample data and weights, as they are or moved by nodes that compute
+// nothing (passes_values_through): every implementation rounds the same numbers.
 //
 // Between its runs a variant keeps only some of its values (the rest is computed again when a
 // later run needs it; the engine's checkpoint_slots): every value under `keep_below_bytes`, and
