@@ -149,7 +149,14 @@ class Compiler {
       if (slot == kNoSlot) throw Error("cannot keep '" + name + "': the main graph has no value of that name");
       pinned.push_back(slot);
     }
-    plan_releases(*plan, std::move(constants), pinned);
+    // Initializers no node reads are dropped; so are their bytes still to be read (they would
+    // land in freed memory), before those buffers can go to other tensors.
+    const std::vector<Tensor> unread = plan_releases(*plan, std::move(constants), pinned);
+    std::erase_if(pending_, [&](const PendingRead& read) {
+      return std::any_of(unread.begin(), unread.end(), [&](const Tensor& tensor) {
+        return tensor.size() > 0 && tensor.bytes().data() == read.destination.data();
+      });
+    });
     return plan;
   }
 
@@ -176,8 +183,9 @@ class Compiler {
   // Frees every value after its last reader: a node that reads it, directly or from inside one
   // of its subgraphs (their captures). Graph outputs and kept values are never freed; a value
   // nobody reads is freed right after the node that produces it.
-  static void plan_releases(GraphPlan& plan, std::vector<std::pair<int, Tensor>> constants,
-                            const std::vector<int>& pinned) {
+  // Returns the constants no node reads (dropped from the plan).
+  static std::vector<Tensor> plan_releases(GraphPlan& plan, std::vector<std::pair<int, Tensor>> constants,
+                                           const std::vector<int>& pinned) {
     const std::size_t slots = plan.slot_names.size();
     std::vector<int> last_reader(slots, kNoSlot);
     std::vector<int> producer(slots, kNoSlot);
@@ -209,12 +217,16 @@ class Compiler {
       }
     }
     plan.constant_slots.assign(slots, false);
+    std::vector<Tensor> unread;
     for (auto& [slot, tensor] : constants) {
       if (is_pinned[slot] || last_reader[slot] != kNoSlot) {
         plan.constants.emplace_back(slot, std::move(tensor));
         plan.constant_slots[slot] = true;
+      } else {
+        unread.push_back(std::move(tensor));
       }
     }
+    return unread;
   }
 
   // An initializer's or a tensor attribute's values. A streamed model's wait in their file, and
