@@ -113,8 +113,10 @@ struct MixedOptions {
   // PaddleOCR's detector and recogniser were accepted at 0.94 and 0.89 of the tolerance and
   // measured 1.09 and 1.28 on the numpy emulation (docs/benchmarks.md); with 4 both pass.
   // Not used with `runner` (the caller's runtime is the judge). A model the incremental engine
-  // cannot run (subgraphs) runs whole on the rebuild engine, whose variants move the rounded
-  // values instead, by one step at the rate such a nudge flips roundings (rebuild_engine.cc).
+  // cannot run (a Loop or Scan the samples run, an If they take both ways) runs whole on the
+  // rebuild engine, whose variants move the rounded values instead, by one step at the rate such
+  // a nudge flips roundings (rebuild_engine.cc). A model whose Ifs each take one branch on every
+  // sample runs on the incremental engine as the flat model those branches make.
   // With a tolerance, an element passes only when, with c the mean of the evaluator's and the
   // variants' values, |float32 - c| + `spread_safety` * the largest |implementation - c| stays
   // within atol + rtol * |evaluator|: then every implementation run passes, and so does an
@@ -248,7 +250,9 @@ struct OutputMargin {
 // One step of auto_convert_mixed_precision, for where the time goes: the phases follow each
 // other in the order they ran and add up to MixedReport::seconds and full_run_equivalents.
 struct MixedPhase {
-  // "analysis", "engine", "float32 run", "local errors", "screens and endpoints", "first attempt",
+  // "analysis", "engine", "float32 run", "flat engine" (a model whose Ifs each took one branch
+  // on every sample: compiling and running the flat model those branches make), "local errors",
+  // "screens and endpoints", "first attempt",
   // "order", "attempts", "margins and holdout", "final conversion and check" (the baseline
   // strategy has no "local errors" and no "order"; "local errors" covers the nodes the order
   // never measures, kept by a screen or following their producer: it reads the others' from their

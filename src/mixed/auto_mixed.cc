@@ -189,6 +189,10 @@ struct Reference {
   // never measures (kept by a screen, or following another unit), for the report (set by the
   // caller); the measured units' come with the order (SearchOrder::local_error).
   std::optional<std::vector<double>> sensitivity;
+  // The If nodes every sample ran one branch of, when the model the samples run is thereby a flat
+  // one (inlined_branches.h): the search then runs it on the incremental engine. Empty: no such
+  // model (none with subgraphs, or a Loop, or an If taken both ways).
+  InlinedBranches inlined;
 };
 
 Reference make_reference(CandidateEngine& engine, const ConversionAnalysis& analysis, const SearchUnits& units,
@@ -229,6 +233,8 @@ Reference make_reference(CandidateEngine& engine, const ConversionAnalysis& anal
   if (census) {
     reference.ran.resize(reference.costs.size());
     for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(reference.ran.size()); ++n) reference.ran[n] = census->ran(n);
+    InlinedBranches taken = census->taken_branches();
+    if (!taken.empty() && !flat_nodes(analysis.index(), taken).empty()) reference.inlined = std::move(taken);
   }
   return reference;
 }
@@ -335,7 +341,7 @@ SearchOrder measured_order(CandidateEngine& engine, const AcceptanceTest& accept
   // The caller's runtime: no partial runs. The measurements take at most what the search budget leaves.
   const double budget = options.runner ? 0.0 : std::min(options.sensitivity_budget, search_budget_left);
   const double start = progress.elapsed_seconds();
-  const CutPoints cuts(analysis.index());
+  const CutPoints cuts(analysis.index(), reference.inlined);
   SearchOrder order = order_by_effect(engine, acceptance, units, candidates, reference.unit_costs,
                                       reference.outputs.at(0), budget, count_nodes(analysis.model().graph()), &cuts,
                                       options.skip_predicted_failures ? kExactShare : 1.0);
@@ -1013,6 +1019,17 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   node_costs = &reference.costs;
   if (!reference.made_by_engine) nodes_outside_engine += samples.size() * nodes_per_run;
   clock.mark("float32 run");
+  // Every If the samples ran took one branch: the search runs the model as the flat one they
+  // run, on the incremental engine, from its own float32 run (its accepted state).
+  if (!reference.inlined.empty() && options.strategy == SearchStrategy::Improved && !options.runner) {
+    engine.reset();
+    engine = make_incremental_engine(analysis, samples, options.threads,
+                                     {.count = options.float16_variants, .spread = options.variant_spread},
+                                     reference.inlined);
+    engine->run_float32({});
+    report.engine = engine->kind();
+    clock.mark("flat engine");
+  }
   const std::vector<std::optional<ScreenVerdict>> screened =
       screen_units(analysis, units, reference.ranges, reference.ran, options, range_screen);
   const std::vector<int> follows = unit_followers(analysis, units, screened, options.strategy);

@@ -8,13 +8,16 @@
 #include <vector>
 
 #include "graph/graph_index.h"
+#include "mixed/inlined_branches.h"
 
 namespace onnx_fp16::mixed {
 
 class CutPoints {
  public:
   // Over the main graph's nodes; a node inside a subgraph counts as its main-graph ancestor.
-  explicit CutPoints(const graph::GraphIndex& index);
+  // With `inlined`, over the flat model's nodes (inlined_branches.h): an inlined If's branch
+  // nodes have cut points too, the If standing for its outputs.
+  explicit CutPoints(const graph::GraphIndex& index, const InlinedBranches& inlined = {});
 
   // The node's post-dominators in the main graph, nearest first (empty when only the graph's
   // outputs themselves lie on every path, or the node reaches no output).

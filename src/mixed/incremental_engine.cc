@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <limits>
 #include <cstring>
+#include <deque>
 #include <map>
+#include <unordered_map>
 #include <optional>
 #include <span>
 #include <tuple>
@@ -313,8 +315,10 @@ std::vector<bool> checkpoint_slots(const runtime::GraphPlan& plan, const SlotSte
 
 class IncrementalEngine final : public CandidateEngine {
  public:
-  IncrementalEngine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples, int threads, VariantOptions variants)
+  IncrementalEngine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples, int threads, VariantOptions variants,
+                    InlinedBranches inlined)
       : analysis_(analysis),
+        inlined_(std::move(inlined)),
         threads_(runtime::effective_threads(threads)),
         rounder_(convert::elem_type(analysis.context().target),
                  {analysis.options().min_positive_val, analysis.options().max_finite_val}, threads_),
@@ -334,16 +338,30 @@ class IncrementalEngine final : public CandidateEngine {
     for (const auto& opset : model.opset_import()) {
       plan_options.opsets[graph::canonical_domain(opset.domain())] = static_cast<int>(opset.version());
     }
-    plan_ = runtime::compile_main_graph(model.graph(), plan_options);
-
     const graph::GraphIndex& index = analysis.index();
+    if (inlined_.empty()) {
+      plan_ = runtime::compile_main_graph(model.graph(), plan_options);
+    } else {
+      const runtime::FlatNodes flat = flatten();
+      plan_ = runtime::compile_main_graph(model.graph(), plan_options, &flat);
+    }
+
+    // A value's name, looked up where it is defined: the main graph, or an inlined branch.
+    std::vector<graph::ScopeId> scopes{graph::GraphIndex::main_scope()};
+    for (const auto& [node, branch] : inlined_) scopes.push_back(branch);
     slot_value_.resize(plan_->slot_names.size(), graph::kNone);
     for (std::size_t slot = 0; slot < slot_value_.size(); ++slot) {
-      slot_value_[slot] = index.find(plan_->slot_names[slot], graph::GraphIndex::main_scope());
+      for (std::size_t i = 0; i < scopes.size() && slot_value_[slot] == graph::kNone; ++i) {
+        slot_value_[slot] = index.find(plan_->slot_names[slot], scopes[i]);
+      }
     }
     for (const auto& node : plan_->nodes) {
-      step_of_[analysis.node_id(*node.proto)] = step_node_.size();
-      step_node_.push_back(analysis.node_id(*node.proto));
+      const auto bridge = bridge_of_.find(node.proto);
+      const graph::NodeId n = bridge != bridge_of_.end() ? bridge->second.first : analysis.node_id(*node.proto);
+      step_of_[n] = step_node_.size();  // an inlined If: its last output's step
+      steps_of_[n].push_back(step_node_.size());
+      bridge_port_.push_back(bridge != bridge_of_.end() ? bridge->second.second : -1);
+      step_node_.push_back(n);
     }
     stats_.executions_by_node.assign(index.nodes().size(), 0);
     for (const auto& [slot, tensor] : plan_->constants) constants_[slot] = tensor;
@@ -429,7 +447,7 @@ class IncrementalEngine final : public CandidateEngine {
       const runtime::CompiledNode& node = plan_->nodes[k];
       const graph::NodeId n = step_node_[k];
       if (static_cast<std::size_t>(n) >= nodes.size() || !nodes[n]) continue;
-      errors[n] = 0;
+      errors[n] = std::max(errors[n], 0.0);  // an inlined If: the largest over its outputs' steps
       if (!decisions[n].converted()) continue;
       std::vector<Tensor> held(node.inputs.size());
       std::vector<runtime::ReadRounding> reading(node.inputs.size());
@@ -513,8 +531,10 @@ class IncrementalEngine final : public CandidateEngine {
     constexpr std::size_t kSpreadFromElements = std::size_t{1} << 16;
     std::size_t elements = 0;
     for (graph::NodeId node : nodes) {
-      for (const int slot : plan_->nodes[step_of_.at(node)].outputs) {
-        if (slot != runtime::kNoSlot && slots[slot].defined()) elements += slots[slot].size();
+      for (const std::size_t step : steps_of_.at(node)) {
+        for (const int slot : plan_->nodes[step].outputs) {
+          if (slot != runtime::kNoSlot && slots[slot].defined()) elements += slots[slot].size();
+        }
       }
     }
     std::vector<double> distances(nodes.size());
@@ -532,6 +552,36 @@ class IncrementalEngine final : public CandidateEngine {
   }
 
  private:
+  // The flat model's nodes (inlined_branches.h): the analysed model's own, an inlined If replaced
+  // by its branch's nodes and an Identity per output (bridges_) from the branch's output to the
+  // If's; the branches' initializers join the main graph's.
+  runtime::FlatNodes flatten() {
+    const graph::GraphIndex& index = analysis_.index();
+    const std::vector<graph::NodeId> order = flat_nodes(index, inlined_);
+    if (order.empty()) throw Error("internal: the If nodes to inline do not make a flat model");
+    runtime::FlatNodes flat;
+    for (const auto& [node, branch] : inlined_) flat.initializer_graphs.push_back(index.scope(branch).graph);
+    for (const graph::NodeId n : order) {
+      const onnx::NodeProto& proto = *index.node(n).proto;
+      if (!is_inlined(inlined_, n)) {
+        flat.nodes.push_back(&proto);
+        continue;
+      }
+      const onnx::GraphProto& branch = *index.scope(inlined_.at(n)).graph;
+      for (int port = 0; port < proto.output_size() && port < branch.output_size(); ++port) {
+        if (proto.output(port).empty()) continue;
+        onnx::NodeProto& bridge = bridges_.emplace_back();
+        bridge.set_op_type("Identity");
+        bridge.set_name(proto.name() + "/output " + std::to_string(port));
+        bridge.add_input(branch.output(port).name());
+        bridge.add_output(proto.output(port));
+        bridge_of_[&bridge] = {n, port};
+        flat.nodes.push_back(&bridge);
+      }
+    }
+    return flat;
+  }
+
   // The values of one implementation, by sample, by slot. An incremental run needs values and
   // the configuration they were computed under, nothing more.
   //
@@ -556,15 +606,17 @@ class IncrementalEngine final : public CandidateEngine {
   // The largest relative L2 distance between `slots`' and the accepted state's values of the
   // node's outputs (first sample, the evaluator's own float16).
   std::optional<double> distance_at(graph::NodeId node, const std::vector<Tensor>& slots) const {
-    const auto step = step_of_.find(node);
-    if (step == step_of_.end()) return std::nullopt;
+    const auto steps = steps_of_.find(node);
+    if (steps == steps_of_.end()) return std::nullopt;
     const std::vector<Tensor>& base = evaluator_.accepted.front();
     double distance = 0;
-    for (const int slot : plan_->nodes[step->second].outputs) {
-      if (slot == runtime::kNoSlot) continue;
-      const Tensor& value = slots[slot];  // float32, or stored in the target type
-      if (!value.defined() || !(value.dtype() == onnx::TensorProto::FLOAT || is_16bit_float(value))) continue;
-      distance = std::max(distance, relative_l2_distance(value, base[slot]));
+    for (const std::size_t step : steps->second) {
+      for (const int slot : plan_->nodes[step].outputs) {
+        if (slot == runtime::kNoSlot) continue;
+        const Tensor& value = slots[slot];  // float32, or stored in the target type
+        if (!value.defined() || !(value.dtype() == onnx::TensorProto::FLOAT || is_16bit_float(value))) continue;
+        distance = std::max(distance, relative_l2_distance(value, base[slot]));
+      }
     }
     return distance;
   }
@@ -712,6 +764,19 @@ class IncrementalEngine final : public CandidateEngine {
     config.read.resize(plan_->nodes.size());
     for (std::size_t k = 0; k < plan_->nodes.size(); ++k) {
       const graph::NodeId n = step_node_[k];
+      if (bridge_port_[k] >= 0) {
+        // An inlined If's output: its branch's output, cast by the conversion at the branch's end
+        // when the If's output is float16 and what the branch computed is not.
+        const graph::ScopeId branch = inlined_.at(n);
+        const auto port = static_cast<std::size_t>(bridge_port_[k]);
+        const graph::ValueId v = index.scope(branch).outputs[port];
+        const auto& wanted = plan.output_precision[static_cast<std::size_t>(branch)];
+        config.read[k].assign(1, Rounding::None);
+        if (port < wanted.size() && wanted[port] == ctx.target && plan.values[v].produced != ctx.target) {
+          config.read[k][0] = plan.clamped(v, ctx.target) ? Rounding::ClampRound : Rounding::Round;
+        }
+        continue;
+      }
       const auto& inputs = index.node(n).inputs;
       config.read[k].assign(inputs.size(), Rounding::None);
       for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -1016,10 +1081,18 @@ class IncrementalEngine final : public CandidateEngine {
   }
 
   const ConversionAnalysis& analysis_;
+  InlinedBranches inlined_;                 // If nodes run as their taken branch (inlined_branches.h)
+  // The Identity nodes that pass an inlined If's branch outputs on as the If's outputs (the flat
+  // model's stand-in for the If; the plan points to them), and by each: the If's NodeId and output
+  // port.
+  std::deque<onnx::NodeProto> bridges_;
+  std::unordered_map<const onnx::NodeProto*, std::pair<graph::NodeId, int>> bridge_of_;
   int threads_;
   Rounder rounder_;
   VariantOptions variants_;
   std::unique_ptr<runtime::GraphPlan> plan_;
+  std::vector<int> bridge_port_;            // by step: the If output port it passes on, or -1
+  std::map<graph::NodeId, std::vector<std::size_t>> steps_of_;  // by node: its steps (an inlined If: one per output)
   std::vector<graph::ValueId> slot_value_;  // by slot: the value in the analysis's index
   std::vector<bool> is_input_slot_;         // by slot: a graph input (the sample's data)
   std::vector<graph::NodeId> step_node_;    // by step: the node in the analysis's index
@@ -1062,8 +1135,8 @@ bool incremental_engine_supports(const ConversionAnalysis& analysis) {
 }
 
 std::unique_ptr<CandidateEngine> make_incremental_engine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
-                                                         int threads, VariantOptions variants) {
-  return std::make_unique<IncrementalEngine>(analysis, samples, threads, variants);
+                                                         int threads, VariantOptions variants, InlinedBranches inlined) {
+  return std::make_unique<IncrementalEngine>(analysis, samples, threads, variants, std::move(inlined));
 }
 
 }  // namespace onnx_fp16::mixed

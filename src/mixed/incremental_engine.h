@@ -22,11 +22,13 @@
 
 #include "mixed/candidate_engine.h"
 #include "mixed/conversion_analysis.h"
+#include "mixed/inlined_branches.h"
 
 namespace onnx_fp16::mixed {
 
-// Whether the incremental engine can run this model: main-graph nodes with subgraphs (If,
-// Loop, Scan) are simulated only by the rebuild engine.
+// Whether the incremental engine can run this model as it is: main-graph nodes with subgraphs
+// (If, Loop, Scan) it runs only where each If takes one branch on every sample, given as
+// `inlined` to make_incremental_engine (inlined_branches.h); else the rebuild engine runs them.
 bool incremental_engine_supports(const ConversionAnalysis& analysis);
 
 // Other faithful float16 implementations, simulated (robust acceptance, docs/mixed.md): variant
@@ -48,8 +50,10 @@ struct VariantOptions {
   std::size_t keep_below_bytes = std::size_t{64} << 10;  // shapes, masks, scalars: kept
 };
 
-// `analysis` must outlive the engine. Feeds must have been validated.
+// `analysis` must outlive the engine. Feeds must have been validated. `inlined`: the If nodes
+// to run as their taken branch (every node with subgraphs the samples reach must be one, and
+// flat_nodes must accept them), for samples that take those branches.
 std::unique_ptr<CandidateEngine> make_incremental_engine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
-                                                         int threads, VariantOptions variants);
+                                                         int threads, VariantOptions variants, InlinedBranches inlined = {});
 
 }  // namespace onnx_fp16::mixed

@@ -137,6 +137,22 @@ SubgraphCensus::SubgraphCensus(const ConversionAnalysis& analysis, std::size_t s
   runs_.assign(count, 0);
   flops_.assign(samples, std::vector<double>(count, 0.0));
   weight_bytes_.assign(count, 0.0);
+  taken_.assign(count, 0);
+}
+
+InlinedBranches SubgraphCensus::taken_branches() const {
+  const graph::GraphIndex& index = analysis_.index();
+  InlinedBranches branches;
+  for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(taken_.size()); ++n) {
+    const unsigned char taken = taken_[n];
+    if (taken == 0) continue;
+    if (taken != kThen && taken != kElse) return {};
+    for (graph::ScopeId s : index.node(n).subgraphs) {
+      if (index.scope(s).attribute == (taken == kThen ? "then_branch" : "else_branch")) branches[n] = s;
+    }
+    if (!branches.count(n)) return {};
+  }
+  return branches;
 }
 
 std::vector<NodeCost> SubgraphCensus::costs() const {
@@ -161,10 +177,17 @@ runtime::NodeHook SubgraphCensus::hook(std::size_t sample, const onnx::ModelProt
         throw Error("internal: the evaluated model's node " + index.node_label(n) + " differs from the analysed model's");
       }
       if (!main_[n]) node_of_[mirror.node(n).proto] = n;
+      if (!index.node(n).subgraphs.empty()) holder_of_[mirror.node(n).proto] = n;
     }
   }
   return [this, sample](const onnx::NodeProto& node, std::span<const Tensor* const> inputs, std::span<Tensor> outputs) {
     if (const auto it = node_of_.find(&node); it != node_of_.end()) record(it->second, sample, inputs, outputs);
+    if (const auto it = holder_of_.find(&node); it != holder_of_.end()) {
+      const Tensor* condition = inputs.empty() ? nullptr : inputs[0];
+      const bool readable = node.op_type() == "If" && condition != nullptr && condition->defined() &&
+                            condition->dtype() == onnx::TensorProto::BOOL && condition->size() == 1;
+      taken_[it->second] |= !readable ? kOther : condition->data<bool>()[0] ? kThen : kElse;
+    }
   };
 }
 

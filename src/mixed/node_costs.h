@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "mixed/conversion_analysis.h"
+#include "mixed/inlined_branches.h"
 #include "runtime/executor.h"
 
 namespace onnx_fp16::mixed {
@@ -50,6 +51,10 @@ class SubgraphCensus {
   // By value name (a name two subgraphs share: the larger): the values subgraph nodes read and
   // write, over every sample.
   const std::map<std::string, double>& max_abs() const { return max_abs_; }
+  // The If nodes that ran and took one branch on every run, with that branch; empty when some
+  // sample took both branches of one, or ran a node with another kind of subgraph (a Loop, a
+  // Scan): then the model the samples run is not a flat one (mixed/inlined_branches.h).
+  InlinedBranches taken_branches() const;
 
  private:
   void record(graph::NodeId node, std::size_t sample, std::span<const Tensor* const> inputs,
@@ -65,6 +70,11 @@ class SubgraphCensus {
   std::vector<double> weight_bytes_;                                   // by NodeId
   std::map<std::string, double> max_abs_;
   std::map<std::string, const void*> scanned_;  // by name: the storage last scanned (a weight read again)
+  std::unordered_map<const onnx::NodeProto*, graph::NodeId> holder_of_;  // nodes with subgraphs, any depth
+  // By NodeId of a node with subgraphs that ran: kThen / kElse for the If branches taken,
+  // kOther for another kind of node (or an If whose condition could not be read).
+  std::vector<unsigned char> taken_;
+  static constexpr unsigned char kThen = 1, kElse = 2, kOther = 4;
 };
 
 // By NodeId, each node's own cost: main-graph nodes from the shapes of one sample's values (a

@@ -57,14 +57,22 @@ class Compiler {
   explicit Compiler(const PlanOptions& options) : options_(options) {}
 
   std::unique_ptr<GraphPlan> compile(const onnx::GraphProto& graph, std::string label, Scope* parent,
-                                     const std::vector<std::string>& keep) {
+                                     const std::vector<std::string>& keep, const FlatNodes* flat = nullptr) {
     auto plan = std::make_unique<GraphPlan>();
     plan->label = std::move(label);
     Scope scope(*plan, parent);
     if (graph.sparse_initializer_size() > 0) throw Error(plan->label + ": sparse initializers are not supported");
     for (const auto& input : graph.input()) plan->input_slots.push_back(scope.define(input.name(), false));
     std::vector<std::pair<int, Tensor>> constants;
-    for (const auto& initializer : graph.initializer()) {
+    std::vector<const onnx::TensorProto*> initializers;
+    for (const auto& initializer : graph.initializer()) initializers.push_back(&initializer);
+    if (flat != nullptr) {
+      for (const onnx::GraphProto* more : flat->initializer_graphs) {
+        for (const auto& initializer : more->initializer()) initializers.push_back(&initializer);
+      }
+    }
+    for (const onnx::TensorProto* initializer_proto : initializers) {
+      const onnx::TensorProto& initializer = *initializer_proto;
       int slot = scope.find_local(initializer.name());
       const bool is_input_default = slot != kNoSlot &&
                                     std::find(plan->input_slots.begin(), plan->input_slots.end(), slot) !=
@@ -77,8 +85,12 @@ class Compiler {
         throw Error(context + ": " + e.what());
       }
     }
-    std::vector<onnx::NodeProto*> nodes;
-    for (const auto& node : graph.node()) nodes.push_back(const_cast<onnx::NodeProto*>(&node));  // read only
+    std::vector<onnx::NodeProto*> nodes;  // read only
+    if (flat != nullptr) {
+      for (const onnx::NodeProto* node : flat->nodes) nodes.push_back(const_cast<onnx::NodeProto*>(node));
+    } else {
+      for (const auto& node : graph.node()) nodes.push_back(const_cast<onnx::NodeProto*>(&node));
+    }
     for (const auto* node : nodes) {
       for (const auto& output : node->output()) {
         if (!output.empty()) scope.define(output, true);
@@ -309,9 +321,10 @@ class Compiler {
 
 }  // namespace
 
-std::unique_ptr<GraphPlan> compile_main_graph(const onnx::GraphProto& graph, const PlanOptions& options) {
+std::unique_ptr<GraphPlan> compile_main_graph(const onnx::GraphProto& graph, const PlanOptions& options,
+                                              const FlatNodes* flat) {
   Compiler compiler(options);
-  std::unique_ptr<GraphPlan> plan = compiler.compile(graph, "main graph", nullptr, options.keep);
+  std::unique_ptr<GraphPlan> plan = compiler.compile(graph, "main graph", nullptr, options.keep, flat);
   compiler.read_deferred();
   return plan;
 }

@@ -74,9 +74,20 @@ struct PlanOptions {
   int threads = 1;
 };
 
-// Compiles the main graph. Throws onnx_fp16::Error for an unsupported operator, a name nothing
-// defines, a value defined twice, a cycle, or a value to keep that does not exist.
-std::unique_ptr<GraphPlan> compile_main_graph(const onnx::GraphProto& graph, const PlanOptions& options);
+// Other nodes to compile as the main graph's (the mixed-precision search runs a model whose If
+// nodes each take one branch as if that branch's nodes were the main graph's, mixed/
+// inlined_branches.h): `nodes` in place of graph.node() (sorted by what they read), and the
+// initializers of `initializer_graphs` beside graph.initializer(). Their names must not clash.
+struct FlatNodes {
+  std::vector<const onnx::NodeProto*> nodes;
+  std::vector<const onnx::GraphProto*> initializer_graphs;
+};
+
+// Compiles the main graph (with `flat`, those nodes instead of its own). Throws
+// onnx_fp16::Error for an unsupported operator, a name nothing defines, a value defined twice, a
+// cycle, or a value to keep that does not exist.
+std::unique_ptr<GraphPlan> compile_main_graph(const onnx::GraphProto& graph, const PlanOptions& options,
+                                              const FlatNodes* flat = nullptr);
 
 // What a kernel run gets besides its node and inputs.
 struct NodeRunOptions {

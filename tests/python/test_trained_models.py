@@ -124,10 +124,12 @@ def test_a_model_inside_an_if_is_searched_inside_it_and_holds_in_onnx_runtime_an
     result, report = auto_mixed_precision.auto_convert_mixed_precision(
         model, feeds, rtol=rtol, atol=atol, keep_io_types=True, verbose=False, return_report=True, threads=2)
     reasons = {node["name"]: node["reason"] for node in report["kept"]}
-    # The taken branch's nodes are searched (measured: 58 of 207 in float16 with 4 simulated
-    # implementations, 80 on the evaluator alone); the spectrogram's scaled magnitudes are kept
-    # by the range screen; the 8 kHz branch, which no sample takes, stays float32 unchecked.
-    assert report["converted_nodes"] >= 20
+    # The taken branch's nodes are searched, as the flat model the sample runs, on the incremental
+    # engine (measured: 22 of 207 in float16, 12.5% of the FLOPs, with 4 simulated
+    # implementations; 80 and 24.2% on the evaluator alone); the spectrogram's scaled magnitudes
+    # are kept by the range screen; the 8 kHz branch, which no sample takes, stays float32 unchecked.
+    assert report["engine"] == "incremental"
+    assert report["converted_nodes"] >= 15
     assert reasons["Mul_93"] == reasons["Log_96"] == "float16_overflow"
     assert reasons["Log_570"] == "not_run"
     assert report["float16_variants_checked"] == 5
@@ -137,20 +139,21 @@ def test_a_model_inside_an_if_is_searched_inside_it_and_holds_in_onnx_runtime_an
     result_path = tmp_path / "mixed.onnx"
     onnx.save(result, str(result_path))
     reference = ort_run(VAD, feeds)
-    assert bench.worst_ratio(reference, ort_run(result_path, feeds), rtol, atol) <= 1.0  # measured 0.10
+    assert bench.worst_ratio(reference, ort_run(result_path, feeds), rtol, atol) <= 1.0  # measured 0.11
     # And on the numpy emulation (If, LSTM and Pad included), which accumulates in another order.
-    for accumulate_float64 in (False, True):  # measured 0.05 and 0.05
+    for accumulate_float64 in (False, True):  # measured 0.24 and 0.24
         outputs = bench.emulated(result_path, feeds, tmp_path, "vad", accumulate_float64)
         assert outputs is not None, "the emulation lacks one of Silero VAD's operators"
         assert bench.worst_ratio(reference, outputs, rtol, atol) <= 1.0, f"float64 accumulation: {accumulate_float64}"
 
 
 def test_on_a_model_inside_an_if_simulated_implementations_land_near_real_ones(vad, tmp_path, cli_path, ort_run):
-    # The rebuild engine's simulated implementations must spread a result as far as real ones do,
-    # not further (a search would then keep float32 for nothing) nor much less. The result
-    # accepted on the evaluator alone, measured: 0.24 of the tolerance on the evaluator and the
-    # emulation, 0.19 in ONNX Runtime, 0.42 on 16 simulated implementations (14.9 while they
-    # moved the padded input audio, which every implementation holds alike).
+    # The simulated implementations must spread a result as far as real ones do, not further (a
+    # search would then keep float32 for nothing) nor much less. The result accepted on the
+    # evaluator alone, measured: 0.24 of the tolerance on the evaluator and the emulation, 0.19 in
+    # ONNX Runtime, 0.24 on 16 simulated implementations (the incremental engine's, on the flat
+    # model; the rebuild engine's 0.42, and 14.9 while they moved the padded input audio, which
+    # every implementation holds alike).
     model, feeds = vad
     rtol, atol = 0.01, 0.001
     result, report = auto_mixed_precision.auto_convert_mixed_precision(
@@ -165,4 +168,4 @@ def test_on_a_model_inside_an_if_simulated_implementations_land_near_real_ones(v
     np.savez(sample_path, **feeds)
     simulated = bench.unseen_variants_ratio(cli_path, VAD, report, sample_path, rtol, atol, tmp_path, "vad0")
     assert 0.1 <= real <= 0.5  # the evaluator's own error is most of it
-    assert real <= simulated <= 3 * real
+    assert 0.8 * real <= simulated <= 3 * real

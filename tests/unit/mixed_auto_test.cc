@@ -14,10 +14,12 @@
 #include <set>
 
 #include "modelgen/builder.h"
+#include "modelgen/example_model.h"
 #include "modelgen/sensitive_models.h"
 #include "support/conversion.h"
 #include "support/ort_client.h"
 #include "support/planted_model.h"
+#include "support/subgraph_models.h"
 #include "support/test_env.h"
 
 namespace {
@@ -343,6 +345,46 @@ TEST(MixedAuto, TheImprovedSearchDecidesTheNodesInsideSubgraphs) {
   ASSERT_EQ(ort_outputs.size(), 1u);
   const onnx_fp16::TensorDifference d = onnx_fp16::compare_tensors(expected, Tensor::from_proto(ort_outputs[0]), {1e-2, 1e-2});
   EXPECT_TRUE(d.close) << d.not_close << " not close, max abs error " << d.max_abs_error;
+}
+
+// A model wrapped whole in an If (an exporter's habit: Silero VAD, merged decoders) whose samples
+// all take one branch is searched as the flat model they run: on the incremental engine, with
+// cut points and the error model inside the branch, to the bare model's result (the If passes
+// its branch's outputs on; the branch no sample takes stays float32, not run). Samples that take
+// both branches leave it to the rebuild engine, which runs whole models.
+TEST(MixedAuto, AModelInsideAnIfEverySampleTakesIsSearchedAsTheFlatModel) {
+  std::mt19937 rng(3);
+  const std::vector<Feeds> bare_samples{
+      {{"image", Tensor::from_vector<float>({1, 3, 32, 32}, normal_values(3 * 32 * 32, 1.0f, rng))}},
+      {{"image", Tensor::from_vector<float>({2, 3, 32, 32}, normal_values(2 * 3 * 32 * 32, 1.0f, rng))}}};
+  std::vector<Feeds> samples = bare_samples;
+  for (Feeds& sample : samples) sample.emplace("flag", Tensor::scalar(true));
+  MixedOptions options = tolerances(1e-3, 1e-3);
+  options.keep_io_types = true;
+  options.threads = 2;
+  onnx::ModelProto bare = modelgen::example_model();
+  const MixedReport expected = onnx_fp16::auto_convert_mixed_precision(bare, bare_samples, options);
+  onnx::ModelProto wrapped = test_support::wrapped_in_if(modelgen::example_model());
+  const MixedReport report = onnx_fp16::auto_convert_mixed_precision(wrapped, samples, options);
+  EXPECT_EQ(report.engine, onnx_fp16::CandidateEngineKind::Incremental);
+  // Measured: 84.2% of the FLOPs in float16 bare, 83.8% wrapped (the If is a unit of its own).
+  const double bare_share = expected.flops_float16 / expected.flops_total;
+  EXPECT_GT(bare_share, 0.5);
+  EXPECT_NEAR(report.flops_float16 / report.flops_total, bare_share, 0.02);
+  for (const auto& node : report.kept_nodes) {
+    const bool untaken = node.graph == "choose/else_branch";
+    EXPECT_EQ(untaken, node.reason == MixedKeepReason::NotRun) << node.name;
+    if (!untaken) {
+      EXPECT_EQ(node.graph, node.name == "choose" ? "main" : "choose/then_branch") << node.name;
+    }
+  }
+  for (const auto& margin : report.margins) EXPECT_LE(margin.robust_ratio, 1.0) << margin.name;
+  // Both branches taken: the rebuild engine.
+  std::vector<Feeds> both = samples;
+  both[1]["flag"] = Tensor::scalar(false);
+  onnx::ModelProto again = test_support::wrapped_in_if(modelgen::example_model());
+  const MixedReport mixed_flags = onnx_fp16::auto_convert_mixed_precision(again, both, options);
+  EXPECT_EQ(mixed_flags.engine, onnx_fp16::CandidateEngineKind::Rebuild);
 }
 
 // Another implementation computes a float32 node's result a few float32 ulps away, and the

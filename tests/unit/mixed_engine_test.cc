@@ -17,6 +17,8 @@
 #include "mixed/candidate_engine.h"
 #include "mixed/conversion_analysis.h"
 #include "mixed/incremental_engine.h"
+#include "mixed/inlined_branches.h"
+#include "support/subgraph_models.h"
 #include "mixed/nudge.h"
 #include "mixed/search_units.h"
 #include "modelgen/builder.h"
@@ -58,19 +60,36 @@ Tensor random_floats(const onnx_fp16::Shape& shape, std::mt19937& rng, float sca
 }
 
 // Drives both engines through a search-like sequence of kept sets: some accepted, some not.
+// By If node: the branch named `attribute` of each If in the analysed model, at any depth.
+mixed::InlinedBranches branches_named(const mixed::ConversionAnalysis& analysis, const std::string& attribute) {
+  mixed::InlinedBranches branches;
+  const auto& index = analysis.index();
+  for (onnx_fp16::graph::NodeId n = 0; n < static_cast<onnx_fp16::graph::NodeId>(index.nodes().size()); ++n) {
+    for (const auto s : index.node(n).subgraphs) {
+      if (index.scope(s).attribute == attribute) branches[n] = s;
+    }
+  }
+  return branches;
+}
+
+// `inlined_attribute`: run the incremental engine on the flat model whose Ifs take the branch so
+// named (the samples must take it), checked against the rebuild engine's full conversions.
 void expect_engines_agree(const onnx::ModelProto& model, const std::vector<Feeds>& samples, bool keep_io_types,
-                          int steps, bool drops_values = true) {
+                          int steps, bool drops_values = true, const std::string& inlined_attribute = "") {
   onnx_fp16::Float16Options options;
   options.keep_io_types = keep_io_types;
   mixed::ConversionAnalysis incremental_analysis(model, options);
   mixed::ConversionAnalysis rebuild_analysis(model, options);
   const mixed::SearchUnits units = mixed::find_search_units(incremental_analysis, true);
   ASSERT_GT(units.size(), 3u);
-  ASSERT_TRUE(mixed::incremental_engine_supports(incremental_analysis));
+  const mixed::InlinedBranches inlined =
+      inlined_attribute.empty() ? mixed::InlinedBranches{} : branches_named(incremental_analysis, inlined_attribute);
+  ASSERT_EQ(mixed::incremental_engine_supports(incremental_analysis), inlined.empty());
   // With variants: the evaluator's own outputs (run()) must still be the converted model's.
   // Every value large: the variants keep only what is live across a checkpoint.
   auto incremental = mixed::make_incremental_engine(
-      incremental_analysis, samples, 1, {.count = 2, .spread = onnx_fp16::kDefaultVariantSpread, .keep_below_bytes = 0});
+      incremental_analysis, samples, 1, {.count = 2, .spread = onnx_fp16::kDefaultVariantSpread, .keep_below_bytes = 0},
+      inlined);
   auto rebuild = mixed::make_rebuild_engine(rebuild_analysis, samples, 1);
 
   std::mt19937 rng(7);
@@ -105,7 +124,7 @@ void expect_engines_agree(const onnx::ModelProto& model, const std::vector<Feeds
     // A variant keeps only the values of the last configuration it ran, refused or accepted:
     // its outputs must not depend on that history, only on the kept set (a fresh engine's).
     auto fresh = mixed::make_incremental_engine(incremental_analysis, samples, 1,
-                                                {.count = 2, .spread = onnx_fp16::kDefaultVariantSpread});
+                                                {.count = 2, .spread = onnx_fp16::kDefaultVariantSpread}, inlined);
     const auto from_scratch = fresh->run_variants(kept_nodes);
     for (std::size_t v = 1; v < by_variant.size(); ++v) {
       ASSERT_TRUE(same_bits(by_variant[v], from_scratch[v])) << "step " << step << ", variant " << v;
@@ -288,6 +307,15 @@ TEST(MixedIncrementalEngine, MatchesTheConvertedTransformerBitForBit) {
   const std::vector<Feeds> samples{{{"input_ids", Tensor::from_vector<std::int64_t>({2, 8}, ids)},
                                     {"attention_mask", Tensor::from_vector<std::int64_t>({2, 8}, mask)}}};
   expect_engines_agree(model, samples, /*keep_io_types=*/false, 20);
+}
+
+TEST(MixedIncrementalEngine, MatchesTheConvertedModelInsideAnIfBitForBit) {
+  const onnx::ModelProto model = test_support::wrapped_in_if(modelgen::example_model());
+  std::mt19937 rng(1);
+  const std::vector<Feeds> samples{{{"image", random_floats({2, 3, 32, 32}, rng)}, {"flag", Tensor::scalar(true)}},
+                                   {{"image", random_floats({1, 3, 32, 32}, rng, 3.0f)}, {"flag", Tensor::scalar(true)}}};
+  expect_engines_agree(model, samples, /*keep_io_types=*/false, 24, true, "then_branch");
+  expect_engines_agree(model, samples, /*keep_io_types=*/true, 12, true, "then_branch");
 }
 
 // Constants the conversion clamps (an additive mask of -1e9, a tiny weight, a ConstantOfShape

@@ -13,6 +13,7 @@
 #include "mixed/candidate_engine.h"
 #include "mixed/conversion_analysis.h"
 #include "mixed/cut_points.h"
+#include "modelgen/builder.h"
 #include "mixed/error_model.h"
 #include "mixed/incremental_engine.h"
 #include "mixed/progress.h"
@@ -267,6 +268,68 @@ TEST(MixedCutPoints, AreTheNodesEveryPathToTheOutputsPasses) {
   EXPECT_TRUE(names(0).empty());
   EXPECT_LT(cuts.rank(1), cuts.rank(3));
   EXPECT_LT(cuts.rank(2), cuts.rank(0));
+}
+
+// The same chain moved into the then-branch of an If whose output "branch" the main graph's
+// Tanh "t" reads: with the If inlined (the samples take that branch), the nodes inside have
+// their cut points inside and after it (the If standing for its outputs, then t); without, the
+// main graph's nodes only.
+TEST(MixedCutPoints, InsideAnInlinedBranchTheyFollowTheDataThroughTheIf) {
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(17);
+  onnx::GraphProto& graph = *model.mutable_graph();
+  auto add = [](onnx::GraphProto& g, const std::string& op, const std::string& name, std::vector<std::string> inputs,
+                const std::string& output) -> onnx::NodeProto& {
+    onnx::NodeProto& node = *g.add_node();
+    node.set_op_type(op);
+    node.set_name(name);
+    for (const auto& input : inputs) node.add_input(input);
+    node.add_output(output);
+    return node;
+  };
+  onnx::NodeProto& choose = add(graph, "If", "choose", {"flag"}, "branch");
+  onnx::GraphProto& then_branch = *modelgen::attr_graph(choose, "then_branch");
+  add(then_branch, "Add", "e", {"dv", "av"}, "ev");
+  add(then_branch, "Relu", "a", {"x"}, "av");
+  add(then_branch, "Add", "d", {"bv", "cv"}, "dv");
+  add(then_branch, "Neg", "b", {"av"}, "bv");
+  add(then_branch, "Abs", "c", {"av"}, "cv");
+  then_branch.add_output()->set_name("ev");
+  onnx::GraphProto& else_branch = *modelgen::attr_graph(choose, "else_branch");
+  add(else_branch, "Identity", "pass", {"x"}, "same");
+  else_branch.add_output()->set_name("same");
+  add(graph, "Tanh", "t", {"branch"}, "y");
+  graph.add_input()->set_name("x");
+  graph.add_input()->set_name("flag");
+  graph.add_output()->set_name("y");
+  const onnx_fp16::graph::GraphIndex index(std::as_const(model));
+  auto id = [&](const std::string& name) {
+    for (int n = 0; n < static_cast<int>(index.nodes().size()); ++n) {
+      if (index.node(n).proto->name() == name) return n;
+    }
+    return -1;
+  };
+  onnx_fp16::mixed::InlinedBranches inlined;
+  for (const auto s : index.node(id("choose")).subgraphs) {
+    if (index.scope(s).attribute == "then_branch") inlined[id("choose")] = s;
+  }
+  const onnx_fp16::mixed::CutPoints flat(index, inlined);
+  auto names = [&](const onnx_fp16::mixed::CutPoints& cuts, const std::string& node) {
+    std::vector<std::string> found;
+    for (const int p : cuts.after(id(node))) found.push_back(index.node_label(p));
+    return found;
+  };
+  EXPECT_EQ(names(flat, "b"), (std::vector<std::string>{"d", "e", "choose", "t"}));
+  EXPECT_EQ(names(flat, "a"), (std::vector<std::string>{"e", "choose", "t"}));
+  EXPECT_EQ(names(flat, "choose"), (std::vector<std::string>{"t"}));
+  EXPECT_LT(flat.rank(id("a")), flat.rank(id("b")));
+  EXPECT_LT(flat.rank(id("e")), flat.rank(id("choose")));
+  EXPECT_EQ(flat.node_count(), 7);  // five inside, the If, t
+  EXPECT_EQ(flat.rank(id("pass")), -1);  // the branch no sample takes is not in the flat model
+  const onnx_fp16::mixed::CutPoints main_only(index);
+  EXPECT_EQ(names(main_only, "choose"), (std::vector<std::string>{"t"}));
+  EXPECT_EQ(main_only.node_count(), 2);
 }
 
 // The search order's measurements on a 16-layer chain of MatMul, Add, Tanh (every later node is
