@@ -1021,13 +1021,19 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   clock.mark("float32 run");
   // Every If the samples ran took one branch: the search runs the model as the flat one they
   // run, on the incremental engine, from its own float32 run (its accepted state).
+  // Should that model not run there (nothing known does), the rebuild engine runs the original.
   if (!reference.inlined.empty() && options.strategy == SearchStrategy::Improved && !options.runner) {
-    engine.reset();
-    engine = make_incremental_engine(analysis, samples, options.threads,
-                                     {.count = options.float16_variants, .spread = options.variant_spread},
-                                     reference.inlined);
-    engine->run_float32({});
-    report.engine = engine->kind();
+    try {
+      auto flat = make_incremental_engine(analysis, samples, options.threads,
+                                          {.count = options.float16_variants, .spread = options.variant_spread},
+                                          reference.inlined);
+      flat->run_float32({});
+      engine = std::move(flat);
+      report.engine = engine->kind();
+    } catch (const Error& e) {
+      progress.note(std::string("the flat model of the samples' If branches cannot run on the incremental engine (") +
+                    e.what() + "): searching the whole model on the rebuild engine");
+    }
     clock.mark("flat engine");
   }
   const std::vector<std::optional<ScreenVerdict>> screened =
