@@ -136,12 +136,16 @@ class CandidateEngine {
 // Nodes of a graph and its subgraphs: the work of one full run.
 std::size_t count_nodes(const onnx::GraphProto& graph);
 
-// Whether `node`'s outputs can differ between faithful float16 implementations only where its
-// inputs do: it moves, selects or exactly maps values (types::only_moves_values) or casts them
-// (a rounding every implementation makes alike), and has no subgraphs (their bodies may
-// compute). Sample data and weights passed through such nodes are the same everywhere, so the
-// simulated implementations (both engines' variants) leave them as the evaluator has them.
-bool passes_values_through(const onnx::NodeProto& node);
+// Whether the numbers in `node`'s outputs come from some arithmetic, so that another faithful
+// float16 implementation may hold them a few ulps away, given whether each of its inputs' do
+// (`input_computed(i)`, never asked of an index port): a Constant's are data; a node that moves,
+// selects or exactly maps values (types::only_moves_values) or casts them (a rounding every
+// implementation makes alike), and has no subgraphs (their bodies may compute), computes only
+// where one of its inputs was computed; every other node computes. Sample data and weights, and
+// what such nodes make of them alone, are the same everywhere, so the simulated implementations
+// (both engines' variants) leave their roundings as the evaluator makes them. The one home of
+// this rule: each engine walks its own graph with it.
+bool computes_values(const onnx::NodeProto& node, const std::function<bool(std::size_t input)>& input_computed);
 
 // `variants` simulated float16 implementations besides the evaluator (none without a `spread`):
 // FlippedRoundings in rebuild_engine.cc.

@@ -378,15 +378,12 @@ class IncrementalEngine final : public CandidateEngine {
     for (const int slot : plan_->input_slots) is_uncomputed_slot_[slot] = true;
     for (const auto& [slot, tensor] : constants_) is_uncomputed_slot_[slot] = true;
     for (const auto& node : plan_->nodes) {  // in step order: producers first
-      if (!node.fused_readers.empty() || !passes_values_through(*node.proto)) continue;
-      bool uncomputed = true;
-      for (std::size_t i = 0; i < node.inputs.size(); ++i) {
-        const int slot = node.inputs[i];
-        if (slot == runtime::kNoSlot || types::is_index_port(*node.proto, static_cast<int>(i))) continue;
-        uncomputed = uncomputed && is_uncomputed_slot_[slot];
-      }
+      if (!node.fused_readers.empty()) continue;
+      const bool computed = computes_values(*node.proto, [&](std::size_t i) {
+        return i < node.inputs.size() && node.inputs[i] != runtime::kNoSlot && !is_uncomputed_slot_[node.inputs[i]];
+      });
       for (const int slot : node.outputs) {
-        if (slot != runtime::kNoSlot) is_uncomputed_slot_[slot] = uncomputed;
+        if (slot != runtime::kNoSlot) is_uncomputed_slot_[slot] = !computed;
       }
     }
 
@@ -940,7 +937,7 @@ class IncrementalEngine final : public CandidateEngine {
         // slot's (every reader shares the one Cast the conversion inserts). Sample data and
         // weights, as they are or moved (a Transpose of the input, a Gather from a table), are
         // the same everywhere: not nudged.
-        const auto nudge = is_uncomputed_slot_[slot] ? std::nullopt : nudge_for(v, slot, rounding, kCastSeed);
+        const auto nudge = nudge_for(v, slot, rounding, kCastSeed);
         held[i] = rounder_.apply(as_float32(slots[slot], threads_), rounding, nudge ? &*nudge : nullptr);
       }
     }
@@ -948,7 +945,8 @@ class IncrementalEngine final : public CandidateEngine {
     for (std::size_t j = 0; j < node.outputs.size(); ++j) {
       const int slot = node.outputs[j];
       if (slot == runtime::kNoSlot) continue;
-      // Variants nudge what a node computes in float16 (Round), never a constant's conversion.
+      // Variants nudge what a node computes in float16 (Round), never a constant's conversion
+      // (nudge_for).
       const auto nudge = nudge_for(v, slot, config.store[slot], 0);
       outputs[j] = rounder_.store(outputs[j], config.store[slot], nudge ? &*nudge : nullptr);
     }
@@ -1023,10 +1021,11 @@ class IncrementalEngine final : public CandidateEngine {
   }
 
   // Variant v's nudge where it rounds `slot`'s values (`salt` tells a cast of the value from the
-  // producer's own rounding): none for the evaluator, without a spread, or for a rounding other
-  // than Round (constants and clamps are the same in every implementation).
+  // producer's own rounding): none for the evaluator, without a spread, for a rounding other
+  // than Round (constants and clamps are the same in every implementation), or for a value no
+  // node computed (is_uncomputed_slot_: a Constant node's, the sample data and weights moved).
   std::optional<Nudge> nudge_for(std::size_t v, int slot, Rounding rounding, std::uint64_t salt) const {
-    if (v == 0 || rounding != Rounding::Round || !(variants_.spread > 0)) return std::nullopt;
+    if (v == 0 || rounding != Rounding::Round || !(variants_.spread > 0) || is_uncomputed_slot_[slot]) return std::nullopt;
     return Nudge{mix((static_cast<std::uint64_t>(v) << 32) ^ static_cast<std::uint64_t>(slot) ^ salt),
                  static_cast<float>(variants_.spread)};
   }
@@ -1101,7 +1100,7 @@ class IncrementalEngine final : public CandidateEngine {
   std::vector<bool> is_constant_slot_;      // by slot: one of constants_, not a graph input's default
   std::vector<bool> is_output_slot_;        // by slot: a graph output
   // By slot: values no node computed: the sample's data, weights, and what nodes that pass values
-  // through (passes_values_through) make of them alone. The same in every implementation.
+  // through (computes_values) make of them alone. The same in every implementation.
   std::vector<bool> is_uncomputed_slot_;
   std::map<std::pair<int, Rounding>, Tensor> rounded_constants_;  // for readers that do not round them
   std::map<std::tuple<int, Rounding, Rounding>, bool> same_numbers_;

@@ -39,7 +39,7 @@ bool incremental_engine_supports(const ConversionAnalysis& analysis);
 // changes the float16 rounding of the values that lie near a rounding boundary. Values that are
 // exact in float16 (data movement, casts, constants) are never moved (spread < half an ulp),
 // nor are the roundings of sample data and weights, as they are or moved by nodes that compute
-// nothing (passes_values_through): every implementation rounds the same numbers.
+// nothing (computes_values): every implementation rounds the same numbers.
 //
 // Between its runs a variant keeps only some of its values (the rest is computed again when a
 // later run needs it; the engine's checkpoint_slots): every value under `keep_below_bytes`, and

@@ -29,11 +29,16 @@ std::size_t count_nodes(const onnx::GraphProto& graph) {
   return count;
 }
 
-bool passes_values_through(const onnx::NodeProto& node) {
+bool computes_values(const onnx::NodeProto& node, const std::function<bool(std::size_t input)>& input_computed) {
+  if (node.op_type() == "Constant") return false;
   for (const auto& a : node.attribute()) {
-    if (a.has_g() || a.graphs_size() > 0) return false;
+    if (a.has_g() || a.graphs_size() > 0) return true;
   }
-  return types::only_moves_values(node) || node.op_type() == "Cast";
+  if (!types::only_moves_values(node) && node.op_type() != "Cast") return true;
+  for (int i = 0; i < node.input_size(); ++i) {
+    if (!node.input(i).empty() && !types::is_index_port(node, i) && input_computed(static_cast<std::size_t>(i))) return true;
+  }
+  return false;
 }
 
 namespace {
@@ -63,9 +68,8 @@ std::uint64_t name_hash(const std::string& name) {  // FNV-1a: the same in every
 // Runtime and the emulation at 0.2x; 0.47x since). `moved` (nodes_that_round) holds the rest.
 using MovedNodes = std::set<const onnx::NodeProto*>;
 
-// Whether a value's numbers come from some node's arithmetic, looking back through nodes that
-// pass values through (passes_values_through): sample data and weights, padded, concatenated or
-// cast, are the same in every implementation.
+// Whether a value's numbers come from some node's arithmetic (computes_values), looking back
+// through its producers, memoised.
 class ComputedValues {
  public:
   explicit ComputedValues(const graph::GraphIndex& index) : index_(index), known_(index.values().size(), kUnknown) {}
@@ -77,15 +81,11 @@ class ComputedValues {
     bool computed = false;
     if (value.kind == graph::ValueKind::NodeOutput) {
       const graph::Node& producer = index_.node(value.producer);
-      const onnx::NodeProto& proto = *producer.proto;
-      if (proto.op_type() != "Constant") {
-        computed = !passes_values_through(proto);
-        for (std::size_t i = 0; !computed && i < producer.inputs.size(); ++i) {
-          computed = !types::is_index_port(proto, static_cast<int>(i)) && (*this)(producer.inputs[i]);
-        }
-      }
+      computed = computes_values(*producer.proto, [&](std::size_t i) {
+        return i < producer.inputs.size() && (*this)(producer.inputs[i]);
+      });
     }
-    known_[v] = computed ? kYes : kNo;
+  known_[v] = computed ? kYes : kNo;
     return computed;
   }
 
@@ -102,10 +102,10 @@ MovedNodes nodes_that_round(const onnx::ModelProto& executed) {
   ComputedValues computed(index);
   MovedNodes moved;
   for (const graph::Node& node : index.nodes()) {
-    const onnx::NodeProto& proto = *node.proto;
-    if (proto.op_type() == "Constant" || types::only_moves_values(proto)) continue;
-    if (proto.op_type() == "Cast" && (node.inputs.empty() || !computed(node.inputs[0]))) continue;
-    moved.insert(node.proto);
+    // What only moves values rounds nothing itself; a Cast rounds where its input was computed.
+    if (types::only_moves_values(*node.proto)) continue;
+    const bool rounds = computes_values(*node.proto, [&](std::size_t i) { return i < node.inputs.size() && computed(node.inputs[i]); });
+    if (rounds) moved.insert(node.proto);
   }
   return moved;
 }

@@ -496,16 +496,25 @@ TEST(MixedRebuildEngine, VariantsRarelyMoveSubnormals) {
 }
 
 // The incremental engine's variants nudge the cast of a float32 value some node computed (another
-// implementation computes it a few ulps away), but not of sample data or weights moved by nodes
-// that compute nothing: a Transpose of the input, or a Gather from a table, kept in float32 and
-// read in float16 through a cast, is the same in every implementation.
+// implementation computes it a few ulps away), but not of sample data, weights or a Constant
+// node's value, nor of what nodes that compute nothing make of them: a Transpose of the input or
+// of a Constant, or a Gather from a table, kept in float32 and read in float16 through a cast,
+// is the same in every implementation.
 TEST(MixedIncrementalEngine, VariantsNudgeTheCastsOfComputedValuesOnly) {
   auto model = modelgen::make_model(17);
   modelgen::GraphBuilder g(model.mutable_graph());
   g.input("x", F32, {64, 64}).input("ids", onnx::TensorProto::INT64, {64});
   g.output("moved", F32, {64, 64}).output("gathered", F32, {64, 64}).output("computed", F32, {64, 64});
+  g.output("constant", F32, {64, 64}).output("constant16", F32, {64, 64});
   std::mt19937 rng(12);
   const Tensor table = random_floats({64, 64}, rng);
+  const std::vector<float> fixed(table.data<float>().rbegin(), table.data<float>().rend());
+  modelgen::attr_tensor(g.node("Constant", {}, {"fixed"}, "fixed"), "value", modelgen::float_tensor("", {64, 64}, fixed));
+  modelgen::attr_tensor(g.node("Constant", {}, {"fixed16"}, "fixed16"), "value", modelgen::float_tensor("", {64, 64}, fixed));
+  g.node("Transpose", {"fixed"}, {"fixed_t"}, "transpose_fixed");
+  g.node("Relu", {"fixed_t"}, {"constant"}, "relu_constant");
+  g.node("Transpose", {"fixed16"}, {"fixed16_t"}, "transpose_fixed16");
+  g.node("Relu", {"fixed16_t"}, {"constant16"}, "relu_constant16");
   g.initializer("table", {64, 64}, std::vector<float>(table.data<float>().begin(), table.data<float>().end()));
   g.initializer("w", {}, {1.2345f});
   g.node("Transpose", {"x"}, {"xt"}, "transpose");
@@ -520,10 +529,13 @@ TEST(MixedIncrementalEngine, VariantsNudgeTheCastsOfComputedValuesOnly) {
   onnx_fp16::Float16Options options;
   options.keep_io_types = true;
   const mixed::ConversionAnalysis analysis(model, options);
-  // The three producers stay float32, the three Relus read them in float16.
+  // The producers stay float32 and the Relus read them in float16; but one Transpose is float16
+  // too, reading its Constant through a cast.
   std::vector<bool> kept(analysis.index().nodes().size(), false);
   for (const auto& proto : analysis.model().graph().node()) {
-    if (proto.op_type() != "Relu") kept[static_cast<std::size_t>(analysis.node_id(proto))] = true;
+    if (proto.op_type() != "Relu" && proto.name() != "transpose_fixed16") {
+      kept[static_cast<std::size_t>(analysis.node_id(proto))] = true;
+    }
   }
   auto engine = mixed::make_incremental_engine(analysis, samples, 1, {.count = 2, .spread = 0x1.0p-13});
   ASSERT_TRUE(engine->run_float32({}).has_value());
@@ -536,6 +548,10 @@ TEST(MixedIncrementalEngine, VariantsNudgeTheCastsOfComputedValuesOnly) {
     EXPECT_EQ(std::count(moved.begin(), moved.end(), 0), 4096) << "variant " << v << ": the transposed input";
     EXPECT_EQ(std::count(gathered.begin(), gathered.end(), 0), 4096) << "variant " << v << ": the gathered rows";
     EXPECT_GT(std::count(computed.begin(), computed.end(), 1), 40) << "variant " << v << ": the product";  // ~2.2% of its ~2048 positives
+    for (const std::size_t o : {3, 4}) {
+      const auto constant = steps_apart(outputs[0][0][o], outputs[v][0][o]);
+      EXPECT_EQ(std::count(constant.begin(), constant.end(), 0), 4096) << "variant " << v << ": the Constant, output " << o;
+    }
   }
 }
 
