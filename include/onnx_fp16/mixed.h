@@ -272,7 +272,10 @@ struct MixedReport {
   int attempts = 0;                 // candidate models tried (not counting the checks)
   int evaluator_runs = 0;           // model runs on one sample, full or partial, checks included
   std::size_t nodes_evaluated = 0;  // node executions over all runs (partial runs skip nodes)
-  double full_run_equivalents = 0;  // nodes_evaluated / nodes per full run
+  // The runs in full runs of the model on one sample: node executions over those of a full run
+  // (each engine counts its own: a model searched as the flat model of its samples' If branches
+  // counts the branches taken, not both).
+  double full_run_equivalents = 0;
   // The FLOPs the runs executed / a full run's FLOPs (each node's from its shapes, as in
   // flops_total): a node count weighs a Reshape as much as a MatMul. On BERT-base the two agree;
   // on convolutional networks the partial runs execute the convolutions more often than their

@@ -301,12 +301,6 @@ PassedRun check_endpoints(CandidateEngine& engine, const AcceptanceTest& accepta
   return passed;
 }
 
-// Node executions in full runs of a model of `nodes_per_run` nodes (count_nodes): the report's
-// full_run_equivalents, and what a search budget counts.
-double full_run_equivalents(std::size_t nodes_evaluated, std::size_t nodes_per_run) {
-  return nodes_per_run == 0 ? 0 : static_cast<double>(nodes_evaluated) / static_cast<double>(nodes_per_run);
-}
-
 // What the search found: by unit, whether it stays float32, and for a unit kept alone by a
 // failing attempt, why; the order it searched in.
 struct SearchOutcome {
@@ -343,7 +337,7 @@ SearchOrder measured_order(CandidateEngine& engine, const AcceptanceTest& accept
   const double start = progress.elapsed_seconds();
   const CutPoints cuts(analysis.index(), reference.inlined);
   SearchOrder order = order_by_effect(engine, acceptance, units, candidates, reference.unit_costs,
-                                      reference.outputs.at(0), budget, count_nodes(analysis.model().graph()), &cuts,
+                                      reference.outputs.at(0), budget, &cuts,
                                       options.skip_predicted_failures ? kExactShare : 1.0);
   if (order.measured > 0) {
     char line[240];
@@ -548,8 +542,7 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
   outcome.errors.resize(units.size());
   outcome.predicted.assign(units.size(), false);
   outcome.unreached.assign(units.size(), false);
-  const std::size_t nodes_per_run = count_nodes(analysis.model().graph());
-  auto spent = [&] { return full_run_equivalents(engine.stats().nodes_evaluated, nodes_per_run); };
+  auto spent = [&] { return engine.stats().full_runs(); };
   const bool budgeted = options.search_budget > 0;
   auto budget_spent = [&] { return budgeted && spent() >= options.search_budget; };
   outcome.follows = follows;
@@ -975,12 +968,18 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   // The improved search descends into subgraphs; the baseline decides a node with its bodies, as
   // the spec's does.
   const SearchUnits units = find_search_units(analysis, options.strategy == SearchStrategy::Improved);
-  const std::size_t nodes_per_run = count_nodes(analysis.model().graph());
+  // What the search runs, for the report and its phases. An engine counts in its own full runs
+  // (EngineStats::full_runs: the flat engine's are those of the branches taken); a run an
+  // Evaluator makes (a float32 reference, the final check) is one full run of the model.
+  struct Tally {
+    int sample_runs = 0;     // model runs on one sample, full or partial
+    std::size_t nodes = 0;   // node executions
+    double runs = 0;         // in full runs, by nodes
+    double flop_runs = 0;    // in full runs, by FLOPs
+  };
   std::unique_ptr<CandidateEngine> engine;
-  std::size_t engine_nodes = 0;          // the engine's node executions when it is gone
-  std::size_t nodes_outside_engine = 0;  // those of runs Evaluators made (a float32 reference, the final check)
+  Tally done;  // of engines gone and of Evaluators' runs
   const std::vector<NodeCost>* node_costs = nullptr;  // the reference's, once measured
-  double engine_flop_runs_at_end = 0;                 // the engine's flop_runs when it is gone
   // The engine's runs weighed by each node's FLOPs, in full runs: by node where it counts them
   // (and the costs are known), else as its node executions (its runs are full runs then).
   auto engine_flop_runs = [&](const EngineStats& stats) {
@@ -991,16 +990,32 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
         executed += static_cast<double>(stats.executions_by_node[n]) * (*node_costs)[n].flops;
       }
     }
-    return total > 0 ? executed / total : full_run_equivalents(stats.nodes_evaluated, nodes_per_run);
+    return total > 0 ? executed / total : stats.full_runs();
   };
-  // Runs outside the engine are full runs: the same in both measures.
-  auto flop_runs = [&] {
-    return (engine ? engine_flop_runs(engine->stats()) : engine_flop_runs_at_end) +
-           full_run_equivalents(nodes_outside_engine, nodes_per_run);
+  auto tally = [&] {
+    Tally now = done;
+    if (engine) {
+      const EngineStats& stats = engine->stats();
+      now.sample_runs += stats.runs;
+      now.nodes += stats.nodes_evaluated;
+      now.runs += stats.full_runs();
+      now.flop_runs += engine_flop_runs(stats);
+    }
+    return now;
   };
-  PhaseClock clock(
-      progress, [&] { return (engine ? engine->stats().nodes_evaluated : engine_nodes) + nodes_outside_engine; },
-      nodes_per_run, flop_runs);
+  // The engine's runs stay counted when another takes its place (or none: before converting).
+  auto replace_engine = [&](std::unique_ptr<CandidateEngine> next) {
+    done = tally();
+    engine = std::move(next);
+  };
+  const std::size_t nodes_per_run = count_nodes(analysis.model().graph());  // of an Evaluator's full run
+  auto count_evaluator_runs = [&](std::size_t runs) {
+    done.sample_runs += static_cast<int>(runs);
+    done.nodes += runs * nodes_per_run;
+    done.runs += static_cast<double>(runs);
+    done.flop_runs += static_cast<double>(runs);
+  };
+  PhaseClock clock(progress, [&] { return tally().runs; }, [&] { return tally().flop_runs; });
   clock.mark("analysis");
   engine = choose_engine(analysis, samples, options);
   clock.mark("engine");
@@ -1017,7 +1032,7 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   const bool need_ranges = range_screen || options.data_max.has_value();
   Reference reference = make_reference(*engine, analysis, units, samples, options, need_ranges);
   node_costs = &reference.costs;
-  if (!reference.made_by_engine) nodes_outside_engine += samples.size() * nodes_per_run;
+  if (!reference.made_by_engine) count_evaluator_runs(samples.size());
   clock.mark("float32 run");
   // Every If the samples ran took one branch: the search runs the model as the flat one they
   // run, on the incremental engine, from its own float32 run (its accepted state).
@@ -1028,7 +1043,7 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
                                           {.count = options.float16_variants, .spread = options.variant_spread},
                                           reference.inlined);
       flat->run_float32({});
-      engine = std::move(flat);
+      replace_engine(std::move(flat));
       report.engine = engine->kind();
     } catch (const Error& e) {
       progress.note(std::string("the flat model of the samples' If branches cannot run on the incremental engine (") +
@@ -1074,9 +1089,10 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   // unequal to a new one, so its readers run where a kept one would have stopped the run (since
   // the variants keep the contraction outputs they computed again, 2026-12-07: one holdout of
   // the sweep's 40 at seeds 0 and 1 went from 7 implementations to 6, the same model).
-  const HoldoutSize holdout_plan = holdout_size(
-      options, full_run_equivalents(engine->stats().nodes_evaluated - engine->stats().nodes_recomputed, nodes_per_run),
-      samples.size());
+  const EngineStats& searched = engine->stats();
+  const double searched_runs = static_cast<double>(searched.nodes_evaluated - searched.nodes_recomputed) /
+                               static_cast<double>(searched.nodes_per_run);
+  const HoldoutSize holdout_plan = holdout_size(options, searched_runs, samples.size());
   const bool holdout = acceptance.has_tolerance() && holdout_plan.count > 0 && engine->variant_count() > 1;
   if (holdout) {
     report.holdout_variants = check_holdout(*engine, acceptance, kept_nodes, float32, holdout_plan, 0, report.margins);
@@ -1126,22 +1142,18 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   report.attempts = attempts_before + outcome.attempts;
   report.budget_spent = outcome.budget_spent;
 
-  const EngineStats stats = engine->stats();
-  engine_nodes = stats.nodes_evaluated;
-  engine_flop_runs_at_end = engine_flop_runs(stats);
-  engine.reset();  // its values and compiled model are no longer needed: free them before converting
+  replace_engine(nullptr);  // its values and compiled model are no longer needed: free them before converting
   onnx::ModelProto result =
       convert_and_check(analysis, kept_nodes, samples, float32, acceptance, options, report, progress);
-  nodes_outside_engine += samples.size() * nodes_per_run;  // the final check
+  count_evaluator_runs(samples.size());  // the final check
 
   account_nodes(analysis, units, reference, screened, outcome, report);
   clock.mark("final conversion and check");
-  // Besides the engine's runs: the final check, and the float32 run when an Evaluator made it.
-  const int extra_passes = 1 + (reference.made_by_engine ? 0 : 1);
-  report.evaluator_runs = stats.runs + static_cast<int>(samples.size()) * extra_passes;
-  report.nodes_evaluated = stats.nodes_evaluated + nodes_outside_engine;
-  report.full_run_equivalents = full_run_equivalents(report.nodes_evaluated, nodes_per_run);
-  report.flop_run_equivalents = flop_runs();
+  const Tally ran = tally();
+  report.evaluator_runs = ran.sample_runs;
+  report.nodes_evaluated = ran.nodes;
+  report.full_run_equivalents = ran.runs;
+  report.flop_run_equivalents = ran.flop_runs;
   report.seconds = clock.seconds();
   report.phases = clock.phases();
   note_summary(report, conversion.target, progress);

@@ -40,6 +40,11 @@ struct Float32Run {
 struct EngineStats {
   int runs = 0;                     // model runs on one sample, full or partial, variants included
   std::size_t nodes_evaluated = 0;  // node executions (a full run executes every node)
+  // The node executions of one full run on one sample, in the engine's own count: the float32
+  // model's nodes (rebuild and runner engines: every run of theirs counts as one full run), or
+  // the incremental engine's steps (for the flat model of a sample's If branches, those of the
+  // branches taken, not of both).
+  std::size_t nodes_per_run = 0;
   std::size_t nodes_recomputed = 0;  // of those, executions that computed again a value a simulated
                                      // implementation had dropped between runs (incremental engine)
   // By NodeId: how many times each node ran (incremental engine; empty from an engine whose
@@ -47,6 +52,11 @@ struct EngineStats {
   // runs repeated: node counts alone undercount runs that re-run the products (MixedReport::
   // flop_run_equivalents).
   std::vector<std::size_t> executions_by_node;
+
+  // nodes_evaluated in full runs (MixedReport::full_run_equivalents).
+  double full_runs() const {
+    return nodes_per_run == 0 ? 0 : static_cast<double>(nodes_evaluated) / static_cast<double>(nodes_per_run);
+  }
 };
 
 // Judges one sample: its outputs (graph output order) by implementation variant, [0] the

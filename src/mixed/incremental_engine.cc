@@ -364,6 +364,7 @@ class IncrementalEngine final : public CandidateEngine {
       step_node_.push_back(n);
     }
     stats_.executions_by_node.assign(index.nodes().size(), 0);
+    stats_.nodes_per_run = plan_->nodes.size();  // a full run executes every step once
     for (const auto& [slot, tensor] : plan_->constants) constants_[slot] = tensor;
     slot_steps_ = slot_steps(*plan_);
     restoring_.assign(plan_->nodes.size(), false);

@@ -16,15 +16,13 @@ namespace onnx_fp16::mixed {
 
 class PhaseClock {
  public:
-  // `node_executions`: how many node executions every run so far made (never fewer than the
-  // last time it was asked); `nodes_per_run`: those of one full run (full_run_equivalents'
-  // divisor); `flop_runs`: the FLOPs every run so far executed, in full runs' FLOPs
-  // (flop_run_equivalents).
-  PhaseClock(const ProgressReporter& progress, std::function<std::size_t()> node_executions, std::size_t nodes_per_run,
-             std::function<double()> flop_runs);
+  // `full_runs`: the node executions every run so far made, in full runs (full_run_equivalents;
+  // never fewer than the last time it was asked); `flop_runs`: the FLOPs every run so far
+  // executed, in full runs' FLOPs (flop_run_equivalents).
+  PhaseClock(const ProgressReporter& progress, std::function<double()> full_runs, std::function<double()> flop_runs);
 
   // Ends the phase under way as `name` (after the prefix, if one is set): the seconds and the
-  // node executions since the last mark.
+  // runs since the last mark.
   void mark(const std::string& name);
   // Names the phases marked from now on "<prefix><name>" (a second search's: "again: ").
   void set_prefix(std::string prefix) { prefix_ = std::move(prefix); }
@@ -35,11 +33,10 @@ class PhaseClock {
 
  private:
   const ProgressReporter& progress_;
-  std::function<std::size_t()> node_executions_;
-  std::size_t nodes_per_run_;
+  std::function<double()> full_runs_;
   std::string prefix_;
   double marked_seconds_ = 0;
-  std::size_t marked_nodes_ = 0;
+  double marked_runs_ = 0;
   std::function<double()> flop_runs_;
   double marked_flop_runs_ = 0;
   std::vector<MixedPhase> phases_;

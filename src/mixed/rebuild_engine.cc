@@ -165,8 +165,10 @@ class RebuildEngine final : public CandidateEngine {
  public:
   RebuildEngine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples, int threads, int variants,
                 double spread)
-      : analysis_(analysis), samples_(samples), threads_(threads), nodes_per_run_(count_nodes(analysis.model().graph())),
-        variants_(spread > 0 ? std::max(variants, 0) : 0), spread_(spread) {}
+      : analysis_(analysis), samples_(samples), threads_(threads), variants_(spread > 0 ? std::max(variants, 0) : 0),
+        spread_(spread) {
+    stats_.nodes_per_run = count_nodes(analysis.model().graph());
+  }
 
   std::size_t variant_count() const override { return 1 + static_cast<std::size_t>(variants_); }
 
@@ -221,14 +223,13 @@ class RebuildEngine final : public CandidateEngine {
     std::vector<Tensor> outputs =
         ordered_outputs(evaluator, evaluator.run(adapt_feeds(model, samples_[s]), nullptr, variant ? &hook : nullptr));
     ++stats_.runs;
-    stats_.nodes_evaluated += nodes_per_run_;
+    stats_.nodes_evaluated += stats_.nodes_per_run;
     return outputs;
   }
 
   const ConversionAnalysis& analysis_;
   const std::vector<Feeds>& samples_;
   int threads_;
-  std::size_t nodes_per_run_;  // of the float32 model: a full run counts as one
   int variants_;               // simulated implementations besides the evaluator
   double spread_;
 };
@@ -236,8 +237,9 @@ class RebuildEngine final : public CandidateEngine {
 class RunnerEngine final : public CandidateEngine {
  public:
   RunnerEngine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples, CandidateRunner runner)
-      : analysis_(analysis), samples_(samples), runner_(std::move(runner)),
-        nodes_per_run_(count_nodes(analysis.model().graph())) {}
+      : analysis_(analysis), samples_(samples), runner_(std::move(runner)) {
+    stats_.nodes_per_run = count_nodes(analysis.model().graph());
+  }
 
   bool run_checked(const std::vector<bool>& kept_nodes, const SampleCheck& check) override {
     const onnx::ModelProto model = convert_with_kept(analysis_, kept_nodes);
@@ -249,7 +251,7 @@ class RunnerEngine final : public CandidateEngine {
                   std::to_string(samples_.size()));
     }
     stats_.runs += static_cast<int>(samples_.size());
-    stats_.nodes_evaluated += samples_.size() * nodes_per_run_;
+    stats_.nodes_evaluated += samples_.size() * stats_.nodes_per_run;
     for (std::size_t s = 0; s < outputs.size(); ++s) {
       if (!check(s, {outputs[s]})) return false;
     }
@@ -261,7 +263,6 @@ class RunnerEngine final : public CandidateEngine {
   const ConversionAnalysis& analysis_;
   const std::vector<Feeds>& samples_;
   CandidateRunner runner_;
-  std::size_t nodes_per_run_;
 };
 
 }  // namespace

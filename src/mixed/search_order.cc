@@ -55,8 +55,8 @@ void fill_local_errors(CandidateEngine& engine, const SearchUnits& units, const 
 
 SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
                             const std::vector<std::size_t>& candidates, const std::vector<NodeCost>& costs,
-                            const std::vector<Tensor>& reference, double budget, std::size_t nodes_per_run,
-                            const CutPoints* cuts, double exact_share) {
+                            const std::vector<Tensor>& reference, double budget, const CutPoints* cuts,
+                            double exact_share) {
   SearchOrder order = node_order(units, candidates);
   auto flops = [&](std::size_t u) { return costs[u].flops; };
 
@@ -64,7 +64,7 @@ SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& accep
   std::vector<std::size_t> by_weight = candidates;
   std::stable_sort(by_weight.begin(), by_weight.end(), [&](std::size_t a, std::size_t b) { return flops(a) > flops(b); });
   const std::size_t start = engine.stats().nodes_evaluated;
-  const double allowed = budget * static_cast<double>(nodes_per_run);
+  const double allowed = budget * static_cast<double>(engine.stats().nodes_per_run);
   auto spent = [&] { return static_cast<double>(engine.stats().nodes_evaluated - start); };
   // By cut point: effect at the outputs / distance at the point, from the units measured in full.
   std::map<graph::NodeId, std::vector<double>> cut_gains;

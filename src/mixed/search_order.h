@@ -64,15 +64,15 @@ struct SearchOrder {
 };
 
 // `candidates`: the units to search, in node order; `costs`: by unit. `budget`: full-run equivalents the
-// measurement may spend (nodes evaluated / nodes_per_run); 0 measures nothing. Measures on the
+// measurement may spend (the engine's EngineStats::full_runs); 0 measures nothing. Measures on the
 // first sample, on the evaluator's own float16, from the engine's accepted state (every unit
 // kept), which it leaves as it was. `cuts`: null, or the graph's cut points; with them, once
 // `exact_share` of the budget is spent (1: never), an engine that can run up to a node measures
 // the next units up to a cut point.
 SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
                             const std::vector<std::size_t>& candidates, const std::vector<NodeCost>& costs,
-                            const std::vector<Tensor>& reference, double budget, std::size_t nodes_per_run,
-                            const CutPoints* cuts, double exact_share);
+                            const std::vector<Tensor>& reference, double budget, const CutPoints* cuts,
+                            double exact_share);
 
 // Sets `order.local_error` of the `candidates` that have none from the engine's local_errors
 // pass over just those units' nodes, from the engine's accepted state (call while it is the one

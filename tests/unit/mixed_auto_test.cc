@@ -379,6 +379,13 @@ TEST(MixedAuto, AModelInsideAnIfEverySampleTakesIsSearchedAsTheFlatModel) {
     }
   }
   for (const auto& margin : report.margins) EXPECT_LE(margin.robust_ratio, 1.0) << margin.name;
+  // Its runs count in full runs of the model the samples run, the branch taken (not both): the
+  // flat engine's own float32 run is one per sample, by nodes as by FLOPs.
+  const auto flat = std::find_if(report.phases.begin(), report.phases.end(),
+                                 [](const onnx_fp16::MixedPhase& phase) { return phase.name == "flat engine"; });
+  ASSERT_NE(flat, report.phases.end());
+  EXPECT_NEAR(flat->full_run_equivalents, 2.0, 0.01);
+  EXPECT_NEAR(flat->flop_run_equivalents, 2.0, 0.01);
   // Both branches taken: the rebuild engine.
   std::vector<Feeds> both = samples;
   both[1]["flag"] = Tensor::scalar(false);

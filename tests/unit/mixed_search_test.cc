@@ -360,8 +360,8 @@ class DeepChainOrder {
     const std::vector<Tensor> reference = engine->run_float32({})->outputs.at(0);
     const std::size_t before = engine->stats().nodes_evaluated;
     onnx_fp16::mixed::SearchOrder order =
-        onnx_fp16::mixed::order_by_effect(*engine, acceptance_, units_, candidates_, costs_, reference, budget,
-                                          onnx_fp16::mixed::count_nodes(model_.graph()), &cuts_, exact_share);
+        onnx_fp16::mixed::order_by_effect(*engine, acceptance_, units_, candidates_, costs_, reference, budget, &cuts_,
+                                          exact_share);
     evaluated = engine->stats().nodes_evaluated - before;
     return order;
   }
