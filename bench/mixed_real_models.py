@@ -80,15 +80,16 @@ def sample(height, width, normalisation, seed=0):
     return image[None].astype(np.float32)
 
 
-def vad_sample(seed=0):
-    """Silero VAD's feeds: a 512-sample frame at 16 kHz of a voiced sound (harmonics of 140 Hz
-    and a little noise, peak 0.5) and a random LSTM state."""
+def vad_sample(seed=0, rate=16000):
+    """Silero VAD's feeds: a 32 ms frame (512 samples at 16 kHz, 256 at 8 kHz) of a voiced sound
+    (harmonics of 140 Hz and a little noise, peak 0.5) and a random LSTM state."""
     rng = np.random.default_rng(seed)
-    t = np.arange(512) / 16000.0
+    length = 512 * rate // 16000
+    t = np.arange(length) / float(rate)
     voiced = sum((0.3 / k) * np.sin(2 * np.pi * 140 * k * t + rng.uniform(0, 6.28)) for k in range(1, 30))
-    voiced = voiced + 0.01 * rng.standard_normal(512)
+    voiced = voiced + 0.01 * rng.standard_normal(length)
     return {"input": (0.5 * voiced / np.abs(voiced).max()).astype(np.float32)[None, :],
-            "sr": np.array(16000, dtype=np.int64),
+            "sr": np.array(rate, dtype=np.int64),
             "h": (0.1 * rng.standard_normal((2, 1, 64))).astype(np.float32),
             "c": (0.1 * rng.standard_normal((2, 1, 64))).astype(np.float32)}
 

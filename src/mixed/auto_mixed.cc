@@ -12,6 +12,7 @@
 #include "mixed/candidate_model.h"
 #include "mixed/conversion_analysis.h"
 #include "mixed/error_model.h"
+#include "mixed/grouped_engine.h"
 #include "mixed/incremental_engine.h"
 #include "mixed/message_text.h"
 #include "mixed/node_costs.h"
@@ -182,6 +183,9 @@ struct Reference {
   std::vector<NodeCost> costs;       // by NodeId: each node's own
   std::vector<NodeCost> unit_costs;  // by unit: of the nodes it decides
   ModelTotals totals;                // of `costs`
+  // The FLOPs of one sample's full run by `costs`, the mean over the samples: totals.flops but
+  // where the samples take different branches of an If (each runs its own; `costs` hold both).
+  double flops_per_run = 0;
   // By NodeId: whether a sample ran the node (a node of an If's branch that no sample takes did
   // not); empty: every node ran (a model without subgraphs).
   std::vector<bool> ran;
@@ -189,11 +193,29 @@ struct Reference {
   // never measures (kept by a screen, or following another unit), for the report (set by the
   // caller); the measured units' come with the order (SearchOrder::local_error).
   std::optional<std::vector<double>> sensitivity;
-  // The If nodes every sample ran one branch of, when the model the samples run is thereby a flat
-  // one (inlined_branches.h): the search then runs it on the incremental engine. Empty: no such
-  // model (none with subgraphs, or a Loop, or an If taken both ways).
-  InlinedBranches inlined;
+  // The flat models the samples run (inlined_branches.h), the first sample's first: each sample
+  // ran its If nodes one branch each, and those that took the same branches share a model. The
+  // search then runs them on incremental engines. Empty: some sample's model is not flat (a
+  // Loop or Scan ran, an If inside a Loop took both branches), or the model has no subgraphs.
+  std::vector<FlatModel> flat;
 };
+
+// The flat models the census saw the samples run (Reference::flat), or none.
+std::vector<FlatModel> flat_models(const graph::GraphIndex& index, const SubgraphCensus& census, std::size_t samples) {
+  std::vector<FlatModel> models;
+  for (std::size_t s = 0; s < samples; ++s) {
+    std::optional<InlinedBranches> taken = census.taken_branches(s);
+    if (!taken || taken->empty()) return {};
+    const auto same = std::find_if(models.begin(), models.end(), [&](const FlatModel& m) { return m.inlined == *taken; });
+    if (same != models.end()) {
+      same->samples.push_back(s);
+      continue;
+    }
+    if (flat_nodes(index, *taken).empty()) return {};
+    models.push_back({std::move(*taken), {s}});
+  }
+  return models;
+}
 
 Reference make_reference(CandidateEngine& engine, const ConversionAnalysis& analysis, const SearchUnits& units,
                          const std::vector<Feeds>& samples, const MixedOptions& options, bool need_ranges) {
@@ -230,11 +252,18 @@ Reference make_reference(CandidateEngine& engine, const ConversionAnalysis& anal
       reference.unit_costs[u].weight_bytes += reference.costs[n].weight_bytes;
     }
   }
+  reference.flops_per_run = reference.totals.flops;
   if (census) {
+    double ran_flops = 0;  // over every sample's run
+    for (std::size_t s = 0; s < samples.size(); ++s) {
+      for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(reference.costs.size()); ++n) {
+        if (census->ran(n, s)) ran_flops += reference.costs[n].flops;
+      }
+    }
+    if (!samples.empty()) reference.flops_per_run = ran_flops / static_cast<double>(samples.size());
     reference.ran.resize(reference.costs.size());
     for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(reference.ran.size()); ++n) reference.ran[n] = census->ran(n);
-    InlinedBranches taken = census->taken_branches();
-    if (!taken.empty() && !flat_nodes(analysis.index(), taken).empty()) reference.inlined = std::move(taken);
+    reference.flat = flat_models(analysis.index(), *census, samples.size());
   }
   return reference;
 }
@@ -335,10 +364,11 @@ SearchOrder measured_order(CandidateEngine& engine, const AcceptanceTest& accept
   // The caller's runtime: no partial runs. The measurements take at most what the search budget leaves.
   const double budget = options.runner ? 0.0 : std::min(options.sensitivity_budget, search_budget_left);
   const double start = progress.elapsed_seconds();
-  const CutPoints cuts(analysis.index(), reference.inlined);
-  SearchOrder order = order_by_effect(engine, acceptance, units, candidates, reference.unit_costs,
-                                      reference.outputs.at(0), budget, &cuts,
-                                      options.skip_predicted_failures ? kExactShare : 1.0);
+  std::vector<CutPoints> cuts;  // of each flat model the samples run, or of the model
+  if (reference.flat.empty()) cuts.emplace_back(analysis.index());
+  for (const FlatModel& flat : reference.flat) cuts.emplace_back(analysis.index(), flat.inlined);
+  SearchOrder order = order_by_effect(engine, acceptance, units, candidates, reference.unit_costs, reference.outputs,
+                                      budget, cuts, options.skip_predicted_failures ? kExactShare : 1.0);
   if (order.measured > 0) {
     char line[240];
     const std::size_t all = order.measured + order.measured_to_cut();
@@ -979,18 +1009,20 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   };
   std::unique_ptr<CandidateEngine> engine;
   Tally done;  // of engines gone and of Evaluators' runs
-  const std::vector<NodeCost>* node_costs = nullptr;  // the reference's, once measured
+  const Reference* measured = nullptr;  // the float32 run's, once made (its costs)
   // The engine's runs weighed by each node's FLOPs, in full runs: by node where it counts them
   // (and the costs are known), else as its node executions (its runs are full runs then).
   auto engine_flop_runs = [&](const EngineStats& stats) {
-    double total = 0, executed = 0;
-    if (node_costs != nullptr && !stats.executions_by_node.empty()) {
-      for (std::size_t n = 0; n < node_costs->size() && n < stats.executions_by_node.size(); ++n) {
-        total += (*node_costs)[n].flops;
-        executed += static_cast<double>(stats.executions_by_node[n]) * (*node_costs)[n].flops;
+    double executed = 0;
+    if (measured != nullptr && !stats.executions_by_node.empty()) {
+      const std::vector<NodeCost>& costs = measured->costs;
+      for (std::size_t n = 0; n < costs.size() && n < stats.executions_by_node.size(); ++n) {
+        executed += static_cast<double>(stats.executions_by_node[n]) * costs[n].flops;
       }
     }
-    return total > 0 ? executed / total : stats.full_runs();
+    return measured != nullptr && measured->flops_per_run > 0 && !stats.executions_by_node.empty()
+               ? executed / measured->flops_per_run
+               : stats.full_runs();
   };
   auto tally = [&] {
     Tally now = done;
@@ -1031,20 +1063,24 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   const bool range_screen = options.strategy == SearchStrategy::Improved && conversion.target == TargetType::Float16;
   const bool need_ranges = range_screen || options.data_max.has_value();
   Reference reference = make_reference(*engine, analysis, units, samples, options, need_ranges);
-  node_costs = &reference.costs;
+  measured = &reference;
   if (!reference.made_by_engine) count_evaluator_runs(samples.size());
   clock.mark("float32 run");
-  // Every If the samples ran took one branch: the search runs the model as the flat one they
-  // run, on the incremental engine, from its own float32 run (its accepted state).
-  // Should that model not run there (nothing known does), the rebuild engine runs the original.
-  if (!reference.inlined.empty() && options.strategy == SearchStrategy::Improved && !options.runner) {
+  // Every If a sample ran took one branch: the search runs the model as the flat one each sample
+  // runs, on incremental engines (one per flat model), from their own float32 runs (their
+  // accepted states). Should that not run there (nothing known does), the rebuild engine runs
+  // the original.
+  if (!reference.flat.empty() && options.strategy == SearchStrategy::Improved && !options.runner) {
     try {
-      auto flat = make_incremental_engine(analysis, samples, options.threads,
-                                          {.count = options.float16_variants, .spread = options.variant_spread},
-                                          reference.inlined);
+      auto flat = make_flat_engine(analysis, samples, options.threads,
+                                   {.count = options.float16_variants, .spread = options.variant_spread}, reference.flat);
       flat->run_float32({});
       replace_engine(std::move(flat));
       report.engine = engine->kind();
+      if (reference.flat.size() > 1) {
+        progress.note("the samples take different If branches: searching the " + std::to_string(reference.flat.size()) +
+                      " flat models they run, each on an incremental engine of its own");
+      }
     } catch (const Error& e) {
       progress.note(std::string("the flat model of the samples' If branches cannot run on the incremental engine (") +
                     e.what() + "): searching the whole model on the rebuild engine");

@@ -64,7 +64,9 @@ struct EngineStats {
 // time with one more variant's outputs: first the evaluator's alone, last all of them; every
 // variant but the newest was in an earlier call. false stops the run there, sparing the
 // variants not yet run (the implementation spread of fewer variants is a lower bound of the
-// spread of all, so a refusal on fewer is final).
+// spread of all, so a refusal on fewer is final). The samples may come in another order than
+// the caller's (GroupedEngine runs the samples of one flat model after another, first those
+// whose model the change reaches).
 using VariantOutputs = std::vector<std::vector<Tensor>>;
 using SampleCheck = std::function<bool(std::size_t sample, const VariantOutputs& outputs)>;
 
@@ -79,12 +81,16 @@ class CandidateEngine {
   // first refusal (a failing attempt costs only the runs up to it). Returns whether every
   // sample passed. Only a run whose checks all passed may be accepted.
   virtual bool run_checked(const std::vector<bool>& kept_nodes, const SampleCheck& check) = 0;
-  // The same run without a check: outputs by variant, by sample.
+  // The same run without a check: outputs by variant, by sample (an engine may run the samples
+  // in another order: GroupedEngine).
   std::vector<SampleOutputs> run_variants(const std::vector<bool>& kept_nodes) {
     std::vector<SampleOutputs> outputs(variant_count());
-    run_checked(kept_nodes, [&](std::size_t, const VariantOutputs& by_variant) {
+    run_checked(kept_nodes, [&](std::size_t s, const VariantOutputs& by_variant) {
       if (by_variant.size() == outputs.size()) {
-        for (std::size_t v = 0; v < outputs.size(); ++v) outputs[v].push_back(by_variant[v]);
+        for (std::size_t v = 0; v < outputs.size(); ++v) {
+          if (outputs[v].size() <= s) outputs[v].resize(s + 1);
+          outputs[v][s] = by_variant[v];
+        }
       }
       return true;
     });

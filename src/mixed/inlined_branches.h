@@ -6,6 +6,7 @@
 // 134 s and 960 full-run equivalents where the bare model takes 4 s and 18.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <vector>
 
@@ -23,6 +24,12 @@ using InlinedBranches = std::map<graph::NodeId, graph::ScopeId>;
 // reaches is not inlined (a Loop, an If whose samples took both branches), or a name is defined
 // twice across the graphs merged.
 std::vector<graph::NodeId> flat_nodes(const graph::GraphIndex& index, const InlinedBranches& inlined);
+
+// A flat model and the samples that run it (ascending).
+struct FlatModel {
+  InlinedBranches inlined;
+  std::vector<std::size_t> samples;
+};
 
 // Whether `node` stands for an inlined If's outputs in the flat model.
 inline bool is_inlined(const InlinedBranches& inlined, graph::NodeId node) { return inlined.count(node) > 0; }

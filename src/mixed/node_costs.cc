@@ -137,20 +137,21 @@ SubgraphCensus::SubgraphCensus(const ConversionAnalysis& analysis, std::size_t s
   runs_.assign(count, 0);
   flops_.assign(samples, std::vector<double>(count, 0.0));
   weight_bytes_.assign(count, 0.0);
-  taken_.assign(count, 0);
+  taken_.assign(samples, std::vector<unsigned char>(count, 0));
 }
 
-InlinedBranches SubgraphCensus::taken_branches() const {
+std::optional<InlinedBranches> SubgraphCensus::taken_branches(std::size_t sample) const {
   const graph::GraphIndex& index = analysis_.index();
+  const std::vector<unsigned char>& by_node = taken_.at(sample);
   InlinedBranches branches;
-  for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(taken_.size()); ++n) {
-    const unsigned char taken = taken_[n];
+  for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(by_node.size()); ++n) {
+    const unsigned char taken = by_node[n];
     if (taken == 0) continue;
-    if (taken != kThen && taken != kElse) return {};
+    if (taken != kThen && taken != kElse) return std::nullopt;
     for (graph::ScopeId s : index.node(n).subgraphs) {
       if (index.scope(s).attribute == (taken == kThen ? "then_branch" : "else_branch")) branches[n] = s;
     }
-    if (!branches.count(n)) return {};
+    if (!branches.count(n)) return std::nullopt;
   }
   return branches;
 }
@@ -186,7 +187,7 @@ runtime::NodeHook SubgraphCensus::hook(std::size_t sample, const onnx::ModelProt
       const Tensor* condition = inputs.empty() ? nullptr : inputs[0];
       const bool readable = node.op_type() == "If" && condition != nullptr && condition->defined() &&
                             condition->dtype() == onnx::TensorProto::BOOL && condition->size() == 1;
-      taken_[it->second] |= !readable ? kOther : condition->data<bool>()[0] ? kThen : kElse;
+      taken_[sample][it->second] |= !readable ? kOther : condition->data<bool>()[0] ? kThen : kElse;
     }
   };
 }

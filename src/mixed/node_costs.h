@@ -6,6 +6,7 @@
 #include <onnx_fp16/tensor.h>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -48,13 +49,16 @@ class SubgraphCensus {
   // By NodeId: a subgraph node's FLOPs (its executions on a sample summed, the largest over the
   // samples) and the float32 weight bytes it reads; main-graph nodes 0.
   std::vector<NodeCost> costs() const;
+  // Whether sample s's run ran the node (a main-graph node: always).
+  bool ran(graph::NodeId node, std::size_t sample) const { return main_[node] || flops_.at(sample)[node] > 0; }
   // By value name (a name two subgraphs share: the larger): the values subgraph nodes read and
   // write, over every sample.
   const std::map<std::string, double>& max_abs() const { return max_abs_; }
-  // The If nodes that ran and took one branch on every run, with that branch; empty when some
-  // sample took both branches of one, or ran a node with another kind of subgraph (a Loop, a
-  // Scan): then the model the samples run is not a flat one (mixed/inlined_branches.h).
-  InlinedBranches taken_branches() const;
+  // The If nodes sample s ran, each with the one branch it took on every run; nullopt when it
+  // took both branches of one (inside a Loop), or ran a node with another kind of subgraph (a
+  // Loop, a Scan) or an If whose condition could not be read: then the model it runs is not a
+  // flat one (mixed/inlined_branches.h).
+  std::optional<InlinedBranches> taken_branches(std::size_t sample) const;
 
  private:
   void record(graph::NodeId node, std::size_t sample, std::span<const Tensor* const> inputs,
@@ -71,9 +75,9 @@ class SubgraphCensus {
   std::map<std::string, double> max_abs_;
   std::map<std::string, const void*> scanned_;  // by name: the storage last scanned (a weight read again)
   std::unordered_map<const onnx::NodeProto*, graph::NodeId> holder_of_;  // nodes with subgraphs, any depth
-  // By NodeId of a node with subgraphs that ran: kThen / kElse for the If branches taken,
-  // kOther for another kind of node (or an If whose condition could not be read).
-  std::vector<unsigned char> taken_;
+  // By sample, by NodeId of a node with subgraphs that ran: kThen / kElse for the If branches
+  // taken, kOther for another kind of node (or an If whose condition could not be read).
+  std::vector<std::vector<unsigned char>> taken_;
   static constexpr unsigned char kThen = 1, kElse = 2, kOther = 4;
 };
 

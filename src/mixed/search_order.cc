@@ -55,10 +55,17 @@ void fill_local_errors(CandidateEngine& engine, const SearchUnits& units, const 
 
 SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
                             const std::vector<std::size_t>& candidates, const std::vector<NodeCost>& costs,
-                            const std::vector<Tensor>& reference, double budget, const CutPoints* cuts,
+                            const SampleOutputs& reference, double budget, std::span<const CutPoints> flat_cuts,
                             double exact_share) {
   SearchOrder order = node_order(units, candidates);
   auto flops = [&](std::size_t u) { return costs[u].flops; };
+  // The cut points of the flat model that runs the node (the first one's where none does).
+  auto cuts_of = [&](graph::NodeId node) -> const CutPoints* {
+    for (const CutPoints& cuts : flat_cuts) {
+      if (cuts.rank(node) >= 0) return &cuts;
+    }
+    return flat_cuts.empty() ? nullptr : &flat_cuts.front();
+  };
 
   // Heaviest first, until the budget is spent.
   std::vector<std::size_t> by_weight = candidates;
@@ -78,8 +85,8 @@ SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& accep
   // never accepted, so the engine's state stays every unit kept.
   auto measure_at_outputs = [&](std::size_t u, const std::vector<bool>& kept) {
     double effect = 0;
-    engine.run_checked(units.kept_nodes(kept), [&](std::size_t, const VariantOutputs& outputs) {
-      effect = effect_of(acceptance, reference, outputs.front());
+    engine.run_checked(units.kept_nodes(kept), [&](std::size_t s, const VariantOutputs& outputs) {
+      effect = effect_of(acceptance, reference.at(s), outputs.front());
       return false;
     });
     order.effect[u] = effect;
@@ -95,6 +102,7 @@ SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& accep
   for (std::size_t u : by_weight) {
     if (spent() >= allowed) break;
     const std::vector<bool> kept = alone(u);
+    const CutPoints* cuts = cuts_of(units.nodes[u]);
     const std::vector<graph::NodeId> after = cuts ? cuts->after(units.nodes[u]) : std::vector<graph::NodeId>{};
     // `exact_share` of the budget measures in full (and learns the cut points' gains on the way); then a unit
     // with a cut point of known gain after it runs only up to that point, where that spares at

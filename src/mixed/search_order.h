@@ -33,6 +33,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "mixed/candidate_engine.h"
@@ -63,15 +64,18 @@ struct SearchOrder {
   std::vector<std::size_t> failing_alone;
 };
 
-// `candidates`: the units to search, in node order; `costs`: by unit. `budget`: full-run equivalents the
-// measurement may spend (the engine's EngineStats::full_runs); 0 measures nothing. Measures on the
-// first sample, on the evaluator's own float16, from the engine's accepted state (every unit
-// kept), which it leaves as it was. `cuts`: null, or the graph's cut points; with them, once
-// `exact_share` of the budget is spent (1: never), an engine that can run up to a node measures
-// the next units up to a cut point.
+// `candidates`: the units to search, in node order; `costs`: by unit; `reference`: the float32
+// outputs by sample. `budget`: full-run equivalents the measurement may spend (the engine's
+// EngineStats::full_runs); 0 measures nothing. Measures on the first sample the engine runs (the
+// first sample, or with samples that run different flat models, the first that runs the unit:
+// GroupedEngine), on the evaluator's own float16, from the engine's accepted state (every unit
+// kept), which it leaves as it was. `flat_cuts`: none, or the graph's cut points (one per flat
+// model the samples run, in the engine's order); with them, once `exact_share` of the budget is
+// spent (1: never), an engine that can run up to a node measures the next units up to a cut
+// point.
 SearchOrder order_by_effect(CandidateEngine& engine, const AcceptanceTest& acceptance, const SearchUnits& units,
                             const std::vector<std::size_t>& candidates, const std::vector<NodeCost>& costs,
-                            const std::vector<Tensor>& reference, double budget, const CutPoints* cuts,
+                            const SampleOutputs& reference, double budget, std::span<const CutPoints> flat_cuts,
                             double exact_share);
 
 // Sets `order.local_error` of the `candidates` that have none from the engine's local_errors

@@ -386,12 +386,24 @@ TEST(MixedAuto, AModelInsideAnIfEverySampleTakesIsSearchedAsTheFlatModel) {
   ASSERT_NE(flat, report.phases.end());
   EXPECT_NEAR(flat->full_run_equivalents, 2.0, 0.01);
   EXPECT_NEAR(flat->flop_run_equivalents, 2.0, 0.01);
-  // Both branches taken: the rebuild engine.
+  // Both branches taken, one per sample: the two flat models on an engine each (GroupedEngine),
+  // which keeps about as much float16 as the bare model (the same network in either branch);
+  // both branches ran, so neither is kept as not run.
   std::vector<Feeds> both = samples;
   both[1]["flag"] = Tensor::scalar(false);
   onnx::ModelProto again = test_support::wrapped_in_if(modelgen::example_model());
   const MixedReport mixed_flags = onnx_fp16::auto_convert_mixed_precision(again, both, options);
-  EXPECT_EQ(mixed_flags.engine, onnx_fp16::CandidateEngineKind::Rebuild);
+  EXPECT_EQ(mixed_flags.engine, onnx_fp16::CandidateEngineKind::Incremental);
+  EXPECT_NEAR(mixed_flags.flops_float16 / mixed_flags.flops_total, bare_share, 0.05);
+  for (const auto& node : mixed_flags.kept_nodes) EXPECT_NE(node.reason, MixedKeepReason::NotRun) << node.name;
+  for (const auto& margin : mixed_flags.margins) EXPECT_LE(margin.robust_ratio, 1.0) << margin.name;
+  // Each sample's flat model runs once in the flat engine's float32 run.
+  const auto grouped = std::find_if(mixed_flags.phases.begin(), mixed_flags.phases.end(),
+                                    [](const onnx_fp16::MixedPhase& phase) { return phase.name == "flat engine"; });
+  ASSERT_NE(grouped, mixed_flags.phases.end());
+  EXPECT_NEAR(grouped->full_run_equivalents, 2.0, 0.01);
+  // And the result passes when converted and run for real: the final check says so.
+  EXPECT_NE(mixed_flags.final_check.find("passes"), std::string::npos) << mixed_flags.final_check;
 }
 
 // Another implementation computes a float32 node's result a few float32 ulps away, and the

@@ -16,6 +16,7 @@
 #include "half/half.h"
 #include "mixed/candidate_engine.h"
 #include "mixed/conversion_analysis.h"
+#include "mixed/grouped_engine.h"
 #include "mixed/incremental_engine.h"
 #include "mixed/inlined_branches.h"
 #include "support/subgraph_models.h"
@@ -72,24 +73,33 @@ mixed::InlinedBranches branches_named(const mixed::ConversionAnalysis& analysis,
   return branches;
 }
 
-// `inlined_attribute`: run the incremental engine on the flat model whose Ifs take the branch so
-// named (the samples must take it), checked against the rebuild engine's full conversions.
+// Samples that run the flat model whose Ifs take the branch so named.
+struct FlatSamples {
+  std::string attribute;  // "then_branch" or "else_branch"
+  std::vector<std::size_t> samples;
+};
+
+// `flat`: run the samples as those flat models (make_flat_engine: several make a GroupedEngine),
+// checked against the rebuild engine's full conversions.
 void expect_engines_agree(const onnx::ModelProto& model, const std::vector<Feeds>& samples, bool keep_io_types,
-                          int steps, bool drops_values = true, const std::string& inlined_attribute = "") {
+                          int steps, bool drops_values = true, const std::vector<FlatSamples>& flat = {}) {
   onnx_fp16::Float16Options options;
   options.keep_io_types = keep_io_types;
   mixed::ConversionAnalysis incremental_analysis(model, options);
   mixed::ConversionAnalysis rebuild_analysis(model, options);
   const mixed::SearchUnits units = mixed::find_search_units(incremental_analysis, true);
   ASSERT_GT(units.size(), 3u);
-  const mixed::InlinedBranches inlined =
-      inlined_attribute.empty() ? mixed::InlinedBranches{} : branches_named(incremental_analysis, inlined_attribute);
-  ASSERT_EQ(mixed::incremental_engine_supports(incremental_analysis), inlined.empty());
+  std::vector<mixed::FlatModel> models;
+  for (const FlatSamples& each : flat) models.push_back({branches_named(incremental_analysis, each.attribute), each.samples});
+  ASSERT_EQ(mixed::incremental_engine_supports(incremental_analysis), models.empty());
+  auto make_engine = [&](mixed::VariantOptions variants) {
+    return models.empty() ? mixed::make_incremental_engine(incremental_analysis, samples, 1, variants)
+                          : mixed::make_flat_engine(incremental_analysis, samples, 1, variants, models);
+  };
   // With variants: the evaluator's own outputs (run()) must still be the converted model's.
   // Every value large: the variants keep only what is live across a checkpoint.
-  auto incremental = mixed::make_incremental_engine(
-      incremental_analysis, samples, 1, {.count = 2, .spread = onnx_fp16::kDefaultVariantSpread, .keep_below_bytes = 0},
-      inlined);
+  auto incremental =
+      make_engine({.count = 2, .spread = onnx_fp16::kDefaultVariantSpread, .keep_below_bytes = 0});
   auto rebuild = mixed::make_rebuild_engine(rebuild_analysis, samples, 1);
 
   std::mt19937 rng(7);
@@ -123,8 +133,7 @@ void expect_engines_agree(const onnx::ModelProto& model, const std::vector<Feeds
     ASSERT_TRUE(same_bits(simulated, converted)) << "step " << step;
     // A variant keeps only the values of the last configuration it ran, refused or accepted:
     // its outputs must not depend on that history, only on the kept set (a fresh engine's).
-    auto fresh = mixed::make_incremental_engine(incremental_analysis, samples, 1,
-                                                {.count = 2, .spread = onnx_fp16::kDefaultVariantSpread}, inlined);
+    auto fresh = make_engine({.count = 2, .spread = onnx_fp16::kDefaultVariantSpread});
     const auto from_scratch = fresh->run_variants(kept_nodes);
     for (std::size_t v = 1; v < by_variant.size(); ++v) {
       ASSERT_TRUE(same_bits(by_variant[v], from_scratch[v])) << "step " << step << ", variant " << v;
@@ -135,7 +144,7 @@ void expect_engines_agree(const onnx::ModelProto& model, const std::vector<Feeds
     }
   }
   // Partial runs must have skipped work: fewer node executions than full runs would take.
-  const std::size_t full = incremental->stats().runs * mixed::count_nodes(model.graph());
+  const std::size_t full = incremental->stats().runs * incremental->stats().nodes_per_run;
   EXPECT_LT(incremental->stats().nodes_evaluated, full);
   // Every execution is counted against its node too (the report weighs them by FLOPs), the
   // values computed again for the variants included.
@@ -314,8 +323,22 @@ TEST(MixedIncrementalEngine, MatchesTheConvertedModelInsideAnIfBitForBit) {
   std::mt19937 rng(1);
   const std::vector<Feeds> samples{{{"image", random_floats({2, 3, 32, 32}, rng)}, {"flag", Tensor::scalar(true)}},
                                    {{"image", random_floats({1, 3, 32, 32}, rng, 3.0f)}, {"flag", Tensor::scalar(true)}}};
-  expect_engines_agree(model, samples, /*keep_io_types=*/false, 24, true, "then_branch");
-  expect_engines_agree(model, samples, /*keep_io_types=*/true, 12, true, "then_branch");
+  expect_engines_agree(model, samples, /*keep_io_types=*/false, 24, true, {{"then_branch", {0, 1}}});
+  expect_engines_agree(model, samples, /*keep_io_types=*/true, 12, true, {{"then_branch", {0, 1}}});
+}
+
+// Samples that take different branches run different flat models, one engine each, run as one
+// (GroupedEngine): still the converted model bit for bit, sample by sample, in the caller's
+// sample order (the first and third take the then branch, the second the else branch).
+TEST(MixedIncrementalEngine, MatchesTheConvertedModelWhereSamplesTakeDifferentBranches) {
+  const onnx::ModelProto model = test_support::wrapped_in_if(modelgen::example_model());
+  std::mt19937 rng(2);
+  const std::vector<Feeds> samples{{{"image", random_floats({2, 3, 32, 32}, rng)}, {"flag", Tensor::scalar(true)}},
+                                   {{"image", random_floats({1, 3, 32, 32}, rng, 3.0f)}, {"flag", Tensor::scalar(false)}},
+                                   {{"image", random_floats({1, 3, 32, 32}, rng, 0.5f)}, {"flag", Tensor::scalar(true)}}};
+  const std::vector<FlatSamples> flat{{"then_branch", {0, 2}}, {"else_branch", {1}}};
+  expect_engines_agree(model, samples, /*keep_io_types=*/false, 24, true, flat);
+  expect_engines_agree(model, samples, /*keep_io_types=*/true, 12, true, flat);
 }
 
 // Constants the conversion clamps (an additive mask of -1e9, a tiny weight, a ConstantOfShape

@@ -7,6 +7,7 @@
 #include <functional>
 #include <limits>
 #include <random>
+#include <span>
 #include <set>
 
 #include "graph/graph_index.h"
@@ -360,8 +361,8 @@ class DeepChainOrder {
     const std::vector<Tensor> reference = engine->run_float32({})->outputs.at(0);
     const std::size_t before = engine->stats().nodes_evaluated;
     onnx_fp16::mixed::SearchOrder order =
-        onnx_fp16::mixed::order_by_effect(*engine, acceptance_, units_, candidates_, costs_, reference, budget, &cuts_,
-                                          exact_share);
+        onnx_fp16::mixed::order_by_effect(*engine, acceptance_, units_, candidates_, costs_, {reference}, budget,
+                                          std::span<const onnx_fp16::mixed::CutPoints>(&cuts_, 1), exact_share);
     evaluated = engine->stats().nodes_evaluated - before;
     return order;
   }
