@@ -5,8 +5,9 @@
 // errors add in quadrature; `scale` corrects for how far they are from independent, and for
 // the effects being measured on the evaluator alone where the search accepts on robust ratios.
 // It is calibrated on the all-float16 attempt (corrected by the expected robust factor when that
-// attempt was judged on the evaluator alone: auto_mixed.cc expected_robust_factor) and learns
-// from every attempt: a pass measures it, a failure bounds it from below.
+// attempt was judged on the evaluator alone: auto_mixed.cc expected_robust_factor; at most 10,
+// as a pass sets it) and learns from every attempt: a pass measures it, a failure bounds it from
+// below.
 //
 // Used by the improved search (src/mixed/auto_mixed.cc):
 // - with MixedOptions::skip_predicted_failures, on every segment;

@@ -125,11 +125,12 @@ def test_a_model_inside_an_if_is_searched_inside_it_and_holds_in_onnx_runtime_an
         model, feeds, rtol=rtol, atol=atol, keep_io_types=True, verbose=False, return_report=True, threads=2)
     reasons = {node["name"]: node["reason"] for node in report["kept"]}
     # The taken branch's nodes are searched, as the flat model the sample runs, on the incremental
-    # engine (measured: 22 of 207 in float16, 12.5% of the FLOPs, with 4 simulated
-    # implementations; 80 and 24.2% on the evaluator alone); the spectrogram's scaled magnitudes
+    # engine (measured: 80 of 207 in float16, 24.2% of the FLOPs, with 4 simulated
+    # implementations, as on the evaluator alone; 22 and 12.5% while the error model's first
+    # calibration, 119 here, predicted most nodes to fail); the spectrogram's scaled magnitudes
     # are kept by the range screen; the 8 kHz branch, which no sample takes, stays float32 unchecked.
     assert report["engine"] == "incremental"
-    assert report["converted_nodes"] >= 15
+    assert report["converted_nodes"] >= 60
     assert reasons["Mul_93"] == reasons["Log_96"] == "float16_overflow"
     assert reasons["Log_570"] == "not_run"
     assert report["float16_variants_checked"] == 5
@@ -139,7 +140,7 @@ def test_a_model_inside_an_if_is_searched_inside_it_and_holds_in_onnx_runtime_an
     result_path = tmp_path / "mixed.onnx"
     onnx.save(result, str(result_path))
     reference = ort_run(VAD, feeds)
-    assert bench.worst_ratio(reference, ort_run(result_path, feeds), rtol, atol) <= 1.0  # measured 0.11
+    assert bench.worst_ratio(reference, ort_run(result_path, feeds), rtol, atol) <= 1.0  # measured 0.19
     # And on the numpy emulation (If, LSTM and Pad included), which accumulates in another order.
     for accumulate_float64 in (False, True):  # measured 0.24 and 0.24
         outputs = bench.emulated(result_path, feeds, tmp_path, "vad", accumulate_float64)
@@ -152,10 +153,10 @@ def test_samples_that_take_both_branches_of_an_if_are_searched_as_both_flat_mode
     # branch), each on an incremental engine of its own, searched as one (GroupedEngine). Both
     # branches ran, so the 8 kHz branch is judged too (its spectrogram's Log by the range screen,
     # not left as not run; 34 nodes of Ifs nested in the branches that neither sample takes
-    # stay); the result holds on both samples in ONNX Runtime and on the emulation. Measured: 29
-    # of 207 nodes in float16, 28.0% of the FLOPs, 7 attempts, 0.07 s (the rebuild engine,
-    # before: 106, 35.5%, 35, 0.31 s); robust 0.51, ONNX Runtime 0.04 / 0.09, emulation with
-    # float64 accumulation 0.06 / 0.15.
+    # stay); the result holds on both samples in ONNX Runtime and on the emulation. Measured: 100
+    # of 207 nodes in float16, 50.3% of the FLOPs, 21 attempts, 0.06 s (the rebuild engine,
+    # before: 106, 35.5%, 35, 0.31 s); robust 0.86, ONNX Runtime 0.29 / 0.21, emulation 0.24 /
+    # 0.64.
     model, feeds16 = vad
     feeds8 = bench.vad_sample(rate=8000)
     rtol, atol = 0.01, 0.001
@@ -165,7 +166,7 @@ def test_samples_that_take_both_branches_of_an_if_are_searched_as_both_flat_mode
     reasons = {node["name"]: node["reason"] for node in report["kept"]}
     assert report["engine"] == "incremental"
     assert reasons["Log_570"] == reasons["Log_96"] == "float16_overflow"
-    assert report["converted_nodes"] >= 20
+    assert report["converted_nodes"] >= 60
     assert max(margin["robust_ratio"] for margin in report["margins"]) <= 1.0
     result_path = tmp_path / "both_rates.onnx"
     onnx.save(result, str(result_path))

@@ -232,6 +232,23 @@ TEST(MixedErrorModel, TheFirstCalibrationCountsTheRobustFactorSquared) {
   EXPECT_TRUE(robust.predicts_failure(0, robust.squared(0)));
 }
 
+// An all-float16 attempt far beyond the sum of the units' effects (errors that compound, as in
+// Silero VAD's recurrent state: 22x the tolerance) calibrates the scale to at most 10, as a pass
+// would; failures may still raise it, at most doubling it each.
+TEST(MixedErrorModel, TheFirstCalibrationIsCappedAtWhatAPassCouldSet) {
+  onnx_fp16::mixed::SearchOrder order;
+  order.units = {0, 1};
+  order.weights = {1, 1};
+  order.effect = {0.6, 0.8};
+  order.predicted = {0.6, 0.8};
+  order.to_cut = {false, false};
+  onnx_fp16::mixed::ErrorModel compounding(order, 22.0, 2.0);
+  EXPECT_DOUBLE_EQ(compounding.scale(), 10.0);  // 1936 uncapped
+  EXPECT_FALSE(compounding.predicts_failure(0, 0.09));  // a unit of effect 0.3: 0.95 of the tolerance
+  compounding.learn(0, 0.09, false, 0);
+  EXPECT_NEAR(compounding.scale(), 1 / 0.09, 1e-12);  // it failed: at least 1 / 0.09
+}
+
 // x -> a -> {b, c} -> d (Add) -> e -> y, and a's value also read by e: every path from b or c
 // to the output passes d and e, from a only e (a skips d), from e nothing but the output. The
 // nodes are listed out of order: cut points follow the data, not the list.
