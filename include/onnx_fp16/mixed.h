@@ -251,7 +251,8 @@ struct OutputMargin {
 // other in the order they ran and add up to MixedReport::seconds and full_run_equivalents.
 struct MixedPhase {
   // "analysis", "engine", "float32 run", "flat engine" (a model whose Ifs each took one branch
-  // on every sample: compiling and running the flat model those branches make), "local errors",
+  // on each sample: compiling and running the flat models those branches make, one per branch
+  // pattern), "local errors",
   // "screens and endpoints", "first attempt",
   // "order", "attempts", "margins and holdout", "final conversion and check" (the baseline
   // strategy has no "local errors" and no "order"; "local errors" covers the nodes the order
