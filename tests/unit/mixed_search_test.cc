@@ -209,6 +209,17 @@ TEST(MixedSegmentSearch, EstimatesTheAttemptsLeftFromTheRateSoFar) {
   EXPECT_EQ(estimates.back(), 0.0);
 }
 
+// Two units of effects 0.6 and 0.8, their squares summing to 1.
+onnx_fp16::mixed::SearchOrder two_units_of_effects_0_6_and_0_8() {
+  onnx_fp16::mixed::SearchOrder order;
+  order.units = {0, 1};
+  order.weights = {1, 1};
+  order.effect = {0.6, 0.8};
+  order.predicted = {0.6, 0.8};
+  order.to_cut = {false, false};
+  return order;
+}
+
 // The error model's first calibration: the all-float16 attempt's ratio against the sum of the
 // units' squared effects, times the square of the expected robust factor where those were
 // measured on the evaluator alone but acceptance judges robust ratios (auto_mixed.cc
@@ -216,12 +227,7 @@ TEST(MixedSegmentSearch, EstimatesTheAttemptsLeftFromTheRateSoFar) {
 // converted at 1.5: scale 2.25 as measured, 9 with a factor of 2; the first unit alone
 // (0.36) is predicted at 0.9 then 1.8 of the tolerance.
 TEST(MixedErrorModel, TheFirstCalibrationCountsTheRobustFactorSquared) {
-  onnx_fp16::mixed::SearchOrder order;
-  order.units = {0, 1};
-  order.weights = {1, 1};
-  order.effect = {0.6, 0.8};
-  order.predicted = {0.6, 0.8};
-  order.to_cut = {false, false};
+  const onnx_fp16::mixed::SearchOrder order = two_units_of_effects_0_6_and_0_8();
   const onnx_fp16::mixed::ErrorModel as_measured(order, 1.5);
   const onnx_fp16::mixed::ErrorModel robust(order, 1.5, 2.0);
   EXPECT_DOUBLE_EQ(as_measured.scale(), 2.25);
@@ -236,12 +242,7 @@ TEST(MixedErrorModel, TheFirstCalibrationCountsTheRobustFactorSquared) {
 // Silero VAD's recurrent state: 22x the tolerance) calibrates the scale to at most 10, as a pass
 // would; failures may still raise it, at most doubling it each.
 TEST(MixedErrorModel, TheFirstCalibrationIsCappedAtWhatAPassCouldSet) {
-  onnx_fp16::mixed::SearchOrder order;
-  order.units = {0, 1};
-  order.weights = {1, 1};
-  order.effect = {0.6, 0.8};
-  order.predicted = {0.6, 0.8};
-  order.to_cut = {false, false};
+  const onnx_fp16::mixed::SearchOrder order = two_units_of_effects_0_6_and_0_8();
   onnx_fp16::mixed::ErrorModel compounding(order, 22.0, 2.0);
   EXPECT_DOUBLE_EQ(compounding.scale(), 10.0);  // 1936 uncapped
   EXPECT_FALSE(compounding.predicts_failure(0, 0.09));  // a unit of effect 0.3: 0.95 of the tolerance
