@@ -14,12 +14,13 @@ std::unique_ptr<CandidateEngine> make_flat_engine(const ConversionAnalysis& anal
   if (models.empty()) throw Error("internal: no flat model to run");
   if (models.size() == 1) return make_incremental_engine(analysis, samples, threads, variants, models.front().inlined);
   std::vector<GroupedEngine::Group> groups;
+  runtime::LoadedInitializers weights;  // read by the first engine that reads them, shared by the others
   for (const FlatModel& model : models) {
     std::vector<Feeds> own;
     for (const std::size_t s : model.samples) own.push_back(samples.at(s));
     std::vector<bool> runs_node(analysis.index().nodes().size(), false);
     for (const graph::NodeId n : flat_nodes(analysis.index(), model.inlined)) runs_node[static_cast<std::size_t>(n)] = true;
-    groups.push_back({model.samples, make_incremental_engine(analysis, own, threads, variants, model.inlined),
+    groups.push_back({model.samples, make_incremental_engine(analysis, own, threads, variants, model.inlined, &weights),
                       std::move(runs_node)});
   }
   return std::make_unique<GroupedEngine>(std::move(groups));

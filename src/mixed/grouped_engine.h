@@ -18,9 +18,10 @@
 namespace onnx_fp16::mixed {
 
 // The model the samples run as flat models, on incremental engines: one engine where every
-// sample takes the same branches, else one per flat model in a GroupedEngine. `models` as
-// make_reference finds them (FlatModel: each pattern with its samples, the first sample's
-// first). `analysis` must outlive the engine; the samples are copied.
+// sample takes the same branches, else one per flat model in a GroupedEngine, which share the
+// weights (each read once). `models` as make_reference finds them (FlatModel: each pattern with
+// its samples, the first sample's first). `analysis` must outlive the engine; the samples are
+// copied.
 std::unique_ptr<CandidateEngine> make_flat_engine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
                                                   int threads, VariantOptions variants,
                                                   const std::vector<FlatModel>& models);

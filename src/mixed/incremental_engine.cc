@@ -316,7 +316,7 @@ std::vector<bool> checkpoint_slots(const runtime::GraphPlan& plan, const SlotSte
 class IncrementalEngine final : public CandidateEngine {
  public:
   IncrementalEngine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples, int threads, VariantOptions variants,
-                    InlinedBranches inlined)
+                    InlinedBranches inlined, runtime::LoadedInitializers* shared_weights)
       : analysis_(analysis),
         inlined_(std::move(inlined)),
         threads_(runtime::effective_threads(threads)),
@@ -335,6 +335,7 @@ class IncrementalEngine final : public CandidateEngine {
     plan_options.registry = &runtime::KernelRegistry::builtin();
     plan_options.payloads = analysis.payloads();  // a streamed model's weights go from their files into the plan
     plan_options.threads = threads_;
+    plan_options.loaded = shared_weights;
     for (const auto& opset : model.opset_import()) {
       plan_options.opsets[graph::canonical_domain(opset.domain())] = static_cast<int>(opset.version());
     }
@@ -1135,8 +1136,9 @@ bool incremental_engine_supports(const ConversionAnalysis& analysis) {
 }
 
 std::unique_ptr<CandidateEngine> make_incremental_engine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
-                                                         int threads, VariantOptions variants, InlinedBranches inlined) {
-  return std::make_unique<IncrementalEngine>(analysis, samples, threads, variants, std::move(inlined));
+                                                         int threads, VariantOptions variants, InlinedBranches inlined,
+                                                         runtime::LoadedInitializers* shared_weights) {
+  return std::make_unique<IncrementalEngine>(analysis, samples, threads, variants, std::move(inlined), shared_weights);
 }
 
 }  // namespace onnx_fp16::mixed

@@ -23,6 +23,7 @@
 #include "mixed/candidate_engine.h"
 #include "mixed/conversion_analysis.h"
 #include "mixed/inlined_branches.h"
+#include "runtime/graph_plan.h"
 
 namespace onnx_fp16::mixed {
 
@@ -52,8 +53,11 @@ struct VariantOptions {
 
 // `analysis` must outlive the engine. Feeds must have been validated. `inlined`: the If nodes
 // to run as their taken branch (every node with subgraphs the samples reach must be one, and
-// flat_nodes must accept them), for samples that take those branches.
+// flat_nodes must accept them), for samples that take those branches. `shared_weights`: the
+// weights other engines of the same analysis loaded, taken from there (their storage shared),
+// and this engine's added (nullptr: it reads its own).
 std::unique_ptr<CandidateEngine> make_incremental_engine(const ConversionAnalysis& analysis, const std::vector<Feeds>& samples,
-                                                         int threads, VariantOptions variants, InlinedBranches inlined = {});
+                                                         int threads, VariantOptions variants, InlinedBranches inlined = {},
+                                                         runtime::LoadedInitializers* shared_weights = nullptr);
 
 }  // namespace onnx_fp16::mixed

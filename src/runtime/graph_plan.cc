@@ -79,6 +79,13 @@ class Compiler {
                                         plan->input_slots.end();
       if (!is_input_default) slot = scope.define(initializer.name(), false);
       const std::string context = plan->label + ": initializer '" + initializer.name() + "'";
+      if (parent == nullptr) main_initializers_.emplace_back(&initializer, slot);
+      if (options_.loaded != nullptr) {
+        if (const auto it = options_.loaded->find(&initializer); it != options_.loaded->end()) {
+          constants.emplace_back(slot, it->second);
+          continue;
+        }
+      }
       try {
         constants.emplace_back(slot, initializer_tensor(initializer, context));
       } catch (const Error& e) {
@@ -264,6 +271,15 @@ class Compiler {
   }
 
  public:
+  // Adds the main graph's initializers the plan kept (read, not dropped as unread) to `loaded`.
+  void share_loaded(const GraphPlan& plan, LoadedInitializers& loaded) const {
+    std::unordered_map<int, const Tensor*> by_slot;
+    for (const auto& [slot, tensor] : plan.constants) by_slot.emplace(slot, &tensor);
+    for (const auto& [initializer, slot] : main_initializers_) {
+      if (const auto it = by_slot.find(slot); it != by_slot.end()) loaded.try_emplace(initializer, *it->second);
+    }
+  }
+
   // Reads every deferred tensor's bytes and copies every large raw_data, in parts of kPartBytes
   // spread over options_.threads (each range of parts with a streamer of its own: converted
   // weights pass through its staging block). A read error names the first tensor, in graph
@@ -317,6 +333,7 @@ class Compiler {
 
   const PlanOptions& options_;
   std::vector<PendingRead> pending_;
+  std::vector<std::pair<const onnx::TensorProto*, int>> main_initializers_;  // with their slots
 };
 
 }  // namespace
@@ -326,6 +343,7 @@ std::unique_ptr<GraphPlan> compile_main_graph(const onnx::GraphProto& graph, con
   Compiler compiler(options);
   std::unique_ptr<GraphPlan> plan = compiler.compile(graph, "main graph", nullptr, options.keep, flat);
   compiler.read_deferred();
+  if (options.loaded != nullptr) compiler.share_loaded(*plan, *options.loaded);
   return plan;
 }
 

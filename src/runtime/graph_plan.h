@@ -62,6 +62,12 @@ struct GraphPlan {
   std::vector<int> release_at_start;              // inputs no node reads
 };
 
+// Initializers a plan of the same model already holds, by proto: a plan compiled with them
+// takes those tensors (their storage shared) instead of reading its own copy, and adds the
+// ones it read. The mixed-precision search's engines of one model (one per flat model its
+// samples run) thereby hold its weights once.
+using LoadedInitializers = std::unordered_map<const onnx::TensorProto*, Tensor>;
+
 struct PlanOptions {
   const KernelRegistry* registry = nullptr;
   std::unordered_map<std::string, int> opsets;  // normalized domain -> imported version
@@ -72,6 +78,8 @@ struct PlanOptions {
   // virtual machines measured, the first touch of memory the host has not backed recently costs
   // 1.8 ms per MB on one thread and 1.0 on two (BERT-base's 436 MB of weights).
   int threads = 1;
+  // Shared with other plans of the same model (nullptr: none); see LoadedInitializers.
+  LoadedInitializers* loaded = nullptr;
 };
 
 // Other nodes to compile as the main graph's (the mixed-precision search runs a model whose If

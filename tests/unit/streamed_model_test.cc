@@ -30,6 +30,8 @@
 #include "onnx_fp16/evaluator.h"
 #include "onnx_fp16/model_io.h"
 #include "runtime/executor.h"
+#include "runtime/graph_plan.h"
+#include "runtime/kernel_registry.h"
 #include "support/model_files.h"
 #include "support/paths.h"
 #include "support/run_cli.h"
@@ -441,6 +443,39 @@ TEST(StreamedModel, UnreadWeightsAreNotLoaded) {
     ASSERT_EQ(values.size(), 256u);
     for (std::size_t j = 0; j < 256; ++j) EXPECT_NEAR(values[j], expected[j], 1e-3f * expected[j]) << j;
   }
+}
+
+// Plans of one model compiled with the same LoadedInitializers (the search's engines, one per
+// flat model its samples run) share the weights: the second takes the first's tensors instead of
+// reading copies, with the same values; what the first dropped unread is not shared.
+TEST(StreamedModel, PlansOfOneModelShareTheWeightsTheyRead) {
+  auto model = modelgen::make_model(17);
+  modelgen::GraphBuilder g(model.mutable_graph());
+  g.input("x", onnx::TensorProto::FLOAT, {256}).output("y", onnx::TensorProto::FLOAT, {256});
+  std::vector<float> ramp(256 * 256);
+  for (std::size_t i = 0; i < ramp.size(); ++i) ramp[i] = static_cast<float>(i % 97) / 97.0f;
+  g.initializer("w", {256, 256}, ramp).initializer("unused", {256, 256}, ramp);
+  g.node("MatMul", {"x", "w"}, {"y"}, "product");
+  onnx_fp16::runtime::LoadedInitializers loaded;
+  onnx_fp16::runtime::PlanOptions options;
+  options.registry = &onnx_fp16::runtime::KernelRegistry::builtin();
+  options.opsets[""] = 17;
+  options.loaded = &loaded;
+  const auto first = onnx_fp16::runtime::compile_main_graph(model.graph(), options);
+  const auto second = onnx_fp16::runtime::compile_main_graph(model.graph(), options);
+  ASSERT_EQ(loaded.size(), 1u);
+  EXPECT_EQ(loaded.count(&model.graph().initializer(0)), 1u);
+  ASSERT_EQ(first->constants.size(), 1u);
+  ASSERT_EQ(second->constants.size(), 1u);
+  const onnx_fp16::Tensor& a = first->constants[0].second;
+  const onnx_fp16::Tensor& b = second->constants[0].second;
+  EXPECT_EQ(a.bytes().data(), b.bytes().data()) << "read twice";
+  ASSERT_EQ(b.data<float>().size(), ramp.size());
+  EXPECT_EQ(std::memcmp(b.data<float>().data(), ramp.data(), ramp.size() * sizeof(float)), 0);
+  // Without the map each plan reads its own.
+  options.loaded = nullptr;
+  const auto own = onnx_fp16::runtime::compile_main_graph(model.graph(), options);
+  EXPECT_NE(own->constants.at(0).second.bytes().data(), a.bytes().data());
 }
 
 // A weight of 10 MB, over two of the parts (4 MiB) a plan reads on separate threads, and its
