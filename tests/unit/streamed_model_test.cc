@@ -417,19 +417,31 @@ TEST(StreamedModel, EvaluatorFromAPathComputesWhatTheLoadedModelDoes) {
   }
 }
 
+// 256 x 256 values i % 97 / 97: a weight of 256 KiB (raw_data copied or read once compiled).
+std::vector<float> ramp_values() {
+  std::vector<float> ramp(256 * 256);
+  for (std::size_t i = 0; i < ramp.size(); ++i) ramp[i] = static_cast<float>(i % 97) / 97.0f;
+  return ramp;
+}
+
+// y = x (256) times the ramp `w`, with the other `initializers` (ramps too) read by no node, in
+// that order.
+onnx::ModelProto ramp_product(const std::vector<std::string>& initializers) {
+  auto model = modelgen::make_model(17);
+  modelgen::GraphBuilder g(model.mutable_graph());
+  g.input("x", onnx::TensorProto::FLOAT, {256}).output("y", onnx::TensorProto::FLOAT, {256});
+  for (const std::string& name : initializers) g.initializer(name, {256, 256}, ramp_values());
+  g.node("MatMul", {"x", "w"}, {"y"}, "product");
+  return model;
+}
+
 // An initializer no node reads is not loaded: its bytes, read or copied once the plan is
 // compiled, used to land in the freed buffer of the dropped tensor (a large unused weight is
 // common in exported models; the sanitizer build caught the write). In memory (raw_data over
 // 64 KiB, copied later) and from a path (read from the file later), among used weights.
 TEST(StreamedModel, UnreadWeightsAreNotLoaded) {
-  auto model = modelgen::make_model(17);
-  modelgen::GraphBuilder g(model.mutable_graph());
-  g.input("x", onnx::TensorProto::FLOAT, {256}).output("y", onnx::TensorProto::FLOAT, {256});
-  std::vector<float> ramp(256 * 256);
-  for (std::size_t i = 0; i < ramp.size(); ++i) ramp[i] = static_cast<float>(i % 97) / 97.0f;
-  g.initializer("unused_before", {256, 256}, ramp).initializer("w", {256, 256}, ramp);
-  g.initializer("unused_after", {256, 256}, ramp);
-  g.node("MatMul", {"x", "w"}, {"y"}, "product");
+  const onnx::ModelProto model = ramp_product({"unused_before", "w", "unused_after"});
+  const std::vector<float> ramp = ramp_values();
   const fs::path dir = test_support::fresh_temp_dir("unread_weights");
   onnx_fp16::save_model(model, dir / "model.onnx");
   const onnx_fp16::Feeds feeds{{"x", onnx_fp16::Tensor::from_vector<float>({256}, std::vector<float>(256, 1.0f))}};
@@ -449,13 +461,8 @@ TEST(StreamedModel, UnreadWeightsAreNotLoaded) {
 // flat model its samples run) share the weights: the second takes the first's tensors instead of
 // reading copies, with the same values; what the first dropped unread is not shared.
 TEST(StreamedModel, PlansOfOneModelShareTheWeightsTheyRead) {
-  auto model = modelgen::make_model(17);
-  modelgen::GraphBuilder g(model.mutable_graph());
-  g.input("x", onnx::TensorProto::FLOAT, {256}).output("y", onnx::TensorProto::FLOAT, {256});
-  std::vector<float> ramp(256 * 256);
-  for (std::size_t i = 0; i < ramp.size(); ++i) ramp[i] = static_cast<float>(i % 97) / 97.0f;
-  g.initializer("w", {256, 256}, ramp).initializer("unused", {256, 256}, ramp);
-  g.node("MatMul", {"x", "w"}, {"y"}, "product");
+  const onnx::ModelProto model = ramp_product({"w", "unused"});
+  const std::vector<float> ramp = ramp_values();
   onnx_fp16::runtime::LoadedInitializers loaded;
   onnx_fp16::runtime::PlanOptions options;
   options.registry = &onnx_fp16::runtime::KernelRegistry::builtin();
