@@ -437,6 +437,20 @@ class KeptUntried {
   SearchOutcome& outcome_;
 };
 
+// By unit: a bit for each flat model of the samples that runs one of its nodes (ErrorModel's
+// unit_groups); empty where the samples run one model (or more than 64).
+std::vector<std::uint64_t> flat_model_groups(const ConversionAnalysis& analysis, const SearchUnits& units,
+                                             const std::vector<FlatModel>& flat) {
+  if (flat.size() < 2 || flat.size() > 64) return {};
+  std::vector<std::uint64_t> groups(units.size(), 0);
+  for (std::size_t g = 0; g < flat.size(); ++g) {
+    for (const graph::NodeId n : flat_nodes(analysis.index(), flat[g].inlined)) {
+      if (const int u = units.unit_of[static_cast<std::size_t>(n)]; u >= 0) groups[static_cast<std::size_t>(u)] |= std::uint64_t{1} << g;
+    }
+  }
+  return groups;
+}
+
 // Tries the next segment unless the error model predicts that it fails and `predictions_apply`
 // to it: then a segment is split, or a single unit kept, without an attempt. Every attempt
 // teaches the model. `attempt(search, trial)` tries a segment and leaves the accepted state's
@@ -485,18 +499,18 @@ void search_by_prediction(SegmentSearch& search, Attempt& attempt, double& accep
     // 61.0%).
     const double fill = before + 0.5 * (1 - before);
     std::size_t end = begin;
-    double added = 0;
-    while (end < order.size() && model.predicted_squared(accepted_ratio, added + model.squared(end)) <= fill) {
-      added += model.squared(end++);
+    ErrorModel::Sum added(model);
+    while (end < order.size() && model.predicted_squared(accepted_ratio, added.worst_with(end)) <= fill) {
+      added.add(end++);
     }
     if (end == begin && !model.predicts_failure(accepted_ratio, model.squared(begin))) {
-      added = model.squared(end++);  // fits, alone
+      added.add(end++);  // fits, alone
     }
     // A light rest of the order rides with this round where the model does not predict the two
     // together to fail: released alone it would be kept without an attempt.
     const SegmentSearch::Segment rest{end, order.size() - end};
     if (end > begin && rest.size > 0 && untried.light(rest) &&
-        !model.predicts_failure(accepted_ratio, added + model.segment_squared(rest))) {
+        !model.predicts_failure(accepted_ratio, added.worst_with(rest))) {
       end = order.size();
     }
     if (end == begin) {
@@ -660,7 +674,8 @@ SearchOutcome search_units(CandidateEngine& engine, const AcceptanceTest& accept
       if (acceptance.has_tolerance()) {
         const bool robust = engine.variant_count() > 1;
         model.emplace(outcome.order, all_ratio,
-                      robust && all_judged_alone ? expected_robust_factor(options.spread_safety) : 1.0);
+                      robust && all_judged_alone ? expected_robust_factor(options.spread_safety) : 1.0,
+                      flat_model_groups(analysis, units, reference.flat));
       }
       if (model && !model->predicts_anything()) model.reset();
       worth = unit_worth(reference.unit_costs, outcome.order.units, reference.totals);

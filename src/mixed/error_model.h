@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "mixed/segment_search.h"
@@ -35,12 +36,36 @@ class ErrorModel {
   // expected to be (1: the same measure; above 1 when those were measured on the evaluator
   // alone and acceptance adds the simulated implementations' spread); the first calibration
   // scales by its square.
-  ErrorModel(const SearchOrder& order, double all_ratio, double robust_factor = 1);
+  // `unit_groups`: by unit, a bit for each flat model of the samples that runs it (samples that
+  // take different If branches: GroupedEngine); empty: one model runs every unit. The ratio is
+  // the worst over the samples, and units no sample runs together do not add up: a sum of e^2
+  // is the largest over the models (Sum).
+  ErrorModel(const SearchOrder& order, double all_ratio, double robust_factor = 1,
+             std::vector<std::uint64_t> unit_groups = {});
+
+  // e^2 of units added one by one or by segment, summed by flat model; what a prediction takes is
+  // the worst model's sum. With one model, the plain sum.
+  class Sum {
+   public:
+    explicit Sum(const ErrorModel& model) : model_(&model), by_group_(model.group_count_, 0.0) {}
+    void add(std::size_t position);
+    void add(const SegmentSearch::Segment& segment);
+    void add_squared(std::uint64_t groups, double squared);  // e^2 of a unit in those groups
+    double worst() const;
+    // The worst with one more unit, or a segment, not added.
+    double worst_with(std::size_t position) const;
+    double worst_with(const SegmentSearch::Segment& segment) const;
+
+   private:
+    const ErrorModel* model_;
+    std::vector<double> by_group_;
+  };
 
   // Whether any unit has a prediction (without one the model knows nothing).
   bool predicts_anything() const { return any_prediction_; }
   // e^2 of the unit at `position` in the order (0 without a prediction).
   double squared(std::size_t position) const;
+  // The worst flat model's sum over the segment (Sum).
   double segment_squared(const SegmentSearch::Segment& segment) const;
   // The squared worst ratio predicted for converting units whose e^2 sum to `added_squared` on
   // top of an accepted state at `accepted_ratio`.
@@ -56,7 +81,12 @@ class ErrorModel {
   double scale() const { return scale_; }
 
  private:
+  // The groups (bits) of a unit; every group where it has none.
+  std::uint64_t groups_of(std::size_t unit) const;
+
   const SearchOrder& order_;
+  std::vector<std::uint64_t> unit_groups_;
+  std::size_t group_count_ = 1;
   double scale_ = 1;
   bool any_prediction_ = false;
 };

@@ -154,9 +154,9 @@ def test_samples_that_take_both_branches_of_an_if_are_searched_as_both_flat_mode
     # branches ran, so the 8 kHz branch is judged too (its spectrogram's Log by the range screen,
     # not left as not run; 34 nodes of Ifs nested in the branches that neither sample takes
     # stay); the result holds on both samples in ONNX Runtime and on the emulation. Measured: 100
-    # of 207 nodes in float16, 50.3% of the FLOPs, 21 attempts, 0.06 s (the rebuild engine,
-    # before: 106, 35.5%, 35, 0.31 s); robust 0.86, ONNX Runtime 0.29 / 0.21, emulation 0.24 /
-    # 0.64.
+    # of 207 nodes in float16, 48.5% of the FLOPs, 19 attempts, 0.1 s (the rebuild engine,
+    # before: 106, 35.5%, 35, 0.31 s); robust 0.87, ONNX Runtime 0.33 / 0.40, emulation 0.26 /
+    # 0.20.
     model, feeds16 = vad
     feeds8 = bench.vad_sample(rate=8000)
     rtol, atol = 0.01, 0.001

@@ -250,6 +250,27 @@ TEST(MixedErrorModel, TheFirstCalibrationIsCappedAtWhatAPassCouldSet) {
   EXPECT_NEAR(compounding.scale(), 1 / 0.09, 1e-12);  // it failed: at least 1 / 0.09
 }
 
+// Units that no sample runs together (one in each branch of an If, the samples taking one each)
+// do not add up: the ratio is the worst over the samples, so a sum of e^2 is the largest over the
+// flat models. The two units of effects 0.6 and 0.8, one per model: together 0.64, not 1; the
+// all-float16 attempt at 1.6 calibrates the scale to 4 (2.56 in one model); a unit both models
+// run (bits 0 and 1) counts in each.
+TEST(MixedErrorModel, UnitsNoSampleRunsTogetherDoNotAdd) {
+  const onnx_fp16::mixed::SearchOrder order = two_units_of_effects_0_6_and_0_8();
+  const onnx_fp16::mixed::ErrorModel split(order, 1.6, 1.0, {0b01, 0b10});
+  const onnx_fp16::mixed::ErrorModel together(order, 1.6);
+  EXPECT_NEAR(split.segment_squared({0, 2}), 0.64, 1e-12);
+  EXPECT_NEAR(together.segment_squared({0, 2}), 1.0, 1e-12);
+  EXPECT_NEAR(split.scale(), 4.0, 1e-12);
+  EXPECT_NEAR(together.scale(), 2.56, 1e-12);
+  onnx_fp16::mixed::ErrorModel::Sum sum(split);
+  sum.add(0);
+  EXPECT_NEAR(sum.worst_with(1), 0.64, 1e-12);
+  sum.add_squared(0b11, 0.01);
+  EXPECT_NEAR(sum.worst(), 0.37, 1e-12);
+  EXPECT_NEAR(sum.worst_with(1), 0.65, 1e-12);
+}
+
 // x -> a -> {b, c} -> d (Add) -> e -> y, and a's value also read by e: every path from b or c
 // to the output passes d and e, from a only e (a skips d), from e nothing but the output. The
 // nodes are listed out of order: cut points follow the data, not the list.
