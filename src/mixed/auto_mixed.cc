@@ -1141,8 +1141,9 @@ MixedReport search_and_convert(onnx::ModelProto& model, const io::PayloadSources
   // the variants keep the contraction outputs they computed again, 2026-12-07: one holdout of
   // the sweep's 40 at seeds 0 and 1 went from 7 implementations to 6, the same model).
   const EngineStats& searched = engine->stats();
-  const double searched_runs = static_cast<double>(searched.nodes_evaluated - searched.nodes_recomputed) /
-                               static_cast<double>(searched.nodes_per_run);
+  const double searched_runs = searched.nodes_per_run == 0 ? 0.0
+                               : static_cast<double>(searched.nodes_evaluated - searched.nodes_recomputed) /
+                                     static_cast<double>(searched.nodes_per_run);
   const HoldoutSize holdout_plan = holdout_size(options, searched_runs, samples.size());
   const bool holdout = acceptance.has_tolerance() && holdout_plan.count > 0 && engine->variant_count() > 1;
   if (holdout) {
