@@ -85,7 +85,7 @@ class ComputedValues {
         return i < producer.inputs.size() && (*this)(producer.inputs[i]);
       });
     }
-  known_[v] = computed ? kYes : kNo;
+    known_[v] = computed ? kYes : kNo;
     return computed;
   }
 
