@@ -24,11 +24,13 @@ implementations). Searches:
 Printed per search: FLOPs and weight bytes in float16, attempts, full-run equivalents (node
 executions / nodes per run) and the same runs weighed by FLOPs (the report's flop_run_equivalents),
 seconds (the whole command: loading, search, saving), those seconds in float32 inferences (the
-evaluator's warm run: the fastest of 3 after a first in one process, measured in the same run) and the search's own (the report's
-seconds, from the analysis to the final check) in them (with --repeat N, each search runs N
-times back to back: "first / median of the others", since the first process to touch most of its
-memory pays for faulting it in, ~1.2 ms per MB on this project's machines, and the others reuse
-pages the one before freed), the accepted worst tolerance ratio, the result's worst ratio
+evaluator's warm run: the fastest of 3 after a first in one process, measured right after each
+search and each search divided by its own: this machine's speed drifts by a fifth from minute to
+minute, and one measurement for all of them swung the ratio from 29 to 40 between two runs of
+the bench) and the search's own (the report's seconds, from the analysis to the final check) in
+them (with --repeat N, each search runs N times: "first / median of the others", since the first
+process to touch most of its memory pays for faulting it in, ~1.2 ms per MB on this project's
+machines, and the others reuse pages the one before freed), the accepted worst tolerance ratio, the result's worst ratio
 on 16 simulated implementations (12 the search never ran; as bench/mixed_real_models.py), and its worst
 ratio on the numpy float16 emulation (numpy's float32 order, float64 accumulation) against the
 float32 model on the evaluator, and on PyTorch's CPU kernels (as bench/mixed_real_models.py); then
@@ -104,25 +106,30 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
 
     model, sample, feeds = bert_case(args.modelgen, work, args.seed)
-    inference = inference_seconds(args.cli, model, sample, work)
+    inference_seconds(args.cli, model, sample, work)  # writes the float32 reference
     reference = dict(np.load(work / "float32.npz"))
+    inference_times = []
 
     rows, phases = [], {}
     for search in args.searches.split(","):
         result, report_path = work / f"{search}.onnx", work / f"{search}.json"
         print(f".. {search}", file=sys.stderr, flush=True)
         commands, searches = [], []  # seconds of each whole command, and of each search (its report)
+        inferences = []  # the warm inference measured right after each search: its unit
         for _ in range(max(1, args.repeat)):
             start = time.monotonic()
             run_cli(args.cli, "auto-mixed", str(model), str(result), "--input", str(sample), "--rtol", str(RTOL), "--atol",
                     str(ATOL), "--keep-io-types", "--quiet", "--report", str(report_path), *SEARCHES[search])
             commands.append(time.monotonic() - start)
             searches.append(json.loads(report_path.read_text())["seconds"])
+            inferences.append(inference_seconds(args.cli, model, sample, work))
+        inference_times.extend(inferences)
         report = json.loads(report_path.read_text())
 
         def in_inferences(values):
-            first = f"{values[0] / inference:.0f}"
-            return first if len(values) == 1 else f"{first} / {statistics.median(values[1:]) / inference:.0f}"
+            ratios = [value / unit for value, unit in zip(values, inferences)]
+            first = f"{ratios[0]:.0f}"
+            return first if len(ratios) == 1 else f"{first} / {statistics.median(ratios[1:]):.0f}"
         phases[search] = [("load", report["load_seconds"], 0.0)] + \
             [(p["name"], p["seconds"], p["full_run_equivalents"]) for p in report["phases"]] + \
             [("save", report["save_seconds"], 0.0)]
@@ -146,7 +153,9 @@ def main():
     print_table(["phase"] + list(phases), [[name] + [next((f"{sec:.2f}" + (f" [{runs:.1f}]" if runs > 0 else "")
                                                           for n, sec, runs in phases[search] if n == name), "-")
                                                     for search in phases] for name in names])
-    print(f"\nfloat32 inference on the evaluator: {inference:.3f} s; rtol {RTOL}, atol {ATOL}; seed {args.seed}; work: {work}")
+    print(f"\nfloat32 inference on the evaluator: {min(inference_times):.3f}-{max(inference_times):.3f} s, median "
+          f"{statistics.median(inference_times):.3f} (measured after each search); rtol {RTOL}, atol {ATOL}; seed {args.seed}; "
+          f"work: {work}")
     return 0
 
 
